@@ -1,0 +1,3 @@
+from gameday.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""The console while a run goes: current phase, live faults, probe status, elapsed time."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from gameday.timeline import Event
+
+_NOTABLE_PREFIXES = ("run.", "phase.", "fault.", "revert.", "steady_state.", "recovery.", "expectation.",
+                     "alert.", "signal.", "load.started", "load.finished")
+
+
+class LiveView:
+    """Subscribes to the timeline. On a terminal it redraws a panel; elsewhere it prints notable lines."""
+
+    def __init__(self, console: Console, scenario_name: str) -> None:
+        self.console = console
+        self.scenario_name = scenario_name
+        self.phase = "starting"
+        self.live_faults: dict[str, str] = {}
+        self.probes: dict[str, dict[str, Any]] = {}
+        self.last_offset = 0.0
+        self.recent: list[str] = []
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+
+    def __enter__(self) -> LiveView:
+        if self.console.is_terminal:
+            self._live = Live(get_renderable=self._render, console=self.console, refresh_per_second=4, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            self.last_offset = event.offset
+            d = event.details
+            if event.kind == "phase.changed":
+                self.phase = str(d.get("phase"))
+            elif event.kind == "fault.injected":
+                self.live_faults[str(d.get("fault"))] = str(d.get("description"))
+            elif event.kind in ("fault.reverted", "revert.failed"):
+                self.live_faults.pop(str(d.get("fault")), None)
+            elif event.kind == "probe.checked":
+                previous = self.probes.get(str(d.get("probe")))
+                self.probes[str(d.get("probe"))] = dict(d)
+                if previous is not None and previous.get("ok") == d.get("ok"):
+                    return
+            line = _describe(event)
+            if line is None:
+                return
+            self.recent = (self.recent + [line])[-8:]
+        if self._live is None:
+            self.console.print(line, highlight=False, markup=False)
+
+    def _render(self) -> Group:
+        with self._lock:
+            head = Text.assemble(("gameday ", "bold"), (self.scenario_name, "bold cyan"),
+                                 f"  phase: ", (self.phase, "bold yellow"), f"  T+{self.last_offset:6.1f}s")
+            faults = Table(show_header=True, header_style="bold", box=None, expand=False)
+            faults.add_column("live fault")
+            for name, description in self.live_faults.items():
+                faults.add_row(Text(f"{name}: {description}", style="red"))
+            if not self.live_faults:
+                faults.add_row(Text("none", style="dim"))
+            probes = Table(show_header=True, header_style="bold", box=None)
+            probes.add_column("probe")
+            probes.add_column("status")
+            probes.add_column("latency", justify="right")
+            for name, d in sorted(self.probes.items()):
+                ok = bool(d.get("ok"))
+                probes.add_row(name, Text("green" if ok else f"red: {d.get('error', '')}", style="green" if ok else "red"),
+                               f"{float(d.get('latency_ms', 0)):.0f} ms")
+            recent = Text("\n".join(self.recent), style="dim")
+            return Group(head, faults, probes, recent)
+
+
+def _describe(event: Event) -> str | None:
+    if not event.kind.startswith(_NOTABLE_PREFIXES) and event.kind != "probe.checked":
+        return None
+    d = event.details
+    prefix = f"T+{event.offset:7.2f}s  "
+    match event.kind:
+        case "phase.changed":
+            return f"{prefix}phase: {d.get('phase')}"
+        case "probe.checked":
+            state = "green" if d.get("ok") else f"red ({d.get('error')})"
+            return f"{prefix}probe {d.get('probe')} is {state}"
+        case "fault.injected":
+            return f"{prefix}fault injected: {d.get('description')}"
+        case "fault.effective":
+            return f"{prefix}fault effective after {d.get('after_ms')} ms: {d.get('fault')}"
+        case "fault.reverted":
+            return f"{prefix}fault reverted after {d.get('duration_s')} s: {d.get('fault')}"
+        case "revert.failed":
+            return f"{prefix}REVERT FAILED: {d.get('fault')}: {d.get('error')}"
+        case "expectation.met" | "expectation.failed":
+            mark = "met" if event.kind == "expectation.met" else "NOT MET"
+            return f"{prefix}expectation {mark}: {d.get('name')} ({d.get('detail')})"
+        case "run.started":
+            return f"{prefix}run {d.get('run_id')} started"
+        case "run.finished":
+            return f"{prefix}run finished: {d.get('outcome')}"
+    rest = ", ".join(f"{k}={v}" for k, v in d.items() if v not in (None, "", [], {}))
+    return f"{prefix}{event.kind}" + (f": {rest}" if rest else "")

@@ -1,0 +1,206 @@
+"""``gameday``: the command line. Heavy libraries are imported inside commands so start-up stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gameday import __version__
+from gameday.errors import GamedayError, ScenarioErrors
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(f"gameday: error: {message}\n")
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from gameday.errors import ScenarioError
+    from gameday.faults.base import FaultRegistry
+    from gameday.scenario.loader import find_scenario_files, load_scenario
+
+    files = find_scenario_files([Path(p) for p in args.paths])
+    if not files:
+        _err(f"no scenario files (*.yaml, *.yml) in {' '.join(args.paths)}")
+        return 1
+    registry = FaultRegistry()
+    problems = 0
+    for f in files:
+        try:
+            load_scenario(f, registry=registry)
+        except ScenarioErrors as exc:
+            for line in exc.lines():
+                print(line)
+            problems += len(exc.errors)
+        except ScenarioError as exc:
+            print(exc.one_line())
+            problems += 1
+        else:
+            if not args.quiet:
+                print(f"{f}: ok")
+    if problems:
+        print(f"{problems} problem{'s' if problems != 1 else ''} in {len(files)} file{'s' if len(files) != 1 else ''}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from gameday.faults.base import FaultRegistry
+    from gameday.scenario.schema import scenario_json_schema_text
+
+    text = scenario_json_schema_text(FaultRegistry().kinds())
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _load_one(path: str) -> Any:
+    from gameday.scenario.loader import load_scenario
+
+    return load_scenario(Path(path))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from gameday.cli.live_view import LiveView
+    from gameday.engine.run import RunOptions, run_scenario
+    from gameday.report.render import render_run
+
+    scenario = _load_one(args.scenario)
+    console = Console(stderr=False, highlight=False)
+    view = LiveView(console, scenario.name)
+    options = RunOptions(reports_dir=Path(args.reports), scenario_file=Path(args.scenario), listeners=[view])
+    with view:
+        result = run_scenario(scenario, options)
+    report = render_run(result.run_dir)
+    for verdict in result.verdicts:
+        mark = "[green]met[/]" if verdict.met else "[red]NOT MET[/]"
+        console.print(f"  {mark}  {verdict.name}: {verdict.detail}", highlight=False)
+    style = "green" if result.exit_code == 0 else "red"
+    console.print(f"[{style}]{result.outcome.name.lower()}[/] (exit {result.exit_code})  report: {report}", highlight=False)
+    if result.error:
+        _err(result.error)
+    return result.exit_code
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from gameday.engine.cleanup import cleanup
+
+    results = cleanup(Path(args.reports), include_live=args.force)
+    if not results:
+        print("nothing to clean up: every journalled fault is reverted")
+        return 0
+    failed = 0
+    for r in results:
+        what = f"{r.fault.run_id} {r.fault.fault_id}: {r.fault.handle.description}"
+        if r.reverted:
+            print(f"reverted  {what}")
+        elif r.skipped:
+            print(f"skipped   {what} ({r.error}; use --force to revert anyway)")
+        else:
+            failed += 1
+            print(f"FAILED    {what}: {r.error}")
+    return 3 if failed else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from gameday.report.render import render_run
+
+    run_dir = _run_dir(args.reports, args.run_id)
+    print(render_run(run_dir))
+    return 0
+
+
+def _run_dir(reports: str, run_id: str) -> Path:
+    candidate = Path(run_id)
+    if not (candidate / "timeline.jsonl").is_file():
+        candidate = Path(reports) / run_id
+    if not (candidate / "timeline.jsonl").is_file():
+        raise GamedayError(f"no run '{run_id}' (looked for {candidate}/timeline.jsonl)")
+    return candidate
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gameday",
+        description="Chaos game days: inject real faults, watch what a team would see, revert, report.",
+    )
+    parser.add_argument("--version", action="version", version=f"gameday {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check scenario files; one line per problem")
+    p.add_argument("paths", nargs="+", help="scenario files or folders")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of a scenario")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("run", help="run a scenario non-interactively")
+    p.add_argument("scenario", help="the scenario file")
+    p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("cleanup", help="revert every fault left pending by a crashed run")
+    p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
+    p.add_argument("--force", action="store_true", help="also revert faults of runs that still seem alive")
+    p.set_defaults(func=cmd_cleanup)
+
+    p = sub.add_parser("report", help="re-render a run's report from its timeline")
+    p.add_argument("run_id", help="run id (a folder in --reports) or a run folder")
+    p.add_argument("--reports", default="reports")
+    p.set_defaults(func=cmd_report)
+
+    _extend(sub)
+    return parser
+
+
+def _extend(sub: Any) -> None:
+    """Commands that live in their own modules register here."""
+    for module_name in ("gameday.cli.stack_commands",):
+        try:
+            module = __import__(module_name, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except ScenarioErrors as exc:
+        for line in exc.lines():
+            _err(line)
+        return exc.exit_code
+    except GamedayError as exc:
+        _err(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The run: preflight -> steady state -> inject -> observe -> revert (always) -> recovery -> evaluate."""

@@ -1,0 +1,57 @@
+"""Observers watch a run while it goes (load, alerts, ...) and may add verdicts at the end.
+
+    start(ctx)        when the steady-state phase begins (load warms up, alert receivers listen)
+    on_phase(phase)   each phase change: steady_state, fault, recovery, evaluation
+    stop()            after recovery, and always in the run's finally; must be idempotent
+    verdicts(events)  extra expectation verdicts computed from the timeline (pure)
+
+Observers record what they see as timeline events; they never print. An observer that fails
+records an ``observer.failed`` event; the run and its reverts go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from gameday.clock import Clock
+from gameday.scenario.model import Scenario
+from gameday.scoring.expectations import Verdict
+from gameday.timeline import Event, Timeline
+
+
+@dataclass(frozen=True)
+class RunContext:
+    scenario: Scenario
+    timeline: Timeline
+    clock: Clock
+    run_dir: Path
+    scenario_dir: Path
+    """Folder of the scenario file: relative paths in the scenario (locustfile, runbook) start here."""
+
+
+class Observer(Protocol):
+    name: str
+
+    def start(self, ctx: RunContext) -> None: ...
+
+    def on_phase(self, phase: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def verdicts(self, scenario: Scenario, events: list[Event]) -> list[Verdict]: ...
+
+
+def build_observers(scenario: Scenario) -> list[Observer]:
+    """The observers a scenario asks for; heavy modules are imported only when used."""
+    observers: list[Observer] = []
+    if scenario.load is not None:
+        from gameday.observe.load import LoadObserver
+
+        observers.append(LoadObserver())
+    if scenario.stack.alertmanager is not None or scenario.expect.alerts or scenario.expect.alerts_not_firing:
+        from gameday.observe.alerts import AlertObserver
+
+        observers.append(AlertObserver())
+    return observers

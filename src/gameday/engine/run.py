@@ -1,0 +1,340 @@
+"""Run one scenario: preflight -> steady state -> inject -> observe -> revert (in finally) -> recovery -> evaluate.
+
+The engine prints nothing; it writes the timeline and the journal, and listeners (the CLI's live view)
+subscribe to timeline events.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import secrets
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gameday.clock import Clock, SystemClock
+from gameday.engine.journal import JOURNAL_NAME, Journal
+from gameday.engine.signals import NoGuard, SignalGuard
+from gameday.errors import GamedayError, RunInterrupted
+from gameday.faults.base import FaultDriver, FaultHandle, FaultRegistry
+from gameday.observe.probes import Prober, ProbeResult
+from gameday.scenario.model import FaultSpec, ProbeSpec, Scenario
+from gameday.scoring.expectations import Verdict, judge
+from gameday.timeline import Listener, Timeline
+
+EFFECTIVE_TIMEOUT = 10.0
+"""How long to wait for a fault to show in the target's state before going on without a fault.effective."""
+
+
+class Outcome(enum.Enum):
+    """The closed set of ways a run ends, each with its exit code."""
+
+    PASSED = 0
+    FAILED = 1  # an expectation did not hold
+    STEADY_STATE_FAILED = 11  # the system was not healthy before we began; nothing was injected
+    ERROR = 2  # environment or target problem
+    REVERT_FAILED = 3  # a fault could not be reverted: needs a human now
+    INTERRUPTED = 130
+
+    @property
+    def exit_code(self) -> int:
+        return {Outcome.STEADY_STATE_FAILED: 1}.get(self, self.value)
+
+
+@dataclass
+class RunOptions:
+    reports_dir: Path = Path("reports")
+    run_id: str | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    registry: FaultRegistry | None = None
+    state_dir: Path | None = None
+    listeners: list[Listener] = field(default_factory=list)
+    scenario_file: Path | None = None
+    handle_signals: bool = True
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: Path
+    outcome: Outcome
+    verdicts: list[Verdict]
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return self.outcome.exit_code
+
+    @property
+    def expectations_met(self) -> bool:
+        return self.outcome is Outcome.PASSED
+
+
+def new_run_id(scenario: Scenario, clock: Clock) -> str:
+    return f"{clock.wall().strftime('%Y%m%dT%H%M%SZ')}-{scenario.name}-{secrets.token_hex(2)}"
+
+
+@dataclass
+class _LiveFault:
+    fault_id: str
+    spec: FaultSpec
+    driver: FaultDriver
+    handle: FaultHandle
+    injected_at: float
+
+
+class ProbeLoop:
+    """Runs each probe on its own interval in a background thread, recording ``probe.checked``."""
+
+    def __init__(self, probes: list[ProbeSpec], timeline: Timeline, prober: Prober) -> None:
+        self.probes = probes
+        self.timeline = timeline
+        self.prober = prober
+        self.phase = "steady_state"
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for probe in self.probes:
+            thread = threading.Thread(target=self._loop, args=(probe,), name=f"probe-{probe.name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _loop(self, probe: ProbeSpec) -> None:
+        prober = Prober()  # one client per thread: httpx clients are not shared across threads here
+        try:
+            while not self._stop.is_set():
+                started = self.timeline.now()
+                result = prober.check(probe)
+                if self._stop.is_set():
+                    break
+                self.timeline.record("probe.checked", actor=f"probe:{probe.name}", phase=self.phase, **result.details())
+                self._stop.wait(max(0.0, probe.interval - (self.timeline.now() - started)))
+        finally:
+            prober.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+
+class Runner:
+    def __init__(self, scenario: Scenario, options: RunOptions) -> None:
+        self.scenario = scenario
+        self.options = options
+        self.clock = options.clock
+        self.registry = options.registry or FaultRegistry()
+        self.run_id = options.run_id or new_run_id(scenario, self.clock)
+        self.run_dir = options.reports_dir / self.run_id
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.timeline = Timeline(self.run_dir / "timeline.jsonl", self.clock)
+        for listener in options.listeners:
+            self.timeline.subscribe(listener)
+        self.journal = Journal(self.run_dir / JOURNAL_NAME, run_id=self.run_id, clock=self.clock, state_dir=options.state_dir)
+        self.prober = Prober()
+        self.live: list[_LiveFault] = []
+        self.guard = SignalGuard() if options.handle_signals else NoGuard()
+        self.revert_failed = False
+
+    # --- phases -----------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        if self.options.scenario_file is not None:
+            shutil.copyfile(self.options.scenario_file, self.run_dir / "scenario.yaml")
+        self.timeline.record(
+            "run.started",
+            run_id=self.run_id,
+            scenario=self.scenario.name,
+            description=self.scenario.description,
+            scenario_file=str(self.options.scenario_file or ""),
+            drill=True,
+            pid=os.getpid(),
+            faults=[
+                {"fault": f.label, "kind": f.kind, "target": f.target, "at_s": f.at, "duration_s": f.duration}
+                for f in self.scenario.faults
+            ],
+            expected_severity=self.scenario.severity,
+            recovers_within_s=self.scenario.expect.recovers_within,
+        )
+        outcome, error = Outcome.ERROR, None
+        verdicts: list[Verdict] = []
+        with self.guard:
+            try:
+                outcome, verdicts = self._phases()
+            except RunInterrupted as exc:
+                outcome, error = Outcome.INTERRUPTED, str(exc)
+                self.timeline.record("run.aborted", reason=str(exc))
+            except GamedayError as exc:
+                outcome, error = Outcome.ERROR, str(exc)
+                self.timeline.record("run.aborted", reason=str(exc))
+            finally:
+                self.guard.disarm()
+                self._revert_all()
+        if self.guard.received:
+            self.timeline.record("signal.received", signal=self.guard.received)
+        if self.revert_failed:
+            outcome = Outcome.REVERT_FAILED
+            error = error or "a fault could not be reverted; run `gameday cleanup`"
+        self.timeline.record("run.finished", outcome=outcome.name.lower(), exit_code=outcome.exit_code, error=error)
+        self.timeline.close()
+        self.prober.close()
+        return RunResult(self.run_id, self.run_dir, outcome, verdicts, error)
+
+    def _phases(self) -> tuple[Outcome, list[Verdict]]:
+        self._phase("preflight")
+        prepared = [(spec, *self._prepare(spec)) for spec in self.scenario.faults]
+
+        self._phase("steady_state")
+        if not self._wait_steady_state():
+            return Outcome.STEADY_STATE_FAILED, []
+
+        self._phase("fault")
+        probes = ProbeLoop(self.scenario.steady_state.probes, self.timeline, self.prober)
+        probes.phase = "fault"
+        probes.start()
+        try:
+            self._fault_schedule(prepared)
+        finally:
+            probes.stop()
+            self._revert_all()
+
+        self._phase("recovery")
+        self._wait_recovery()
+
+        self._phase("evaluation")
+        verdicts = judge(self.scenario, self.timeline.events)
+        for v in verdicts:
+            self.timeline.record("expectation.met" if v.met else "expectation.failed", name=v.name, detail=v.detail)
+        return (Outcome.PASSED if all(v.met for v in verdicts) else Outcome.FAILED), verdicts
+
+    def _phase(self, name: str) -> None:
+        self.timeline.record("phase.changed", phase=name)
+
+    def _prepare(self, spec: FaultSpec) -> tuple[FaultDriver, FaultHandle]:
+        driver = self.registry.create(spec.kind)
+        return driver, driver.prepare(spec, self.scenario.stack)
+
+    def _probe_round(self, phase: str) -> list[ProbeResult]:
+        results = []
+        for probe in self.scenario.steady_state.probes:
+            result = self.prober.check(probe)
+            self.timeline.record("probe.checked", actor=f"probe:{probe.name}", phase=phase, **result.details())
+            results.append(result)
+        return results
+
+    def _round_interval(self) -> float:
+        return min((p.interval for p in self.scenario.steady_state.probes), default=1.0)
+
+    def _wait_steady_state(self) -> bool:
+        spec = self.scenario.steady_state
+        if not spec.probes:
+            self.timeline.record("steady_state.met", rounds=0, note="no probes declared")
+            return True
+        start = self.clock.monotonic()
+        green = 0
+        last_failure = ""
+        while True:
+            results = self._probe_round("steady_state")
+            if all(r.ok for r in results):
+                green += 1
+                if green >= spec.healthy_checks:
+                    self.timeline.record("steady_state.met", rounds=green)
+                    return True
+            else:
+                green = 0
+                last_failure = "; ".join(f"{r.probe}: {r.error}" for r in results if not r.ok)
+            if self.clock.monotonic() - start >= spec.timeout:
+                self.timeline.record("steady_state.failed", reason=last_failure or "not enough green rounds")
+                return False
+            self.clock.sleep(self._round_interval())
+
+    def _fault_schedule(self, prepared: list[tuple[FaultSpec, FaultDriver, FaultHandle]]) -> None:
+        pending = sorted(enumerate(prepared), key=lambda item: item[1][0].at)
+        phase_start = self.clock.monotonic()
+        while pending or self.live:
+            now = self.clock.monotonic() - phase_start
+            while pending and pending[0][1][0].at <= now:
+                index, (spec, driver, handle) = pending.pop(0)
+                self._inject(f"f{index}", spec, driver, handle)
+            for live in list(self.live):
+                if now >= live.spec.at + live.spec.duration:
+                    self._revert(live)
+            upcoming = [item[1][0].at for item in pending] + [lf.spec.at + lf.spec.duration for lf in self.live]
+            if upcoming:
+                self.clock.sleep(min(0.25, max(0.0, min(upcoming) - (self.clock.monotonic() - phase_start))))
+
+    def _inject(self, fault_id: str, spec: FaultSpec, driver: FaultDriver, handle: FaultHandle) -> None:
+        details = {"fault": spec.label, "fault_id": fault_id, "kind": spec.kind, "target": spec.target,
+                   "description": handle.description}
+        live = _LiveFault(fault_id, spec, driver, handle, self.timeline.now())
+        with self.guard.shield():
+            # Journalled, then registered as live, before inject: if inject half-succeeds or a signal
+            # lands inside it, revert still runs (here, or from the journal by `gameday cleanup`).
+            self.journal.intend(fault_id, handle)
+            self.live.append(live)
+            self.timeline.record("fault.intended", **details)
+        start = self.clock.monotonic()
+        try:
+            driver.inject(handle)
+        except GamedayError as exc:
+            self.timeline.record("fault.failed", fault=spec.label, error=str(exc))
+            raise
+        self.journal.injected(fault_id)
+        self.timeline.record("fault.injected", duration_s=spec.duration, **details)
+        while self.clock.monotonic() - start < EFFECTIVE_TIMEOUT:
+            if driver.check(handle):
+                self.timeline.record("fault.effective", fault=spec.label, after_ms=round((self.clock.monotonic() - start) * 1000, 1))
+                break
+            self.clock.sleep(0.02)
+
+    def _revert(self, live: _LiveFault) -> None:
+        """Revert one live fault; a failure is recorded loudly and the others are still reverted."""
+        with self.guard.shield():
+            start = self.clock.monotonic()
+            if live in self.live:
+                self.live.remove(live)
+            try:
+                live.driver.revert(live.handle)
+            except GamedayError as exc:
+                self.revert_failed = True
+                self.journal.revert_failed(live.fault_id, str(exc))
+                self.timeline.record("revert.failed", fault=live.spec.label, error=str(exc))
+                return
+            self.journal.reverted(live.fault_id)
+            self.timeline.record(
+                "fault.reverted",
+                fault=live.spec.label,
+                duration_s=round(self.timeline.now() - live.injected_at, 3),
+                revert_ms=round((self.clock.monotonic() - start) * 1000, 1),
+            )
+
+    def _revert_all(self) -> None:
+        for live in reversed(list(self.live)):
+            self._revert(live)
+
+    def _wait_recovery(self) -> None:
+        if not self.scenario.steady_state.probes:
+            self.timeline.record("recovery.met", after_s=0.0, note="no probes declared")
+            return
+        start = self.clock.monotonic()
+        limit = self.scenario.expect.recovers_within
+        while True:
+            results = self._probe_round("recovery")
+            elapsed = self.clock.monotonic() - start
+            if all(r.ok for r in results):
+                self.timeline.record("recovery.met", after_s=round(elapsed, 3))
+                return
+            if elapsed >= limit:
+                self.timeline.record("recovery.failed", after_s=None, waited_s=round(elapsed, 3),
+                                     failing=[r.probe for r in results if not r.ok])
+                return
+            self.clock.sleep(self._round_interval())
+
+
+def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunResult:
+    """Run a checked scenario end to end; never leaves a fault behind it when it returns."""
+    return Runner(scenario, options or RunOptions()).run()
+

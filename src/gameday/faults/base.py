@@ -1,0 +1,98 @@
+"""What every fault driver is: a small interface with a lifecycle.
+
+    prepare(fault, stack) -> FaultHandle   resolve the target and read its prior state; no side effect
+    inject(handle)                          break it
+    revert(handle)                          put it back; idempotent, safe to call after a crash
+    check(handle) -> bool                   is the fault in effect right now (for timing)
+
+A ``FaultHandle`` holds everything revert needs and is plain JSON, so it is written to the journal
+before the fault is injected and a later process (``gameday cleanup``) can revert from it alone.
+Fault kinds are found through the ``gameday.faults`` entry point group; built-ins register there too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from gameday.errors import GamedayError
+from gameday.scenario.model import FaultSpec, StackSpec
+
+ENTRY_POINT_GROUP = "gameday.faults"
+
+
+class FaultArgs(BaseModel):
+    """Base of each fault kind's arguments model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+@dataclass(frozen=True)
+class FaultHandle:
+    """Everything needed to revert one fault, JSON-serialisable; never holds a secret."""
+
+    kind: str
+    target: str
+    description: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> FaultHandle:
+        return cls(kind=raw["kind"], target=raw["target"], description=raw.get("description", ""), data=raw.get("data", {}))
+
+
+@runtime_checkable
+class FaultDriver(Protocol):
+    kind: ClassVar[str]
+    args_model: ClassVar[type[FaultArgs]]
+    target_fields: ClassVar[tuple[str, ...]]
+    """Which TargetSpec selectors this kind can act on, e.g. ('container', 'labels')."""
+
+    def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle: ...
+
+    def inject(self, handle: FaultHandle) -> None: ...
+
+    def revert(self, handle: FaultHandle) -> None: ...
+
+    def check(self, handle: FaultHandle) -> bool: ...
+
+
+class UnknownFaultKind(GamedayError):
+    exit_code = 1
+
+
+class FaultRegistry:
+    """Fault kinds by name, loaded lazily from entry points (importing a driver only when it is used)."""
+
+    def __init__(self, extra: dict[str, type[FaultDriver]] | None = None) -> None:
+        self._entry_points = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+        self._loaded: dict[str, type[FaultDriver]] = dict(extra or {})
+
+    def kinds(self) -> list[str]:
+        return sorted(set(self._entry_points) | set(self._loaded))
+
+    def __contains__(self, kind: str) -> bool:
+        return kind in self._loaded or kind in self._entry_points
+
+    def driver_class(self, kind: str) -> type[FaultDriver]:
+        if kind not in self._loaded:
+            ep = self._entry_points.get(kind)
+            if ep is None:
+                raise UnknownFaultKind(f"unknown fault kind '{kind}' (known: {', '.join(self.kinds())})")
+            try:
+                cls = ep.load()
+            except Exception as exc:  # a broken plugin is rejected before the drill starts
+                raise UnknownFaultKind(f"fault kind '{kind}' from {ep.value} failed to load: {exc}") from exc
+            if not isinstance(getattr(cls, "kind", None), str) or not hasattr(cls, "args_model"):
+                raise UnknownFaultKind(f"fault kind '{kind}' from {ep.value} is not a fault driver")
+            self._loaded[kind] = cls
+        return self._loaded[kind]
+
+    def create(self, kind: str, **options: Any) -> FaultDriver:
+        return self.driver_class(kind)(**options)

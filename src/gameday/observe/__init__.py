@@ -1,0 +1,1 @@
+"""HOW we watch: probes, alerts, load."""

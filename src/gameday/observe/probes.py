@@ -1,0 +1,94 @@
+"""Steady-state probes: what a user would see (an HTTP answer in time, a TCP port that accepts)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gameday.scenario.model import ProbeSpec
+
+if TYPE_CHECKING:
+    import httpx
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    probe: str
+    ok: bool
+    latency_ms: float
+    status: int | None = None
+    error: str | None = None
+
+    def details(self) -> dict[str, object]:
+        out: dict[str, object] = {"probe": self.probe, "ok": self.ok, "latency_ms": round(self.latency_ms, 1)}
+        if self.status is not None:
+            out["status"] = self.status
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+class Prober:
+    """Runs probes; one HTTP client is reused so connection set-up is not counted as latency each time."""
+
+    def __init__(self) -> None:
+        self._http: httpx.Client | None = None
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            import httpx
+
+            # No keep-alive: a probe must see a dead server at once, not reuse a socket that says nothing.
+            self._http = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0), trust_env=False)
+        return self._http
+
+    def check(self, probe: ProbeSpec) -> ProbeResult:
+        if probe.http is not None:
+            return self._check_http(probe)
+        return self._check_tcp(probe)
+
+    def _check_http(self, probe: ProbeSpec) -> ProbeResult:
+        import httpx
+
+        spec = probe.http
+        assert spec is not None
+        start = time.perf_counter()
+        try:
+            response = self._client().request(spec.method, spec.url, timeout=spec.timeout)
+        except httpx.TimeoutException:
+            return ProbeResult(probe.name, False, (time.perf_counter() - start) * 1000, error=f"timed out after {spec.timeout:g}s")
+        except httpx.HTTPError as exc:
+            return ProbeResult(probe.name, False, (time.perf_counter() - start) * 1000, error=_reason(exc))
+        latency_ms = (time.perf_counter() - start) * 1000
+        if not spec.status_ok(response.status_code):
+            return ProbeResult(probe.name, False, latency_ms, response.status_code, f"status {response.status_code}")
+        if latency_ms > spec.max_latency * 1000:
+            return ProbeResult(
+                probe.name, False, latency_ms, response.status_code, f"slow: {latency_ms:.0f} ms > {spec.max_latency * 1000:.0f} ms"
+            )
+        return ProbeResult(probe.name, True, latency_ms, response.status_code)
+
+    def _check_tcp(self, probe: ProbeSpec) -> ProbeResult:
+        spec = probe.tcp
+        assert spec is not None
+        start = time.perf_counter()
+        try:
+            with socket.create_connection((spec.host, spec.port), timeout=spec.timeout):
+                pass
+        except OSError as exc:
+            return ProbeResult(probe.name, False, (time.perf_counter() - start) * 1000, error=exc.strerror or str(exc))
+        return ProbeResult(probe.name, True, (time.perf_counter() - start) * 1000)
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    if "Connection refused" in text or "ConnectError" in type(exc).__name__:
+        return "connection refused" if "refused" in text.lower() else f"cannot connect: {text[:120]}"
+    return text[:160]

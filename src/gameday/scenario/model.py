@@ -1,0 +1,253 @@
+"""The scenario format, version 1, as typed immutable models.
+
+A scenario says WHAT happens in a game day:
+
+    version: 1
+    name: checkout-db-down
+    stack:        where things are: Docker, Toxiproxy, Prometheus/Alertmanager, and named targets
+    steady_state: probes that must be green before a fault and again after revert
+    faults:       what breaks (kind, target, args), when (at) and for how long (duration)
+    expect:       what must hold: probe behaviour during the fault, recovery time, alerts
+    load:         a Locust load that runs while the fault is live
+    injects:      timed or conditional messages the facilitator releases
+    responses:    a scripted team, for CI and tests
+    runbook:      the runbook that mitigates it
+    severity:     the severity the team is expected to declare
+
+The models are the single definition of the format: the JSON Schema (``gameday schema``) is
+generated from them. Fault arguments are checked by each fault driver's own model.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+
+from gameday.scenario.durations import DURATION_PATTERN, parse_duration
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["90s", "5m", "1h30m", "250ms"]}),
+]
+"""A duration in seconds, written in the file as ``90s``, ``5m``, ``1h30m`` or ``250ms``."""
+
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# --- stack --------------------------------------------------------------------------------------
+
+
+class TargetSpec(Model):
+    """A thing a fault may touch. Exactly one way of finding it is given."""
+
+    container: str | None = Field(None, description="Docker container name")
+    labels: dict[str, str] | None = Field(None, description="Docker labels that select exactly one container")
+    proxy: str | None = Field(None, description="Toxiproxy proxy name")
+    path: str | None = Field(None, description="a host path (disk and file faults)")
+    postgres_role: str | None = Field(None, description="a PostgreSQL role")
+    redis_user: str | None = Field(None, description="a Redis ACL user")
+    dsn_env: str | None = Field(
+        None, description="environment variable holding the admin connection URL (never the URL itself)"
+    )
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> TargetSpec:
+        chosen = [k for k in ("container", "labels", "proxy", "path", "postgres_role", "redis_user") if getattr(self, k)]
+        if len(chosen) != 1:
+            raise ValueError(
+                "a target names exactly one of container, labels, proxy, path, postgres_role, redis_user"
+                + (f" (got {', '.join(chosen)})" if chosen else "")
+            )
+        return self
+
+    @property
+    def selector(self) -> str:
+        """Human form, e.g. ``container=checkout`` or ``labels=app=web``."""
+        if self.labels:
+            return "labels=" + ",".join(f"{k}={v}" for k, v in sorted(self.labels.items()))
+        for key in ("container", "proxy", "path", "postgres_role", "redis_user"):
+            value = getattr(self, key)
+            if value:
+                return f"{key}={value}"
+        return "?"
+
+
+class Endpoint(Model):
+    url: str
+
+
+class DockerEndpoint(Model):
+    base_url: str | None = Field(None, description="e.g. unix:///var/run/docker.sock; default: DOCKER_HOST or the local socket")
+
+
+class StackSpec(Model):
+    name: str = "demo"
+    environment: Literal["development", "staging", "production"] = "staging"
+    docker: DockerEndpoint = DockerEndpoint()
+    toxiproxy: Endpoint | None = None
+    prometheus: Endpoint | None = None
+    alertmanager: Endpoint | None = None
+    targets: dict[Name, TargetSpec] = Field(default_factory=dict)
+
+
+# --- probes ----------------------------------------------------------------------------------------
+
+
+class HttpCheck(Model):
+    url: str
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    expect_status: int | list[int] = 200
+    max_latency: Duration = 2.0
+    timeout: Duration = 5.0
+
+    def status_ok(self, status: int) -> bool:
+        wanted = self.expect_status if isinstance(self.expect_status, list) else [self.expect_status]
+        return status in wanted
+
+
+class TcpCheck(Model):
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+    timeout: Duration = 2.0
+
+
+class ProbeSpec(Model):
+    name: Name
+    http: HttpCheck | None = None
+    tcp: TcpCheck | None = None
+    interval: Duration = 1.0
+
+    @model_validator(mode="after")
+    def _one_check(self) -> ProbeSpec:
+        if (self.http is None) == (self.tcp is None):
+            raise ValueError("a probe has exactly one of http or tcp")
+        return self
+
+
+class SteadyState(Model):
+    probes: list[ProbeSpec] = Field(default_factory=list)
+    healthy_checks: int = Field(1, ge=1, le=100, description="consecutive green rounds needed before injecting")
+    timeout: Duration = Field(30.0, description="how long to wait for steady state before giving up")
+
+
+# --- faults ---------------------------------------------------------------------------------------
+
+
+class FaultSpec(Model):
+    name: Name | None = None
+    kind: str = Field(description="fault kind, e.g. container_kill, latency, disk_fill")
+    target: Name
+    args: dict[str, Any] = Field(default_factory=dict, description="kind-specific arguments")
+    at: Duration = Field(0.0, description="when, after the fault phase starts")
+    duration: Duration = Field(description="how long the fault stays live before it is reverted")
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.kind}@{self.target}"
+
+
+# --- expectations -------------------------------------------------------------------------------
+
+
+class ProbeExpectation(Model):
+    probe: Name
+    during_fault: Literal["up", "down", "any"] = Field(
+        "any", description="up: stays green; down: the probe must see the outage; any: not judged"
+    )
+    max_failure_ratio: float | None = Field(None, ge=0.0, le=1.0, description="with up: failures tolerated")
+
+
+class AlertExpectation(Model):
+    name: str = Field(description="alertname")
+    labels: dict[str, str] = Field(default_factory=dict)
+    within: Duration = Field(300.0, description="deadline after the fault is effective")
+
+
+class Expectations(Model):
+    recovers_within: Duration = Field(60.0, description="after revert, all probes green again within")
+    probes: list[ProbeExpectation] = Field(default_factory=list)
+    alerts: list[AlertExpectation] = Field(default_factory=list)
+    alerts_not_firing: list[str] = Field(default_factory=list, description="alertnames that must not fire")
+
+
+# --- load, people ------------------------------------------------------------------------------
+
+
+class LoadSpec(Model):
+    locustfile: str
+    host: str
+    users: int = Field(10, ge=1, le=10_000)
+    spawn_rate: float = Field(10.0, gt=0)
+    warmup: Duration = Field(5.0, description="load before the fault, for the baseline")
+
+
+class InjectCondition(Model):
+    no_alert_by: Duration | None = None
+    no_acknowledge_by: Duration | None = None
+    no_severity_by: Duration | None = None
+
+
+class InjectSpec(Model):
+    at: Duration | None = Field(None, description="release at T+at (from the fault)")
+    unless: InjectCondition | None = Field(None, description="release only if this has not happened")
+    kind: Literal["message", "customer_report", "log", "graph", "noise", "executive"] = "message"
+    source: str = Field("facilitator", description="who it comes from, e.g. Customer Success")
+    text: str
+
+
+ResponseAction = Literal[
+    "acknowledge",
+    "declare",
+    "assign",
+    "hypothesis",
+    "runbook_step",
+    "status_update",
+    "mitigated",
+    "all_clear",
+    "review",
+    "note",
+]
+
+
+class ResponseStep(Model):
+    at: Duration = Field(description="T+at from the fault")
+    actor: str = "responder"
+    action: ResponseAction
+    severity: Severity | None = None
+    role: Literal["incident_commander", "communications", "scribe", "sme"] | None = None
+    step: int | None = None
+    outcome: Literal["done", "failed", "skipped"] | None = None
+    audience: Literal["internal", "customer", "executive"] | None = None
+    text: str = ""
+
+
+class Scenario(Model):
+    version: Literal[1]
+    name: Name
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    stack: StackSpec = StackSpec()
+    steady_state: SteadyState = SteadyState()
+    faults: list[FaultSpec] = Field(min_length=1)
+    expect: Expectations = Expectations()
+    load: LoadSpec | None = None
+    injects: list[InjectSpec] = Field(default_factory=list)
+    responses: list[ResponseStep] = Field(default_factory=list)
+    runbook: str | None = None
+    severity: Severity | None = None
+
+    @property
+    def fault_phase_length(self) -> float:
+        """From the first fault's start to the last fault's end."""
+        return max(f.at + f.duration for f in self.faults)
+
+    def probe(self, name: str) -> ProbeSpec | None:
+        return next((p for p in self.steady_state.probes if p.name == name), None)

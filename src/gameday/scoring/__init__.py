@@ -1,0 +1,1 @@
+"""Pure functions: timeline -> metrics -> verdicts and scorecard. No I/O here."""

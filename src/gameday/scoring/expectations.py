@@ -1,0 +1,89 @@
+"""Judge a run's expectations from its timeline alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gameday.scenario.durations import format_duration
+from gameday.scenario.model import Scenario
+from gameday.timeline import Event
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    met: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    start: float
+    end: float
+
+    @property
+    def length(self) -> float:
+        return self.end - self.start
+
+
+def fault_window(events: list[Event]) -> FaultWindow | None:
+    """From the first fault injected to the last fault reverted (or the last event, if never reverted)."""
+    injected = [e.offset for e in events if e.kind == "fault.injected"]
+    if not injected:
+        return None
+    reverted = [e.offset for e in events if e.kind in ("fault.reverted", "revert.failed")]
+    end = max(reverted) if reverted else events[-1].offset
+    return FaultWindow(min(injected), max(end, min(injected)))
+
+
+def probe_checks(events: list[Event], probe: str, phase: str) -> list[Event]:
+    return [e for e in events if e.kind == "probe.checked" and e.details.get("probe") == probe and e.details.get("phase") == phase]
+
+
+def judge(scenario: Scenario, events: list[Event]) -> list[Verdict]:
+    """One verdict per expectation; alert verdicts come from the alerting module when alerts are watched."""
+    verdicts: list[Verdict] = []
+    kinds = {e.kind for e in events}
+    if "fault.injected" not in kinds:
+        return [Verdict("faults injected", False, "no fault was injected")]
+
+    failed_reverts = [e for e in events if e.kind == "revert.failed"]
+    verdicts.append(
+        Verdict(
+            "faults reverted",
+            not failed_reverts,
+            "every fault was reverted" if not failed_reverts
+            else "; ".join(f"{e.details.get('fault')}: {e.details.get('error')}" for e in failed_reverts),
+        )
+    )
+
+    for exp in scenario.expect.probes:
+        checks = probe_checks(events, exp.probe, "fault")
+        failures = [c for c in checks if not c.details.get("ok")]
+        name = f"probe {exp.probe} {exp.during_fault} during fault"
+        if exp.during_fault == "any":
+            continue
+        if not checks:
+            verdicts.append(Verdict(name, False, "the probe never ran while the fault was live"))
+        elif exp.during_fault == "down":
+            verdicts.append(
+                Verdict(name, bool(failures), f"{len(failures)} of {len(checks)} checks failed"
+                        + ("" if failures else ": the outage was not seen"))
+            )
+        else:
+            ratio = len(failures) / len(checks)
+            allowed = exp.max_failure_ratio or 0.0
+            verdicts.append(Verdict(name, ratio <= allowed, f"{len(failures)} of {len(checks)} checks failed "
+                                    f"({ratio:.0%}, allowed {allowed:.0%})"))
+
+    recovered = next((e for e in events if e.kind in ("recovery.met", "recovery.failed")), None)
+    limit = format_duration(scenario.expect.recovers_within)
+    if recovered is None:
+        verdicts.append(Verdict(f"recovers within {limit}", False, "recovery was not checked"))
+    elif recovered.kind == "recovery.met":
+        verdicts.append(Verdict(f"recovers within {limit}", True,
+                                f"all probes green {recovered.details.get('after_s', 0):.1f}s after revert"))
+    else:
+        verdicts.append(Verdict(f"recovers within {limit}", False,
+                                f"probes still failing {recovered.details.get('waited_s', 0):.1f}s after revert"))
+    return verdicts
