@@ -13,6 +13,12 @@ from gameday.errors import GamedayError, ScenarioErrors
 
 Command = Callable[[argparse.Namespace], int]
 
+COMMAND_MODULES = (
+    "gameday.cli.stack_commands",  # stack up/down/status, demo
+    "gameday.cli.alert_commands",  # doctor
+    "gameday.cli.score_commands",  # score
+)
+
 
 def _err(message: str) -> None:
     sys.stderr.write(f"gameday: error: {message}\n")
@@ -171,8 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extend(sub: Any) -> None:
-    """Commands that live in their own modules register here."""
-    for module_name in ("gameday.cli.stack_commands",):
+    """Commands that live in their own modules register here (each module has ``register(sub)``)."""
+    for module_name in COMMAND_MODULES:
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -11,11 +11,13 @@ import os
 import secrets
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gameday.clock import Clock, SystemClock
 from gameday.engine.journal import JOURNAL_NAME, Journal
+from gameday.engine.observers import Observer, RunContext, build_observers
 from gameday.engine.signals import NoGuard, SignalGuard
 from gameday.errors import GamedayError, RunInterrupted
 from gameday.faults.base import FaultDriver, FaultHandle, FaultRegistry
@@ -53,6 +55,8 @@ class RunOptions:
     listeners: list[Listener] = field(default_factory=list)
     scenario_file: Path | None = None
     handle_signals: bool = True
+    observers: list[Observer] | None = None
+    """None: the observers the scenario asks for (load, alerts)."""
 
 
 @dataclass
@@ -138,6 +142,8 @@ class Runner:
         self.live: list[_LiveFault] = []
         self.guard = SignalGuard() if options.handle_signals else NoGuard()
         self.revert_failed = False
+        self.observers: list[Observer] = []
+        self._observers_stopped = False
 
     # --- phases -----------------------------------------------------------------------------
 
@@ -173,6 +179,7 @@ class Runner:
             finally:
                 self.guard.disarm()
                 self._revert_all()
+                self._stop_observers()
         if self.guard.received:
             self.timeline.record("signal.received", signal=self.guard.received)
         if self.revert_failed:
@@ -187,7 +194,11 @@ class Runner:
         self._phase("preflight")
         prepared = [(spec, *self._prepare(spec)) for spec in self.scenario.faults]
 
+        self.observers = (
+            self.options.observers if self.options.observers is not None else build_observers(self.scenario)
+        )
         self._phase("steady_state")
+        self._start_observers()
         if not self._wait_steady_state():
             return Outcome.STEADY_STATE_FAILED, []
 
@@ -204,14 +215,39 @@ class Runner:
         self._phase("recovery")
         self._wait_recovery()
 
+        self._stop_observers()
         self._phase("evaluation")
         verdicts = judge(self.scenario, self.timeline.events)
+        for observer in self.observers:
+            verdicts.extend(observer.verdicts(self.scenario, self.timeline.events))
         for v in verdicts:
             self.timeline.record("expectation.met" if v.met else "expectation.failed", name=v.name, detail=v.detail)
         return (Outcome.PASSED if all(v.met for v in verdicts) else Outcome.FAILED), verdicts
 
     def _phase(self, name: str) -> None:
         self.timeline.record("phase.changed", phase=name)
+        for observer in self.observers:
+            self._observer_call(observer, "on_phase", lambda o=observer: o.on_phase(name))
+
+    def _observer_call(self, observer: Observer, what: str, call: Callable[[], None]) -> None:
+        # An observer that fails is recorded; it never stops the run or its reverts.
+        try:
+            call()
+        except GamedayError as exc:
+            self.timeline.record("observer.failed", observer=observer.name, during=what, error=str(exc))
+
+    def _start_observers(self) -> None:
+        scenario_dir = (self.options.scenario_file or Path("x")).resolve().parent
+        ctx = RunContext(self.scenario, self.timeline, self.clock, self.run_dir, scenario_dir)
+        for observer in self.observers:
+            self._observer_call(observer, "start", lambda o=observer: o.start(ctx))
+
+    def _stop_observers(self) -> None:
+        if self._observers_stopped:
+            return
+        self._observers_stopped = True
+        for observer in self.observers:
+            self._observer_call(observer, "stop", observer.stop)
 
     def _prepare(self, spec: FaultSpec) -> tuple[FaultDriver, FaultHandle]:
         driver = self.registry.create(spec.kind)
