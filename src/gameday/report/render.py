@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.report.summary import RunSummary, summarize
-from gameday.timeline import read_timeline
+from gameday.timeline import Event, read_timeline
 
 
 def _environment() -> Any:
@@ -35,16 +35,48 @@ def event_detail(details: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in details.items() if k not in skip and v not in (None, "", []))
 
 
-def render_markdown(summary: RunSummary) -> str:
+SECTIONS: tuple[tuple[str, str], ...] = (
+    # (name, "module:function"): function(events) -> data for templates/_<name>.md.j2, or None to leave
+    # the section out. Sections whose module is not installed are left out too.
+    ("alerts", "gameday.report.sections.alerts:build"),
+    ("load", "gameday.report.sections.load:build"),
+    ("response", "gameday.report.sections.response:build"),
+    ("runbook", "gameday.report.sections.runbook:build"),
+    ("disk", "gameday.report.sections.disk:build"),
+)
+
+
+def build_sections(events: list[Event]) -> list[tuple[str, Any]]:
+    """Each optional report section's data, computed from the timeline alone."""
+    import importlib
+
+    out: list[tuple[str, Any]] = []
+    for name, target in SECTIONS:
+        module_name, func_name = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        data = getattr(module, func_name)(events)
+        if data is not None:
+            out.append((name, data))
+    return out
+
+
+def render_markdown(summary: RunSummary, events: list[Event] | None = None) -> str:
     env = _environment()
     env.filters["detail"] = event_detail
     timeline = sorted(summary.timeline, key=lambda e: e.offset)
-    return str(env.get_template("report.md.j2").render(s=summary, timeline=timeline))
+    sections = build_sections(events or [])
+    return str(env.get_template("report.md.j2").render(s=summary, timeline=timeline, sections=sections))
 
 
 def render_run(run_dir: Path) -> Path:
     """(Re-)render the report of a run folder from its timeline; returns the Markdown file's path."""
-    summary = summarize(read_timeline(run_dir / "timeline.jsonl"))
+    events = read_timeline(run_dir / "timeline.jsonl")
+    summary = summarize(events)
     out = run_dir / "report.md"
-    out.write_text(render_markdown(summary), encoding="utf-8")
+    out.write_text(render_markdown(summary, events), encoding="utf-8")
     return out
