@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gameday.errors import ScenarioError, ScenarioErrors
+from gameday.errors import GamedayError, ScenarioError, ScenarioErrors
 from gameday.scenario.model import Scenario
 from gameday.scenario.yaml_source import FieldPath, SourceDocument, load_yaml_file
 
@@ -24,13 +24,19 @@ def check_document(doc: SourceDocument, *, registry: Any | None = None) -> Scena
     if not isinstance(doc.data, dict):
         kind = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__}"
         raise ScenarioErrors([doc.error((), f"a scenario is a mapping of keys (version, name, faults, ...), not {kind}")])
+    problems: list[ScenarioError] = []
+    scenario: Scenario | None = None
     try:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
-        raise ScenarioErrors(_translate(doc, exc)) from None
-    problems = semantic_problems(doc, scenario, registry=registry)
+        problems.extend(_translate(doc, exc))
+    # Cross-field checks run on the raw data too, so one pass reports every problem.
+    known = {(p.field, p.message) for p in problems}
+    problems.extend(p for p in semantic_problems(doc, registry=registry) if (p.field, p.message) not in known)
     if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise ScenarioErrors(problems)
+    assert scenario is not None
     return scenario
 
 
@@ -69,56 +75,72 @@ def _message(err: Any) -> str:
     return msg[0].lower() + msg[1:]
 
 
-def semantic_problems(doc: SourceDocument, scenario: Scenario, *, registry: Any | None = None) -> list[ScenarioError]:
-    """Cross-field checks: known fault kinds, their arguments, targets and probe names that exist."""
+def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> list[ScenarioError]:
+    """Cross-field checks on the raw data: known fault kinds and their arguments, targets and probes that exist."""
     from gameday.faults.base import FaultRegistry
 
     registry = registry if registry is not None else FaultRegistry()
+    data: dict[str, Any] = doc.data
     problems: list[ScenarioError] = []
-    targets = scenario.stack.targets
-    for i, fault in enumerate(scenario.faults):
-        at: FieldPath = ("faults", i)
-        target = targets.get(fault.target)
-        if target is None:
-            known = ", ".join(sorted(targets)) or "none defined under stack.targets"
-            problems.append(doc.error((*at, "target"), f"unknown target '{fault.target}' (known: {known})"))
-        if fault.kind not in registry:
-            problems.append(
-                doc.error((*at, "kind"), f"unknown fault kind '{fault.kind}' (known: {', '.join(registry.kinds())})")
-            )
+    stack = _mapping(data.get("stack"))
+    targets = _mapping(stack.get("targets"))
+    faults = data.get("faults") if isinstance(data.get("faults"), list) else []
+    for i, fault in enumerate(faults):
+        if not isinstance(fault, dict):
             continue
-        driver = registry.driver_class(fault.kind)
+        at: FieldPath = ("faults", i)
+        target_name, kind = fault.get("target"), fault.get("kind")
+        target = targets.get(target_name) if isinstance(target_name, str) else None
+        if isinstance(target_name, str) and target is None:
+            listed = ", ".join(sorted(str(t) for t in targets)) or "none defined under stack.targets"
+            problems.append(doc.error((*at, "target"), f"unknown target '{target_name}' (known: {listed})"))
+        if not isinstance(kind, str):
+            continue
+        if kind not in registry:
+            problems.append(doc.error((*at, "kind"), f"unknown fault kind '{kind}' (known: {', '.join(registry.kinds())})"))
+            continue
         try:
-            driver.args_model.model_validate(fault.args)
-        except ValidationError as exc:
-            problems.extend(_translate(doc, exc, prefix=(*at, "args")))
-        if target is not None:
-            fields = getattr(driver, "target_fields", ())
-            if fields and not any(getattr(target, f) for f in fields):
-                problems.append(
-                    doc.error(
-                        (*at, "target"),
-                        f"fault kind '{fault.kind}' acts on a target with {' or '.join(fields)}; "
-                        f"'{fault.target}' has {target.selector}",
-                    )
-                )
-    probe_names = [p.name for p in scenario.steady_state.probes]
-    for i, name in enumerate(probe_names):
-        if name in probe_names[:i]:
-            problems.append(doc.error(("steady_state", "probes", i, "name"), f"duplicate probe name '{name}'"))
-    for i, exp in enumerate(scenario.expect.probes):
-        if exp.probe not in probe_names:
+            driver = registry.driver_class(kind)
+        except GamedayError as exc:
+            problems.append(doc.error((*at, "kind"), str(exc)))
+            continue
+        args = fault.get("args", {})
+        if isinstance(args, dict):
+            try:
+                driver.args_model.model_validate(args)
+            except ValidationError as exc:
+                problems.extend(_translate(doc, exc, prefix=(*at, "args")))
+        fields = getattr(driver, "target_fields", ())
+        if isinstance(target, dict) and fields and not any(target.get(f) for f in fields):
+            have = ", ".join(k for k in target if k != "description") or "nothing"
             problems.append(
                 doc.error(
-                    ("expect", "probes", i, "probe"),
-                    f"unknown probe '{exp.probe}' (known: {', '.join(probe_names) or 'none'})",
+                    (*at, "target"),
+                    f"fault kind '{kind}' acts on a target with {' or '.join(fields)}; '{target_name}' has {have}",
                 )
             )
-    if scenario.load is not None:
-        locustfile = (doc.path.parent / scenario.load.locustfile)
-        if not locustfile.is_file() and not Path(scenario.load.locustfile).is_file():
-            problems.append(doc.error(("load", "locustfile"), f"locustfile not found: {scenario.load.locustfile}"))
+    steady = _mapping(data.get("steady_state"))
+    probes = steady.get("probes") if isinstance(steady.get("probes"), list) else []
+    probe_names = [p.get("name") for p in probes if isinstance(p, dict)]
+    for i, name in enumerate(probe_names):
+        if name is not None and name in probe_names[:i]:
+            problems.append(doc.error(("steady_state", "probes", i, "name"), f"duplicate probe name '{name}'"))
+    expect = _mapping(data.get("expect"))
+    expected_probes = expect.get("probes") if isinstance(expect.get("probes"), list) else []
+    for i, exp in enumerate(expected_probes):
+        name = exp.get("probe") if isinstance(exp, dict) else None
+        if isinstance(name, str) and name not in probe_names:
+            listed = ", ".join(str(n) for n in probe_names if n) or "none"
+            problems.append(doc.error(("expect", "probes", i, "probe"), f"unknown probe '{name}' (known: {listed})"))
+    load = _mapping(data.get("load"))
+    locustfile = load.get("locustfile")
+    if isinstance(locustfile, str) and not (doc.path.parent / locustfile).is_file():
+        problems.append(doc.error(("load", "locustfile"), f"locustfile not found: {locustfile} (relative to the scenario)"))
     return problems
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def find_scenario_files(paths: list[Path]) -> list[Path]:
