@@ -61,7 +61,8 @@ def docker_client():  # type: ignore[no-untyped-def]
         client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure here means the environment is not ready
         pytest.fail(f"these tests need a running Docker Engine (start dockerd): {exc}")
-    return client
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

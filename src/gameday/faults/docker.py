@@ -7,6 +7,8 @@ running, and healthy where it has a health check. Every call is translated into 
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import signal as signal_module
 import time
 from collections.abc import Iterator
@@ -45,22 +47,40 @@ def docker_errors(target: str = "", *, reverting: bool = False) -> Iterator[None
         raise error_cls(f"Docker refused the call on {target}: {_short(text)}", target=target) from exc
 
 
+def _unix_socket_path(url: str) -> str | None:
+    for prefix in ("unix://", "http+unix://"):
+        if url.startswith(prefix):
+            return url[len(prefix):]
+    return None
+
+
 def _short(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
 def docker_client(base_url: str | None) -> docker.DockerClient:
-    import docker
-
+    """A pinged client for this daemon, shared within the process (its connection pool is reused)."""
+    client = _cached_client(base_url)
     with docker_errors():
-        client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
         client.ping()
     return client
 
 
+@functools.lru_cache(maxsize=8)
+def _cached_client(base_url: str | None) -> docker.DockerClient:
+    import docker
+
+    socket_path = _unix_socket_path(base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
+    if socket_path is not None and not os.path.exists(socket_path):
+        # Checked first: the SDK leaks a socket when it fails to reach a missing daemon.
+        raise DockerUnavailable(f"cannot reach the Docker daemon: no socket at {socket_path} (is dockerd running?)")
+    with docker_errors():
+        return docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
+
+
 def find_container(client: docker.DockerClient, target: TargetSpec, target_name: str) -> Container:
     """The one container a target names, by name or by labels."""
-    with docker_errors(target_name):
+    with docker_errors(f"{target.container} (target {target_name})" if target.container else target_name):
         if target.container:
             return client.containers.get(target.container)
         assert target.labels is not None
@@ -82,13 +102,8 @@ class _ContainerFault:
     args_model: ClassVar[type[FaultArgs]]
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels")
 
-    def __init__(self) -> None:
-        self._clients: dict[str | None, docker.DockerClient] = {}
-
     def _client(self, base_url: str | None) -> docker.DockerClient:
-        if base_url not in self._clients:
-            self._clients[base_url] = docker_client(base_url)
-        return self._clients[base_url]
+        return docker_client(base_url)
 
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
         target = stack.targets[fault.target]
