@@ -17,6 +17,8 @@ Event kinds written by the engine (details in brackets):
     fault.failed        [fault, error]
     fault.reverted      [fault, duration_s]
     revert.failed       [fault, error]
+    observation.failed  [fault, phase, error]  a driver's optional observations(handle, phase) failed
+    (drivers' own observation events, e.g. disk.usage, are documented in their modules)
     recovery.met        [after_s]
     recovery.failed     [after_s, waited_s]
     expectation.met / expectation.failed  [name, detail]

@@ -306,6 +306,7 @@ class Runner:
         details = {"fault": spec.label, "fault_id": fault_id, "kind": spec.kind, "target": spec.target,
                    "description": handle.description}
         live = _LiveFault(fault_id, spec, driver, handle, self.timeline.now())
+        self._observe(driver, spec, handle, "before")
         with self.guard.shield():
             # Journalled, then registered as live, before inject: if inject half-succeeds or a signal
             # lands inside it, revert still runs (here, or from the journal by `gameday cleanup`).
@@ -325,6 +326,19 @@ class Runner:
                 self.timeline.record("fault.effective", fault=spec.label, after_ms=round((self.clock.monotonic() - start) * 1000, 1))
                 break
             self.clock.sleep(0.02)
+        self._observe(driver, spec, handle, "during")
+
+    def _observe(self, driver: FaultDriver, spec: FaultSpec, handle: FaultHandle, phase: str) -> None:
+        """Record what a driver reports about its target (optional ``observations(handle, phase)``, e.g.
+        disk.usage) before inject, after inject and after revert; a failure is recorded, never raised."""
+        observe = getattr(driver, "observations", None)
+        if observe is None:
+            return
+        try:
+            for kind, details in observe(handle, phase):
+                self.timeline.record(kind, **{"fault": spec.label, **details})
+        except GamedayError as exc:
+            self.timeline.record("observation.failed", fault=spec.label, phase=phase, error=str(exc))
 
     def _revert(self, live: _LiveFault) -> None:
         """Revert one live fault; a failure is recorded loudly and the others are still reverted."""
@@ -346,6 +360,7 @@ class Runner:
                 duration_s=round(self.timeline.now() - live.injected_at, 3),
                 revert_ms=round((self.clock.monotonic() - start) * 1000, 1),
             )
+        self._observe(live.driver, live.spec, live.handle, "after")
 
     def _revert_all(self) -> None:
         for live in reversed(list(self.live)):

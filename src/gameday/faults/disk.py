@@ -1,0 +1,438 @@
+"""``disk_fill``: fill a filesystem to a target, on a host path or inside a container.
+
+One of three targets: ``percent_used`` (e.g. 95), ``free_left`` (e.g. ``8MB``) or ``write`` (bytes to
+add). A safety floor is kept unless the scenario lowers it explicitly: at least ``floor_percent`` (1)
+of the filesystem and ``floor_bytes`` (64MB) stay free. The host's root filesystem (and, in a
+container, the container's root filesystem, whose writes land in Docker's storage on the host) is
+never filled unless ``allow_root_filesystem: true``.
+
+The fault creates one file named ``.gameday-fill-<token>`` in the target directory (fallocate, or
+``dd`` where the filesystem cannot preallocate); its path is in the handle before it exists, so
+revert deletes exactly that file and then checks the space came back, within ``revert_tolerance``
+(default: the larger of 1 MiB and 1% of the filesystem).
+
+Timeline events this driver adds through the engine's observation hook (details in brackets):
+    disk.usage  [fault, target, where, path, phase: before|during|after, used_bytes, size_bytes,
+                 free_bytes, percent_used, fill_bytes]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import math
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import Field, model_validator
+
+from gameday.errors import FaultError, RevertError, TargetError
+from gameday.faults.base import FaultArgs, FaultHandle
+from gameday.faults.docker import docker_client, docker_errors, find_container
+from gameday.scenario.model import FaultSpec, StackSpec
+from gameday.scenario.sizes import Size, format_size
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container
+
+FILL_PREFIX = ".gameday-fill-"
+DEFAULT_FLOOR_BYTES = 64 * 1000**2
+DEFAULT_FLOOR_PERCENT = 1.0
+_CHUNK = 1024 * 1024
+
+
+class DiskFillArgs(FaultArgs):
+    path: str | None = Field(None, description="directory inside the container (container targets only)")
+    percent_used: float | None = Field(None, gt=0, le=100, description="fill until the filesystem is this % used")
+    free_left: Size | None = Field(None, description="fill until only this much is free, e.g. 8MB")
+    write: Size | None = Field(None, description="write this much, e.g. 100MB")
+    floor_percent: float = Field(DEFAULT_FLOOR_PERCENT, ge=0, le=100, description="always keep this % free")
+    floor_bytes: Size = Field(DEFAULT_FLOOR_BYTES, description="always keep this much free")
+    allow_root_filesystem: bool = Field(False, description="allow filling the filesystem of / (host or container)")
+    revert_tolerance: Size | None = Field(None, description="space that may stay missing after revert")
+
+    @model_validator(mode="after")
+    def _one_goal(self) -> DiskFillArgs:
+        chosen = [k for k in ("percent_used", "free_left", "write") if getattr(self, k) is not None]
+        if len(chosen) != 1:
+            raise ValueError(
+                "give exactly one of percent_used, free_left, write" + (f" (got {', '.join(chosen)})" if chosen else "")
+            )
+        return self
+
+    def goal(self) -> str:
+        if self.percent_used is not None:
+            return f"{self.percent_used:g}% used"
+        if self.free_left is not None:
+            return f"{format_size(self.free_left)} free"
+        return f"+{format_size(self.write)}"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A filesystem's space, as statvfs says: ``free`` is what an unprivileged writer may still use."""
+
+    size: int
+    used: int
+    free: int
+
+    @property
+    def percent_used(self) -> float:
+        # df's definition: used / (used + available), so reserved blocks do not count as free.
+        total = self.used + self.free
+        return 100.0 if total == 0 else round(100.0 * self.used / total, 2)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"size_bytes": self.size, "used_bytes": self.used, "free_bytes": self.free,
+                "percent_used": self.percent_used}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Usage:
+        return cls(size=int(raw["size_bytes"]), used=int(raw["used_bytes"]), free=int(raw["free_bytes"]))
+
+
+def plan_fill(usage: Usage, args: DiskFillArgs, *, block: int = 4096) -> int:
+    """Bytes to write to reach the goal, whole blocks; raises FaultError if that crosses the floor."""
+    floor = max(args.floor_bytes, math.ceil(args.floor_percent / 100.0 * usage.size))
+    floor_text = f"{format_size(floor)} (floor_percent {args.floor_percent:g}%, floor_bytes {format_size(args.floor_bytes)})"
+    if usage.free <= floor and (floor > 0 or usage.free == 0):
+        raise FaultError(
+            f"only {format_size(usage.free)} free ({usage.percent_used:g}% used), already at or past the safety "
+            f"floor of {floor_text}; nothing done"
+        )
+    if args.write is not None:
+        want = args.write
+    elif args.free_left is not None:
+        want = usage.free - args.free_left
+    else:
+        assert args.percent_used is not None
+        want = math.ceil(args.percent_used / 100.0 * (usage.used + usage.free)) - usage.used
+    want -= want % max(block, 1)
+    if want <= 0:
+        raise FaultError(
+            f"already {usage.percent_used:g}% used with {format_size(usage.free)} free: the goal {args.goal()} "
+            "needs nothing written; nothing done"
+        )
+    if usage.free - want < floor:
+        raise FaultError(
+            f"filling to {args.goal()} would leave {format_size(usage.free - want)} free, below the safety floor of "
+            f"{floor_text}; lower floor_bytes / floor_percent in the scenario to go further; nothing done"
+        )
+    return want
+
+
+class Filesystem(Protocol):
+    """Where the fill happens: a host directory or a directory inside a container."""
+
+    where: str
+
+    def usage(self, path: str) -> Usage: ...
+
+    def block_size(self, path: str) -> int: ...
+
+    def device(self, path: str) -> str: ...
+
+    def is_dir(self, path: str) -> bool: ...
+
+    def exists(self, path: str) -> bool: ...
+
+    def writable(self, path: str) -> bool: ...
+
+    def file_size(self, path: str) -> int | None: ...
+
+    def fill(self, path: str, nbytes: int) -> None: ...
+
+    def remove(self, path: str) -> None: ...
+
+
+@contextlib.contextmanager
+def os_errors(target: str, what: str, *, reverting: bool = False) -> Iterator[None]:
+    error_cls = RevertError if reverting else FaultError
+    try:
+        yield
+    except PermissionError as exc:
+        raise error_cls(f"{what}: permission denied ({exc.filename})", target=target) from exc
+    except OSError as exc:
+        raise error_cls(f"{what}: {exc.strerror or exc}", target=target) from exc
+
+
+class HostFilesystem:
+    def __init__(self, target: str, *, reverting: bool = False) -> None:
+        self.target = target
+        self.where = "host"
+        self.reverting = reverting
+
+    def _stat(self, path: str) -> os.statvfs_result:
+        with os_errors(self.target, f"cannot read the filesystem of {path}", reverting=self.reverting):
+            return os.statvfs(path)
+
+    def usage(self, path: str) -> Usage:
+        st = self._stat(path)
+        return Usage(size=st.f_blocks * st.f_frsize, used=(st.f_blocks - st.f_bfree) * st.f_frsize,
+                     free=st.f_bavail * st.f_frsize)
+
+    def block_size(self, path: str) -> int:
+        return int(self._stat(path).f_frsize)
+
+    def device(self, path: str) -> str:
+        with os_errors(self.target, f"cannot stat {path}", reverting=self.reverting):
+            return str(os.stat(path).st_dev)
+
+    def is_dir(self, path: str) -> bool:
+        return os.path.isdir(path)
+
+    def exists(self, path: str) -> bool:
+        return os.path.lexists(path)
+
+    def writable(self, path: str) -> bool:
+        return os.access(path, os.W_OK | os.X_OK)
+
+    def file_size(self, path: str) -> int | None:
+        try:
+            return os.lstat(path).st_size
+        except FileNotFoundError:
+            return None
+
+    def fill(self, path: str, nbytes: int) -> None:
+        with os_errors(self.target, f"cannot create {path}"):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                os.posix_fallocate(fd, 0, nbytes)
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSPC):
+                    raise
+                _write_zeros(fd, nbytes)  # the filesystem cannot preallocate: write real blocks
+            os.fsync(fd)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:  # a full disk is the point; anything else is a failure
+                raise FaultError(f"cannot fill {path}: {exc.strerror}", target=self.target) from exc
+        finally:
+            os.close(fd)
+
+    def remove(self, path: str) -> None:
+        with os_errors(self.target, f"cannot delete {path}", reverting=True):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+
+def _write_zeros(fd: int, nbytes: int) -> None:
+    zeros = bytes(_CHUNK)
+    left = nbytes
+    os.lseek(fd, 0, os.SEEK_SET)
+    while left > 0:
+        left -= os.write(fd, zeros[: min(left, _CHUNK)])
+
+
+class ContainerFilesystem:
+    """A directory inside a running container, reached with ``docker exec`` of busybox/coreutils tools."""
+
+    def __init__(self, container: Container, target: str, *, reverting: bool = False) -> None:
+        self.container = container
+        self.target = target
+        self.where = f"container {container.name}"
+        self.reverting = reverting
+
+    def _exec(self, argv: list[str]) -> tuple[int, str]:
+        with docker_errors(self.container.name, reverting=self.reverting):
+            code, output = self.container.exec_run(argv, user="0", stdout=True, stderr=True)
+        return int(code if code is not None else 0), (output or b"").decode(errors="replace").strip()
+
+    def _must(self, argv: list[str], what: str) -> str:
+        code, out = self._exec(argv)
+        if code != 0:
+            error_cls = RevertError if self.reverting else FaultError
+            raise error_cls(f"{what} in {self.where}: {' '.join(out.split())[:200] or f'exit {code}'}",
+                            target=self.target)
+        return out
+
+    def _statfs(self, path: str) -> list[int]:
+        out = self._must(["stat", "-f", "-c", "%S %b %f %a", path], f"cannot read the filesystem of {path}")
+        try:
+            return [int(x) for x in out.split()[:4]]
+        except ValueError as exc:
+            raise FaultError(f"unexpected `stat -f` output in {self.where}: {out[:100]}", target=self.target) from exc
+
+    def usage(self, path: str) -> Usage:
+        frsize, blocks, bfree, bavail = self._statfs(path)
+        return Usage(size=blocks * frsize, used=(blocks - bfree) * frsize, free=bavail * frsize)
+
+    def block_size(self, path: str) -> int:
+        return self._statfs(path)[0]
+
+    def device(self, path: str) -> str:
+        return self._must(["stat", "-c", "%d", path], f"cannot stat {path}")
+
+    def is_dir(self, path: str) -> bool:
+        return self._exec(["test", "-d", path])[0] == 0
+
+    def exists(self, path: str) -> bool:
+        return self._exec(["test", "-e", path])[0] == 0
+
+    def writable(self, path: str) -> bool:
+        return self._exec(["test", "-w", path])[0] == 0
+
+    def file_size(self, path: str) -> int | None:
+        code, out = self._exec(["stat", "-c", "%s", path])
+        return int(out) if code == 0 and out.isdigit() else None
+
+    def fill(self, path: str, nbytes: int) -> None:
+        code, out = self._exec(["fallocate", "-l", str(nbytes), path])
+        if code == 0:
+            return
+        # No preallocation here (or no fallocate binary): write zeros; a full disk ends dd, which is fine.
+        self._exec(["rm", "-f", "--", path])
+        code, out = self._exec(["dd", "if=/dev/zero", f"of={path}", "bs=4096", f"count={nbytes // 4096}"])
+        if code != 0 and "space" not in out.lower():
+            raise FaultError(f"cannot fill {path} in {self.where}: {' '.join(out.split())[:200]}", target=self.target)
+
+    def remove(self, path: str) -> None:
+        self._must(["rm", "-f", "--", path], f"cannot delete {path}")
+
+
+class DiskFill:
+    """Fill a filesystem to a goal; revert deletes exactly the file it made and checks the space is back."""
+
+    kind: ClassVar[str] = "disk_fill"
+    args_model: ClassVar[type[FaultArgs]] = DiskFillArgs
+    target_fields: ClassVar[tuple[str, ...]] = ("container", "labels", "path")
+
+    def __init__(self) -> None:
+        self._clients: dict[str | None, docker.DockerClient] = {}
+
+    # --- where ------------------------------------------------------------------------------
+
+    def _client(self, base_url: str | None) -> docker.DockerClient:
+        if base_url not in self._clients:
+            self._clients[base_url] = docker_client(base_url)
+        return self._clients[base_url]
+
+    def _filesystem(self, data: dict[str, Any], *, reverting: bool = False) -> Filesystem:
+        if data["where"] == "host":
+            return HostFilesystem(data["target"], reverting=reverting)
+        client = self._client(data.get("base_url"))
+        with docker_errors(data["container_name"], reverting=reverting):
+            container = client.containers.get(data["container_id"])
+        return ContainerFilesystem(container, data["target"], reverting=reverting)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
+        """Resolve the directory, measure it and check the goal against the floor; changes nothing."""
+        target = stack.targets[fault.target]
+        args = DiskFillArgs.model_validate(fault.args)
+        name = fault.target
+        data: dict[str, Any] = {"target": name, "args": args.model_dump()}
+        fs: Filesystem
+        if target.path:
+            if args.path is not None:
+                raise FaultError(f"target '{name}' is a host path ({target.path}); args.path is for containers only",
+                                 target=name)
+            path = os.path.abspath(target.path)
+            fs = HostFilesystem(name)
+            data.update(where="host")
+        elif target.container or target.labels:
+            if not args.path:
+                raise FaultError(f"disk_fill on container target '{name}' needs args.path (a directory inside it)",
+                                 target=name)
+            if not args.path.startswith("/"):
+                raise FaultError(f"args.path must be absolute inside the container, got '{args.path}'", target=name)
+            container = find_container(self._client(stack.docker.base_url), target, name)
+            with docker_errors(container.name):
+                container.reload()
+                running = container.attrs["State"].get("Status") == "running"
+            if not running:
+                raise TargetError(f"container {container.name} is not running; cannot fill a disk in it", target=name)
+            path = os.path.normpath(args.path)
+            fs = ContainerFilesystem(container, name)
+            data.update(where="container", base_url=stack.docker.base_url, container_id=container.id,
+                        container_name=container.name)
+        else:
+            raise FaultError(f"disk_fill acts on a container or a host path; '{name}' has {target.selector}",
+                             target=name)
+
+        if not fs.exists(path):
+            raise TargetError(f"{path} does not exist ({fs.where})", target=name)
+        if not fs.is_dir(path):
+            raise TargetError(f"{path} is not a directory ({fs.where}); disk_fill needs a directory", target=name)
+        if not fs.writable(path):
+            raise FaultError(f"no permission to write in {path} ({fs.where})", target=name)
+        if not args.allow_root_filesystem and fs.device(path) == fs.device("/"):
+            where = "the host's root filesystem" if data["where"] == "host" else (
+                "the container's root filesystem (its writes land in Docker's storage on the host)")
+            raise FaultError(
+                f"{path} is on {where}; refusing to fill it unless the scenario sets allow_root_filesystem: true",
+                target=name,
+            )
+        usage = fs.usage(path)
+        planned = plan_fill(usage, args, block=fs.block_size(path))
+        fill_file = f"{path.rstrip('/')}/{FILL_PREFIX}{secrets.token_hex(6)}"
+        data.update(path=path, files=[fill_file], before=usage.to_json(), planned_bytes=planned)
+        where = "" if data["where"] == "host" else f" in {data['container_name']}"
+        return FaultHandle(
+            kind=self.kind,
+            target=name,
+            description=(
+                f"fill {path}{where} to {args.goal()}: write {format_size(planned)} "
+                f"({usage.percent_used:g}% used, {format_size(usage.free)} free before)"
+            ),
+            data=data,
+        )
+
+    def inject(self, handle: FaultHandle) -> None:
+        """Measure again (the disk may have changed since prepare) and write the fill file."""
+        data = handle.data
+        args = DiskFillArgs.model_validate(data["args"])
+        fs = self._filesystem(data)
+        path = data["path"]
+        nbytes = plan_fill(fs.usage(path), args, block=fs.block_size(path))
+        for fill_file in data["files"]:
+            if fs.exists(fill_file):
+                continue  # injected already (a retried inject must not fill twice)
+            fs.fill(fill_file, nbytes)
+
+    def check(self, handle: FaultHandle) -> bool:
+        fs = self._filesystem(handle.data)
+        return all(fs.exists(f) for f in handle.data["files"])
+
+    def revert(self, handle: FaultHandle) -> None:
+        """Delete exactly the files this fault made; then the free space must be back within tolerance."""
+        data = handle.data
+        fs = self._filesystem(data, reverting=True)
+        path = data["path"]
+        for fill_file in data["files"]:
+            if not os.path.basename(fill_file).startswith(FILL_PREFIX):
+                raise RevertError(f"refusing to delete {fill_file}: not a gameday fill file", target=handle.target)
+            fs.remove(fill_file)
+        left = [f for f in data["files"] if fs.exists(f)]
+        if left:
+            raise RevertError(f"{', '.join(left)} still exist(s) after delete ({fs.where})", target=handle.target)
+        before = Usage.from_json(data["before"])
+        now = fs.usage(path)
+        args = DiskFillArgs.model_validate(data["args"])
+        tolerance = args.revert_tolerance if args.revert_tolerance is not None else max(1024 * 1024, before.size // 100)
+        if now.free < before.free - tolerance:
+            raise RevertError(
+                f"{path} ({fs.where}): fill file deleted but only {format_size(now.free)} free, "
+                f"{format_size(before.free)} before (tolerance {format_size(tolerance)}); "
+                "is a process holding the deleted file open?",
+                target=handle.target,
+            )
+
+    # --- what the report shows ----------------------------------------------------------------
+
+    def observations(self, handle: FaultHandle, phase: str) -> list[tuple[str, dict[str, Any]]]:
+        """One ``disk.usage`` event for the engine to record at this phase (before, during, after)."""
+        data = handle.data
+        fs = self._filesystem(data, reverting=phase == "after")
+        usage = fs.usage(data["path"])
+        fill = sum(fs.file_size(f) or 0 for f in data["files"])
+        return [(
+            "disk.usage",
+            {"target": handle.target, "where": fs.where, "path": data["path"], "phase": phase, **usage.to_json(),
+             "fill_bytes": fill},
+        )]
