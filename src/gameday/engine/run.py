@@ -45,6 +45,25 @@ class Outcome(enum.Enum):
         return {Outcome.STEADY_STATE_FAILED: 1}.get(self, self.value)
 
 
+class StopRequest:
+    """Asks a run, from another thread, to end its fault phase early (a drill's all-clear) or to stop as if
+    interrupted (Ctrl-C at a facilitator's prompt). Either way faults are reverted as usual."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.signal_name: str | None = None
+
+    def end_fault_phase(self) -> None:
+        self._event.set()
+
+    def interrupt(self, signal_name: str) -> None:
+        self.signal_name = self.signal_name or signal_name
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
 @dataclass
 class RunOptions:
     reports_dir: Path = Path("reports")
@@ -57,6 +76,8 @@ class RunOptions:
     handle_signals: bool = True
     observers: list[Observer] | None = None
     """None: the observers the scenario asks for (load, alerts)."""
+    stop: StopRequest | None = None
+    """Set from another thread (a facilitated drill) to end the fault phase early or to stop the run."""
 
 
 @dataclass
@@ -224,6 +245,15 @@ class Runner:
             self.timeline.record("expectation.met" if v.met else "expectation.failed", name=v.name, detail=v.detail)
         return (Outcome.PASSED if all(v.met for v in verdicts) else Outcome.FAILED), verdicts
 
+    def _stop_requested(self) -> bool:
+        """True when asked to end the fault phase early; raises RunInterrupted when asked to stop."""
+        stop = self.options.stop
+        if stop is None or not stop.is_set():
+            return False
+        if stop.signal_name:
+            raise RunInterrupted(stop.signal_name)
+        return True
+
     def _phase(self, name: str) -> None:
         self.timeline.record("phase.changed", phase=name)
         for observer in self.observers:
@@ -273,6 +303,7 @@ class Runner:
         green = 0
         last_failure = ""
         while True:
+            self._stop_requested()
             results = self._probe_round("steady_state")
             if all(r.ok for r in results):
                 green += 1
@@ -291,6 +322,9 @@ class Runner:
         pending = sorted(enumerate(prepared), key=lambda item: item[1][0].at)
         phase_start = self.clock.monotonic()
         while pending or self.live:
+            if self._stop_requested():
+                self.timeline.record("fault_phase.ended", reason="ended early on request")
+                break
             now = self.clock.monotonic() - phase_start
             while pending and pending[0][1][0].at <= now:
                 index, (spec, driver, handle) = pending.pop(0)
@@ -373,6 +407,7 @@ class Runner:
         start = self.clock.monotonic()
         limit = self.scenario.expect.recovers_within
         while True:
+            self._stop_requested()
             results = self._probe_round("recovery")
             elapsed = self.clock.monotonic() - start
             if all(r.ok for r in results):
