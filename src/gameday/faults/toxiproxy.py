@@ -18,7 +18,6 @@ from pydantic import Field
 from gameday.errors import GamedayError, RevertError, TargetError
 from gameday.faults.base import FaultArgs, FaultHandle
 from gameday.faults.toxiproxy_client import ToxiproxyClient
-from gameday.scenario.durations import format_duration
 from gameday.scenario.model import Duration, FaultSpec, StackSpec
 
 MAX_DURATION_S = 3600.0
@@ -160,6 +159,7 @@ class _ToxicFault(_ToxiproxyFault):
 
 
 def _ms(seconds: float) -> int:
+    """Toxiproxy counts in whole milliseconds; descriptions do too, so 1500ms is not rounded to 2s."""
     return int(round(seconds * 1000))
 
 
@@ -174,8 +174,8 @@ class Latency(_ToxicFault):
         return {"latency": _ms(args.latency), "jitter": _ms(args.jitter)}
 
     def describe(self, proxy: str, args: Any) -> str:
-        jitter = f" +-{format_duration(args.jitter)}" if args.jitter else ""
-        return f"add {format_duration(args.latency)}{jitter} latency {args.direction} on proxy {proxy}"
+        jitter = f" +-{_ms(args.jitter)}ms" if args.jitter else ""
+        return f"add {_ms(args.latency)}ms{jitter} latency {args.direction} on proxy {proxy}"
 
 
 class Bandwidth(_ToxicFault):
@@ -203,7 +203,7 @@ class Timeout(_ToxicFault):
         return {"timeout": _ms(args.timeout)}
 
     def describe(self, proxy: str, args: Any) -> str:
-        after = f", close after {format_duration(args.timeout)}" if args.timeout else ", hold forever"
+        after = f", close after {_ms(args.timeout)}ms" if args.timeout else ", hold forever"
         return f"stop data through proxy {proxy}{after}"
 
 
@@ -218,7 +218,7 @@ class ResetPeer(_ToxicFault):
         return {"timeout": _ms(args.timeout)}
 
     def describe(self, proxy: str, args: Any) -> str:
-        after = f" after {format_duration(args.timeout)}" if args.timeout else ""
+        after = f" after {_ms(args.timeout)}ms" if args.timeout else ""
         return f"reset connections through proxy {proxy}{after}"
 
 
