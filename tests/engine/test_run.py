@@ -1,0 +1,187 @@
+"""A whole run against a real container: steady state, fault, probes, revert, recovery, verdicts, report."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from gameday.engine.run import Outcome, RunOptions, run_scenario
+from gameday.report.render import render_run
+from gameday.scenario.loader import load_scenario
+from tests.conftest import http_ok, wait_for
+from tests.helpers import events, harness_process, run_harness, wait_for_event, web_scenario
+
+pytestmark = pytest.mark.docker
+
+
+def kinds(run_dir: Path) -> list[str]:
+    return [e["kind"] for e in events(run_dir)]
+
+
+def test_kill_is_seen_by_the_probe_and_reverted(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    scenario = load_scenario(web_scenario(tmp_path, container=web.name, url=web.url))
+    result = run_scenario(scenario, RunOptions(reports_dir=tmp_path / "reports"))
+
+    assert result.outcome is Outcome.PASSED, result.verdicts
+    assert result.exit_code == 0
+    order = kinds(result.run_dir)
+    for before, after in [("run.started", "steady_state.met"), ("steady_state.met", "fault.intended"),
+                          ("fault.intended", "fault.injected"), ("fault.injected", "fault.reverted"),
+                          ("fault.reverted", "recovery.met"), ("recovery.met", "run.finished")]:
+        assert order.index(before) < order.index(after)
+    fault_checks = [e for e in events(result.run_dir) if e["kind"] == "probe.checked" and e["details"]["phase"] == "fault"]
+    assert fault_checks and not any(c["details"]["ok"] for c in fault_checks[2:])
+    assert http_ok(web.url)
+
+
+def test_every_event_has_utc_time_offset_kind_actor_details(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    result = run_scenario(load_scenario(web_scenario(tmp_path, container=web.name, url=web.url, duration="1s")),
+                          RunOptions(reports_dir=tmp_path / "reports"))
+    evs = events(result.run_dir)
+    assert [set(e) for e in evs] == [{"at", "offset", "kind", "actor", "details"}] * len(evs)
+    assert all(e["at"].endswith("Z") for e in evs)
+    offsets = [e["offset"] for e in evs]
+    assert offsets[0] == pytest.approx(0, abs=0.5)
+    assert evs[0]["kind"] == "run.started" and evs[0]["details"]["drill"] is True
+    assert evs[-1]["kind"] == "run.finished"
+
+
+def test_an_expectation_that_does_not_hold_fails_the_run(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    scenario = load_scenario(web_scenario(tmp_path, container=web.name, url=web.url, during_fault="up", duration="1s"))
+    result = run_scenario(scenario, RunOptions(reports_dir=tmp_path / "reports"))
+    assert result.outcome is Outcome.FAILED
+    assert result.exit_code == 1
+    failed = [v for v in result.verdicts if not v.met]
+    assert [v.name for v in failed] == ["probe web up during fault"]
+    assert http_ok(web.url), "the fault is reverted even when the run fails"
+
+
+def test_no_fault_is_injected_when_steady_state_is_not_met(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    path = web_scenario(tmp_path, container=web.name, url=f"http://127.0.0.1:{web.port}/missing-page")
+    text = path.read_text().replace("probes:\n  - name: web", "timeout: 1s\n  probes:\n  - name: web", 1)
+    path.write_text(text)
+    result = run_scenario(load_scenario(path), RunOptions(reports_dir=tmp_path / "reports"))
+    assert result.outcome is Outcome.STEADY_STATE_FAILED
+    assert result.exit_code == 1
+    assert "fault.intended" not in kinds(result.run_dir)
+    web.container.reload()
+    assert web.container.attrs["State"]["Status"] == "running"
+
+
+def test_report_is_rendered_from_the_timeline_alone(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    result = run_scenario(load_scenario(web_scenario(tmp_path, container=web.name, url=web.url, duration="1s")),
+                          RunOptions(reports_dir=tmp_path / "reports"))
+    offline = tmp_path / "copied-run"
+    offline.mkdir()
+    (offline / "timeline.jsonl").write_bytes((result.run_dir / "timeline.jsonl").read_bytes())
+    report = render_run(offline).read_text()
+    assert "# Game day report: web-fault" in report
+    assert "| probe web down during fault | met |" in report
+    assert "kill " + web.name in report
+    assert "connection refused" in report
+
+
+def test_cli_run_writes_timeline_and_report_and_exits_0(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    path = web_scenario(tmp_path, container=web.name, url=web.url, duration="1s")
+    done = run_harness("run", str(path), "--reports", "reports", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir = next((tmp_path / "reports").iterdir())
+    assert (run_dir / "timeline.jsonl").is_file()
+    assert (run_dir / "report.md").is_file()
+    assert (run_dir / "journal.jsonl").is_file()
+    assert "passed" in done.stdout
+
+
+def test_cli_run_with_an_unknown_container_is_one_line_exit_2(tmp_path: Path, docker_client) -> None:  # type: ignore[no-untyped-def]
+    path = web_scenario(tmp_path, container="gdtest-no-such-container", url="http://127.0.0.1:9/")
+    done = run_harness("run", str(path), "--reports", "reports", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    errors = [ln for ln in done.stderr.splitlines() if ln.startswith("gameday: error:")]
+    assert len(errors) == 1 and "gdtest-no-such-container" in errors[0]
+
+
+def test_cli_run_without_docker_is_one_line_exit_2(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    path = web_scenario(tmp_path, container="web", url="http://127.0.0.1:9/")
+    proc = harness_process("run", str(path), cwd=tmp_path, env={"DOCKER_HOST": f"unix://{tmp_path}/nothing.sock"})
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert "Traceback" not in err
+    assert "cannot reach the Docker daemon" in err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_during_a_live_fault_reverts_it(tmp_path: Path, web_container, sig: signal.Signals) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    path = web_scenario(tmp_path, container=web.name, url=web.url, duration="60s")
+    proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
+    wait_for_event(tmp_path / "reports", "fault.injected")
+    assert not http_ok(web.url)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    web.container.reload()
+    assert web.container.attrs["State"]["Status"] == "running"
+    assert http_ok(web.url)
+    run_dir = next((tmp_path / "reports").iterdir())
+    assert "fault.reverted" in kinds(run_dir)
+    assert kinds(run_dir)[-1] == "run.finished"
+
+
+def test_sigkill_of_the_harness_then_cleanup_restores_the_container(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    path = web_scenario(tmp_path, container=web.name, url=web.url, duration="60s", kind="container_pause")
+    proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
+    wait_for_event(tmp_path / "reports", "fault.injected")
+    proc.kill()
+    proc.communicate(timeout=10)
+    web.container.reload()
+    assert web.container.attrs["State"]["Paused"] is True, "the fault outlived the harness, as after a crash"
+
+    done = run_harness("cleanup", "--reports", "reports", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "reverted" in done.stdout
+    web.container.reload()
+    assert web.container.attrs["State"]["Paused"] is False
+    assert http_ok(web.url)
+
+    again = run_harness("cleanup", "--reports", "reports", cwd=tmp_path)
+    assert again.returncode == 0
+    assert "nothing to clean up" in again.stdout
+
+
+def test_cleanup_finds_journals_from_another_working_directory(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    path = web_scenario(tmp_path, container=web.name, url=web.url, duration="60s")
+    proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
+    wait_for_event(tmp_path / "reports", "fault.injected")
+    proc.kill()
+    proc.communicate(timeout=10)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = run_harness("cleanup", cwd=elsewhere)
+    assert done.returncode == 0, done.stderr
+    wait_for(lambda: http_ok(web.url), timeout=10)
+
+
+def test_a_container_removed_mid_run_gives_a_clear_error_and_no_traceback(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    path = web_scenario(tmp_path, container=web.name, url=web.url, duration="3s")
+    proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
+    wait_for_event(tmp_path / "reports", "fault.injected")
+    web.container.remove(force=True)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, out + err
+    assert "Traceback" not in err
+    assert "not found" in err or "not found" in out
+    run_dir = next((tmp_path / "reports").iterdir())
+    assert "revert.failed" in kinds(run_dir)
