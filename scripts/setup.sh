@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian machine for gameday: system packages, the Docker daemon, the Toxiproxy
+# server, the Python package, and the locally built images (no registry is needed).
+# Idempotent: run it again and it only starts what is not running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.5.0}"
+export GAMEDAY_TOOLS_DIR="${GAMEDAY_TOOLS_DIR:-$HOME/.cache/gameday/bin}"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+step() { printf '\n== %s\n' "$*"; }
+
+APT_PACKAGES=(docker.io busybox-static debootstrap postgresql redis-server prometheus prometheus-alertmanager
+              chromium tmux curl)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "apt: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's packages start their own server instances where an init system runs; gameday's tests and
+# demo stack start their own on other ports, so those are not needed (and not relied upon).
+
+if ! docker info >/dev/null 2>&1; then
+  step "starting dockerd"
+  $SUDO sh -c 'nohup dockerd >/var/log/gameday-dockerd.log 2>&1 &'
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/gameday-dockerd.log" >&2; exit 1; }
+fi
+
+if [ ! -x "$GAMEDAY_TOOLS_DIR/toxiproxy-server" ]; then
+  step "building toxiproxy-server $TOXIPROXY_VERSION with go install"
+  command -v go >/dev/null || { echo "Go is needed to build toxiproxy-server (apt-get install golang-go)" >&2; exit 1; }
+  mkdir -p "$GAMEDAY_TOOLS_DIR"
+  tmp_gobin=$(mktemp -d)
+  GOBIN="$tmp_gobin" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+  mv "$tmp_gobin/server" "$GAMEDAY_TOOLS_DIR/toxiproxy-server"
+  rmdir "$tmp_gobin"
+fi
+
+step "installing gameday (pip install -e .[test])"
+python3 -m pip install -q --disable-pip-version-check -e ".[test]"
+
+if gameday stack --help >/dev/null 2>&1; then
+  step "building the demo stack images (cached by tag)"
+  gameday stack build
+fi
+echo "setup done"
