@@ -1,0 +1,544 @@
+"""Response metrics from a timeline: how long each step of the incident process took, and what was done.
+
+Pure: events (plus what the scenario expected, passed in as ``ScoringContext``) in, ``ResponseMetrics``
+out. Durations use the events' monotonic ``offset``, never their wall time, so a clock step during a
+drill cannot bend a number. Definitions, start and end events and sources are in docs/scoring.md.
+
+The incident's start is when the fault became effective (``fault.effective``); if the harness never saw
+it take effect, the first ``fault.injected``; in a tabletop run without a real fault, the change to the
+``fault`` phase. Every "time to X" is measured from that start, like Rootly's durations from
+``started_at``; acknowledge, declare and resolve are also given from detection, which is where
+PagerDuty's clock starts (an incident exists once an alert triggers it).
+
+A tabletop run replayed at ``--speed N`` records ``speed: N`` on ``run.started``; durations are then
+multiplied by N, so they are in drill time and comparable with the severity table's targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from gameday.scoring.severity import DEFAULT_SEVERITIES, SeverityLevel, SeverityTable
+from gameday.timeline import Event
+
+HUMAN_KINDS = (
+    "inject.released", "incident.detected", "incident.acknowledged", "severity.declared", "role.assigned",
+    "hypothesis.noted", "runbook.step", "runbook.judged", "status_update.sent", "escalation.prompted",
+    "incident.mitigated", "all_clear.refused", "incident.resolved", "review.recorded",
+)
+"""Event kinds of the human side of a drill (written by the facilitator and scripted responders)."""
+
+
+@dataclass(frozen=True)
+class AlertSpec:
+    """An alert the scenario expects to fire, and its deadline after the fault is effective."""
+
+    name: str
+    within_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    """What the timeline alone cannot say: the scenario's alert expectations and the severity table."""
+
+    expected_alerts: tuple[AlertSpec, ...] = ()
+    forbidden_alerts: tuple[str, ...] = ()
+    severities: SeverityTable = DEFAULT_SEVERITIES
+    alerts_declared: bool = False
+    """True when the scenario said something about alerts (even "none expected")."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A measured duration between two timeline events (seconds, in drill time)."""
+
+    name: str
+    start_event: str
+    end_event: str
+    start: float | None
+    end: float | None
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    name: str
+    interval: str
+    limit_s: float | None
+    actual_s: float | None
+    met: bool | None
+    """None: not timed by the severity table, or not reached before the drill stopped."""
+    note: str
+    source: str
+
+
+@dataclass(frozen=True)
+class SeverityCheck:
+    expected: str | None
+    first_declared: str | None
+    final_declared: str | None
+    most_severe_declared: str | None
+    declarations: int
+    verdict: str
+    """match | over | under | under_corrected | not_declared | no_expectation"""
+    text: str
+
+
+@dataclass(frozen=True)
+class UpdateStats:
+    count: int
+    audiences: dict[str, int]
+    offsets: list[float]
+    first_from_declaration_s: float | None
+    gaps_s: list[float]
+    largest_gap_s: float | None
+    """Largest gap between two consecutive updates (None with fewer than two updates)."""
+    longest_silence_s: float | None
+    """Largest of those gaps and the gap from the last update to resolution (or to the end of the record)."""
+    cadence_s: float | None
+    cadence_text: str
+    cadence_met: bool | None
+
+
+@dataclass(frozen=True)
+class RunbookStats:
+    recorded: bool
+    total_steps: int | None
+    attempted: list[int]
+    succeeded: list[int]
+    failed: list[int]
+    retried: list[int]
+    """Steps that failed at first and succeeded later."""
+    skipped: list[int]
+    missing: list[int]
+    restored: bool | None
+    time_to_restore_s: float | None
+    idle_steps: list[int]
+
+
+@dataclass(frozen=True)
+class AlertStats:
+    judged: bool
+    """False when the scenario declared nothing about alerts: fired alerts are counted, not judged."""
+    expected: list[str]
+    fired: list[str]
+    missed: list[str]
+    late: list[str]
+    noisy: list[str]
+    forbidden_fired: list[str]
+    firings: int
+    source: str
+
+
+@dataclass(frozen=True)
+class ReviewFacts:
+    root_cause: str
+    went_well: int
+    went_poorly: int
+    got_lucky: int
+    action_items: int
+    action_items_with_owner_and_due: int
+
+
+@dataclass(frozen=True)
+class ResponseMetrics:
+    empty: bool
+    finished: bool
+    time_scale: float
+    start_event: str | None
+    start: float | None
+    detection_signal: str | None
+    milestones: dict[str, float | None]
+    intervals: dict[str, Interval]
+    governing_severity: str | None
+    severity: SeverityCheck
+    targets: list[TargetCheck]
+    updates: UpdateStats
+    runbook: RunbookStats
+    alerts: AlertStats
+    roles: dict[str, int]
+    escalations: int
+    all_clear_refusals: int
+    review: ReviewFacts | None
+    notes: list[str] = field(default_factory=list)
+
+    def seconds(self, name: str) -> float | None:
+        interval = self.intervals.get(name)
+        return interval.seconds if interval else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+INTERVALS: tuple[tuple[str, str, str], ...] = (
+    # (name, start milestone, end milestone)
+    ("time_to_detect", "start", "detected"),
+    ("time_to_acknowledge", "start", "acknowledged"),
+    ("time_to_acknowledge_from_alert", "first_alert", "acknowledged"),
+    ("time_to_acknowledge_from_detection", "detected", "acknowledged"),
+    ("time_to_declare", "start", "declared"),
+    ("time_to_declare_from_detection", "detected", "declared"),
+    ("time_to_first_update", "start", "first_update"),
+    ("time_to_mitigate", "start", "mitigated"),
+    ("time_to_resolve", "start", "resolved"),
+    ("time_to_resolve_from_detection", "detected", "resolved"),
+)
+
+MILESTONE_EVENTS = {
+    "detected": "first of incident.detected / alert.firing",
+    "first_alert": "alert.firing",
+    "acknowledged": "incident.acknowledged",
+    "declared": "severity.declared",
+    "first_update": "status_update.sent",
+    "mitigated": "incident.mitigated",
+    "resolved": "incident.resolved",
+    "reviewed": "review.recorded",
+}
+
+
+def compute_metrics(events: list[Event], context: ScoringContext | None = None) -> ResponseMetrics:
+    """Every response metric of one run, from its timeline."""
+    ctx = context or ScoringContext()
+    table = ctx.severities
+    events = sorted(events, key=lambda e: e.offset)
+    started = next((e for e in events if e.kind == "run.started"), None)
+    finished = any(e.kind == "run.finished" for e in events)
+    scale = _speed(started)
+    notes: list[str] = []
+    if not events:
+        notes.append("the timeline is empty")
+    elif not finished:
+        notes.append("the drill stopped before run.finished: later phases are not reached, not failed")
+    if scale != 1.0:
+        notes.append(f"tabletop replay at speed {scale:g}: durations are in drill time (recorded x {scale:g})")
+
+    start_event, start = _incident_start(events)
+    if events and start is None:
+        notes.append("no fault became effective: times are measured from the first event")
+        start = events[0].offset
+        start_event = events[0].kind
+
+    def first(*kinds: str) -> Event | None:
+        return next((e for e in events if e.kind in kinds and (start is None or e.offset >= start)), None)
+
+    alert = first("alert.firing")
+    reported = first("incident.detected")
+    detection = min((e for e in (alert, reported) if e is not None), key=lambda e: e.offset, default=None)
+    milestones: dict[str, float | None] = {
+        "start": start,
+        "detected": detection.offset if detection else None,
+        "first_alert": alert.offset if alert else None,
+        "acknowledged": _offset(first("incident.acknowledged")),
+        "declared": _offset(first("severity.declared")),
+        "first_update": _offset(first("status_update.sent")),
+        "mitigated": _offset(first("incident.mitigated")),
+        "resolved": _offset(first("incident.resolved")),
+        "reviewed": _offset(first("review.recorded")),
+    }
+    signal = None
+    if detection is not None:
+        signal = "alert" if detection.kind == "alert.firing" else str(detection.details.get("signal") or "other")
+
+    intervals = {
+        name: Interval(
+            name=name,
+            start_event=start_event if a == "start" else MILESTONE_EVENTS[a],
+            end_event=MILESTONE_EVENTS[b],
+            start=milestones[a], end=milestones[b],
+            seconds=_span(milestones[a], milestones[b], scale),
+        )
+        for name, a, b in INTERVALS
+    }
+
+    severity = _severity_check(events, started, table)
+    governing = table.more_severe(table.get(severity.expected), table.get(severity.most_severe_declared))
+    last_offset = events[-1].offset if events else None
+    updates = _update_stats(events, milestones, governing, scale, last_offset)
+    metrics_targets = _targets(intervals, updates, governing, table, finished, events, milestones, scale)
+
+    return ResponseMetrics(
+        empty=not events,
+        finished=finished,
+        time_scale=scale,
+        start_event=start_event,
+        start=start,
+        detection_signal=signal,
+        milestones=milestones,
+        intervals=intervals,
+        governing_severity=governing.id if governing else None,
+        severity=severity,
+        targets=metrics_targets,
+        updates=updates,
+        runbook=_runbook_stats(events, scale),
+        alerts=alert_stats(events, ctx, start, scale),
+        roles=_roles(events),
+        escalations=sum(1 for e in events if e.kind == "escalation.prompted"),
+        all_clear_refusals=sum(1 for e in events if e.kind == "all_clear.refused"),
+        review=_review(events),
+        notes=notes,
+    )
+
+
+# --- pieces -----------------------------------------------------------------------------------
+
+
+def _speed(started: Event | None) -> float:
+    try:
+        speed = float((started.details.get("speed") if started else None) or 1.0)
+    except (TypeError, ValueError):
+        return 1.0
+    return speed if speed > 0 else 1.0
+
+
+def _incident_start(events: list[Event]) -> tuple[str | None, float | None]:
+    for kind in ("fault.effective", "fault.injected"):
+        found = next((e for e in events if e.kind == kind), None)
+        if found is not None:
+            return kind, found.offset
+    phase = next((e for e in events if e.kind == "phase.changed" and e.details.get("phase") == "fault"), None)
+    if phase is not None:
+        return "phase.changed (fault)", phase.offset
+    return None, None
+
+
+def _offset(event: Event | None) -> float | None:
+    return event.offset if event is not None else None
+
+
+def _span(a: float | None, b: float | None, scale: float) -> float | None:
+    """Signed seconds from a to b in drill time (negative: b came first, e.g. an ack before the alert)."""
+    if a is None or b is None:
+        return None
+    return round((b - a) * scale, 3)
+
+
+def _severity_check(events: list[Event], started: Event | None, table: SeverityTable) -> SeverityCheck:
+    expected_raw = started.details.get("expected_severity") if started else None
+    expected = table.get(str(expected_raw)) if expected_raw else None
+    declared = [table.get(str(e.details.get("severity"))) for e in events if e.kind == "severity.declared"]
+    levels = [lv for lv in declared if lv is not None]
+    first = levels[0] if levels else None
+    final = levels[-1] if levels else None
+    worst: SeverityLevel | None = None
+    for lv in levels:
+        worst = table.more_severe(worst, lv)
+
+    def name(lv: SeverityLevel | None) -> str | None:
+        return lv.id if lv else None
+
+    if first is None:
+        verdict, text = "not_declared", "no severity was declared"
+    elif expected is None:
+        verdict, text = "no_expectation", f"declared {first.name}; the scenario sets no expected severity"
+    elif first.rank == expected.rank:
+        verdict, text = "match", f"declared {first.name}, as expected"
+    elif first.rank < expected.rank:
+        verdict = "over"
+        text = f"declared {first.name}, more severe than the expected {expected.name} (acceptable: when unsure, declare higher)"
+    elif worst is not None and worst.rank <= expected.rank:
+        verdict = "under_corrected"
+        text = f"declared {first.name} first, below the expected {expected.name}; raised to {worst.name} later"
+    else:
+        verdict, text = "under", f"declared {first.name}, less severe than the expected {expected.name}"
+    if final is not None and first is not None and final.rank != first.rank and verdict in ("match", "over"):
+        text += f"; changed to {final.name} later"
+    return SeverityCheck(
+        expected=name(expected), first_declared=name(first), final_declared=name(final),
+        most_severe_declared=name(worst), declarations=len(levels), verdict=verdict, text=text,
+    )
+
+
+def _update_stats(
+    events: list[Event],
+    milestones: dict[str, float | None],
+    level: SeverityLevel | None,
+    scale: float,
+    last_offset: float | None,
+) -> UpdateStats:
+    updates = [e for e in events if e.kind == "status_update.sent"]
+    offsets = [e.offset for e in updates]
+    audiences: dict[str, int] = {}
+    for e in updates:
+        audience = str(e.details.get("audience") or "internal")
+        audiences[audience] = audiences.get(audience, 0) + 1
+    gaps = [round((b - a) * scale, 3) for a, b in zip(offsets, offsets[1:], strict=False)]
+    end = milestones.get("resolved") if milestones.get("resolved") is not None else last_offset
+    silences = list(gaps)
+    if offsets and end is not None and end > offsets[-1]:
+        silences.append(round((end - offsets[-1]) * scale, 3))
+    anchor = milestones.get("declared") if milestones.get("declared") is not None else milestones.get("detected")
+    cadence = level.update_every_s if level else None
+    longest = max(silences) if silences else None
+    met: bool | None = None
+    if cadence is not None and offsets:
+        met = longest is None or longest <= cadence
+    elif cadence is not None and not offsets:
+        met = False
+    return UpdateStats(
+        count=len(updates),
+        audiences=audiences,
+        offsets=offsets,
+        first_from_declaration_s=_span(anchor, offsets[0], scale) if offsets else None,
+        gaps_s=gaps,
+        largest_gap_s=max(gaps) if gaps else None,
+        longest_silence_s=longest,
+        cadence_s=cadence,
+        cadence_text=level.cadence_text if level else "unknown (no severity)",
+        cadence_met=met,
+    )
+
+
+def _targets(
+    intervals: dict[str, Interval],
+    updates: UpdateStats,
+    level: SeverityLevel | None,
+    table: SeverityTable,
+    finished: bool,
+    events: list[Event],
+    milestones: dict[str, float | None],
+    scale: float,
+) -> list[TargetCheck]:
+    out: list[TargetCheck] = []
+    sev = level.name if level else "no severity"
+
+    def check(name: str, interval: str, limit: float | None, source: str, actual: float | None = None,
+              reached: bool | None = None) -> None:
+        value = intervals[interval].seconds if actual is None and interval in intervals else actual
+        happened = value is not None if reached is None else reached
+        if limit is None:
+            met, note = None, f"not timed for {sev}"
+        elif not happened:
+            met, note = (False, "never happened") if finished else (None, "not reached before the drill stopped")
+        else:
+            assert value is not None
+            met = value <= limit
+            note = "met" if met else f"missed by {value - limit:.0f} s"
+        out.append(TargetCheck(name, interval, limit, value, met, note, source))
+
+    check("detect within the MTTD target", "time_to_detect", table.detect_within_s,
+          "INCIDENT-PROCESS metrics: MTTD < 5 min")
+    check("acknowledge within target (from detection)", "time_to_acknowledge_from_detection",
+          level.acknowledge_within_s if level else None,
+          "INCIDENT-PROCESS: MTTA < 5 min for SEV1; respond-within for the others")
+    check("declare within respond-within (from detection)", "time_to_declare_from_detection",
+          level.respond_within_s if level else None, "INCIDENT-PROCESS severity table: respond within")
+    check("first status update within the cadence (from declaration)", "first_update_from_declaration",
+          level.update_every_s if level else None, "INCIDENT-PROCESS severity table: update cadence",
+          actual=updates.first_from_declaration_s, reached=updates.count > 0)
+    check("update cadence kept (longest silence)", "longest_update_silence",
+          level.update_every_s if level else None, "INCIDENT-PROCESS severity table: update cadence",
+          actual=updates.longest_silence_s, reached=updates.count > 0)
+    if level is not None and level.escalate_unmitigated_after_s is not None:
+        detected, mitigated = milestones.get("detected"), milestones.get("mitigated")
+        escalated = next((e.offset for e in events if e.kind == "escalation.prompted"), None)
+        took = _span(detected, mitigated, scale)
+        limit = level.escalate_unmitigated_after_s
+        if took is not None and took > limit and escalated is not None:
+            # Escalating in time satisfies the rule even when mitigation took longer.
+            took = min(took, _span(detected, escalated, scale) or took)
+        check("mitigate or escalate within the escalation trigger", "time_to_mitigate_from_detection", limit,
+              "INCIDENT-PROCESS escalation: SEV1 not mitigated in 30 min -> leadership", actual=took,
+              reached=took is not None)
+    check("resolve within target (from detection)", "time_to_resolve_from_detection",
+          level.resolve_within_s if level else None, "INCIDENT-PROCESS metrics: MTTR < 1 h for SEV1")
+    return out
+
+
+def _runbook_stats(events: list[Event], scale: float) -> RunbookStats:
+    outcomes: dict[int, list[str]] = {}
+    total: int | None = None
+    for e in events:
+        if e.kind == "runbook.step":
+            try:
+                step = int(e.details.get("step"))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                continue
+            outcomes.setdefault(step, []).append(str(e.details.get("outcome") or ""))
+            total = _max_int(total, e.details.get("total_steps"))
+    judged = next((e for e in reversed(events) if e.kind == "runbook.judged"), None)
+    if judged is not None:
+        total = _max_int(total, judged.details.get("total_steps"))
+    seen = sorted(outcomes)
+    last_real = {s: [o for o in outcomes[s] if o in ("done", "failed")] for s in seen}
+    attempted = [s for s in seen if last_real[s]]
+    succeeded = [s for s in attempted if last_real[s][-1] == "done"]
+    failed = [s for s in attempted if last_real[s][-1] == "failed"]
+    retried = [s for s in succeeded if "failed" in last_real[s]]
+    skipped = [s for s in seen if not last_real[s] and "skipped" in outcomes[s]]
+    upper = max([total or 0, *seen]) if seen or total else 0
+    missing = [n for n in range(1, upper + 1) if n not in outcomes]
+    restore = judged.details.get("time_to_restore_s") if judged else None
+    return RunbookStats(
+        recorded=bool(outcomes) or judged is not None,
+        total_steps=total,
+        attempted=attempted, succeeded=succeeded, failed=failed, retried=retried, skipped=skipped,
+        missing=missing,
+        restored=bool(judged.details.get("restored")) if judged is not None else None,
+        time_to_restore_s=round(float(restore) * scale, 3) if isinstance(restore, (int, float)) else None,
+        idle_steps=[int(s) for s in (judged.details.get("idle_steps") or []) if isinstance(s, int)] if judged else [],
+    )
+
+
+def _max_int(current: int | None, value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return max(current or 0, value)
+    return current
+
+
+def alert_stats(events: list[Event], ctx: ScoringContext, start: float | None, scale: float = 1.0) -> AlertStats:
+    """Alerts expected / fired / missed / late / noisy, from alert.firing events and the scenario's expectations.
+
+    Computed here from the alert events alone; a fired alert is matched to an expectation by alertname.
+    """
+    firings = [e for e in events if e.kind == "alert.firing"]
+    first_fired: dict[str, float] = {}
+    for e in firings:
+        name = str(e.details.get("alertname") or "")
+        if name and name not in first_fired:
+            first_fired[name] = e.offset
+    expected = [a.name for a in ctx.expected_alerts]
+    judged = ctx.alerts_declared or bool(expected) or bool(ctx.forbidden_alerts)
+    missed = [n for n in expected if n not in first_fired]
+    late = []
+    for spec in ctx.expected_alerts:
+        at = first_fired.get(spec.name)
+        if at is not None and start is not None and (at - start) * scale > spec.within_s:
+            late.append(spec.name)
+    noisy = [n for n in first_fired if n not in expected] if judged else []
+    return AlertStats(
+        judged=judged,
+        expected=expected,
+        fired=sorted(first_fired),
+        missed=missed,
+        late=late,
+        noisy=sorted(noisy),
+        forbidden_fired=sorted(n for n in first_fired if n in ctx.forbidden_alerts),
+        firings=len(firings),
+        source="alert.firing events matched by alertname",
+    )
+
+
+def _roles(events: list[Event]) -> dict[str, int]:
+    roles: dict[str, int] = {}
+    for e in events:
+        if e.kind == "role.assigned":
+            role = str(e.details.get("role") or "unknown")
+            roles[role] = roles.get(role, 0) + 1
+    return roles
+
+
+def _review(events: list[Event]) -> ReviewFacts | None:
+    review = next((e for e in reversed(events) if e.kind == "review.recorded"), None)
+    if review is None:
+        return None
+    d = review.details
+    items = [i for i in (d.get("action_items") or []) if isinstance(i, dict)]
+    return ReviewFacts(
+        root_cause=str(d.get("root_cause") or ""),
+        went_well=len(d.get("went_well") or []),
+        went_poorly=len(d.get("went_poorly") or []),
+        got_lucky=len(d.get("got_lucky") or []),
+        action_items=len(items),
+        action_items_with_owner_and_due=sum(1 for i in items if i.get("owner") and i.get("due")),
+    )

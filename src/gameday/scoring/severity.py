@@ -1,0 +1,114 @@
+"""The default severity table, as data (from docs/INCIDENT-PROCESS: severity decides the response).
+
+| level | meaning                                   | respond within     | update cadence  | postmortem |
+|-------|-------------------------------------------|--------------------|-----------------|------------|
+| SEV1  | core service down for most customers      | 15 min             | every 15-30 min | 48 h       |
+| SEV2  | significant degradation, key feature down | 30 min             | every 30-60 min | 48 h       |
+| SEV3  | partial degradation, workaround exists    | 2 h                | business hours  | 1 week     |
+| SEV4  | cosmetic, minimal impact                  | next business day  | none            | none       |
+
+Timeline events always carry the canonical ids SEV1..SEV4; what a team calls them (P1, S0, ...) is
+display only, set with ``SeverityTable.renamed``. Targets the table does not time ("business hours",
+"next business day") are ``None`` and are reported as not timed rather than guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+
+MINUTE = 60.0
+HOUR = 3600.0
+
+DETECT_WITHIN_S = 5 * MINUTE
+"""MTTD target from the incident-process metrics (< 5 min), the same for every severity."""
+
+
+@dataclass(frozen=True)
+class SeverityLevel:
+    """One row of the table. ``rank`` 1 is the most severe."""
+
+    id: str
+    rank: int
+    name: str
+    meaning: str
+    respond_within_s: float | None
+    """Declare (triage) target, from detection."""
+    acknowledge_within_s: float | None
+    """Acknowledge target, from detection: MTTA < 5 min for SEV1, else the respond-within time."""
+    update_every_s: float | None
+    """The longest silence allowed between status updates (the top of the cadence range)."""
+    update_every_min_s: float | None
+    cadence_text: str
+    resolve_within_s: float | None
+    """Resolve target, from detection: MTTR < 1 h for SEV1; the table sets none for the others."""
+    escalate_unmitigated_after_s: float | None
+    postmortem_within_s: float | None
+    updates_required: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.meaning.split(',')[0]})"
+
+
+@dataclass(frozen=True)
+class SeverityTable:
+    levels: tuple[SeverityLevel, ...]
+    detect_within_s: float = DETECT_WITHIN_S
+
+    def __iter__(self) -> Iterator[SeverityLevel]:
+        return iter(self.levels)
+
+    def get(self, key: str | None) -> SeverityLevel | None:
+        """The level for a canonical id (SEV2) or a display name (P2); ``None`` if unknown."""
+        if not key:
+            return None
+        wanted = str(key).strip().upper()
+        return next((lv for lv in self.levels if wanted in (lv.id.upper(), lv.name.upper())), None)
+
+    def more_severe(self, a: SeverityLevel | None, b: SeverityLevel | None) -> SeverityLevel | None:
+        """The stricter of two levels (either may be missing)."""
+        present = [lv for lv in (a, b) if lv is not None]
+        return min(present, key=lambda lv: lv.rank) if present else None
+
+    def renamed(self, names: Mapping[str, str]) -> SeverityTable:
+        """The same table with display names changed, e.g. ``{"SEV1": "P1"}``; ids stay SEV1..SEV4."""
+        return replace(self, levels=tuple(replace(lv, name=names.get(lv.id, lv.name)) for lv in self.levels))
+
+
+DEFAULT_SEVERITIES = SeverityTable(
+    levels=(
+        SeverityLevel(
+            id="SEV1", rank=1, name="SEV1",
+            meaning="critical: core service down for most customers, data loss possible, security breach",
+            respond_within_s=15 * MINUTE, acknowledge_within_s=5 * MINUTE,
+            update_every_s=30 * MINUTE, update_every_min_s=15 * MINUTE, cadence_text="every 15-30 min",
+            resolve_within_s=1 * HOUR, escalate_unmitigated_after_s=30 * MINUTE,
+            postmortem_within_s=48 * HOUR, updates_required=True,
+        ),
+        SeverityLevel(
+            id="SEV2", rank=2, name="SEV2",
+            meaning="major: significant degradation, key feature broken, workaround inadequate",
+            respond_within_s=30 * MINUTE, acknowledge_within_s=30 * MINUTE,
+            update_every_s=60 * MINUTE, update_every_min_s=30 * MINUTE, cadence_text="every 30-60 min",
+            resolve_within_s=None, escalate_unmitigated_after_s=None,
+            postmortem_within_s=48 * HOUR, updates_required=True,
+        ),
+        SeverityLevel(
+            id="SEV3", rank=3, name="SEV3",
+            meaning="minor: partial degradation, subset of customers, workaround exists",
+            respond_within_s=2 * HOUR, acknowledge_within_s=2 * HOUR,
+            update_every_s=None, update_every_min_s=None, cadence_text="business hours",
+            resolve_within_s=None, escalate_unmitigated_after_s=None,
+            postmortem_within_s=7 * 24 * HOUR, updates_required=True,
+        ),
+        SeverityLevel(
+            id="SEV4", rank=4, name="SEV4",
+            meaning="low: cosmetic, minimal impact",
+            respond_within_s=None, acknowledge_within_s=None,
+            update_every_s=None, update_every_min_s=None, cadence_text="none",
+            resolve_within_s=None, escalate_unmitigated_after_s=None,
+            postmortem_within_s=None, updates_required=False,
+        ),
+    )
+)
