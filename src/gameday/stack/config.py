@@ -1,0 +1,97 @@
+"""Where the demo stack lives: ports, names, image versions, state and cache folders.
+
+Every port is bound on 127.0.0.1 and can be moved with an environment variable
+(``GAMEDAY_DEMO_<PART>_PORT``, e.g. ``GAMEDAY_DEMO_CHECKOUT_PORT=28080``), so two stacks or a
+busy port do not collide. The environment is passed in, never read here from ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from gameday.errors import GamedayError
+
+HOST = "127.0.0.1"
+"""The only address the stack binds or talks to."""
+
+STACK_LABEL = "gameday.stack"
+STACK_NAME = "demo"
+PART_LABEL = "gameday.part"
+
+TOXIPROXY_VERSION = "v2.5.0"
+"""Pinned Toxiproxy release built with ``go install``; the newest one the Go module proxy serves here."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Ports and folders of the demo stack; the defaults are the shared conventions."""
+
+    checkout_port: int = 18080
+    postgres_port: int = 15432
+    redis_port: int = 16379
+    toxiproxy_port: int = 18474
+    postgres_proxy_port: int = 25432
+    redis_proxy_port: int = 26379
+    prometheus_port: int = 19090
+    alertmanager_port: int = 19093
+    webhook_port: int = 19099
+    state_dir: Path = Path.home() / ".local" / "state" / "gameday" / "demo"
+    cache_dir: Path = Path.home() / ".cache" / "gameday"
+    name_prefix: str = "gameday-demo-"
+    toxiproxy_version: str = TOXIPROXY_VERSION
+    docker_base_url: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> StackConfig:
+        """Defaults, overridden by ``GAMEDAY_DEMO_*_PORT``, ``GAMEDAY_STATE_DIR`` and ``XDG_CACHE_HOME``."""
+        home = Path(environ.get("HOME") or os.path.expanduser("~"))
+        state_root = environ.get("GAMEDAY_STATE_DIR") or os.path.join(
+            environ.get("XDG_STATE_HOME") or str(home / ".local" / "state"), "gameday"
+        )
+        cache_root = os.path.join(environ.get("XDG_CACHE_HOME") or str(home / ".cache"), "gameday")
+        config = cls(state_dir=Path(state_root) / "demo", cache_dir=Path(cache_root),
+                     docker_base_url=environ.get("DOCKER_HOST") or None)
+        overrides: dict[str, int] = {}
+        for f in fields(cls):
+            if not f.name.endswith("_port"):
+                continue
+            var = f"GAMEDAY_DEMO_{f.name.removesuffix('_port').upper()}_PORT"
+            if var in environ:
+                overrides[f.name] = _port(var, environ[var])
+        if environ.get("GAMEDAY_TOXIPROXY_VERSION"):
+            config = replace(config, toxiproxy_version=environ["GAMEDAY_TOXIPROXY_VERSION"])
+        config = replace(config, **overrides)  # type: ignore[arg-type]
+        config.check()
+        return config
+
+    def check(self) -> None:
+        ports = {f.name: getattr(self, f.name) for f in fields(self) if f.name.endswith("_port")}
+        seen: dict[int, str] = {}
+        for name, port in ports.items():
+            if port in seen:
+                raise GamedayError(f"demo stack: {name} and {seen[port]} are both set to port {port}")
+            seen[port] = name
+
+    def container_name(self, part: str) -> str:
+        return f"{self.name_prefix}{part}"
+
+    def url(self, port: int, path: str = "") -> str:
+        return f"http://{HOST}:{port}{path}"
+
+    @property
+    def env_file(self) -> Path:
+        """The stack's env file (admin DSNs and passwords), mode 0600."""
+        return self.state_dir / "stack.env"
+
+
+def _port(var: str, text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise GamedayError(f"{var}={text!r} is not a port number") from None
+    if not 1024 <= port <= 65535:
+        raise GamedayError(f"{var}={port} is outside 1024-65535")
+    return port

@@ -1,0 +1,298 @@
+"""checkout: the demo stack's web service. Standard library plus psycopg and redis from Debian.
+
+    GET  /health        PostgreSQL (through Toxiproxy), Redis (through Toxiproxy), spool writable -> 200 or 503
+    GET  /metrics       Prometheus text format, written by hand
+    GET  /products      from PostgreSQL, cached in Redis for 30 s (a cache failure is counted, not fatal)
+    POST /orders        {"product_id": 1, "quantity": 2} -> row in PostgreSQL + a file in the spool
+    GET  /orders/<id>   one order
+
+Timeouts are short on purpose: a broken dependency shows as an error within about two seconds,
+never as a hung request. Configuration comes from environment variables; passwords from the
+stack's env file (CHECKOUT_SECRETS), so they never appear in a process listing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import psycopg
+import redis
+
+HOST = "127.0.0.1"
+PORT = int(os.environ.get("CHECKOUT_PORT", "18080"))
+PG_PORT = int(os.environ.get("CHECKOUT_PG_PORT", "25432"))
+REDIS_PORT = int(os.environ.get("CHECKOUT_REDIS_PORT", "26379"))
+SPOOL = os.environ.get("CHECKOUT_SPOOL", "/var/lib/checkout/spool")
+TIMEOUT_S = 2.0
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def read_secrets(path: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            key, sep, value = line.strip().partition("=")
+            if sep and not key.startswith("#"):
+                values[key] = value
+    return values
+
+
+SECRETS = read_secrets(os.environ.get("CHECKOUT_SECRETS", "/run/gameday/stack.env"))
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+class Metrics:
+    """Counters and one latency histogram, by endpoint; thread-safe, rendered in the text format."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: dict[tuple[str, str, int], int] = {}
+        self.errors: dict[str, int] = {}
+        self.dependency_errors: dict[str, int] = {}
+        self.latency: dict[str, list[int]] = {}
+        self.latency_sum: dict[str, float] = {}
+        self.latency_count: dict[str, int] = {}
+
+    def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+        with self.lock:
+            key = (endpoint, method, status)
+            self.requests[key] = self.requests.get(key, 0) + 1
+            if status >= 500:
+                self.errors[endpoint] = self.errors.get(endpoint, 0) + 1
+            counts = self.latency.setdefault(endpoint, [0] * len(BUCKETS))
+            for i, bound in enumerate(BUCKETS):
+                if seconds <= bound:
+                    counts[i] += 1
+            self.latency_sum[endpoint] = self.latency_sum.get(endpoint, 0.0) + seconds
+            self.latency_count[endpoint] = self.latency_count.get(endpoint, 0) + 1
+
+    def dependency_error(self, dependency: str) -> None:
+        with self.lock:
+            self.dependency_errors[dependency] = self.dependency_errors.get(dependency, 0) + 1
+
+    def render(self) -> str:
+        out = [
+            "# HELP checkout_requests_total HTTP requests by endpoint, method and status.",
+            "# TYPE checkout_requests_total counter",
+        ]
+        with self.lock:
+            for (endpoint, method, status), n in sorted(self.requests.items()):
+                out.append(f'checkout_requests_total{{endpoint="{endpoint}",method="{method}",status="{status}"}} {n}')
+            out += ["# HELP checkout_request_errors_total Requests answered with a 5xx status, by endpoint.",
+                    "# TYPE checkout_request_errors_total counter"]
+            for endpoint, n in sorted(self.errors.items()):
+                out.append(f'checkout_request_errors_total{{endpoint="{endpoint}"}} {n}')
+            out += ["# HELP checkout_dependency_errors_total Failed calls to a dependency (postgres, redis, spool).",
+                    "# TYPE checkout_dependency_errors_total counter"]
+            for dep in ("postgres", "redis", "spool"):
+                out.append(f'checkout_dependency_errors_total{{dependency="{dep}"}} {self.dependency_errors.get(dep, 0)}')
+            out += ["# HELP checkout_request_duration_seconds Request latency by endpoint.",
+                    "# TYPE checkout_request_duration_seconds histogram"]
+            for endpoint, counts in sorted(self.latency.items()):
+                for bound, n in zip(BUCKETS, counts):
+                    out.append(f'checkout_request_duration_seconds_bucket{{endpoint="{endpoint}",le="{bound}"}} {n}')
+                total = self.latency_count[endpoint]
+                out.append(f'checkout_request_duration_seconds_bucket{{endpoint="{endpoint}",le="+Inf"}} {total}')
+                out.append(f'checkout_request_duration_seconds_sum{{endpoint="{endpoint}"}} {self.latency_sum[endpoint]:.6f}')
+                out.append(f'checkout_request_duration_seconds_count{{endpoint="{endpoint}"}} {total}')
+        return "\n".join(out) + "\n"
+
+
+METRICS = Metrics()
+
+
+# --- dependencies --------------------------------------------------------------------------------
+
+
+class DependencyError(Exception):
+    def __init__(self, dependency: str, detail: str) -> None:
+        super().__init__(f"{dependency}: {detail}")
+        self.dependency = dependency
+        self.detail = detail
+
+
+def db() -> psycopg.Connection:
+    """A new connection per request: simple, and a dead database is seen at once, never via a stale pool."""
+    try:
+        return psycopg.connect(
+            host=HOST, port=PG_PORT, dbname="checkout", user="checkout",
+            password=SECRETS.get("GAMEDAY_DEMO_PG_CHECKOUT_PASSWORD", ""),
+            connect_timeout=int(TIMEOUT_S), options="-c statement_timeout=2000",
+        )
+    except psycopg.Error as exc:
+        raise DependencyError("postgres", short(exc)) from exc
+
+
+def cache() -> redis.Redis:
+    return redis.Redis(
+        host=HOST, port=REDIS_PORT, username="checkout",
+        password=SECRETS.get("GAMEDAY_DEMO_REDIS_CHECKOUT_PASSWORD", ""),
+        socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S, decode_responses=True,
+    )
+
+
+def short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def sql(query: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    try:
+        with db() as conn, conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchall() if cur.description else []
+    except psycopg.Error as exc:
+        raise DependencyError("postgres", short(exc)) from exc
+
+
+# --- endpoints -----------------------------------------------------------------------------------
+
+
+def health() -> tuple[int, dict[str, object]]:
+    checks: dict[str, str] = {}
+    try:
+        sql("SELECT 1")
+        checks["postgres"] = "ok"
+    except DependencyError as exc:
+        METRICS.dependency_error("postgres")
+        checks["postgres"] = exc.detail
+    try:
+        cache().ping()
+        checks["redis"] = "ok"
+    except redis.RedisError as exc:
+        METRICS.dependency_error("redis")
+        checks["redis"] = short(exc)
+    try:
+        probe = os.path.join(SPOOL, ".health")
+        with open(probe, "w", encoding="utf-8") as f:
+            f.write("ok\n")
+            f.flush()
+            os.fsync(f.fileno())
+        checks["spool"] = "ok"
+    except OSError as exc:
+        METRICS.dependency_error("spool")
+        checks["spool"] = exc.strerror or short(exc)
+    ok = all(v == "ok" for v in checks.values())
+    return (200 if ok else 503), {"status": "ok" if ok else "failing", "checks": checks}
+
+
+def products() -> tuple[int, object]:
+    try:
+        cached = cache().get("checkout:products")
+        if cached:
+            return 200, json.loads(cached)
+    except redis.RedisError:
+        METRICS.dependency_error("redis")  # a cache miss, not an outage
+    rows = sql("SELECT id, name, price_cents FROM products ORDER BY id")
+    items = [{"id": r[0], "name": r[1], "price_cents": r[2]} for r in rows]
+    try:
+        cache().set("checkout:products", json.dumps(items), ex=30)
+    except redis.RedisError:
+        METRICS.dependency_error("redis")
+    return 200, items
+
+
+def create_order(body: dict[str, object]) -> tuple[int, object]:
+    product_id, quantity = body.get("product_id"), body.get("quantity", 1)
+    if not isinstance(product_id, int) or not isinstance(quantity, int) or quantity < 1:
+        return 400, {"error": "product_id and quantity must be positive integers"}
+    rows = sql(
+        "INSERT INTO orders (product_id, quantity) SELECT id, %s FROM products WHERE id = %s "
+        "RETURNING id, product_id, quantity, created_at::text",
+        (quantity, product_id),
+    )
+    if not rows:
+        return 404, {"error": f"no product {product_id}"}
+    order = {"id": rows[0][0], "product_id": rows[0][1], "quantity": rows[0][2], "created_at": rows[0][3]}
+    try:
+        with open(os.path.join(SPOOL, f"order-{order['id']}.json"), "w", encoding="utf-8") as f:
+            json.dump(order, f)
+    except OSError as exc:
+        raise DependencyError("spool", exc.strerror or short(exc)) from exc
+    return 201, order
+
+
+def get_order(order_id: int) -> tuple[int, object]:
+    rows = sql("SELECT id, product_id, quantity, created_at::text FROM orders WHERE id = %s", (order_id,))
+    if not rows:
+        return 404, {"error": f"no order {order_id}"}
+    return 200, {"id": rows[0][0], "product_id": rows[0][1], "quantity": rows[0][2], "created_at": rows[0][3]}
+
+
+# --- HTTP ----------------------------------------------------------------------------------------
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "checkout/1"
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        if self.path == "/metrics":
+            self.reply("/metrics", 200, METRICS.render(), "text/plain; version=0.0.4")
+            return
+        order = re.fullmatch(r"/orders/(\d+)", self.path)
+        if self.path == "/health":
+            self.route("/health", health)
+        elif self.path == "/products":
+            self.route("/products", products)
+        elif order:
+            self.route("/orders/{id}", lambda: get_order(int(order.group(1))))
+        else:
+            self.reply("other", 404, json.dumps({"error": "not found"}))
+
+    def do_POST(self) -> None:
+        if self.path != "/orders":
+            self.reply("other", 404, json.dumps({"error": "not found"}))
+            return
+        try:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        except ValueError:
+            self.reply("/orders", 400, json.dumps({"error": "body is not JSON"}))
+            return
+        self.route("/orders", lambda: create_order(body if isinstance(body, dict) else {}))
+
+    def route(self, endpoint: str, call) -> None:  # type: ignore[no-untyped-def]
+        try:
+            status, payload = call()
+        except DependencyError as exc:
+            METRICS.dependency_error(exc.dependency)
+            status, payload = 503, {"error": str(exc)}
+        self.reply(endpoint, status, json.dumps(payload))
+
+    def reply(self, endpoint: str, status: int, text: str, content_type: str = "application/json") -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        METRICS.observe(endpoint, self.command, status, time.perf_counter() - self.started)
+
+    def parse_request(self) -> bool:
+        self.started = time.perf_counter()
+        return super().parse_request()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+        sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+
+def main() -> None:
+    os.makedirs(SPOOL, exist_ok=True)
+    server = ThreadingHTTPServer((HOST, PORT), Handler)
+    server.daemon_threads = True
+    # PID 1 in its container: without a handler SIGTERM would be ignored and `docker stop` would wait.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    sys.stderr.write(f"checkout listening on {HOST}:{PORT}\n")
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""Bring the demo stack up, take it down, and say how each part is.
+
+``up`` is idempotent: it builds images whose tags are missing, creates containers that do not exist
+(or whose spec changed), starts those that are stopped, makes sure Toxiproxy has its two proxies
+(without touching a proxy that exists, so a live fault's toxics survive), and waits until every
+part is healthy. ``down`` removes every container labelled ``gameday.stack=demo`` and the data
+volume, and leaves nothing running.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gameday.clock import Clock, SystemClock
+from gameday.errors import EnvironmentProblem, ServiceUnavailable
+from gameday.stack.config import HOST, STACK_LABEL, STACK_NAME, StackConfig
+from gameday.stack.images import BuildResult, build_images, docker_calls
+from gameday.stack.parts import PG_VOLUME, Part, parts, proxies, rules_dir
+from gameday.stack.state import ensure_env_file, render_configs
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container
+
+UP_TIMEOUT = 120.0
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PartStatus:
+    part: str
+    container: str
+    port: int
+    state: str
+    """running, exited, created, paused, ... or missing."""
+    health: str
+    """healthy, unhealthy, starting, or - (no container)."""
+    detail: str = ""
+
+    @property
+    def healthy(self) -> bool:
+        return self.state == "running" and self.health == "healthy"
+
+
+class DemoStack:
+    """The demo stack on one Docker Engine; every method is safe to call in any state."""
+
+    def __init__(
+        self,
+        config: StackConfig,
+        *,
+        environ: Mapping[str, str],
+        client: docker.DockerClient | None = None,
+        clock: Clock | None = None,
+        log: Log = lambda _: None,
+    ) -> None:
+        self.config = config
+        self.environ = environ
+        self.clock = clock or SystemClock()
+        self.log = log
+        self._client = client
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            from gameday.faults.docker import docker_client
+
+            self._client = docker_client(self.config.docker_base_url)
+        return self._client
+
+    # --- build ----------------------------------------------------------------------------------
+
+    def build(self) -> list[BuildResult]:
+        return build_images(self.client, self.config, self.environ, log=self.log, clock=self.clock)
+
+    # --- up ---------------------------------------------------------------------------------------
+
+    def up(self, *, timeout: float = UP_TIMEOUT) -> list[PartStatus]:
+        """Make every part run and be healthy; returns their status."""
+        self.build()
+        if ensure_env_file(self.config) and self._containers():
+            # New passwords: containers (and the database volume) made with the old ones must go.
+            self.log("new passwords generated: recreating the stack's containers")
+            self.down()
+            ensure_env_file(self.config)
+        render_configs(self.config)
+        rules_dir().mkdir(parents=True, exist_ok=True)
+        existing = {c.labels.get("gameday.part", ""): c for c in self._containers()}
+        if "postgres" not in existing:
+            self._remove_volume()  # a fresh postgres container starts from a fresh database
+        for part in parts(self.config):
+            self._ensure(part, existing.get(part.name))
+        self._wait_api(self.config.url(self.config.toxiproxy_port, "/version"), timeout)
+        self._ensure_proxies()
+        return self.wait_healthy(timeout=timeout)
+
+    def _ensure(self, part: Part, container: Container | None) -> None:
+        name = part.container_name(self.config)
+        if container is not None and container.labels.get("gameday.spec") != part.spec_hash():
+            self.log(f"{name}: configuration changed, recreating")
+            with docker_calls(f"removing {name}"):
+                container.remove(force=True)
+            container = None
+        if container is None:
+            self._check_port_free(part)
+            self.log(f"{name}: creating")
+            with docker_calls(f"starting {name}"):
+                self.client.containers.run(**part.run_kwargs(self.config))
+            return
+        status = container.status
+        if status == "paused":
+            with docker_calls(f"unpausing {name}"):
+                container.unpause()
+        elif status != "running":
+            self._check_port_free(part)
+            self.log(f"{name}: starting ({status})")
+            with docker_calls(f"starting {name}"):
+                container.start()
+
+    def _check_port_free(self, part: Part) -> None:
+        """A part whose port is taken by someone else would start and exit at once; say why instead."""
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex((HOST, part.port)) == 0:
+                raise EnvironmentProblem(
+                    f"port {HOST}:{part.port} for {part.name} is already in use by another process; "
+                    f"free it or move the part with GAMEDAY_DEMO_{part.name.upper()}_PORT"
+                )
+
+    def _ensure_proxies(self) -> None:
+        from gameday.faults.toxiproxy_client import ToxiproxyClient
+
+        wanted = proxies(self.config)
+        with ToxiproxyClient(self.config.url(self.config.toxiproxy_port)) as client:
+            have = client.proxies()
+            # /populate replaces a proxy it names, toxics and all: send only the missing or different ones.
+            missing = [
+                p for p in wanted
+                if p["name"] not in have
+                or (have[p["name"]].listen, have[p["name"]].upstream) != (p["listen"], p["upstream"])
+            ]
+            if missing:
+                client.populate(missing)
+
+    def _wait_api(self, url: str, timeout: float) -> None:
+        import httpx
+
+        deadline = self.clock.monotonic() + timeout
+        with httpx.Client(trust_env=False, timeout=1.0) as http:
+            while True:
+                try:
+                    if http.get(url).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if self.clock.monotonic() >= deadline:
+                    raise ServiceUnavailable(f"{url} did not answer within {timeout:.0f}s")
+                self._fail_if_exited()
+                self.clock.sleep(0.2)
+
+    def wait_healthy(self, *, timeout: float = UP_TIMEOUT) -> list[PartStatus]:
+        """Wait until every part is running and healthy; a part that exits fails at once with its log."""
+        deadline = self.clock.monotonic() + timeout
+        while True:
+            statuses = self.status()
+            if all(s.healthy for s in statuses):
+                return statuses
+            self._fail_if_exited()
+            if self.clock.monotonic() >= deadline:
+                bad = ", ".join(f"{s.part} {s.state}/{s.health}" for s in statuses if not s.healthy)
+                raise ServiceUnavailable(f"demo stack not healthy after {timeout:.0f}s: {bad}")
+            self.clock.sleep(0.5)
+
+    def _fail_if_exited(self) -> None:
+        for container in self._containers():
+            if container.status in ("exited", "dead"):
+                with docker_calls(f"reading the log of {container.name}"):
+                    tail = container.logs(tail=5).decode(errors="replace").strip().splitlines()
+                last = " | ".join(line.strip() for line in tail)[-300:]
+                code = container.attrs.get("State", {}).get("ExitCode")
+                raise ServiceUnavailable(f"{container.name} exited (code {code}): {last or 'no output'}")
+
+    # --- down ---------------------------------------------------------------------------------------
+
+    def down(self) -> list[str]:
+        """Remove every demo container and the database volume; returns the names removed."""
+        removed = []
+        for container in self._containers():
+            with docker_calls(f"removing {container.name}"):
+                container.remove(force=True, v=True)
+            removed.append(container.name)
+        self._remove_volume()
+        return sorted(removed)
+
+    def _remove_volume(self) -> None:
+        import docker.errors
+
+        with docker_calls(f"removing volume {PG_VOLUME}"):
+            try:
+                self.client.volumes.get(PG_VOLUME).remove(force=True)
+            except docker.errors.NotFound:
+                pass
+
+    # --- status -------------------------------------------------------------------------------------
+
+    def status(self) -> list[PartStatus]:
+        """Each part, in start order, with its container state and health."""
+        by_part = {c.labels.get("gameday.part", ""): c for c in self._containers()}
+        out = []
+        for part in parts(self.config):
+            name = part.container_name(self.config)
+            container = by_part.get(part.name)
+            if container is None:
+                out.append(PartStatus(part.name, name, part.port, "missing", "-"))
+                continue
+            state = container.attrs.get("State", {})
+            health = (state.get("Health") or {}).get("Status", "none")
+            detail = _last_health_output(state) if health == "unhealthy" else ""
+            out.append(PartStatus(part.name, name, part.port, container.status, health, detail))
+        return out
+
+    def _containers(self) -> list[Container]:
+        with docker_calls("listing the demo stack's containers"):
+            found: list[Container] = self.client.containers.list(all=True, filters={"label": f"{STACK_LABEL}={STACK_NAME}"})
+        return found
+
+
+def _last_health_output(state: Mapping[str, Any]) -> str:
+    log = (state.get("Health") or {}).get("Log") or []
+    if not log:
+        return ""
+    return " ".join(str(log[-1].get("Output", "")).split())[-160:]
+
+
+def stack_from_env(environ: Mapping[str, str], *, log: Log = lambda _: None) -> DemoStack:
+    """The demo stack as the environment configures it."""
+    return DemoStack(StackConfig.from_env(environ), environ=environ, log=log)

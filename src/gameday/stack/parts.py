@@ -1,0 +1,184 @@
+"""The parts of the demo stack, each one container, as plain data: what runs, what it mounts, how its health is checked.
+
+Every container uses host networking, binds 127.0.0.1 only, has no restart policy (a killed part
+stays dead until a fault's revert or ``gameday stack up`` starts it) and carries the labels
+``gameday.stack=demo``, ``gameday.allowed=true`` and ``gameday.part=<name>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gameday.stack.config import HOST, PART_LABEL, STACK_LABEL, STACK_NAME, StackConfig
+from gameday.stack.images import base_tag, toxiproxy_tag
+from gameday.stack.state import files_dir
+
+SECRETS_IN_CONTAINER = "/run/gameday/stack.env"
+SPOOL = "/var/lib/checkout/spool"
+PG_VOLUME = "gameday-demo-pgdata"
+SECOND_NS = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    image: str
+    command: list[str]
+    port: int
+    health: str
+    """Shell command run by Docker's health check (inside the container); exit 0 is healthy."""
+    health_interval_s: float = 2.0
+    volumes: dict[str, dict[str, str]] = field(default_factory=dict)
+    tmpfs: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+    url: str | None = None
+    """Where the part answers HTTP, for ``stack status``."""
+
+    def container_name(self, config: StackConfig) -> str:
+        return config.container_name(self.name)
+
+    def spec_hash(self) -> str:
+        """Changes when anything that shapes the container changes, so ``up`` recreates a stale one."""
+        raw = json.dumps([self.image, self.command, self.port, self.health, self.volumes, self.tmpfs,
+                          self.environment], sort_keys=True)
+        return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+    def labels(self) -> dict[str, str]:
+        return {STACK_LABEL: STACK_NAME, "gameday.allowed": "true", PART_LABEL: self.name, "gameday.spec": self.spec_hash()}
+
+    def run_kwargs(self, config: StackConfig) -> dict[str, Any]:
+        """Keyword arguments for ``client.containers.run``."""
+        interval = int(self.health_interval_s * SECOND_NS)
+        return {
+            "image": self.image,
+            "command": self.command,
+            "name": self.container_name(config),
+            "detach": True,
+            "network_mode": "host",
+            "labels": self.labels(),
+            "restart_policy": {"Name": "no"},
+            "volumes": self.volumes,
+            "tmpfs": self.tmpfs,
+            "environment": self.environment,
+            "healthcheck": {
+                "test": ["CMD-SHELL", self.health],
+                "interval": interval,
+                "timeout": 3 * SECOND_NS,
+                "retries": 2,
+                "start_period": 60 * SECOND_NS,
+            },
+            "log_config": {"Type": "json-file", "Config": {"max-size": "5m", "max-file": "1"}},
+        }
+
+
+def _http_ok(url: str) -> str:
+    """A health check with the image's python3 (no curl in a minbase rootfs)."""
+    return f"python3 -c \"import urllib.request as u; u.urlopen('{url}', timeout=2)\""
+
+
+def parts(config: StackConfig) -> list[Part]:
+    """The parts in start order: data stores first, then the proxy, the service, and monitoring."""
+    files = files_dir()
+    secrets = {str(config.env_file): {"bind": SECRETS_IN_CONTAINER, "mode": "ro"}}
+    base = base_tag()
+    c = config
+    return [
+        Part(
+            name="postgres",
+            image=base,
+            command=["/bin/sh", "/opt/gameday/postgres/entrypoint.sh"],
+            port=c.postgres_port,
+            health=f"/usr/lib/postgresql/*/bin/pg_isready -q -h {HOST} -p {c.postgres_port}",
+            health_interval_s=1.0,
+            volumes={**secrets, str(files / "postgres"): {"bind": "/opt/gameday/postgres", "mode": "ro"},
+                     PG_VOLUME: {"bind": "/var/lib/gameday/postgres", "mode": "rw"}},
+        ),
+        Part(
+            name="redis",
+            image=base,
+            command=["/bin/sh", "/opt/gameday/redis/entrypoint.sh"],
+            port=c.redis_port,
+            # The default user is off, so an unauthenticated PING answers NOAUTH: that still proves Redis is up.
+            health=f"redis-cli -h {HOST} -p {c.redis_port} ping | grep -qE 'PONG|NOAUTH'",
+            health_interval_s=1.0,
+            volumes={**secrets, str(files / "redis"): {"bind": "/opt/gameday/redis", "mode": "ro"}},
+        ),
+        Part(
+            name="toxiproxy",
+            image=toxiproxy_tag(config),
+            command=["toxiproxy-server", "-host", HOST, "-port", str(c.toxiproxy_port), "-proxy-metrics",
+                     "-runtime-metrics"],
+            port=c.toxiproxy_port,
+            health=_http_ok(c.url(c.toxiproxy_port, "/version")),
+            url=c.url(c.toxiproxy_port, "/version"),
+        ),
+        Part(
+            name="checkout",
+            image=base,
+            command=["python3", "/opt/checkout/checkout.py"],
+            port=c.checkout_port,
+            health=_http_ok(c.url(c.checkout_port, "/health")),
+            volumes={**secrets, str(files / "checkout"): {"bind": "/opt/checkout", "mode": "ro"}},
+            tmpfs={SPOOL: "size=64m"},
+            environment={
+                "CHECKOUT_PORT": str(c.checkout_port),
+                "CHECKOUT_PG_PORT": str(c.postgres_proxy_port),
+                "CHECKOUT_REDIS_PORT": str(c.redis_proxy_port),
+                "CHECKOUT_SPOOL": SPOOL,
+                "CHECKOUT_SECRETS": SECRETS_IN_CONTAINER,
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONUNBUFFERED": "1",
+            },
+            url=c.url(c.checkout_port, "/health"),
+        ),
+        Part(
+            name="alertmanager",
+            image=base,
+            command=["prometheus-alertmanager", "--config.file=/etc/gameday/alertmanager.yml",
+                     "--storage.path=/var/lib/gameday/alertmanager",
+                     f"--web.listen-address={HOST}:{c.alertmanager_port}",
+                     "--cluster.listen-address="],  # no gossip port on 0.0.0.0
+            port=c.alertmanager_port,
+            health=_http_ok(c.url(c.alertmanager_port, "/-/ready")),
+            volumes={str(c.state_dir / "config" / "alertmanager.yml"): {"bind": "/etc/gameday/alertmanager.yml", "mode": "ro"}},
+            tmpfs={"/var/lib/gameday/alertmanager": "size=32m"},
+            url=c.url(c.alertmanager_port, "/-/ready"),
+        ),
+        Part(
+            name="prometheus",
+            image=base,
+            command=["prometheus", "--config.file=/etc/gameday/prometheus/prometheus.yml",
+                     "--storage.tsdb.path=/var/lib/gameday/prometheus", "--storage.tsdb.retention.time=6h",
+                     f"--web.listen-address={HOST}:{c.prometheus_port}", "--web.enable-lifecycle"],
+            port=c.prometheus_port,
+            health=_http_ok(c.url(c.prometheus_port, "/-/ready")),
+            volumes={
+                str(c.state_dir / "config" / "prometheus.yml"): {"bind": "/etc/gameday/prometheus/prometheus.yml", "mode": "ro"},
+                str(files / "prometheus" / "rules"): {"bind": "/etc/gameday/prometheus/rules", "mode": "ro"},
+            },
+            tmpfs={"/var/lib/gameday/prometheus": "size=256m"},
+            url=c.url(c.prometheus_port, "/-/ready"),
+        ),
+    ]
+
+
+def part_names() -> list[str]:
+    return ["postgres", "redis", "toxiproxy", "checkout", "alertmanager", "prometheus"]
+
+
+def proxies(config: StackConfig) -> list[dict[str, Any]]:
+    """Toxiproxy's proxies: checkout reaches PostgreSQL and Redis only through these."""
+    return [
+        {"name": "postgres", "listen": f"{HOST}:{config.postgres_proxy_port}",
+         "upstream": f"{HOST}:{config.postgres_port}", "enabled": True},
+        {"name": "redis", "listen": f"{HOST}:{config.redis_proxy_port}",
+         "upstream": f"{HOST}:{config.redis_port}", "enabled": True},
+    ]
+
+
+def rules_dir() -> Path:
+    return files_dir() / "prometheus" / "rules"
