@@ -1,0 +1,227 @@
+"""Watch alerts during a run: Alertmanager's webhook (push) and its API (poll), into the timeline.
+
+Events written (actor ``alertmanager`` for alerts, ``harness`` for the rest; details in brackets):
+    alerts.watching          [receiver, alertmanager, poll_interval_s, expected, not_firing]  on start
+    alert.firing             [alertname, labels, starts_at, ends_at, fingerprint, via, summary, runbook_url]
+    alert.resolved           [same]  via is webhook or poll, whichever told the harness first
+    alerts.receiver_failed   [error]  the webhook receiver could not listen; polling goes on
+    alerts.payload_rejected  [error]  a malformed webhook POST (answered 400)
+    alerts.unreachable       [alertmanager, error]  polling failed (recorded once per outage)
+    alerts.reachable         [alertmanager, failures]  polling works again
+    alerts.stopped           [waited_s, still_firing]
+
+One alert transition is one event: alerts are de-duplicated by (fingerprint, startsAt), because
+Alertmanager repeats a firing alert in later notifications of its group and polling sees it every
+second. Polling learns of a resolution when the alert leaves the API's list of active alerts.
+
+The observer keeps listening through the recovery phase. At ``stop()`` after a completed recovery it
+waits (bounded: ``resolve_wait``, default the scenario's ``expect.recovers_within`` from the last
+revert) for alerts raised during the fault to resolve, so reset time can be measured.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from gameday.engine.observers import RunContext
+from gameday.errors import GamedayError
+from gameday.observe.alert_receiver import DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, AlertReceiver
+from gameday.observe.alertmanager import AlertmanagerClient, ReceivedAlert, redact_url
+from gameday.scenario.model import Scenario
+from gameday.scoring.alerting import WATCHING_EVENT, AlertExpectations, verdicts_for
+from gameday.scoring.expectations import Verdict
+from gameday.timeline import Event
+
+ACTOR = "alertmanager"
+
+
+@dataclass
+class _Open:
+    alert: ReceivedAlert
+    recorded_at: float
+    """Run offset when the firing was recorded; a poll sent before this cannot prove it resolved."""
+
+
+class AlertObserver:
+    """Receives alerts by webhook and polls Alertmanager; records each transition once."""
+
+    name = "alerts"
+
+    def __init__(
+        self,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        path: str = DEFAULT_PATH,
+        webhook: bool = True,
+        alertmanager_url: str | None = None,
+        poll_interval: float = 1.0,
+        resolve_wait: float | None = None,
+        http_timeout: float = 2.0,
+    ) -> None:
+        """``alertmanager_url`` overrides the scenario's ``stack.alertmanager.url``; ``poll_interval=0``
+        turns polling off; ``webhook=False`` does not start the receiver."""
+        self.host, self.port, self.path = host, port, path
+        self.webhook = webhook
+        self.alertmanager_url = alertmanager_url
+        self.poll_interval = poll_interval
+        self.resolve_wait = resolve_wait
+        self.http_timeout = http_timeout
+        self.receiver: AlertReceiver | None = None
+        self._ctx: RunContext | None = None
+        self._lock = threading.Lock()
+        self._open: dict[str, _Open] = {}
+        self._done: set[tuple[str, str | None]] = set()
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+        self._stopped = False
+        self._phase = ""
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+
+    def start(self, ctx: RunContext) -> None:
+        self._ctx = ctx
+        scenario = ctx.scenario
+        url = self.alertmanager_url or (scenario.stack.alertmanager.url if scenario.stack.alertmanager else None)
+        if self.webhook:
+            try:
+                self.receiver = AlertReceiver(self._on_webhook, host=self.host, port=self.port, path=self.path,
+                                              on_rejected=self._on_rejected)
+            except GamedayError as exc:
+                ctx.timeline.record("alerts.receiver_failed", error=str(exc))
+        ctx.timeline.record(
+            WATCHING_EVENT,
+            receiver=self.receiver.url if self.receiver else None,
+            alertmanager=redact_url(url) if url else None,
+            poll_interval_s=self.poll_interval if url else None,
+            **AlertExpectations.from_scenario(scenario).to_details(),
+        )
+        if url and self.poll_interval > 0:
+            self._poller = threading.Thread(target=self._poll_loop, args=(url,), name="alert-poller", daemon=True)
+            self._poller.start()
+
+    def on_phase(self, phase: str) -> None:
+        self._phase = phase
+
+    def stop(self) -> None:
+        if self._stopped or self._ctx is None:
+            self._stopped = True
+            return
+        self._stopped = True
+        waited = self._wait_for_resolutions()
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(timeout=self.http_timeout + 5)
+        if self.receiver is not None:
+            self.receiver.close()
+        with self._lock:
+            still = sorted({o.alert.alertname for o in self._open.values()})
+        self._ctx.timeline.record("alerts.stopped", waited_s=round(waited, 3), still_firing=still)
+
+    def verdicts(self, scenario: Scenario, events: list[Event]) -> list[Verdict]:
+        return verdicts_for(scenario, events)
+
+    # --- waiting for resolutions --------------------------------------------------------------------
+
+    def _wait_for_resolutions(self) -> float:
+        """After a completed recovery, wait (bounded) until alerts raised during the fault resolve."""
+        assert self._ctx is not None
+        ctx = self._ctx
+        events = list(ctx.timeline.events)
+        kinds = {e.kind for e in events}
+        if "run.aborted" in kinds or not kinds & {"recovery.met", "recovery.failed"}:
+            return 0.0  # interrupted or failed runs stop at once
+        injected = [e.offset for e in events if e.kind == "fault.injected"]
+        reverted = [e.offset for e in events if e.kind in ("fault.reverted", "revert.failed")]
+        if not injected:
+            return 0.0
+        limit = self.resolve_wait if self.resolve_wait is not None else ctx.scenario.expect.recovers_within
+        deadline = (max(reverted) if reverted else ctx.timeline.now()) + limit
+        start = ctx.timeline.now()
+        while self._raised_since(min(injected)) and ctx.timeline.now() < deadline:
+            ctx.clock.sleep(0.1)
+        return ctx.timeline.now() - start
+
+    def _raised_since(self, offset: float) -> bool:
+        with self._lock:
+            return any(o.recorded_at >= offset for o in self._open.values())
+
+    # --- arrivals -----------------------------------------------------------------------------------
+
+    def _on_webhook(self, alerts: list[ReceivedAlert]) -> None:
+        for alert in alerts:
+            self._arrived(alert, "webhook")
+
+    def _on_rejected(self, reason: str) -> None:
+        if self._ctx is not None:
+            self._ctx.timeline.record("alerts.payload_rejected", error=reason)
+
+    def _arrived(self, alert: ReceivedAlert, via: str) -> None:
+        """Record a transition the first time any source reports it."""
+        assert self._ctx is not None
+        timeline = self._ctx.timeline
+        fp = alert.fingerprint
+        with self._lock:
+            if self._stopped and self._stop.is_set():
+                return
+            if alert.status == "firing":
+                if fp in self._open or (fp, alert.starts_at) in self._done:
+                    return
+                # Recorded inside the lock so that a concurrent poll sees either both or neither.
+                event = timeline.record("alert.firing", actor=ACTOR, **alert.details(via))
+                self._open[fp] = _Open(alert, event.offset)
+            else:
+                opened = self._open.pop(fp, None)
+                starts_at = opened.alert.starts_at if opened else alert.starts_at
+                if opened is None and (fp, starts_at) in self._done:
+                    return
+                self._done.add((fp, starts_at))
+                details = alert.details(via)
+                if opened is not None:
+                    details["starts_at"] = details["starts_at"] or opened.alert.starts_at
+                timeline.record("alert.resolved", actor=ACTOR, **details)
+
+    def _resolved_by_poll(self, fp: str) -> None:
+        with self._lock:
+            opened = self._open.get(fp)
+        if opened is None:
+            return
+        a = opened.alert
+        gone = ReceivedAlert(a.alertname, a.labels, "resolved", a.starts_at, None, fp, a.annotations)
+        self._arrived(gone, "poll")
+
+    # --- polling ------------------------------------------------------------------------------------
+
+    def _poll_loop(self, url: str) -> None:
+        assert self._ctx is not None
+        timeline = self._ctx.timeline
+        client = AlertmanagerClient(url, timeout=self.http_timeout)
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                sent_at = timeline.now()
+                try:
+                    active = client.alerts()
+                except GamedayError as exc:
+                    failures += 1
+                    if failures == 1:
+                        timeline.record("alerts.unreachable", alertmanager=client.safe_url, error=str(exc))
+                else:
+                    if failures:
+                        timeline.record("alerts.reachable", alertmanager=client.safe_url, failures=failures)
+                        failures = 0
+                    self._poll_seen(active, sent_at)
+                self._stop.wait(max(0.0, self.poll_interval - (timeline.now() - sent_at)))
+        finally:
+            client.close()
+
+    def _poll_seen(self, active: list[ReceivedAlert], sent_at: float) -> None:
+        present = {a.fingerprint for a in active}
+        for alert in active:
+            self._arrived(alert, "poll")
+        with self._lock:
+            # Only firings recorded before this poll was sent can be proven gone by it.
+            gone = [fp for fp, o in self._open.items() if fp not in present and o.recorded_at < sent_at]
+        for fp in gone:
+            self._resolved_by_poll(fp)
