@@ -7,6 +7,7 @@ with GOBIN=/tmp/gobin). It listens on a free 127.0.0.1 port for the whole sessio
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -23,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gameday.errors import TargetError
 from gameday.faults.toxiproxy_client import Proxy, ToxiproxyClient
 
 FALLBACK_BIN = "/tmp/gobin/server"
@@ -136,14 +138,14 @@ def echo_upstream() -> Iterator[Upstream]:
 
 
 class _OkHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         body = b"ok\n"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet test output
+    def log_message(self, format: str, *args: object) -> None:  # quiet test output
         pass
 
 
@@ -172,10 +174,8 @@ def make_proxy(toxiproxy: ToxiproxyClient) -> Iterator[Callable[[Upstream], Prox
 
     yield make
     for name in made:
-        try:
+        with contextlib.suppress(TargetError):  # a test may have deleted it on purpose
             toxiproxy.delete_proxy(name)
-        except Exception:  # noqa: BLE001 - a test may have deleted it on purpose
-            pass
 
 
 # --- measuring at the client -----------------------------------------------------------------

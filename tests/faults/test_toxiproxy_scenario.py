@@ -92,7 +92,7 @@ def test_validate_rejects_bad_network_fault_args_with_file_and_line(tmp_path: Pa
         "    duration: 2s\n"
     )
     done = subprocess.run([sys.executable, "-m", "gameday", "validate", str(file)], capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, check=False)
     assert done.returncode == 1
     lines = done.stdout.splitlines()
     assert f"{file}:11:21: faults[0].args.latency: duration must not be negative, got '-5ms'" in lines

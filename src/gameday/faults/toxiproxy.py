@@ -112,6 +112,7 @@ class _ToxicFault(_ToxiproxyFault):
 
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
         args = self.args_model.model_validate(fault.args)
+        assert isinstance(args, ToxicArgs)
         url = toxiproxy_url(fault, stack)
         proxy_name = self._proxy_name(fault, stack)
         proxy = self._client(url).proxy(proxy_name)  # unknown proxy or dead server: fails here, before any change
@@ -160,7 +161,7 @@ class _ToxicFault(_ToxiproxyFault):
 
 def _ms(seconds: float) -> int:
     """Toxiproxy counts in whole milliseconds; descriptions do too, so 1500ms is not rounded to 2s."""
-    return int(round(seconds * 1000))
+    return round(seconds * 1000)
 
 
 class Latency(_ToxicFault):
@@ -186,7 +187,7 @@ class Bandwidth(_ToxicFault):
     toxic_type = "bandwidth"
 
     def attributes(self, args: Any) -> dict[str, int]:
-        return {"rate": int(args.rate_kb)}
+        return {"rate": args.rate_kb}
 
     def describe(self, proxy: str, args: Any) -> str:
         return f"limit proxy {proxy} to {args.rate_kb} KB/s {args.direction}"

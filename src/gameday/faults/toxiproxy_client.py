@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import quote
 
 import httpx
@@ -105,7 +105,7 @@ class ToxiproxyClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> ToxiproxyClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -265,7 +265,7 @@ def _server_message(response: httpx.Response) -> str:
     except ValueError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return body["error"]
+        return str(body["error"])
     return " ".join(text.split())[:200] or response.reason_phrase
 
 
