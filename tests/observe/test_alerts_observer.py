@@ -1,0 +1,206 @@
+"""The alert observer against real Prometheus and Alertmanager processes and a real HTTP receiver."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gameday.clock import SystemClock
+from gameday.engine.observers import RunContext
+from gameday.observe.alertmanager import fingerprint
+from gameday.observe.alerts import AlertObserver
+from gameday.scenario.model import Scenario
+from gameday.timeline import Event, Timeline
+from tests.conftest import free_port, wait_for
+from tests.observe.alerting_fixtures import StackFactory, alert_stack, metrics_target  # noqa: F401 - fixtures
+from tests.observe.alerting_fixtures import MetricsTarget
+
+
+def scenario(alertmanager: str | None = None, **expect: Any) -> Scenario:
+    raw: dict[str, Any] = {"version": 1, "name": "alerts-test",
+                           "faults": [{"kind": "container_kill", "target": "t", "duration": "1s"}]}
+    if alertmanager:
+        raw["stack"] = {"alertmanager": {"url": alertmanager}}
+    if expect:
+        raw["expect"] = expect
+    return Scenario.model_validate(raw)
+
+
+@pytest.fixture
+def timeline(tmp_path: Path) -> Iterator[Timeline]:
+    tl = Timeline(tmp_path / "timeline.jsonl", SystemClock())
+    yield tl
+    tl.close()
+
+
+def start(observer: AlertObserver, timeline: Timeline, sc: Scenario, tmp_path: Path) -> AlertObserver:
+    observer.start(RunContext(sc, timeline, SystemClock(), tmp_path, tmp_path))
+    return observer
+
+
+def of_kind(timeline: Timeline, kind: str) -> list[Event]:
+    return [e for e in timeline.events if e.kind == kind]
+
+
+def webhook_body(status: str = "firing", name: str = "GamedayTestFault") -> dict[str, Any]:
+    labels = {"alertname": name, "severity": "critical"}
+    return {"version": "4", "groupKey": "{}:{}", "truncatedAlerts": 0, "status": status, "receiver": "harness",
+            "groupLabels": {}, "commonLabels": labels, "commonAnnotations": {}, "externalURL": "http://127.0.0.1:9",
+            "alerts": [{"status": status, "labels": labels, "annotations": {"summary": "s"},
+                        "startsAt": "2026-03-01T12:00:00.123456789Z", "endsAt": "0001-01-01T00:00:00Z",
+                        "generatorURL": "http://127.0.0.1:9/graph", "fingerprint": fingerprint(labels)}]}
+
+
+def test_a_flipped_metric_arrives_through_the_webhook_and_resolves(
+    tmp_path: Path, timeline: Timeline, alert_stack: StackFactory, metrics_target: MetricsTarget
+) -> None:
+    stack = alert_stack(metrics_target.address)
+    observer = start(AlertObserver(port=stack.receiver_port, poll_interval=0), timeline,
+                     scenario(stack.alertmanager_url), tmp_path)
+    try:
+        metrics_target.set("gameday_test_fault", 1)
+        wait_for(lambda: of_kind(timeline, "alert.firing"), timeout=20)
+        metrics_target.set("gameday_test_fault", 0)
+        wait_for(lambda: of_kind(timeline, "alert.resolved"), timeout=20)
+    finally:
+        observer.stop()
+    fired, = of_kind(timeline, "alert.firing")
+    assert fired.details["alertname"] == "GamedayTestFault"
+    assert fired.details["via"] == "webhook"
+    assert fired.details["labels"]["severity"] == "critical"
+    assert fired.details["runbook_url"] == "runbooks/gameday-test-fault.md"
+    assert fired.details["starts_at"].endswith("Z") and fired.details["ends_at"] is None
+    gone, = of_kind(timeline, "alert.resolved")
+    assert gone.details["fingerprint"] == fired.details["fingerprint"]
+    assert gone.details["ends_at"] is not None
+
+
+def test_webhook_and_poll_together_record_each_transition_once(
+    tmp_path: Path, timeline: Timeline, alert_stack: StackFactory, metrics_target: MetricsTarget
+) -> None:
+    stack = alert_stack(metrics_target.address, group_interval="1s")
+    observer = start(AlertObserver(port=stack.receiver_port, poll_interval=0.25), timeline,
+                     scenario(stack.alertmanager_url), tmp_path)
+    try:
+        metrics_target.set("gameday_test_fault", 1)
+        wait_for(lambda: of_kind(timeline, "alert.firing"), timeout=20)
+        # Alertmanager repeats the firing alert while polling sees it 4 times a second: still one event.
+        timeline.clock.sleep(2)
+        metrics_target.set("gameday_test_fault", 0)
+        wait_for(lambda: of_kind(timeline, "alert.resolved"), timeout=20)
+        timeline.clock.sleep(1.5)
+    finally:
+        observer.stop()
+    assert len(of_kind(timeline, "alert.firing")) == 1
+    assert len(of_kind(timeline, "alert.resolved")) == 1
+
+
+def test_polling_sees_an_alert_when_the_webhook_route_is_absent(
+    tmp_path: Path, timeline: Timeline, alert_stack: StackFactory, metrics_target: MetricsTarget
+) -> None:
+    stack = alert_stack(metrics_target.address, webhook=False)
+    observer = start(AlertObserver(webhook=False, poll_interval=0.5), timeline, scenario(stack.alertmanager_url), tmp_path)
+    try:
+        metrics_target.set("gameday_test_fault", 1)
+        wait_for(lambda: of_kind(timeline, "alert.firing"), timeout=20)
+        metrics_target.set("gameday_test_fault", 0)
+        wait_for(lambda: of_kind(timeline, "alert.resolved"), timeout=20)
+    finally:
+        observer.stop()
+    fired, = of_kind(timeline, "alert.firing")
+    gone, = of_kind(timeline, "alert.resolved")
+    assert fired.details["via"] == gone.details["via"] == "poll"
+    assert fired.details["state"] == "active"
+    # Our fingerprint of a label set is Alertmanager's own, so webhook and poll agree without it.
+    assert fired.details["fingerprint"] == fingerprint(fired.details["labels"])
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "not JSON"),
+        (b"[]", "JSON object"),
+        (b'{"version": "4"}', "no 'alerts' list"),
+        (b'{"version": "3", "alerts": []}', "version"),
+        (json.dumps({"version": "4", "alerts": [{"status": "firing", "labels": {}}]}).encode(), "no alertname"),
+        (json.dumps({"version": "4", "alerts": [{"status": "burning", "labels": {"alertname": "A"}}]}).encode(),
+         "status"),
+        (json.dumps({"version": "4", "alerts": [{"status": "firing", "labels": {"alertname": "A"},
+                                                  "startsAt": "yesterday"}]}).encode(), "RFC 3339"),
+        (json.dumps({"version": "4", "alerts": [{"status": "firing", "labels": {"alertname": 7}}]}).encode(),
+         "strings"),
+    ],
+    ids=["not-json", "not-object", "no-alerts", "old-version", "no-alertname", "bad-status", "bad-time", "bad-labels"],
+)
+def test_a_malformed_payload_gets_400_and_the_receiver_keeps_working(
+    tmp_path: Path, timeline: Timeline, body: bytes, reason: str
+) -> None:
+    observer = start(AlertObserver(port=0, poll_interval=0), timeline, scenario(), tmp_path)
+    assert observer.receiver is not None
+    url = observer.receiver.url
+    try:
+        bad = httpx.post(url, content=body, headers={"Content-Type": "application/json"}, trust_env=False)
+        assert bad.status_code == 400
+        assert reason in bad.json()["error"]
+        good = httpx.post(url, json=webhook_body(), trust_env=False)
+        assert good.status_code == 200
+        assert httpx.post(url.replace("/alerts", "/other"), json=webhook_body(), trust_env=False).status_code == 404
+    finally:
+        observer.stop()
+    rejected, = of_kind(timeline, "alerts.payload_rejected")
+    assert reason in rejected.details["error"]
+    fired, = of_kind(timeline, "alert.firing")
+    assert fired.details["starts_at"] == "2026-03-01T12:00:00.123Z"
+
+
+def test_an_unreachable_alertmanager_is_recorded_once_and_nothing_crashes(tmp_path: Path, timeline: Timeline) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    observer = start(AlertObserver(port=0, poll_interval=0.1, http_timeout=0.5), timeline, scenario(closed), tmp_path)
+    wait_for(lambda: of_kind(timeline, "alerts.unreachable"), timeout=5)
+    timeline.clock.sleep(0.6)
+    assert observer.receiver is not None
+    assert httpx.post(observer.receiver.url, json=webhook_body(), trust_env=False).status_code == 200
+    observer.stop()
+    down, = of_kind(timeline, "alerts.unreachable")
+    assert down.details["alertmanager"] == closed
+    assert "cannot be reached" in down.details["error"]
+    assert of_kind(timeline, "alert.firing")
+    assert of_kind(timeline, "alerts.stopped")
+
+
+def test_a_password_in_the_alertmanager_url_is_never_recorded(tmp_path: Path, timeline: Timeline) -> None:
+    url = f"http://gameday:s3cret-pw@127.0.0.1:{free_port()}"
+    observer = start(AlertObserver(webhook=False, poll_interval=0.1, http_timeout=0.5), timeline, scenario(url), tmp_path)
+    wait_for(lambda: of_kind(timeline, "alerts.unreachable"), timeout=5)
+    observer.stop()
+    assert "s3cret-pw" not in (tmp_path / "timeline.jsonl").read_text()
+
+
+def test_a_busy_receiver_port_is_recorded_and_polling_goes_on(
+    tmp_path: Path, timeline: Timeline, alert_stack: StackFactory, metrics_target: MetricsTarget
+) -> None:
+    stack = alert_stack(metrics_target.address, webhook=False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        observer = start(AlertObserver(port=busy.getsockname()[1], poll_interval=0.5), timeline,
+                         scenario(stack.alertmanager_url), tmp_path)
+        try:
+            metrics_target.set("gameday_test_fault", 1)
+            wait_for(lambda: of_kind(timeline, "alert.firing"), timeout=20)
+        finally:
+            observer.stop()
+    assert "cannot listen" in of_kind(timeline, "alerts.receiver_failed")[0].details["error"]
+    assert of_kind(timeline, "alert.firing")[0].details["via"] == "poll"
+
+
+def test_the_receiver_refuses_to_listen_beyond_loopback(tmp_path: Path, timeline: Timeline) -> None:
+    observer = start(AlertObserver(host="0.0.0.0", port=0, poll_interval=0), timeline, scenario(), tmp_path)
+    observer.stop()
+    assert "loopback only" in of_kind(timeline, "alerts.receiver_failed")[0].details["error"]
