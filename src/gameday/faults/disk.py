@@ -215,9 +215,8 @@ class HostFilesystem:
             os.close(fd)
 
     def remove(self, path: str) -> None:
-        with os_errors(self.target, f"cannot delete {path}", reverting=True):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+        with os_errors(self.target, f"cannot delete {path}", reverting=True), contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def _write_zeros(fd: int, nbytes: int) -> None:

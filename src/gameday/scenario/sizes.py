@@ -22,14 +22,15 @@ _FACTOR = {
 
 def parse_size(value: object) -> int:
     """Bytes in a size string (or a non-negative whole number of bytes); ValueError fit for a user."""
+    # ValueError, not TypeError: pydantic turns only ValueError into a located validation message.
     if isinstance(value, bool):
-        raise ValueError(f"expected a size such as 64MB or 512MiB, got {value!r}")
+        raise ValueError(f"expected a size such as 64MB or 512MiB, got {value!r}")  # noqa: TRY004
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"size must not be negative, got {value}")
         return value
     if not isinstance(value, str):
-        raise ValueError(f"expected a size such as 64MB or 512MiB, got {value!r}")
+        raise ValueError(f"expected a size such as 64MB or 512MiB, got {value!r}")  # noqa: TRY004
     if value.strip().startswith("-"):
         raise ValueError(f"size must not be negative, got {value!r}")
     match = _SIZE.match(value)
@@ -39,7 +40,7 @@ def parse_size(value: object) -> int:
     return int(float(number) * _FACTOR[(unit or "b").lower()])
 
 
-def format_size(n: int | float | None) -> str:
+def format_size(n: float | None) -> str:
     """Readable binary size, e.g. ``31.8 MiB``; ``-`` for unknown."""
     if n is None:
         return "-"

@@ -1,0 +1,203 @@
+"""``revoke_credentials``: take a credential away, then give back exactly what was there.
+
+The backend is picked by the target:
+
+    postgres_role + dsn_env   ALTER ROLE .. NOLOGIN (optionally end its sessions), or REVOKE named
+                              privileges on named tables; revert restores rolcanlogin / the exact grants
+                              (grantor and grant option included) read from the catalog before the change
+    redis_user + dsn_env      ACL SETUSER <user> off (optionally kill its clients); revert turns it on and
+                              verifies the whole ACL rule line is what it was, by a salted digest
+    path                      a credentials file (or one ``env_key`` entry of an .env file) is overwritten in
+                              place with an invalid value; revert writes back the original bytes, mode,
+                              owner and times from a 0600 backup in the private state directory
+
+What is journalled never holds a secret: role names, grant lists, file paths, modes and salted scrypt
+digests (a plain sha256 of a short password could be brute-forced from a journal). The admin
+connection URLs are read from the environment variable the target names, at prepare and at revert
+(``gameday cleanup`` needs the same variable set); they are never logged. See docs/decisions.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from pydantic import Field, field_validator, model_validator
+
+from gameday.errors import FaultError, RevertError
+from gameday.faults.base import FaultArgs, FaultHandle
+from gameday.scenario.model import FaultSpec, StackSpec, TargetSpec
+
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+class RevokeCredentialsArgs(FaultArgs):
+    terminate_sessions: bool = Field(
+        False, description="also end the sessions / clients already logged in (postgres_role, redis_user)"
+    )
+    privileges: list[str] | None = Field(
+        None, description="postgres_role: revoke these table privileges instead of LOGIN, e.g. [INSERT, UPDATE]"
+    )
+    objects: list[str] | None = Field(None, description="postgres_role: the tables, e.g. [public.orders]")
+    env_key: str | None = Field(None, description="path: replace only this KEY=value entry of an .env file")
+
+    @field_validator("privileges")
+    @classmethod
+    def _known_privileges(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        upper = [p.upper() for p in value]
+        unknown = [p for p in upper if p not in TABLE_PRIVILEGES]
+        if unknown or not upper:
+            raise ValueError(
+                f"privileges must be a non-empty list of {', '.join(TABLE_PRIVILEGES)}"
+                + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+            )
+        return list(dict.fromkeys(upper))
+
+    @field_validator("env_key")
+    @classmethod
+    def _env_key(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_KEY.match(value):
+            raise ValueError(f"env_key must look like an environment variable name, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _objects_with_privileges(self) -> RevokeCredentialsArgs:
+        if (self.privileges is None) != (self.objects is None):
+            raise ValueError("privileges and objects go together: which privileges, on which tables")
+        if self.objects is not None and not self.objects:
+            raise ValueError("objects must name at least one table")
+        return self
+
+
+# --- helpers shared by the backends -----------------------------------------------------------
+
+
+def secret_digest(data: bytes, salt_hex: str) -> str:
+    """A salted, deliberately slow digest (scrypt) of secret material, safe to journal."""
+    return hashlib.scrypt(data, salt=bytes.fromhex(salt_hex), n=2**14, r=8, p=1, dklen=32).hex()
+
+
+def new_digest(data: bytes) -> dict[str, str]:
+    salt = secrets.token_hex(16)
+    return {"alg": "scrypt-n16384-r8-p1", "salt": salt, "value": secret_digest(data, salt)}
+
+
+def digest_matches(data: bytes, digest: Mapping[str, str]) -> bool:
+    return secrets.compare_digest(secret_digest(data, digest["salt"]), digest["value"])
+
+
+def scrub(text: str, *secret_values: str | None) -> str:
+    """One line of an error message with every known secret (and the whole URL) blanked out."""
+    line = " ".join(str(text).split())
+    for value in secret_values:
+        if value:
+            line = line.replace(value, "***")
+    return line[:300]
+
+
+def admin_url(target: TargetSpec, target_name: str, environ: Mapping[str, str], *, reverting: bool = False) -> str:
+    """The admin connection URL from the environment variable the target names (never from the file)."""
+    error_cls = RevertError if reverting else FaultError
+    if not target.dsn_env:
+        raise error_cls(f"target '{target_name}' needs dsn_env: the environment variable holding the admin "
+                        "connection URL", target=target_name)
+    return env_url(target.dsn_env, target_name, environ, reverting=reverting)
+
+
+def env_url(var: str, target_name: str, environ: Mapping[str, str], *, reverting: bool = False) -> str:
+    value = environ.get(var, "")
+    if not value:
+        error_cls = RevertError if reverting else FaultError
+        raise error_cls(f"environment variable {var} is not set (the admin connection URL for target "
+                        f"'{target_name}')", target=target_name)
+    return value
+
+
+def default_state_dir(environ: Mapping[str, str]) -> Path:
+    """The harness's private state folder (same rule as the journal's): GAMEDAY_STATE_DIR, XDG_STATE_HOME."""
+    base = environ.get("GAMEDAY_STATE_DIR") or os.path.join(
+        environ.get("XDG_STATE_HOME") or os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".local", "state"),
+        "gameday",
+    )
+    return Path(base)
+
+
+class Backend(Protocol):
+    """One kind of credential. ``data`` is the handle's JSON; it never holds a secret."""
+
+    def prepare(self, target: TargetSpec, target_name: str, args: RevokeCredentialsArgs) -> tuple[str, dict[str, Any]]:
+        """(description, data): resolve and read the prior state; no side effect."""
+        ...
+
+    def inject(self, data: dict[str, Any]) -> None: ...
+
+    def check(self, data: dict[str, Any]) -> bool: ...
+
+    def revert(self, data: dict[str, Any]) -> None: ...
+
+
+class RevokeCredentials:
+    """Revoke a PostgreSQL role's login or privileges, disable a Redis ACL user, or spoil a credentials file."""
+
+    kind: ClassVar[str] = "revoke_credentials"
+    args_model: ClassVar[type[FaultArgs]] = RevokeCredentialsArgs
+    target_fields: ClassVar[tuple[str, ...]] = ("postgres_role", "redis_user", "path")
+
+    def __init__(self, *, environ: Mapping[str, str] | None = None, state_dir: Path | None = None) -> None:
+        # The process environment is read here, at the driver's boundary, and only for the variables
+        # a target names (dsn_env) and the state folder.
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.state_dir = state_dir
+
+    def _backend(self, name: str) -> Backend:
+        if name == "postgres_role":
+            from gameday.faults.credentials_pg import PostgresRole
+
+            return PostgresRole(self.environ)
+        if name == "redis_user":
+            from gameday.faults.credentials_redis import RedisUser
+
+            return RedisUser(self.environ)
+        if name == "path":
+            from gameday.faults.credentials_file import CredentialsFile
+
+            return CredentialsFile(self.state_dir or default_state_dir(self.environ))
+        raise FaultError(f"unknown credentials backend '{name}'")
+
+    def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
+        target = stack.targets[fault.target]
+        args = RevokeCredentialsArgs.model_validate(fault.args)
+        backend_name = next((f for f in self.target_fields if getattr(target, f)), None)
+        if backend_name is None:
+            raise FaultError(f"revoke_credentials acts on a postgres_role, redis_user or path target; "
+                             f"'{fault.target}' has {target.selector}", target=fault.target)
+        misplaced = {
+            "postgres_role": ["env_key"],
+            "redis_user": ["privileges", "objects", "env_key"],
+            "path": ["privileges", "objects", "terminate_sessions"],
+        }[backend_name]
+        given = [k for k in misplaced if getattr(args, k) not in (None, False)]
+        if given:
+            raise FaultError(f"{', '.join(given)} do(es) not apply to a {backend_name} target ('{fault.target}')",
+                             target=fault.target)
+        description, data = self._backend(backend_name).prepare(target, fault.target, args)
+        return FaultHandle(kind=self.kind, target=fault.target, description=description,
+                           data={"backend": backend_name, "target": fault.target, **data})
+
+    def inject(self, handle: FaultHandle) -> None:
+        self._backend(handle.data["backend"]).inject(handle.data)
+
+    def check(self, handle: FaultHandle) -> bool:
+        return self._backend(handle.data["backend"]).check(handle.data)
+
+    def revert(self, handle: FaultHandle) -> None:
+        """Put back exactly the prior state; idempotent, and works from the handle alone."""
+        self._backend(handle.data["backend"]).revert(handle.data)
