@@ -29,6 +29,8 @@ expect:
   probes:
     - probe: web
       during_fault: down
+safety:
+  max_fault_duration: 2h
 """
 
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+)(?::(?P<col>\d+))?: (?:(?P<field>[\w.\[\]$-]+): )?(?P<msg>.+)$")
@@ -62,7 +64,9 @@ def test_shipped_scenarios_validate(capsys: pytest.CaptureFixture[str]) -> None:
 
 # name, scenario text (or bytes), expected line number, expected field, expected words in the message
 BAD_INPUTS = [
-    ("unknown top-level key", GOOD + "colour: blue\n", 20, "colour", "unknown key"),
+    ("fault longer than the hard maximum", GOOD.replace("max_fault_duration: 2h", "ttl_margin: 1m"), 14,
+     "faults[0].duration", "past safety.max_fault_duration (1h)"),
+    ("unknown top-level key", GOOD + "colour: blue\n", 22, "colour", "unknown key"),
     ("unknown nested key", GOOD.replace("      container: some-web", "      container: some-web\n      contaner: x"), 7,
      "stack.targets.web.contaner", "unknown key"),
     ("wrong type", GOOD.replace("name: web-kill", "name: [a, b]"), 2, "name", "string"),
@@ -90,7 +94,7 @@ BAD_INPUTS = [
     ("binary garbage", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\xff", 3, None, "binary"),
     ("not utf-8", b"version: 1\nname: caf\xe9\n", 2, None, "UTF-8"),
     ("broken YAML", "version: 1\nname: [unclosed\n", 3, None, "invalid YAML"),
-    ("two documents", GOOD + "---\nversion: 1\n", 21, None, "more than one YAML document"),
+    ("two documents", GOOD + "---\nversion: 1\n", 23, None, "more than one YAML document"),
     ("target with two selectors", GOOD.replace("      container: some-web", "      container: a\n      proxy: b"), 5,
      "stack.targets.web", "exactly one of"),
     ("probe without a check", GOOD.replace('      http: {url: "http://127.0.0.1:1/", max_latency: 500ms}\n', ""), 9,

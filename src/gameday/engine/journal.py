@@ -5,6 +5,8 @@
     {"op": "injected", "fault_id": ...}
     {"op": "reverted", "fault_id": ..., "by": "run" | "cleanup"}
     {"op": "revert_failed", "fault_id": ..., "error": ...}
+    {"op": "closed"}   the run is over (the watchdog may leave once nothing is pending)
+An intent carries ``deadline_monotonic``: past it the watchdog reverts the fault (its time-to-live).
 A fault with an intent and no ``reverted`` is pending: ``gameday cleanup`` reverts it from the handle.
 Besides the run folder, a small pointer file in the state directory names every journal with pending
 faults, so cleanup finds them from any working directory.
@@ -40,6 +42,7 @@ class PendingFault:
     fault_id: str
     handle: FaultHandle
     pid: int | None
+    deadline_monotonic: float | None = None
 
 
 class Journal:
@@ -63,10 +66,18 @@ class Journal:
         except OSError as exc:
             raise JournalError(f"cannot write journal {self.path}: {exc.strerror}", path=self.path) from exc
 
-    def intend(self, fault_id: str, handle: FaultHandle) -> None:
-        """Record the intent to inject; fsynced before this returns, so a crash after it is recoverable."""
+    def intend(self, fault_id: str, handle: FaultHandle, *, deadline_monotonic: float | None = None) -> None:
+        """Record the intent to inject; fsynced before this returns, so a crash after it is recoverable.
+
+        ``deadline_monotonic`` is on the system-wide monotonic clock (CLOCK_MONOTONIC), which other
+        processes on this machine (the watchdog) read alike.
+        """
         self._register()
-        self._append({"op": "intent", "fault_id": fault_id, "handle": handle.to_json(), "pid": os.getpid()})
+        self._append({"op": "intent", "fault_id": fault_id, "handle": handle.to_json(), "pid": os.getpid(),
+                      "deadline_monotonic": deadline_monotonic})
+
+    def close(self) -> None:
+        self._append({"op": "closed"})
 
     def injected(self, fault_id: str) -> None:
         self._append({"op": "injected", "fault_id": fault_id})
@@ -126,6 +137,7 @@ def pending_faults(path: Path) -> list[PendingFault]:
             fault_id=fid,
             handle=FaultHandle.from_json(rec["handle"]),
             pid=rec.get("pid"),
+            deadline_monotonic=rec.get("deadline_monotonic"),
         )
         for fid, rec in intents.items()
     ]

@@ -119,6 +119,7 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
                     f"fault kind '{kind}' acts on a target with {' or '.join(fields)}; '{target_name}' has {have}",
                 )
             )
+    problems.extend(_too_long_faults(doc, data, faults))
     steady = _mapping(data.get("steady_state"))
     probes = steady.get("probes") if isinstance(steady.get("probes"), list) else []
     probe_names = [p.get("name") for p in probes if isinstance(p, dict)]
@@ -136,6 +137,29 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
     locustfile = load.get("locustfile")
     if isinstance(locustfile, str) and not (doc.path.parent / locustfile).is_file():
         problems.append(doc.error(("load", "locustfile"), f"locustfile not found: {locustfile} (relative to the scenario)"))
+    return problems
+
+
+def _too_long_faults(doc: SourceDocument, data: dict[str, Any], faults: list[Any]) -> list[ScenarioError]:
+    """A fault may not outlive the hard maximum unless the scenario raises it explicitly."""
+    from gameday.scenario.durations import format_duration, parse_duration
+
+    def seconds(value: Any, default: float) -> float | None:
+        try:
+            return parse_duration(value) if value is not None else default
+        except ValueError:
+            return None
+
+    limit = seconds(_mapping(data.get("safety")).get("max_fault_duration"), 3600.0)
+    problems = []
+    for i, fault in enumerate(faults):
+        if not isinstance(fault, dict) or limit is None:
+            continue
+        at, duration = seconds(fault.get("at"), 0.0), seconds(fault.get("duration"), 0.0)
+        if at is not None and duration is not None and at + duration > limit:
+            problems.append(doc.error(("faults", i, "duration"),
+                                      f"the fault would last until T+{format_duration(at + duration)}, past "
+                                      f"safety.max_fault_duration ({format_duration(limit)}); raise that explicitly"))
     return problems
 
 

@@ -90,7 +90,12 @@ class DockerEndpoint(Model):
 
 class StackSpec(Model):
     name: str = "demo"
-    environment: Literal["development", "staging", "production"] = "staging"
+    environment: Literal["development", "staging", "production"] = Field(
+        "staging", description="production refuses every fault unless the run passes --allow-production"
+    )
+    allow_label: str = Field(
+        "gameday.allowed=true", description="a container is a fault target only if it carries this label"
+    )
     docker: DockerEndpoint = DockerEndpoint()
     toxiproxy: Endpoint | None = None
     prometheus: Endpoint | None = None
@@ -152,6 +157,29 @@ class FaultSpec(Model):
     @property
     def label(self) -> str:
         return self.name or f"{self.kind}@{self.target}"
+
+
+class SafetySpec(Model):
+    ttl_margin: Duration = Field(60.0, description="a fault's time-to-live is its end (at + duration) plus this")
+    max_fault_duration: Duration = Field(
+        3600.0, description="hard maximum of a fault's at + duration; raise it explicitly for longer faults"
+    )
+
+
+class GuardSpec(Model):
+    """An abort condition: when it trips, injection stops, every fault is reverted at once, exit code 4."""
+
+    name: Name
+    probe: ProbeSpec | None = Field(None, description="a probe outside the blast radius; trips when it stays red")
+    load_error_rate_above: float | None = Field(None, gt=0.0, le=1.0, description="trips on load error rate above this")
+    alert: str | None = Field(None, description="trips when an alert with this alertname fires")
+    sustained: Duration = Field(0.0, description="how long the condition must hold before it trips")
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> GuardSpec:
+        if sum(x is not None for x in (self.probe, self.load_error_rate_above, self.alert)) != 1:
+            raise ValueError("a guard has exactly one of probe, load_error_rate_above, alert")
+        return self
 
 
 # --- expectations -------------------------------------------------------------------------------
@@ -238,6 +266,8 @@ class Scenario(Model):
     steady_state: SteadyState = SteadyState()
     faults: list[FaultSpec] = Field(min_length=1)
     expect: Expectations = Expectations()
+    safety: SafetySpec = SafetySpec()
+    guards: list[GuardSpec] = Field(default_factory=list)
     load: LoadSpec | None = None
     injects: list[InjectSpec] = Field(default_factory=list)
     responses: list[ResponseStep] = Field(default_factory=list)

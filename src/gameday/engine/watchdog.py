@@ -1,0 +1,133 @@
+"""The dead-man's switch: a process apart from the harness that reverts what the harness cannot.
+
+The run starts it before any fault, in its own session (so neither SIGKILL of the harness, nor its
+terminal closing, nor a Ctrl-C in that terminal reaches it). It watches three things:
+
+    the harness process    gone (killed, crashed)          -> revert every pending fault now
+    the heartbeat file     not touched for heartbeat_timeout -> the harness hangs: revert now
+    each fault's TTL       deadline passed                  -> revert that fault (the harness's own
+                                                              revert later is harmless: reverts are idempotent)
+
+It reads the pending faults from the journal (written and fsynced before each inject) and marks
+what it reverted there with ``by: watchdog``. It leaves when the run has closed its journal and
+nothing is pending, or when the harness is gone and nothing is pending.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gameday.clock import SystemClock
+from gameday.engine.journal import Journal, pending_faults, read_records
+from gameday.errors import GamedayError
+
+POLL_SECONDS = 0.2
+HEARTBEAT_EVERY = 1.0
+HEARTBEAT_TIMEOUT = 10.0
+GIVE_UP_AFTER = 100
+"""Failed attempts at one revert (20 s of tries) after which, with the harness gone, the watchdog leaves it to
+`gameday cleanup` and a human: its journal says revert_failed."""
+
+
+def start_watchdog(journal: Path, heartbeat: Path, *, harness_pid: int, state_dir: Path | None,
+                   heartbeat_timeout: float = HEARTBEAT_TIMEOUT) -> subprocess.Popen[bytes]:
+    """Start the watchdog detached from this process's session and terminal."""
+    log = (journal.parent / "watchdog.log").open("ab")
+    try:
+        env = dict(os.environ)
+        if state_dir is not None:
+            env["GAMEDAY_STATE_DIR"] = str(state_dir)
+        return subprocess.Popen(
+            [sys.executable, "-m", "gameday.engine.watchdog", "--journal", str(journal), "--heartbeat", str(heartbeat),
+             "--pid", str(harness_pid), "--heartbeat-timeout", str(heartbeat_timeout)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True, env=env,
+        )
+    finally:
+        log.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state != "Z"
+
+
+def _closed(journal: Path) -> bool:
+    return any(rec.get("op") == "closed" for rec in read_records(journal))
+
+
+def watch(journal: Path, heartbeat: Path, harness_pid: int, heartbeat_timeout: float) -> int:
+    from gameday.faults.base import FaultRegistry
+
+    registry = FaultRegistry()
+    clock = SystemClock()
+    run_id = journal.parent.name
+    writer = Journal(journal, run_id=run_id, clock=clock)
+    failures: dict[str, int] = {}
+
+    def log(message: str) -> None:
+        print(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} watchdog: {message}", flush=True)
+
+    log(f"watching run {run_id} (harness pid {harness_pid})")
+    while True:
+        pending = pending_faults(journal)
+        harness_alive = _alive(harness_pid)
+        if not pending and (_closed(journal) or not harness_alive):
+            log("nothing pending; leaving")
+            return 0
+        if not harness_alive and all(failures.get(f.fault_id, 0) >= GIVE_UP_AFTER for f in pending):
+            log("giving up: reverts keep failing; run `gameday cleanup` once the cause is fixed")
+            return 1
+        try:
+            beat_age = time.time() - heartbeat.stat().st_mtime
+        except FileNotFoundError:
+            beat_age = 0.0
+        now = time.monotonic()
+        for fault in reversed(pending):
+            deadline = fault.deadline_monotonic
+            if not harness_alive:
+                reason = "the harness is gone"
+            elif beat_age > heartbeat_timeout:
+                reason = f"no heartbeat for {beat_age:.0f}s"
+            elif deadline is not None and now > deadline:
+                reason = "its time-to-live passed"
+            else:
+                continue
+            try:
+                registry.create(fault.handle.kind).revert(fault.handle)
+            except GamedayError as exc:
+                failures[fault.fault_id] = failures.get(fault.fault_id, 0) + 1
+                log(f"revert of {fault.fault_id} ({fault.handle.description}) failed: {exc}")
+                if failures[fault.fault_id] == 1:
+                    writer.revert_failed(fault.fault_id, str(exc))
+                continue
+            writer.reverted(fault.fault_id, by="watchdog")
+            log(f"reverted {fault.fault_id} ({fault.handle.description}): {reason}")
+        time.sleep(POLL_SECONDS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gameday-watchdog")
+    parser.add_argument("--journal", required=True, type=Path)
+    parser.add_argument("--heartbeat", required=True, type=Path)
+    parser.add_argument("--pid", required=True, type=int)
+    parser.add_argument("--heartbeat-timeout", type=float, default=HEARTBEAT_TIMEOUT)
+    args = parser.parse_args(argv)
+    return watch(args.journal, args.heartbeat, args.pid, args.heartbeat_timeout)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
