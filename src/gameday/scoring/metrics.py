@@ -10,8 +10,13 @@ it take effect, the first ``fault.injected``; in a tabletop run without a real f
 ``started_at``; acknowledge, declare and resolve are also given from detection, which is where
 PagerDuty's clock starts (an incident exists once an alert triggers it).
 
-A tabletop run replayed at ``--speed N`` records ``speed: N`` on ``run.started``; durations are then
-multiplied by N, so they are in drill time and comparable with the severity table's targets.
+A tabletop run replayed at ``--speed N`` runs on a compressed clock whose offsets are already scenario
+time (see facilitator/clock.py), so durations read like a real drill's and are compared with the
+severity table's targets unchanged; the speed is only noted.
+
+A drill counts as finished when ``run.finished`` was written, its outcome is not ``interrupted``, and
+no ``drill.stopped`` is left without a later ``drill.resumed``. In an unfinished drill, a step that
+never happened is "not reached", never "failed".
 """
 
 from __future__ import annotations
@@ -23,19 +28,21 @@ from gameday.scoring.severity import DEFAULT_SEVERITIES, SeverityLevel, Severity
 from gameday.timeline import Event
 
 HUMAN_KINDS = (
-    "inject.released", "incident.detected", "incident.acknowledged", "severity.declared", "role.assigned",
-    "hypothesis.noted", "runbook.step", "runbook.judged", "status_update.sent", "escalation.prompted",
-    "incident.mitigated", "all_clear.refused", "incident.resolved", "review.recorded",
+    "inject.released", "inject.withheld", "incident.detected", "incident.acknowledged", "severity.declared",
+    "role.assigned", "hypothesis.noted", "note.recorded", "action.noted", "runbook.step", "runbook.judged",
+    "status_update.sent", "escalation.prompted", "incident.mitigated", "all_clear.refused", "incident.resolved",
+    "review.recorded", "drill.phase", "drill.stopped", "drill.resumed", "drill.finished",
 )
 """Event kinds of the human side of a drill (written by the facilitator and scripted responders)."""
 
 
 @dataclass(frozen=True)
 class AlertSpec:
-    """An alert the scenario expects to fire, and its deadline after the fault is effective."""
+    """An alert the scenario expects to fire (label matchers optional), and its deadline after the fault."""
 
     name: str
     within_s: float = 300.0
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,7 @@ class RunbookStats:
 class AlertStats:
     judged: bool
     """False when the scenario declared nothing about alerts: fired alerts are counted, not judged."""
+    watched: bool
     expected: list[str]
     fired: list[str]
     missed: list[str]
@@ -128,6 +136,10 @@ class AlertStats:
     noisy: list[str]
     forbidden_fired: list[str]
     firings: int
+    precision: float | None
+    recall: float | None
+    detection_s: float | None
+    reset_s: float | None
     source: str
 
 
@@ -145,7 +157,8 @@ class ReviewFacts:
 class ResponseMetrics:
     empty: bool
     finished: bool
-    time_scale: float
+    speed: float
+    """Tabletop compression recorded on run.started (1 for a live drill); offsets are scenario time."""
     start_event: str | None
     start: float | None
     detection_signal: str | None
@@ -203,15 +216,15 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
     table = ctx.severities
     events = sorted(events, key=lambda e: e.offset)
     started = next((e for e in events if e.kind == "run.started"), None)
-    finished = any(e.kind == "run.finished" for e in events)
-    scale = _speed(started)
+    finished = drill_finished(events)
     notes: list[str] = []
     if not events:
         notes.append("the timeline is empty")
     elif not finished:
-        notes.append("the drill stopped before run.finished: later phases are not reached, not failed")
-    if scale != 1.0:
-        notes.append(f"tabletop replay at speed {scale:g}: durations are in drill time (recorded x {scale:g})")
+        notes.append("the drill stopped before it finished: later phases are not reached, not failed")
+    speed = _speed(started)
+    if speed != 1.0:
+        notes.append(f"tabletop replay at speed {speed:g}: offsets are already scenario time")
 
     start_event, start = _incident_start(events)
     if events and start is None:
@@ -246,7 +259,7 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
             start_event=start_event if a == "start" else MILESTONE_EVENTS[a],
             end_event=MILESTONE_EVENTS[b],
             start=milestones[a], end=milestones[b],
-            seconds=_span(milestones[a], milestones[b], scale),
+            seconds=_span(milestones[a], milestones[b]),
         )
         for name, a, b in INTERVALS
     }
@@ -254,13 +267,13 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
     severity = _severity_check(events, started, table)
     governing = table.more_severe(table.get(severity.expected), table.get(severity.most_severe_declared))
     last_offset = events[-1].offset if events else None
-    updates = _update_stats(events, milestones, governing, scale, last_offset)
-    metrics_targets = _targets(intervals, updates, governing, table, finished, events, milestones, scale)
+    updates = _update_stats(events, milestones, governing, last_offset)
+    metrics_targets = _targets(intervals, updates, governing, table, finished, events, milestones)
 
     return ResponseMetrics(
         empty=not events,
         finished=finished,
-        time_scale=scale,
+        speed=speed,
         start_event=start_event,
         start=start,
         detection_signal=signal,
@@ -270,8 +283,8 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
         severity=severity,
         targets=metrics_targets,
         updates=updates,
-        runbook=_runbook_stats(events, scale),
-        alerts=alert_stats(events, ctx, start, scale),
+        runbook=_runbook_stats(events),
+        alerts=alert_stats(events, ctx, start),
         roles=_roles(events),
         escalations=sum(1 for e in events if e.kind == "escalation.prompted"),
         all_clear_refusals=sum(1 for e in events if e.kind == "all_clear.refused"),
@@ -281,6 +294,16 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
 
 
 # --- pieces -----------------------------------------------------------------------------------
+
+
+def drill_finished(events: list[Event]) -> bool:
+    """True when the run ended normally: run.finished, not interrupted, no drill.stopped left unresumed."""
+    finished = next((e for e in reversed(events) if e.kind == "run.finished"), None)
+    if finished is None or finished.details.get("outcome") == "interrupted":
+        return False
+    stops = [e.offset for e in events if e.kind == "drill.stopped"]
+    resumes = [e.offset for e in events if e.kind == "drill.resumed"]
+    return not stops or (bool(resumes) and max(resumes) >= max(stops))
 
 
 def _speed(started: Event | None) -> float:
@@ -306,11 +329,11 @@ def _offset(event: Event | None) -> float | None:
     return event.offset if event is not None else None
 
 
-def _span(a: float | None, b: float | None, scale: float) -> float | None:
-    """Signed seconds from a to b in drill time (negative: b came first, e.g. an ack before the alert)."""
+def _span(a: float | None, b: float | None) -> float | None:
+    """Signed seconds from a to b (negative: b came first, e.g. an ack before the alert fired)."""
     if a is None or b is None:
         return None
-    return round((b - a) * scale, 3)
+    return round(b - a, 3)
 
 
 def _severity_check(events: list[Event], started: Event | None, table: SeverityTable) -> SeverityCheck:
@@ -353,7 +376,6 @@ def _update_stats(
     events: list[Event],
     milestones: dict[str, float | None],
     level: SeverityLevel | None,
-    scale: float,
     last_offset: float | None,
 ) -> UpdateStats:
     updates = [e for e in events if e.kind == "status_update.sent"]
@@ -362,11 +384,11 @@ def _update_stats(
     for e in updates:
         audience = str(e.details.get("audience") or "internal")
         audiences[audience] = audiences.get(audience, 0) + 1
-    gaps = [round((b - a) * scale, 3) for a, b in zip(offsets, offsets[1:], strict=False)]
+    gaps = [round(b - a, 3) for a, b in zip(offsets, offsets[1:], strict=False)]
     end = milestones.get("resolved") if milestones.get("resolved") is not None else last_offset
     silences = list(gaps)
-    if offsets and end is not None and end > offsets[-1]:
-        silences.append(round((end - offsets[-1]) * scale, 3))
+    if offsets and end is not None and end >= offsets[-1]:
+        silences.append(round(end - offsets[-1], 3))
     anchor = milestones.get("declared") if milestones.get("declared") is not None else milestones.get("detected")
     cadence = level.update_every_s if level else None
     longest = max(silences) if silences else None
@@ -379,7 +401,7 @@ def _update_stats(
         count=len(updates),
         audiences=audiences,
         offsets=offsets,
-        first_from_declaration_s=_span(anchor, offsets[0], scale) if offsets else None,
+        first_from_declaration_s=_span(anchor, offsets[0]) if offsets else None,
         gaps_s=gaps,
         largest_gap_s=max(gaps) if gaps else None,
         longest_silence_s=longest,
@@ -397,7 +419,6 @@ def _targets(
     finished: bool,
     events: list[Event],
     milestones: dict[str, float | None],
-    scale: float,
 ) -> list[TargetCheck]:
     out: list[TargetCheck] = []
     sev = level.name if level else "no severity"
@@ -432,11 +453,11 @@ def _targets(
     if level is not None and level.escalate_unmitigated_after_s is not None:
         detected, mitigated = milestones.get("detected"), milestones.get("mitigated")
         escalated = next((e.offset for e in events if e.kind == "escalation.prompted"), None)
-        took = _span(detected, mitigated, scale)
+        took = _span(detected, mitigated)
         limit = level.escalate_unmitigated_after_s
         if took is not None and took > limit and escalated is not None:
             # Escalating in time satisfies the rule even when mitigation took longer.
-            took = min(took, _span(detected, escalated, scale) or took)
+            took = min(took, _span(detected, escalated) or took)
         check("mitigate or escalate within the escalation trigger", "time_to_mitigate_from_detection", limit,
               "INCIDENT-PROCESS escalation: SEV1 not mitigated in 30 min -> leadership", actual=took,
               reached=took is not None)
@@ -445,7 +466,7 @@ def _targets(
     return out
 
 
-def _runbook_stats(events: list[Event], scale: float) -> RunbookStats:
+def _runbook_stats(events: list[Event]) -> RunbookStats:
     outcomes: dict[int, list[str]] = {}
     total: int | None = None
     for e in events:
@@ -475,7 +496,7 @@ def _runbook_stats(events: list[Event], scale: float) -> RunbookStats:
         attempted=attempted, succeeded=succeeded, failed=failed, retried=retried, skipped=skipped,
         missing=missing,
         restored=bool(judged.details.get("restored")) if judged is not None else None,
-        time_to_restore_s=round(float(restore) * scale, 3) if isinstance(restore, (int, float)) else None,
+        time_to_restore_s=round(float(restore), 3) if isinstance(restore, (int, float)) else None,
         idle_steps=[int(s) for s in (judged.details.get("idle_steps") or []) if isinstance(s, int)] if judged else [],
     )
 
@@ -486,36 +507,39 @@ def _max_int(current: int | None, value: Any) -> int | None:
     return current
 
 
-def alert_stats(events: list[Event], ctx: ScoringContext, start: float | None, scale: float = 1.0) -> AlertStats:
-    """Alerts expected / fired / missed / late / noisy, from alert.firing events and the scenario's expectations.
+def alert_stats(events: list[Event], ctx: ScoringContext, start: float | None) -> AlertStats:
+    """Alerts expected / fired / missed / late / noisy.
 
-    Computed here from the alert events alone; a fired alert is matched to an expectation by alertname.
+    Judged by ``scoring.alerting`` (fault windows, label matchers, deadlines) from the expectations the
+    alert observer wrote into the timeline (``alerts.watching``), or else those in ``ctx`` (the scenario).
     """
-    firings = [e for e in events if e.kind == "alert.firing"]
-    first_fired: dict[str, float] = {}
-    for e in firings:
-        name = str(e.details.get("alertname") or "")
-        if name and name not in first_fired:
-            first_fired[name] = e.offset
-    expected = [a.name for a in ctx.expected_alerts]
-    judged = ctx.alerts_declared or bool(expected) or bool(ctx.forbidden_alerts)
-    missed = [n for n in expected if n not in first_fired]
-    late = []
-    for spec in ctx.expected_alerts:
-        at = first_fired.get(spec.name)
-        if at is not None and start is not None and (at - start) * scale > spec.within_s:
-            late.append(spec.name)
-    noisy = [n for n in first_fired if n not in expected] if judged else []
+    from gameday.scoring import alerting
+
+    expectations = alerting.AlertExpectations.from_events(events)
+    if not expectations.declared and (ctx.expected_alerts or ctx.forbidden_alerts):
+        expectations = alerting.AlertExpectations(
+            expected=tuple(alerting.ExpectedAlert(a.name, dict(a.labels), a.within_s) for a in ctx.expected_alerts),
+            not_firing=tuple(ctx.forbidden_alerts),
+        )
+    watched = expectations.declared or ctx.alerts_declared or any(e.kind == alerting.WATCHING_EVENT for e in events)
+    judged = expectations.declared or ctx.alerts_declared
+    result = alerting.score_alerts(events, expectations)
+    forbidden = sorted({nf.name for nf in result.not_firing if nf.fired})
     return AlertStats(
         judged=judged,
-        expected=expected,
-        fired=sorted(first_fired),
-        missed=missed,
-        late=late,
-        noisy=sorted(noisy),
-        forbidden_fired=sorted(n for n in first_fired if n in ctx.forbidden_alerts),
-        firings=len(firings),
-        source="alert.firing events matched by alertname",
+        watched=watched,
+        expected=[r.expected.title for r in result.expectations],
+        fired=sorted({ep.alertname for ep in result.episodes}),
+        missed=[r.expected.title for r in result.missed],
+        late=[r.expected.title for r in result.late],
+        noisy=sorted({ep.alertname for ep in result.noisy}) if judged else [],
+        forbidden_fired=forbidden,
+        firings=len(result.episodes),
+        precision=result.precision,
+        recall=result.recall,
+        detection_s=result.detection_s,
+        reset_s=result.reset_s,
+        source="scoring.alerting: alert.firing / alert.resolved events against the expectations",
     )
 
 

@@ -1,0 +1,177 @@
+"""Targeted rubric cases: each one changes one thing about a drill and checks the rating it earns."""
+
+from __future__ import annotations
+
+from gameday.scoring.metrics import AlertSpec, ScoringContext, compute_metrics
+from gameday.scoring.scorecard import score
+from gameday.scoring.severity import DEFAULT_SEVERITIES
+from tests.scoring.builder import drill, ev, fixture_events, full_response
+
+
+def _reason(card, capability: str) -> str:  # type: ignore[no-untyped-def]
+    return next(c.reason for c in card.capabilities if c.id == capability)
+
+
+def test_an_on_time_complete_response_is_performed_throughout() -> None:
+    card = score(drill("SEV2", *full_response("SEV2")))
+    rated = {c.id: c.rating for c in card.capabilities}
+    assert rated == {"detection": "P", "alerting": None, "acknowledgement": "P", "triage": "P",
+                     "mitigation": "P", "communication": "P", "resolution": "P", "review": "P"}
+    assert card.overall == "P"
+    assert "no alert expectations" in _reason(card, "alerting")
+
+
+def test_missing_declaration_rates_triage_unable() -> None:
+    events = [e for e in drill("SEV2", *full_response("SEV2")) if e.kind != "severity.declared"]
+    card = score(events)
+    assert card.rating("triage") == "U"
+    assert _reason(card, "triage") == "no severity was declared"
+    # targets still come from the expected severity, so skipping the declaration buys no slack
+    assert card.metrics.governing_severity == "SEV2"
+    declare = next(t for t in card.metrics.targets if t.interval == "time_to_declare_from_detection")
+    assert declare.met is False and declare.note == "never happened"
+
+
+def test_late_updates_miss_the_cadence() -> None:
+    # SEV1 cadence: at most 30 min (1800 s) of silence. Updates at T+100 and T+2100: a 2000 s gap.
+    card = score(drill("SEV1", *full_response("SEV1", update_offsets=(100.0, 2100.0), resolved=2200.0)))
+    u = card.metrics.updates
+    assert u.largest_gap_s == 2000.0 and u.cadence_s == 1800.0 and u.cadence_met is False
+    cadence = next(t for t in card.metrics.targets if t.interval == "longest_update_silence")
+    assert cadence.met is False and cadence.note == "missed by 200 s"
+    assert card.rating("communication") == "S"   # missed by less than 2x: a minor challenge
+    assert "the longest silence between updates took 33 min 20 s, target 30 min 00 s" in _reason(card, "communication")
+
+
+def test_silence_over_twice_the_cadence_is_a_major_challenge() -> None:
+    card = score(drill("SEV1", *full_response("SEV1", update_offsets=(100.0, 3800.0), resolved=3900.0)))
+    assert card.rating("communication") == "M"
+
+
+def test_silence_after_the_last_update_counts_until_resolution() -> None:
+    card = score(drill("SEV1", *full_response("SEV1", update_offsets=(100.0,), resolved=2500.0)))
+    assert card.metrics.updates.largest_gap_s is None          # one update: no gap between updates
+    assert card.metrics.updates.longest_silence_s == 2400.0    # 2500 - 100
+    assert card.metrics.updates.cadence_met is False
+
+
+def test_wrong_severity_never_corrected_is_a_major_triage_challenge() -> None:
+    card = score(drill("SEV1", *full_response("SEV3")))
+    assert card.metrics.severity.verdict == "under"
+    assert card.rating("triage") == "M"
+    assert _reason(card, "triage") == "declared SEV3, less severe than the expected SEV1"
+    # the stricter severity governs the targets: SEV1's 30 min cadence, not SEV3's business hours
+    assert card.metrics.governing_severity == "SEV1"
+    assert card.metrics.updates.cadence_s == 1800.0
+
+
+def test_declaring_higher_than_expected_is_acceptable() -> None:
+    card = score(drill("SEV3", *full_response("SEV2")))
+    assert card.metrics.severity.verdict == "over"
+    assert card.rating("triage") == "P"
+
+
+def test_no_events_at_all_rates_nothing_and_does_not_crash() -> None:
+    card = score([])
+    assert card.overall is None and card.points == 0 and card.max_points == 0
+    assert all(c.rating is None and c.reason == "nothing was recorded" for c in card.capabilities)
+    assert card.metrics.empty and "the timeline is empty" in card.notes
+    assert all(t.met is None for t in card.metrics.targets)
+
+
+def test_a_drill_stopped_halfway_leaves_later_phases_not_reached() -> None:
+    # The fixture cut just after the first status update (T+331): no mitigation, resolution, review, run.finished.
+    events = [e for e in fixture_events() if e.offset <= 340]
+    card = score(events)
+    assert card.finished is False
+    # triage is M here: the SEV3 declaration was not yet raised to SEV2 (that happens at T+421)
+    assert {c.id: c.rating for c in card.capabilities} == {
+        "detection": "P", "alerting": "S", "acknowledgement": "P", "triage": "M",
+        "mitigation": None, "communication": "P", "resolution": None, "review": None,
+    }
+    assert _reason(card, "resolution").startswith("not reached before the drill stopped")
+    resolve = next(t for t in card.metrics.targets if t.interval == "time_to_resolve_from_detection")
+    assert resolve.met is None
+    assert any("stopped before it finished" in n for n in card.notes)
+    # 5 rated: P S P M P, sorted best first P P P S M -> the middle is P; points 3+2+3+1+3 = 12 of 15
+    assert (card.overall, card.points, card.max_points) == ("P", 12, 15)
+
+
+def test_an_interrupted_run_counts_as_stopped_even_with_run_finished() -> None:
+    events = [e for e in fixture_events() if e.offset <= 340]
+    events.append(ev(341, "run.finished", outcome="interrupted", exit_code=130))
+    assert score(events).rating("resolution") is None
+
+
+def test_a_finished_run_that_never_resolved_is_unable_to_resolve() -> None:
+    events = [e for e in drill("SEV2", *full_response("SEV2")) if e.kind not in ("incident.resolved",)]
+    card = score(events)
+    assert card.rating("resolution") == "U"
+    assert _reason(card, "resolution") == "the incident was never resolved (no all-clear)"
+
+
+def test_customers_reporting_first_is_a_minor_detection_challenge() -> None:
+    response = [e for e in full_response("SEV2") if e.kind != "incident.detected"]
+    card = score(drill("SEV2", ev(60, "incident.detected", "ic", signal="customer_report"), *response))
+    assert card.rating("detection") == "S"
+    assert "customers reported it" in _reason(card, "detection")
+
+
+def test_detection_later_than_twice_the_target_is_major() -> None:
+    card = score(drill("SEV2", ev(10 + 601, "incident.detected", "ic", signal="probe")))
+    assert card.rating("detection") == "M"      # 601 s > 2 x 300 s
+
+
+def test_missed_and_noisy_alerts() -> None:
+    firing = ev(50, "alert.firing", "alertmanager", alertname="A", labels={}, fingerprint="1", via="webhook")
+    both = ScoringContext(expected_alerts=(AlertSpec("A"), AlertSpec("B")))
+    card = score(drill("SEV2", firing), both)
+    assert card.metrics.alerts.missed == ["B"] and card.rating("alerting") == "M"
+    only_b = ScoringContext(expected_alerts=(AlertSpec("B"),))
+    card = score(drill("SEV2", firing), only_b)
+    assert card.rating("alerting") == "U" and card.metrics.alerts.noisy == ["A"]
+
+
+def test_alert_expectations_come_from_the_timeline_when_the_observer_wrote_them() -> None:
+    watching = ev(1, "alerts.watching", expected=[{"name": "A", "labels": {}, "within_s": 30.0}], not_firing=[])
+    late = ev(100, "alert.firing", "alertmanager", alertname="A", labels={}, fingerprint="1", via="poll")
+    card = score(drill("SEV2", watching, late))
+    assert card.metrics.alerts.late == ["A"]          # 100 - 10 = 90 s > 30 s
+    assert card.rating("alerting") == "S"
+
+
+def test_runbook_step_that_never_succeeds_is_major_and_gaps_are_missing_steps() -> None:
+    steps = [ev(200, "runbook.step", "sme", step=1, title="a", outcome="done"),
+             ev(210, "runbook.step", "sme", step=3, title="c", outcome="failed")]
+    card = score(drill("SEV2", *full_response("SEV2"), *steps))
+    rb = card.metrics.runbook
+    assert (rb.failed, rb.missing) == ([3], [2])
+    assert card.rating("mitigation") == "M"
+    assert "failed and never succeeded: 3" in _reason(card, "mitigation")
+
+
+def test_sev1_unmitigated_past_30_minutes_needs_an_escalation() -> None:
+    late = full_response("SEV1", update_offsets=(100.0, 1000.0, 1900.0), resolved=2200.0)
+    late = [e for e in late if e.kind != "incident.mitigated"] + [ev(60 + 1900, "incident.mitigated", "ic")]
+    assert score(drill("SEV1", *late)).rating("mitigation") == "M"
+    escalated = score(drill("SEV1", *late, ev(60 + 1200, "escalation.prompted", "facilitator", reason="30 min")))
+    assert escalated.rating("mitigation") == "P"
+
+
+def test_sev4_needs_no_updates() -> None:
+    card = score(drill("SEV4", *full_response("SEV4", update_offsets=())))
+    assert card.rating("communication") is None
+    assert _reason(card, "communication") == "SEV4 needs no status updates"
+
+
+def test_severity_names_are_configurable() -> None:
+    table = DEFAULT_SEVERITIES.renamed({"SEV1": "P1", "SEV2": "P2"})
+    assert table.get("P1") is table.get("SEV1") and table.get("p2").id == "SEV2"  # type: ignore[union-attr]
+    card = score(drill("SEV1", *full_response("SEV2")), ScoringContext(severities=table))
+    assert _reason(card, "triage") == "declared P2, less severe than the expected P1"
+
+
+def test_acknowledging_before_the_alert_gives_a_negative_time_from_alert() -> None:
+    alert = ev(90, "alert.firing", "alertmanager", alertname="A", labels={}, fingerprint="1", via="webhook")
+    m = compute_metrics(drill("SEV2", *full_response("SEV2"), alert))
+    assert m.seconds("time_to_acknowledge_from_alert") == -20.0   # ack at 70, alert at 90
