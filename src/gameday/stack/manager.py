@@ -219,6 +219,8 @@ class DemoStack:
             state = container.attrs.get("State", {})
             health = (state.get("Health") or {}).get("Status", "none")
             detail = _last_health_output(state) if health == "unhealthy" else ""
+            if part.name == "checkout" and container.status == "running":
+                detail = _checkout_checks(self.config.url(part.port, "/health"))
             out.append(PartStatus(part.name, name, part.port, container.status, health, detail))
         return out
 
@@ -233,6 +235,21 @@ def _last_health_output(state: Mapping[str, Any]) -> str:
     if not log:
         return ""
     return " ".join(str(log[-1].get("Output", "")).split())[-160:]
+
+
+def _checkout_checks(url: str) -> str:
+    """checkout's own view of its dependencies: ``postgres, redis, spool ok`` or what is failing."""
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=3.0, trust_env=False)
+        checks = response.json().get("checks", {})
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        return f"/health: {type(exc).__name__}"
+    failing = {k: v for k, v in checks.items() if v != "ok"}
+    if not failing:
+        return f"{', '.join(checks)} ok"
+    return "; ".join(f"{k}: {' '.join(str(v).split())[:80]}" for k, v in failing.items())
 
 
 def stack_from_env(environ: Mapping[str, str], *, log: Log = lambda _: None) -> DemoStack:

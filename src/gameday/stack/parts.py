@@ -37,6 +37,8 @@ class Part:
     environment: dict[str, str] = field(default_factory=dict)
     url: str | None = None
     """Where the part answers HTTP, for ``stack status``."""
+    files_digest: str = ""
+    """Hash of the shipped files it mounts (code, entrypoint): a new version recreates the container."""
 
     def container_name(self, config: StackConfig) -> str:
         return config.container_name(self.name)
@@ -44,7 +46,7 @@ class Part:
     def spec_hash(self) -> str:
         """Changes when anything that shapes the container changes, so ``up`` recreates a stale one."""
         raw = json.dumps([self.image, self.command, self.port, self.health, self.volumes, self.tmpfs,
-                          self.environment], sort_keys=True)
+                          self.environment, self.files_digest], sort_keys=True)
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
     def labels(self) -> dict[str, str]:
@@ -80,6 +82,13 @@ def _http_ok(url: str) -> str:
     return f"python3 -c \"import urllib.request as u; u.urlopen('{url}', timeout=2)\""
 
 
+def _digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def parts(config: StackConfig) -> list[Part]:
     """The parts in start order: data stores first, then the proxy, the service, and monitoring."""
     files = files_dir()
@@ -96,6 +105,7 @@ def parts(config: StackConfig) -> list[Part]:
             health_interval_s=1.0,
             volumes={**secrets, str(files / "postgres"): {"bind": "/opt/gameday/postgres", "mode": "ro"},
                      PG_VOLUME: {"bind": "/var/lib/gameday/postgres", "mode": "rw"}},
+            files_digest=_digest(files / "postgres"),
         ),
         Part(
             name="redis",
@@ -106,6 +116,7 @@ def parts(config: StackConfig) -> list[Part]:
             health=f"redis-cli -h {HOST} -p {c.redis_port} ping | grep -qE 'PONG|NOAUTH'",
             health_interval_s=1.0,
             volumes={**secrets, str(files / "redis"): {"bind": "/opt/gameday/redis", "mode": "ro"}},
+            files_digest=_digest(files / "redis"),
         ),
         Part(
             name="toxiproxy",
@@ -134,6 +145,7 @@ def parts(config: StackConfig) -> list[Part]:
                 "PYTHONUNBUFFERED": "1",
             },
             url=c.url(c.checkout_port, "/health"),
+            files_digest=_digest(files / "checkout"),
         ),
         Part(
             name="alertmanager",

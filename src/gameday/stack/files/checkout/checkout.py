@@ -6,8 +6,8 @@
     POST /orders        {"product_id": 1, "quantity": 2} -> row in PostgreSQL + a file in the spool
     GET  /orders/<id>   one order
 
-Timeouts are short on purpose: a broken dependency shows as an error within about two seconds,
-never as a hung request. Configuration comes from environment variables; passwords from the
+Timeouts are short on purpose (connect 2 s, statement 2 s set on the role, Redis socket 2 s): a
+broken dependency shows as an error within about two seconds, never as a hung request. Configuration comes from environment variables; passwords from the
 stack's env file (CHECKOUT_SECRETS), so they never appear in a process listing.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import signal
 import sys
@@ -31,6 +32,7 @@ PG_PORT = int(os.environ.get("CHECKOUT_PG_PORT", "25432"))
 REDIS_PORT = int(os.environ.get("CHECKOUT_REDIS_PORT", "26379"))
 SPOOL = os.environ.get("CHECKOUT_SPOOL", "/var/lib/checkout/spool")
 TIMEOUT_S = 2.0
+REASONS = ("connect", "timeout", "auth", "other")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -57,7 +59,7 @@ class Metrics:
         self.lock = threading.Lock()
         self.requests: dict[tuple[str, str, int], int] = {}
         self.errors: dict[str, int] = {}
-        self.dependency_errors: dict[str, int] = {}
+        self.dependency_errors: dict[tuple[str, str], int] = {}
         self.latency: dict[str, list[int]] = {}
         self.latency_sum: dict[str, float] = {}
         self.latency_count: dict[str, int] = {}
@@ -75,9 +77,10 @@ class Metrics:
             self.latency_sum[endpoint] = self.latency_sum.get(endpoint, 0.0) + seconds
             self.latency_count[endpoint] = self.latency_count.get(endpoint, 0) + 1
 
-    def dependency_error(self, dependency: str) -> None:
+    def dependency_error(self, dependency: str, reason: str) -> None:
         with self.lock:
-            self.dependency_errors[dependency] = self.dependency_errors.get(dependency, 0) + 1
+            key = (dependency, reason)
+            self.dependency_errors[key] = self.dependency_errors.get(key, 0) + 1
 
     def render(self) -> str:
         out = [
@@ -91,10 +94,13 @@ class Metrics:
                     "# TYPE checkout_request_errors_total counter"]
             for endpoint, n in sorted(self.errors.items()):
                 out.append(f'checkout_request_errors_total{{endpoint="{endpoint}"}} {n}')
-            out += ["# HELP checkout_dependency_errors_total Failed calls to a dependency (postgres, redis, spool).",
+            out += ["# HELP checkout_dependency_errors_total Failed calls to a dependency, by dependency and reason.",
                     "# TYPE checkout_dependency_errors_total counter"]
+            # Every series from zero, so rate() sees the first error as an increase.
             for dep in ("postgres", "redis", "spool"):
-                out.append(f'checkout_dependency_errors_total{{dependency="{dep}"}} {self.dependency_errors.get(dep, 0)}')
+                for reason in REASONS:
+                    n = self.dependency_errors.get((dep, reason), 0)
+                    out.append(f'checkout_dependency_errors_total{{dependency="{dep}",reason="{reason}"}} {n}')
             out += ["# HELP checkout_request_duration_seconds Request latency by endpoint.",
                     "# TYPE checkout_request_duration_seconds histogram"]
             for endpoint, counts in sorted(self.latency.items()):
@@ -104,7 +110,23 @@ class Metrics:
                 out.append(f'checkout_request_duration_seconds_bucket{{endpoint="{endpoint}",le="+Inf"}} {total}')
                 out.append(f'checkout_request_duration_seconds_sum{{endpoint="{endpoint}"}} {self.latency_sum[endpoint]:.6f}')
                 out.append(f'checkout_request_duration_seconds_count{{endpoint="{endpoint}"}} {total}')
+        out += spool_gauges()
         return "\n".join(out) + "\n"
+
+
+def spool_gauges() -> list[str]:
+    try:
+        st = os.statvfs(SPOOL)
+    except OSError:
+        return []
+    return [
+        "# HELP checkout_spool_free_bytes Free bytes in the order spool filesystem.",
+        "# TYPE checkout_spool_free_bytes gauge",
+        f"checkout_spool_free_bytes {st.f_bavail * st.f_frsize}",
+        "# HELP checkout_spool_size_bytes Size of the order spool filesystem in bytes.",
+        "# TYPE checkout_spool_size_bytes gauge",
+        f"checkout_spool_size_bytes {st.f_blocks * st.f_frsize}",
+    ]
 
 
 METRICS = Metrics()
@@ -114,30 +136,72 @@ METRICS = Metrics()
 
 
 class DependencyError(Exception):
-    def __init__(self, dependency: str, detail: str) -> None:
+    def __init__(self, dependency: str, detail: str, reason: str = "other") -> None:
         super().__init__(f"{dependency}: {detail}")
         self.dependency = dependency
         self.detail = detail
+        self.reason = reason
 
 
-def db() -> psycopg.Connection:
-    """A new connection per request: simple, and a dead database is seen at once, never via a stale pool."""
-    try:
-        return psycopg.connect(
-            host=HOST, port=PG_PORT, dbname="checkout", user="checkout",
-            password=SECRETS.get("GAMEDAY_DEMO_PG_CHECKOUT_PASSWORD", ""),
-            connect_timeout=int(TIMEOUT_S), options="-c statement_timeout=2000",
-        )
-    except psycopg.Error as exc:
-        raise DependencyError("postgres", short(exc)) from exc
+def reason_of(exc: BaseException) -> str:
+    """connect, timeout, auth or other: what the alert rules tell apart."""
+    text = str(exc).lower()
+    if isinstance(exc, redis.AuthenticationError) or any(
+        w in text for w in ("password authentication", "authentication failed", "wrongpass", "noauth",
+                            "invalid username-password", "user is disabled", "noperm", "not permitted to log in")
+    ):
+        return "auth"
+    if isinstance(exc, redis.TimeoutError) or "timeout" in text or "timed out" in text:
+        return "timeout"
+    if isinstance(exc, (redis.ConnectionError, psycopg.OperationalError)):
+        return "connect"
+    return "other"
 
 
-def cache() -> redis.Redis:
-    return redis.Redis(
-        host=HOST, port=REDIS_PORT, username="checkout",
-        password=SECRETS.get("GAMEDAY_DEMO_REDIS_CHECKOUT_PASSWORD", ""),
-        socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S, decode_responses=True,
-    )
+class Pool:
+    """A few reused PostgreSQL connections, as a real service keeps: added latency then shows per query,
+    not three times over in each connection's handshake. A connection that fails is thrown away."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.idle: queue.LifoQueue[psycopg.Connection] = queue.LifoQueue(maxsize=size)
+
+    def connect(self) -> psycopg.Connection:
+        try:
+            return psycopg.connect(
+                host=HOST, port=PG_PORT, dbname="checkout", user="checkout",
+                password=SECRETS.get("GAMEDAY_DEMO_PG_CHECKOUT_PASSWORD", ""),
+                connect_timeout=int(TIMEOUT_S), autocommit=True,
+            )
+        except psycopg.Error as exc:
+            raise DependencyError("postgres", short(exc), reason_of(exc)) from exc
+
+    def run(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        try:
+            conn, reused = self.idle.get_nowait(), True
+        except queue.Empty:
+            conn, reused = self.connect(), False
+        try:
+            with conn.cursor() as cur:
+                cur.execute(query, params)
+                rows = cur.fetchall() if cur.description else []
+        except psycopg.Error as exc:
+            conn.close()
+            if reused and conn.broken:
+                return self.run(query, params)  # it died while idle (a restart): one fresh try
+            raise DependencyError("postgres", short(exc), reason_of(exc)) from exc
+        try:
+            self.idle.put_nowait(conn)
+        except queue.Full:
+            conn.close()
+        return rows
+
+
+POOL = Pool()
+CACHE = redis.Redis(
+    host=HOST, port=REDIS_PORT, username="checkout",
+    password=SECRETS.get("GAMEDAY_DEMO_REDIS_CHECKOUT_PASSWORD", ""),
+    socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S, decode_responses=True,
+)
 
 
 def short(exc: BaseException) -> str:
@@ -145,12 +209,7 @@ def short(exc: BaseException) -> str:
 
 
 def sql(query: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    try:
-        with db() as conn, conn.cursor() as cur:
-            cur.execute(query, params)
-            return cur.fetchall() if cur.description else []
-    except psycopg.Error as exc:
-        raise DependencyError("postgres", short(exc)) from exc
+    return POOL.run(query, params)
 
 
 # --- endpoints -----------------------------------------------------------------------------------
@@ -162,13 +221,13 @@ def health() -> tuple[int, dict[str, object]]:
         sql("SELECT 1")
         checks["postgres"] = "ok"
     except DependencyError as exc:
-        METRICS.dependency_error("postgres")
+        METRICS.dependency_error("postgres", exc.reason)
         checks["postgres"] = exc.detail
     try:
-        cache().ping()
+        CACHE.ping()
         checks["redis"] = "ok"
     except redis.RedisError as exc:
-        METRICS.dependency_error("redis")
+        METRICS.dependency_error("redis", reason_of(exc))
         checks["redis"] = short(exc)
     try:
         probe = os.path.join(SPOOL, ".health")
@@ -178,7 +237,7 @@ def health() -> tuple[int, dict[str, object]]:
             os.fsync(f.fileno())
         checks["spool"] = "ok"
     except OSError as exc:
-        METRICS.dependency_error("spool")
+        METRICS.dependency_error("spool", "other")
         checks["spool"] = exc.strerror or short(exc)
     ok = all(v == "ok" for v in checks.values())
     return (200 if ok else 503), {"status": "ok" if ok else "failing", "checks": checks}
@@ -186,17 +245,17 @@ def health() -> tuple[int, dict[str, object]]:
 
 def products() -> tuple[int, object]:
     try:
-        cached = cache().get("checkout:products")
+        cached = CACHE.get("checkout:products")
         if cached:
             return 200, json.loads(cached)
-    except redis.RedisError:
-        METRICS.dependency_error("redis")  # a cache miss, not an outage
+    except redis.RedisError as exc:
+        METRICS.dependency_error("redis", reason_of(exc))  # a cache miss, not an outage
     rows = sql("SELECT id, name, price_cents FROM products ORDER BY id")
     items = [{"id": r[0], "name": r[1], "price_cents": r[2]} for r in rows]
     try:
-        cache().set("checkout:products", json.dumps(items), ex=30)
-    except redis.RedisError:
-        METRICS.dependency_error("redis")
+        CACHE.set("checkout:products", json.dumps(items), ex=30)
+    except redis.RedisError as exc:
+        METRICS.dependency_error("redis", reason_of(exc))
     return 200, items
 
 
@@ -263,7 +322,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             status, payload = call()
         except DependencyError as exc:
-            METRICS.dependency_error(exc.dependency)
+            METRICS.dependency_error(exc.dependency, exc.reason)
             status, payload = 503, {"error": str(exc)}
         self.reply(endpoint, status, json.dumps(payload))
 

@@ -1,0 +1,128 @@
+"""``gameday stack build|up|down|status`` and ``gameday demo``: the built-in demo staging stack."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DEMO_SCENARIO = "checkout-db-down"
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _stack(console: Any) -> Any:
+    from gameday.stack.manager import stack_from_env
+
+    return stack_from_env(os.environ, log=lambda message: console.print(f"[dim]{message}[/]"))
+
+
+def _print_status(console: Any, statuses: list[Any]) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("part", "container", "port", "state", "health"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail")
+    for s in statuses:
+        colour = "green" if s.healthy else ("yellow" if s.health == "starting" else "red")
+        table.add_row(s.part, s.container, str(s.port), s.state, f"[{colour}]{s.health}[/]", s.detail)
+    console.print(table)
+
+
+def cmd_stack_build(args: argparse.Namespace) -> int:
+    console = _console()
+    for result in _stack(console).build():
+        what = f"built in {result.seconds:.0f}s" if result.built else "cached"
+        console.print(f"{result.tag}  {what}")
+    return 0
+
+
+def cmd_stack_up(args: argparse.Namespace) -> int:
+    console = _console()
+    stack = _stack(console)
+    statuses = stack.up(timeout=args.timeout)
+    _print_status(console, statuses)
+    console.print(f"[green]demo stack is up[/]; admin URLs for scenarios are in {stack.config.env_file} (mode 0600)")
+    return 0
+
+
+def cmd_stack_down(args: argparse.Namespace) -> int:
+    console = _console()
+    removed = _stack(console).down()
+    console.print(f"removed {len(removed)} container{'s' if len(removed) != 1 else ''}"
+                  + (f": {', '.join(removed)}" if removed else " (nothing was running)"))
+    return 0
+
+
+def cmd_stack_status(args: argparse.Namespace) -> int:
+    """Exit 0 when every part is running and healthy, 1 otherwise."""
+    console = _console()
+    statuses = _stack(console).status()
+    _print_status(console, statuses)
+    return 0 if all(s.healthy for s in statuses) else 1
+
+
+def find_scenario(name: str, cwd: Path) -> Path:
+    """A scenario file by path, or by name in ./scenarios or in this source tree's scenarios/."""
+    from gameday.errors import GamedayError
+
+    direct = Path(name)
+    if direct.is_file():
+        return direct
+    file_name = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
+    source_tree = Path(__file__).resolve().parents[3] / "scenarios"
+    for folder in (cwd / "scenarios", source_tree):
+        candidate = folder / file_name
+        if candidate.is_file():
+            return candidate
+    raise GamedayError(f"no scenario '{name}' (looked in ./scenarios and {source_tree})")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Bring the stack up if it is not healthy, then run the scenario exactly as ``gameday run`` does."""
+    from gameday.cli.main import cmd_run
+    from gameday.stack.state import stack_env
+
+    console = _console()
+    scenario = find_scenario(args.scenario, Path.cwd())
+    stack = _stack(console)
+    statuses = stack.status()
+    if all(s.healthy for s in statuses):
+        console.print("demo stack is up")
+    else:
+        console.print("bringing the demo stack up")
+        _print_status(console, stack.up(timeout=args.timeout))
+    # Scenarios name the admin URLs through dsn_env; they go into this process's environment only.
+    os.environ.update(stack_env(stack.config))
+    console.print(f"running {scenario}")
+    sys.stdout.flush()
+    return cmd_run(argparse.Namespace(scenario=str(scenario), reports=args.reports))
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("stack", help="the built-in demo staging stack (checkout, postgres, redis, toxiproxy, ...)")
+    stack_sub = p.add_subparsers(dest="stack_command", metavar="ACTION", required=True)
+
+    q = stack_sub.add_parser("build", help="build the stack's images if their tags are missing (cached)")
+    q.set_defaults(func=cmd_stack_build)
+    q = stack_sub.add_parser("up", help="start the stack (idempotent) and wait until every part is healthy")
+    q.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for health (default 120)")
+    q.set_defaults(func=cmd_stack_up)
+    q = stack_sub.add_parser("down", help="remove every container of the stack (idempotent)")
+    q.set_defaults(func=cmd_stack_down)
+    q = stack_sub.add_parser("status", help="each part and its health; exit 1 unless all are healthy")
+    q.set_defaults(func=cmd_stack_status)
+
+    p = sub.add_parser("demo", help="bring the demo stack up if needed and run a demo scenario end to end")
+    p.add_argument("--scenario", default=DEFAULT_DEMO_SCENARIO,
+                   help=f"scenario name or file (default {DEFAULT_DEMO_SCENARIO})")
+    p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the stack's health")
+    p.set_defaults(func=cmd_demo)
