@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "gameday.cli.stack_commands",  # stack up/down/status, demo
     "gameday.cli.alert_commands",  # doctor
     "gameday.cli.score_commands",  # score
+    "gameday.cli.runbook_commands",  # runbook lint/coverage/run
 )
 
 

@@ -54,4 +54,8 @@ def build_observers(scenario: Scenario) -> list[Observer]:
         from gameday.observe.alerts import AlertObserver
 
         observers.append(AlertObserver())
+    if scenario.runbook and not any(r.action == "runbook_step" for r in scenario.responses):
+        from gameday.runbooks.observer import RunbookObserver  # follows the runbook in a scripted run
+
+        observers.append(RunbookObserver())
     return observers

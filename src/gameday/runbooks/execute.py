@@ -8,11 +8,12 @@ steps), then the scenario's steady-state probes are checked until a deadline, an
 recorded as ``runbook.judged``.
 
 Events (details in brackets; both carry ``runbook``, the runbook's name):
-    runbook.started  [runbook, path, steps]
+    runbook.started  [runbook, path, steps, total_steps]
     runbook.step     [step (1-based), title, outcome: done|failed|skipped, command, exit_code,
-                      duration_s, output (truncated, redacted), section: steps|verify, idle, reason]
+                      duration_s, output (truncated, redacted), section: steps|verify, idle, reason,
+                      total_steps]
     runbook.judged   [runbook, restored, time_to_restore_s, failing_steps, idle_steps, restored_by,
-                      reason, steps_run]
+                      reason, steps_run, total_steps]
 
 Definitions used by the verdict:
     restored         every steady-state probe is green before the deadline, and no fault was reverted
@@ -144,13 +145,18 @@ class RunbookSession:
     def probes(self) -> list[ProbeSpec]:
         return list(self.scenario.steady_state.probes) if self.scenario is not None else []
 
+    @property
+    def total_steps(self) -> int:
+        """Steps plus Verify blocks: every number a ``runbook.step`` event of this runbook may carry."""
+        return len(self.runbook.steps) + len(self.runbook.verify_blocks)
+
     def start(self) -> None:
         if self._started:
             return
         self._started = True
         self._start_offset = self.timeline.now()
         self.timeline.record("runbook.started", actor=self.actor, runbook=self.runbook.name,
-                             path=str(self.runbook.path), steps=len(self.runbook.steps))
+                             path=str(self.runbook.path), steps=len(self.runbook.steps), total_steps=self.total_steps)
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -238,7 +244,8 @@ class RunbookSession:
 
     def _record(self, result: StepResult) -> StepResult:
         self.results.append(result)
-        self.timeline.record("runbook.step", actor=self.actor, runbook=self.runbook.name, **result.details())
+        self.timeline.record("runbook.step", actor=self.actor, runbook=self.runbook.name,
+                             total_steps=self.total_steps, **result.details())
         return result
 
     # --- probes -----------------------------------------------------------------------------
@@ -274,7 +281,7 @@ class RunbookSession:
         self.timeline.record(
             "runbook.judged", actor=self.actor, runbook=self.runbook.name, restored=restored,
             time_to_restore_s=ttr, failing_steps=failing, idle_steps=idle, restored_by=restored_by, reason=reason,
-            steps_run=sum(1 for r in self.results if r.outcome != "skipped"),
+            steps_run=sum(1 for r in self.results if r.outcome != "skipped"), total_steps=self.total_steps,
         )
         self._prober.close()
         return verdict

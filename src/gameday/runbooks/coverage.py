@@ -1,0 +1,231 @@
+"""Coverage: does every alert and scenario have a runbook, and does every runbook serve something?
+
+Checks, each a ``Finding`` (rule id in brackets):
+    [alert-no-runbook-url]  error    an alert rule has no ``runbook_url`` annotation
+    [alert-runbook-missing] error    an alert's runbook_url names a runbook that is not in runbooks/
+    [alert-not-served]      warning  the runbook an alert points at does not list it under Serves
+    [scenario-no-runbook]   warning  a scenario has no ``runbook:`` field
+    [scenario-runbook-missing] error a scenario's ``runbook:`` names a file that does not exist
+    [runbook-serves-nothing] error   a runbook serves no known alert and no scenario
+    [serves-unknown-alert]  warning  a runbook lists an alert no rule file defines
+    [serves-unknown-scenario] warning a runbook lists a scenario that does not exist
+    [bad-rules-file] / [bad-scenario-file]  error  a YAML file that cannot be read
+
+A ``runbook_url`` is matched by its ``runbooks/<name>.md`` tail, so a relative path
+(``runbooks/instance-down.md``) and a full URL to the same file in a repository both count.
+Scenario files are read as plain YAML (only ``name`` and ``runbook`` are looked at), so a scenario
+that does not validate yet still gets its coverage checked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gameday.runbooks.findings import Finding
+from gameday.runbooks.parse import Runbook, parse_file
+
+_RUNBOOK_TAIL = re.compile(r"(?:^|/)runbooks/([^/?#]+\.md)(?:[?#].*)?$")
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    name: str
+    runbook_url: str | None
+    path: Path
+    line: int
+
+
+@dataclass(frozen=True)
+class ScenarioRef:
+    name: str
+    runbook: str | None
+    path: Path
+    line: int
+
+
+@dataclass
+class CoverageReport:
+    findings: list[Finding] = field(default_factory=list)
+    alerts: dict[str, str | None] = field(default_factory=dict)
+    """alertname -> runbook name (None: none)."""
+    scenarios: dict[str, str | None] = field(default_factory=dict)
+    """scenario name -> runbook name (None: none)."""
+    runbooks: dict[str, list[str]] = field(default_factory=dict)
+    """runbook name -> what it serves (``alert:X`` / ``scenario:y``)."""
+
+
+def _yaml_documents(path: Path) -> tuple[list[Any], Any | None]:
+    """(documents with line marks, error) for a YAML file; ``yaml.compose`` keeps the line numbers."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        return list(yaml.compose_all(text, Loader=yaml.SafeLoader)), None
+    except (OSError, yaml.YAMLError) as exc:
+        return [], exc
+
+
+def _mapping_get(node: Any, key: str) -> Any | None:
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key:
+            return v
+    return None
+
+
+def _scalar(node: Any) -> str | None:
+    import yaml
+
+    return str(node.value) if isinstance(node, yaml.ScalarNode) and node.value != "" else None
+
+
+def read_alert_rules(paths: Iterable[Path]) -> tuple[list[AlertRule], list[Finding]]:
+    """Alerting rules (``groups[].rules[].alert``) of Prometheus rule files, with their lines."""
+    import yaml
+
+    rules: list[AlertRule] = []
+    findings: list[Finding] = []
+    for path in paths:
+        docs, error = _yaml_documents(path)
+        if error is not None:
+            mark = getattr(error, "problem_mark", None)
+            findings.append(Finding(path, (mark.line + 1) if mark else 1, "bad-rules-file", "error",
+                                    f"cannot read rule file: {' '.join(str(error).split())[:200]}"))
+            continue
+        for doc in docs:
+            groups = _mapping_get(doc, "groups")
+            if not isinstance(groups, yaml.SequenceNode):
+                continue
+            for group in groups.value:
+                group_rules = _mapping_get(group, "rules")
+                if not isinstance(group_rules, yaml.SequenceNode):
+                    continue
+                for rule in group_rules.value:
+                    name = _scalar(_mapping_get(rule, "alert"))
+                    if name is None:
+                        continue  # a recording rule
+                    url = _scalar(_mapping_get(_mapping_get(rule, "annotations"), "runbook_url"))
+                    rules.append(AlertRule(name, url, path, rule.start_mark.line + 1))
+    return rules, findings
+
+
+def read_scenarios(paths: Iterable[Path]) -> tuple[list[ScenarioRef], list[Finding]]:
+    scenarios: list[ScenarioRef] = []
+    findings: list[Finding] = []
+    for path in paths:
+        docs, error = _yaml_documents(path)
+        if error is not None or not docs:
+            mark = getattr(error, "problem_mark", None)
+            findings.append(Finding(path, (mark.line + 1) if mark else 1, "bad-scenario-file", "error",
+                                    "cannot read scenario file" + (f": {' '.join(str(error).split())[:200]}" if error else "")))
+            continue
+        doc = docs[0]
+        name = _scalar(_mapping_get(doc, "name")) or path.stem
+        runbook_node = _mapping_get(doc, "runbook")
+        line = runbook_node.start_mark.line + 1 if runbook_node is not None else 1
+        scenarios.append(ScenarioRef(name, _scalar(runbook_node), path, line))
+    return scenarios, findings
+
+
+def runbook_name_from_url(url: str) -> str | None:
+    """``runbooks/instance-down.md`` or ``https://host/repo/blob/main/runbooks/instance-down.md`` -> ``instance-down``."""
+    match = _RUNBOOK_TAIL.search(url.strip())
+    return match.group(1)[: -len(".md")] if match else None
+
+
+def check_coverage(
+    runbooks_dir: Path,
+    *,
+    rule_files: Iterable[Path] = (),
+    scenario_files: Iterable[Path] = (),
+) -> CoverageReport:
+    report = CoverageReport()
+    books: dict[str, Runbook] = {}
+    if runbooks_dir.is_dir():
+        for path in sorted(runbooks_dir.glob("*.md")):
+            books[path.stem] = parse_file(path)
+    rules, problems = read_alert_rules(rule_files)
+    report.findings.extend(problems)
+    scenarios, problems = read_scenarios(scenario_files)
+    report.findings.extend(problems)
+    served: dict[str, list[str]] = {name: [] for name in books}
+    alert_names = {r.name for r in rules}
+    scenario_names = {s.name for s in scenarios}
+
+    for rule in rules:
+        if not rule.runbook_url:
+            report.alerts[rule.name] = None
+            report.findings.append(Finding(rule.path, rule.line, "alert-no-runbook-url", "error",
+                                           f"alert {rule.name} has no runbook_url annotation"))
+            continue
+        name = runbook_name_from_url(rule.runbook_url)
+        if name is None or name not in books:
+            report.alerts[rule.name] = None
+            report.findings.append(Finding(rule.path, rule.line, "alert-runbook-missing", "error",
+                                           f"alert {rule.name}: runbook_url {rule.runbook_url} is not a runbook in "
+                                           f"{runbooks_dir}"))
+            continue
+        report.alerts[rule.name] = name
+        served[name].append(f"alert:{rule.name}")
+        book = books[name]
+        if rule.name not in book.serves.alerts:
+            section = book.section("serves")
+            report.findings.append(Finding(book.path, section.line if section else 1, "alert-not-served", "warning",
+                                           f"alert {rule.name} links here but Serves does not list 'alert: {rule.name}'"))
+
+    for scenario in scenarios:
+        if not scenario.runbook:
+            report.scenarios[scenario.name] = None
+            report.findings.append(Finding(scenario.path, scenario.line, "scenario-no-runbook", "warning",
+                                           f"scenario {scenario.name} names no runbook"))
+            continue
+        target = _scenario_runbook(scenario, runbooks_dir)
+        if target is None:
+            report.scenarios[scenario.name] = None
+            report.findings.append(Finding(scenario.path, scenario.line, "scenario-runbook-missing", "error",
+                                           f"runbook: {scenario.runbook} does not exist"))
+            continue
+        report.scenarios[scenario.name] = target.stem
+        if target.stem in served and target.parent.resolve() == runbooks_dir.resolve():
+            served[target.stem].append(f"scenario:{scenario.name}")
+
+    for name, book in books.items():
+        serves = book.serves
+        line = book.section("serves").line if book.section("serves") else 1  # type: ignore[union-attr]
+        for alert in serves.alerts:
+            if rules and alert not in alert_names:
+                report.findings.append(Finding(book.path, line, "serves-unknown-alert", "warning",
+                                               f"serves alert {alert}, which no rule file defines"))
+            elif (alert in alert_names or not rules) and f"alert:{alert}" not in served[name]:
+                served[name].append(f"alert:{alert}")
+        for scen in serves.scenarios:
+            if scenarios and scen not in scenario_names:
+                report.findings.append(Finding(book.path, line, "serves-unknown-scenario", "warning",
+                                               f"serves scenario {scen}, which does not exist"))
+            elif (scen in scenario_names or not scenarios) and f"scenario:{scen}" not in served[name]:
+                served[name].append(f"scenario:{scen}")
+        if not served[name]:
+            report.findings.append(Finding(book.path, line, "runbook-serves-nothing", "error",
+                                           "serves no alert and no scenario: link it from an alert's runbook_url "
+                                           "or a scenario's runbook:, or list them under Serves"))
+    report.runbooks = served
+    report.findings.sort(key=lambda f: (str(f.path), f.line, f.rule))
+    return report
+
+
+def _scenario_runbook(scenario: ScenarioRef, runbooks_dir: Path) -> Path | None:
+    assert scenario.runbook is not None
+    reference = scenario.runbook
+    candidates = [scenario.path.parent / reference, scenario.path.parent.parent / reference,
+                  runbooks_dir.parent / reference]
+    name = runbook_name_from_url(reference)
+    if name is not None:
+        candidates.append(runbooks_dir / f"{name}.md")
+    return next((c for c in candidates if c.is_file()), None)
