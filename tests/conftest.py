@@ -92,7 +92,8 @@ def web_container(docker_client, test_image) -> Iterator[Callable[..., WebContai
     """Factory: start busybox httpd containers on host networking bound to 127.0.0.1; removed afterwards."""
     made: list[object] = []
 
-    def make(*, labels: dict[str, str] | None = None, healthcheck: bool = False, **kwargs: object) -> WebContainer:
+    def make(*, labels: dict[str, str] | None = None, healthcheck: bool = False, allowed: bool = True,
+             **kwargs: object) -> WebContainer:
         port = free_port()
         name = f"gdtest-{uuid.uuid4().hex[:8]}"
         extra: dict[str, object] = {}
@@ -107,7 +108,7 @@ def web_container(docker_client, test_image) -> Iterator[Callable[..., WebContai
             name=name,
             detach=True,
             network_mode="host",
-            labels={"gameday.test": "1", **(labels or {})},
+            labels={"gameday.test": "1", **({"gameday.allowed": "true"} if allowed else {}), **(labels or {})},
             **extra,
             **kwargs,
         )

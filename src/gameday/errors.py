@@ -11,7 +11,8 @@
     ├── FaultError                    a fault could not be injected (carries .target)
     ├── RevertError                   a fault could not be reverted: loud, never swallowed (carries .target)
     ├── JournalError                  the journal could not be written or read (carries .path)
-    └── RunInterrupted                Ctrl-C or SIGTERM arrived during a run (carries .signal_name)
+    ├── RunInterrupted                Ctrl-C or SIGTERM arrived during a run (carries .signal_name)
+    └── RunAborted                    a guard tripped or `gameday abort` was asked (carries .reason)
 
 Third-party errors (docker, httpx, OSError) are translated into these at the driver boundary,
 with ``raise ... from exc``; core code never catches an SDK exception.
@@ -126,3 +127,13 @@ class RunInterrupted(GamedayError):
     def __init__(self, signal_name: str) -> None:
         self.signal_name = signal_name
         super().__init__(f"interrupted by {signal_name}")
+
+
+class RunAborted(GamedayError):
+    """A guard (abort condition) tripped; faults are reverted before this leaves the engine."""
+
+    exit_code = 4
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"aborted: {reason}")

@@ -11,6 +11,7 @@ records an ``observer.failed`` event; the run and its reverts go on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +30,8 @@ class RunContext:
     run_dir: Path
     scenario_dir: Path
     """Folder of the scenario file: relative paths in the scenario (locustfile, runbook) start here."""
+    request_abort: Callable[[str], None] = lambda reason: None
+    """Stop injecting and revert at once (guards); safe to call from any thread."""
 
 
 class Observer(Protocol):
@@ -46,6 +49,10 @@ class Observer(Protocol):
 def build_observers(scenario: Scenario) -> list[Observer]:
     """The observers a scenario asks for; heavy modules are imported only when used."""
     observers: list[Observer] = []
+    if scenario.guards:
+        from gameday.engine.guards import GuardObserver
+
+        observers.append(GuardObserver())
     if scenario.load is not None:
         from gameday.observe.load import LoadObserver
 
@@ -54,6 +61,10 @@ def build_observers(scenario: Scenario) -> list[Observer]:
         from gameday.observe.alerts import AlertObserver
 
         observers.append(AlertObserver())
+    if scenario.responses or scenario.injects:
+        from gameday.facilitator.scripted import ScriptedResponder
+
+        observers.append(ScriptedResponder())
     if scenario.runbook and not any(r.action == "runbook_step" for r in scenario.responses):
         from gameday.runbooks.observer import RunbookObserver  # follows the runbook in a scripted run
 

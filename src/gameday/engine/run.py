@@ -10,6 +10,7 @@ import enum
 import os
 import secrets
 import shutil
+import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,8 +19,10 @@ from pathlib import Path
 from gameday.clock import Clock, SystemClock
 from gameday.engine.journal import JOURNAL_NAME, Journal
 from gameday.engine.observers import Observer, RunContext, build_observers
+from gameday.engine.safety import TargetLocks, check_allowed, resource_key
 from gameday.engine.signals import NoGuard, SignalGuard
-from gameday.errors import GamedayError, RunInterrupted
+from gameday.engine.watchdog import HEARTBEAT_EVERY, start_watchdog
+from gameday.errors import GamedayError, RunAborted, RunInterrupted
 from gameday.faults.base import FaultDriver, FaultHandle, FaultRegistry
 from gameday.observe.probes import Prober, ProbeResult
 from gameday.scenario.model import FaultSpec, ProbeSpec, Scenario
@@ -38,6 +41,7 @@ class Outcome(enum.Enum):
     STEADY_STATE_FAILED = 11  # the system was not healthy before we began; nothing was injected
     ERROR = 2  # environment or target problem
     REVERT_FAILED = 3  # a fault could not be reverted: needs a human now
+    ABORTED = 4  # a guard (abort condition) tripped, or `gameday abort` was asked; faults reverted at once
     INTERRUPTED = 130
 
     @property
@@ -76,6 +80,9 @@ class RunOptions:
     handle_signals: bool = True
     observers: list[Observer] | None = None
     """None: the observers the scenario asks for (load, alerts)."""
+    allow_production: bool = False
+    watchdog: bool = True
+    """Start the dead-man's switch process (off only for tests on a fake clock)."""
     stop: StopRequest | None = None
     """Set from another thread (a facilitated drill) to end the fault phase early or to stop the run."""
 
@@ -165,6 +172,16 @@ class Runner:
         self.revert_failed = False
         self.observers: list[Observer] = []
         self._observers_stopped = False
+        self.locks = TargetLocks(run_id=self.run_id, scenario=scenario.name, state_dir=options.state_dir)
+        self._abort_reason: str | None = None
+        self._heartbeat_stop = threading.Event()
+        self._watchdog: subprocess.Popen[bytes] | None = None
+
+    def request_abort(self, reason: str) -> None:
+        """Ask the run to stop injecting and revert at once (from a guard, in any thread)."""
+        if self._abort_reason is None:
+            self._abort_reason = reason
+            self.timeline.record("guard.tripped", reason=reason)
 
     # --- phases -----------------------------------------------------------------------------
 
@@ -194,6 +211,9 @@ class Runner:
             except RunInterrupted as exc:
                 outcome, error = Outcome.INTERRUPTED, str(exc)
                 self.timeline.record("run.aborted", reason=str(exc))
+            except RunAborted as exc:
+                outcome, error = Outcome.ABORTED, str(exc)
+                self.timeline.record("run.aborted", reason=str(exc))
             except GamedayError as exc:
                 outcome, error = Outcome.ERROR, str(exc)
                 self.timeline.record("run.aborted", reason=str(exc))
@@ -201,6 +221,7 @@ class Runner:
                 self.guard.disarm()
                 self._revert_all()
                 self._stop_observers()
+                self._finish_safety()
         if self.guard.received:
             self.timeline.record("signal.received", signal=self.guard.received)
         if self.revert_failed:
@@ -214,6 +235,13 @@ class Runner:
     def _phases(self) -> tuple[Outcome, list[Verdict]]:
         self._phase("preflight")
         prepared = [(spec, *self._prepare(spec)) for spec in self.scenario.faults]
+        for _spec, _driver, handle in prepared:
+            check_allowed(handle, self.scenario.stack, allow_production=self.options.allow_production)
+        if self.scenario.stack.environment == "production":
+            self.timeline.record("safety.override", what="production faults allowed by --allow-production")
+        for _spec, _driver, handle in prepared:
+            self.locks.acquire(resource_key(handle))
+        self._start_safety()
 
         self.observers = (
             self.options.observers if self.options.observers is not None else build_observers(self.scenario)
@@ -254,6 +282,33 @@ class Runner:
             raise RunInterrupted(stop.signal_name)
         return True
 
+    def _start_safety(self) -> None:
+        heartbeat = self.run_dir / "heartbeat"
+        heartbeat.touch()
+
+        def beat() -> None:
+            while not self._heartbeat_stop.wait(HEARTBEAT_EVERY):
+                heartbeat.touch()
+
+        threading.Thread(target=beat, name="heartbeat", daemon=True).start()
+        if self.options.watchdog:
+            self._watchdog = start_watchdog(self.journal.path, heartbeat, harness_pid=os.getpid(),
+                                            state_dir=self.options.state_dir)
+            self.timeline.record("watchdog.started", pid=self._watchdog.pid)
+
+    def _finish_safety(self) -> None:
+        self._heartbeat_stop.set()
+        try:
+            self.journal.close()
+        except GamedayError as exc:
+            self.timeline.record("journal.failed", error=str(exc))
+        self.locks.release_all()
+        if self._watchdog is not None:
+            try:
+                self._watchdog.wait(timeout=5)  # it leaves once the journal is closed and nothing is pending
+            except subprocess.TimeoutExpired:
+                self._watchdog.terminate()
+
     def _phase(self, name: str) -> None:
         self.timeline.record("phase.changed", phase=name)
         for observer in self.observers:
@@ -268,7 +323,7 @@ class Runner:
 
     def _start_observers(self) -> None:
         scenario_dir = (self.options.scenario_file or Path("x")).resolve().parent
-        ctx = RunContext(self.scenario, self.timeline, self.clock, self.run_dir, scenario_dir)
+        ctx = RunContext(self.scenario, self.timeline, self.clock, self.run_dir, scenario_dir, self.request_abort)
         for observer in self.observers:
             self._observer_call(observer, "start", lambda o=observer: o.start(ctx))
 
@@ -344,7 +399,8 @@ class Runner:
         with self.guard.shield():
             # Journalled, then registered as live, before inject: if inject half-succeeds or a signal
             # lands inside it, revert still runs (here, or from the journal by `gameday cleanup`).
-            self.journal.intend(fault_id, handle)
+            ttl = spec.duration + self.scenario.safety.ttl_margin
+            self.journal.intend(fault_id, handle, deadline_monotonic=self.clock.monotonic() + ttl)
             self.live.append(live)
             self.timeline.record("fault.intended", **details)
         start = self.clock.monotonic()

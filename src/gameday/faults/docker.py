@@ -127,6 +127,8 @@ class _ContainerFault:
                 "container_id": container.id,
                 "container_name": container.name,
                 "has_healthcheck": bool(state.get("Health")),
+                "container_labels": dict(container.labels),
+                "resource": f"docker:{container.id}",
                 "args": args.model_dump(),
             },
         )
