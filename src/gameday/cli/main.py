@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "gameday.cli.alert_commands",  # doctor
     "gameday.cli.score_commands",  # score
     "gameday.cli.runbook_commands",  # runbook lint/coverage/run
+    "gameday.cli.facilitate_commands",  # facilitate (live, tabletop --speed, --resume)
 )
 
 
@@ -87,7 +88,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = _load_one(args.scenario)
     console = Console(stderr=False, highlight=False)
     view = LiveView(console, scenario.name)
-    options = RunOptions(reports_dir=Path(args.reports), scenario_file=Path(args.scenario), listeners=[view])
+    options = RunOptions(reports_dir=Path(args.reports), scenario_file=Path(args.scenario), listeners=[view],
+                         allow_production=args.allow_production)
+    if args.allow_production:
+        _err("--allow-production: faults on a production stack are allowed for this run (recorded in its timeline)")
     with view:
         result = run_scenario(scenario, options)
     report = render_run(result.run_dir)
@@ -99,6 +103,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.error:
         _err(result.error)
     return result.exit_code
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from gameday.engine.plan import make_plan
+
+    scenario = _load_one(args.scenario)
+    plan = make_plan(scenario, allow_production=args.allow_production)
+    console = Console(highlight=False)
+    table = Table(title=f"plan for {plan.scenario} (dry run: nothing was changed)")
+    for column in ("fault", "when", "would do", "would undo", "check"):
+        table.add_column(column)
+    for f in plan.faults:
+        table.add_row(f"{f.label}\n[dim]{f.kind} on {f.target}[/]", f.when, f.do, f.undo,
+                      "[green]ok[/]" if f.problem is None else f"[red]{f.problem}[/]")
+    console.print(table)
+    for name, ok, detail in plan.checks:
+        console.print(f"  {'[green]ok[/]' if ok else '[red]FAIL[/]'}  {name}: {detail}")
+    return 0 if plan.ok else 2
+
+
+def cmd_abort(args: argparse.Namespace) -> int:
+    from gameday.engine.abort import abort_all
+
+    result = abort_all(Path(args.reports), grace=args.grace)
+    for pid in result.signalled:
+        print(f"signalled run pid {pid} (SIGTERM: it reverts its faults)")
+    failed = [r for r in result.reverted if not r.reverted]
+    for r in result.reverted:
+        print(f"{'reverted' if r.reverted else 'FAILED  '}  {r.fault.run_id} {r.fault.fault_id}: "
+              f"{r.fault.handle.description}{'' if r.reverted else ': ' + str(r.error)}")
+    if not result.signalled and not result.reverted:
+        print("no live fault on this machine")
+    return 3 if failed else 0
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
@@ -161,7 +201,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a scenario non-interactively")
     p.add_argument("scenario", help="the scenario file")
     p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
+    p.add_argument("--allow-production", action="store_true", help="allow faults on a stack marked production (logged)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("plan", help="dry run: resolve targets, check preconditions, show what would be done and undone")
+    p.add_argument("scenario", help="the scenario file")
+    p.add_argument("--allow-production", action="store_true")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("abort", help="stop every live run on this machine and revert every live fault")
+    p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
+    p.add_argument("--grace", type=float, default=15.0, help="seconds for live runs to revert before forcing it")
+    p.set_defaults(func=cmd_abort)
 
     p = sub.add_parser("cleanup", help="revert every fault left pending by a crashed run")
     p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")

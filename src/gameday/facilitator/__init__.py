@@ -1,0 +1,16 @@
+"""The people side of a game day: injects, scripted responders, the interactive facilitator, tabletop mode.
+
+    events.py      the human-side event kinds and the recorder that writes them (drill context on each)
+    severity.py    the severity table (targets, update cadence) and escalation triggers (pure)
+    templates.py   status update templates (internal, customer, executive, status page)
+    injects.py     InjectScheduler: the master scenario events list (pure: events + time -> due injects)
+    state.py       DrillState: what the team has done so far, rebuilt from the timeline alone
+    checklist.py   the linked runbook as a checklist; running one step's command safely
+    clock.py       ScaledClock: a compressed clock for tabletop practice
+    loop.py        DrillLoop: the background thread that releases injects and escalation prompts
+    scripted.py    ScriptedResponder: a team from the scenario's ``responses:`` (CI, tests)
+    observer.py    FacilitatorObserver: the engine side of a live, human drill
+    session.py     FacilitatorSession: the phases and prompts (console and input are passed in)
+    tabletop.py    TabletopRun: a drill with no real fault, on a compressed clock
+    drill.py       run a facilitated drill (engine in a thread, prompts in the foreground) and resume one
+"""

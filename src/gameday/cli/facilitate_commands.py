@@ -1,0 +1,74 @@
+"""``gameday facilitate``: a drill with people at one screen, a tabletop replay, or a resumed drill.
+
+    gameday facilitate scenarios/x.yaml               live: a real fault, the team answers the prompts
+    gameday facilitate --speed 10 scenarios/x.yaml    tabletop: no fault, scenario time 10x faster
+    gameday facilitate --scripted --speed 60 x.yaml   tabletop replay of the scenario's responses:, no prompts
+    gameday facilitate --resume <run-id>              continue a drill whose process died
+
+A live scripted drill (no prompts, a real fault) is plain ``gameday run``: a scenario with responses:
+gets its scripted responder there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from gameday.errors import GamedayError
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 10_000:
+        raise argparse.ArgumentTypeError(f"speed must be > 0 and <= 10000, got {text}")
+    return value
+
+
+def cmd_facilitate(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from gameday.facilitator import drill
+
+    console = Console(highlight=False)
+    env = dict(os.environ)
+    if args.resume:
+        if args.scenario or args.speed or args.scripted or args.tabletop:
+            raise GamedayError("--resume takes a run id only (the scenario and mode come from the run)")
+        from gameday.cli.main import _run_dir
+
+        return drill.resume(_run_dir(args.reports, args.resume), console=console, env=env).exit_code
+    if not args.scenario:
+        raise GamedayError("name a scenario file, or --resume <run-id>")
+    from gameday.scenario.loader import load_scenario
+
+    scenario_file = Path(args.scenario)
+    scenario = load_scenario(scenario_file)
+    if args.scripted:
+        if not (args.speed or args.tabletop):
+            raise GamedayError("--scripted here replays a tabletop (add --speed N); "
+                               "a live scripted drill is `gameday run`")
+        if not scenario.responses:
+            raise GamedayError(f"{scenario_file}: no responses: to replay")
+        result = drill.tabletop_scripted(scenario, scenario_file, reports_dir=Path(args.reports),
+                                         speed=args.speed or 1.0, console=console)
+        drill._finish(console, result.run_dir, result.outcome.name.lower(), result.exit_code, result.error)
+        return result.exit_code
+    return drill.facilitate(scenario, scenario_file, reports_dir=Path(args.reports), console=console, env=env,
+                            speed=args.speed, tabletop=args.tabletop).exit_code
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("facilitate", help="run a drill with the team at one screen (or a tabletop, or resume one)")
+    p.add_argument("scenario", nargs="?", help="the scenario file")
+    p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
+    p.add_argument("--speed", type=_positive, metavar="N",
+                   help="tabletop practice: no real fault; scenario time runs N times faster")
+    p.add_argument("--tabletop", action="store_true", help="no real fault (implied by --speed)")
+    p.add_argument("--scripted", action="store_true", help="with --speed: the scenario's responses: play the team")
+    p.add_argument("--resume", metavar="RUN_ID", help="continue a drill whose process died")
+    p.set_defaults(func=cmd_facilitate)

@@ -1,0 +1,134 @@
+"""The scenario's runbook as a checklist, and running one step's command from the facilitator.
+
+The runbook is parsed by ``gameday.runbooks.parse`` when that module is there; otherwise by a small
+reader of the same Markdown shape (numbered steps under a heading, each with optional fenced commands).
+Commands run in a shell with a timeout, stdin closed, and an environment with the harness's secrets
+removed (passwords, tokens, DSNs, the demo stack's admin URLs).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from gameday.clock import Clock, SystemClock
+
+OUTPUT_LIMIT = 2000
+"""Characters of a command's output kept in the timeline (the tail: errors are at the end)."""
+COMMAND_TIMEOUT = 60.0
+
+_SECRET_NAME = re.compile(r"(PASS|SECRET|TOKEN|DSN|CREDENTIAL|PRIVATE|API_?KEY|AUTH|ADMIN_URL)", re.IGNORECASE)
+_URL_WITH_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    step: int
+    title: str
+    command: str | None
+
+
+@dataclass(frozen=True)
+class Checklist:
+    name: str
+    path: Path
+    items: tuple[ChecklistItem, ...]
+
+
+def load_checklist(path: Path) -> Checklist:
+    """Steps of a runbook file; raises OSError when it cannot be read."""
+    try:
+        from gameday.runbooks.parse import parse_file
+    except ImportError:
+        return _fallback(path)
+    book = parse_file(path)
+    items = []
+    for step in book.steps:
+        blocks = step.runnable_blocks or step.blocks
+        command = "\n".join(b.code.strip() for b in blocks if b.code.strip()) or None
+        items.append(ChecklistItem(step.number, step.title or step.prose or f"step {step.number}", command))
+    return Checklist(book.title or book.name, path, tuple(items))
+
+
+_STEP = re.compile(r"^\s{0,3}(\d+)[.)]\s+(.*\S)\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def _fallback(path: Path) -> Checklist:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    title = path.stem
+    items: list[ChecklistItem] = []
+    current: tuple[str, list[str]] | None = None
+    in_fence = False
+    fence_lines: list[str] = []
+
+    def flush() -> None:
+        if current is not None:
+            items.append(ChecklistItem(len(items) + 1, current[0], "\n".join(current[1]).strip() or None))
+
+    for line in text.splitlines():
+        if _FENCE.match(line):
+            if in_fence and current is not None:
+                current[1].extend(fence_lines)
+            in_fence, fence_lines = not in_fence, []
+            continue
+        if in_fence:
+            fence_lines.append(line.strip())
+            continue
+        if line.startswith("# ") and title == path.stem:
+            title = line[2:].strip()
+        elif (match := _STEP.match(line)) is not None:
+            flush()
+            current = (match.group(2), [])
+        elif line.startswith("#"):
+            flush()
+            current = None
+    flush()
+    return Checklist(title, path, tuple(items))
+
+
+def clean_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment without anything that looks like a secret, by name or by value."""
+    return {k: v for k, v in env.items() if not _SECRET_NAME.search(k) and not _URL_WITH_PASSWORD.search(v)}
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    exit_code: int | None
+    duration_s: float
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def run_command(command: str, *, env: Mapping[str, str], cwd: Path | None = None,
+                timeout: float = COMMAND_TIMEOUT, clock: Clock | None = None) -> CommandResult:
+    """Run a runbook command in ``sh``; never raises for the command's own failure.
+
+    ``timeout`` is in real seconds; ``duration_s`` is measured on ``clock`` (scenario time in a tabletop)."""
+    clock = clock or SystemClock()
+    start = clock.monotonic()
+    try:
+        done = subprocess.run(
+            ["sh", "-c", command], env=clean_environment(env), cwd=cwd, timeout=timeout,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.output.decode("utf-8", "replace") if isinstance(exc.output, bytes) else ""
+        return CommandResult(command, None, round(clock.monotonic() - start, 3),
+                             _tail(out + f"\n[timed out after {timeout:g}s]"))
+    except OSError as exc:
+        return CommandResult(command, None, round(clock.monotonic() - start, 3), f"cannot run: {exc.strerror}")
+    return CommandResult(command, done.returncode, round(clock.monotonic() - start, 3),
+                         _tail(done.stdout.decode("utf-8", "replace")))
+
+
+def _tail(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= OUTPUT_LIMIT else "[...]\n" + text[-OUTPUT_LIMIT:]

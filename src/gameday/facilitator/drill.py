@@ -1,0 +1,344 @@
+"""Run a facilitated drill: the engine in a background thread, the facilitator's prompts in the foreground.
+
+Ctrl-C, SIGTERM or SIGHUP at a prompt stop the drill: ``drill.stopped`` is recorded, the engine is asked
+to stop (it reverts every fault as usual) and the run ends as interrupted. If the process dies instead
+(SIGKILL, a power cut), ``resume`` reverts what its journal left pending and continues the human side
+from the last phase the timeline shows.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+
+from gameday.clock import Clock, SystemClock, parse_iso
+from gameday.engine.cleanup import process_alive
+from gameday.engine.journal import JOURNAL_NAME, Journal, pending_faults
+from gameday.engine.observers import Observer, build_observers
+from gameday.engine.run import Outcome, RunOptions, RunResult, Runner, StopRequest
+from gameday.errors import GamedayError
+from gameday.facilitator.clock import ScaledClock
+from gameday.facilitator.events import DrillRecorder, Mode, fault_phase_offset
+from gameday.facilitator.loop import DrillLoop
+from gameday.facilitator.observer import FacilitatorObserver
+from gameday.facilitator.prompts import DrillStopped
+from gameday.facilitator.scripted import ScriptedResponder, check_probes
+from gameday.facilitator.session import FacilitatorSession, describe_event
+from gameday.facilitator.state import drill_state
+from gameday.facilitator.tabletop import TabletopRun
+from gameday.scenario.model import Scenario
+from gameday.scoring.expectations import judge
+from gameday.timeline import Event, Timeline, read_timeline
+
+
+@dataclass(frozen=True)
+class DrillResult:
+    run_id: str
+    run_dir: Path
+    exit_code: int
+    outcome: str
+    error: str | None = None
+
+
+class _Stop(BaseException):
+    """Raised in the main thread by SIGTERM / SIGHUP, as Ctrl-C raises KeyboardInterrupt."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGTERM and SIGHUP interrupt a prompt the way Ctrl-C does (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise _Stop(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def _signals_noted(console: Console) -> Iterator[None]:
+    """While the engine reverts, further signals are only noted: the revert is what was asked for."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        console.print("[yellow]reverting the faults; please wait[/]")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _printer(console: Console) -> Callable[[Event], None]:
+    def listener(event: Event) -> None:
+        line = describe_event(event)
+        if line is not None:
+            console.print(line, highlight=False)
+    return listener
+
+
+def facilitate(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, console: Console,
+               env: Mapping[str, str], speed: float | None = None, tabletop: bool = False,
+               clock: Clock | None = None, run_id: str | None = None) -> DrillResult:
+    """A drill with people at one screen; with ``tabletop`` (or a speed) no real fault is injected."""
+    base = clock or SystemClock()
+    tabletop = tabletop or speed is not None
+    mode: Mode = "tabletop" if tabletop else "live"
+    run_clock: Clock = ScaledClock(base, speed or 1.0) if tabletop else base
+    stop = StopRequest()
+    facilitator = FacilitatorObserver(mode=mode)
+    runner: Runner | TabletopRun
+    if tabletop:
+        runner = TabletopRun(scenario, clock=run_clock, speed=speed or 1.0, reports_dir=reports_dir,
+                             observers=[facilitator], stop=stop, scenario_file=scenario_file,
+                             listeners=[_printer(console)], run_id=run_id)
+    else:
+        others: list[Observer] = [o for o in build_observers(scenario) if not isinstance(o, ScriptedResponder)]
+        runner = Runner(scenario, RunOptions(
+            reports_dir=reports_dir, run_id=run_id, clock=run_clock, scenario_file=scenario_file,
+            listeners=[_printer(console)], handle_signals=False, observers=[facilitator, *others], stop=stop))
+    console.rule(f"[bold]gameday drill: {scenario.name}[/]")
+    console.print("[bold yellow]THIS IS A DRILL[/] - " + ("a tabletop exercise: no real fault is injected; "
+                  f"scenario time runs {speed or 1.0:g}x" if tabletop else "a real fault is injected into "
+                  f"the {scenario.stack.environment} stack and reverted at the end") + f"  (run {runner.run_id})")
+
+    holder: dict[str, Any] = {}
+
+    def engine() -> None:
+        try:
+            holder["result"] = runner.run()
+        except BaseException as exc:  # noqa: BLE001 - reported by the foreground, never lost
+            holder["crash"] = exc
+            facilitator.fault_started.set()
+
+    thread = threading.Thread(target=engine, name="gameday-engine", daemon=True)
+    stopped: str | None = None
+    with _signals_raise():
+        try:
+            thread.start()
+            console.print("[dim]waiting for the system to be in steady state...[/]")
+            while not facilitator.fault_started.wait(0.1):
+                if not thread.is_alive():
+                    break
+            if facilitator.recorder is not None and "crash" not in holder:
+                console.print("[bold]The drill has begun.[/] Respond as you would to a real incident.")
+                session = FacilitatorSession(
+                    scenario, facilitator.recorder, console=console, env=env, scenario_dir=scenario_file.resolve().parent,
+                    end_fault=stop.end_fault_phase)
+                session.run()
+        except KeyboardInterrupt:
+            stopped = "SIGINT"
+        except _Stop as exc:
+            stopped = exc.name
+        except DrillStopped as exc:
+            stopped = exc.reason
+        finally:
+            if stopped is not None:
+                _record_stop(facilitator, runner, stopped)
+                stop.interrupt(stopped)
+            facilitator.session_done.set()
+    with _signals_noted(console):
+        thread.join()
+    if "crash" in holder:
+        raise holder["crash"]
+    result: RunResult = holder["result"]
+    _finish(console, result.run_dir, result.outcome.name.lower(), result.exit_code, result.error)
+    exit_code = 130 if stopped is not None else result.exit_code
+    return DrillResult(result.run_id, result.run_dir, exit_code, result.outcome.name.lower(), result.error)
+
+
+def _record_stop(facilitator: FacilitatorObserver, runner: Runner | TabletopRun, reason: str) -> None:
+    timeline = runner.timeline
+    phase = drill_state(list(timeline.events)).phase
+    if facilitator.recorder is not None:
+        facilitator.recorder.record("drill.stopped", signal=reason, phase=phase)
+    else:
+        timeline.record("drill.stopped", actor="facilitator", drill=True, signal=reason, phase=phase)
+
+
+def _finish(console: Console, run_dir: Path, outcome: str, exit_code: int, error: str | None) -> None:
+    from gameday.report.render import render_run
+
+    try:
+        report = render_run(run_dir)
+    except GamedayError as exc:
+        console.print(f"[red]the report could not be written: {exc}[/]")
+        report = None
+    style = "green" if exit_code == 0 else "red"
+    console.print(f"[{style}]{outcome}[/] (exit {exit_code})" + (f"  report: {report}" if report else ""),
+                  highlight=False)
+    if error:
+        console.print(f"[red]{error}[/]", highlight=False)
+
+
+def tabletop_scripted(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, speed: float,
+                      clock: Clock | None = None, console: Console | None = None) -> RunResult:
+    """Replay the scenario's injects and responses with no human and no fault, on a compressed clock."""
+    run_clock = ScaledClock(clock or SystemClock(), speed)
+    stop = StopRequest()
+    responder = ScriptedResponder(mode="tabletop", end_fault=stop.end_fault_phase)
+    runner = TabletopRun(scenario, clock=run_clock, speed=speed, reports_dir=reports_dir, observers=[responder],
+                         stop=stop, scenario_file=scenario_file,
+                         listeners=[_printer(console)] if console is not None else [])
+    return runner.run()
+
+
+# --- resume ------------------------------------------------------------------------------------
+
+
+def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Clock | None = None,
+           registry: Any | None = None) -> DrillResult:
+    """Continue a drill whose process died: revert what it left, then ask what the timeline has not answered."""
+    from gameday.faults.base import FaultRegistry
+    from gameday.scenario.loader import load_scenario
+
+    events = read_timeline(run_dir / "timeline.jsonl")
+    started = next((e for e in events if e.kind == "run.started"), None)
+    if started is None:
+        raise GamedayError(f"{run_dir}: the timeline has no run.started; nothing to resume")
+    state = drill_state(events)
+    if state.finished:
+        raise GamedayError(f"drill {run_dir.name} already finished; nothing to resume")
+    pid = started.details.get("pid")
+    if isinstance(pid, int) and process_alive(pid):
+        raise GamedayError(f"drill {run_dir.name} is still running (pid {pid}); stop it first")
+    fault_start = fault_phase_offset(events)
+    if fault_start is None:
+        raise GamedayError(f"drill {run_dir.name} never reached the fault phase; start a new drill instead")
+    scenario_path = run_dir / "scenario.yaml"
+    if not scenario_path.is_file():
+        raise GamedayError(f"{run_dir}: no scenario.yaml copy in the run folder; cannot resume")
+    scenario = load_scenario(scenario_path)
+    mode: Mode = "tabletop" if started.details.get("mode") == "tabletop" else "live"
+    speed = float(started.details.get("speed") or 1.0)
+    base = clock or SystemClock()
+    last = events[-1]
+    if mode == "tabletop":
+        # Scenario time continues from the last event: the time the process was dead is not replayed.
+        run_clock: Clock = ScaledClock(base, speed, start_wall=parse_iso(last.at))
+        origin = run_clock.monotonic() - last.offset
+    else:
+        run_clock = base
+        origin = base.monotonic() - (base.wall() - parse_iso(started.at)).total_seconds()
+    timeline = Timeline(run_dir / "timeline.jsonl", run_clock, origin=origin)
+    timeline.events.extend(events)
+    timeline.subscribe(_printer(console))
+    console.rule(f"[bold]gameday drill: {scenario.name} (resumed)[/]")
+    console.print(f"[bold yellow]THIS IS A DRILL[/] - resuming run {run_dir.name} from phase "
+                  f"{state.phase or 'detect'}")
+
+    reverted = _revert_leftovers(run_dir, timeline, events, registry or FaultRegistry(), console, mode)
+    recorder = DrillRecorder(timeline, fault_start=fault_start, mode=mode)
+    recorder.record("drill.resumed", from_phase=state.phase or "detect", previous_pid=pid, reverted=reverted)
+    if mode == "live" and reverted and not any(e.kind in ("recovery.met", "recovery.failed") for e in events):
+        _wait_recovery(scenario, timeline, run_clock, console)
+    loop = DrillLoop(scenario, recorder, run_clock, name="facilitator-injects")
+    loop.start()
+    stopped: str | None = None
+    with _signals_raise():
+        try:
+            session = FacilitatorSession(scenario, recorder, console=console, env=env,
+                                         scenario_dir=_scenario_dir(started, run_dir))
+            session.run()
+        except KeyboardInterrupt:
+            stopped = "SIGINT"
+        except _Stop as exc:
+            stopped = exc.name
+        except DrillStopped as exc:
+            stopped = exc.reason
+        finally:
+            loop.stop()
+    if stopped is not None:
+        recorder.record("drill.stopped", signal=stopped, phase=drill_state(list(timeline.events)).phase)
+        outcome, exit_code = Outcome.INTERRUPTED, 130
+    else:
+        timeline.record("phase.changed", phase="evaluation")
+        verdicts = judge(scenario, list(timeline.events)) if mode == "live" else []
+        for v in verdicts:
+            timeline.record("expectation.met" if v.met else "expectation.failed", name=v.name, detail=v.detail)
+        outcome = Outcome.PASSED if all(v.met for v in verdicts) else Outcome.FAILED
+        exit_code = outcome.exit_code
+    if not any(e.kind == "run.finished" for e in timeline.events):
+        timeline.record("run.finished", outcome=outcome.name.lower(), exit_code=outcome.exit_code, resumed=True)
+    timeline.close()
+    _finish(console, run_dir, outcome.name.lower(), exit_code, None)
+    return DrillResult(run_dir.name, run_dir, exit_code, outcome.name.lower())
+
+
+def _scenario_dir(started: Event, run_dir: Path) -> Path:
+    original = str(started.details.get("scenario_file") or "")
+    if original and Path(original).parent.is_dir():
+        return Path(original).resolve().parent
+    return run_dir
+
+
+def _revert_leftovers(run_dir: Path, timeline: Timeline, events: list[Event], registry: Any, console: Console,
+                      mode: Mode) -> list[str]:
+    """Revert the faults the dead process left live (from its journal); simulated ones are just ended."""
+    reverted: list[str] = []
+    labels = {str(e.details.get("fault_id")): str(e.details.get("fault")) for e in events if e.kind == "fault.intended"}
+    journal_path = run_dir / JOURNAL_NAME
+    pending = pending_faults(journal_path)
+    if pending:
+        journal = Journal(journal_path, run_id=pending[0].run_id, clock=timeline.clock)
+        for fault in reversed(pending):
+            label = labels.get(fault.fault_id, fault.fault_id)
+            console.print(f"reverting the fault left live: {fault.handle.description}")
+            try:
+                registry.create(fault.handle.kind).revert(fault.handle)
+            except GamedayError as exc:
+                journal.revert_failed(fault.fault_id, str(exc))
+                timeline.record("revert.failed", fault=label, error=str(exc))
+                continue
+            journal.reverted(fault.fault_id, by="resume")
+            timeline.record("fault.reverted", fault=label, by="resume")
+            reverted.append(label)
+    if mode == "tabletop" and drill_state(events).fault_live:
+        live = {str(e.details.get("fault")) for e in events if e.kind == "fault.injected"} - \
+            {str(e.details.get("fault")) for e in events if e.kind == "fault.reverted"}
+        for label in sorted(live):
+            timeline.record("fault.reverted", fault=label, simulated=True, by="resume")
+            reverted.append(label)
+    return reverted
+
+
+def _wait_recovery(scenario: Scenario, timeline: Timeline, clock: Clock, console: Console) -> None:
+    """After reverting on resume, wait (bounded) for the steady-state probes, as the engine would have."""
+    if not scenario.steady_state.probes:
+        return
+    console.print("[dim]waiting for the system to recover...[/]")
+    start = clock.monotonic()
+    limit = scenario.expect.recovers_within
+    while True:
+        results = check_probes(scenario)
+        elapsed = clock.monotonic() - start
+        if all(ok for _, ok, _ in results):
+            timeline.record("recovery.met", after_s=round(elapsed, 3), by="resume")
+            return
+        if elapsed >= limit:
+            timeline.record("recovery.failed", after_s=None, waited_s=round(elapsed, 3), by="resume",
+                            failing=[name for name, ok, _ in results if not ok])
+            return
+        clock.sleep(0.5)
