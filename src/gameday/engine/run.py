@@ -293,7 +293,8 @@ class Runner:
         threading.Thread(target=beat, name="heartbeat", daemon=True).start()
         if self.options.watchdog:
             self._watchdog = start_watchdog(self.journal.path, heartbeat, harness_pid=os.getpid(),
-                                            state_dir=self.options.state_dir)
+                                            state_dir=self.options.state_dir,
+                                            heartbeat_timeout=self.scenario.safety.heartbeat_timeout)
             self.timeline.record("watchdog.started", pid=self._watchdog.pid)
 
     def _finish_safety(self) -> None:
@@ -318,6 +319,8 @@ class Runner:
         # An observer that fails is recorded; it never stops the run or its reverts.
         try:
             call()
+        except RunInterrupted:
+            raise  # Ctrl-C inside an observer (the load's warmup) is the user's, not the observer's failure
         except GamedayError as exc:
             self.timeline.record("observer.failed", observer=observer.name, during=what, error=str(exc))
 
