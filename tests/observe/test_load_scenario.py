@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -11,20 +13,28 @@ import yaml
 from gameday.engine.run import Outcome, RunOptions, run_scenario
 from gameday.report.render import render_run
 from gameday.scenario.loader import load_scenario
-from tests.helpers import events, web_scenario
+from tests.conftest import http_ok, wait_for
+from tests.helpers import events, harness_process, wait_for_event, web_scenario
+from tests.observe.test_load_observer import process_gone
 
 pytestmark = pytest.mark.docker
 
 STEADY = Path(__file__).parent / "locustfiles" / "steady.py"
 
 
-def test_load_runs_through_a_container_kill_and_lands_in_the_report(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
-    web = web_container(labels={"gameday.allowed": "true"})
-    path = web_scenario(tmp_path, container=web.name, url=web.url, duration="2s", name="load-kill")
+def load_scenario_file(tmp_path: Path, web: Any, duration: str, warmup: str = "1s") -> Path:
+    """The web-kill scenario of tests/helpers.py, with a steady Locust load on the same container."""
+    path = web_scenario(tmp_path, container=web.name, url=web.url, duration=duration, name="load-kill")
     doc = yaml.safe_load(path.read_text())
     doc["load"] = {"locustfile": str(STEADY), "host": web.url.rstrip("/"), "users": 4, "spawn_rate": 50.0,
-                   "warmup": "1s"}
+                   "warmup": warmup}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_load_runs_through_a_container_kill_and_lands_in_the_report(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container(labels={"gameday.allowed": "true"})
+    path = load_scenario_file(tmp_path, web, "2s")
 
     result = run_scenario(load_scenario(path),
                           RunOptions(reports_dir=tmp_path / "reports", scenario_file=path, handle_signals=False))
@@ -50,3 +60,47 @@ def test_load_runs_through_a_container_kill_and_lands_in_the_report(tmp_path: Pa
     for period in ("before", "during", "after"):
         assert f"| {period} the fault |" in section
     assert "locust" not in sys.modules
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_harness_stops_locust(tmp_path: Path, web_container, sig: signal.Signals) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C or SIGTERM mid-fault: the fault is reverted, Locust is stopped with its totals, no child is left."""
+    web = web_container(labels={"gameday.allowed": "true"})
+    path = load_scenario_file(tmp_path, web, "60s")
+    proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
+    try:
+        started = wait_for_event(tmp_path / "reports", "load.started")
+        wait_for_event(tmp_path / "reports", "fault.effective")
+        proc.send_signal(sig)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130
+    assert process_gone(int(started["details"]["pid"]))
+    run_dir = next((tmp_path / "reports").iterdir())
+    kinds = [e["kind"] for e in events(run_dir)]
+    assert kinds.count("load.finished") == 1
+    finished = next(e["details"] for e in events(run_dir) if e["kind"] == "load.finished")
+    assert finished["complete"] is True and finished["reason"] == "stopped by the harness"
+    wait_for(lambda: http_ok(web.url), timeout=10)  # the fault was reverted
+
+
+def test_ctrl_c_during_the_warmup_stops_the_run_before_any_fault(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container(labels={"gameday.allowed": "true"})
+    path = load_scenario_file(tmp_path, web, "2s", warmup="20s")
+    proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
+    try:
+        started = wait_for_event(tmp_path / "reports", "load.started")
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    run_dir = next((tmp_path / "reports").iterdir())
+    kinds = [e["kind"] for e in events(run_dir)]
+    assert process_gone(int(started["details"]["pid"]))
+    assert "fault.intended" not in kinds
+    assert proc.returncode == 130, kinds

@@ -10,7 +10,7 @@ share only the CPU (keep ``users`` modest on small machines).
 Timeline events (actor ``load``):
     load.started   [locustfile, host, users, spawn_rate, pid, locust_version, user_classes, max_run_time_s]
     load.stats     [phase, rps, p50_ms, p95_ms, p99_ms, max_ms, error_rate, requests, failures, users,
-                    interval_s, t, hist]  once a second; ``phase`` is the run's phase when it arrived,
+                    interval_s, t, hist]  once a second; ``phase`` is the run's phase in the middle of that second,
                     ``hist`` maps a rounded response time in ms to a count (percentiles over a phase)
     load.finished  [requests, failures, rps, error_rate, p50_ms, p95_ms, p99_ms, duration_s, reason,
                     complete, exit_code]  totals of the whole load, always recorded once after load.started
@@ -70,6 +70,7 @@ class LoadObserver:
         self.interval = interval
         self.stop_grace = stop_grace
         self.phase = "steady_state"
+        self._phases: list[tuple[float, str]] = []  # (timeline offset, phase) of each change
         self.proc: subprocess.Popen[str] | None = None
         self._ctx: RunContext | None = None
         self._reader: threading.Thread | None = None
@@ -110,7 +111,7 @@ class LoadObserver:
             )
         except OSError as exc:
             raise LoadError(f"cannot start the Locust child process: {exc.strerror}") from exc
-        atexit.register(self.stop)
+        atexit.register(self._stop_at_exit)
         self._reader = threading.Thread(target=self._read, args=(self.proc, locustfile, load, bound),
                                         name="load-reader", daemon=True)
         self._reader.start()
@@ -126,12 +127,17 @@ class LoadObserver:
 
     def on_phase(self, phase: str) -> None:
         self.phase = phase
+        if self._ctx is not None:
+            self._phases.append((self._ctx.timeline.now(), phase))
         if phase == "recovery" and self._ctx is not None:
             self._recovery_since = self._ctx.clock.monotonic()
 
     def stop(self) -> None:
         """Stop the load (after a baseline in recovery); idempotent, safe before start and at exit."""
         self._stop(cooldown=True)
+
+    def _stop_at_exit(self) -> None:
+        self._stop(cooldown=False)
 
     def verdicts(self, scenario: Scenario, events: list[Event]) -> list[Verdict]:
         return []
@@ -162,7 +168,7 @@ class LoadObserver:
                     ctx.clock.sleep(remaining)
         finally:
             self._end_child(proc)
-            atexit.unregister(self.stop)
+            atexit.unregister(self._stop_at_exit)
             if self._reader is not None:
                 self._reader.join(timeout=self.stop_grace)
             if proc.stdout is not None and not (self._reader and self._reader.is_alive()):
@@ -221,7 +227,7 @@ class LoadObserver:
                 self._seen["requests"] += message.get("requests", 0)
                 self._seen["failures"] += message.get("failures", 0)
                 self._seen["seconds"] += message.get("interval_s", 0.0)
-                message["phase"] = self.phase
+                message["phase"] = self._phase_at(message.get("interval_s", 0.0))
                 self._emit("load.stats", **message)
             elif kind == "finished":
                 self._record_finished(message, complete=True, exit_code=None)
@@ -232,6 +238,16 @@ class LoadObserver:
             code = proc.wait()
             self._start_error = f"the Locust child exited with code {code} before starting (see locust.log)"
             self._started.set()
+
+    def _phase_at(self, interval: float) -> str:
+        """The phase in the middle of the second that just ended: a second is counted where most of it was."""
+        assert self._ctx is not None
+        middle = self._ctx.timeline.now() - interval / 2
+        phase = "steady_state"
+        for offset, name in list(self._phases):
+            if offset <= middle:
+                phase = name
+        return phase
 
     def _emit(self, kind: str, **details: Any) -> None:
         assert self._ctx is not None
