@@ -42,6 +42,10 @@ groups:
         expr: up{job="target"} == 0
         labels: {severity: critical}
         annotations: {summary: the target does not answer, runbook_url: runbooks/gameday-test-target-down.md}
+      - alert: GamedayTestScrapeFailed
+        expr: up{job="target"} == 0
+        labels: {severity: warning}
+        annotations: {summary: a second alert on the same cause, runbook_url: runbooks/gameday-test-scrape-failed.md}
       - alert: GamedayTestNever
         expr: vector(0) > 1
         labels: {severity: info}
@@ -167,6 +171,16 @@ class AlertStack:
     def stop_alertmanager(self) -> None:
         _stop(self.procs[0])
 
+    def wait_scraped(self, timeout: float = 15.0) -> None:
+        """Until Prometheus has scraped the target successfully (``up == 1``), so a fault shows as a change."""
+
+        def up() -> bool:
+            answer = httpx.get(f"{self.prometheus_url}/api/v1/query", params={"query": 'up{job="target"} == 1'},
+                               timeout=2.0, trust_env=False).json()
+            return bool(answer["data"]["result"])
+
+        wait_for(up, timeout=timeout, interval=0.2)
+
 
 StackFactory = Callable[..., AlertStack]
 
@@ -178,21 +192,21 @@ def metrics_target() -> Iterator[MetricsTarget]:
     target.close()
 
 
-@pytest.fixture
-def alert_stack(tmp_path: Path) -> Iterator[StackFactory]:
-    """Factory: start Alertmanager then Prometheus for a scrape target address; stopped afterwards.
+class AlertStacks:
+    """Starts Alertmanager then Prometheus for a scrape target address under ``root``; ``close()`` stops all."""
 
-    ``webhook=False`` leaves the harness's route out (the poll-only case); ``rules`` replaces the test rules.
-    """
-    started: list[AlertStack] = []
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.started: list[AlertStack] = []
 
-    def make(target: str, *, webhook: bool = True, rules: str = TEST_RULES, group_wait: str = "0s",
-             group_interval: str = "1s", scrape: str = "1s", evaluation: str = "1s",
-             receiver_port: int | None = None) -> AlertStack:
+    def __call__(self, target: str, *, webhook: bool = True, rules: str = TEST_RULES, group_wait: str = "0s",
+                 group_interval: str = "1s", scrape: str = "1s", evaluation: str = "1s",
+                 receiver_port: int | None = None) -> AlertStack:
+        """``webhook=False`` leaves the harness's route out (the poll-only case); ``rules`` replaces the test rules."""
         if not (Path(PROMETHEUS).exists() and Path(ALERTMANAGER).exists()):
             pytest.fail("these tests need the Debian packages prometheus and prometheus-alertmanager")
-        work = tmp_path / f"stack{len(started)}"
-        work.mkdir()
+        work = self.root / f"stack{len(self.started)}"
+        work.mkdir(parents=True)
         port = receiver_port or free_port()
         receiver_url = f"http://127.0.0.1:{port}/alerts" if webhook else None
         am_port, prom_port = free_port(), free_port()
@@ -202,7 +216,7 @@ def alert_stack(tmp_path: Path) -> Iterator[StackFactory]:
         (work / "prometheus.yml").write_text(prometheus_config(
             target, f"127.0.0.1:{am_port}", work / "rules.yml", scrape=scrape, evaluation=evaluation))
         stack = AlertStack(f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}", port, receiver_url, work)
-        started.append(stack)
+        self.started.append(stack)
         stack.procs.append(_start([
             ALERTMANAGER, f"--config.file={work / 'alertmanager.yml'}", f"--storage.path={work / 'am-data'}",
             f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address=", "--log.level=warn",
@@ -213,7 +227,15 @@ def alert_stack(tmp_path: Path) -> Iterator[StackFactory]:
         ], f"{stack.prometheus_url}/-/ready", work / "prometheus.log"))
         return stack
 
-    yield make
-    for stack in started:
-        for proc in reversed(stack.procs):
-            _stop(proc)
+    def close(self) -> None:
+        for stack in self.started:
+            for proc in reversed(stack.procs):
+                _stop(proc)
+
+
+@pytest.fixture
+def alert_stack(tmp_path: Path) -> Iterator[StackFactory]:
+    """Factory of real Prometheus + Alertmanager pairs (see ``AlertStacks``); stopped after the test."""
+    stacks = AlertStacks(tmp_path)
+    yield stacks
+    stacks.close()

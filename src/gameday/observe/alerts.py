@@ -15,8 +15,10 @@ Alertmanager repeats a firing alert in later notifications of its group and poll
 second. Polling learns of a resolution when the alert leaves the API's list of active alerts.
 
 The observer keeps listening through the recovery phase. At ``stop()`` after a completed recovery it
-waits (bounded: ``resolve_wait``, default the scenario's ``expect.recovers_within`` from the last
-revert) for alerts raised during the fault to resolve, so reset time can be measured.
+waits until every expected alert has fired or passed its deadline (``within`` after the fault took
+effect), then (bounded: ``resolve_wait``, default the scenario's ``expect.recovers_within`` from the
+last revert) for alerts raised during the fault to resolve, so reset time can be measured.
+Interrupted or aborted runs stop listening at once.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from gameday.errors import GamedayError
 from gameday.observe.alert_receiver import DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, AlertReceiver
 from gameday.observe.alertmanager import AlertmanagerClient, ReceivedAlert, redact_url
 from gameday.scenario.model import Scenario
-from gameday.scoring.alerting import WATCHING_EVENT, AlertExpectations, verdicts_for
+from gameday.scoring.alerting import WATCHING_EVENT, AlertExpectations, ExpectedAlert, verdicts_for
 from gameday.scoring.expectations import Verdict
 from gameday.timeline import Event
 
@@ -94,7 +96,7 @@ class AlertObserver:
             WATCHING_EVENT,
             receiver=self.receiver.url if self.receiver else None,
             alertmanager=redact_url(url) if url else None,
-            poll_interval_s=self.poll_interval if url else None,
+            poll_interval_s=self.poll_interval if url and self.poll_interval > 0 else None,
             **AlertExpectations.from_scenario(scenario).to_details(),
         )
         if url and self.poll_interval > 0:
@@ -125,7 +127,12 @@ class AlertObserver:
     # --- waiting for resolutions --------------------------------------------------------------------
 
     def _wait_for_resolutions(self) -> float:
-        """After a completed recovery, wait (bounded) until alerts raised during the fault resolve."""
+        """After a completed recovery, wait (bounded) for expected alerts still due and for resolutions.
+
+        First until every expected alert has fired or its deadline (fault effective + within) has
+        passed, so a missing alert is judged missed only when it is really late; then until alerts
+        raised during the fault resolve, at most ``resolve_wait`` after the last revert.
+        """
         assert self._ctx is not None
         ctx = self._ctx
         events = list(ctx.timeline.events)
@@ -133,15 +140,27 @@ class AlertObserver:
         if "run.aborted" in kinds or not kinds & {"recovery.met", "recovery.failed"}:
             return 0.0  # interrupted or failed runs stop at once
         injected = [e.offset for e in events if e.kind == "fault.injected"]
-        reverted = [e.offset for e in events if e.kind in ("fault.reverted", "revert.failed")]
         if not injected:
             return 0.0
+        effective = min((e.offset for e in events if e.kind == "fault.effective"), default=min(injected))
+        reverted = [e.offset for e in events if e.kind in ("fault.reverted", "revert.failed")]
+        start = ctx.timeline.now()
+        expected = AlertExpectations.from_scenario(ctx.scenario).expected
+        while ctx.timeline.now() < effective + max((x.within for x in self._still_due(expected, min(injected))),
+                                                   default=0.0):
+            ctx.clock.sleep(0.1)
         limit = self.resolve_wait if self.resolve_wait is not None else ctx.scenario.expect.recovers_within
         deadline = (max(reverted) if reverted else ctx.timeline.now()) + limit
-        start = ctx.timeline.now()
         while self._raised_since(min(injected)) and ctx.timeline.now() < deadline:
             ctx.clock.sleep(0.1)
         return ctx.timeline.now() - start
+
+    def _still_due(self, expected: tuple[ExpectedAlert, ...], since: float) -> list[ExpectedAlert]:
+        """Expected alerts not yet seen firing since the first fault was injected."""
+        assert self._ctx is not None
+        fired = [e for e in list(self._ctx.timeline.events) if e.kind == "alert.firing" and e.offset >= since]
+        return [x for x in expected
+                if not any(x.matches(str(e.details.get("alertname")), e.details.get("labels") or {}) for e in fired)]
 
     def _raised_since(self, offset: float) -> bool:
         with self._lock:
