@@ -102,3 +102,36 @@ def test_validate_rejects_bad_network_fault_args_with_file_and_line(tmp_path: Pa
     assert any(line.startswith(f"{file}:18:") and "fault kind 'proxy_down' acts on a target with proxy" in line
                for line in lines)
     assert "Traceback" not in done.stderr
+
+
+def test_cleanup_removes_the_toxic_of_a_run_killed_mid_fault(
+    tmp_path: Path, toxiproxy: ToxiproxyClient, make_proxy: Callable[[Upstream], Proxy], http_upstream: Upstream
+) -> None:
+    """SIGKILL leaves the toxic on the proxy; `gameday cleanup` removes it from the journal alone."""
+    import signal
+    import time
+
+    from gameday.engine.cleanup import cleanup
+
+    proxy = make_proxy(http_upstream)
+    file = latency_scenario(tmp_path / "crash.yaml", url=toxiproxy.base_url, proxy=proxy, args={"latency": "50ms"})
+    file.write_text(file.read_text().replace("duration: 2s", "duration: 60s"))
+    reports = tmp_path / "reports"
+    child = subprocess.Popen([sys.executable, "-m", "gameday", "run", str(file), "--reports", str(reports)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not toxiproxy.toxics(proxy.name):
+            assert time.monotonic() < deadline, "the run never injected its toxic"
+            assert child.poll() is None, f"the run ended early with {child.returncode}"
+            time.sleep(0.05)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    assert len(toxiproxy.toxics(proxy.name)) == 1, "SIGKILL gives the run no chance to revert"
+
+    results = cleanup(reports)
+
+    assert [(r.fault.handle.kind, r.reverted) for r in results] == [("latency", True)]
+    assert toxiproxy.toxics(proxy.name) == []
+    assert cleanup(reports) == [], "a second cleanup finds nothing pending"
