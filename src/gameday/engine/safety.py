@@ -57,7 +57,7 @@ class TargetLocks:
 
     def acquire(self, resource: str) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        path = self.dir / (hashlib.sha1(resource.encode()).hexdigest()[:16] + ".json")
+        path = self._path(resource)
         record = json.dumps({"run_id": self.run_id, "pid": os.getpid(), "resource": resource, "scenario": self.scenario})
         for _ in range(3):
             try:
@@ -79,6 +79,16 @@ class TargetLocks:
             self.held.append(TargetLock(path, resource))
             return
         raise TargetError(f"could not lock {resource}", target=resource)
+
+    def holder(self, resource: str) -> str | None:
+        """The run holding this resource's lock, if its process is alive (for plans: looks, never takes)."""
+        owner = _read(self._path(resource))
+        if owner and process_alive(owner.get("pid")):  # type: ignore[arg-type]
+            return str(owner.get("run_id"))
+        return None
+
+    def _path(self, resource: str) -> Path:
+        return self.dir / (hashlib.sha1(resource.encode()).hexdigest()[:16] + ".json")
 
     def release_all(self) -> None:
         for lock in self.held:

@@ -136,6 +136,10 @@ class _ContainerFault:
     def describe(self, name: str, args: Any) -> str:
         return f"{self.kind} {name}"
 
+    def describe_revert(self, handle: FaultHandle) -> str:
+        wait = "running and healthy" if handle.data.get("has_healthcheck") else "running"
+        return f"start or unpause {handle.data['container_name']} and wait until it is {wait}"
+
     def _container(self, handle: FaultHandle, *, reverting: bool = False) -> Container:
         client = self._client(handle.data.get("base_url"))
         with docker_errors(handle.data["container_name"], reverting=reverting):

@@ -24,6 +24,8 @@ def parse_duration(value: object) -> float:
 
 def format_duration(seconds: float) -> str:
     """The shortest readable form: 0.25 -> 250ms, 90 -> 1m30s."""
+    if seconds == 0:
+        return "0s"
     if seconds < 1:
         return f"{round(seconds * 1000)}ms"
     whole = int(round(seconds))

@@ -164,6 +164,9 @@ class SafetySpec(Model):
     max_fault_duration: Duration = Field(
         3600.0, description="hard maximum of a fault's at + duration; raise it explicitly for longer faults"
     )
+    heartbeat_timeout: Duration = Field(
+        10.0, description="the watchdog reverts everything when the harness's heartbeat is older than this"
+    )
 
 
 class GuardSpec(Model):

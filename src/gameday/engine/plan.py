@@ -1,0 +1,74 @@
+"""A dry run: resolve every target, check every precondition, say what would be done and undone.
+
+Nothing is changed: drivers' ``prepare`` only reads (the target's state, the server's version), probes
+only read, and locks are looked at, not taken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gameday.engine.safety import TargetLocks, check_allowed, resource_key
+from gameday.errors import GamedayError
+from gameday.faults.base import FaultRegistry
+from gameday.observe.probes import Prober
+from gameday.scenario.durations import format_duration
+from gameday.scenario.model import Scenario
+
+
+@dataclass(frozen=True)
+class PlannedFault:
+    label: str
+    kind: str
+    target: str
+    when: str
+    do: str
+    undo: str
+    problem: str | None = None
+
+
+@dataclass
+class Plan:
+    scenario: str
+    faults: list[PlannedFault] = field(default_factory=list)
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(f.problem is None for f in self.faults) and all(ok for _, ok, _ in self.checks)
+
+
+def describe_revert(driver: object, handle: object) -> str:
+    describe = getattr(driver, "describe_revert", None)
+    if callable(describe):
+        return str(describe(handle))
+    return f"undo: {getattr(handle, 'description', '')}"
+
+
+def make_plan(scenario: Scenario, *, registry: FaultRegistry | None = None, state_dir: Path | None = None,
+              allow_production: bool = False) -> Plan:
+    registry = registry or FaultRegistry()
+    plan = Plan(scenario=scenario.name)
+    locks = TargetLocks(run_id="plan", scenario=scenario.name, state_dir=state_dir)
+    for spec in scenario.faults:
+        when = f"T+{format_duration(spec.at)} for {format_duration(spec.duration)}"
+        try:
+            driver = registry.create(spec.kind)
+            handle = driver.prepare(spec, scenario.stack)
+            check_allowed(handle, scenario.stack, allow_production=allow_production)
+            holder = locks.holder(resource_key(handle))
+            problem = f"target in use by run {holder}" if holder else None
+            plan.faults.append(PlannedFault(spec.label, spec.kind, spec.target, when, handle.description,
+                                            describe_revert(driver, handle), problem))
+        except GamedayError as exc:
+            plan.faults.append(PlannedFault(spec.label, spec.kind, spec.target, when, "-", "-", str(exc)))
+    prober = Prober()
+    try:
+        for probe in scenario.steady_state.probes:
+            result = prober.check(probe)
+            plan.checks.append((f"probe {probe.name}", result.ok,
+                                f"{result.latency_ms:.0f} ms" if result.ok else str(result.error)))
+    finally:
+        prober.close()
+    return plan

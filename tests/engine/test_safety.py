@@ -1,0 +1,168 @@
+"""Safe by default: the dead-man's switch, guards, the allowlist, production refusal, locks, plan, abort."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import http_ok, wait_for
+from tests.helpers import events, harness_process, run_harness, wait_for_event, web_scenario
+
+pytestmark = pytest.mark.docker
+
+
+def edit(path: Path, **changes: object) -> Path:
+    data = yaml.safe_load(path.read_text())
+    for key, value in changes.items():
+        node = data
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def container_state(web) -> dict:  # type: ignore[no-untyped-def]
+    web.container.reload()
+    return web.container.attrs["State"]
+
+
+def test_watchdog_reverts_after_the_harness_is_sigkilled(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    path = web_scenario(tmp_path, container=web.name, url=web.url, duration="120s", kind="container_pause")
+    proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
+    wait_for_event(tmp_path / "reports", "fault.injected")
+    assert container_state(web)["Paused"] is True
+    killed_at = time.monotonic()
+    proc.kill()
+    proc.communicate(timeout=10)
+    # No `gameday cleanup`: the watchdog, in its own session, sees the harness gone and reverts.
+    wait_for(lambda: not container_state(web)["Paused"], timeout=10)
+    took = time.monotonic() - killed_at
+    assert http_ok(web.url)
+    journal = next((tmp_path / "reports").glob("*/journal.jsonl")).read_text()
+    assert '"by": "watchdog"' in journal
+    print(f"kill -> revert by the watchdog: {took:.2f}s")
+
+
+def test_watchdog_reverts_when_the_heartbeat_stops(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    path = edit(web_scenario(tmp_path, container=web.name, url=web.url, duration="120s", kind="container_pause"),
+                **{"safety.heartbeat_timeout": "2s"})
+    proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
+    wait_for_event(tmp_path / "reports", "fault.injected")
+    os.kill(proc.pid, signal.SIGSTOP)  # the harness hangs: alive, but its heartbeat stops
+    try:
+        wait_for(lambda: not container_state(web)["Paused"], timeout=15)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=10)
+    assert http_ok(web.url)
+
+
+def test_a_tripped_guard_aborts_reverts_and_exits_4(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    bystander = {"name": "bystander", "http": {"url": web.url, "timeout": "500ms"}, "interval": "200ms"}
+    path = edit(web_scenario(tmp_path, container=web.name, url=web.url, duration="60s"),
+                guards=[{"name": "outside-blast-radius", "probe": bystander, "sustained": "500ms"}])
+    started = time.monotonic()
+    done = run_harness("run", str(path), "--reports", "reports", cwd=tmp_path)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert time.monotonic() - started < 40, "the guard stopped the 60 s fault early"
+    assert container_state(web)["Status"] == "running"
+    evs = events(next((tmp_path / "reports").iterdir()))
+    kinds = [e["kind"] for e in evs]
+    assert kinds.index("guard.tripped") < kinds.index("fault.reverted")
+    assert "outside-blast-radius" in next(e for e in evs if e["kind"] == "guard.tripped")["details"]["reason"]
+
+
+def test_a_container_without_the_allow_label_is_refused(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container(allowed=False)
+    done = run_harness("run", str(web_scenario(tmp_path, container=web.name, url=web.url)), "--reports", "r", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "lacks the label gameday.allowed=true" in done.stderr and "--label gameday.allowed=true" in done.stderr
+    assert container_state(web)["Status"] == "running"
+    assert "fault.intended" not in [e["kind"] for e in events(next((tmp_path / "r").iterdir()))]
+
+
+def test_a_production_stack_refuses_faults_unless_overridden(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    path = edit(web_scenario(tmp_path, container=web.name, url=web.url, duration="1s"),
+                **{"stack.environment": "production"})
+    refused = run_harness("run", str(path), "--reports", "r1", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "environment: production" in refused.stderr
+    allowed = run_harness("run", str(path), "--reports", "r2", "--allow-production", cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "safety.override" in [e["kind"] for e in events(next((tmp_path / "r2").iterdir()))]
+
+
+def test_a_second_run_on_the_same_target_is_refused(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    first = harness_process("run", str(web_scenario(tmp_path, container=web.name, url=web.url, duration="30s")),
+                            "--reports", "r1", cwd=tmp_path)
+    try:
+        wait_for_event(tmp_path / "r1", "fault.injected")
+        second = run_harness("run", str(web_scenario(tmp_path, container=web.name, url=web.url, name="again")),
+                             "--reports", "r2", cwd=tmp_path)
+        assert second.returncode == 2
+        first_run = next((tmp_path / "r1").iterdir()).name
+        assert f"in use by run {first_run}" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
+    assert container_state(web)["Status"] == "running"
+
+
+def test_a_lock_left_by_a_dead_run_is_released(tmp_path: Path, web_container, docker_client) -> None:  # type: ignore[no-untyped-def]
+    from gameday.engine.safety import TargetLocks
+
+    web = web_container()
+    dead = TargetLocks(run_id="dead-run", scenario="x")
+    dead.acquire(f"docker:{web.container.id}")
+    lock_file = dead.held[0].path
+    record = json.loads(lock_file.read_text())
+    lock_file.write_text(json.dumps({**record, "pid": 2**22 + 12345}))  # a pid that is not running
+    done = run_harness("run", str(web_scenario(tmp_path, container=web.name, url=web.url, duration="1s")),
+                       "--reports", "r", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
+def test_plan_resolves_checks_and_changes_nothing(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    path = web_scenario(tmp_path, container=web.name, url=web.url)
+    state_dir = Path(os.environ["GAMEDAY_STATE_DIR"])
+    before = (container_state(web)["StartedAt"], sorted(state_dir.rglob("*")) if state_dir.exists() else [])
+    done = run_harness("plan", str(path), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"kill {web.name}" in done.stdout and f"start or unpause {web.name}" in done.stdout
+    after = (container_state(web)["StartedAt"], sorted(state_dir.rglob("*")) if state_dir.exists() else [])
+    assert before == after
+    assert not (tmp_path / "reports").exists()
+
+
+def test_plan_reports_a_refused_target_and_exits_2(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container(allowed=False)
+    done = run_harness("plan", str(web_scenario(tmp_path, container=web.name, url=web.url)), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "lacks the label" in done.stdout.replace("\n", " ").replace("│", "") or "lacks" in done.stdout
+
+
+def test_abort_stops_every_live_run_and_reverts(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    proc = harness_process("run", str(web_scenario(tmp_path, container=web.name, url=web.url, duration="120s")),
+                           "--reports", "reports", cwd=tmp_path)
+    wait_for_event(tmp_path / "reports", "fault.injected")
+    done = run_harness("abort", "--reports", "reports", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"pid {proc.pid}" in done.stdout
+    proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert container_state(web)["Status"] == "running"
