@@ -25,7 +25,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "step-no-action": ("error", "a step says nothing to do: empty, or only 'TBD', 'investigate', 'fix it' ..."),
     "bullet-step": ("warning", "a step is a bullet, not a numbered item"),
     "block-outside-step": ("warning", "a code block in Steps before the first step: never run, easy to miss"),
-    "command-outside-fence": ("warning", "a shell command in prose or inline code, not in a fenced block"),
+    "command-outside-fence": ("warning", "a shell command in the prose of Steps or Verify, not in a fenced block"),
     "placeholder": ("error", "TODO, FIXME, XXX, TBD, <TODO>, <your-service> and other <angle> placeholders"),
     "unknown-container": ("error", "a docker command names a container the stack does not have"),
     "unknown-host": ("warning", "a command talks to a host that is not loopback or a known host"),
@@ -180,9 +180,15 @@ def _placeholders(runbook: Runbook, add: _Adder) -> None:
             break
 
 
+_ACTION_SECTIONS = ("steps", "verify")
+"""Where prose commands are findings; elsewhere (Escalate, Rollback) a command may be named in passing."""
+
+
 def _prose_commands(runbook: Runbook, add: _Adder) -> None:
     seen: set[int] = set()
     for section in runbook.sections:
+        if section.key not in _ACTION_SECTIONS:
+            continue
         for text in section.text:
             if text.line in seen:
                 continue

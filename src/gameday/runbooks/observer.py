@@ -3,8 +3,10 @@
 Created by ``build_observers`` when a scenario names a ``runbook:`` and has no scripted
 ``runbook_step`` responses (with those, the facilitator's responder drives ``RunbookSession``).
 
-Timing: when the fault phase begins, a thread waits for the first ``fault.effective`` (or
-``fault.injected``) event, then ``delay_s`` more (a responder reading the page), then runs the
+Timing (a responder acts on the page): when the fault phase begins, a thread waits for the fault to
+take effect (``fault.effective``). If the scenario expects alerts, it then waits for the first
+``alert.firing`` (or half the fault's duration, whichever comes first); otherwise it waits
+``delay_s``. It records ``runbook.triggered [runbook, by: alert|fault|timeout]``, then runs the
 runbook and judges it while the fault is still live. The verdict becomes the expectation
 "runbook restores service". The fault's ``duration`` must leave the runbook time to work: if the
 harness reverts the fault first, the runbook gets no credit for the recovery.
@@ -81,12 +83,12 @@ class RunbookObserver:
     def _follow(self) -> None:
         ctx = self._ctx
         assert ctx is not None and self._path is not None
-        deadline = ctx.clock.monotonic() + FAULT_WAIT
-        while not self._cancel.is_set() and ctx.clock.monotonic() < deadline:
-            if any(e.kind in ("fault.effective", "fault.failed") for e in list(ctx.timeline.events)):
-                break
-            ctx.clock.sleep(0.05)
-        self._cancel.wait(self.delay_s)
+        trigger = self._wait_for_trigger(ctx)
+        if trigger == "cancelled":
+            return
+        if trigger != "alert":
+            self._cancel.wait(self.delay_s)
+        ctx.timeline.record("runbook.triggered", actor=self.name, runbook=self._path.stem, by=trigger)
         try:
             execute_runbook(
                 self._path, scenario=ctx.scenario, timeline=ctx.timeline, env=self.env, clock=ctx.clock,
@@ -95,6 +97,33 @@ class RunbookObserver:
         except Exception as exc:  # noqa: BLE001 - a thread must say why it died, in the record
             ctx.timeline.record("observer.failed", observer=self.name, during="runbook",
                                 error=f"{type(exc).__name__}: {exc}")
+
+    def _wait_for_trigger(self, ctx: RunContext) -> str:
+        """Wait for the page (an alert firing) when the scenario expects alerts, else for the fault itself.
+
+        Returns what started the runbook: ``alert``, ``fault``, or ``timeout`` (no alert within half the
+        fault's duration: the responder goes ahead, as someone watching the dashboards would).
+        """
+        expects_alerts = bool(ctx.scenario.expect.alerts)
+        start = ctx.clock.monotonic()
+        effective_at: float | None = None
+        alert_wait = max(self.delay_s, ctx.scenario.fault_phase_length / 2)
+        while not self._cancel.is_set():
+            now = ctx.clock.monotonic()
+            kinds = {e.kind for e in list(ctx.timeline.events)}
+            if effective_at is None and kinds & {"fault.effective", "fault.failed"}:
+                effective_at = now
+            if effective_at is not None:
+                if not expects_alerts:
+                    return "fault"
+                if "alert.firing" in kinds:
+                    return "alert"
+                if now - effective_at >= alert_wait:
+                    return "timeout"
+            elif now - start >= FAULT_WAIT:
+                return "timeout"
+            ctx.clock.sleep(0.05)
+        return "cancelled"
 
     def stop(self) -> None:
         thread = self._thread
