@@ -22,12 +22,15 @@ from gameday.engine.observers import Observer, RunContext, build_observers
 from gameday.engine.safety import TargetLocks, check_allowed, resource_key
 from gameday.engine.signals import NoGuard, SignalGuard
 from gameday.engine.watchdog import HEARTBEAT_EVERY, start_watchdog
-from gameday.errors import GamedayError, RunAborted, RunInterrupted
+from gameday.errors import EnvironmentProblem, GamedayError, RunAborted, RunInterrupted
 from gameday.faults.base import FaultDriver, FaultHandle, FaultRegistry
 from gameday.observe.probes import Prober, ProbeResult
 from gameday.scenario.model import FaultSpec, ProbeSpec, Scenario
 from gameday.scoring.expectations import Verdict, judge
 from gameday.timeline import Listener, Timeline
+
+REVERT_RETRY_SECONDS = 30.0
+"""How long a revert keeps trying while Docker or Toxiproxy is unreachable (say, restarting)."""
 
 EFFECTIVE_TIMEOUT = 10.0
 """How long to wait for a fault to show in the target's state before going on without a fault.effective."""
@@ -440,7 +443,7 @@ class Runner:
             if live in self.live:
                 self.live.remove(live)
             try:
-                live.driver.revert(live.handle)
+                self._revert_with_retry(live)
             except GamedayError as exc:
                 self.revert_failed = True
                 self.journal.revert_failed(live.fault_id, str(exc))
@@ -454,6 +457,21 @@ class Runner:
                 revert_ms=round((self.clock.monotonic() - start) * 1000, 1),
             )
         self._observe(live.driver, live.spec, live.handle, "after")
+
+    def _revert_with_retry(self, live: _LiveFault) -> None:
+        """A daemon or proxy that is restarting gets REVERT_RETRY_SECONDS to come back; other errors fail at once."""
+        deadline = self.clock.monotonic() + REVERT_RETRY_SECONDS
+        delay = 0.2
+        while True:
+            try:
+                live.driver.revert(live.handle)
+                return
+            except EnvironmentProblem as exc:
+                if self.clock.monotonic() + delay > deadline:
+                    raise
+                self.timeline.record("revert.retrying", fault=live.spec.label, error=str(exc))
+                self.clock.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def _revert_all(self) -> None:
         for live in reversed(list(self.live)):
