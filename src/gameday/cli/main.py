@@ -42,7 +42,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems = 0
     for f in files:
         try:
-            load_scenario(f, registry=registry)
+            scenario = load_scenario(f, registry=registry)
         except ScenarioErrors as exc:
             for line in exc.lines():
                 print(line)
@@ -51,6 +51,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(exc.one_line())
             problems += 1
         else:
+            from gameday.observe.alert_rules import unknown_alert_warnings
+
+            for line in unknown_alert_warnings(f, scenario):  # warnings: the exit code stays 0
+                print(line)
             if not args.quiet:
                 print(f"{f}: ok")
     if problems:

@@ -1,0 +1,176 @@
+"""``gameday doctor``: check that Alertmanager and Prometheus answer and that alerts reach the harness.
+
+Checks, each printed as one line (``ok``/``warn``; a failure is one ``gameday: error:`` line on stderr):
+    Alertmanager answers       GET /api/v2/status
+    Prometheus answers         GET /api/v1/rules?type=alert, and lists the alerting rules it has
+    expected alerts exist      with a scenario: every expect.alerts name is a rule Prometheus knows
+    the route works            POST a uniquely labelled test alert to Alertmanager's /api/v2/alerts and
+                               see it arrive at the harness's webhook receiver within --timeout; the
+                               test alert is resolved again afterwards
+Exit 0 when every check passed, 2 when one failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from gameday.errors import GamedayError
+
+ROUTE_CHECK_ALERT = "GamedayRouteCheck"
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"gameday: error: {message}\n")
+
+
+def _ok(message: str) -> None:
+    print(f"ok    {message}")
+
+
+def _warn(message: str) -> None:
+    print(f"warn  {message}")
+
+
+def check_alertmanager(url: str, *, timeout: float) -> str:
+    """One line about an Alertmanager that answers; ServiceUnavailable if it does not."""
+    from gameday.observe.alertmanager import AlertmanagerClient
+
+    client = AlertmanagerClient(url, timeout=timeout)
+    try:
+        status = client.status()
+    finally:
+        client.close()
+    version = (status.get("versionInfo") or {}).get("version", "unknown version")
+    return f"Alertmanager at {client.safe_url} answers (version {version})"
+
+
+def check_route(url: str, *, host: str, port: int, path: str, labels: dict[str, str], timeout: float) -> float:
+    """Seconds a test alert posted to Alertmanager took to reach our receiver; GamedayError if it did not."""
+    from gameday.clock import SystemClock, iso
+    from gameday.observe.alert_receiver import AlertReceiver
+    from gameday.observe.alertmanager import AlertmanagerClient, ReceivedAlert
+
+    clock = SystemClock()
+    token = secrets.token_hex(6)
+    arrived = threading.Event()
+
+    def on_alerts(alerts: list[ReceivedAlert]) -> None:
+        if any(a.labels.get("gameday_check") == token for a in alerts):
+            arrived.set()
+
+    alert_labels = {"severity": "info", **labels, "alertname": ROUTE_CHECK_ALERT, "gameday_check": token}
+    receiver = AlertReceiver(on_alerts, host=host, port=port, path=path)
+    client = AlertmanagerClient(url, timeout=5.0)
+    try:
+        now = clock.wall()
+        start = clock.monotonic()
+        client.post_alerts([{
+            "labels": alert_labels,
+            "annotations": {"summary": "gameday doctor checks the route to its receiver; safe to ignore"},
+            "startsAt": iso(now), "endsAt": iso(now + timedelta(minutes=10)),
+        }])
+        got = arrived.wait(timeout)
+        took = clock.monotonic() - start
+        # Resolve the test alert at once, whatever happened, so it does not linger in anyone's view.
+        client.post_alerts([{"labels": alert_labels, "startsAt": iso(now), "endsAt": iso(clock.wall())}])
+    finally:
+        client.close()
+        receiver.close()
+    if not got:
+        raise GamedayError(
+            f"Alertmanager at {client.safe_url} accepted a test alert but it did not reach {receiver.url} "
+            f"within {timeout:.0f}s: add the gameday receiver and route (see docs/alerting.md), or raise --timeout "
+            f"above the route's group_wait"
+        )
+    return took
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from gameday.observe.alert_rules import KnownRules, prometheus_rules, shipped_rule_names, unknown_alert_warnings
+
+    scenario = None
+    if args.scenario:
+        from gameday.scenario.loader import load_scenario
+
+        scenario = load_scenario(Path(args.scenario))
+    am_url = args.alertmanager or (scenario.stack.alertmanager.url if scenario and scenario.stack.alertmanager else None)
+    prom_url = args.prometheus or (scenario.stack.prometheus.url if scenario and scenario.stack.prometheus else None)
+    if not am_url and not prom_url:
+        raise GamedayError("nothing to check: give --alertmanager and/or --prometheus, or a scenario whose stack "
+                           "names them")
+    labels: dict[str, str] = {}
+    for item in args.label or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise GamedayError(f"--label takes name=value, got {item!r}")
+        labels[key] = value
+
+    failures = 0
+    am_ok = False
+    if am_url:
+        try:
+            _ok(check_alertmanager(am_url, timeout=args.http_timeout))
+            am_ok = True
+        except GamedayError as exc:
+            _fail(str(exc))
+            failures += 1
+
+    rule_names: set[str] = set()
+    if prom_url:
+        try:
+            rules = prometheus_rules(prom_url, timeout=args.http_timeout)
+            rule_names = {r["name"] for r in rules}
+            from gameday.observe.alertmanager import redact_url
+
+            listing = ", ".join(sorted(rule_names)) or "none"
+            _ok(f"Prometheus at {redact_url(prom_url)} answers; {len(rule_names)} alerting rules: {listing}")
+            if not rule_names:
+                _warn("Prometheus has no alerting rules loaded: no alert can fire")
+        except GamedayError as exc:
+            _fail(str(exc))
+            failures += 1
+
+    if scenario is not None and scenario.expect.alerts:
+        names = rule_names or shipped_rule_names()
+        source = ("Prometheus",) if rule_names else ("gameday's demo rule files",)
+        warnings = unknown_alert_warnings(Path(args.scenario), scenario, known=KnownRules(frozenset(names), source))
+        for line in warnings:
+            _warn(line)
+        if not warnings and names:
+            _ok("every alert the scenario expects is defined: " + ", ".join(a.name for a in scenario.expect.alerts))
+
+    if am_url and am_ok and not args.no_route_check:
+        try:
+            took = check_route(am_url, host=args.receiver_host, port=args.receiver_port, path=args.receiver_path,
+                               labels=labels, timeout=args.timeout)
+            _ok(f"the route works: a test alert reached http://{args.receiver_host}:{args.receiver_port}"
+                f"{args.receiver_path} in {took:.1f}s")
+        except GamedayError as exc:
+            _fail(str(exc))
+            failures += 1
+    return 2 if failures else 0
+
+
+def register(sub: Any) -> None:
+    from gameday.observe.alert_receiver import DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT
+
+    p = sub.add_parser("doctor", help="check Alertmanager/Prometheus answer and alerts reach the harness")
+    p.add_argument("scenario", nargs="?", help="a scenario: its stack's URLs and expected alerts are checked")
+    p.add_argument("--alertmanager", metavar="URL", help="Alertmanager base URL (default: the scenario's)")
+    p.add_argument("--prometheus", metavar="URL", help="Prometheus base URL (default: the scenario's)")
+    p.add_argument("--receiver-host", default=DEFAULT_HOST, help=f"where the harness listens (default {DEFAULT_HOST})")
+    p.add_argument("--receiver-port", type=int, default=DEFAULT_PORT, help=f"(default {DEFAULT_PORT})")
+    p.add_argument("--receiver-path", default=DEFAULT_PATH, help=f"(default {DEFAULT_PATH})")
+    p.add_argument("--label", action="append", metavar="NAME=VALUE",
+                   help="extra label on the test alert, so your route matches it (repeatable)")
+    p.add_argument("--timeout", type=float, default=40.0,
+                   help="seconds to wait for the test alert (above the route's group_wait; default 40)")
+    p.add_argument("--http-timeout", type=float, default=3.0, help="seconds per HTTP request (default 3)")
+    p.add_argument("--no-route-check", action="store_true", help="do not post a test alert")
+    p.set_defaults(func=cmd_doctor)
