@@ -296,3 +296,16 @@ def test_a_bad_locustfile_is_one_clear_error_and_no_child_is_left(make_ctx: Call
     assert isinstance(caught.value, GamedayError) and "\n" not in str(caught.value)
     assert observer.proc is not None and observer.proc.returncode == 2
     assert not kinds(ctx.timeline.events, "load.finished")
+
+
+
+def test_a_password_in_the_host_never_reaches_the_timeline(make_ctx: Callable[[Scenario], RunContext],
+                                                            server: CountingServer) -> None:
+    ctx = make_ctx(make_scenario(server.url.replace("http://", "http://shop:s3cret-pw@"), warmup="500ms"))
+    observer = LoadObserver()
+    observer.start(ctx)
+    observer.stop()
+    started = kinds(ctx.timeline.events, "load.started")[0]
+    assert started.details["host"] == server.url.replace("http://", "http://shop:***@")
+    assert "s3cret-pw" not in ctx.timeline.path.read_text()
+    assert kinds(ctx.timeline.events, "load.stats")

@@ -33,6 +33,7 @@ import sys
 import threading
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from gameday.engine.observers import RunContext
 from gameday.errors import GamedayError, ScenarioError, ServiceUnavailable
@@ -51,6 +52,15 @@ ACTOR = "load"
 
 class LoadError(GamedayError):
     """The load could not be started (bad locustfile, Locust missing, child failed)."""
+
+
+def redact_url(url: str) -> str:
+    """The URL without a password in its user part, fit for the timeline and reports."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def max_run_time(scenario: Scenario, load: LoadSpec) -> float:
@@ -218,7 +228,7 @@ class LoadObserver:
                 continue  # not ours: the stream is only JSON lines
             kind = message.pop("type", None)
             if kind == "started":
-                message.update(locustfile=str(locustfile), host=load.host, users=load.users,
+                message.update(locustfile=str(locustfile), host=redact_url(load.host), users=load.users,
                                spawn_rate=load.spawn_rate, max_run_time_s=round(bound, 1))
                 self._emit("load.started", **message)
                 self._load_ran = True
