@@ -1,0 +1,123 @@
+"""The demo stack's alert rules: each carries severity, summary and runbook_url, and each fires on the
+series it is meant for (checked by Prometheus's own rule engine: `promtool test rules`)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import gameday
+
+RULES = Path(gameday.__file__).parent / "stack" / "files" / "prometheus" / "rules" / "checkout.yml"
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+EXPECTED = {"CheckoutLatencyHigh", "CheckoutErrorRateHigh", "InstanceDown", "DatabaseUnreachable",
+            "DiskAlmostFull", "AuthenticationFailures"}
+
+
+def rules() -> list[dict[str, Any]]:
+    data = yaml.safe_load(RULES.read_text())
+    return [r for g in data["groups"] for r in g["rules"] if "alert" in r]
+
+
+def kebab(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def test_the_six_alerts_are_defined() -> None:
+    assert {r["alert"] for r in rules()} == EXPECTED
+
+
+@pytest.mark.parametrize("rule", rules(), ids=lambda r: r["alert"])
+def test_every_rule_has_severity_summary_and_its_runbook(rule: dict[str, Any]) -> None:
+    assert rule["labels"]["severity"] in {"critical", "warning", "info"}
+    assert rule["annotations"]["summary"]
+    assert rule["annotations"]["runbook_url"] == f"runbooks/{kebab(rule['alert'])}.md"
+
+
+def test_promtool_accepts_the_rule_file() -> None:
+    result = subprocess.run([PROMTOOL, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "6 rules found" in result.stdout
+
+
+def alert(name: str, **labels: str) -> dict[str, Any]:
+    rule = next(r for r in rules() if r["alert"] == name)
+    return {"exp_labels": {**rule.get("labels", {}), **labels}}
+
+
+# Series at 1s resolution: healthy for 30 s, then broken. `for: 10s` means firing by t=50s.
+UNIT_TESTS: list[dict[str, Any]] = [
+    {   # latency: every request takes 0.1-1 s from t=30 s
+        "interval": "1s",
+        "input_series": [
+            {"series": 'checkout_request_duration_seconds_bucket{endpoint="/orders",le="0.1"}', "values": "0+10x30 300x30"},
+            {"series": 'checkout_request_duration_seconds_bucket{endpoint="/orders",le="1"}', "values": "0+10x60"},
+            {"series": 'checkout_request_duration_seconds_bucket{endpoint="/orders",le="+Inf"}', "values": "0+10x60"},
+        ],
+        "alert_rule_test": [
+            {"eval_time": "25s", "alertname": "CheckoutLatencyHigh", "exp_alerts": []},
+            {"eval_time": "58s", "alertname": "CheckoutLatencyHigh", "exp_alerts": [alert("CheckoutLatencyHigh")]},
+        ],
+    },
+    {   # errors: a third of requests answer 503 from t=30 s
+        "interval": "1s",
+        "input_series": [
+            {"series": 'checkout_requests_total{endpoint="/orders",method="POST",status="200"}', "values": "0+10x60"},
+            {"series": 'checkout_requests_total{endpoint="/orders",method="POST",status="503"}', "values": "0x30 0+5x30"},
+        ],
+        "alert_rule_test": [
+            {"eval_time": "25s", "alertname": "CheckoutErrorRateHigh", "exp_alerts": []},
+            {"eval_time": "55s", "alertname": "CheckoutErrorRateHigh", "exp_alerts": [alert("CheckoutErrorRateHigh")]},
+        ],
+    },
+    {   # a scrape target stops answering; postgres connections fail; the spool fills
+        "interval": "1s",
+        "input_series": [
+            {"series": 'up{job="checkout",instance="127.0.0.1:18080"}', "values": "1x30 0x30"},
+            {"series": 'checkout_dependency_errors_total{dependency="postgres",reason="connect"}', "values": "0x30 1+1x30"},
+            {"series": "checkout_spool_free_bytes", "values": "60000000x30 1000000x30"},
+            {"series": "checkout_spool_size_bytes", "values": "67108864x60"},
+        ],
+        "alert_rule_test": [
+            {"eval_time": "25s", "alertname": "InstanceDown", "exp_alerts": []},
+            {"eval_time": "50s", "alertname": "InstanceDown",
+             "exp_alerts": [alert("InstanceDown", job="checkout", instance="127.0.0.1:18080")]},
+            {"eval_time": "25s", "alertname": "DatabaseUnreachable", "exp_alerts": []},
+            {"eval_time": "50s", "alertname": "DatabaseUnreachable", "exp_alerts": [alert("DatabaseUnreachable")]},
+            {"eval_time": "25s", "alertname": "DiskAlmostFull", "exp_alerts": []},
+            {"eval_time": "50s", "alertname": "DiskAlmostFull", "exp_alerts": [alert("DiskAlmostFull")]},
+        ],
+    },
+    {   # the database refuses checkout's password: authentication, and not "unreachable" as well
+        "interval": "1s",
+        "input_series": [
+            {"series": 'checkout_dependency_errors_total{dependency="postgres",reason="auth"}', "values": "0x30 1+1x30"},
+        ],
+        "alert_rule_test": [
+            {"eval_time": "50s", "alertname": "AuthenticationFailures",
+             "exp_alerts": [alert("AuthenticationFailures", dependency="postgres")]},
+            {"eval_time": "50s", "alertname": "DatabaseUnreachable", "exp_alerts": []},
+        ],
+    },
+]
+
+
+def test_each_rule_fires_on_its_fault_and_not_before(tmp_path: Path) -> None:
+    # Annotations hold humanized values that promtool would compare verbatim; they are checked above,
+    # so the copy Prometheus evaluates here has expressions, `for` and labels only.
+    data = yaml.safe_load(RULES.read_text())
+    for group in data["groups"]:
+        for rule in group["rules"]:
+            rule.pop("annotations", None)
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(data))
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(
+        {"rule_files": ["rules.yml"], "evaluation_interval": "1s", "tests": UNIT_TESTS}))
+    result = subprocess.run([PROMTOOL, "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
