@@ -184,12 +184,20 @@ def _timed(value: float | None, limit: float | None, what: str, v: _Verdict) -> 
     (v.major if value > MAJOR_FACTOR * limit else v.minor).append(text)
 
 
-def _fmt(seconds: float) -> str:
-    seconds = float(seconds)
-    if abs(seconds) < 60:
-        return f"{seconds:.0f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes} min {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+def format_seconds(seconds: float | None) -> str:
+    """Short human form: ``45 s``, ``2 min 05 s``, ``1 h 10 min``; ``-`` when unknown; keeps a sign."""
+    if seconds is None:
+        return "-"
+    value = float(seconds)
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    if value < 60:
+        return f"{sign}{value:.0f} s"
+    minutes, secs = divmod(round(value), 60)
+    return f"{sign}{minutes} min {secs:02d} s" if minutes < 60 else f"{sign}{minutes // 60} h {minutes % 60:02d} min"
+
+
+_fmt = format_seconds
 
 
 # --- raters ------------------------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""Blameless by construction: the report's narrative names roles, not people.
+
+People enter the timeline as actors of human-side events and in a few details (``person`` of
+role.assigned / incident.detected / incident.acknowledged, ``confirmed_by`` of incident.resolved, an
+action item's ``owner``). Each person gets the label of the first role they were assigned ("incident
+commander", "SME 2"), or "responder N" if they never had one; those labels replace the names in actors,
+in those details, and, word for word, in free text (status updates, hypotheses, review notes).
+
+A team opts in to names with ``names_in_report: true`` in the details of ``run.started``. The raw
+``timeline.jsonl`` always keeps what was recorded; only the rendered reports are changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from gameday.scoring.metrics import HUMAN_KINDS
+from gameday.timeline import Event
+
+ROLE_LABELS = {
+    "incident_commander": "incident commander",
+    "communications": "communications lead",
+    "scribe": "scribe",
+    "sme": "SME",
+}
+SYSTEM_ACTORS = {"harness", "facilitator", "load", "alertmanager", "alerts", "system", "engine", "responder"}
+PERSON_KEYS = ("person", "confirmed_by", "by")
+HIDDEN_OWNER = "an owner (named in the record)"
+
+
+def names_allowed(events: Iterable[Event]) -> bool:
+    started = next((e for e in events if e.kind == "run.started"), None)
+    return bool(started and started.details.get("names_in_report") is True)
+
+
+def _is_system(actor: str) -> bool:
+    return actor in SYSTEM_ACTORS or actor in ROLE_LABELS or ":" in actor or not actor.strip()
+
+
+class Narrator:
+    """Maps people to role labels for one timeline (identity when names are allowed)."""
+
+    def __init__(self, events: list[Event], *, names: bool | None = None) -> None:
+        self.names = names_allowed(events) if names is None else names
+        self.labels: dict[str, str] = {}
+        roles: dict[str, list[str]] = {}
+        for e in events:
+            if e.kind == "role.assigned" and e.details.get("person"):
+                person = str(e.details["person"])
+                if person not in roles.setdefault(str(e.details.get("role") or "responder"), []):
+                    roles[str(e.details.get("role") or "responder")].append(person)
+        for role, people in roles.items():
+            base = ROLE_LABELS.get(role, role.replace("_", " "))
+            for i, person in enumerate(people, start=1):
+                self.labels.setdefault(person, base if len(people) == 1 else f"{base} {i}")
+        unassigned = 0
+        for e in events:
+            candidates = [e.actor] if e.kind in HUMAN_KINDS else []
+            candidates += [str(e.details[k]) for k in PERSON_KEYS if e.details.get(k)]
+            for who in candidates:
+                if who not in self.labels and not _is_system(who):
+                    unassigned += 1
+                    self.labels[who] = f"responder {unassigned}"
+        self._pattern = (
+            re.compile(r"\b(" + "|".join(re.escape(p) for p in sorted(self.labels, key=len, reverse=True)) + r")\b",
+                       re.IGNORECASE)
+            if self.labels else None
+        )
+        self._lower = {p.lower(): label for p, label in self.labels.items()}
+
+    def who(self, actor: str) -> str:
+        """The actor as the report shows it."""
+        if self.names:
+            return actor
+        if actor in ROLE_LABELS:
+            return ROLE_LABELS[actor]
+        return self.labels.get(actor, actor)
+
+    def text(self, value: str) -> str:
+        """Free text with known names replaced by role labels."""
+        if self.names or self._pattern is None:
+            return value
+        return self._pattern.sub(lambda m: self._lower.get(m.group(0).lower(), m.group(0)), value)
+
+    def owner(self, value: Any) -> str:
+        owner = str(value or "")
+        if self.names or not owner:
+            return owner
+        if owner in self.labels:
+            return self.labels[owner]
+        return ROLE_LABELS.get(owner, HIDDEN_OWNER)
+
+    def details(self, details: dict[str, Any]) -> dict[str, Any]:
+        if self.names:
+            return details
+        out: dict[str, Any] = {}
+        for key, value in details.items():
+            if key in PERSON_KEYS and value:
+                out[key] = self.who(str(value))
+            elif key == "action_items" and isinstance(value, list):
+                out[key] = [self.action_item(i) for i in value if isinstance(i, dict)]
+            else:
+                out[key] = self._scrub(value)
+        return out
+
+    def action_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {**{k: self._scrub(v) for k, v in item.items()}, "owner": self.owner(item.get("owner"))}
+
+    def _scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self._scrub(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._scrub(v) for k, v in value.items()}
+        return value
+
+    def event(self, e: Event) -> Event:
+        if self.names:
+            return e
+        return replace(e, actor=self.who(e.actor), details=self.details(e.details))

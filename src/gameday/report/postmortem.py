@@ -1,0 +1,93 @@
+"""Everything the postmortem shows, gathered once from the timeline: the data both templates read.
+
+Narrative parts (timeline, review, action items) pass through ``blameless.Narrator``, so they name
+roles rather than people unless the run opted in; the scorecard holds no names at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gameday.report.blameless import Narrator
+from gameday.report.charts import Chart, build_charts
+from gameday.report.impact import Impact, build_impact
+from gameday.report.summary import RunSummary, summarize
+from gameday.scoring.metrics import ScoringContext
+from gameday.scoring.scorecard import RATINGS, RUBRIC, Capability, Scorecard, format_seconds, score
+from gameday.timeline import Event
+
+
+@dataclass
+class Review:
+    root_cause: str
+    went_well: list[str]
+    went_poorly: list[str]
+    got_lucky: list[str]
+    action_items: list[dict[str, Any]]
+
+
+@dataclass
+class Postmortem:
+    summary: RunSummary
+    scorecard: Scorecard
+    impact: Impact
+    review: Review | None
+    timeline: list[Event]
+    """The table's events (probe checks only where they changed), people shown as roles."""
+    narrated: list[Event]
+    """Every event, people shown as roles: what the optional sections read, so they stay blameless too."""
+    charts: list[Chart]
+    story: list[str]
+    names_shown: bool
+    rubric: tuple[Capability, ...] = RUBRIC
+    ratings: dict[str, str] = field(default_factory=lambda: dict(RATINGS))
+
+
+def build_postmortem(events: list[Event], context: ScoringContext | None = None) -> Postmortem:
+    summary = summarize(events)
+    narrator = Narrator(events)
+    card = score(events, context)
+    review_event = next((e for e in reversed(events) if e.kind == "review.recorded"), None)
+    review = None
+    if review_event is not None:
+        d = narrator.details(review_event.details)
+        review = Review(
+            root_cause=str(d.get("root_cause") or ""),
+            went_well=[str(x) for x in d.get("went_well") or []],
+            went_poorly=[str(x) for x in d.get("went_poorly") or []],
+            got_lucky=[str(x) for x in d.get("got_lucky") or []],
+            action_items=[i for i in d.get("action_items") or [] if isinstance(i, dict)],
+        )
+    timeline = [narrator.event(e) for e in sorted(summary.timeline, key=lambda e: e.offset)]
+    return Postmortem(
+        summary=summary, scorecard=card, impact=build_impact(events), review=review, timeline=timeline,
+        narrated=[narrator.event(e) for e in events], charts=build_charts(events), story=story(card), names_shown=narrator.names,
+    )
+
+
+_t = format_seconds
+
+
+def story(card: Scorecard) -> list[str]:
+    """The summary in a few plain sentences, in the order things happened."""
+    m = card.metrics
+    if m.empty:
+        return ["Nothing was recorded."]
+    out = []
+    if m.start is not None:
+        out.append(f"The incident started at T+{m.start:.0f} s ({m.start_event}).")
+    if m.seconds("time_to_detect") is not None:
+        out.append(f"It was detected by {m.detection_signal} after {_t(m.seconds('time_to_detect'))} and "
+                   + (f"acknowledged {_t(m.seconds('time_to_acknowledge_from_detection'))} later."
+                      if m.seconds("time_to_acknowledge") is not None else "never acknowledged."))
+    elif any(e is not None for e in m.milestones.values()):
+        out.append("Nobody detected it.")
+    out.append(m.severity.text[0].upper() + m.severity.text[1:] + ".")
+    if m.seconds("time_to_mitigate") is not None:
+        out.append(f"Impact was halted after {_t(m.seconds('time_to_mitigate'))}.")
+    if m.seconds("time_to_resolve") is not None:
+        out.append(f"The incident was resolved {_t(m.seconds('time_to_resolve'))} after it started "
+                   f"({_t(m.seconds('time_to_resolve_from_detection'))} after detection).")
+    out.extend(m.notes[:1] if not m.finished else [])
+    return out
