@@ -21,7 +21,7 @@ from rich.console import Console
 
 from gameday.clock import Clock, SystemClock, parse_iso
 from gameday.engine.cleanup import process_alive
-from gameday.engine.journal import JOURNAL_NAME, Journal, pending_faults
+from gameday.engine.journal import JOURNAL_NAME, Journal, pending_faults, read_records
 from gameday.engine.observers import Observer, build_observers
 from gameday.engine.run import Outcome, RunOptions, RunResult, Runner, StopRequest
 from gameday.errors import GamedayError
@@ -37,6 +37,10 @@ from gameday.facilitator.tabletop import TabletopRun
 from gameday.scenario.model import Scenario
 from gameday.scoring.expectations import judge
 from gameday.timeline import Event, Timeline, read_timeline
+
+
+RESPONDING_OBSERVERS = frozenset({"scripted-responder", "runbook"})
+"""Observers that act for a team; a facilitated drill has a real team instead."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,8 @@ def facilitate(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, co
                              observers=[facilitator], stop=stop, scenario_file=scenario_file,
                              listeners=[_printer(console)], run_id=run_id)
     else:
-        others: list[Observer] = [o for o in build_observers(scenario) if not isinstance(o, ScriptedResponder)]
+        # The people respond and follow the runbook here: only the watching observers (load, alerts, guards) stay.
+        others: list[Observer] = [o for o in build_observers(scenario) if o.name not in RESPONDING_OBSERVERS]
         runner = Runner(scenario, RunOptions(
             reports_dir=reports_dir, run_id=run_id, clock=run_clock, scenario_file=scenario_file,
             listeners=[_printer(console)], handle_signals=False, observers=[facilitator, *others], stop=stop))
@@ -252,7 +257,7 @@ def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Cl
     reverted = _revert_leftovers(run_dir, timeline, events, registry or FaultRegistry(), console, mode)
     recorder = DrillRecorder(timeline, fault_start=fault_start, mode=mode)
     recorder.record("drill.resumed", from_phase=state.phase or "detect", previous_pid=pid, reverted=reverted)
-    if mode == "live" and reverted and not any(e.kind in ("recovery.met", "recovery.failed") for e in events):
+    if mode == "live" and not any(e.kind in ("recovery.met", "recovery.failed") for e in events):
         _wait_recovery(scenario, timeline, run_clock, console)
     loop = DrillLoop(scenario, recorder, run_clock, name="facilitator-injects")
     loop.start()
@@ -315,6 +320,13 @@ def _revert_leftovers(run_dir: Path, timeline: Timeline, events: list[Event], re
             journal.reverted(fault.fault_id, by="resume")
             timeline.record("fault.reverted", fault=label, by="resume")
             reverted.append(label)
+    # Faults reverted meanwhile by someone else (the watchdog, `gameday cleanup`) go into the timeline too.
+    in_timeline = {str(e.details.get("fault")) for e in events if e.kind == "fault.reverted"} | set(reverted)
+    for record in read_records(journal_path):
+        label = labels.get(str(record.get("fault_id")), str(record.get("fault_id")))
+        if record.get("op") == "reverted" and label not in in_timeline:
+            timeline.record("fault.reverted", fault=label, by=record.get("by"), reverted_at=record.get("at"))
+            in_timeline.add(label)
     if mode == "tabletop" and drill_state(events).fault_live:
         live = {str(e.details.get("fault")) for e in events if e.kind == "fault.injected"} - \
             {str(e.details.get("fault")) for e in events if e.kind == "fault.reverted"}

@@ -72,6 +72,11 @@ class FacilitatorSession:
         people = self.state.roles.get(role)
         return people[0] if people else fallback
 
+    def _responder(self) -> str:
+        """Who acknowledged: the one who acts until an incident commander is named."""
+        acked = next((e for e in self.rec.events() if e.kind == "incident.acknowledged"), None)
+        return str(acked.details.get("person") or acked.actor) if acked is not None else "responder"
+
     def _say(self, text: str) -> None:
         self.console.print(text, highlight=False)
 
@@ -131,7 +136,7 @@ class FacilitatorSession:
             severity = self.ask.parsed(
                 "Severity (SEV1-SEV4)", parse_severity,
                 lambda a: f"unknown severity '{a}': choose SEV1, SEV2, SEV3 or SEV4")
-            self.rec.record("severity.declared", actor=self._person("incident_commander", "responder"),
+            self.rec.record("severity.declared", actor=self._person("incident_commander", self._responder()),
                             severity=severity)
             self._say(f"Open the incident channel: [bold]#inc-{self.rec.timeline.clock.wall():%Y-%m-%d}-"
                       f"{escape(self.scenario.name)}[/]")
