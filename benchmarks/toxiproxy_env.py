@@ -141,7 +141,8 @@ def round_trip(port: int, payload: bytes = b"ping\n", timeout: float = 10.0) -> 
 
 def machine() -> str:
     uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, check=False).stdout.strip()
-    return f"`{uname}`, nproc {os.cpu_count()}"
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"`{uname}`, nproc {os.cpu_count()}, load average at start {load}"
 
 
 def median(values: list[float]) -> float:
