@@ -64,11 +64,11 @@ def toxiproxy_url(fault: FaultSpec, stack: StackSpec) -> str:
         )
     url = stack.toxiproxy.url.rstrip("/")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TargetError(f"stack.toxiproxy.url must be an http(s) URL, got {url!r}", target=fault.target)
     if parts.username or parts.password:
         # The handle (and so the journal) keeps the URL; it must never carry a credential.
         raise TargetError("stack.toxiproxy.url must not contain credentials", target=fault.target)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetError(f"stack.toxiproxy.url must be an http(s) URL, got {url!r}", target=fault.target)
     return url
 
 
