@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "gameday.cli.score_commands",  # score
     "gameday.cli.runbook_commands",  # runbook lint/coverage/run
     "gameday.cli.facilitate_commands",  # facilitate (live, tabletop --speed, --resume)
+    "gameday.cli.ci_commands",  # ci, history, trends
 )
 
 
@@ -90,15 +91,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gameday.report.render import render_run
 
     scenario = _load_one(args.scenario)
-    console = Console(stderr=False, highlight=False)
+    console = Console(stderr=False, highlight=False, quiet=args.quiet)
     view = LiveView(console, scenario.name)
     options = RunOptions(reports_dir=Path(args.reports), scenario_file=Path(args.scenario), listeners=[view],
-                         allow_production=args.allow_production)
+                         allow_production=args.allow_production, run_id=args.run_id)
     if args.allow_production:
         _err("--allow-production: faults on a production stack are allowed for this run (recorded in its timeline)")
     with view:
         result = run_scenario(scenario, options)
     report = render_run(result.run_dir)
+    record_history(result.run_dir, getattr(args, "history", None))
     for verdict in result.verdicts:
         mark = "[green]met[/]" if verdict.met else "[red]NOT MET[/]"
         console.print(f"  {mark}  {verdict.name}: {verdict.detail}", highlight=False)
@@ -107,6 +109,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.error:
         _err(result.error)
     return result.exit_code
+
+
+def record_history(run_dir: Path, url: str | None) -> None:
+    """Every run goes into the history; a history that cannot be written is a warning, not a failed run."""
+    from gameday.history.from_run import record_from_run
+    from gameday.history.store import History
+
+    try:
+        history = History(url)
+        try:
+            history.record(record_from_run(run_dir))
+        finally:
+            history.close()
+    except GamedayError as exc:
+        _err(f"warning: run not recorded in the history: {exc}")
+    except Exception as exc:  # noqa: BLE001 - sqlite3/psycopg errors: the run itself is done and reported
+        _err(f"warning: run not recorded in the history: {type(exc).__name__}: {exc}")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -206,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="the scenario file")
     p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
     p.add_argument("--allow-production", action="store_true", help="allow faults on a stack marked production (logged)")
+    p.add_argument("--run-id", help="use this run id instead of a new one")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--history", help="history database: a SQLite file or postgresql:// URL "
+                                     "(default: $GAMEDAY_HISTORY or reports/history.sqlite)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("plan", help="dry run: resolve targets, check preconditions, show what would be done and undone")

@@ -196,6 +196,9 @@ class Runner:
             run_id=self.run_id,
             scenario=self.scenario.name,
             description=self.scenario.description,
+            stack=self.scenario.stack.name,
+            environment=self.scenario.stack.environment,
+            tags=list(self.scenario.tags),
             scenario_file=str(self.options.scenario_file or ""),
             drill=True,
             pid=os.getpid(),
@@ -411,7 +414,10 @@ class Runner:
             self.timeline.record("fault.intended", **details)
         start = self.clock.monotonic()
         try:
-            driver.inject(handle)
+            # Shielded: a signal waits until the call returns, so the revert never races an inject still
+            # in flight at the daemon (a stop landing after our start would leave the target broken).
+            with self.guard.shield():
+                driver.inject(handle)
         except GamedayError as exc:
             self.timeline.record("fault.failed", fault=spec.label, error=str(exc))
             raise

@@ -21,14 +21,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from gameday.clock import SystemClock
-from gameday.engine.journal import Journal, pending_faults, read_records
+from gameday.engine.journal import Journal, PendingFault, pending_faults, read_records
 from gameday.errors import GamedayError
 
 POLL_SECONDS = 0.2
 HEARTBEAT_EVERY = 1.0
 HEARTBEAT_TIMEOUT = 10.0
+VERIFY_AFTER = (0.5, 1.5, 3.0, 6.0)
 GIVE_UP_AFTER = 100
 """Failed attempts at one revert (20 s of tries) after which, with the harness gone, the watchdog leaves it to
 `gameday cleanup` and a human: its journal says revert_failed."""
@@ -77,6 +79,9 @@ def watch(journal: Path, heartbeat: Path, harness_pid: int, heartbeat_timeout: f
     run_id = journal.parent.name
     writer = Journal(journal, run_id=run_id, clock=clock)
     failures: dict[str, int] = {}
+    # An inject the harness sent just before it died may still be in flight at the daemon and land
+    # after our revert; so a fault reverted here is checked again for a few seconds, and re-reverted.
+    to_verify: list[tuple[float, PendingFault, Any]] = []
 
     def log(message: str) -> None:
         print(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} watchdog: {message}", flush=True)
@@ -85,7 +90,18 @@ def watch(journal: Path, heartbeat: Path, harness_pid: int, heartbeat_timeout: f
     while True:
         pending = pending_faults(journal)
         harness_alive = _alive(harness_pid)
-        if not pending and (_closed(journal) or not harness_alive):
+        for item in list(to_verify):
+            due, fault, driver = item
+            if time.monotonic() < due:
+                continue
+            to_verify.remove(item)
+            try:
+                if driver.check(fault.handle):
+                    log(f"{fault.fault_id} came back after the revert (an inject in flight); reverting again")
+                    driver.revert(fault.handle)
+            except GamedayError as exc:
+                log(f"re-checking {fault.fault_id} failed: {exc}")
+        if not pending and not to_verify and (_closed(journal) or not harness_alive):
             log("nothing pending; leaving")
             return 0
         if not harness_alive and all(failures.get(f.fault_id, 0) >= GIVE_UP_AFTER for f in pending):
@@ -106,8 +122,9 @@ def watch(journal: Path, heartbeat: Path, harness_pid: int, heartbeat_timeout: f
                 reason = "its time-to-live passed"
             else:
                 continue
+            driver = registry.create(fault.handle.kind)
             try:
-                registry.create(fault.handle.kind).revert(fault.handle)
+                driver.revert(fault.handle)
             except GamedayError as exc:
                 failures[fault.fault_id] = failures.get(fault.fault_id, 0) + 1
                 log(f"revert of {fault.fault_id} ({fault.handle.description}) failed: {exc}")
@@ -116,6 +133,7 @@ def watch(journal: Path, heartbeat: Path, harness_pid: int, heartbeat_timeout: f
                 continue
             writer.reverted(fault.fault_id, by="watchdog")
             log(f"reverted {fault.fault_id} ({fault.handle.description}): {reason}")
+            to_verify.extend((time.monotonic() + delay, fault, driver) for delay in VERIFY_AFTER)
         time.sleep(POLL_SECONDS)
 
 

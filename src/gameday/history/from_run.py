@@ -1,0 +1,61 @@
+"""Turn a finished run folder into a history record, from its timeline alone (as the report does)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gameday.history.store import RunRecord
+from gameday.timeline import read_timeline
+
+METRICS = ("time_to_detect", "time_to_acknowledge", "time_to_declare", "time_to_mitigate", "time_to_resolve",
+           "time_to_resolve_from_detection", "time_to_first_update")
+
+
+def record_from_run(run_dir: Path) -> RunRecord:
+    from gameday.scoring.scorecard import score
+
+    events = read_timeline(run_dir / "timeline.jsonl")
+    started = next((e for e in events if e.kind == "run.started"), events[0])
+    finished = next((e for e in reversed(events) if e.kind == "run.finished"), None)
+    card = score(events)
+    metrics: dict[str, float | None] = {name: card.metrics.seconds(name) for name in METRICS}
+    alerts = card.metrics.alerts
+    if alerts.judged:
+        metrics["alerts_expected"] = float(len(alerts.expected))
+        metrics["alerts_missed"] = float(len(alerts.missed))
+        metrics["alert_recall"] = alerts.recall
+        metrics["alert_precision"] = alerts.precision
+    runbook = card.metrics.runbook
+    declared = next((e.details.get("severity") for e in reversed(events) if e.kind == "severity.declared"), None)
+    review = next((e for e in reversed(events) if e.kind == "review.recorded"), None)
+    faults = started.details.get("faults") or []
+    tags = started.details.get("tags") or []
+    category = str(tags[0]) if tags else ",".join(sorted({str(f.get("kind")) for f in faults}))
+    outcome = str(finished.details.get("outcome")) if finished else "unfinished"
+    return RunRecord(
+        run_id=str(started.details.get("run_id") or run_dir.name),
+        scenario=str(started.details.get("scenario", "")),
+        stack=str(started.details.get("stack", "")),
+        category=category,
+        started_at=started.at,
+        duration_s=round((finished or events[-1]).offset - started.offset, 3),
+        severity_expected=started.details.get("expected_severity"),
+        severity_declared=str(declared) if declared else None,
+        outcome=outcome,
+        passed=outcome == "passed",
+        exit_code=finished.details.get("exit_code") if finished else None,
+        metrics=metrics,
+        scores={
+            "overall": card.overall,
+            "points": card.points,
+            "max_points": card.max_points,
+            "ratings": {c.id: c.rating for c in card.capabilities},
+            "runbook_restored": runbook.restored if runbook.recorded else None,
+        },
+        report_path=str(run_dir / "report.md"),
+        action_items=[
+            {"text": str(i.get("text", "")), "owner": str(i.get("owner", "")), "due": str(i.get("due", ""))}
+            for i in (review.details.get("action_items") or [] if review else [])
+            if isinstance(i, dict)
+        ],
+    )
