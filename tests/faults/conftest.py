@@ -26,6 +26,7 @@ import pytest
 
 from gameday.errors import TargetError
 from gameday.faults.toxiproxy_client import Proxy, ToxiproxyClient
+from tests.services import PostgresServer, RedisServer, postgres_server, redis_server
 
 FALLBACK_BIN = "/tmp/gobin/server"
 
@@ -198,3 +199,20 @@ def echo_round_trip(port: int, payload: bytes = b"ping\n", timeout: float = 5.0)
 def median_round_trip(port: int, samples: int = 5) -> float:
     times = sorted(echo_round_trip(port) for _ in range(samples))
     return times[len(times) // 2]
+
+
+# --- real PostgreSQL and Redis for revoke_credentials (issue 6; servers in tests/services.py) ----------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL cluster for the session, with a database ``checkout``."""
+    with postgres_server(database="checkout") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_acl_server() -> Iterator[RedisServer]:
+    """One redis-server for the session: ACL user ``admin`` (all rights); tests add their own users."""
+    with redis_server() as server:
+        yield server

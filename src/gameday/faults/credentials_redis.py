@@ -112,12 +112,12 @@ class RedisUser:
         url = admin_url(target, target_name, self.environ)
         with connect(url, target_name) as client, redis_errors(url, target_name):
             me = str(_cmd(client, "ACL", "WHOAMI"))
-            line = rule_line(client, user)
-            if line is None:
-                raise TargetError(f"Redis ACL user '{user}' does not exist", target=target_name)
             if user == me:
                 raise FaultError(f"the admin URL in {target.dsn_env} logs in as '{user}' itself; disabling it would "
                                  "lock out the revert", target=target_name)
+            line = rule_line(client, user)
+            if line is None:
+                raise TargetError(f"Redis ACL user '{user}' does not exist", target=target_name)
             if not _enabled(line):
                 raise FaultError(f"Redis ACL user '{user}' is already off; nothing to revoke", target=target_name)
             for command in (["ACL", "SETUSER", user, "off"], ["CLIENT", "KILL", "USER", user]):

@@ -266,14 +266,19 @@ class ContainerFilesystem:
     def device(self, path: str) -> str:
         return self._must(["stat", "-c", "%d", path], f"cannot stat {path}")
 
+    def _test(self, flag: str, path: str) -> bool:
+        # The shell's builtin test: minimal images have sh but not always a test binary. The path is
+        # passed as an argument, never spliced into the script.
+        return self._exec(["sh", "-c", f'test {flag} "$1"', "sh", path])[0] == 0
+
     def is_dir(self, path: str) -> bool:
-        return self._exec(["test", "-d", path])[0] == 0
+        return self._test("-d", path)
 
     def exists(self, path: str) -> bool:
-        return self._exec(["test", "-e", path])[0] == 0
+        return self._test("-e", path)
 
     def writable(self, path: str) -> bool:
-        return self._exec(["test", "-w", path])[0] == 0
+        return self._test("-w", path)
 
     def file_size(self, path: str) -> int | None:
         code, out = self._exec(["stat", "-c", "%s", path])
