@@ -1,0 +1,105 @@
+"""`gameday ci`, `gameday history`, `gameday trends`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def cmd_ci(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from gameday.cli.main import _err, record_history
+    from gameday.engine.suite import run_suite
+    from gameday.report.junit import write_junit
+    from gameday.scenario.loader import find_scenario_files
+
+    paths = find_scenario_files([Path(p) for p in args.scenarios])
+    if not paths:
+        _err(f"no scenario files in {' '.join(args.scenarios)}")
+        return 2
+    result = run_suite(paths, reports_dir=Path(args.reports), jobs=args.jobs)
+    for entry in result.entries:
+        if (entry.run_dir / "timeline.jsonl").is_file():
+            record_history(entry.run_dir, args.history)
+    console = Console(highlight=False)
+    table = Table(title="gameday ci")
+    for column in ("scenario", "outcome", "failed expectations", "time", "report"):
+        table.add_column(column)
+    for e in result.entries:
+        style = "green" if e.passed else "red"
+        failed = "; ".join(str(ev.details.get("name")) for ev in e.failed_expectations) or "-"
+        table.add_row(e.scenario.name, f"[{style}]{e.outcome}[/]", failed, f"{e.wall_s:.1f}s",
+                      str(e.run_dir / "report.md"))
+    console.print(table)
+    console.print(f"{sum(e.passed for e in result.entries)} passed, {sum(not e.passed for e in result.entries)} failed "
+                  f"in {result.wall_s:.1f}s with {result.jobs} job(s); one by one it would take {result.serial_s:.1f}s")
+    if args.junit:
+        write_junit(result, Path(args.junit))
+        console.print(f"JUnit XML: {args.junit}")
+    return 0 if result.passed else 1
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from gameday.history.store import History
+    from gameday.report.trends import _fmt
+
+    history = History(args.history)
+    try:
+        runs = history.runs(scenario=args.scenario, since=args.since, until=args.until)
+    finally:
+        history.close()
+    table = Table(title=f"gameday history ({len(runs)} runs)")
+    for column in ("started (UTC)", "scenario", "outcome", "severity", "MTTD", "MTTR", "overall", "report"):
+        table.add_column(column)
+    for r in runs:
+        table.add_row(r.started_at[:19], r.scenario, r.outcome, r.severity_declared or "-",
+                      _fmt(r.metrics.get("time_to_detect")), _fmt(r.metrics.get("time_to_resolve_from_detection")),
+                      str(r.scores.get("overall") or "-"), r.report_path)
+    Console(highlight=False).print(table)
+    return 0
+
+
+def cmd_trends(args: argparse.Namespace) -> int:
+    from gameday.history.store import History
+    from gameday.report.trends import Quarter, build_trends, write_trends
+
+    quarter = Quarter.parse(args.quarter)
+    history = History(args.history)
+    try:
+        runs = history.runs()
+    finally:
+        history.close()
+    md, html = write_trends(build_trends(runs, quarter), Path(args.out))
+    print(md)
+    print(html)
+    return 0
+
+
+def register(sub: Any) -> None:
+    history_help = "history database: SQLite file or postgresql:// URL (default: $GAMEDAY_HISTORY or reports/history.sqlite)"
+    p = sub.add_parser("ci", help="run scenarios non-interactively with their scripted responders; JUnit XML")
+    p.add_argument("scenarios", nargs="+", help="scenario files or folders")
+    p.add_argument("--junit", help="write JUnit XML here")
+    p.add_argument("--jobs", type=int, default=1, help="run scenarios with disjoint targets in parallel")
+    p.add_argument("--reports", default="reports")
+    p.add_argument("--history", help=history_help)
+    p.set_defaults(func=cmd_ci)
+
+    p = sub.add_parser("history", help="list past runs")
+    p.add_argument("--scenario")
+    p.add_argument("--since", help="UTC date or time, e.g. 2026-10-01")
+    p.add_argument("--until", help="UTC date or time (exclusive)")
+    p.add_argument("--history", help=history_help)
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("trends", help="render the trend report for a quarter (Markdown and HTML)")
+    p.add_argument("--quarter", required=True, help="e.g. 2026Q4")
+    p.add_argument("--out", default="reports/trends")
+    p.add_argument("--history", help=history_help)
+    p.set_defaults(func=cmd_trends)
