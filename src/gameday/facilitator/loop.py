@@ -1,13 +1,13 @@
 """The drill's background thread: from the fault phase on, release injects and escalation prompts when due.
 
-A scripted responder adds its own steps to the same loop (``extra``), so injects and responses are
+A scripted responder adds its own steps to the same loop (a ``Script``), so injects and responses are
 performed in one thread, in time order, and a replay of the same scenario writes the same sequence.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from typing import Protocol
 
 from gameday.clock import Clock
 from gameday.errors import GamedayError
@@ -19,8 +19,14 @@ from gameday.scenario.model import Scenario
 TICK_S = 0.05
 """Real seconds between looks at the timeline: small next to any inject or response time."""
 
-Extra = Callable[[float], None]
-"""Called each tick with the scenario time since the fault phase start (after injects were released)."""
+class Script(Protocol):
+    """Timed steps performed in the loop's thread, merged with the injects in time order."""
+
+    def next_due(self) -> float | None:
+        """Scenario seconds from the fault phase start of the next step, or None when all are done."""
+        ...
+
+    def perform_next(self) -> None: ...
 
 
 def real_seconds(clock: Clock, scenario_seconds: float) -> float:
@@ -31,12 +37,12 @@ def real_seconds(clock: Clock, scenario_seconds: float) -> float:
 
 class DrillLoop:
     def __init__(self, scenario: Scenario, recorder: DrillRecorder, clock: Clock, *, name: str,
-                 extra: Extra | None = None, escalations: bool = True) -> None:
+                 script: Script | None = None, escalations: bool = True) -> None:
         self.scenario = scenario
         self.recorder = recorder
         self.clock = clock
         self.scheduler = InjectScheduler(list(scenario.injects), fault_start=recorder.fault_start)
-        self.extra = extra
+        self.script = script
         self.escalations = escalations
         self.name = name
         self._stop = threading.Event()
@@ -60,8 +66,19 @@ class DrillLoop:
     def tick(self) -> None:
         """Release what is due now; safe to call from any one thread at a time."""
         t = self.recorder.t()
-        events = self.recorder.events()
-        for decision in self.scheduler.due(events, t):
+        while True:
+            # Whatever is due, earliest first (an inject before a step due at the same time): a step that
+            # takes long (a runbook command) never reorders what was due while it ran.
+            events = self.recorder.events()
+            decisions = self.scheduler.due(events, t)
+            step_due = self.script.next_due() if self.script is not None else None
+            if step_due is not None and step_due <= t and (not decisions or step_due < decisions[0].due_t_s):
+                assert self.script is not None
+                self.script.perform_next()
+                continue
+            if not decisions:
+                break
+            decision = decisions[0]
             kind = "inject.released" if decision.release else "inject.withheld"
             self.recorder.record(kind, actor=decision.spec.source if decision.release else "facilitator",
                                  **decision.details())
@@ -71,8 +88,6 @@ class DrillLoop:
             for esc in due_escalations(events, fault_start=self.recorder.fault_start, now=now,
                                        expected_severity=self.scenario.severity):
                 self.recorder.record("escalation.prompted", reason=esc.reason, rule=esc.rule, due_t_s=esc.due_t_s)
-        if self.extra is not None:
-            self.extra(t)
 
     def stop(self, *, wait: bool = True) -> None:
         self._stop.set()

@@ -66,6 +66,7 @@ class ScriptedResponder:
         self.env = dict(os.environ if env is None else env)
         self._runbook: Any = None
         self._judged = False
+        self._judge_thread: threading.Thread | None = None
         self.ctx: RunContext | None = None
         self.loop: DrillLoop | None = None
         self.steps: list[tuple[int, ResponseStep]] = []
@@ -86,8 +87,7 @@ class ScriptedResponder:
         fault_start = fault_phase_offset(list(timeline.events))
         recorder = DrillRecorder(timeline, fault_start=timeline.now() if fault_start is None else fault_start,
                                  mode=self.mode)
-        self.loop = DrillLoop(self.ctx.scenario, recorder, self.ctx.clock, name="scripted-responder",
-                              extra=self._perform_due)
+        self.loop = DrillLoop(self.ctx.scenario, recorder, self.ctx.clock, name="scripted-responder", script=self)
         if not self.steps:
             self._done.set()
         self.loop.start()
@@ -103,6 +103,8 @@ class ScriptedResponder:
         if self._runbook is not None:
             if not aborted and not self._judged:
                 self._judge(self.loop.recorder)
+            if self._judge_thread is not None:
+                self._judge_thread.join(timeout=self.ctx.scenario.expect.recovers_within + 10 if self.ctx else 10)
             self._runbook.close()
 
     def verdicts(self, scenario: Scenario, events: list[Event]) -> list[Verdict]:
@@ -110,12 +112,14 @@ class ScriptedResponder:
 
     # --- the script ---------------------------------------------------------------------------
 
-    def _perform_due(self, t: float) -> None:
-        while self._next < len(self.steps) and self.steps[self._next][1].at <= t:
-            _, step = self.steps[self._next]
-            self._next += 1
-            assert self.loop is not None
-            self._perform(step, self.loop.recorder)
+    def next_due(self) -> float | None:
+        return self.steps[self._next][1].at if self._next < len(self.steps) else None
+
+    def perform_next(self) -> None:
+        _, step = self.steps[self._next]
+        self._next += 1
+        assert self.loop is not None
+        self._perform(step, self.loop.recorder)
         if self._next >= len(self.steps):
             self._done.set()
 
@@ -148,7 +152,11 @@ class ScriptedResponder:
             case "mitigated":
                 rec.record("incident.mitigated", actor=actor)
                 if self._runbook is not None and not self._judged:
-                    self._judge(rec)
+                    # Judged beside the script, not in its way: the judge waits for the probes to turn green.
+                    self._judged = True
+                    self._judge_thread = threading.Thread(target=self._judge, args=(rec,), name="runbook-judge",
+                                                          daemon=True)
+                    self._judge_thread.start()
                 if self.end_fault is not None:
                     self.end_fault()
             case "all_clear":
@@ -194,7 +202,7 @@ class ScriptedResponder:
         self._judged = True
         try:
             self._runbook.judge()
-        except GamedayError as exc:
+        except (GamedayError, OSError) as exc:
             rec.record("observer.failed", observer=self.name, during="runbook judge", error=str(exc))
 
     def _load_checklist(self) -> Checklist | None:

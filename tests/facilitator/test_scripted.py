@@ -1,0 +1,90 @@
+"""Scripted responders: the same drill without people, for CI and tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gameday.engine.run import RunOptions, run_scenario
+from gameday.facilitator.drill import tabletop_scripted
+from gameday.scenario.loader import load_scenario
+from tests.conftest import http_ok
+from tests.facilitator.conftest import drill_scenario, dump, human, only_run, timeline_of
+
+RESPONSES = [
+    {"at": "200ms", "actor": "oncall", "action": "acknowledge"},
+    {"at": "400ms", "actor": "oncall", "action": "declare", "severity": "SEV2"},
+    {"at": "500ms", "actor": "oncall", "action": "assign", "role": "incident_commander", "text": "carol"},
+    {"at": "600ms", "actor": "carol", "action": "hypothesis", "text": "the web container died"},
+    {"at": "700ms", "actor": "sme", "action": "runbook_step", "step": 3, "outcome": "done"},
+    {"at": "800ms", "actor": "comms", "action": "status_update", "audience": "customer", "text": "We are aware."},
+    {"at": "900ms", "actor": "carol", "action": "mitigated"},
+    {"at": "1s", "actor": "carol", "action": "all_clear"},       # the fault is still live: refused
+    {"at": "3500ms", "actor": "carol", "action": "all_clear", "text": "bob"},  # after the revert at T+2s
+    {"at": "3600ms", "actor": "team", "action": "review", "text": "no restart policy on the web container"},
+]
+
+
+@pytest.mark.docker
+def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    path = drill_scenario(tmp_path, container=web.name, url=web.url, duration="2s", responses=RESPONSES,
+                          injects=[{"at": "100ms", "kind": "noise", "text": "lunch?"},
+                                   {"unless": {"no_acknowledge_by": "150ms"}, "text": "the pager is ringing"},
+                                   {"unless": {"no_severity_by": "1s"}, "kind": "executive", "text": "status?"}])
+    result = run_scenario(load_scenario(path), RunOptions(reports_dir=tmp_path / "reports", scenario_file=path,
+                                                          handle_signals=False))
+    events = timeline_of(result.run_dir)
+    assert result.exit_code == 0, dump(events)
+    assert [e.kind for e in events if e.details.get("drill") or e.kind == "runbook.step"] == [
+        "run.started",
+        "inject.released",        # noise at T+100ms
+        "inject.released",        # nobody acknowledged by T+150ms
+        "incident.detected", "incident.acknowledged", "severity.declared", "role.assigned", "hypothesis.noted",
+        "runbook.step", "status_update.sent", "incident.mitigated", "inject.withheld",  # SEV declared by T+1s
+        "all_clear.refused", "incident.resolved", "review.recorded",
+    ], dump(events)
+    by_kind = {e.kind: e for e in events}
+    assert by_kind["incident.detected"].details["signal"] in ("probe", "other")
+    assert by_kind["incident.acknowledged"].actor == "oncall"
+    assert by_kind["role.assigned"].details == {**by_kind["role.assigned"].details, "role": "incident_commander",
+                                                "person": "carol"}
+    # The runbook executor performs runbook steps (step 3 has no command: skipped as a step for a person).
+    step = by_kind["runbook.step"].details
+    assert step["step"] == 3 and step["title"] == "Tell the channel the service is back"
+    assert "runbook.judged" in by_kind  # judged beside the script once the team says it is mitigated
+    assert "web" in by_kind["all_clear.refused"].details["reason"]
+    assert by_kind["incident.resolved"].details["confirmed_by"] == "bob"
+    assert by_kind["review.recorded"].details["root_cause"] == "no restart policy on the web container"
+    assert all(e.details["drill"] is True and e.details["mode"] == "scripted" for e in events
+               if e.kind in ("incident.resolved", "inject.released"))
+    # T+ times are scenario time from the fault phase start: the steps happened no earlier than scripted.
+    assert by_kind["incident.resolved"].details["t_s"] >= 3.5
+    assert http_ok(web.url)
+
+
+@pytest.mark.docker
+def test_tabletop_replay_touches_nothing_and_runs_on_scenario_time(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    web.container.reload()
+    started_at = web.container.attrs["State"]["StartedAt"]
+    responses = [{"at": "1m", "action": "acknowledge"}, {"at": "2m", "action": "declare", "severity": "SEV1"},
+                 {"at": "5m", "action": "all_clear"},                 # simulated fault still live: refused
+                 {"at": "6m", "action": "mitigated"},                 # ends the simulated fault
+                 {"at": "7m", "action": "all_clear"}, {"at": "8m", "action": "review", "text": "rc"}]
+    path = drill_scenario(tmp_path, container=web.name, url=web.url, duration="30m", runbook=False,
+                          responses=responses, injects=[{"at": "3m", "text": "CS: customers complain"}])
+    result = tabletop_scripted(load_scenario(path), path, reports_dir=tmp_path / "reports", speed=120)
+    events = timeline_of(only_run(tmp_path / "reports"))
+    assert result.exit_code == 0, dump(events)
+    assert human(events) == ["incident.detected", "incident.acknowledged", "severity.declared", "inject.released",
+                             "all_clear.refused", "incident.mitigated", "incident.resolved", "review.recorded"]
+    assert events[0].details["mode"] == "tabletop" and events[0].details["time"] == "scenario"
+    reverted = [e for e in events if e.kind == "fault.reverted"][0]
+    assert reverted.details["simulated"] is True and reverted.details["duration_s"] == pytest.approx(360, abs=15)
+    resolved = [e for e in events if e.kind == "incident.resolved"][0]
+    assert resolved.details["t_s"] == pytest.approx(420, abs=15)  # 7 scenario minutes, ~3.5 real seconds
+    assert not (result.run_dir / "journal.jsonl").exists()
+    web.container.reload()
+    assert web.container.attrs["State"]["StartedAt"] == started_at and http_ok(web.url)
