@@ -8,6 +8,7 @@ busy port do not collide. The environment is passed in, never read here from ``o
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -40,7 +41,9 @@ class StackConfig:
     webhook_port: int = 19099
     state_dir: Path = Path.home() / ".local" / "state" / "gameday" / "demo"
     cache_dir: Path = Path.home() / ".cache" / "gameday"
-    name_prefix: str = "gameday-demo-"
+    stack: str = STACK_NAME
+    """The label value ``gameday.stack=<stack>`` and the name prefix ``gameday-<stack>-``; another
+    value (``GAMEDAY_DEMO_STACK``) runs a second, separate copy, e.g. for tests."""
     toxiproxy_version: str = TOXIPROXY_VERSION
     docker_base_url: str | None = None
 
@@ -61,6 +64,11 @@ class StackConfig:
             var = f"GAMEDAY_DEMO_{f.name.removesuffix('_port').upper()}_PORT"
             if var in environ:
                 overrides[f.name] = _port(var, environ[var])
+        if environ.get("GAMEDAY_DEMO_STACK"):
+            stack = environ["GAMEDAY_DEMO_STACK"]
+            if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,30}", stack):
+                raise GamedayError(f"GAMEDAY_DEMO_STACK={stack!r}: use 1-31 lower-case letters, digits and dashes")
+            config = replace(config, stack=stack, state_dir=Path(state_root) / stack)
         if environ.get("GAMEDAY_TOXIPROXY_VERSION"):
             config = replace(config, toxiproxy_version=environ["GAMEDAY_TOXIPROXY_VERSION"])
         config = replace(config, **overrides)  # type: ignore[arg-type]
@@ -76,7 +84,12 @@ class StackConfig:
             seen[port] = name
 
     def container_name(self, part: str) -> str:
-        return f"{self.name_prefix}{part}"
+        return f"gameday-{self.stack}-{part}"
+
+    @property
+    def volume_name(self) -> str:
+        """The PostgreSQL data volume."""
+        return f"gameday-{self.stack}-pgdata"
 
     def url(self, port: int, path: str = "") -> str:
         return f"http://{HOST}:{port}{path}"

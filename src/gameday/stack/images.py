@@ -2,7 +2,8 @@
 
     gameday/demo-base:<version>        debootstrap --variant=minbase bookworm + the packages below,
                                        imported with the Docker API (what ``docker import`` does)
-    gameday/demo-toxiproxy:<version>   the base plus a toxiproxy-server built with ``go install``
+    gameday/demo-toxiproxy:<version>-<base version>
+                                       the base plus a toxiproxy-server built with ``go install``
 
 Both are cached by tag: a build runs only when the tag is missing. The base version is a hash of
 the recipe, so changing the package list makes a new tag instead of reusing a stale image.
@@ -21,11 +22,11 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from gameday.clock import Clock, SystemClock
 from gameday.errors import DockerUnavailable, EnvironmentProblem
-from gameday.stack.config import STACK_LABEL, STACK_NAME, StackConfig
+from gameday.stack.config import StackConfig
 
 if TYPE_CHECKING:
     import docker
@@ -51,7 +52,7 @@ Log = Callable[[str], None]
 
 def base_version() -> str:
     """``bookworm-<hash of the recipe>``: a new recipe gets a new tag."""
-    recipe = f"{SUITE} minbase {' '.join(sorted(BASE_PACKAGES))} rev1"
+    recipe = f"{SUITE} minbase {' '.join(sorted(BASE_PACKAGES))} rev2"
     return f"{SUITE}-{hashlib.sha256(recipe.encode()).hexdigest()[:10]}"
 
 
@@ -60,7 +61,8 @@ def base_tag() -> str:
 
 
 def toxiproxy_tag(config: StackConfig) -> str:
-    return f"{TOXIPROXY_REPOSITORY}:{config.toxiproxy_version}"
+    """``v2.5.0-bookworm-<hash>``: built on one base, so a new base makes a new tag too."""
+    return f"{TOXIPROXY_REPOSITORY}:{config.toxiproxy_version}-{base_version()}"
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,8 @@ def host_mirror(sources_dir: Path = Path("/etc/apt/sources.list.d"), sources_lis
         except OSError:
             continue
         for stanza in re.split(r"\n\s*\n", text):
-            uris = re.search(r"^URIs:\s*(\S+)", stanza, re.M)
-            suites = re.search(r"^Suites:\s*(.+)$", stanza, re.M)
+            uris = re.search(r"^URIs:\s*(\S+)", stanza, re.MULTILINE)
+            suites = re.search(r"^Suites:\s*(.+)$", stanza, re.MULTILINE)
             if uris and suites and SUITE in suites.group(1).split() and "security" not in uris.group(1):
                 return uris.group(1).rstrip("/")
         for line in text.splitlines():
@@ -154,7 +156,7 @@ def build_base_image(
                 str(tar_path),
                 repository=repository,
                 tag=version,
-                changes=[f"ENV PATH={IMAGE_PATH}", "ENV LANG=C.UTF-8", f"LABEL {STACK_LABEL}={STACK_NAME}"],
+                changes=[f"ENV PATH={IMAGE_PATH}", "ENV LANG=C.UTF-8", "LABEL gameday.image=demo-base"],
             )
     finally:
         _unmount_under(work)
@@ -166,9 +168,9 @@ def build_base_image(
     return BuildResult(tag, True, seconds)
 
 
-def _run(argv: list[str], out: io.TextIOBase | object, message: str) -> None:
+def _run(argv: list[str], out: IO[str], message: str) -> None:
     try:
-        proc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, check=False)  # type: ignore[arg-type]
+        proc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, check=False)
     except OSError as exc:
         raise EnvironmentProblem(f"cannot run {argv[0]}: {exc.strerror}") from exc
     if proc.returncode != 0:
@@ -176,11 +178,13 @@ def _run(argv: list[str], out: io.TextIOBase | object, message: str) -> None:
 
 
 def _slim(rootfs: Path) -> None:
-    """Drop what an image does not need: downloaded .debs, apt lists, the cluster Debian pre-creates."""
+    """Drop what an image does not need: downloaded .debs, apt lists, docs and translations, and the
+    cluster Debian's postgresql package pre-creates (the stack makes its own at first start)."""
     for pattern in ("var/cache/apt/archives/*.deb", "var/lib/apt/lists/*_Packages", "var/lib/apt/lists/*_InRelease"):
         for path in rootfs.glob(pattern):
             path.unlink(missing_ok=True)
-    for leftover in ("var/lib/postgresql/15/main", "etc/postgresql/15/main"):
+    for leftover in ("var/lib/postgresql/15/main", "etc/postgresql/15/main", "usr/share/doc", "usr/share/man",
+                     "usr/share/info", "usr/share/locale"):
         shutil.rmtree(rootfs / leftover, ignore_errors=True)
 
 
@@ -247,13 +251,13 @@ def build_toxiproxy_image(
         tar.addfile(info, io.BytesIO(data))
     repository, version = tag.split(":")
     with docker_calls(f"building {tag}"):
-        container = client.containers.create(base_tag(), command=["toxiproxy-server"], labels={STACK_LABEL: "build"})
+        container = client.containers.create(base_tag(), command=["toxiproxy-server"], labels={"gameday.image": "build"})
         try:
             container.put_archive("/usr/local/bin", buf.getvalue())
             container.commit(
                 repository=repository,
                 tag=version,
-                conf={"Cmd": ["toxiproxy-server"], "Labels": {STACK_LABEL: STACK_NAME, "gameday.base": base_tag()}},
+                conf={"Cmd": ["toxiproxy-server"], "Labels": {"gameday.image": "demo-toxiproxy", "gameday.base": base_tag()}},
             )
         finally:
             container.remove(force=True)

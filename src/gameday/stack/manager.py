@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from gameday.clock import Clock, SystemClock
 from gameday.errors import EnvironmentProblem, ServiceUnavailable
-from gameday.stack.config import HOST, STACK_LABEL, STACK_NAME, StackConfig
+from gameday.stack.config import HOST, STACK_LABEL, StackConfig
 from gameday.stack.images import BuildResult, build_images, docker_calls
-from gameday.stack.parts import PG_VOLUME, Part, parts, proxies, rules_dir
+from gameday.stack.parts import Part, parts, proxies, rules_dir
 from gameday.stack.state import ensure_env_file, render_configs
 
 if TYPE_CHECKING:
@@ -89,6 +89,11 @@ class DemoStack:
         render_configs(self.config)
         rules_dir().mkdir(parents=True, exist_ok=True)
         existing = {c.labels.get("gameday.part", ""): c for c in self._containers()}
+        # Every port a part is about to take must be free, checked before anything starts.
+        for part in parts(self.config):
+            container = existing.get(part.name)
+            if container is None or container.status not in ("running", "paused"):
+                self._check_port_free(part)
         if "postgres" not in existing:
             self._remove_volume()  # a fresh postgres container starts from a fresh database
         for part in parts(self.config):
@@ -105,7 +110,6 @@ class DemoStack:
                 container.remove(force=True)
             container = None
         if container is None:
-            self._check_port_free(part)
             self.log(f"{name}: creating")
             with docker_calls(f"starting {name}"):
                 self.client.containers.run(**part.run_kwargs(self.config))
@@ -115,7 +119,6 @@ class DemoStack:
             with docker_calls(f"unpausing {name}"):
                 container.unpause()
         elif status != "running":
-            self._check_port_free(part)
             self.log(f"{name}: starting ({status})")
             with docker_calls(f"starting {name}"):
                 container.start()
@@ -198,9 +201,9 @@ class DemoStack:
     def _remove_volume(self) -> None:
         import docker.errors
 
-        with docker_calls(f"removing volume {PG_VOLUME}"):
+        with docker_calls(f"removing volume {self.config.volume_name}"):
             try:
-                self.client.volumes.get(PG_VOLUME).remove(force=True)
+                self.client.volumes.get(self.config.volume_name).remove(force=True)
             except docker.errors.NotFound:
                 pass
 
@@ -226,7 +229,7 @@ class DemoStack:
 
     def _containers(self) -> list[Container]:
         with docker_calls("listing the demo stack's containers"):
-            found: list[Container] = self.client.containers.list(all=True, filters={"label": f"{STACK_LABEL}={STACK_NAME}"})
+            found: list[Container] = self.client.containers.list(all=True, filters={"label": f"{STACK_LABEL}={self.config.stack}"})
         return found
 
 

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gameday.stack.config import HOST, PART_LABEL, STACK_LABEL, STACK_NAME, StackConfig
+from gameday.stack.config import HOST, PART_LABEL, STACK_LABEL, StackConfig
 from gameday.stack.images import base_tag, toxiproxy_tag
 from gameday.stack.state import files_dir
 
 SECRETS_IN_CONTAINER = "/run/gameday/stack.env"
 SPOOL = "/var/lib/checkout/spool"
-PG_VOLUME = "gameday-demo-pgdata"
 SECOND_NS = 1_000_000_000
 
 
@@ -49,8 +48,9 @@ class Part:
                           self.environment, self.files_digest], sort_keys=True)
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
-    def labels(self) -> dict[str, str]:
-        return {STACK_LABEL: STACK_NAME, "gameday.allowed": "true", PART_LABEL: self.name, "gameday.spec": self.spec_hash()}
+    def labels(self, config: StackConfig) -> dict[str, str]:
+        return {STACK_LABEL: config.stack, "gameday.allowed": "true", PART_LABEL: self.name,
+                "gameday.spec": self.spec_hash()}
 
     def run_kwargs(self, config: StackConfig) -> dict[str, Any]:
         """Keyword arguments for ``client.containers.run``."""
@@ -61,7 +61,7 @@ class Part:
             "name": self.container_name(config),
             "detach": True,
             "network_mode": "host",
-            "labels": self.labels(),
+            "labels": self.labels(config),
             "restart_policy": {"Name": "no"},
             "volumes": self.volumes,
             "tmpfs": self.tmpfs,
@@ -104,7 +104,7 @@ def parts(config: StackConfig) -> list[Part]:
             health=f"/usr/lib/postgresql/*/bin/pg_isready -q -h {HOST} -p {c.postgres_port}",
             health_interval_s=1.0,
             volumes={**secrets, str(files / "postgres"): {"bind": "/opt/gameday/postgres", "mode": "ro"},
-                     PG_VOLUME: {"bind": "/var/lib/gameday/postgres", "mode": "rw"}},
+                     c.volume_name: {"bind": "/var/lib/gameday/postgres", "mode": "rw"}},
             files_digest=_digest(files / "postgres"),
         ),
         Part(

@@ -339,7 +339,7 @@ class Handler(BaseHTTPRequestHandler):
         self.started = time.perf_counter()
         return super().parse_request()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: object) -> None:
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 

@@ -4,6 +4,7 @@
 set -eu
 . /run/gameday/stack.env
 ACL=/etc/redis/gameday-users.acl
+mkdir -p /etc/redis
 umask 077
 cat > "$ACL" <<ACLS
 user default off

@@ -1,0 +1,59 @@
+"""``gameday demo``: the README's main command, end to end on the demo stack at its default ports.
+
+The shipped scenario names the default ports and container names, so this test uses the default
+stack (label ``gameday.stack=demo``). If the stack was not up before, it is taken down afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gameday.stack.config import StackConfig
+from gameday.stack.manager import DemoStack
+from gameday.timeline import read_timeline
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture
+def default_stack(docker_client: Any, demo_images: list[str]) -> Iterator[DemoStack]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GAMEDAY_DEMO_")}
+    stack = DemoStack(StackConfig.from_env(environ), environ=environ, client=docker_client)
+    was_up = all(s.healthy for s in stack.status())
+    yield stack
+    if not was_up:
+        stack.down()
+
+
+def test_demo_brings_the_stack_up_runs_the_db_down_scenario_and_writes_the_report(
+    default_stack: DemoStack, tmp_path: Path
+) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GAMEDAY_DEMO_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "gameday", "demo", "--reports", str(tmp_path)],
+        env={**environ, "COLUMNS": "200"}, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert all(s.healthy for s in default_stack.status())
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert "checkout-db-down" in run_dir.name
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "**passed**" in report
+    events = read_timeline(run_dir / "timeline.jsonl")
+    kinds = [e.kind for e in events]
+    assert kinds.count("fault.injected") == kinds.count("fault.reverted") == 1
+    failed_during_fault = [e for e in events if e.kind == "probe.checked" and e.details.get("phase") == "fault"
+                           and not e.details["ok"]]
+    assert failed_during_fault, "the probe never saw the database outage"
+    secrets = [line.split("=", 1)[1] for line in default_stack.config.env_file.read_text().splitlines()
+               if "PASSWORD=" in line]
+    written = result.stdout + result.stderr + "".join(p.read_text(errors="replace") for p in run_dir.iterdir()
+                                                      if p.is_file())
+    assert not [s for s in secrets if s in written], "a stack password leaked into the run's output"

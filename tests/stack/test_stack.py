@@ -1,0 +1,252 @@
+"""The demo stack, for real: built images, six containers, checkout through Toxiproxy, up/status/down.
+
+One copy of the stack is brought up for the whole module (from a Docker with none of its containers)
+and taken down by the last test, which checks that nothing is left.
+"""
+
+from __future__ import annotations
+
+import socket
+import stat
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import redis
+
+from gameday.errors import EnvironmentProblem
+from gameday.faults.toxiproxy_client import ToxiproxyClient
+from gameday.stack.config import StackConfig
+from gameday.stack.manager import DemoStack, PartStatus
+from gameday.stack.parts import SPOOL, part_names
+from gameday.stack.state import PASSWORD_KEYS, read_env_file, stack_env
+
+pytestmark = pytest.mark.docker
+
+
+def labelled(docker_client: Any, config: StackConfig) -> list[Any]:
+    return docker_client.containers.list(all=True, filters={"label": f"gameday.stack={config.stack}"})
+
+
+def get(config: StackConfig, path: str, **kwargs: Any) -> httpx.Response:
+    return httpx.get(config.url(config.checkout_port, path), timeout=5, trust_env=False, **kwargs)
+
+
+def eventually(check: Any, timeout: float = 10.0, interval: float = 0.2) -> Any:
+    """The first truthy result of check() within timeout, else the last result (for the assert)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
+
+
+def cli(environ: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gameday", *args], env={**environ, "COLUMNS": "200"},
+                          capture_output=True, text=True, timeout=180, check=False)
+
+
+@pytest.fixture(scope="module")
+def up(test_stack: DemoStack, docker_client: Any) -> list[PartStatus]:
+    assert labelled(docker_client, test_stack.config) == [], "the test stack must start from a clean Docker"
+    return test_stack.up(timeout=120)
+
+
+def test_up_from_a_clean_docker_starts_every_part_healthy(up: list[PartStatus], test_stack: DemoStack,
+                                                          docker_client: Any) -> None:
+    config = test_stack.config
+    assert [s.part for s in up] == part_names()
+    assert all(s.state == "running" and s.health == "healthy" for s in up), up
+    for container in labelled(docker_client, config):
+        host = container.attrs["HostConfig"]
+        assert host["NetworkMode"] == "host"
+        assert host["RestartPolicy"]["Name"] in ("no", "")
+        assert container.labels["gameday.allowed"] == "true"
+        assert container.name == config.container_name(container.labels["gameday.part"])
+        assert container.attrs["Config"]["Healthcheck"]["Test"][0] == "CMD-SHELL"
+
+
+def _listeners(port: int) -> set[str]:
+    """Local addresses (hex, as in /proc/net/tcp*) of sockets listening on port."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table, encoding="ascii") as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                addr, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:
+                    found.add(addr)
+    return found
+
+
+def test_every_port_is_bound_on_loopback_only(up: list[PartStatus], stack_config: StackConfig) -> None:
+    c = stack_config
+    ports = [c.checkout_port, c.postgres_port, c.redis_port, c.toxiproxy_port, c.postgres_proxy_port,
+             c.redis_proxy_port, c.prometheus_port, c.alertmanager_port]
+    for port in ports:
+        listeners = _listeners(port)
+        # 0100007F is 127.0.0.1 in /proc/net/tcp's little-endian hex.
+        assert listeners == {"0100007F"}, f"port {port} listens on {listeners}"
+
+
+def test_checkout_is_healthy_and_reaches_its_dependencies_through_toxiproxy(up: list[PartStatus],
+                                                                           stack_config: StackConfig) -> None:
+    c = stack_config
+    response = get(c, "/health")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"postgres": "ok", "redis": "ok", "spool": "ok"}
+    with ToxiproxyClient(c.url(c.toxiproxy_port)) as toxiproxy:
+        proxies = toxiproxy.proxies()
+        assert proxies["postgres"].listen == f"127.0.0.1:{c.postgres_proxy_port}"
+        assert proxies["postgres"].upstream == f"127.0.0.1:{c.postgres_port}"
+        assert proxies["redis"].upstream == f"127.0.0.1:{c.redis_port}"
+        # Cutting the proxy must cut checkout off: proof that it goes through Toxiproxy.
+        for proxy in ("postgres", "redis"):
+            toxiproxy.disable(proxy)
+            try:
+                failing = eventually(lambda: get(c, "/health").status_code == 503, timeout=6)
+                assert failing, f"/health stayed green with the {proxy} proxy disabled"
+                assert get(c, "/health").json()["checks"][proxy] != "ok"
+            finally:
+                toxiproxy.enable(proxy)
+            assert eventually(lambda: get(c, "/health").status_code == 200, timeout=6)
+
+
+def test_orders_are_stored_in_postgres_and_spooled(up: list[PartStatus], stack_config: StackConfig,
+                                                  docker_client: Any) -> None:
+    c = stack_config
+    products = get(c, "/products").json()
+    assert [p["id"] for p in products] == [1, 2, 3, 4]
+    created = httpx.post(c.url(c.checkout_port, "/orders"), json={"product_id": 2, "quantity": 3}, timeout=5,
+                         trust_env=False)
+    assert created.status_code == 201
+    order = created.json()
+    assert (order["product_id"], order["quantity"]) == (2, 3)
+    assert get(c, f"/orders/{order['id']}").json() == order
+    assert get(c, "/orders/999999").status_code == 404
+    bad = httpx.post(c.url(c.checkout_port, "/orders"), json={"product_id": "x"}, timeout=5, trust_env=False)
+    assert bad.status_code == 400
+    checkout = docker_client.containers.get(c.container_name("checkout"))
+    assert checkout.exec_run(["test", "-s", f"{SPOOL}/order-{order['id']}.json"]).exit_code == 0
+    # The admin DSN from the stack's env file reaches the real database directly.
+    with psycopg.connect(stack_env(c)["GAMEDAY_DEMO_PG_ADMIN_DSN"], connect_timeout=5) as conn:
+        row = conn.execute("SELECT product_id, quantity FROM orders WHERE id = %s", (order["id"],)).fetchone()
+    assert row == (2, 3)
+
+
+def test_metrics_are_in_the_prometheus_text_format(up: list[PartStatus], stack_config: StackConfig) -> None:
+    c = stack_config
+    get(c, "/products")
+    text = get(c, "/metrics").text
+    lines = text.splitlines()
+    assert "# TYPE checkout_request_duration_seconds histogram" in lines
+    assert "# TYPE checkout_requests_total counter" in lines
+    assert 'checkout_dependency_errors_total{dependency="postgres",reason="connect"}' in text
+    inf = next(line for line in lines if line.startswith('checkout_request_duration_seconds_bucket{endpoint="/products",le="+Inf"}'))
+    count = next(line for line in lines if line.startswith('checkout_request_duration_seconds_count{endpoint="/products"}'))
+    assert inf.split()[-1] == count.split()[-1] != "0"
+
+
+def test_prometheus_scrapes_the_stack_and_alertmanager_calls_the_harness(up: list[PartStatus],
+                                                                         stack_config: StackConfig) -> None:
+    c = stack_config
+
+    def targets_up() -> dict[str, str]:
+        body = httpx.get(c.url(c.prometheus_port, "/api/v1/targets"), timeout=5, trust_env=False).json()
+        health = {t["labels"]["job"]: t["health"] for t in body["data"]["activeTargets"]}
+        return health if all(v == "up" for v in health.values()) else {}
+
+    assert eventually(targets_up, timeout=20, interval=1) == {"checkout": "up", "toxiproxy": "up", "prometheus": "up"}
+    alertmanagers = httpx.get(c.url(c.prometheus_port, "/api/v1/alertmanagers"), timeout=5, trust_env=False).json()
+    assert [a["url"] for a in alertmanagers["data"]["activeAlertmanagers"]] == [
+        f"http://127.0.0.1:{c.alertmanager_port}/api/v2/alerts"]
+    status = httpx.get(c.url(c.alertmanager_port, "/api/v2/status"), timeout=5, trust_env=False).json()
+    assert f"url: http://127.0.0.1:{c.webhook_port}/alerts" in status["config"]["original"]
+
+
+def test_secrets_stay_in_the_0600_env_file(up: list[PartStatus], stack_config: StackConfig,
+                                          stack_environ: dict[str, str], docker_client: Any) -> None:
+    c = stack_config
+    assert stat.S_IMODE(c.env_file.stat().st_mode) == 0o600
+    assert sorted(stack_env(c)) == ["GAMEDAY_DEMO_PG_ADMIN_DSN", "GAMEDAY_DEMO_REDIS_ADMIN_URL"]
+    admin = redis.Redis.from_url(stack_env(c)["GAMEDAY_DEMO_REDIS_ADMIN_URL"], socket_timeout=5, decode_responses=True)
+    try:
+        assert admin.acl_whoami() == "admin"
+        assert "checkout" in admin.acl_users()
+    finally:
+        admin.close()
+    passwords = [read_env_file(c.env_file)[k] for k in PASSWORD_KEYS]
+    assert all(len(p) >= 32 for p in passwords)
+    shown = cli(stack_environ, "stack", "status").stdout
+    for container in labelled(docker_client, c):
+        attrs = str(container.attrs["Config"]) + container.logs().decode(errors="replace")
+        for password in passwords:
+            assert password not in attrs, f"a password shows in {container.name}'s config or log"
+            assert password not in shown
+
+
+def test_up_twice_changes_nothing(up: list[PartStatus], test_stack: DemoStack, docker_client: Any) -> None:
+    before = {c.name: (c.id, c.attrs["State"]["StartedAt"]) for c in labelled(docker_client, test_stack.config)}
+    again = test_stack.up(timeout=60)
+    after = {c.name: (c.id, c.attrs["State"]["StartedAt"]) for c in labelled(docker_client, test_stack.config)}
+    assert after == before
+    assert all(s.healthy for s in again)
+
+
+def test_up_starts_a_part_that_died(up: list[PartStatus], test_stack: DemoStack, docker_client: Any) -> None:
+    redis_container = docker_client.containers.get(test_stack.config.container_name("redis"))
+    redis_container.kill()
+    statuses = {s.part: s for s in test_stack.status()}
+    assert statuses["redis"].state == "exited"
+    test_stack.up(timeout=60)
+    redis_container.reload()
+    assert redis_container.status == "running"
+    assert all(s.healthy for s in test_stack.status())
+
+
+def test_status_command_lists_every_part_and_its_health(up: list[PartStatus], stack_config: StackConfig,
+                                                        stack_environ: dict[str, str]) -> None:
+    result = cli(stack_environ, "stack", "status")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    by_part = {row[0]: row for row in rows if row and row[0] in part_names()}
+    assert sorted(by_part) == sorted(part_names())
+    for part, row in by_part.items():
+        assert row[1:5] == [stack_config.container_name(part), str(getattr(stack_config, f"{part}_port")),
+                            "running", "healthy"]
+
+
+def test_down_leaves_nothing_and_is_idempotent(up: list[PartStatus], test_stack: DemoStack,
+                                               stack_environ: dict[str, str], docker_client: Any) -> None:
+    c = test_stack.config
+    removed = test_stack.down()
+    assert removed == sorted(c.container_name(p) for p in part_names())
+    assert labelled(docker_client, c) == []
+    assert c.volume_name not in [v.name for v in docker_client.volumes.list()]
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", c.checkout_port)) != 0
+    assert test_stack.down() == []
+    result = cli(stack_environ, "stack", "status")
+    assert result.returncode == 1
+    assert result.stdout.count("missing") == len(part_names())
+
+
+def test_up_names_a_busy_port_in_one_line_and_starts_nothing(test_stack: DemoStack, stack_environ: dict[str, str],
+                                                             docker_client: Any) -> None:
+    c = test_stack.config
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", c.postgres_port))
+        squatter.listen()
+        with pytest.raises(EnvironmentProblem, match=f"port 127.0.0.1:{c.postgres_port} for postgres"):
+            test_stack.up(timeout=10)
+        result = cli(stack_environ, "stack", "up")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        (f"gameday: error: port 127.0.0.1:{c.postgres_port} for postgres is already in use by another process; "
+         "free it or move the part with GAMEDAY_DEMO_POSTGRES_PORT")]
+    assert labelled(docker_client, c) == []
