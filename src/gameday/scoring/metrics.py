@@ -199,7 +199,7 @@ INTERVALS: tuple[tuple[str, str, str], ...] = (
 )
 
 MILESTONE_EVENTS = {
-    "detected": "first of incident.detected / alert.firing",
+    "detected": "first alert.firing / incident.detected",
     "first_alert": "alert.firing",
     "acknowledged": "incident.acknowledged",
     "declared": "severity.declared",

@@ -1,0 +1,67 @@
+"""``gameday score``: print a run's scorecard, computed again from its timeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+RATING_STYLES = {"P": "bold green", "S": "bold yellow", "M": "bold dark_orange", "U": "bold red", None: "dim"}
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("score", help="print a run's scorecard (HSEEP ratings with reasons, response times)")
+    p.add_argument("run_id", help="run id (a folder in --reports) or a run folder")
+    p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
+    p.add_argument("--json", action="store_true", help="print the scorecard as JSON (as in scorecard.json)")
+    p.set_defaults(func=cmd_score)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from gameday.cli.main import _run_dir
+    from gameday.report.run_inputs import scoring_context
+    from gameday.scoring.scorecard import score
+    from gameday.timeline import read_timeline
+
+    run_dir = _run_dir(args.reports, args.run_id)
+    card = score(read_timeline(run_dir / "timeline.jsonl"), scoring_context(run_dir))
+    if args.json:
+        sys.stdout.write(json.dumps(card.to_dict(), indent=2, default=str) + "\n")
+        return 0
+    _print(card)
+    return 0
+
+
+def _print(card: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from gameday.scoring.scorecard import RATINGS, format_seconds
+
+    console = Console(highlight=False)
+    title = f"Scorecard: {card.scenario or '?'}  [dim]{card.run_id}[/]"
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("Capability")
+    table.add_column("Rating", justify="center")
+    table.add_column("Why")
+    for c in card.capabilities:
+        style = RATING_STYLES.get(c.rating, "dim")
+        table.add_row(c.title, f"[{style}]{c.rating or '-'}[/]", c.reason)
+    console.print(table)
+    overall = card.overall
+    meaning = RATINGS[overall] if overall else "not rated"
+    console.print(f"Overall: [{RATING_STYLES.get(overall, 'dim')}]{overall or '-'}[/] ({meaning}): "
+                  f"{card.overall_reason}. Points {card.points} of {card.max_points}; "
+                  f"time targets met {card.targets_met} of {card.targets_timed}.")
+    times = Table(title="Response times", title_justify="left")
+    times.add_column("Metric")
+    times.add_column("From")
+    times.add_column("To")
+    times.add_column("Time", justify="right")
+    for name, interval in card.metrics.intervals.items():
+        times.add_row(name.replace("_", " "), interval.start_event or "-", interval.end_event,
+                      format_seconds(interval.seconds))
+    console.print(times)
+    for note in card.notes:
+        console.print(f"[dim]{note}[/]")
