@@ -115,6 +115,7 @@ class CredentialsFile:
         data = {
             "path": path,
             "given_path": given,
+            "resource": f"file:{path}",
             "env_key": args.env_key,
             "mode": stat.S_IMODE(st.st_mode),
             "uid": st.st_uid,

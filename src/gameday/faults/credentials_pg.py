@@ -111,8 +111,10 @@ class PostgresRole:
             if role == me:
                 raise FaultError(f"the admin URL in {target.dsn_env} logs in as '{role}' itself; revoking it would "
                                  "lock out the revert", target=target_name)
+            server = conn.info.host + ":" + str(conn.info.port)
             data: dict[str, Any] = {"dsn_env": target.dsn_env, "role": role, "database": database,
-                                    "terminate_sessions": args.terminate_sessions}
+                                    "terminate_sessions": args.terminate_sessions,
+                                    "resource": f"postgres_role:{server}/{role}"}
             ends = " and end its sessions" if args.terminate_sessions else ""
             if args.privileges is None:
                 if not can_login:

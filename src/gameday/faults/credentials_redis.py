@@ -132,7 +132,9 @@ class RedisUser:
                 if verdict not in ("OK", b"OK", True):
                     raise FaultError(f"no permission: Redis user '{me}' may not run {command[0]} {command[1]}: "
                                      f"{scrub(str(verdict))}", target=target_name)
+        where = urlsplit(url)
         data = {"dsn_env": target.dsn_env, "user": user, "terminate_sessions": args.terminate_sessions,
+                "resource": f"redis_user:{where.hostname}:{where.port or 6379}/{user}",
                 "prior_enabled": True, "rules_redacted": redact(line), "rules_digest": new_digest(line.encode())}
         ends = " and kill its clients" if args.terminate_sessions else ""
         return f"disable Redis ACL user {user} (ACL SETUSER off){ends}", data

@@ -237,6 +237,15 @@ class ContainerFilesystem:
         self.reverting = reverting
 
     def _exec(self, argv: list[str]) -> tuple[int, str]:
+        code, out = self._run(argv)
+        if code in (126, 127) and "executable file not found" in out:
+            # A busybox image without the applet's symlink: ask busybox itself.
+            busybox_code, busybox_out = self._run(["busybox", *argv])
+            if "executable file not found" not in busybox_out:
+                return busybox_code, busybox_out
+        return code, out
+
+    def _run(self, argv: list[str]) -> tuple[int, str]:
         with docker_errors(self.container.name, reverting=self.reverting):
             code, output = self.container.exec_run(argv, user="0", stdout=True, stderr=True)
         return int(code if code is not None else 0), (output or b"").decode(errors="replace").strip()
@@ -354,7 +363,8 @@ class DiskFill:
             path = os.path.normpath(args.path)
             fs = ContainerFilesystem(container, name)
             data.update(where="container", base_url=stack.docker.base_url, container_id=container.id,
-                        container_name=container.name)
+                        container_name=container.name, container_labels=dict(container.labels),
+                        resource=f"docker:{container.id}")
         else:
             raise FaultError(f"disk_fill acts on a container or a host path; '{name}' has {target.selector}",
                              target=name)
@@ -374,6 +384,8 @@ class DiskFill:
             )
         usage = fs.usage(path)
         planned = plan_fill(usage, args, block=fs.block_size(path))
+        if data["where"] == "host":
+            data["resource"] = f"filesystem:{fs.device(path)}"  # one fill per host filesystem at a time
         fill_file = f"{path.rstrip('/')}/{FILL_PREFIX}{secrets.token_hex(6)}"
         data.update(path=path, files=[fill_file], before=usage.to_json(), planned_bytes=planned)
         where = "" if data["where"] == "host" else f" in {data['container_name']}"
