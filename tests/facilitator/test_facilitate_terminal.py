@@ -232,3 +232,54 @@ def test_tabletop_at_speed_injects_no_fault(tmp_path: Path, web_container) -> No
         "intent" not in (only_run(tmp_path / "reports") / "journal.jsonl").read_text()
     state = _state(web.container)
     assert state["Status"] == "running" and state["StartedAt"] == started_at
+
+
+def test_a_tabletop_drill_prompts_updates_and_escalations_on_its_cadence(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    """At 400x a SEV1's 15 min update cadence is 2.25 real seconds and its 30 min escalation 4.5 seconds."""
+    web = web_container()
+    scenario = drill_scenario(tmp_path, container=web.name, url=web.url, duration="55m", runbook=False, injects=[])
+    term = Terminal("facilitate", "--speed", "400", str(scenario), "--reports", "reports", cwd=tmp_path)
+    try:
+        term.answer("Who noticed", "alice")
+        term.answer("Through which signal", "dashboard")
+        term.answer("Who acknowledges", "alice")
+        term.answer("Severity", "1")
+        term.answer("Role to assign", "ic")
+        term.answer("Who is the incident commander", "carol")
+        term.answer("Role to assign", "done")
+        term.answer("Audience", "internal")
+        term.answer("> ", "first update")
+        term.answer("> ", "")
+        term.expect("Hypothesis")
+        term.expect("ESCALATE", timeout=10)              # SEV1 not mitigated 30 scenario minutes after declared
+        term.child.sendline("a bad deploy")
+        term.expect("A status update is due")            # the 15 min cadence has passed meanwhile
+        term.answer("Audience", "exec")
+        term.answer("> ", "executive update")
+        term.answer("> ", "")
+        term.answer("Hypothesis", "")
+        term.answer("Action taken", "rolled back")
+        term.answer("Action taken", "")
+        term.answer("Is the impact halted", "y")          # in a tabletop this ends the simulated fault
+        term.answer("Press Enter to check", "")
+        term.expect("simulated fault is .*over")
+        term.answer("Who declares the all-clear", "")
+        term.answer("Who confirms it", "alice")
+        for _ in range(3):
+            term.answer("  1", "")
+        term.answer("Root cause", "a bad deploy")
+        term.answer("Action item 1", "")
+        code = term.wait(30)
+    finally:
+        term.close()
+    events = timeline_of(only_run(tmp_path / "reports"))
+    assert code == 0, dump(events)
+    updates = [(e.details["audience"], e.details["text"]) for e in events if e.kind == "status_update.sent"]
+    assert updates == [("internal", "first update"), ("executive", "executive update")]
+    gap = [e.offset for e in events if e.kind == "status_update.sent"]
+    assert gap[1] - gap[0] >= 15 * 60  # scenario seconds
+    escalations = [e.details["rule"] for e in events if e.kind == "escalation.prompted"]
+    assert escalations == ["sev1_not_mitigated"]
+    reverted = [e for e in events if e.kind == "fault.reverted"]
+    assert len(reverted) == 1 and reverted[0].details["simulated"] and reverted[0].details.get("reason")
+    assert _state(web.container)["Status"] == "running"

@@ -11,6 +11,7 @@ The console, the environment and the clock are passed in; nothing here exits the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -285,6 +286,12 @@ class FacilitatorSession:
         """Are the steady-state probes green? Shows each; a probe that errors is red, never a crash."""
         if self.tabletop:
             live = self.state.fault_live
+            if live and self.state.mitigated:
+                # Mitigating ends the simulated fault; give the tabletop's loop a moment to record it.
+                for _ in range(40):
+                    threading.Event().wait(0.05)
+                    if not (live := self.state.fault_live):
+                        break
             self._say("tabletop: no real system; the simulated fault is " + ("[red]still live[/]" if live else
                                                                              "[green]over[/]"))
             return (not live), ("the simulated fault is still live" if live else "")

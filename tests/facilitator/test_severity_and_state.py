@@ -1,0 +1,84 @@
+"""Severity table, escalation triggers, update cadence and the drill state, all from a timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gameday.facilitator.severity import (
+    SEVERITIES,
+    current_severity,
+    due_escalations,
+    parse_severity,
+    status_update_due,
+)
+from gameday.facilitator.state import drill_state
+from gameday.timeline import Event
+
+MIN = 60.0
+
+
+def ev(offset: float, kind: str, actor: str = "t", **details: Any) -> Event:
+    return Event(at="2026-01-01T00:00:00.000Z", offset=offset, kind=kind, actor=actor, details=details)
+
+
+@pytest.mark.parametrize(("text", "expected"), [("SEV1", "SEV1"), ("sev2", "SEV2"), (" Sev 3 ", "SEV3"), ("4", "SEV4"),
+                                                ("SEV9", None), ("", None), ("P1", None), ("sev-1", "SEV1")])
+def test_severities_are_read_the_way_people_type_them(text: str, expected: str | None) -> None:
+    assert parse_severity(text) == expected
+
+
+def test_the_default_table_follows_the_incident_process() -> None:
+    assert SEVERITIES["SEV1"].respond_within_s == 15 * MIN and SEVERITIES["SEV1"].update_every_s == (15 * MIN, 30 * MIN)
+    assert SEVERITIES["SEV2"].respond_text == "30 min" and SEVERITIES["SEV3"].cadence_text == "business hours"
+    assert SEVERITIES["SEV4"].update_every_s is None and SEVERITIES["SEV4"].respond_text == "next business day"
+
+
+def test_no_acknowledgement_within_the_target_prompts_an_escalation_once() -> None:
+    events = [ev(0, "phase.changed", phase="fault")]
+    assert due_escalations(events, fault_start=0, now=14 * MIN, expected_severity="SEV1") == []
+    due = due_escalations(events, fault_start=0, now=15 * MIN, expected_severity="SEV1")
+    assert [e.rule for e in due] == ["respond_within"] and "15 min" in due[0].reason
+    events.append(ev(15 * MIN, "escalation.prompted", rule="respond_within", reason=due[0].reason))
+    assert due_escalations(events, fault_start=0, now=20 * MIN, expected_severity="SEV1") == []
+
+
+def test_a_sev1_not_mitigated_in_30_minutes_goes_to_leadership() -> None:
+    events = [ev(0, "phase.changed", phase="fault"), ev(60, "incident.detected"), ev(60, "incident.acknowledged"),
+              ev(120, "severity.declared", severity="SEV1")]
+    assert due_escalations(events, fault_start=0, now=120 + 29 * MIN) == []
+    assert [e.rule for e in due_escalations(events, fault_start=0, now=120 + 30 * MIN)] == ["sev1_not_mitigated"]
+    mitigated = [*events, ev(500, "incident.mitigated")]
+    assert due_escalations(mitigated, fault_start=0, now=120 + 30 * MIN) == []
+
+
+def test_an_incident_open_over_two_hours_needs_a_leadership_briefing() -> None:
+    events = [ev(0, "incident.detected"), ev(1, "incident.acknowledged"), ev(2, "severity.declared", severity="SEV3"),
+              ev(3, "incident.mitigated")]
+    assert [e.rule for e in due_escalations(events, fault_start=0, now=2 * 60 * MIN)] == ["open_over_2h"]
+    assert due_escalations([*events, ev(9, "incident.resolved")], fault_start=0, now=3 * 60 * MIN) == []
+
+
+def test_status_updates_fall_due_at_the_severity_cadence() -> None:
+    events = [ev(10, "severity.declared", severity="SEV1")]
+    assert status_update_due(events, fault_start=0, now=11) == pytest.approx(1.0)  # the first one: now
+    events.append(ev(20, "status_update.sent", audience="internal", text="x"))
+    assert status_update_due(events, fault_start=0, now=20 + 14 * MIN) is None
+    assert status_update_due(events, fault_start=0, now=20 + 16 * MIN) == pytest.approx(MIN)
+    events.append(ev(30, "severity.declared", severity="SEV4"))  # downgraded: no cadence any more
+    assert current_severity(events) == "SEV4" and status_update_due(events, fault_start=0, now=10_000) is None
+
+
+def test_the_drill_state_is_rebuilt_from_the_timeline() -> None:
+    events = [ev(0, "drill.phase", phase="detect"), ev(1, "incident.detected"), ev(2, "incident.acknowledged"),
+              ev(2, "drill.phase", phase="triage"), ev(3, "severity.declared", severity="SEV2"),
+              ev(4, "role.assigned", role="incident_commander", person="carol"),
+              ev(5, "fault.injected", fault="f"), ev(6, "runbook.step", step=2, outcome="failed"),
+              ev(7, "alert.firing", alertname="WebDown"), ev(8, "alert.firing", alertname="WebDown")]
+    state = drill_state(events)
+    assert state.phase == "triage" and state.phase_index == 1
+    assert state.detected and state.acknowledged and state.severity == "SEV2"
+    assert state.has_role("incident_commander") and not state.has_role("scribe")
+    assert state.fault_live and state.steps_recorded == {2: "failed"} and state.alerts_fired == ["WebDown"]
+    assert not drill_state([*events, ev(9, "fault.reverted", fault="f")]).fault_live
