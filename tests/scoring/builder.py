@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,7 @@ from gameday.clock import iso
 from gameday.timeline import Event, read_timeline
 
 FIXTURE = Path(__file__).parent / "fixtures" / "drill-timeline.jsonl"
-T0 = datetime(2026, 11, 25, 10, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC)
 
 
 def ev(offset: float, kind: str, actor: str = "harness", /, **details: Any) -> Event:

@@ -79,8 +79,8 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 def _frame(axis: Axis, title: str, height: int) -> list[str]:
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
-        f'role="img" aria-label="{escape(title)}" class="chart">',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
+         f'height="{height}" role="img" aria-label="{escape(title)}" class="chart">'),
         f'<title>{escape(title)}</title>',
         f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>',
         f'<text x="{LEFT}" y="18" font-size="13" font-weight="600" fill="#111827">{escape(title)}</text>',

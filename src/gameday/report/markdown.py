@@ -32,9 +32,7 @@ def inline(text: str) -> str:
 
 
 def _cells(row: str) -> list[str]:
-    row = row.strip()
-    if row.startswith("|"):
-        row = row[1:]
+    row = row.strip().removeprefix("|")
     if row.endswith("|") and not row.endswith("\\|"):
         row = row[:-1]
     cells = re.split(r"(?<!\\)\|", row)

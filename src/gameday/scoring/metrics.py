@@ -22,6 +22,7 @@ never happened is "not reached", never "failed".
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from gameday.scoring.severity import DEFAULT_SEVERITIES, SeverityLevel, SeverityTable
@@ -256,7 +257,7 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
     intervals = {
         name: Interval(
             name=name,
-            start_event=start_event if a == "start" else MILESTONE_EVENTS[a],
+            start_event=(start_event or "start") if a == "start" else MILESTONE_EVENTS[a],
             end_event=MILESTONE_EVENTS[b],
             start=milestones[a], end=milestones[b],
             seconds=_span(milestones[a], milestones[b]),
@@ -384,7 +385,7 @@ def _update_stats(
     for e in updates:
         audience = str(e.details.get("audience") or "internal")
         audiences[audience] = audiences.get(audience, 0) + 1
-    gaps = [round(b - a, 3) for a, b in zip(offsets, offsets[1:], strict=False)]
+    gaps = [round(b - a, 3) for a, b in pairwise(offsets)]
     end = milestones.get("resolved") if milestones.get("resolved") is not None else last_offset
     silences = list(gaps)
     if offsets and end is not None and end >= offsets[-1]:
