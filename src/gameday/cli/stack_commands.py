@@ -86,24 +86,21 @@ def find_scenario(name: str, cwd: Path) -> Path:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Bring the stack up if it is not healthy, then run the scenario exactly as ``gameday run`` does."""
-    from gameday.cli.main import cmd_run
+    """Bring the stack up (idempotent: only what is missing or stale), then run the scenario as ``gameday run``."""
+    from gameday.cli.main import build_parser
     from gameday.stack.state import stack_env
 
     console = _console()
     scenario = find_scenario(args.scenario, Path.cwd())
     stack = _stack(console)
-    statuses = stack.status()
-    if all(s.healthy for s in statuses):
-        console.print("demo stack is up")
-    else:
-        console.print("bringing the demo stack up")
-        _print_status(console, stack.up(timeout=args.timeout))
+    _print_status(console, stack.up(timeout=args.timeout))
     # Scenarios name the admin URLs through dsn_env; they go into this process's environment only.
     os.environ.update(stack_env(stack.config))
     console.print(f"running {scenario}")
     sys.stdout.flush()
-    return cmd_run(argparse.Namespace(scenario=str(scenario), reports=args.reports))
+    # Through the parser, so `demo` runs exactly what `gameday run` would, with its defaults.
+    run_args = build_parser().parse_args(["run", str(scenario), "--reports", args.reports])
+    return int(run_args.func(run_args))
 
 
 def register(sub: Any) -> None:
