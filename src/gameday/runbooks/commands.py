@@ -21,24 +21,30 @@ DEMO_CONTAINERS: tuple[str, ...] = (
 LOCAL_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 COMMAND_WORDS = frozenset(
-    """docker podman kubectl helm curl wget psql pg_isready pg_ctl pg_ctlcluster redis-cli systemctl
-    journalctl sudo ssh scp rm mv cp ls cat grep egrep tail df du ps iptables nc dig nslookup ping
-    aws gcloud az terraform ansible git python python3 pip chmod chown mkdir touch echo export tar
-    gzip openssl jq gameday toxiproxy-cli mysql mongo supervisorctl nginx apt-get apt yum dnf
-    fallocate truncate dd mount umount lsof killall pkill ss netstat vmstat uptime promtool amtool
-    sed awk xargs env""".split()
+    [
+        "docker", "podman", "kubectl", "helm", "curl", "wget", "psql", "pg_isready", "pg_ctl", "pg_ctlcluster",
+        "redis-cli", "systemctl", "journalctl", "sudo", "ssh", "scp", "rm", "mv", "cp", "ls", "cat", "grep",
+        "egrep", "tail", "df", "du", "ps", "iptables", "nc", "dig", "nslookup", "ping", "aws", "gcloud", "az",
+        "terraform", "ansible", "git", "python", "python3", "pip", "chmod", "chown", "mkdir", "touch", "echo",
+        "export", "tar", "gzip", "openssl", "jq", "gameday", "toxiproxy-cli", "mysql", "mongo", "supervisorctl",
+        "nginx", "apt-get", "apt", "yum", "dnf", "fallocate", "truncate", "dd", "mount", "umount", "lsof",
+        "killall", "pkill", "ss", "netstat", "vmstat", "uptime", "promtool", "amtool", "sed", "awk", "xargs",
+        "env"
+    ]
 )
 """First words that make a line a shell command (English words like 'find' or 'kill' are left out)."""
 
 # docker verbs whose every positional argument is a container, and those where only the first is.
-_ALL_POSITIONAL = frozenset("start stop restart kill pause unpause rm wait stats update".split())
-_FIRST_POSITIONAL = frozenset("exec logs top port attach diff export commit rename inspect".split())
+_ALL_POSITIONAL = frozenset(["start", "stop", "restart", "kill", "pause", "unpause", "rm", "wait", "stats", "update"])
+_FIRST_POSITIONAL = frozenset(["exec", "logs", "top", "port", "attach", "diff", "export", "commit", "rename", "inspect"])
 _VALUE_OPTIONS = frozenset(
-    """-t --time --timeout -s --signal --tail -n --since --until -e --env --env-file -u --user -w --workdir
-    -f --format --detach-keys --type -H --host --context -c --config --log-level --cpus --memory -m
-    --restart""".split()
+    [
+        "-t", "--time", "--timeout", "-s", "--signal", "--tail", "-n", "--since", "--until", "-e", "--env",
+        "--env-file", "-u", "--user", "-w", "--workdir", "-f", "--format", "--detach-keys", "--type", "-H",
+        "--host", "--context", "-c", "--config", "--log-level", "--cpus", "--memory", "-m", "--restart"
+    ]
 )
-_DOCKER_GLOBAL_VALUE = frozenset("-H --host --context -c --config -l --log-level".split())
+_DOCKER_GLOBAL_VALUE = frozenset(["-H", "--host", "--context", "-c", "--config", "-l", "--log-level"])
 _SEPARATORS = frozenset(";|&()") | {"&&", "||", ";;", "|&", "$("}
 _URL = re.compile(r"\b[a-z][a-z0-9+.\-]*://(?:[^\s/@'\"]*@)?(\[[0-9a-f:]+\]|[^\s/:'\"?#]+)", re.IGNORECASE)
 _HOST_OPTION_TOOLS = frozenset({"psql", "pg_isready", "redis-cli", "mysql", "ssh"})
@@ -91,9 +97,13 @@ def simple_commands(line: str) -> list[list[str]]:
     return [c for c in commands if c]
 
 
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_PREFIX_WORDS = frozenset({"sudo", "time", "exec", "command", "!"})
+
+
 def _strip_prefix(words: list[str]) -> list[str]:
     i = 0
-    while i < len(words) and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[i]) or words[i] in ("sudo", "time", "exec", "command", "!")):
+    while i < len(words) and (_ASSIGNMENT.match(words[i]) or words[i] in _PREFIX_WORDS):
         i += 1
     return words[i:]
 
@@ -122,7 +132,8 @@ def _docker_targets(args: list[str]) -> list[str]:
         verb = args[i]
         i += 1
     if verb == "cp":
-        return [a.split(":", 1)[0] for a in args[i:] if ":" in a and not a.startswith("-") and "/" not in a.split(":", 1)[0]]
+        sides = [a.split(":", 1)[0] for a in args[i:] if ":" in a and not a.startswith("-")]
+        return [name for name in sides if "/" not in name]
     if verb not in _ALL_POSITIONAL and verb not in _FIRST_POSITIONAL:
         return []
     positional: list[str] = []
@@ -183,7 +194,7 @@ def looks_like_command(text: str) -> bool:
     if first not in COMMAND_WORDS:
         return False
     # "echo" or "cat" starting an English sentence ends with a full stop and has no shell-ish word.
-    shellish = any(w.startswith("-") or "/" in w or "=" in w or w.startswith("$") or ":" in w for w in words[1:])
+    shellish = any(w.startswith(("-", "$")) or "/" in w or "=" in w or ":" in w for w in words[1:])
     return shellish or not stripped.endswith((".", "!", "?"))
 
 

@@ -123,8 +123,9 @@ def read_scenarios(paths: Iterable[Path]) -> tuple[list[ScenarioRef], list[Findi
         docs, error = _yaml_documents(path)
         if error is not None or not docs:
             mark = getattr(error, "problem_mark", None)
+            detail = f": {' '.join(str(error).split())[:200]}" if error else " (empty)"
             findings.append(Finding(path, (mark.line + 1) if mark else 1, "bad-scenario-file", "error",
-                                    "cannot read scenario file" + (f": {' '.join(str(error).split())[:200]}" if error else "")))
+                                    "cannot read scenario file" + detail))
             continue
         doc = docs[0]
         name = _scalar(_mapping_get(doc, "name")) or path.stem

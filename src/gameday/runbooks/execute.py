@@ -378,7 +378,7 @@ def run_block(block: CodeBlock, *, env: Mapping[str, str], cwd: Path, timeout: f
             _kill_group(proc)
             proc.wait()
             code = TIMEOUT_EXIT_CODE
-        return code, _read_capped(out), timed_out  # type: ignore[arg-type]
+        return code, _read_capped(out), timed_out
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -43,7 +43,9 @@ RULES: dict[str, tuple[Severity, str]] = {
     "unparseable": ("error", "the Markdown could not be read"),
 }
 
-REQUIRED_SECTIONS: dict[str, Severity] = {"serves": "error", "steps": "error", "severity": "warning", "rollback": "warning"}
+REQUIRED_SECTIONS: dict[str, Severity] = {
+    "serves": "error", "steps": "error", "severity": "warning", "rollback": "warning",
+}
 _SECTION_TITLES = {"serves": "Serves", "steps": "Steps", "severity": "Severity", "rollback": "Rollback",
                    "verify": "Verify", "escalate": "Escalate"}
 
@@ -54,12 +56,18 @@ _VAGUE = frozenset(
 _PLACEHOLDER_WORD = re.compile(r"\b(TODO|FIXME|XXX|TBD)\b")
 _ANGLE = re.compile(r"<([A-Za-z][A-Za-z0-9_\-]*)>")
 _HTML_TAGS = frozenset(
-    """a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption cite code col
-    colgroup data datalist dd del details dfn dialog div dl dt em embed fieldset figcaption figure footer form h1 h2
-    h3 h4 h5 h6 head header hr html i iframe img input ins kbd label legend li link main map mark menu meta meter nav
-    noscript object ol optgroup option output p param picture pre progress q rp rt ruby s samp script section select
-    small source span strike strong style sub summary sup table tbody td template textarea tfoot th thead time title
-    tr track u ul var video wbr center font big tt""".split()
+    [
+        "a", "abbr", "address", "area", "article", "aside", "audio", "b", "base", "bdi", "bdo", "blockquote",
+        "body", "br", "button", "canvas", "caption", "cite", "code", "col", "colgroup", "data", "datalist",
+        "dd", "del", "details", "dfn", "dialog", "div", "dl", "dt", "em", "embed", "fieldset", "figcaption",
+        "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "i",
+        "iframe", "img", "input", "ins", "kbd", "label", "legend", "li", "link", "main", "map", "mark", "menu",
+        "meta", "meter", "nav", "noscript", "object", "ol", "optgroup", "option", "output", "p", "param",
+        "picture", "pre", "progress", "q", "rp", "rt", "ruby", "s", "samp", "script", "section", "select",
+        "small", "source", "span", "strike", "strong", "style", "sub", "summary", "sup", "table", "tbody", "td",
+        "template", "textarea", "tfoot", "th", "thead", "time", "title", "tr", "track", "u", "ul", "var",
+        "video", "wbr", "center", "font", "big", "tt"
+    ]
 )
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.IGNORECASE)
 

@@ -30,7 +30,7 @@ from typing import Any
 from gameday.runbooks.findings import Finding
 
 MAX_BYTES = 256_000
-"""Bigger files are read up to here (a runbook is read at 3 AM; nobody reads a quarter megabyte then, and parsing more costs seconds)."""
+"""Bigger files are read up to here: a runbook is read at 3 AM, and parsing more costs seconds."""
 
 SECTION_ALIASES: dict[str, tuple[str, ...]] = {
     "serves": ("serves", "alerts", "alert", "symptoms", "applies to", "triggers", "when to use"),

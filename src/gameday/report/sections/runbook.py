@@ -59,7 +59,8 @@ def build(events: list[Event]) -> list[RunbookData] | None:
             if d.get("idle") and not note:
                 note = "idle"
             row = StepRow(step=d.get("step"), title=str(d.get("title") or ""), outcome=outcome,
-                          exit_code=d.get("exit_code"), duration_s=float(duration) if isinstance(duration, (int, float)) else None,
+                          exit_code=d.get("exit_code"),
+                          duration_s=float(duration) if isinstance(duration, (int, float)) else None,
                           idle=bool(d.get("idle")), note=note, section=str(d.get("section") or "steps"), actor=e.actor,
                           output=str(d.get("output") or ""))
             target = book(d)
