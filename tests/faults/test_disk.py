@@ -282,7 +282,8 @@ def test_sigkill_mid_fill_then_cleanup_deletes_the_fill_file_and_gives_the_space
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             run_dirs = list(reports.glob("*/timeline.jsonl"))
-            if run_dirs and any(e["kind"] == "fault.injected" for e in events(run_dirs[0].parent)):
+            if run_dirs and any(e["kind"] == "disk.usage" and e["details"]["phase"] == "during"
+                                for e in events(run_dirs[0].parent)):
                 break
             time.sleep(0.05)
         run_dir = next(reports.iterdir())
