@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from gameday.facilitator.events import HUMAN_KINDS
 from tests.conftest import http_ok, wait_for
-from tests.facilitator.conftest import Terminal, drill_scenario, dump, human, kinds, only_run, timeline_of
+from tests.facilitator.conftest import Terminal, drill_scenario, dump, kinds, only_run, timeline_of
 
 pytestmark = pytest.mark.docker
 
@@ -88,7 +89,8 @@ def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) 
     events = timeline_of(only_run(tmp_path / "reports"))
     assert code == 0, dump(events)
     assert refused >= 1
-    assert human(events) == [e for e in human(events)]  # drill context on every human event
+    people_side = [e for e in events if e.kind in HUMAN_KINDS]
+    assert len(people_side) > 20 and all(e.details.get("drill") is True and "t_s" in e.details for e in people_side)
     order = kinds(events, "incident.detected", "incident.acknowledged", "severity.declared", "status_update.sent",
                   "hypothesis.noted", "incident.mitigated", "all_clear.refused", "incident.resolved",
                   "review.recorded", "drill.finished", "run.finished")
@@ -108,9 +110,9 @@ def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) 
     assert by_kind["status_update.sent"].actor == "dave"
     steps = [(e.details["step"], e.details["outcome"], e.details["exit_code"]) for e in events if e.kind == "runbook.step"]
     assert steps == [(1, "done", 0), (2, "skipped", None), (3, "done", None)]
-    assert "exited" in [e for e in events if e.kind == "runbook.step"][0].details["output"]
-    assert "probe web" in [e for e in events if e.kind == "all_clear.refused"][0].details["reason"] or \
-        "web:" in [e for e in events if e.kind == "all_clear.refused"][0].details["reason"]
+    assert "exited" in next(e for e in events if e.kind == "runbook.step").details["output"]
+    assert "probe web" in next(e for e in events if e.kind == "all_clear.refused").details["reason"] or \
+        "web:" in next(e for e in events if e.kind == "all_clear.refused").details["reason"]
     assert by_kind["incident.resolved"].details["confirmed_by"] == "bob"
     review = by_kind["review.recorded"].details
     assert review["went_well"] == ["the customer report came in fast"]
@@ -194,7 +196,7 @@ def test_a_drill_resumes_after_its_process_is_killed(tmp_path: Path, web_contain
     assert "Who noticed" not in term.output and "Severity (SEV1-SEV4)" not in term.output
     assert kinds(events).count("severity.declared") == 1 and kinds(events).count("incident.detected") == 1
     assert kinds(events).count("run.started") == 1 and events[-1].kind == "run.finished"
-    resumed = [e for e in events if e.kind == "drill.resumed"][0]
+    resumed = next(e for e in events if e.kind == "drill.resumed")
     assert resumed.details["from_phase"] == "investigate"
     reverted = [e for e in events if e.kind == "fault.reverted"]
     assert reverted and reverted[0].offset >= before[-1].offset  # by the resume or by the watchdog, recorded now
@@ -225,7 +227,7 @@ def test_tabletop_at_speed_injects_no_fault(tmp_path: Path, web_container) -> No
     assert started.details["mode"] == "tabletop" and started.details["speed"] == 60 and started.details["drill"]
     injected = [e for e in events if e.kind == "fault.injected"]
     assert injected and injected[0].details["simulated"] is True
-    released = [e for e in events if e.kind == "inject.released"][0]
+    released = next(e for e in events if e.kind == "inject.released")
     assert released.details["t_s"] == pytest.approx(120, abs=10)  # scenario seconds
     assert [e.details["signal"] for e in events if e.kind == "drill.stopped"] == ["SIGINT"]
     assert not (only_run(tmp_path / "reports") / "journal.jsonl").exists() or \

@@ -51,7 +51,7 @@ def test_a_timed_inject_is_released_at_its_time_and_not_before(timeline: Timelin
     scheduler = InjectScheduler([inject(at="5s", text="CS: checkout errors")], fault_start=10.0)
     assert scheduler.due(list(timeline.events), 4.9) == []
     assert release(scheduler, timeline, clock, 8) == ["released:inject-1@5"]
-    event = [e for e in timeline.events if e.kind == "inject.released"][0]
+    event = next(e for e in timeline.events if e.kind == "inject.released")
     assert event.details["text"] == "CS: checkout errors" and event.details["condition"] is None
     assert event.offset == pytest.approx(15.0)
 
@@ -62,7 +62,7 @@ def test_a_conditional_inject_is_released_when_no_alert_fired_by_its_deadline(ti
                   text="3 enterprise customers report failed checkouts")
     scheduler = InjectScheduler([spec], fault_start=10.0)
     assert release(scheduler, timeline, clock, 6) == ["released:inject-1@3"]
-    event = [e for e in timeline.events if e.kind == "inject.released"][0]
+    event = next(e for e in timeline.events if e.kind == "inject.released")
     assert event.details["condition"] == "no alert fired by T+3s"
     assert event.details["kind"] == "customer_report" and event.details["source"] == "Customer Success"
 
@@ -72,7 +72,7 @@ def test_a_conditional_inject_is_withheld_when_the_alert_fired_in_time(timeline:
     clock.advance(2)
     timeline.record("alert.firing", alertname="CheckoutDown")
     assert release(scheduler, timeline, clock, 6) == ["withheld:inject-1@3"]
-    withheld = [e for e in timeline.events if e.kind == "inject.withheld"][0]
+    withheld = next(e for e in timeline.events if e.kind == "inject.withheld")
     assert "alert.firing at T+2.0s" in withheld.details["reason"]
     assert not [e for e in timeline.events if e.kind == "inject.released"]
 

@@ -81,9 +81,9 @@ def test_tabletop_replay_touches_nothing_and_runs_on_scenario_time(tmp_path: Pat
     assert human(events) == ["incident.detected", "incident.acknowledged", "severity.declared", "inject.released",
                              "all_clear.refused", "incident.mitigated", "incident.resolved", "review.recorded"]
     assert events[0].details["mode"] == "tabletop" and events[0].details["time"] == "scenario"
-    reverted = [e for e in events if e.kind == "fault.reverted"][0]
+    reverted = next(e for e in events if e.kind == "fault.reverted")
     assert reverted.details["simulated"] is True and reverted.details["duration_s"] == pytest.approx(360, abs=15)
-    resolved = [e for e in events if e.kind == "incident.resolved"][0]
+    resolved = next(e for e in events if e.kind == "incident.resolved")
     assert resolved.details["t_s"] == pytest.approx(420, abs=15)  # 7 scenario minutes, ~3.5 real seconds
     assert not (result.run_dir / "journal.jsonl").exists()
     web.container.reload()

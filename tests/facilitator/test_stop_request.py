@@ -39,7 +39,7 @@ def test_ending_the_fault_phase_early_reverts_and_goes_on_to_recovery(tmp_path: 
     assert result.outcome is Outcome.PASSED, dump(events)
     assert kinds(events, "fault.effective", "fault_phase.ended", "fault.reverted", "recovery.met") == \
         ["fault.effective", "fault_phase.ended", "fault.reverted", "recovery.met"]
-    reverted = [e for e in events if e.kind == "fault.reverted"][0]
+    reverted = next(e for e in events if e.kind == "fault.reverted")
     assert reverted.details["duration_s"] < 20  # far less than the 60 s asked for
     assert http_ok(web.url)
 

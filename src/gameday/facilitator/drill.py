@@ -23,7 +23,7 @@ from gameday.clock import Clock, SystemClock, parse_iso
 from gameday.engine.cleanup import process_alive
 from gameday.engine.journal import JOURNAL_NAME, Journal, pending_faults, read_records
 from gameday.engine.observers import Observer, build_observers
-from gameday.engine.run import Outcome, RunOptions, RunResult, Runner, StopRequest
+from gameday.engine.run import Outcome, Runner, RunOptions, RunResult, StopRequest
 from gameday.errors import GamedayError
 from gameday.facilitator.clock import ScaledClock
 from gameday.facilitator.events import DrillRecorder, Mode, fault_phase_offset
@@ -37,7 +37,6 @@ from gameday.facilitator.tabletop import TabletopRun
 from gameday.scenario.model import Scenario
 from gameday.scoring.expectations import judge
 from gameday.timeline import Event, Timeline, read_timeline
-
 
 RESPONDING_OBSERVERS = frozenset({"scripted-responder", "runbook"})
 """Observers that act for a team; a facilitated drill has a real team instead."""

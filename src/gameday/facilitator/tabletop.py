@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from gameday.clock import Clock
 from gameday.engine.observers import Observer, RunContext
@@ -107,7 +108,7 @@ class TabletopRun:
 
     def _simulate(self) -> None:
         pending = sorted(enumerate(self.scenario.faults), key=lambda item: item[1].at)
-        live: list[tuple[int, float]] = []  # (index, injected at, phase seconds)
+        live: list[tuple[int, float]] = []  # (fault index, phase seconds when injected)
         start = self.clock.monotonic()
         while pending or live:
             now = self.clock.monotonic() - start
@@ -117,7 +118,7 @@ class TabletopRun:
                 return
             while pending and pending[0][1].at <= now:
                 index, spec = pending.pop(0)
-                details = {"fault": spec.label, "fault_id": f"f{index}", "kind": spec.kind, "target": spec.target,
+                details: dict[str, Any] = {"fault": spec.label, "fault_id": f"f{index}", "kind": spec.kind, "target": spec.target,
                            "description": f"tabletop: {spec.kind} on {spec.target} (simulated, nothing touched)",
                            "simulated": True}
                 self.timeline.record("fault.injected", duration_s=spec.duration, **details)
