@@ -150,12 +150,17 @@ def test_runbook_step_that_never_succeeds_is_major_and_gaps_are_missing_steps() 
     assert "failed and never succeeded: 3" in _reason(card, "mitigation")
 
 
-def test_sev1_unmitigated_past_30_minutes_needs_an_escalation() -> None:
+def test_sev1_unmitigated_past_30_minutes_is_major_without_an_escalation() -> None:
+    # full_response declares SEV1 at T+80; mitigated at T+80+1900 misses the 30 min (1800 s) trigger.
     late = full_response("SEV1", update_offsets=(100.0, 1000.0, 1900.0), resolved=2200.0)
-    late = [e for e in late if e.kind != "incident.mitigated"] + [ev(60 + 1900, "incident.mitigated", "ic")]
-    assert score(drill("SEV1", *late)).rating("mitigation") == "M"
-    escalated = score(drill("SEV1", *late, ev(60 + 1200, "escalation.prompted", "facilitator", reason="30 min")))
-    assert escalated.rating("mitigation") == "P"
+    late = [e for e in late if e.kind != "incident.mitigated"] + [ev(80 + 1900, "incident.mitigated", "ic")]
+    card = score(drill("SEV1", *late))
+    trigger = next(t for t in card.metrics.targets if t.interval == "time_to_mitigate_from_sev1")
+    assert (trigger.actual_s, trigger.limit_s, trigger.met) == (1900.0, 1800.0, False)
+    assert card.rating("mitigation") == "M"
+    assert _reason(card, "mitigation") == "SEV1 not mitigated within 30 min 00 s and not escalated"
+    escalated = score(drill("SEV1", *late, ev(80 + 1805, "escalation.prompted", "facilitator", reason="30 min")))
+    assert escalated.rating("mitigation") == "S"
 
 
 def test_sev4_needs_no_updates() -> None:

@@ -26,7 +26,9 @@ ROLE_LABELS = {
     "scribe": "scribe",
     "sme": "SME",
 }
-SYSTEM_ACTORS = {"harness", "facilitator", "load", "alertmanager", "alerts", "system", "engine", "responder"}
+SYSTEM_ACTORS = {"harness", "facilitator", "load", "alertmanager", "alerts", "system", "engine", "responder", "team"}
+NOT_PARTICIPANTS = ("inject.released", "inject.withheld", "runbook.judged", "escalation.prompted", "all_clear.refused")
+"""Human-side kinds whose actor is a scenario-written source or the facilitator, not someone in the drill."""
 PERSON_KEYS = ("person", "confirmed_by", "by")
 HIDDEN_OWNER = "an owner (named in the record)"
 
@@ -58,7 +60,7 @@ class Narrator:
                 self.labels.setdefault(person, base if len(people) == 1 else f"{base} {i}")
         unassigned = 0
         for e in events:
-            candidates = [e.actor] if e.kind in HUMAN_KINDS else []
+            candidates = [e.actor] if e.kind in HUMAN_KINDS and e.kind not in NOT_PARTICIPANTS else []
             candidates += [str(e.details[k]) for k in PERSON_KEYS if e.details.get(k)]
             for who in candidates:
                 if who not in self.labels and not _is_system(who):

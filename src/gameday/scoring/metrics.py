@@ -452,16 +452,16 @@ def _targets(
           level.update_every_s if level else None, "INCIDENT-PROCESS severity table: update cadence",
           actual=updates.longest_silence_s, reached=updates.count > 0)
     if level is not None and level.escalate_unmitigated_after_s is not None:
-        detected, mitigated = milestones.get("detected"), milestones.get("mitigated")
-        escalated = next((e.offset for e in events if e.kind == "escalation.prompted"), None)
-        took = _span(detected, mitigated)
-        limit = level.escalate_unmitigated_after_s
-        if took is not None and took > limit and escalated is not None:
-            # Escalating in time satisfies the rule even when mitigation took longer.
-            took = min(took, _span(detected, escalated) or took)
-        check("mitigate or escalate within the escalation trigger", "time_to_mitigate_from_detection", limit,
-              "INCIDENT-PROCESS escalation: SEV1 not mitigated in 30 min -> leadership", actual=took,
-              reached=took is not None)
+        # The escalation trigger runs from the SEV1 declaration (as the facilitator's prompt does), or from
+        # detection when the SEV1 was expected but never declared.
+        declared = next((e.offset for e in events if e.kind == "severity.declared"
+                         and str(e.details.get("severity")) == level.id), None)
+        since = declared if declared is not None else milestones.get("detected")
+        took = _span(since, milestones.get("mitigated"))
+        check("mitigated within the escalation trigger (from the SEV1 declaration)", "time_to_mitigate_from_sev1",
+              level.escalate_unmitigated_after_s,
+              "INCIDENT-PROCESS escalation: SEV1 not mitigated in 30 min -> engineering leadership",
+              actual=took, reached=took is not None)
     check("resolve within target (from detection)", "time_to_resolve_from_detection",
           level.resolve_within_s if level else None, "INCIDENT-PROCESS metrics: MTTR < 1 h for SEV1")
     return out

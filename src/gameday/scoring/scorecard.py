@@ -60,8 +60,9 @@ RUBRIC: tuple[Capability, ...] = (
                 "no incident commander assigned")),
     Capability("mitigation", "Mitigation", "the impact was halted (incident.mitigated)",
                ("a runbook step failed and never succeeded", "the runbook did not restore service",
-                "SEV1 neither mitigated nor escalated within 30 min"),
-               ("a runbook step failed before it succeeded", "runbook steps skipped or missing")),
+                "SEV1 not mitigated within 30 min of its declaration, and not escalated"),
+               ("a runbook step failed before it succeeded", "runbook steps skipped or missing",
+                "SEV1 not mitigated within 30 min of its declaration, but escalated")),
     Capability("communication", "Communication", "at least one status update was sent (not rated for SEV4)",
                ("first update or a silence longer than 2x the cadence",),
                ("first update or a silence longer than the cadence",)),
@@ -283,9 +284,12 @@ def _mitigation(m: ResponseMetrics, table: SeverityTable, level: Any) -> _Verdic
         v.minor.append(f"runbook step(s) skipped: {_steps(rb.skipped)}")
     if rb.missing:
         v.minor.append(f"runbook step(s) never recorded: {_steps(rb.missing)}")
-    escalation = next((t for t in m.targets if t.interval == "time_to_mitigate_from_detection"), None)
-    if escalation is not None and escalation.met is False:
-        v.major.append("SEV1 neither mitigated nor escalated within 30 min")
+    trigger = next((t for t in m.targets if t.interval == "time_to_mitigate_from_sev1"), None)
+    if trigger is not None and trigger.met is False:
+        if m.escalations:
+            v.minor.append(f"SEV1 not mitigated within {_fmt(trigger.limit_s)}; escalation was prompted")
+        else:
+            v.major.append(f"SEV1 not mitigated within {_fmt(trigger.limit_s)} and not escalated")
     return v
 
 
