@@ -81,6 +81,7 @@ def _write_private(path: Path, text: str) -> None:
     """Write a file that only its owner can read, never readable by others even for an instant."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path.parent, 0o700)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:

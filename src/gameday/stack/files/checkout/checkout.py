@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
@@ -318,7 +319,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.route("/orders", lambda: create_order(body if isinstance(body, dict) else {}))
 
-    def route(self, endpoint: str, call) -> None:  # type: ignore[no-untyped-def]
+    def route(self, endpoint: str, call: Callable[[], tuple[int, object]]) -> None:
         try:
             status, payload = call()
         except DependencyError as exc:

@@ -1,0 +1,142 @@
+"""The stack's configuration, state folder and scenario lookup: no Docker needed."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from gameday.cli.stack_commands import find_scenario
+from gameday.errors import GamedayError
+from gameday.stack.config import StackConfig
+from gameday.stack.images import base_tag, host_mirror, toxiproxy_tag
+from gameday.stack.parts import part_names, parts, proxies
+from gameday.stack.state import PASSWORD_KEYS, ensure_env_file, read_env_file, render_configs, stack_env
+
+
+def test_defaults_are_the_shared_conventions(tmp_path: Path) -> None:
+    config = StackConfig.from_env({"HOME": str(tmp_path)})
+    assert (config.checkout_port, config.postgres_port, config.redis_port, config.toxiproxy_port) == (18080, 15432, 16379, 18474)
+    assert (config.postgres_proxy_port, config.redis_proxy_port) == (25432, 26379)
+    assert (config.prometheus_port, config.alertmanager_port, config.webhook_port) == (19090, 19093, 19099)
+    assert config.state_dir == tmp_path / ".local" / "state" / "gameday" / "demo"
+    assert [config.container_name(p) for p in part_names()] == [
+        "gameday-demo-postgres", "gameday-demo-redis", "gameday-demo-toxiproxy", "gameday-demo-checkout",
+        "gameday-demo-alertmanager", "gameday-demo-prometheus"]
+
+
+def test_ports_state_dir_and_stack_name_come_from_the_environment(tmp_path: Path) -> None:
+    config = StackConfig.from_env({"HOME": "/nowhere", "GAMEDAY_STATE_DIR": str(tmp_path),
+                                   "GAMEDAY_DEMO_CHECKOUT_PORT": "28080", "GAMEDAY_DEMO_POSTGRES_PROXY_PORT": "35432",
+                                   "GAMEDAY_DEMO_STACK": "second"})
+    assert (config.checkout_port, config.postgres_proxy_port) == (28080, 35432)
+    assert config.state_dir == tmp_path / "second"
+    assert config.container_name("redis") == "gameday-second-redis"
+    assert config.volume_name == "gameday-second-pgdata"
+    checkout = next(p for p in parts(config) if p.name == "checkout")
+    assert checkout.environment["CHECKOUT_PG_PORT"] == "35432"
+    assert checkout.labels(config)["gameday.stack"] == "second"
+    assert proxies(config)[0]["listen"] == "127.0.0.1:35432"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"GAMEDAY_DEMO_REDIS_PORT": "six"}, "GAMEDAY_DEMO_REDIS_PORT='six' is not a port number"),
+        ({"GAMEDAY_DEMO_REDIS_PORT": "80"}, "GAMEDAY_DEMO_REDIS_PORT=80 is outside 1024-65535"),
+        ({"GAMEDAY_DEMO_REDIS_PORT": "15432"}, "redis_port and postgres_port are both set to port 15432"),
+        ({"GAMEDAY_DEMO_STACK": "Not OK"}, "GAMEDAY_DEMO_STACK='Not OK': use 1-31 lower-case letters"),
+    ],
+)
+def test_a_bad_setting_is_one_clear_error(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(GamedayError) as caught:
+        StackConfig.from_env({"HOME": "/nowhere", **environ})
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_every_part_binds_and_checks_loopback_only(tmp_path: Path) -> None:
+    config = StackConfig.from_env({"HOME": str(tmp_path)})
+    for part in parts(config):
+        kwargs = part.run_kwargs(config)
+        assert kwargs["network_mode"] == "host"
+        assert kwargs["restart_policy"] == {"Name": "no"}
+        assert {"gameday.stack", "gameday.allowed", "gameday.part"} <= set(kwargs["labels"])
+        text = " ".join([*part.command, part.health])
+        assert "0.0.0.0" not in text and "localhost" not in text
+        if part.url:
+            assert part.url.startswith("http://127.0.0.1:")
+
+
+def test_a_changed_port_changes_the_container_spec(tmp_path: Path) -> None:
+    first = {p.name: p.spec_hash() for p in parts(StackConfig.from_env({"HOME": str(tmp_path)}))}
+    moved = {p.name: p.spec_hash() for p in parts(StackConfig.from_env({"HOME": str(tmp_path),
+                                                                          "GAMEDAY_DEMO_REDIS_PORT": "26380"}))}
+    assert first["redis"] != moved["redis"]
+    assert first["toxiproxy"] == moved["toxiproxy"]
+
+
+def test_the_env_file_is_private_keeps_its_passwords_and_follows_the_ports(tmp_path: Path) -> None:
+    config = StackConfig.from_env({"HOME": "/nowhere", "GAMEDAY_STATE_DIR": str(tmp_path)})
+    assert ensure_env_file(config) is True
+    assert stat.S_IMODE(config.env_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(config.env_file.parent.stat().st_mode) == 0o700
+    first = read_env_file(config.env_file)
+    assert len({first[k] for k in PASSWORD_KEYS}) == len(PASSWORD_KEYS)
+
+    moved = StackConfig.from_env({"HOME": "/nowhere", "GAMEDAY_STATE_DIR": str(tmp_path),
+                                  "GAMEDAY_DEMO_POSTGRES_PORT": "25555"})
+    assert ensure_env_file(moved) is False
+    second = read_env_file(moved.env_file)
+    assert [second[k] for k in PASSWORD_KEYS] == [first[k] for k in PASSWORD_KEYS]
+    env = stack_env(moved)
+    assert sorted(env) == ["GAMEDAY_DEMO_PG_ADMIN_DSN", "GAMEDAY_DEMO_REDIS_ADMIN_URL"]
+    assert env["GAMEDAY_DEMO_PG_ADMIN_DSN"] == (
+        f"postgresql://gameday_admin:{first['GAMEDAY_DEMO_PG_ADMIN_PASSWORD']}@127.0.0.1:25555/checkout")
+
+
+def test_no_env_file_means_no_admin_urls(tmp_path: Path) -> None:
+    config = StackConfig.from_env({"HOME": "/nowhere", "GAMEDAY_STATE_DIR": str(tmp_path)})
+    assert stack_env(config) == {}
+
+
+def test_monitoring_configs_are_rendered_with_the_ports(tmp_path: Path) -> None:
+    config = StackConfig.from_env({"HOME": "/nowhere", "GAMEDAY_STATE_DIR": str(tmp_path),
+                                   "GAMEDAY_DEMO_WEBHOOK_PORT": "29099", "GAMEDAY_DEMO_CHECKOUT_PORT": "28080"})
+    files = render_configs(config)
+    prometheus = files["prometheus"].read_text()
+    alertmanager = files["alertmanager"].read_text()
+    assert '"127.0.0.1:28080"' in prometheus and "${" not in prometheus
+    assert "evaluation_interval: 5s" in prometheus and "/etc/gameday/prometheus/rules/*.yml" in prometheus
+    assert "url: http://127.0.0.1:29099/alerts" in alertmanager
+    assert "send_resolved: true" in alertmanager and "group_wait: 1s" in alertmanager
+
+
+def test_the_mirror_is_read_from_the_hosts_apt_sources(tmp_path: Path) -> None:
+    sources = tmp_path / "sources.list.d"
+    sources.mkdir()
+    (sources / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\n"
+        "Types: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm bookworm-updates\nComponents: main\n"
+    )
+    assert host_mirror(sources, tmp_path / "missing.list") == "http://mirror.example/debian"
+    empty = tmp_path / "empty.d"
+    empty.mkdir()
+    one_line = tmp_path / "sources.list"
+    one_line.write_text("deb [arch=amd64] http://other.example/debian bookworm main\n")
+    assert host_mirror(empty, one_line) == "http://other.example/debian"
+    assert host_mirror(empty, tmp_path / "missing.list") == "http://deb.debian.org/debian"
+
+
+def test_image_tags_name_the_recipe_and_the_toxiproxy_version() -> None:
+    assert base_tag().startswith("gameday/demo-base:bookworm-")
+    assert toxiproxy_tag(StackConfig()) == f"gameday/demo-toxiproxy:v2.5.0-{base_tag().split(':')[1]}"
+
+
+def test_a_demo_scenario_is_found_by_name_or_path(tmp_path: Path) -> None:
+    found = find_scenario("checkout-db-down", tmp_path)
+    assert found.name == "checkout-db-down.yaml" and found.is_file()
+    assert find_scenario(str(found), tmp_path) == found
+    with pytest.raises(GamedayError, match="no scenario 'nope'"):
+        find_scenario("nope", tmp_path)

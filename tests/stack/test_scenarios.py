@@ -1,0 +1,62 @@
+"""The shipped demo scenarios: valid, pointing at the demo stack's conventional targets, schema up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gameday.cli.main import main
+from gameday.faults.base import FaultRegistry
+from gameday.scenario.loader import load_scenario
+from gameday.scenario.schema import scenario_json_schema_text
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted((ROOT / "scenarios").glob("checkout-*.yaml"))
+CONVENTIONAL_TARGETS = {
+    "checkout": {"container": "gameday-demo-checkout"},
+    "postgres": {"container": "gameday-demo-postgres"},
+    "redis": {"container": "gameday-demo-redis"},
+    "postgres-path": {"proxy": "postgres"},
+    "redis-path": {"proxy": "redis"},
+    "checkout-spool": {"container": "gameday-demo-checkout"},
+    "checkout-db-role": {"postgres_role": "checkout", "dsn_env": "GAMEDAY_DEMO_PG_ADMIN_DSN"},
+    "checkout-cache-user": {"redis_user": "checkout", "dsn_env": "GAMEDAY_DEMO_REDIS_ADMIN_URL"},
+}
+
+
+def test_the_three_demo_scenarios_are_shipped() -> None:
+    assert [p.name for p in SCENARIOS] == ["checkout-cache-flaky.yaml", "checkout-db-down.yaml",
+                                           "checkout-db-latency.yaml"]
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_a_demo_scenario_is_valid_and_uses_the_conventional_targets(path: Path) -> None:
+    assert path.read_text().splitlines()[0] == "# yaml-language-server: $schema=../schema/scenario.schema.json"
+    scenario = load_scenario(path)
+    assert scenario.name == path.stem
+    for name, selector in CONVENTIONAL_TARGETS.items():
+        target = scenario.stack.targets[name]
+        assert {k: getattr(target, k) for k in selector} == selector
+    assert scenario.stack.toxiproxy is not None and scenario.stack.toxiproxy.url == "http://127.0.0.1:18474"
+    for probe in scenario.steady_state.probes:
+        assert probe.http is not None and probe.http.url.startswith("http://127.0.0.1:18080/")
+
+
+def test_the_faults_are_the_ones_the_issue_asks_for() -> None:
+    faults = {p.stem: load_scenario(p).faults[0] for p in SCENARIOS}
+    assert (faults["checkout-db-down"].kind, faults["checkout-db-down"].target) == ("container_kill", "postgres")
+    latency = faults["checkout-db-latency"]
+    assert (latency.kind, latency.target, latency.args["latency"]) == ("latency", "postgres-path", "800ms")
+    assert (faults["checkout-cache-flaky"].kind, faults["checkout-cache-flaky"].target) == ("reset_peer", "redis-path")
+
+
+def test_validate_passes_on_the_scenarios_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(ROOT / "scenarios")]) == 0
+    assert "problem" not in capsys.readouterr().err
+
+
+def test_the_committed_schema_is_what_gameday_schema_writes() -> None:
+    committed = (ROOT / "schema" / "scenario.schema.json").read_text(encoding="utf-8")
+    assert committed == scenario_json_schema_text(FaultRegistry().kinds()), (
+        "schema/scenario.schema.json is stale: run `gameday schema -o schema/scenario.schema.json`")
