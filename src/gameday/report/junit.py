@@ -18,9 +18,9 @@ def junit_xml(result: SuiteResult, *, suite_name: str = "gameday") -> str:
                           errors=str(errors), skipped="0", time=f"{result.wall_s:.3f}", hostname=socket.gethostname(),
                           timestamp=_timestamp(result))
     for entry in result.entries:
+        # No `file` attribute: the common (Jenkins junit-10) schema does not allow it; the path is in system-out.
         case = ET.SubElement(suite, "testcase", name=entry.scenario.name,
-                             classname=f"gameday.{entry.scenario.stack.name}", time=f"{entry.wall_s:.3f}",
-                             file=str(entry.path))
+                             classname=f"gameday.{entry.scenario.stack.name}", time=f"{entry.wall_s:.3f}")
         if entry.exit_code not in (0, 1):
             error = ET.SubElement(case, "error", message=_error_message(entry), type=entry.outcome)
             error.text = entry.stderr.strip()[-4000:]
@@ -34,7 +34,7 @@ def junit_xml(result: SuiteResult, *, suite_name: str = "gameday") -> str:
                 failure = ET.SubElement(case, "failure", type=entry.outcome, message=f"run ended: {entry.outcome}")
                 failure.text = entry.stderr.strip()[-4000:]
         out = ET.SubElement(case, "system-out")
-        out.text = f"run {entry.run_id}: {entry.outcome}; report {entry.run_dir / 'report.md'}"
+        out.text = f"scenario {entry.path}; run {entry.run_id}: {entry.outcome}; report {entry.run_dir / 'report.md'}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 

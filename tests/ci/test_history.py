@@ -1,0 +1,101 @@
+"""History round-trips through SQLite and a real PostgreSQL server; the trend report renders from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gameday.history.store import History, RunRecord
+from gameday.report.trends import Quarter, build_trends, trends_html, trends_markdown
+from tests.services import postgres_server
+
+
+def record(run_id: str, started: str, *, scenario: str = "checkout-db-down", mttd: float | None = 60.0,
+           passed: bool = True, items: list[dict[str, str]] | None = None, restored: bool | None = True,
+           category: str = "availability") -> RunRecord:
+    return RunRecord(
+        run_id=run_id, scenario=scenario, started_at=started, outcome="passed" if passed else "failed", passed=passed,
+        stack="demo", category=category, duration_s=300.0, severity_expected="SEV2", severity_declared="SEV2",
+        exit_code=0 if passed else 1,
+        metrics={"time_to_detect": mttd, "time_to_acknowledge": 30.0, "time_to_resolve_from_detection": 600.0},
+        scores={"overall": "S", "runbook_restored": restored}, report_path=f"reports/{run_id}/report.md",
+        action_items=items or [],
+    )
+
+
+def roundtrip(url: str) -> None:
+    history = History(url)
+    first = record("r1", "2026-10-02T10:00:00.000Z", items=[{"text": "add a DB alert", "owner": "sre", "due": "2026-11-01"}])
+    second = record("r2", "2026-11-05T10:00:00.000Z", scenario="checkout-cache-flaky", mttd=None, passed=False)
+    history.record(first)
+    history.record(second)
+    history.record(first)  # recording again replaces, never duplicates
+    history.close()
+
+    reopened = History(url)  # migrations already applied: nothing happens twice
+    assert reopened.migrate() == 1
+    runs = reopened.runs()
+    assert [r.run_id for r in runs] == ["r1", "r2"]
+    got = runs[0]
+    assert got.metrics == first.metrics and got.scores == first.scores and got.passed is True
+    assert got.action_items == [{"text": "add a DB alert", "owner": "sre", "due": "2026-11-01", "status": "open"}]
+    assert runs[1].metrics["time_to_detect"] is None and runs[1].passed is False
+    assert [r.run_id for r in reopened.runs(scenario="checkout-cache-flaky")] == ["r2"]
+    assert [r.run_id for r in reopened.runs(since="2026-11-01")] == ["r2"]
+    assert [r.run_id for r in reopened.runs(until="2026-11-01")] == ["r1"]
+    reopened.close_action_item("r1", 0)
+    assert reopened.runs(scenario="checkout-db-down")[0].action_items[0]["status"] == "done"
+    reopened.close()
+
+
+def test_history_roundtrips_through_sqlite(tmp_path: Path) -> None:
+    roundtrip(str(tmp_path / "history.sqlite"))
+
+
+def test_history_roundtrips_through_postgresql() -> None:
+    with postgres_server() as pg:
+        roundtrip(pg.admin_url)
+
+
+def test_unreachable_postgresql_history_is_one_line_without_the_password() -> None:
+    from gameday.errors import ServiceUnavailable
+
+    with pytest.raises(ServiceUnavailable) as err:
+        History("postgresql://someone:s3cret-pw@127.0.0.1:9/history")
+    assert "s3cret-pw" not in str(err.value)
+    assert "cannot reach the history database at 127.0.0.1:9/history" in str(err.value)
+
+
+def test_trend_report_from_a_seeded_history_of_several_quarters() -> None:
+    runs = [
+        record("q1a", "2026-02-01T10:00:00Z", mttd=600.0, restored=False),
+        record("q1b", "2026-03-01T10:00:00Z", mttd=300.0, restored=False, category="data"),
+        record("q2a", "2026-05-01T10:00:00Z", mttd=240.0, items=[{"text": "page the DB team", "owner": "ic", "due": "2026-06-01"}]),
+        record("q3a", "2026-08-01T10:00:00Z", mttd=120.0),
+        record("q4a", "2026-10-10T10:00:00Z", mttd=60.0),
+        record("q4b", "2026-11-10T10:00:00Z", mttd=90.0, scenario="checkout-cache-flaky"),
+        record("q4c", "2026-12-01T10:00:00Z", mttd=3000.0, passed=False),  # one long drill: the median barely moves
+        record("2027", "2027-01-05T10:00:00Z", mttd=1.0),  # after the quarter: left out
+    ]
+    report = build_trends(runs, Quarter.parse("2026Q4"))
+    assert [q.quarter for q in report.quarters] == ["2026Q1", "2026Q2", "2026Q3", "2026Q4"]
+    assert [q.medians["MTTD"] for q in report.quarters] == [450.0, 240.0, 120.0, 90.0]
+    assert report.quarters[0].runbook_pass_rate == 0.0 and report.quarters[3].runbook_pass_rate == 1.0
+    assert {s["scenario"]: s["runs"] for s in report.scenarios} == {"checkout-db-down": 2, "checkout-cache-flaky": 1}
+    assert report.categories == {"availability": 3}
+    assert [a["text"] for a in report.open_actions] == ["page the DB team"]
+
+    md = trends_markdown(report)
+    assert "| 2026Q4 | 3 | 2 | 90 s |" in md
+    assert "| 2026Q1 | 2 | 2 | 7.5 min |" in md
+    assert "page the DB team" in md
+    html = trends_html(report)
+    assert html.count("<svg") == 3 and "checkout-cache-flaky" in html
+
+
+def test_a_badly_written_quarter_is_a_clear_error() -> None:
+    from gameday.errors import GamedayError
+
+    with pytest.raises(GamedayError, match="write it as 2026Q4"):
+        Quarter.parse("Q4-2026")
