@@ -29,7 +29,7 @@ def test_render_run_writes_markdown_html_and_scorecard_json(run_dir: Path) -> No
     assert "**Overall: S**" in md and "Points 19 of 24" in md
     assert '<span class="rating s" id="overall-rating">S</span>' in html
     assert re.search(r'<td>Detection</td><td><span class="rating p"[^>]*>P</span></td>'
-                     r"<td>detected by alert 2 min 00 s after the fault became effective</td>", html)
+                     r"<td>detected by an alert 2 min 00 s after the fault became effective</td>", html)
 
 
 def test_report_has_the_postmortem_sections_in_both_formats(run_dir: Path) -> None:

@@ -106,7 +106,7 @@ def test_runbook_and_alerts(card: Scorecard) -> None:
 
 def test_golden_ratings_with_reasons(card: Scorecard) -> None:
     assert [(c.id, c.rating, c.reason) for c in card.capabilities] == [
-        ("detection", "P", "detected by alert 2 min 00 s after the fault became effective"),
+        ("detection", "P", "detected by an alert 2 min 00 s after the fault became effective"),
         ("alerting", "S", "unexpected (noisy) alert(s): PostgresReplicaLag"),
         ("acknowledgement", "P", "acknowledged 1 min 00 s after detection"),
         ("triage", "S", "declared SEV3 first, below the expected SEV2; raised to SEV2 later"),

@@ -180,3 +180,13 @@ def test_acknowledging_before_the_alert_gives_a_negative_time_from_alert() -> No
     alert = ev(90, "alert.firing", "alertmanager", alertname="A", labels={}, fingerprint="1", via="webhook")
     m = compute_metrics(drill("SEV2", *full_response("SEV2"), alert))
     assert m.seconds("time_to_acknowledge_from_alert") == -20.0   # ack at 70, alert at 90
+
+
+def test_a_drill_stopped_at_the_facilitator_is_unfinished_until_resumed() -> None:
+    base = [e for e in drill("SEV2", *full_response("SEV2")) if e.kind not in ("incident.resolved", "review.recorded")]
+    stopped = [*base, ev(350, "drill.stopped", "facilitator", signal="SIGINT", phase="verify")]
+    assert score(stopped).finished is False
+    assert score(stopped).rating("resolution") is None
+    resumed = [*stopped, ev(360, "drill.resumed", "facilitator", from_phase="verify")]
+    assert score(resumed).finished is True
+    assert score(resumed).rating("resolution") == "U"

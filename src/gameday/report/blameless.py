@@ -54,18 +54,23 @@ class Narrator:
                 person = str(e.details["person"])
                 if person not in roles.setdefault(str(e.details.get("role") or "responder"), []):
                     roles[str(e.details.get("role") or "responder")].append(person)
+        # Names match case-insensitively: "Alice" assigned a role and "alice" acknowledging are one person.
+        known: set[str] = set()
         for role, people in roles.items():
             base = ROLE_LABELS.get(role, role.replace("_", " "))
+            people = [p for p in people if p.lower() not in known]
             for i, person in enumerate(people, start=1):
-                self.labels.setdefault(person, base if len(people) == 1 else f"{base} {i}")
+                self.labels[person] = base if len(people) == 1 else f"{base} {i}"
+                known.add(person.lower())
         unassigned = 0
         for e in events:
             candidates = [e.actor] if e.kind in HUMAN_KINDS and e.kind not in NOT_PARTICIPANTS else []
             candidates += [str(e.details[k]) for k in PERSON_KEYS if e.details.get(k)]
             for who in candidates:
-                if who not in self.labels and not _is_system(who):
+                if who.lower() not in known and not _is_system(who):
                     unassigned += 1
                     self.labels[who] = f"responder {unassigned}"
+                    known.add(who.lower())
         self._pattern = (
             re.compile(r"\b(" + "|".join(re.escape(p) for p in sorted(self.labels, key=len, reverse=True)) + r")\b",
                        re.IGNORECASE)
@@ -79,7 +84,7 @@ class Narrator:
             return actor
         if actor in ROLE_LABELS:
             return ROLE_LABELS[actor]
-        return self.labels.get(actor, actor)
+        return self._lower.get(actor.lower(), actor)
 
     def text(self, value: str) -> str:
         """Free text with known names replaced by role labels."""
@@ -91,8 +96,8 @@ class Narrator:
         owner = str(value or "")
         if self.names or not owner:
             return owner
-        if owner in self.labels:
-            return self.labels[owner]
+        if owner.lower() in self._lower:
+            return self._lower[owner.lower()]
         return ROLE_LABELS.get(owner, HIDDEN_OWNER)
 
     def details(self, details: dict[str, Any]) -> dict[str, Any]:

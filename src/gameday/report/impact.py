@@ -44,7 +44,8 @@ def build_impact(events: list[Event]) -> Impact:
         probes.append(ProbeImpact(name, len(failed), len(checks), min(failed, default=None), max(failed, default=None)))
     start = next((e.offset for e in events if e.kind == "fault.effective"),
                  next((e.offset for e in events if e.kind == "fault.injected"), None))
-    recovered = next((e.offset for e in events if e.kind == "recovery.met"), None)
+    # A tabletop's recovery is simulated (no probe ran): it says nothing about users.
+    recovered = next((e.offset for e in events if e.kind == "recovery.met" and not e.details.get("note")), None)
     stats = [e for e in events if e.kind == "load.stats"]
     during = [e for e in stats if e.details.get("phase") == "fault"] or stats
     before = [e for e in stats if e.details.get("phase") == "steady_state"]

@@ -14,7 +14,7 @@ from gameday.report.charts import Chart, build_charts
 from gameday.report.impact import Impact, build_impact
 from gameday.report.summary import RunSummary, summarize
 from gameday.scoring.metrics import ScoringContext
-from gameday.scoring.scorecard import RATINGS, RUBRIC, Capability, Scorecard, format_seconds, score
+from gameday.scoring.scorecard import RATINGS, RUBRIC, SIGNALS, Capability, Scorecard, format_seconds, score
 from gameday.timeline import Event
 
 
@@ -78,7 +78,7 @@ def story(card: Scorecard) -> list[str]:
     if m.start is not None:
         out.append(f"The incident started at T+{m.start:.0f} s ({m.start_event}).")
     if m.seconds("time_to_detect") is not None:
-        out.append(f"It was detected by {m.detection_signal} after {_t(m.seconds('time_to_detect'))} and "
+        out.append(f"It was detected by {SIGNALS.get(m.detection_signal or '', m.detection_signal)} after {_t(m.seconds('time_to_detect'))} and "
                    + (f"acknowledged {_t(m.seconds('time_to_acknowledge_from_detection'))} later."
                       if m.seconds("time_to_acknowledge") is not None else "never acknowledged."))
     elif any(e is not None for e in m.milestones.values()):

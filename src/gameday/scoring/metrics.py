@@ -432,8 +432,9 @@ def _targets(
             met, note = None, f"not timed for {sev}"
         elif not happened:
             met, note = (False, "never happened") if finished else (None, "not reached before the drill stopped")
+        elif value is None:
+            met, note = None, "cannot be measured: its start event is missing"
         else:
-            assert value is not None
             met = value <= limit
             note = "met" if met else f"missed by {value - limit:.0f} s"
         out.append(TargetCheck(name, interval, limit, value, met, note, source))

@@ -31,6 +31,8 @@ RATINGS: dict[str, str] = {
     "U": "unable to be performed",
 }
 POINTS = {"P": 3, "S": 2, "M": 1, "U": 0}
+SIGNALS = {"alert": "an alert", "customer_report": "a customer report", "dashboard": "a dashboard",
+           "probe": "a probe", "other": "another signal"}
 MAJOR_FACTOR = 2.0
 """A time target missed by more than this factor is a major challenge; missed by less, a minor one."""
 
@@ -208,7 +210,8 @@ def _detection(m: ResponseMetrics, table: SeverityTable, _: Any) -> _Verdict:
     ttd = m.seconds("time_to_detect")
     if ttd is None:
         return _Verdict(False, "the incident was never detected")
-    v = _Verdict(True, f"detected by {m.detection_signal} {_fmt(ttd)} after the fault became effective")
+    signal = SIGNALS.get(m.detection_signal or "", f"{m.detection_signal}")
+    v = _Verdict(True, f"detected by {signal} {_fmt(ttd)} after the fault became effective")
     _timed(ttd, table.detect_within_s, "detection", v)
     if m.detection_signal == "customer_report":
         v.minor.append("customers reported it before monitoring caught it")
