@@ -38,6 +38,16 @@ class Checklist:
     items: tuple[ChecklistItem, ...]
 
 
+def resolve_runbook(reference: str, scenario_dir: Path, cwd: Path | None = None) -> Path:
+    """The runbook a scenario names: beside the scenario, else from the working folder, else from the
+    scenario folder's parent (``runbook: runbooks/x.md`` in ``scenarios/``), as the runbook executor does."""
+    path = Path(reference)
+    if path.is_absolute():
+        return path
+    candidates = [scenario_dir / path, *([cwd / path] if cwd is not None else []), scenario_dir.parent / path]
+    return next((c for c in candidates if c.is_file()), candidates[0])
+
+
 def load_checklist(path: Path) -> Checklist:
     """Steps of a runbook file; raises OSError when it cannot be read."""
     try:

@@ -13,7 +13,8 @@ run was aborted. Given the same scenario, the same events are written in the sam
     runbook_step   runbook.step: by the runbook executor when there is one, else recorded as scripted
     status_update  status_update.sent
     mitigated      incident.mitigated (in tabletop mode it also ends the simulated fault)
-    all_clear      the steady-state probes are checked: incident.resolved, or all_clear.refused
+    all_clear      the steady-state probes are checked: incident.resolved, or all_clear.refused; a resolved
+                   incident ends the fault window early where the engine offers ``end_fault_phase``
     review         review.recorded (the step's text is the root cause)
 """
 
@@ -27,7 +28,7 @@ from typing import Any
 
 from gameday.engine.observers import RunContext
 from gameday.errors import GamedayError
-from gameday.facilitator.checklist import Checklist, load_checklist
+from gameday.facilitator.checklist import Checklist, load_checklist, resolve_runbook
 from gameday.facilitator.events import DrillRecorder, Mode, fault_phase_offset
 from gameday.facilitator.loop import DrillLoop, real_seconds
 from gameday.facilitator.state import drill_state
@@ -78,6 +79,10 @@ class ScriptedResponder:
 
     def start(self, ctx: RunContext) -> None:
         self.ctx = ctx
+        if self.end_fault is None:
+            # An engine whose RunContext offers it lets an accepted all-clear end the fault window early.
+            hook = getattr(ctx, "end_fault_phase", None)
+            self.end_fault = hook if callable(hook) else None
         self.steps = sorted(enumerate(ctx.scenario.responses), key=lambda item: (item[1].at, item[0]))
 
     def on_phase(self, phase: str) -> None:
@@ -207,8 +212,7 @@ class ScriptedResponder:
 
     def _load_checklist(self) -> Checklist | None:
         if self._checklist is None and self.ctx is not None and self.ctx.scenario.runbook:
-            path = Path(self.ctx.scenario.runbook)
-            path = path if path.is_absolute() else self.ctx.scenario_dir / path
+            path = resolve_runbook(self.ctx.scenario.runbook, self.ctx.scenario_dir, Path.cwd())
             try:
                 self._checklist = load_checklist(path)
             except OSError:

@@ -19,7 +19,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from gameday.facilitator.checklist import Checklist, ChecklistItem, load_checklist, run_command
+from gameday.facilitator.checklist import (
+    Checklist,
+    ChecklistItem,
+    load_checklist,
+    resolve_runbook,
+    run_command,
+)
 from gameday.facilitator.events import AUDIENCES, SIGNALS, DrillRecorder
 from gameday.facilitator.prompts import Asker, parse_date
 from gameday.facilitator.scripted import check_probes
@@ -204,8 +210,7 @@ class FacilitatorSession:
     def _checklist(self) -> Checklist | None:
         if not self.scenario.runbook:
             return None
-        path = Path(self.scenario.runbook)
-        path = path if path.is_absolute() else self.scenario_dir / path
+        path = resolve_runbook(self.scenario.runbook, self.scenario_dir, Path.cwd())
         try:
             return load_checklist(path)
         except OSError as exc:
