@@ -133,3 +133,4 @@ def test_markdown_converter_escapes_and_keeps_tables() -> None:
     assert "<td>x | y</td><td>&lt;script&gt;</td>" in html
     assert "<ul><li>one</li><li>two</li></ul>" in html
     assert "<script>" not in html
+    assert to_html("```text\na <b>\n  b\n```\nafter") == "<pre><code>a &lt;b&gt;\n  b</code></pre>\n<p>after</p>"

@@ -1,8 +1,9 @@
 """A small Markdown-to-HTML converter for report sections, so one template per section serves both reports.
 
 It handles exactly what the section templates write: ``#`` headings, paragraphs, ``-`` lists, pipe
-tables (with ``\\|`` escapes inside cells), and inline ``code``, **bold** and *emphasis*. Everything
-is HTML-escaped first, so text from a timeline can never inject markup into the page.
+tables (with ``\\|`` escapes inside cells), fenced code blocks, and inline ``code``, **bold** and
+*emphasis*. Everything is HTML-escaped first, so text from a timeline can never inject markup into
+the page.
 """
 
 from __future__ import annotations
@@ -54,7 +55,15 @@ def to_html(markdown: str, *, heading_offset: int = 0) -> str:
     while i < len(lines):
         line = lines[i].rstrip()
         heading = _HEADING.match(line)
-        if not line.strip():
+        if line.lstrip().startswith("```"):
+            flush()
+            block = []
+            i += 1
+            while i < len(lines) and not lines[i].lstrip().startswith("```"):
+                block.append(lines[i])
+                i += 1
+            out.append("<pre><code>" + escape("\n".join(block)) + "</code></pre>")
+        elif not line.strip():
             flush()
         elif heading:
             flush()
