@@ -162,8 +162,8 @@ class ScriptedResponder:
                     self._judge_thread = threading.Thread(target=self._judge, args=(rec,), name="runbook-judge",
                                                           daemon=True)
                     self._judge_thread.start()
-                if self.end_fault is not None:
-                    self.end_fault()
+                if self.mode == "tabletop" and self.end_fault is not None:
+                    self.end_fault()  # the team's word is all a tabletop has; a live fault stays to be checked
             case "all_clear":
                 self._all_clear(step, rec)
             case "review":
