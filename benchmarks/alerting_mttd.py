@@ -28,13 +28,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gameday.clock import SystemClock, parse_iso  # noqa: E402
-from gameday.engine.observers import RunContext  # noqa: E402
-from gameday.observe.alerts import AlertObserver  # noqa: E402
-from gameday.scenario.model import Scenario  # noqa: E402
-from gameday.timeline import Event, Timeline  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
-from tests.observe.alerting_fixtures import AlertStacks, MetricsTarget  # noqa: E402
+from gameday.clock import SystemClock, parse_iso
+from gameday.engine.observers import RunContext
+from gameday.observe.alerts import AlertObserver
+from gameday.scenario.model import Scenario
+from gameday.timeline import Event, Timeline
+from tests.conftest import free_port
+from tests.observe.alerting_fixtures import AlertStacks, MetricsTarget
 
 RULE = """\
 groups:
@@ -105,24 +105,30 @@ def run_setup(setup: Setup, trials: int, root: Path) -> list[Trial]:
         push_tl = Timeline(stacks.root / "push.jsonl", clock)
         poll_tl = Timeline(stacks.root / "poll.jsonl", clock, origin=push_tl.origin)
         push = AlertObserver(port=port, poll_interval=0)
-        poll = AlertObserver(webhook=False, poll_interval=setup.poll)
         push.start(RunContext(scenario, push_tl, clock, stacks.root, stacks.root))
-        poll.start(RunContext(scenario, poll_tl, clock, stacks.root, stacks.root))
         out: list[Trial] = []
-        for _ in range(trials):
+        for i in range(trials):
+            # A poller started at a random moment: its phase against Prometheus's evaluations is random,
+            # as it would be in a real run (two 1 s loops started once would stay phase-locked).
+            time.sleep(random.uniform(0, setup.poll))
+            poll = AlertObserver(webhook=False, poll_interval=setup.poll)
+            poll.start(RunContext(scenario, poll_tl, clock, stacks.root, stacks.root))
             time.sleep(random.uniform(0, max(setup.scrape, setup.evaluation)))  # a random phase of scrape and eval
+            # A new series each trial: a new alert, so a new Alertmanager group that waits group_wait.
+            series = f'gameday_test_fault{{trial="{i}"}}'
             on = push_tl.record("bench.fault_on")
-            target.set("gameday_test_fault", 1)
-            deadline = time.monotonic() + setup.bound("push") + setup.poll + 15
+            target.set(series, 1)
+            deadline = time.monotonic() + setup.bound("poll") + 15
             while time.monotonic() < deadline and not (_first(push_tl, "alert.firing", on.offset)
                                                         and _first(poll_tl, "alert.firing", on.offset)):
                 time.sleep(0.02)
             off = push_tl.record("bench.fault_off")
-            target.set("gameday_test_fault", 0)
+            target.set(series, 0)
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline and not (_first(push_tl, "alert.resolved", off.offset)
                                                         and _first(poll_tl, "alert.resolved", off.offset)):
                 time.sleep(0.02)
+            poll.stop()
             fired_push = _first(push_tl, "alert.firing", on.offset)
             fired_poll = _first(poll_tl, "alert.firing", on.offset)
             any_fired = fired_push or fired_poll
@@ -138,9 +144,7 @@ def run_setup(setup: Setup, trials: int, root: Path) -> list[Trial]:
                 push_reset=res_push.offset - off.offset if res_push else None,
                 poll_reset=res_poll.offset - off.offset if res_poll else None,
             ))
-            time.sleep(1.5)  # let Alertmanager forget the group before the next trial
         push.stop()
-        poll.stop()
         push_tl.close()
         poll_tl.close()
         return out

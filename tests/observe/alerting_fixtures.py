@@ -64,11 +64,11 @@ class MetricsTarget:
         target = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
-                body = "".join(f"# TYPE {k} gauge\n{k} {v}\n" for k, v in sorted(target.values.items())).encode()
+            def do_GET(self) -> None:
+                body = target.render().encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
                 self.send_header("Content-Length", str(len(body)))
@@ -80,6 +80,17 @@ class MetricsTarget:
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self._thread.start()
+
+    def render(self) -> str:
+        """The text format; a name may carry labels (``name{trial="3"}``): one TYPE line per metric name."""
+        out, typed = [], set()
+        for key, value in sorted(self.values.items()):
+            base = key.split("{", 1)[0]
+            if base not in typed:
+                typed.add(base)
+                out.append(f"# TYPE {base} gauge")
+            out.append(f"{key} {value}")
+        return "\n".join(out) + "\n"
 
     @property
     def address(self) -> str:

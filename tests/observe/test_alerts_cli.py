@@ -1,5 +1,7 @@
 """`gameday doctor` and the unknown-alert warning of `gameday validate`, against real Prometheus/Alertmanager."""
 
+# ruff: noqa: F811 - the fixtures are imported from alerting_fixtures and named as parameters
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +12,7 @@ import yaml
 
 from gameday.cli.main import main
 from tests.conftest import free_port
-from tests.observe.alerting_fixtures import StackFactory, alert_stack, metrics_target  # noqa: F401 - fixtures
-from tests.observe.alerting_fixtures import MetricsTarget
+from tests.observe.alerting_fixtures import MetricsTarget, StackFactory, alert_stack, metrics_target  # noqa: F401 - fixtures
 
 
 def write_scenario(path: Path, *, alerts: list[str], prometheus: str | None = None,

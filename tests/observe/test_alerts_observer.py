@@ -1,5 +1,7 @@
 """The alert observer against real Prometheus and Alertmanager processes and a real HTTP receiver."""
 
+# ruff: noqa: F811 - the fixtures are imported from alerting_fixtures and named as parameters
+
 from __future__ import annotations
 
 import json
@@ -11,15 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from gameday.clock import SystemClock
+from gameday.clock import FakeClock, SystemClock
 from gameday.engine.observers import RunContext
 from gameday.observe.alertmanager import fingerprint
 from gameday.observe.alerts import AlertObserver
 from gameday.scenario.model import Scenario
 from gameday.timeline import Event, Timeline
 from tests.conftest import free_port, wait_for
-from tests.observe.alerting_fixtures import StackFactory, alert_stack, metrics_target  # noqa: F401 - fixtures
-from tests.observe.alerting_fixtures import MetricsTarget
+from tests.observe.alerting_fixtures import MetricsTarget, StackFactory, alert_stack, metrics_target  # noqa: F401 - fixtures
 
 
 def scenario(alertmanager: str | None = None, **expect: Any) -> Scenario:
@@ -204,3 +205,36 @@ def test_the_receiver_refuses_to_listen_beyond_loopback(tmp_path: Path, timeline
     observer = start(AlertObserver(host="0.0.0.0", port=0, poll_interval=0), timeline, scenario(), tmp_path)
     observer.stop()
     assert "loopback only" in of_kind(timeline, "alerts.receiver_failed")[0].details["error"]
+
+
+def _ran_until_recovery(tmp_path: Path, *, aborted: bool) -> tuple[Timeline, AlertObserver, FakeClock]:
+    clock = FakeClock()
+    tl = Timeline(tmp_path / "fake.jsonl", clock)
+    sc = scenario(alerts=[{"name": "GamedayTestFault", "within": "30s"}])
+    observer = AlertObserver(port=0, poll_interval=0)
+    observer.start(RunContext(sc, tl, clock, tmp_path, tmp_path))
+    tl.record("fault.injected", fault="f")
+    tl.record("fault.effective", fault="f")
+    clock.advance(4)
+    tl.record("fault.reverted", fault="f")
+    tl.record("run.aborted" if aborted else "recovery.met", reason="x")
+    return tl, observer, clock
+
+
+def test_after_recovery_the_observer_listens_until_an_expected_alerts_deadline(tmp_path: Path) -> None:
+    tl, observer, _ = _ran_until_recovery(tmp_path, aborted=False)
+    observer.stop()
+    tl.close()
+    waiting, = of_kind(tl, "alerts.waiting")
+    assert waiting.details["alerts"] == ["GamedayTestFault"] and waiting.details["until_s"] == pytest.approx(30, abs=0.2)
+    assert of_kind(tl, "alerts.stopped")[0].offset >= 30
+    verdict, = observer.verdicts(scenario(alerts=[{"name": "GamedayTestFault", "within": "30s"}]), tl.events)
+    assert not verdict.met and verdict.detail.startswith("missed")
+
+
+def test_an_aborted_run_stops_listening_at_once(tmp_path: Path) -> None:
+    tl, observer, _ = _ran_until_recovery(tmp_path, aborted=True)
+    observer.stop()
+    tl.close()
+    assert not of_kind(tl, "alerts.waiting")
+    assert of_kind(tl, "alerts.stopped")[0].details["waited_s"] == 0

@@ -59,7 +59,7 @@ def _run(tmp_path: Path, stacks: AlertStacks, name: str, port: int) -> RunResult
         "expect": {
             "recovers_within": "15s",
             "alerts": [{"name": "GamedayTestTargetDown", "labels": {"severity": "critical"}, "within": "15s"},
-                       {"name": "GamedayTestNever", "within": "2s"}],
+                       {"name": "GamedayTestNever", "within": "7s"}],
             "alerts_not_firing": ["GamedayTestNoise"],
         },
     }
@@ -84,10 +84,16 @@ def test_the_expected_alert_arrives_through_the_webhook(finished_run: RunResult)
     assert verdict.met, verdict.detail
 
 
-def test_an_alert_that_never_fires_is_reported_missed(finished_run: RunResult) -> None:
+def test_an_alert_that_never_fires_is_reported_missed_once_its_deadline_passed(finished_run: RunResult) -> None:
     verdict = next(v for v in finished_run.verdicts if v.name.startswith("alert GamedayTestNever"))
     assert not verdict.met and verdict.detail.startswith("missed")
     assert finished_run.outcome is Outcome.FAILED
+    # The fault lasted 4 s and recovery was quick, but the run listened until the 7 s deadline had passed.
+    events = timeline_of(finished_run)
+    effective = next(e for e in events if e.kind == "fault.effective")
+    recovered = next(e for e in events if e.kind == "recovery.met")
+    stopped = next(e for e in events if e.kind == "alerts.stopped")
+    assert recovered.offset < effective.offset + 7 <= stopped.offset
 
 
 def test_an_alert_nobody_expected_is_reported_as_noise(finished_run: RunResult) -> None:

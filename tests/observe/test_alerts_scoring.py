@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +11,7 @@ from gameday.clock import iso
 from gameday.scoring.alerting import AlertExpectations, ExpectedAlert, alert_verdicts, score_alerts
 from gameday.timeline import Event
 
-T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def ev(offset: float, kind: str, **details: Any) -> Event:

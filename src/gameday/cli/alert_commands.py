@@ -92,7 +92,12 @@ def check_route(url: str, *, host: str, port: int, path: str, labels: dict[str, 
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from gameday.observe.alert_rules import KnownRules, prometheus_rules, shipped_rule_names, unknown_alert_warnings
+    from gameday.observe.alert_rules import (
+        KnownRules,
+        prometheus_rules,
+        shipped_rule_names,
+        unknown_alert_warnings,
+    )
 
     scenario = None
     if args.scenario:

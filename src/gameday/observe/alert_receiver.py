@@ -42,7 +42,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: object) -> None:
         pass  # the harness records what matters in the timeline; it never prints
 
     def _answer(self, status: int, payload: dict[str, object]) -> None:
@@ -57,13 +57,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.on_rejected(reason)
         self._answer(status, {"status": "error", "error": reason})
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         if urlsplit(self.path).path != self.server.path:
             self._answer(404, {"status": "error", "error": "not found"})
             return
         self._answer(200, {"status": "ok", "receiver": "gameday"})
 
-    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_POST(self) -> None:
         if urlsplit(self.path).path != self.server.path:
             self._answer(404, {"status": "error", "error": "not found"})
             return
@@ -115,7 +115,7 @@ class AlertReceiver:
             self._server = _Server((host, port), self.path, on_alerts, on_rejected or (lambda reason: None))
         except OSError as exc:
             raise ServiceUnavailable(f"cannot listen for alerts on {host}:{port}: {exc.strerror or exc}") from exc
-        self.host, self.port = self._server.server_address[0], int(self._server.server_address[1])
+        self.host, self.port = str(self._server.server_address[0]), int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="alert-receiver", daemon=True)
         self._thread.start()

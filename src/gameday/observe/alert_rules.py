@@ -100,7 +100,7 @@ def unknown_alert_warnings(path: Path, scenario: Scenario, *, known: KnownRules 
     Alerts can come from rules gameday cannot see, so this is a warning, not an error. Nothing is
     said when no rule list could be read at all.
     """
-    wanted = [(("expect", "alerts", i, "name"), a.name) for i, a in enumerate(scenario.expect.alerts)]
+    wanted: list[tuple[tuple[str | int, ...], str]] = [(("expect", "alerts", i, "name"), a.name) for i, a in enumerate(scenario.expect.alerts)]
     wanted += [(("expect", "alerts_not_firing", i), n) for i, n in enumerate(scenario.expect.alerts_not_firing)]
     if not wanted:
         return []

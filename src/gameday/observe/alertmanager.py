@@ -96,7 +96,7 @@ def _time(value: Any, where: str) -> str | None:
     if not isinstance(value, str):
         raise PayloadError(f"{where}: not a timestamp: {value!r:.60}")
     try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(value)
     except ValueError:
         raise PayloadError(f"{where}: not an RFC 3339 timestamp: {value!r:.60}") from None
     if when.tzinfo is None:

@@ -8,6 +8,7 @@ Events written (actor ``alertmanager`` for alerts, ``harness`` for the rest; det
     alerts.payload_rejected  [error]  a malformed webhook POST (answered 400)
     alerts.unreachable       [alertmanager, error]  polling failed (recorded once per outage)
     alerts.reachable         [alertmanager, failures]  polling works again
+    alerts.waiting           [reason, alerts, until_s]  after recovery: expected alerts still due, or resolutions
     alerts.stopped           [waited_s, still_firing]
 
 One alert transition is one event: alerts are de-duplicated by (fingerprint, startsAt), because
@@ -111,22 +112,27 @@ class AlertObserver:
             self._stopped = True
             return
         self._stopped = True
-        waited = self._wait_for_resolutions()
-        self._stop.set()
-        if self._poller is not None:
-            self._poller.join(timeout=self.http_timeout + 5)
-        if self.receiver is not None:
-            self.receiver.close()
-        with self._lock:
-            still = sorted({o.alert.alertname for o in self._open.values()})
-        self._ctx.timeline.record("alerts.stopped", waited_s=round(waited, 3), still_firing=still)
+        start = self._ctx.timeline.now()
+        try:
+            self._wait_for_resolutions()
+        finally:
+            # Even when a signal cuts the wait short, the receiver and the poller end here.
+            self._stop.set()
+            if self._poller is not None:
+                self._poller.join(timeout=self.http_timeout + 5)
+            if self.receiver is not None:
+                self.receiver.close()
+            with self._lock:
+                still = sorted({o.alert.alertname for o in self._open.values()})
+            self._ctx.timeline.record("alerts.stopped", waited_s=round(self._ctx.timeline.now() - start, 3),
+                                      still_firing=still)
 
     def verdicts(self, scenario: Scenario, events: list[Event]) -> list[Verdict]:
         return verdicts_for(scenario, events)
 
     # --- waiting for resolutions --------------------------------------------------------------------
 
-    def _wait_for_resolutions(self) -> float:
+    def _wait_for_resolutions(self) -> None:
         """After a completed recovery, wait (bounded) for expected alerts still due and for resolutions.
 
         First until every expected alert has fired or its deadline (fault effective + within) has
@@ -138,22 +144,28 @@ class AlertObserver:
         events = list(ctx.timeline.events)
         kinds = {e.kind for e in events}
         if "run.aborted" in kinds or not kinds & {"recovery.met", "recovery.failed"}:
-            return 0.0  # interrupted or failed runs stop at once
+            return  # interrupted or failed runs stop at once
         injected = [e.offset for e in events if e.kind == "fault.injected"]
-        if not injected:
-            return 0.0
+        if not injected or (self.receiver is None and self._poller is None):
+            return  # nothing was injected, or no alert could arrive anyway
         effective = min((e.offset for e in events if e.kind == "fault.effective"), default=min(injected))
         reverted = [e.offset for e in events if e.kind in ("fault.reverted", "revert.failed")]
-        start = ctx.timeline.now()
         expected = AlertExpectations.from_scenario(ctx.scenario).expected
+        due = self._still_due(expected, min(injected))
+        if due and ctx.timeline.now() < effective + max(x.within for x in due):
+            # Said in the timeline, so a live view shows why the run has not finished yet.
+            ctx.timeline.record("alerts.waiting", reason="expected alerts not yet fired",
+                                alerts=[x.title for x in due], until_s=round(effective + max(x.within for x in due), 3))
         while ctx.timeline.now() < effective + max((x.within for x in self._still_due(expected, min(injected))),
                                                    default=0.0):
             ctx.clock.sleep(0.1)
         limit = self.resolve_wait if self.resolve_wait is not None else ctx.scenario.expect.recovers_within
         deadline = (max(reverted) if reverted else ctx.timeline.now()) + limit
+        if self._raised_since(min(injected)) and ctx.timeline.now() < deadline:
+            ctx.timeline.record("alerts.waiting", reason="alerts raised during the fault still firing",
+                                until_s=round(deadline, 3))
         while self._raised_since(min(injected)) and ctx.timeline.now() < deadline:
             ctx.clock.sleep(0.1)
-        return ctx.timeline.now() - start
 
     def _still_due(self, expected: tuple[ExpectedAlert, ...], since: float) -> list[ExpectedAlert]:
         """Expected alerts not yet seen firing since the first fault was injected."""
@@ -224,7 +236,7 @@ class AlertObserver:
                     active = client.alerts()
                 except GamedayError as exc:
                     failures += 1
-                    if failures == 1:
+                    if failures == 1 and not self._stop.is_set():
                         timeline.record("alerts.unreachable", alertmanager=client.safe_url, error=str(exc))
                 else:
                     if failures:

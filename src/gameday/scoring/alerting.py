@@ -292,7 +292,6 @@ def score_alerts(events: list[Event], expectations: AlertExpectations) -> AlertS
     episodes = alert_episodes(events)
     end = events[-1].offset if events else 0.0
     slack = expectations.slack()
-    by_fault = {w.fault: w for w in windows}
 
     for ep in episodes:
         w = _attribute(ep, windows, slack, end)
