@@ -285,3 +285,52 @@ def test_a_tabletop_drill_prompts_updates_and_escalations_on_its_cadence(tmp_pat
     reverted = [e for e in events if e.kind == "fault.reverted"]
     assert len(reverted) == 1 and reverted[0].details["simulated"] and reverted[0].details.get("reason")
     assert _state(web.container)["Status"] == "running"
+
+
+def test_a_tabletop_drill_resumes_on_scenario_time(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    scenario = drill_scenario(tmp_path, container=web.name, url=web.url, duration="50m", runbook=False, injects=[])
+    term = Terminal("facilitate", "--speed", "100", str(scenario), "--reports", "reports", cwd=tmp_path)
+    try:
+        term.answer("Who noticed", "alice")
+        term.answer("Through which signal", "other")
+        term.answer("Who acknowledges", "alice")
+        term.expect("Severity")
+        term.child.kill(signal.SIGKILL)
+        term.wait(10)
+    finally:
+        term.close()
+    run_dir = only_run(tmp_path / "reports")
+    before = timeline_of(run_dir)
+    term = Terminal("facilitate", "--resume", run_dir.name, "--reports", "reports", cwd=tmp_path)
+    try:
+        term.answer("Severity", "SEV3")                     # triage goes on where it stopped
+        term.answer("Role to assign", "ic")
+        term.answer("Who is the incident commander", "carol")
+        term.answer("Role to assign", "done")
+        term.answer("Audience", "")
+        term.answer("> ", "update")
+        term.answer("> ", "")
+        term.answer("Hypothesis", "")
+        term.answer("Action taken", "")
+        term.answer("Is the impact halted", "y")
+        term.answer("Press Enter to check", "")
+        term.answer("Who declares the all-clear", "")
+        term.answer("Who confirms it", "alice")
+        for _ in range(3):
+            term.answer("  1", "")
+        term.answer("Root cause", "rc")
+        term.answer("Action item 1", "")
+        code = term.wait(30)
+    finally:
+        term.close()
+    events = timeline_of(run_dir)
+    assert code == 0, dump(events)
+    assert "Who noticed" not in term.output
+    resumed = next(e for e in events if e.kind == "drill.resumed")
+    assert resumed.details["from_phase"] == "triage" and resumed.details["mode"] == "tabletop"
+    assert [e.details.get("simulated") for e in events if e.kind == "fault.reverted"] == [True]
+    offsets = [e.offset for e in events]
+    assert offsets == sorted(offsets) and resumed.offset - before[-1].offset < 60  # the dead time is not replayed
+    assert events[-1].kind == "run.finished" and events[-1].details["resumed"] is True
+    assert _state(web.container)["Status"] == "running"

@@ -94,3 +94,10 @@ def test_a_status_template_fills_in_what_is_known() -> None:
                                              theory="", next_update="T+15m"))
     assert "Severity: SEV1" in text and "Current theory: <none yet>" in text and "Next update: T+15m" in text
     assert "<N>% of customers" in draft("customer", TemplateContext("x", "SEV2", "identified", "db", "T+30m"))
+
+
+def test_a_secret_printed_by_a_command_is_hidden(tmp_path: Path) -> None:
+    (tmp_path / "dsn").write_text("postgresql://admin:s3cret-pw@127.0.0.1:15432/checkout\n")
+    env = {"PATH": "/usr/bin:/bin", "GAMEDAY_DEMO_PG_ADMIN_DSN": "postgresql://admin:s3cret-pw@127.0.0.1:15432/checkout"}
+    result = run_command("cat dsn", env=env, cwd=tmp_path)
+    assert result.ok and "s3cret" not in result.output and result.output == "***"

@@ -132,11 +132,19 @@ def run_command(command: str, *, env: Mapping[str, str], cwd: Path | None = None
     except subprocess.TimeoutExpired as exc:
         out = exc.output.decode("utf-8", "replace") if isinstance(exc.output, bytes) else ""
         return CommandResult(command, None, round(clock.monotonic() - start, 3),
-                             _tail(out + f"\n[timed out after {timeout:g}s]"))
+                             redact(_tail(out + f"\n[timed out after {timeout:g}s]"), env))
     except OSError as exc:
         return CommandResult(command, None, round(clock.monotonic() - start, 3), f"cannot run: {exc.strerror}")
     return CommandResult(command, done.returncode, round(clock.monotonic() - start, 3),
-                         _tail(done.stdout.decode("utf-8", "replace")))
+                         redact(_tail(done.stdout.decode("utf-8", "replace")), env))
+
+
+def redact(text: str, env: Mapping[str, str]) -> str:
+    """Hide the values of secret-looking variables, should a command print one it read from elsewhere."""
+    for key, value in env.items():
+        if len(value) >= 6 and (_SECRET_NAME.search(key) or _URL_WITH_PASSWORD.search(value)):
+            text = text.replace(value, "***")
+    return text
 
 
 def _tail(text: str) -> str:

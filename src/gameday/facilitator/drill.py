@@ -284,8 +284,8 @@ def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Cl
             timeline.record("expectation.met" if v.met else "expectation.failed", name=v.name, detail=v.detail)
         outcome = Outcome.PASSED if all(v.met for v in verdicts) else Outcome.FAILED
         exit_code = outcome.exit_code
-    if not any(e.kind == "run.finished" for e in timeline.events):
-        timeline.record("run.finished", outcome=outcome.name.lower(), exit_code=outcome.exit_code, resumed=True)
+    # The last event is a run.finished again (a drill stopped by Ctrl-C and resumed has had one before).
+    timeline.record("run.finished", outcome=outcome.name.lower(), exit_code=outcome.exit_code, resumed=True)
     timeline.close()
     _finish(console, run_dir, outcome.name.lower(), exit_code, None)
     return DrillResult(run_dir.name, run_dir, exit_code, outcome.name.lower())
