@@ -1,0 +1,131 @@
+"""Shipped runbooks against the demo stack at its default ports: a real fault, the real runbook, judged.
+
+Uses the default stack (label ``gameday.stack=demo``) because the shipped runbooks name its
+containers and ports. If it is not up, it is brought up (and taken down again afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gameday.clock import SystemClock
+from gameday.faults.base import FaultHandle
+from gameday.runbooks.execute import execute_runbook
+from gameday.scenario.model import Scenario
+from gameday.timeline import Timeline, read_timeline
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def demo_env(docker_client: Any) -> Iterator[dict[str, str]]:
+    """The environment a responder has: the process's, plus the stack's env file (admin URLs)."""
+    from gameday.stack.config import StackConfig
+    from gameday.stack.manager import DemoStack
+    from gameday.stack.state import read_env_file
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GAMEDAY_DEMO_")}
+    stack = DemoStack(StackConfig.from_env(environ), environ=environ, client=docker_client)
+    was_up = all(s.healthy for s in stack.status())
+    if not was_up:
+        stack.up(timeout=180)
+    yield {**environ, **read_env_file(_mounted_env_file(docker_client) or stack.config.env_file)}
+    if not was_up:
+        stack.down()
+
+
+def _mounted_env_file(docker_client: Any) -> Path | None:
+    """The env file the running stack was made with (its containers mount it), whoever brought it up."""
+    from gameday.stack.parts import SECRETS_IN_CONTAINER
+
+    attrs = docker_client.containers.get("gameday-demo-postgres").attrs
+    sources = [m["Source"] for m in attrs.get("Mounts", []) if m.get("Destination") == SECRETS_IN_CONTAINER]
+    return Path(sources[0]) if sources else None
+
+
+def demo_scenario(name: str, fault: dict[str, Any]) -> Scenario:
+    return Scenario.model_validate({
+        "version": 1,
+        "name": name,
+        "stack": {"targets": {
+            "postgres": {"container": "gameday-demo-postgres"},
+            "checkout-db-role": {"postgres_role": "checkout", "dsn_env": "GAMEDAY_DEMO_PG_ADMIN_DSN"},
+        }},
+        "steady_state": {"probes": [{"name": "checkout-health",
+                                     "http": {"url": "http://127.0.0.1:18080/health", "max_latency": "1s",
+                                              "timeout": "3s"},
+                                     "interval": "500ms"}]},
+        "faults": [fault],
+        "expect": {"recovers_within": "40s"},
+    }, strict=False)
+
+
+def wait_green(scenario: Scenario, timeout: float = 60.0) -> None:
+    import time
+
+    from gameday.observe.probes import Prober
+
+    prober = Prober()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if all(prober.check(p).ok for p in scenario.steady_state.probes):
+                return
+            time.sleep(0.5)
+    finally:
+        prober.close()
+    pytest.fail("the demo stack's checkout is not healthy; another test may be holding a fault on it")
+
+
+def run_against_fault(driver: Any, scenario: Scenario, book: str, env: dict[str, str], tmp_path: Path) -> Any:
+    wait_green(scenario)
+    handle: FaultHandle = driver.prepare(scenario.faults[0], scenario.stack)
+    timeline = Timeline(tmp_path / "timeline.jsonl", SystemClock())
+    try:
+        driver.inject(handle)
+        timeline.record("fault.injected", fault=handle.description)
+        verdict = execute_runbook(REPO / "runbooks" / book, scenario=scenario, timeline=timeline, env=env,
+                                  clock=SystemClock(), settle_s=1.0)
+    finally:
+        timeline.close()
+        driver.revert(handle)  # idempotent: a no-op when the runbook already fixed it
+    return verdict
+
+
+def test_the_shipped_db_down_runbook_restores_checkout(demo_env: dict[str, str], tmp_path: Path) -> None:
+    from gameday.faults.docker import ContainerKill
+
+    scenario = demo_scenario("checkout-db-down", {"kind": "container_kill", "target": "postgres", "duration": "60s"})
+    verdict = run_against_fault(ContainerKill(), scenario, "checkout-db-down.md", demo_env, tmp_path)
+
+    assert verdict.works, (verdict.reason, [(s.step, s.outcome, s.output[-300:]) for s in verdict.steps])
+    assert verdict.restored_by == "runbook"
+    assert 2 not in verdict.idle_steps or 3 not in verdict.idle_steps, "starting postgres moved the probe"
+
+
+def test_the_shipped_db_credentials_runbook_restores_the_login_without_leaking_it(
+    demo_env: dict[str, str], tmp_path: Path
+) -> None:
+    from gameday.faults.credentials import RevokeCredentials
+
+    scenario = demo_scenario("checkout-db-credentials-revoked", {
+        "kind": "revoke_credentials", "target": "checkout-db-role", "duration": "60s",
+        "args": {"terminate_sessions": True}})
+    verdict = run_against_fault(RevokeCredentials(environ=demo_env), scenario, "checkout-db-credentials-revoked.md",
+                                demo_env, tmp_path)
+
+    assert verdict.works, (verdict.reason, [(s.step, s.outcome, s.output[-300:]) for s in verdict.steps])
+    login = verdict.steps[1]
+    assert login.outcome == "done" and "checkout|" in login.output, "the granted admin DSN reached psql"
+    record = (tmp_path / "timeline.jsonl").read_text(encoding="utf-8")
+    secrets = [v for k, v in demo_env.items() if k.startswith("GAMEDAY_DEMO_") and ("PASSWORD" in k or "DSN" in k
+                                                                                     or "URL" in k)]
+    assert secrets and not [s for s in secrets if s in record]
+    assert [e.kind for e in read_timeline(tmp_path / "timeline.jsonl")][-1] == "runbook.judged"
