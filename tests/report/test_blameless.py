@@ -58,3 +58,8 @@ def test_html_escapes_whatever_the_timeline_says(tmp_path: Path) -> None:
     html = (run / "report.html").read_text()
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img" in html
+
+
+def test_the_automated_runbook_executor_is_not_a_person() -> None:
+    n = Narrator([*events(), ev(80, "runbook.step", "runbook", step=1, title="t", outcome="done")])
+    assert n.who("runbook") == "runbook"

@@ -190,3 +190,11 @@ def test_a_drill_stopped_at_the_facilitator_is_unfinished_until_resumed() -> Non
     resumed = [*stopped, ev(360, "drill.resumed", "facilitator", from_phase="verify")]
     assert score(resumed).finished is True
     assert score(resumed).rating("resolution") == "U"
+
+
+def test_steps_never_recorded_up_to_the_runbooks_total_are_missing() -> None:
+    steps = [ev(190, "runbook.started", "runbook", runbook="r", steps=3, total_steps=4),
+             ev(200, "runbook.step", "runbook", step=1, title="a", outcome="done", total_steps=4),
+             ev(210, "runbook.step", "runbook", step=2, title="b", outcome="done", total_steps=4)]
+    rb = score(drill("SEV2", *full_response("SEV2"), *steps)).metrics.runbook
+    assert (rb.total_steps, rb.missing) == (4, [3, 4])

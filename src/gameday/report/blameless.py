@@ -26,10 +26,11 @@ ROLE_LABELS = {
     "scribe": "scribe",
     "sme": "SME",
 }
-SYSTEM_ACTORS = {"harness", "facilitator", "load", "alertmanager", "alerts", "system", "engine", "responder", "team"}
+SYSTEM_ACTORS = {"harness", "facilitator", "load", "alertmanager", "alerts", "system", "engine", "responder", "team",
+                 "runbook"}
 NOT_PARTICIPANTS = ("inject.released", "inject.withheld", "runbook.judged", "escalation.prompted", "all_clear.refused")
 """Human-side kinds whose actor is a scenario-written source or the facilitator, not someone in the drill."""
-PERSON_KEYS = ("person", "confirmed_by", "by")
+PERSON_KEYS = ("person", "confirmed_by")
 HIDDEN_OWNER = "an owner (named in the record)"
 
 

@@ -472,6 +472,8 @@ def _runbook_stats(events: list[Event]) -> RunbookStats:
     outcomes: dict[int, list[str]] = {}
     total: int | None = None
     for e in events:
+        if e.kind == "runbook.started":
+            total = _max_int(total, e.details.get("total_steps"))
         if e.kind == "runbook.step":
             try:
                 step = int(e.details.get("step"))  # type: ignore[arg-type]
