@@ -158,8 +158,12 @@ class RedisServer:
         user = user or self.admin_user
         password = password if password is not None else (self.admin_password if user == self.admin_user
                                                           else self.users[user])
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # No retries: a test that kills a connection must see it fail at once, not after backoffs.
         return redis.Redis(host="127.0.0.1", port=self.port, username=user, password=password, socket_timeout=5,
-                           decode_responses=True)
+                           decode_responses=True, retry=Retry(NoBackoff(), 0))
 
 
 @contextlib.contextmanager
