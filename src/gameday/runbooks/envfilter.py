@@ -10,7 +10,8 @@ The rule (docs/runbooks.md, "Secrets"):
   Only that block sees only those variables; nothing else does. The grant sits in the runbook, in
   review, next to the command that uses it.
 * Output and the command text are redacted before they are recorded: every secret-looking value of
-  the environment (granted or not) is replaced by ``***``, and so is the password of any URL.
+  the environment (granted or not) is replaced by ``***``, and so are the password of any URL and the
+  value of any ``SECRET_LOOKING_NAME=value`` (a printed env file).
 """
 
 from __future__ import annotations
@@ -53,12 +54,19 @@ def secret_values(env: Mapping[str, str]) -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+_ASSIGNMENT = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)=([\"']?)([^\s'\"]+)")
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with each secret value and each URL password replaced by ``***``."""
+    """``text`` with each secret value, each URL password and each ``SECRET_NAME=value`` replaced by ``***``."""
     for value in secrets:
         if value in text:
             text = text.replace(value, REDACTED)
-    return _URL_WITH_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
+    text = _URL_WITH_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
+    return _ASSIGNMENT.sub(
+        lambda m: f"{m.group(1)}={m.group(2)}{REDACTED}" if _SECRET_NAME.search(m.group(1)) else m.group(0),
+        text,
+    )
 
 
 _VAR_REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")

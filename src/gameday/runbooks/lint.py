@@ -87,11 +87,15 @@ def lint_paths(paths: Iterable[Path], options: LintOptions | None = None) -> lis
     return findings
 
 
+NOT_RUNBOOKS = frozenset({"readme.md", "index.md"})
+"""Skipped when a folder is searched (they describe the folder); named explicitly, they are linted."""
+
+
 def runbook_files(paths: Iterable[Path]) -> list[Path]:
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*.md") if p.is_file()))
+            out.extend(sorted(p for p in path.rglob("*.md") if p.is_file() and p.name.lower() not in NOT_RUNBOOKS))
         else:
             out.append(path)
     return out
