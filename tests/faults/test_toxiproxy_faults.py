@@ -210,13 +210,28 @@ def test_unknown_proxy_is_an_error_at_prepare(toxiproxy: ToxiproxyClient) -> Non
         ProxyDown().prepare(*spec_for(toxiproxy.base_url, "postgres-typo", "proxy_down"))
 
 
-def test_server_down_is_one_line_at_prepare_and_a_revert_error_at_revert() -> None:
+def test_server_down_is_one_line_at_prepare_and_at_revert() -> None:
+    """At revert it stays ToxiproxyUnavailable (an EnvironmentProblem), which the engine retries for a while."""
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ToxiproxyUnavailable, match=f"^cannot reach Toxiproxy at {url}: connection refused"):
         Latency().prepare(*spec_for(url, "postgres", "latency", {"latency": "1s"}))
     handle = FaultHandle("latency", "path", "", {"url": url, "proxy": "postgres", "toxic": "gameday-latency-x"})
-    with pytest.raises(RevertError, match="could not remove toxic gameday-latency-x from proxy postgres: cannot reach"):
+    with pytest.raises(ToxiproxyUnavailable, match=f"^cannot reach Toxiproxy at {url}"):
         Latency().revert(handle)
+    down = FaultHandle("proxy_down", "path", "", {"url": url, "proxy": "postgres", "was_enabled": True})
+    with pytest.raises(ToxiproxyUnavailable):
+        ProxyDown().revert(down)
+
+
+def test_a_refused_revert_is_a_revert_error(toxiproxy: ToxiproxyClient, echo_upstream: Upstream) -> None:
+    """proxy_down cannot enable a proxy that was deleted meanwhile: loud, as a RevertError naming it."""
+    toxiproxy.create_proxy("deleted-meanwhile", listen="127.0.0.1:0", upstream=echo_upstream.address)
+    driver = ProxyDown()
+    handle = driver.prepare(*spec_for(toxiproxy.base_url, "deleted-meanwhile", "proxy_down"))
+    driver.inject(handle)
+    toxiproxy.delete_proxy("deleted-meanwhile")
+    with pytest.raises(RevertError, match="could not enable proxy deleted-meanwhile again: .*has no proxy"):
+        driver.revert(handle)
 
 
 def test_revert_when_the_proxy_itself_is_gone_is_fine(toxiproxy: ToxiproxyClient, echo_upstream: Upstream) -> None:

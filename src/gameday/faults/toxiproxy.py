@@ -5,6 +5,8 @@ the handle before it is added; revert removes exactly that toxic and never reset
 touches anyone else's toxics. ``proxy_down`` disables the proxy and revert enables it again, only
 if it was enabled when the fault was prepared. The handle holds the server URL (without
 credentials), the proxy name and the toxic name, so ``gameday cleanup`` can revert from it alone.
+A server that cannot be reached during revert raises ToxiproxyUnavailable as it is (the engine retries
+those); any other failure to revert is a RevertError.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from gameday.errors import GamedayError, RevertError, TargetError
+from gameday.errors import GamedayError, RevertError, TargetError, ToxiproxyUnavailable
 from gameday.faults.base import FaultArgs, FaultHandle
 from gameday.faults.toxiproxy_client import ToxiproxyClient
 from gameday.scenario.model import Duration, FaultSpec, StackSpec
@@ -153,6 +155,8 @@ class _ToxicFault(_ToxiproxyFault):
         data = handle.data
         try:
             self._client(data["url"]).remove_toxic(data["proxy"], data["toxic"], missing_ok=True)
+        except ToxiproxyUnavailable:
+            raise  # the engine retries while the server is restarting; cleanup can run later
         except GamedayError as exc:
             raise RevertError(
                 f"could not remove toxic {data['toxic']} from proxy {data['proxy']}: {exc}", target=handle.target
@@ -258,5 +262,7 @@ class ProxyDown(_ToxiproxyFault):
             client = self._client(data["url"])
             if not client.proxy(data["proxy"]).enabled:
                 client.enable(data["proxy"])
+        except ToxiproxyUnavailable:
+            raise
         except GamedayError as exc:
             raise RevertError(f"could not enable proxy {data['proxy']} again: {exc}", target=handle.target) from exc
