@@ -12,7 +12,8 @@ from gameday.scenario.loader import load_scenario
 from gameday.scenario.schema import scenario_json_schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = sorted((ROOT / "scenarios").glob("checkout-*.yaml"))
+DEMO_SCENARIOS = ("checkout-cache-flaky", "checkout-db-down", "checkout-db-latency")
+SCENARIOS = [ROOT / "scenarios" / f"{name}.yaml" for name in DEMO_SCENARIOS]
 CONVENTIONAL_TARGETS = {
     "checkout": {"container": "gameday-demo-checkout"},
     "postgres": {"container": "gameday-demo-postgres"},
@@ -26,8 +27,7 @@ CONVENTIONAL_TARGETS = {
 
 
 def test_the_three_demo_scenarios_are_shipped() -> None:
-    assert [p.name for p in SCENARIOS] == ["checkout-cache-flaky.yaml", "checkout-db-down.yaml",
-                                           "checkout-db-latency.yaml"]
+    assert all(p.is_file() for p in SCENARIOS)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
