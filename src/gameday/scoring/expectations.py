@@ -37,7 +37,13 @@ def fault_window(events: list[Event]) -> FaultWindow | None:
 
 
 def probe_checks(events: list[Event], probe: str, phase: str) -> list[Event]:
-    return [e for e in events if e.kind == "probe.checked" and e.details.get("probe") == probe and e.details.get("phase") == phase]
+    checks = [e for e in events if e.kind == "probe.checked" and e.details.get("probe") == probe
+              and e.details.get("phase") == phase]
+    window = fault_window(events) if phase == "fault" else None
+    if window is not None:
+        # A check still in flight when the last fault was reverted ends after the window: it saw recovery.
+        checks = [e for e in checks if e.offset <= window.end]
+    return checks
 
 
 def judge(scenario: Scenario, events: list[Event]) -> list[Verdict]:
