@@ -340,8 +340,14 @@ class Runner:
         if self._observers_stopped:
             return
         self._observers_stopped = True
+        interrupted: RunInterrupted | None = None
         for observer in self.observers:
-            self._observer_call(observer, "stop", observer.stop)
+            try:
+                self._observer_call(observer, "stop", observer.stop)
+            except RunInterrupted as exc:
+                interrupted = interrupted or exc  # the other observers are still stopped
+        if interrupted is not None:
+            raise interrupted
 
     def _prepare(self, spec: FaultSpec) -> tuple[FaultDriver, FaultHandle]:
         driver = self.registry.create(spec.kind)
