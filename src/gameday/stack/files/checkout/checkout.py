@@ -6,8 +6,9 @@
     POST /orders        {"product_id": 1, "quantity": 2} -> row in PostgreSQL + a file in the spool
     GET  /orders/<id>   one order
 
-Timeouts are short on purpose (connect 2 s, statement 2 s set on the role, Redis socket 2 s): a
-broken dependency shows as an error within about two seconds, never as a hung request. Configuration comes from environment variables; passwords from the
+Timeouts are short on purpose (connect 2 s, statement 2 s set on the role, a 3 s client-side deadline
+per query, Redis socket 2 s): a broken dependency shows as an error within seconds, never as a hung
+request. Configuration comes from environment variables; passwords from the
 stack's env file (CHECKOUT_SECRETS), so they never appear in a process listing.
 """
 
@@ -18,6 +19,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -33,6 +35,8 @@ PG_PORT = int(os.environ.get("CHECKOUT_PG_PORT", "25432"))
 REDIS_PORT = int(os.environ.get("CHECKOUT_REDIS_PORT", "26379"))
 SPOOL = os.environ.get("CHECKOUT_SPOOL", "/var/lib/checkout/spool")
 TIMEOUT_S = 2.0
+QUERY_DEADLINE_S = 3.0
+"""Longer than the server's statement_timeout (2 s), which answers first when the server is alive."""
 REASONS = ("connect", "timeout", "auth", "other")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -181,20 +185,38 @@ class Pool:
             conn, reused = self.idle.get_nowait(), True
         except queue.Empty:
             conn, reused = self.connect(), False
+        timed_out = threading.Event()
+        deadline = threading.Timer(QUERY_DEADLINE_S, cut, args=(conn, timed_out))
+        deadline.start()
         try:
             with conn.cursor() as cur:
                 cur.execute(query, params)
                 rows = cur.fetchall() if cur.description else []
         except psycopg.Error as exc:
             conn.close()
+            if timed_out.is_set():
+                raise DependencyError("postgres", f"no answer within {QUERY_DEADLINE_S:g}s", "timeout") from exc
             if reused and conn.broken:
                 return self.run(query, params)  # it died while idle (a restart): one fresh try
             raise DependencyError("postgres", short(exc), reason_of(exc)) from exc
+        finally:
+            deadline.cancel()
         try:
             self.idle.put_nowait(conn)
         except queue.Full:
             conn.close()
         return rows
+
+
+def cut(conn: psycopg.Connection, timed_out: threading.Event) -> None:
+    """The client-side deadline: libpq has none, and statement_timeout cannot help when the server (or
+    the path to it) is frozen. Shutting the socket down makes the blocked call fail at once."""
+    timed_out.set()
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, psycopg.Error):
+        pass
 
 
 POOL = Pool()
