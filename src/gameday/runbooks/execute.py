@@ -51,7 +51,8 @@ from gameday.scenario.model import ProbeSpec, Scenario
 from gameday.timeline import Timeline
 
 DEFAULT_STEP_TIMEOUT = 30.0
-DEFAULT_SETTLE = 2.0
+DEFAULT_SETTLE = 1.0
+"""Seconds a step is given to show an effect on the probes before it counts as idle."""
 MAX_OUTPUT_CHARS = 2000
 """Output kept per step in the timeline (head and tail); the full output is not stored."""
 MAX_COMMAND_CHARS = 1000
