@@ -32,8 +32,8 @@ def labelled(docker_client: Any, config: StackConfig) -> list[Any]:
     return docker_client.containers.list(all=True, filters={"label": f"gameday.stack={config.stack}"})
 
 
-def get(config: StackConfig, path: str, **kwargs: Any) -> httpx.Response:
-    return httpx.get(config.url(config.checkout_port, path), timeout=5, trust_env=False, **kwargs)
+def get(config: StackConfig, path: str, timeout: float = 5) -> httpx.Response:
+    return httpx.get(config.url(config.checkout_port, path), timeout=timeout, trust_env=False)
 
 
 def eventually(check: Any, timeout: float = 10.0, interval: float = 0.2) -> Any:
@@ -137,6 +137,25 @@ def test_orders_are_stored_in_postgres_and_spooled(up: list[PartStatus], stack_c
     with psycopg.connect(stack_env(c)["GAMEDAY_DEMO_PG_ADMIN_DSN"], connect_timeout=5) as conn:
         row = conn.execute("SELECT product_id, quantity FROM orders WHERE id = %s", (order["id"],)).fetchone()
     assert row == (2, 3)
+
+
+def test_a_frozen_database_is_an_error_within_seconds_not_a_hang(up: list[PartStatus], stack_config: StackConfig,
+                                                                 docker_client: Any) -> None:
+    c = stack_config
+    assert get(c, "/health").status_code == 200  # a pooled connection is open
+    postgres = docker_client.containers.get(c.container_name("postgres"))
+    postgres.pause()
+    try:
+        started = time.monotonic()
+        response = get(c, "/health", timeout=10)
+        elapsed = time.monotonic() - started
+    finally:
+        postgres.unpause()
+    assert response.status_code == 503
+    assert response.json()["checks"]["postgres"] == "no answer within 3s"
+    assert 2.5 < elapsed < 6.0, f"/health took {elapsed:.1f}s with the database frozen"
+    assert 'checkout_dependency_errors_total{dependency="postgres",reason="timeout"} 0' not in get(c, "/metrics").text
+    assert eventually(lambda: get(c, "/health").status_code == 200, timeout=10)
 
 
 def test_metrics_are_in_the_prometheus_text_format(up: list[PartStatus], stack_config: StackConfig) -> None:
