@@ -134,3 +134,15 @@ def test_markdown_converter_escapes_and_keeps_tables() -> None:
     assert "<ul><li>one</li><li>two</li></ul>" in html
     assert "<script>" not in html
     assert to_html("```text\na <b>\n  b\n```\nafter") == "<pre><code>a &lt;b&gt;\n  b</code></pre>\n<p>after</p>"
+
+
+def test_long_series_are_thinned_per_pixel_but_keep_their_spikes() -> None:
+    from gameday.report.charts import Axis, thin
+
+    axis = Axis(start=0.0, end=10_000.0, window=None)
+    points = [(float(t), 40.0) for t in range(10_000)]
+    points[5_000] = (5_000.0, 9_000.0)
+    kept = thin(points, axis)
+    assert len(kept) < 2_000
+    assert (5_000.0, 9_000.0) in kept
+    assert kept == sorted(kept)
