@@ -44,7 +44,7 @@ wget -q -O /dev/null {url}
 
 def drill_scenario(tmp_path: Path, *, container: str, url: str, duration: str = "4s", runbook: bool = True,
                    injects: list[dict[str, Any]] | None = None, responses: list[dict[str, Any]] | None = None,
-                   name: str = "web-drill", severity: str = "SEV2") -> Path:
+                   name: str = "web-drill", severity: str = "SEV2", **extra: Any) -> Path:
     """A container_kill drill on one busybox httpd container, with a runbook and injects."""
     doc: dict[str, Any] = {
         "version": 1,
@@ -66,6 +66,7 @@ def drill_scenario(tmp_path: Path, *, container: str, url: str, duration: str = 
         doc["runbook"] = "runbook.md"
     if responses is not None:
         doc["responses"] = responses
+    doc.update(extra)
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path

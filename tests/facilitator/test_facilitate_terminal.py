@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ def _state(container: object) -> dict:  # type: ignore[type-arg]
 def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
     """Detect -> triage -> communicate -> investigate -> runbook -> refused all-clear -> all-clear -> review."""
     web = web_container()
-    scenario = drill_scenario(tmp_path, container=web.name, url=web.url, duration="4s")
+    scenario = drill_scenario(tmp_path, container=web.name, url=web.url, duration="60s")
     term = Terminal("facilitate", str(scenario), "--reports", "reports", cwd=tmp_path)
     try:
         term.answer("Who noticed", "")                       # empty: re-asked
@@ -55,18 +54,15 @@ def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) 
         term.answer("Run this command now", "y")
         term.expect("exited")                                # the container is down: the fault is live
         term.answer("Step 2 outcome", "maybe")               # unknown outcome: re-asked
-        term.answer("Step 2 outcome", "skipped")             # leave the fix to the harness: all-clear is refused
+        term.answer("Step 2 outcome", "skipped")             # the fix is not made yet: the all-clear is refused
         term.answer("Step 3 outcome", "done")
         term.answer("Is the impact halted", "y")
-        refused = 0
-        while True:
-            term.answer("Press Enter to check", "")
-            if term.expect(["Who declares the all-clear", "Action taken meanwhile"], timeout=10) == 0:
-                break
-            refused += 1
-            term.child.sendline("waiting for the restart")
-            time.sleep(0.5)
-        term.child.sendline("")                              # default: the incident commander
+        term.answer("Press Enter to check", "")
+        term.answer("Action taken meanwhile", "started the container by hand")
+        web.container.start()                                # what that person did
+        wait_for(lambda: http_ok(web.url))
+        term.answer("Press Enter to check", "")
+        term.answer("Who declares the all-clear", "")        # default: the incident commander
         term.answer("Who confirms it", "carol")              # the same person: refused
         term.expect("needs a second person")
         term.answer("Who confirms it", "bob")
@@ -88,7 +84,6 @@ def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) 
     assert "Traceback" not in term.output
     events = timeline_of(only_run(tmp_path / "reports"))
     assert code == 0, dump(events)
-    assert refused >= 1
     people_side = [e for e in events if e.kind in HUMAN_KINDS]
     assert len(people_side) > 20 and all(e.details.get("drill") is True and "t_s" in e.details for e in people_side)
     order = kinds(events, "incident.detected", "incident.acknowledged", "severity.declared", "status_update.sent",
@@ -97,7 +92,10 @@ def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) 
     assert order[:6] == ["incident.detected", "incident.acknowledged", "severity.declared", "status_update.sent",
                          "hypothesis.noted", "incident.mitigated"], order
     assert order[-4:] == ["incident.resolved", "review.recorded", "drill.finished", "run.finished"]
-    assert order.count("all_clear.refused") == refused
+    assert order.count("all_clear.refused") == 1
+    # The accepted all-clear ended the 60 s fault window early; the harness's revert found it running.
+    assert "fault_phase.ended" in kinds(events)
+    assert next(e for e in events if e.kind == "fault.reverted").details["duration_s"] < 50
     by_kind = {e.kind: e for e in events}
     assert by_kind["run.started"].details["drill"] is True
     assert by_kind["incident.detected"].details["signal"] == "customer_report"
@@ -164,7 +162,7 @@ def test_a_drill_resumes_after_its_process_is_killed(tmp_path: Path, web_contain
         term.answer("> ", "")
         term.answer("Hypothesis", "the container died")
         term.expect("Hypothesis")
-        term.expect("INJECT", timeout=5)
+        wait_for(lambda: "inject.released" in (only_run(tmp_path / "reports") / "timeline.jsonl").read_text())
         wait_for(lambda: _state(web.container)["Status"] != "running", timeout=10)
         term.child.kill(signal.SIGKILL)
         term.wait(10)
@@ -239,7 +237,8 @@ def test_tabletop_at_speed_injects_no_fault(tmp_path: Path, web_container) -> No
 def test_a_tabletop_drill_prompts_updates_and_escalations_on_its_cadence(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
     """At 400x a SEV1's 15 min update cadence is 2.25 real seconds and its 30 min escalation 4.5 seconds."""
     web = web_container()
-    scenario = drill_scenario(tmp_path, container=web.name, url=web.url, duration="55m", runbook=False, injects=[])
+    scenario = drill_scenario(tmp_path, container=web.name, url=web.url, duration="2h", runbook=False, injects=[],
+                              safety={"max_fault_duration": "3h"})
     term = Terminal("facilitate", "--speed", "400", str(scenario), "--reports", "reports", cwd=tmp_path)
     try:
         term.answer("Who noticed", "alice")

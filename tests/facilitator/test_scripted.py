@@ -21,15 +21,15 @@ RESPONSES = [
     {"at": "800ms", "actor": "comms", "action": "status_update", "audience": "customer", "text": "We are aware."},
     {"at": "900ms", "actor": "carol", "action": "mitigated"},
     {"at": "1s", "actor": "carol", "action": "all_clear"},       # the fault is still live: refused
-    {"at": "3500ms", "actor": "carol", "action": "all_clear", "text": "bob"},  # after the revert at T+2s
-    {"at": "3600ms", "actor": "team", "action": "review", "text": "no restart policy on the web container"},
+    {"at": "5s", "actor": "carol", "action": "all_clear", "text": "bob"},  # after the revert at T+3s
+    {"at": "5100ms", "actor": "team", "action": "review", "text": "no restart policy on the web container"},
 ]
 
 
 @pytest.mark.docker
 def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
     web = web_container()
-    path = drill_scenario(tmp_path, container=web.name, url=web.url, duration="2s", responses=RESPONSES,
+    path = drill_scenario(tmp_path, container=web.name, url=web.url, duration="3s", responses=RESPONSES,
                           injects=[{"at": "100ms", "kind": "noise", "text": "lunch?"},
                                    {"unless": {"no_acknowledge_by": "150ms"}, "text": "the pager is ringing"},
                                    {"unless": {"no_severity_by": "1s"}, "kind": "executive", "text": "status?"}])
@@ -60,7 +60,7 @@ def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path,
     assert all(e.details["drill"] is True and e.details["mode"] == "scripted" for e in events
                if e.kind in ("incident.resolved", "inject.released"))
     # T+ times are scenario time from the fault phase start: the steps happened no earlier than scripted.
-    assert by_kind["incident.resolved"].details["t_s"] >= 3.5
+    assert by_kind["incident.resolved"].details["t_s"] >= 5.0
     assert http_ok(web.url)
 
 
@@ -82,9 +82,10 @@ def test_tabletop_replay_touches_nothing_and_runs_on_scenario_time(tmp_path: Pat
                              "all_clear.refused", "incident.mitigated", "incident.resolved", "review.recorded"]
     assert events[0].details["mode"] == "tabletop" and events[0].details["time"] == "scenario"
     reverted = next(e for e in events if e.kind == "fault.reverted")
-    assert reverted.details["simulated"] is True and reverted.details["duration_s"] == pytest.approx(360, abs=15)
+    assert reverted.details["simulated"] is True and reverted.details["duration_s"] == pytest.approx(360, abs=60)
     resolved = next(e for e in events if e.kind == "incident.resolved")
-    assert resolved.details["t_s"] == pytest.approx(420, abs=15)  # 7 scenario minutes, ~3.5 real seconds
+    # 7 scenario minutes, 3.5 real seconds; the tolerance is half a real second of a loaded machine
+    assert resolved.details["t_s"] == pytest.approx(420, abs=60)
     assert not (result.run_dir / "journal.jsonl").exists()
     web.container.reload()
     assert web.container.attrs["State"]["StartedAt"] == started_at and http_ok(web.url)
