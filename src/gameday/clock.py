@@ -7,7 +7,7 @@ so tests can drive time exactly with ``FakeClock``.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -27,7 +27,7 @@ class SystemClock:
     """The real clock."""
 
     def wall(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -41,7 +41,7 @@ class FakeClock:
     """A clock that moves only when told to; ``sleep`` advances it instantly."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._start = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self._start = start or datetime(2026, 1, 1, tzinfo=UTC)
         self._offset = 0.0
 
     def wall(self) -> datetime:
@@ -59,8 +59,8 @@ class FakeClock:
 
 def iso(ts: datetime) -> str:
     """UTC ISO-8601 with milliseconds and a Z, the one format of timestamps in records."""
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 
 def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)

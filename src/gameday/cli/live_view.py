@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Self
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -30,7 +30,7 @@ class LiveView:
         self._lock = threading.Lock()
         self._live: Live | None = None
 
-    def __enter__(self) -> LiveView:
+    def __enter__(self) -> Self:
         if self.console.is_terminal:
             self._live = Live(get_renderable=self._render, console=self.console, refresh_per_second=4, transient=False)
             self._live.__enter__()
@@ -65,7 +65,7 @@ class LiveView:
     def _render(self) -> Group:
         with self._lock:
             head = Text.assemble(("gameday ", "bold"), (self.scenario_name, "bold cyan"),
-                                 f"  phase: ", (self.phase, "bold yellow"), f"  T+{self.last_offset:6.1f}s")
+                                 "  phase: ", (self.phase, "bold yellow"), f"  T+{self.last_offset:6.1f}s")
             faults = Table(show_header=True, header_style="bold", box=None, expand=False)
             faults.add_column("live fault")
             for name, description in self.live_faults.items():

@@ -7,6 +7,7 @@ subscribe to timeline events.
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import secrets
 import shutil
@@ -319,7 +320,7 @@ class Runner:
     def _phase(self, name: str) -> None:
         self.timeline.record("phase.changed", phase=name)
         for observer in self.observers:
-            self._observer_call(observer, "on_phase", lambda o=observer: o.on_phase(name))
+            self._observer_call(observer, "on_phase", functools.partial(observer.on_phase, name))
 
     def _observer_call(self, observer: Observer, what: str, call: Callable[[], None]) -> None:
         # An observer that fails is recorded; it never stops the run or its reverts.
@@ -334,7 +335,7 @@ class Runner:
         scenario_dir = (self.options.scenario_file or Path("x")).resolve().parent
         ctx = RunContext(self.scenario, self.timeline, self.clock, self.run_dir, scenario_dir, self.request_abort)
         for observer in self.observers:
-            self._observer_call(observer, "start", lambda o=observer: o.start(ctx))
+            self._observer_call(observer, "start", functools.partial(observer.start, ctx))
 
     def _stop_observers(self) -> None:
         if self._observers_stopped:

@@ -66,7 +66,8 @@ class TargetLocks:
                 owner = _read(path)
                 if owner.get("run_id") == self.run_id:
                     return
-                if owner and process_alive(owner.get("pid")):
+                pid = owner.get("pid")
+                if owner and process_alive(pid if isinstance(pid, int) else None):
                     raise TargetError(
                         f"{resource} is in use by run {owner.get('run_id')} (scenario {owner.get('scenario')}, "
                         f"pid {owner.get('pid')}); one run per target",
@@ -83,7 +84,8 @@ class TargetLocks:
     def holder(self, resource: str) -> str | None:
         """The run holding this resource's lock, if its process is alive (for plans: looks, never takes)."""
         owner = _read(self._path(resource))
-        if owner and process_alive(owner.get("pid")):  # type: ignore[arg-type]
+        pid = owner.get("pid")
+        if owner and process_alive(pid if isinstance(pid, int) else None):
             return str(owner.get("run_id"))
         return None
 

@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType, TracebackType
+from typing import Self
 
 from gameday.errors import RunInterrupted
 
@@ -27,7 +28,7 @@ class SignalGuard:
         self._shield_depth = 0
         self._previous: dict[int, object] = {}
 
-    def __enter__(self) -> SignalGuard:
+    def __enter__(self) -> Self:
         if threading.current_thread() is threading.main_thread():
             for sig in HANDLED:
                 self._previous[sig] = signal.signal(sig, self._handle)
@@ -65,5 +66,5 @@ class SignalGuard:
 class NoGuard(SignalGuard):
     """For runs outside the main thread (the pytest plugin, parallel CI): signals stay with the caller."""
 
-    def __enter__(self) -> SignalGuard:
+    def __enter__(self) -> Self:
         return self

@@ -75,7 +75,7 @@ def _rate(values: list[bool]) -> float | None:
 
 def _row(label: str, runs: list[RunRecord]) -> QuarterRow:
     runbooks = [bool(r.scores.get("runbook_restored")) for r in runs if r.scores.get("runbook_restored") is not None]
-    coverage = [float(r.metrics["alert_recall"]) for r in runs if r.metrics.get("alert_recall") is not None]
+    coverage = [v for r in runs if (v := r.metrics.get("alert_recall")) is not None]
     return QuarterRow(
         quarter=label,
         runs=len(runs),
@@ -125,7 +125,7 @@ COLORS = ("#2563eb", "#db2777", "#0d9488", "#b45309", "#7c3aed", "#4b5563")
 
 def _metric_chart(runs: list[RunRecord], key: str, label: str) -> str:
     """One line per scenario: the metric at each run, by date; an inline SVG."""
-    points = [(r.started_at[:10], r.scenario, float(r.metrics[key])) for r in runs if r.metrics.get(key) is not None]
+    points = [(r.started_at[:10], r.scenario, v) for r in runs if (v := r.metrics.get(key)) is not None]
     width, height, left, bottom, top = 760, 240, 60, 40, 20
     if not points:
         return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="60"><text x="10" y="30" '
@@ -141,9 +141,10 @@ def _metric_chart(runs: list[RunRecord], key: str, label: str) -> str:
     def y(v: float) -> float:
         return height - bottom - v / top_value * (height - bottom - top)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="{escape(label)} over time"><rect width="100%" height="100%" fill="white"/>',
-             f'<line x1="{left}" y1="{height - bottom}" x2="{width - 20}" y2="{height - bottom}" stroke="#9ca3af"/>',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+              f'aria-label="{escape(label)} over time"><rect width="100%" height="100%" fill="white"/>'),
+             (f'<line x1="{left}" y1="{height - bottom}" x2="{width - 20}" y2="{height - bottom}" '
+              'stroke="#9ca3af"/>'),
              f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#9ca3af"/>',
              f'<text x="{left - 6}" y="{top + 4}" font-size="10" text-anchor="end">{escape(_fmt(top_value))}</text>',
              f'<text x="{left}" y="{height - bottom + 14}" font-size="10">{first.isoformat()}</text>',

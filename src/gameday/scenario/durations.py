@@ -13,7 +13,8 @@ _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 def parse_duration(value: object) -> float:
     """Seconds in a duration string; raises ValueError with a message fit for a user."""
     if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError(f"expected a duration such as 90s, 5m or 1h30m, got {value!r}")
+        # ValueError, not TypeError: pydantic turns a ValueError from a validator into a located field error.
+        raise ValueError(f"expected a duration such as 90s, 5m or 1h30m, got {value!r}")  # noqa: TRY004
     text = value.strip()
     if text.startswith("-"):
         raise ValueError(f"duration must not be negative, got {value!r}")
@@ -28,7 +29,7 @@ def format_duration(seconds: float) -> str:
         return "0s"
     if seconds < 1:
         return f"{round(seconds * 1000)}ms"
-    whole = int(round(seconds))
+    whole = round(seconds)
     h, rest = divmod(whole, 3600)
     m, s = divmod(rest, 60)
     parts = [f"{h}h" if h else "", f"{m}m" if m else "", f"{s}s" if s or not (h or m) else ""]

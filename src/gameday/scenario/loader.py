@@ -84,7 +84,7 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
     problems: list[ScenarioError] = []
     stack = _mapping(data.get("stack"))
     targets = _mapping(stack.get("targets"))
-    faults = data.get("faults") if isinstance(data.get("faults"), list) else []
+    faults = _list(data.get("faults"))
     for i, fault in enumerate(faults):
         if not isinstance(fault, dict):
             continue
@@ -121,13 +121,13 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
             )
     problems.extend(_too_long_faults(doc, data, faults))
     steady = _mapping(data.get("steady_state"))
-    probes = steady.get("probes") if isinstance(steady.get("probes"), list) else []
+    probes = _list(steady.get("probes"))
     probe_names = [p.get("name") for p in probes if isinstance(p, dict)]
     for i, name in enumerate(probe_names):
         if name is not None and name in probe_names[:i]:
             problems.append(doc.error(("steady_state", "probes", i, "name"), f"duplicate probe name '{name}'"))
     expect = _mapping(data.get("expect"))
-    expected_probes = expect.get("probes") if isinstance(expect.get("probes"), list) else []
+    expected_probes = _list(expect.get("probes"))
     for i, exp in enumerate(expected_probes):
         name = exp.get("probe") if isinstance(exp, dict) else None
         if isinstance(name, str) and name not in probe_names:
@@ -161,6 +161,10 @@ def _too_long_faults(doc: SourceDocument, data: dict[str, Any], faults: list[Any
                                       f"the fault would last until T+{format_duration(at + duration)}, past "
                                       f"safety.max_fault_duration ({format_duration(limit)}); raise that explicitly"))
     return problems
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _mapping(value: Any) -> dict[str, Any]:
