@@ -59,7 +59,16 @@ def cmd_facilitate(args: argparse.Namespace) -> int:
         drill._finish(console, result.run_dir, result.outcome.name.lower(), result.exit_code, result.error)
         return result.exit_code
     return drill.facilitate(scenario, scenario_file, reports_dir=Path(args.reports), console=console, env=env,
-                            speed=args.speed, tabletop=args.tabletop).exit_code
+                            speed=args.speed, tabletop=args.tabletop, run_id=getattr(args, "run_id", None)).exit_code
+
+
+def cmd_run_facilitated(args: argparse.Namespace) -> int:
+    """``gameday run --facilitate x.yaml``: the same as ``gameday facilitate x.yaml``."""
+    if getattr(args, "allow_production", False):
+        raise GamedayError("--allow-production is not offered for facilitated drills: drill on staging")
+    return cmd_facilitate(argparse.Namespace(scenario=args.scenario, reports=args.reports, speed=None,
+                                             tabletop=False, scripted=False, resume=None,
+                                             run_id=getattr(args, "run_id", None)))
 
 
 def register(sub: Any) -> None:

@@ -84,6 +84,10 @@ def _load_one(path: str) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if getattr(args, "facilitate", False):  # a drill with people at one screen: see facilitate_commands
+        from gameday.cli.facilitate_commands import cmd_run_facilitated
+
+        return cmd_run_facilitated(args)
     from rich.console import Console
 
     from gameday.cli.live_view import LiveView
@@ -226,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
     p.add_argument("--allow-production", action="store_true", help="allow faults on a stack marked production (logged)")
     p.add_argument("--run-id", help="use this run id instead of a new one")
+    p.add_argument("--facilitate", action="store_true", help="a drill with the team at one screen (gameday facilitate)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--history", help="history database: a SQLite file or postgresql:// URL "
                                      "(default: $GAMEDAY_HISTORY or reports/history.sqlite)")
