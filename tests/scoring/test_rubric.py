@@ -198,3 +198,14 @@ def test_steps_never_recorded_up_to_the_runbooks_total_are_missing() -> None:
              ev(210, "runbook.step", "runbook", step=2, title="b", outcome="done", total_steps=4)]
     rb = score(drill("SEV2", *full_response("SEV2"), *steps)).metrics.runbook
     assert (rb.total_steps, rb.missing) == (4, [3, 4])
+
+
+def test_a_plain_run_without_responders_rates_only_what_machines_did() -> None:
+    firing = ev(50, "alert.firing", "alertmanager", alertname="A", labels={}, fingerprint="1", via="webhook")
+    card = score(drill("SEV2", firing), ScoringContext(expected_alerts=(AlertSpec("A"),)))
+    assert {c.id: c.rating for c in card.capabilities} == {
+        "detection": "P", "alerting": "P", "acknowledgement": None, "triage": None,
+        "mitigation": None, "communication": None, "resolution": None, "review": None,
+    }
+    assert _reason(card, "review").startswith("nobody responded in this run")
+    assert score(drill("SEV2")).rating("detection") is None   # no alert, no people: nothing to rate

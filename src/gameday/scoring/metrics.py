@@ -157,6 +157,8 @@ class ReviewFacts:
 @dataclass(frozen=True)
 class ResponseMetrics:
     empty: bool
+    responded: bool
+    """False for a plain ``gameday run``: no facilitator or scripted responders, no human-side events."""
     finished: bool
     speed: float
     """Tabletop compression recorded on run.started (1 for a live drill); offsets are scenario time."""
@@ -273,6 +275,7 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
 
     return ResponseMetrics(
         empty=not events,
+        responded=any(e.kind in HUMAN_KINDS for e in events),
         finished=finished,
         speed=speed,
         start_event=start_event,

@@ -161,9 +161,15 @@ class _Verdict:
     not_rated: str | None = None
 
 
+HUMAN_CAPABILITIES = ("acknowledgement", "triage", "mitigation", "communication", "resolution", "review")
+NO_RESPONSE = "nobody responded in this run (no facilitator or scripted responders)"
+
+
 def _finish(cap: Capability, m: ResponseMetrics, v: _Verdict) -> CapabilityRating:
     if m.empty:
         v.not_rated = "nothing was recorded"
+    elif not m.responded and (cap.id in HUMAN_CAPABILITIES or (cap.id == "detection" and not v.core_done)):
+        v.not_rated = NO_RESPONSE
     if v.not_rated is None and not v.core_done and not m.finished:
         v.not_rated = f"not reached before the drill stopped ({v.core_text})"
     if v.not_rated is not None:
