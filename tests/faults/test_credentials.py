@@ -564,3 +564,33 @@ def test_a_full_run_breaks_and_restores_and_nothing_secret_reaches_the_records(
     assert_no_secret_in(run_dir, SECRET, redis_acl_server.admin_password, pg_server.admin_password,
                         before[1].split()[3][1:])
     assert SECRET not in out.stdout + out.stderr
+
+
+def test_after_a_sigkill_the_watchdog_alone_restores_role_user_and_file(
+    tmp_path: Path, pg_server: PostgresServer, pg_role: str, pg_env: dict[str, str],
+    redis_acl_server: RedisServer, redis_user: str,
+) -> None:
+    """The watchdog inherits the run's environment, so it can reach the admin URLs named by dsn_env."""
+    token = tmp_path / "token"
+    token.write_bytes(f"{SECRET}\n".encode())
+    before = (role_state(pg_server, pg_role), acl_line(redis_acl_server, redis_user), file_state(token))
+    scenario = credentials_scenario(tmp_path, pg_role, redis_user, token, duration="60s")
+    env = {"T_PG_ADMIN": pg_env["PG_ADMIN"], "T_REDIS_ADMIN": redis_acl_server.admin_url,
+           "GAMEDAY_STATE_DIR": str(tmp_path / "state")}
+    reports = tmp_path / "reports"
+    proc = harness_process("run", str(scenario), "--reports", str(reports), cwd=tmp_path, env=env)
+    try:
+        wait_for_events(reports, "fault.injected", 3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+    journal = next(reports.iterdir()) / "journal.jsonl"
+    deadline = time.monotonic() + 30
+    while journal.read_text().count('"by": "watchdog"') < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert journal.read_text().count('"by": "watchdog"') == 3
+    assert (role_state(pg_server, pg_role), acl_line(redis_acl_server, redis_user), file_state(token)) == before
+    assert_no_secret_in(reports, SECRET, redis_acl_server.admin_password, pg_server.admin_password)
