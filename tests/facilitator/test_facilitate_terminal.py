@@ -125,7 +125,7 @@ def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) 
 def test_sigterm_at_a_prompt_stops_the_drill_and_reverts_the_fault(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
     web = web_container()
     scenario = drill_scenario(tmp_path, container=web.name, url=web.url, duration="60s", runbook=False)
-    term = Terminal("facilitate", str(scenario), "--reports", "reports", cwd=tmp_path)
+    term = Terminal("run", "--facilitate", str(scenario), "--reports", "reports", cwd=tmp_path)  # = facilitate
     try:
         term.expect("Who noticed")
         wait_for(lambda: _state(web.container)["Status"] != "running", timeout=10)  # the fault is live
