@@ -146,3 +146,14 @@ def test_long_series_are_thinned_per_pixel_but_keep_their_spikes() -> None:
     assert len(kept) < 2_000
     assert (5_000.0, 9_000.0) in kept
     assert kept == sorted(kept)
+
+
+def test_the_summary_of_a_run_nobody_responded_to_says_so() -> None:
+    from gameday.report.postmortem import story
+
+    firing = ev(70, "alert.firing", "alertmanager", alertname="A", fingerprint="1")
+    assert story(score(drill("SEV2", firing))) == [
+        "The incident started at T+10 s (fault.effective).",
+        "An alert fired 1 min 00 s later.",
+        "Nobody responded in this run: it ran without a facilitator or scripted responders.",
+    ]

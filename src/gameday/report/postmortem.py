@@ -77,17 +77,24 @@ def story(card: Scorecard) -> list[str]:
     out = []
     if m.start is not None:
         out.append(f"The incident started at T+{m.start:.0f} s ({m.start_event}).")
-    if m.seconds("time_to_detect") is not None:
-        out.append(f"It was detected by {SIGNALS.get(m.detection_signal or '', m.detection_signal)} after {_t(m.seconds('time_to_detect'))} and "
-                   + (f"acknowledged {_t(m.seconds('time_to_acknowledge_from_detection'))} later."
-                      if m.seconds("time_to_acknowledge") is not None else "never acknowledged."))
-    elif any(e is not None for e in m.milestones.values()):
-        out.append("Nobody detected it.")
-    out.append(m.severity.text[0].upper() + m.severity.text[1:] + ".")
-    if m.seconds("time_to_mitigate") is not None:
-        out.append(f"Impact was halted after {_t(m.seconds('time_to_mitigate'))}.")
-    if m.seconds("time_to_resolve") is not None:
-        out.append(f"The incident was resolved {_t(m.seconds('time_to_resolve'))} after it started "
-                   f"({_t(m.seconds('time_to_resolve_from_detection'))} after detection).")
+    detected = m.seconds("time_to_detect")
+    signal = SIGNALS.get(m.detection_signal or "", m.detection_signal)
+    if not m.responded:
+        out.append(f"An alert fired {_t(detected)} later." if detected is not None else "No alert fired.")
+        out.append("Nobody responded in this run: it ran without a facilitator or scripted responders.")
+    else:
+        if detected is None:
+            out.append("Nobody detected it.")
+        elif m.seconds("time_to_acknowledge") is None:
+            out.append(f"It was detected by {signal} after {_t(detected)} and never acknowledged.")
+        else:
+            out.append(f"It was detected by {signal} after {_t(detected)} and acknowledged "
+                       f"{_t(m.seconds('time_to_acknowledge_from_detection'))} later.")
+        out.append(m.severity.text[0].upper() + m.severity.text[1:] + ".")
+        if m.seconds("time_to_mitigate") is not None:
+            out.append(f"Impact was halted after {_t(m.seconds('time_to_mitigate'))}.")
+        if m.seconds("time_to_resolve") is not None:
+            out.append(f"The incident was resolved {_t(m.seconds('time_to_resolve'))} after it started "
+                       f"({_t(m.seconds('time_to_resolve_from_detection'))} after detection).")
     out.extend(m.notes[:1] if not m.finished else [])
     return out
