@@ -125,7 +125,7 @@ def test_secrets_are_not_passed_to_commands_and_never_recorded(timeline: Timelin
         "# Env\n\n## Steps\n\n"
         "1. Show the environment.\n\n   ```sh {run}\n   env | sort\n   ```\n\n"
         "2. Use the one granted secret.\n\n   ```sh {run env=GAMEDAY_TEST_ADMIN_DSN}\n"
-        "   echo \"dsn=$GAMEDAY_TEST_ADMIN_DSN\"\n   echo \"token=${SERVICE_API_TOKEN:-unset}\"\n   ```\n\n"
+        "   echo \"dsn=$GAMEDAY_TEST_ADMIN_DSN\"\n   echo \"token: ${SERVICE_API_TOKEN:-unset}\"\n   ```\n\n"
         "3. Print a secret that leaked by another way (a file).\n\n   ```sh {run}\n   echo tok-1a2b3c4d5e\n   ```\n",
         encoding="utf-8",
     )
@@ -136,7 +136,7 @@ def test_secrets_are_not_passed_to_commands_and_never_recorded(timeline: Timelin
     for name in ("GAMEDAY_TEST_DB_PASSWORD", "SERVICE_API_TOKEN", "GAMEDAY_TEST_ADMIN_DSN", "UPSTREAM"):
         assert name not in out1, f"{name} must not reach a command that was not granted it"
     assert "dsn=***" in out2, "the granted secret reaches the command, and is redacted in its output"
-    assert "token=unset" in out2, "a grant is for the named variable only"
+    assert "token: unset" in out2, "a grant is for the named variable only"
     assert out3.strip() == "***"
     record = timeline.path.read_text(encoding="utf-8")
     for secret in ("pw-0f9d8c7b6a", "tok-1a2b3c4d5e", "dsnpw-77aa88bb", "urlpw-5566ccdd"):
