@@ -49,6 +49,9 @@ def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) 
         term.answer("> ", "Investigating; next update in 30 min.")
         term.answer("> ", "")
         term.answer("Hypothesis", "the web container died")
+        term.answer("Hypothesis", "/sev SEV9")               # a re-declaration with a bad severity: said, ignored
+        term.expect("unknown severity 'SEV9'")
+        term.answer("Hypothesis", "/sev 1")                  # upgraded: when unsure, the higher one
         term.answer("Hypothesis", "")
         term.answer("Step 1 outcome", "run")
         term.answer("Run this command now", "y")
@@ -89,8 +92,8 @@ def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) 
     order = kinds(events, "incident.detected", "incident.acknowledged", "severity.declared", "status_update.sent",
                   "hypothesis.noted", "incident.mitigated", "all_clear.refused", "incident.resolved",
                   "review.recorded", "drill.finished", "run.finished")
-    assert order[:6] == ["incident.detected", "incident.acknowledged", "severity.declared", "status_update.sent",
-                         "hypothesis.noted", "incident.mitigated"], order
+    assert order[:7] == ["incident.detected", "incident.acknowledged", "severity.declared", "status_update.sent",
+                         "hypothesis.noted", "severity.declared", "incident.mitigated"], order
     assert order[-4:] == ["incident.resolved", "review.recorded", "drill.finished", "run.finished"]
     assert order.count("all_clear.refused") == 1
     # The accepted all-clear ended the 60 s fault window early; the harness's revert found it running.
@@ -100,7 +103,7 @@ def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) 
     assert by_kind["run.started"].details["drill"] is True
     assert by_kind["incident.detected"].details["signal"] == "customer_report"
     assert by_kind["incident.detected"].actor == "alice"
-    assert [e.details["severity"] for e in events if e.kind == "severity.declared"] == ["SEV2"]
+    assert [e.details["severity"] for e in events if e.kind == "severity.declared"] == ["SEV2", "SEV1"]
     roles = [(e.details["role"], e.details["person"]) for e in events if e.kind == "role.assigned"]
     assert roles == [("incident_commander", "carol"), ("communications", "dave")]
     assert by_kind["status_update.sent"].details["text"] == \

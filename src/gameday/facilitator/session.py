@@ -199,13 +199,35 @@ class FacilitatorSession:
         self._status_update()
 
     def _phase_investigate(self) -> None:
-        self._heading("INVESTIGATE", "Note each hypothesis as the team forms it. Injects appear when released.")
+        self._heading("INVESTIGATE", "Note each hypothesis as the team forms it. Injects appear when released. "
+                                     "Also: /sev SEVn to re-declare, /update for a status update, /roles.")
         while True:
             self._maybe_update()
             text = self.ask.text("Hypothesis (empty when the team moves on to mitigation)", allow_empty=True)
             if not text:
                 return
+            if text.startswith("/"):
+                self._command(text)
+                continue
             self.rec.record("hypothesis.noted", actor=self._person("incident_commander", "team"), text=text)
+
+    def _command(self, text: str) -> None:
+        """``/sev SEVn`` (upgrade or downgrade), ``/update``, ``/roles``; anything else is said and ignored."""
+        word, _, rest = text[1:].strip().partition(" ")
+        match word.lower():
+            case "sev" | "severity":
+                severity = parse_severity(rest)
+                if severity is None:
+                    self.console.print(f"[red]unknown severity '{escape(rest)}': choose SEV1, SEV2, SEV3 or SEV4[/]")
+                    return
+                self.rec.record("severity.declared", actor=self._person("incident_commander", self._responder()),
+                                severity=severity, previous=self.state.severity)
+            case "update":
+                self._status_update()
+            case "roles":
+                self._assign_roles()
+            case _:
+                self.console.print(f"[red]unknown command '/{escape(word)}': use /sev SEVn, /update or /roles[/]")
 
     def _checklist(self) -> Checklist | None:
         if not self.scenario.runbook:
