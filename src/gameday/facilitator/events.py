@@ -11,7 +11,7 @@ Event kinds (actor is a role, a person or a responder name; details in brackets)
     inject.withheld        [inject, kind, condition, reason]   the condition did happen in time
     incident.detected      [signal: alert|customer_report|dashboard|probe|other, alert, person]
     incident.acknowledged  [person]
-    severity.declared      [severity: SEV1..SEV4]
+    severity.declared      [severity: SEV1..SEV4, previous]   may come again (an upgrade or downgrade)
     role.assigned          [role: incident_commander|communications|scribe|sme, person]
     hypothesis.noted       [text]
     note.recorded          [text]
