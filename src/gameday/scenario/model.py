@@ -276,6 +276,9 @@ class Scenario(Model):
     responses: list[ResponseStep] = Field(default_factory=list)
     runbook: str | None = None
     severity: Severity | None = None
+    names_in_report: bool = Field(
+        False, description="show people's names in the report's narrative; by default roles only (blameless)"
+    )
 
     @property
     def fault_phase_length(self) -> float:
