@@ -59,3 +59,19 @@ def test_coverage_fails_on_an_alert_without_a_runbook(tmp_path: Path, monkeypatc
     out = capsys.readouterr().out
     assert "rules.yml:4: error[alert-no-runbook-url]: alert Lonely has no runbook_url annotation" in out
     assert "alert     Lonely" in out and "-> NONE" in out
+
+
+def test_run_follows_a_runbook_now_and_exits_by_its_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "good.md"
+    good.write_text("# Ok\n\n## Steps\n\n1. Nothing to fix.\n\n   ```sh {run}\n   echo fixed\n   ```\n\n"
+                    "## Verify\n\n```sh {run}\ntrue\n```\n")
+    bad = tmp_path / "bad.md"
+    bad.write_text(good.read_text().replace("```sh {run}\ntrue", "```sh {run}\nfalse"))
+    reports = tmp_path / "reports"
+    assert main(["runbook", "run", str(good), "--reports", str(reports)]) == 0
+    out = capsys.readouterr().out
+    assert "step  1 done" in out and "good: restored" in out
+    assert main(["runbook", "run", str(bad), "--reports", str(reports)]) == 1
+    out = capsys.readouterr().out
+    assert "step  2 failed  Verify: exited with status 1" in out and "bad: NOT restored" in out
+    assert len(list(reports.glob("*/timeline.jsonl"))) == 2

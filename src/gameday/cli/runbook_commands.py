@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise GamedayError(f"no runbook at {path}")
     scenario = load_scenario(Path(args.scenario)) if args.scenario else None
     clock = SystemClock()
-    run_dir = Path(args.reports) / f"{clock.wall().strftime('%Y%m%dT%H%M%SZ')}-runbook-{path.stem}"
+    stamp = clock.wall().strftime("%Y%m%dT%H%M%SZ")
+    run_dir = Path(args.reports) / f"{stamp}-runbook-{path.stem}-{secrets.token_hex(2)}"
     timeline = Timeline(run_dir / "timeline.jsonl", clock)
     try:
         verdict = execute_runbook(parse_file(path), scenario=scenario, timeline=timeline, env=dict(os.environ),

@@ -199,7 +199,8 @@ def check_coverage(
 
     for name, book in books.items():
         serves = book.serves
-        line = book.section("serves").line if book.section("serves") else 1  # type: ignore[union-attr]
+        serves_section = book.section("serves")
+        line = serves_section.line if serves_section is not None else 1
         for alert in serves.alerts:
             if rules and alert not in alert_names:
                 report.findings.append(Finding(book.path, line, "serves-unknown-alert", "warning",
