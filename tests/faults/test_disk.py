@@ -237,6 +237,24 @@ def test_bad_container_input_is_one_line_and_changes_nothing(
     assert sh(disk_container, "ls -a /data /tmp")[1] == before
 
 
+@pytest.mark.docker
+def test_a_bind_mount_from_the_hosts_root_filesystem_is_refused(docker_client, test_image, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    if os.stat(tmp_path).st_dev != os.stat("/").st_dev:
+        pytest.skip("the test's temp folder is not on the root filesystem here")
+    container = docker_client.containers.run(
+        test_image, ["sleep", "600"], name=f"issue6-bind-{uuid.uuid4().hex[:8]}", detach=True, network_mode="host",
+        volumes={str(tmp_path): {"bind": "/mnt/host", "mode": "rw"}}, labels={"gameday.test": "1"},
+    )
+    (tmp_path / "sub").mkdir()
+    try:
+        with pytest.raises(FaultError, match=f"/mnt/host/sub is a bind mount of {tmp_path}, on the host's root filesystem"):
+            DiskFill().prepare(spec("c", path="/mnt/host/sub", write="1MB", **LOW_FLOOR),
+                               stack(c={"container": container.name}))
+        assert sorted(os.listdir(tmp_path / "sub")) == []
+    finally:
+        container.remove(force=True)
+
+
 # --- through the harness ---------------------------------------------------------------------------
 
 

@@ -307,6 +307,30 @@ class ContainerFilesystem:
         self._must(["rm", "-f", "--", path], f"cannot delete {path}")
 
 
+def _refuse_host_root_mount(mounts: list[dict[str, Any]], path: str, target: str) -> None:
+    """A bind mount or volume in a container may sit on the host's root filesystem: refuse that too."""
+    covering = [m for m in mounts
+                if path == m.get("Destination") or path.startswith(str(m.get("Destination", "")).rstrip("/") + "/")]
+    if not covering:
+        return
+    mount = max(covering, key=lambda m: len(str(m.get("Destination", ""))))
+    if mount.get("Type") not in ("bind", "volume"):
+        return  # tmpfs and the like live in memory
+    source = str(mount.get("Source") or "")
+    try:
+        on_root = os.stat(source).st_dev == os.stat("/").st_dev
+    except OSError:
+        raise FaultError(
+            f"{path} is a {mount.get('Type')} mount of {source or '?'}, which is not visible from here to check it is "
+            "not on the host's root filesystem; set allow_root_filesystem: true if it is safe", target=target,
+        ) from None
+    if on_root:
+        raise FaultError(
+            f"{path} is a {mount.get('Type')} mount of {source}, on the host's root filesystem; refusing to fill it "
+            "unless the scenario sets allow_root_filesystem: true", target=target,
+        )
+
+
 class DiskFill:
     """Fill a filesystem to a goal; revert deletes exactly the file it made and checks the space is back."""
 
@@ -382,6 +406,8 @@ class DiskFill:
                 f"{path} is on {where}; refusing to fill it unless the scenario sets allow_root_filesystem: true",
                 target=name,
             )
+        if data["where"] == "container" and not args.allow_root_filesystem:
+            _refuse_host_root_mount(container.attrs.get("Mounts") or [], path, name)
         usage = fs.usage(path)
         planned = plan_fill(usage, args, block=fs.block_size(path))
         if data["where"] == "host":
