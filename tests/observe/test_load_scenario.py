@@ -22,6 +22,11 @@ pytestmark = pytest.mark.docker
 STEADY = Path(__file__).parent / "locustfiles" / "steady.py"
 
 
+def the_run(reports: Path) -> Path:
+    """The one run folder in a reports folder (which also holds the run history)."""
+    return next(p for p in reports.iterdir() if (p / "timeline.jsonl").is_file())
+
+
 def load_scenario_file(tmp_path: Path, web: Any, duration: str, warmup: str = "1s") -> Path:
     """The web-kill scenario of tests/helpers.py, with a steady Locust load on the same container."""
     path = web_scenario(tmp_path, container=web.name, url=web.url, duration=duration, name="load-kill")
@@ -79,7 +84,7 @@ def test_an_interrupted_harness_stops_locust(tmp_path: Path, web_container, sig:
             proc.communicate()
     assert proc.returncode == 130
     assert process_gone(int(started["details"]["pid"]))
-    run_dir = next((tmp_path / "reports").iterdir())
+    run_dir = the_run(tmp_path / "reports")
     kinds = [e["kind"] for e in events(run_dir)]
     assert kinds.count("load.finished") == 1
     finished = next(e["details"] for e in events(run_dir) if e["kind"] == "load.finished")
@@ -99,7 +104,7 @@ def test_ctrl_c_during_the_warmup_stops_the_run_before_any_fault(tmp_path: Path,
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    run_dir = next((tmp_path / "reports").iterdir())
+    run_dir = the_run(tmp_path / "reports")
     kinds = [e["kind"] for e in events(run_dir)]
     assert process_gone(int(started["details"]["pid"]))
     assert "fault.intended" not in kinds

@@ -154,7 +154,11 @@ def claim_stdout() -> Stream:
 
 
 def die_with_parent(parent_pid: int | None) -> None:
-    """Ask Linux to SIGTERM this process when the parent dies; exit now if it already has."""
+    """Ask Linux to SIGTERM this process when the parent dies; exit now if it already has.
+
+    Linux sends the signal when the parent *thread* that started us ends, so the harness starts the
+    child from the run's own thread, which outlives the load; EOF on stdin is the second safety net.
+    """
     if sys.platform.startswith("linux"):
         import ctypes
 
