@@ -14,7 +14,7 @@ from gameday.engine.run import RunOptions, run_scenario
 from gameday.report.render import render_run
 from gameday.runbooks.observer import VERDICT_NAME, RunbookObserver
 from gameday.scenario.loader import load_scenario
-from gameday.scenario.model import ResponseStep
+from gameday.scenario.model import Expectations, ResponseStep
 from gameday.timeline import read_timeline
 from tests.conftest import WebContainer
 from tests.runbooks.conftest import render_fixture, web_scenario
@@ -88,3 +88,32 @@ def test_a_run_with_the_broken_runbook_fails_on_the_runbook_verdict(
     assert result.exit_code == 1
     report = render_run(result.run_dir).read_text(encoding="utf-8")
     assert "did not restore service" in report
+
+
+def _trigger(tmp_path: Path, *, alerts: list[str], events: list[tuple[str, dict[str, object]]]) -> str:
+    from gameday.clock import FakeClock
+    from gameday.engine.observers import RunContext
+    from gameday.timeline import Timeline
+
+    expect = Expectations.model_validate({"alerts": [{"name": a} for a in alerts]}, strict=False)
+    scenario = web_scenario("c", "http://127.0.0.1:1/", duration="10s").model_copy(update={"expect": expect})
+    clock = FakeClock()
+    timeline = Timeline(tmp_path / "t.jsonl", clock)
+    for kind, details in events:
+        clock.advance(1.0)
+        timeline.record(kind, **details)
+    observer = RunbookObserver({}, delay_s=0.5)
+    try:
+        return observer._wait_for_trigger(RunContext(scenario, timeline, clock, tmp_path, tmp_path))
+    finally:
+        timeline.close()
+
+
+def test_the_runbook_starts_on_the_page_not_on_a_stale_or_unrelated_alert(tmp_path: Path) -> None:
+    stale = ("alert.firing", {"alertname": "WebDown"})
+    effective = ("fault.effective", {"fault": "kill"})
+    assert _trigger(tmp_path / "a", alerts=["WebDown"], events=[effective, stale]) == "alert"
+    assert _trigger(tmp_path / "b", alerts=["WebDown"], events=[stale, effective]) == "timeout"
+    assert _trigger(tmp_path / "c", alerts=["WebDown"],
+                    events=[effective, ("alert.firing", {"alertname": "Other"})]) == "timeout"
+    assert _trigger(tmp_path / "d", alerts=[], events=[effective]) == "fault"

@@ -4,8 +4,8 @@ Created by ``build_observers`` when a scenario names a ``runbook:`` and has no s
 ``runbook_step`` responses (with those, the facilitator's responder drives ``RunbookSession``).
 
 Timing (a responder acts on the page): when the fault phase begins, a thread waits for the fault to
-take effect (``fault.effective``). If the scenario expects alerts, it then waits for the first
-``alert.firing`` (or half the fault's duration, whichever comes first); otherwise it waits
+take effect (``fault.effective``). If the scenario expects alerts, it then waits for the first of
+them to fire after that (or half the fault's duration, whichever comes first); otherwise it waits
 ``delay_s``. It records ``runbook.triggered [runbook, by: alert|fault|timeout]``, then runs the
 runbook and judges it while the fault is still live. The verdict becomes the expectation
 "runbook restores service". The fault's ``duration`` must leave the runbook time to work: if the
@@ -99,24 +99,29 @@ class RunbookObserver:
                                 error=f"{type(exc).__name__}: {exc}")
 
     def _wait_for_trigger(self, ctx: RunContext) -> str:
-        """Wait for the page (an alert firing) when the scenario expects alerts, else for the fault itself.
+        """Wait for the page (an expected alert firing) when the scenario expects alerts, else for the fault.
 
-        Returns what started the runbook: ``alert``, ``fault``, or ``timeout`` (no alert within half the
-        fault's duration: the responder goes ahead, as someone watching the dashboards would).
+        Returns what started the runbook: ``alert``, ``fault``, or ``timeout`` (no expected alert within
+        half the fault's duration: the responder goes ahead, as someone watching the dashboards would).
+        Only alerts that fire after the fault took effect count: one left firing by an earlier drill does not.
         """
-        expects_alerts = bool(ctx.scenario.expect.alerts)
+        expected = {a.name for a in ctx.scenario.expect.alerts}
         start = ctx.clock.monotonic()
-        effective_at: float | None = None
+        effective: float | None = None  # timeline offset of the fault taking effect
+        effective_at = 0.0  # the same moment on the monotonic clock
         alert_wait = max(self.delay_s, ctx.scenario.fault_phase_length / 2)
         while not self._cancel.is_set():
             now = ctx.clock.monotonic()
-            kinds = {e.kind for e in list(ctx.timeline.events)}
-            if effective_at is None and kinds & {"fault.effective", "fault.failed"}:
-                effective_at = now
-            if effective_at is not None:
-                if not expects_alerts:
+            events = list(ctx.timeline.events)
+            if effective is None:
+                shown = [e.offset for e in events if e.kind in ("fault.effective", "fault.failed")]
+                if shown:
+                    effective, effective_at = min(shown), now
+            if effective is not None:
+                if not expected:
                     return "fault"
-                if "alert.firing" in kinds:
+                if any(e.kind == "alert.firing" and e.offset >= effective and e.details.get("alertname") in expected
+                       for e in events):
                     return "alert"
                 if now - effective_at >= alert_wait:
                     return "timeout"
