@@ -7,7 +7,8 @@ Timing (a responder acts on the page): when the fault phase begins, a thread wai
 take effect (``fault.effective``). If the scenario expects alerts, it then waits for the first of
 them to fire after that (or half the fault's duration, whichever comes first); otherwise it waits
 ``delay_s``. It records ``runbook.triggered [runbook, by: alert|fault|timeout]``, then runs the
-runbook and judges it while the fault is still live. The verdict becomes the expectation
+runbook and judges it while the fault is still live. A runbook file that cannot be found is recorded
+as ``runbook.missing [runbook, reason]``. The verdict becomes the expectation
 "runbook restores service". The fault's ``duration`` must leave the runbook time to work: if the
 harness reverts the fault first, the runbook gets no credit for the recovery.
 """
