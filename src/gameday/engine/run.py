@@ -394,6 +394,8 @@ class Runner:
         pending = sorted(enumerate(prepared), key=lambda item: item[1][0].at)
         phase_start = self.clock.monotonic()
         while pending or self.live:
+            if self._abort_reason is not None:
+                raise RunAborted(self._abort_reason)
             if self._stop_requested():
                 self.timeline.record("fault_phase.ended", reason="ended early on request")
                 break
