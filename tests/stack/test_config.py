@@ -12,7 +12,14 @@ from gameday.errors import GamedayError
 from gameday.stack.config import StackConfig
 from gameday.stack.images import base_tag, host_mirror, toxiproxy_tag
 from gameday.stack.parts import part_names, parts, proxies
-from gameday.stack.state import PASSWORD_KEYS, ensure_env_file, read_env_file, render_configs, stack_env
+from gameday.stack.state import (
+    PASSWORD_KEYS,
+    ensure_env_file,
+    read_env_file,
+    render_configs,
+    secrets_fingerprint,
+    stack_env,
+)
 
 
 def test_defaults_are_the_shared_conventions(tmp_path: Path) -> None:
@@ -94,6 +101,17 @@ def test_the_env_file_is_private_keeps_its_passwords_and_follows_the_ports(tmp_p
     assert sorted(env) == ["GAMEDAY_DEMO_PG_ADMIN_DSN", "GAMEDAY_DEMO_REDIS_ADMIN_URL"]
     assert env["GAMEDAY_DEMO_PG_ADMIN_DSN"] == (
         f"postgresql://gameday_admin:{first['GAMEDAY_DEMO_PG_ADMIN_PASSWORD']}@127.0.0.1:25555/checkout")
+
+
+def test_the_secrets_fingerprint_changes_with_the_passwords_and_hides_them(tmp_path: Path) -> None:
+    config = StackConfig.from_env({"HOME": "/nowhere", "GAMEDAY_STATE_DIR": str(tmp_path)})
+    ensure_env_file(config)
+    first = secrets_fingerprint(config)
+    assert first == secrets_fingerprint(config)
+    assert not any(first in v or v in first for v in read_env_file(config.env_file).values() if len(v) > 8)
+    config.env_file.unlink()
+    ensure_env_file(config)
+    assert secrets_fingerprint(config) != first
 
 
 def test_no_env_file_means_no_admin_urls(tmp_path: Path) -> None:

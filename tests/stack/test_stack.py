@@ -228,6 +228,23 @@ def test_up_starts_a_part_that_died(up: list[PartStatus], test_stack: DemoStack,
     assert all(s.healthy for s in test_stack.status())
 
 
+def test_new_passwords_recreate_the_stack_so_the_admin_urls_work(up: list[PartStatus], test_stack: DemoStack,
+                                                                  docker_client: Any) -> None:
+    c = test_stack.config
+    before = {ct.name: ct.id for ct in labelled(docker_client, c)}
+    old_dsn = stack_env(c)["GAMEDAY_DEMO_PG_ADMIN_DSN"]
+    c.env_file.unlink()  # as when another state folder, or a fresh one, is used with the same stack
+    statuses = test_stack.up(timeout=120)
+    assert all(s.healthy for s in statuses)
+    after = {ct.name: ct.id for ct in labelled(docker_client, c)}
+    assert sorted(after) == sorted(before) and not set(after.values()) & set(before.values())
+    new_dsn = stack_env(c)["GAMEDAY_DEMO_PG_ADMIN_DSN"]
+    assert new_dsn != old_dsn
+    with psycopg.connect(new_dsn, connect_timeout=5) as conn:
+        assert conn.execute("SELECT count(*) FROM products").fetchone() == (4,)
+    assert eventually(lambda: get(c, "/health").status_code == 200, timeout=10)
+
+
 def test_status_command_lists_every_part_and_its_health(up: list[PartStatus], stack_config: StackConfig,
                                                         stack_environ: dict[str, str]) -> None:
     result = cli(stack_environ, "stack", "status")
@@ -259,6 +276,8 @@ def test_up_names_a_busy_port_in_one_line_and_starts_nothing(test_stack: DemoSta
                                                              docker_client: Any) -> None:
     c = test_stack.config
     with socket.socket() as squatter:
+        # The stack's own connections may linger in TIME_WAIT on this port after down.
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", c.postgres_port))
         squatter.listen()
         with pytest.raises(EnvironmentProblem, match=f"port 127.0.0.1:{c.postgres_port} for postgres"):

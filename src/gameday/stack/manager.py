@@ -19,13 +19,14 @@ from gameday.errors import EnvironmentProblem, ServiceUnavailable
 from gameday.stack.config import HOST, STACK_LABEL, StackConfig
 from gameday.stack.images import BuildResult, build_images, docker_calls
 from gameday.stack.parts import Part, parts, proxies, rules_dir
-from gameday.stack.state import ensure_env_file, render_configs
+from gameday.stack.state import ensure_env_file, render_configs, secrets_fingerprint
 
 if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
 
 UP_TIMEOUT = 120.0
+SECRETS_LABEL = "gameday.secrets"
 Log = Callable[[str], None]
 
 
@@ -62,6 +63,7 @@ class DemoStack:
         self.clock = clock or SystemClock()
         self.log = log
         self._client = client
+        self._extra_labels: dict[str, str] = {}
 
     @property
     def client(self) -> docker.DockerClient:
@@ -81,11 +83,14 @@ class DemoStack:
     def up(self, *, timeout: float = UP_TIMEOUT) -> list[PartStatus]:
         """Make every part run and be healthy; returns their status."""
         self.build()
-        if ensure_env_file(self.config) and self._containers():
-            # New passwords: containers (and the database volume) made with the old ones must go.
-            self.log("new passwords generated: recreating the stack's containers")
+        ensure_env_file(self.config)
+        fingerprint = secrets_fingerprint(self.config)
+        if any(c.labels.get(SECRETS_LABEL) != fingerprint for c in self._containers()):
+            # Made with other passwords (a new env file, or another state folder): the containers and
+            # the database they initialised must go, or checkout and the admin URLs would be refused.
+            self.log("the stack's passwords changed: recreating its containers and database")
             self.down()
-            ensure_env_file(self.config)
+        self._extra_labels = {SECRETS_LABEL: fingerprint}
         render_configs(self.config)
         rules_dir().mkdir(parents=True, exist_ok=True)
         existing = {c.labels.get("gameday.part", ""): c for c in self._containers()}
@@ -112,7 +117,7 @@ class DemoStack:
         if container is None:
             self.log(f"{name}: creating")
             with docker_calls(f"starting {name}"):
-                self.client.containers.run(**part.run_kwargs(self.config))
+                self.client.containers.run(**part.run_kwargs(self.config, extra_labels=self._extra_labels))
             return
         status = container.status
         if status == "paused":

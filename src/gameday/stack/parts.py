@@ -52,7 +52,7 @@ class Part:
         return {STACK_LABEL: config.stack, "gameday.allowed": "true", PART_LABEL: self.name,
                 "gameday.spec": self.spec_hash()}
 
-    def run_kwargs(self, config: StackConfig) -> dict[str, Any]:
+    def run_kwargs(self, config: StackConfig, *, extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
         """Keyword arguments for ``client.containers.run``."""
         interval = int(self.health_interval_s * SECOND_NS)
         return {
@@ -61,7 +61,7 @@ class Part:
             "name": self.container_name(config),
             "detach": True,
             "network_mode": "host",
-            "labels": self.labels(config),
+            "labels": {**self.labels(config), **(extra_labels or {})},
             "restart_policy": {"Name": "no"},
             "volumes": self.volumes,
             "tmpfs": self.tmpfs,

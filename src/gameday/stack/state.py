@@ -8,6 +8,7 @@ so the file can be sourced by ``sh``. Nothing here prints a value.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import string
@@ -68,6 +69,14 @@ def ensure_env_file(config: StackConfig) -> bool:
     if _read_text(config.env_file) != text:
         _write_private(config.env_file, text)
     return created
+
+
+def secrets_fingerprint(config: StackConfig) -> str:
+    """A short one-way hash of the passwords: a container labelled with another one was made with
+    other passwords (say, by a run with another state folder) and must be recreated."""
+    values = read_env_file(config.env_file)
+    joined = "\0".join(values.get(k, "") for k in PASSWORD_KEYS)
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
 def _read_text(path: Path) -> str | None:
