@@ -175,6 +175,8 @@ def facilitate(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, co
 
 def _record_stop(facilitator: FacilitatorObserver, runner: Runner | TabletopRun, reason: str) -> None:
     timeline = runner.timeline
+    if any(e.kind == "run.finished" for e in timeline.events):
+        return  # the run ended before the drill began (steady state failed, a target was missing)
     phase = drill_state(list(timeline.events)).phase
     if facilitator.recorder is not None:
         facilitator.recorder.record("drill.stopped", signal=reason, phase=phase)
@@ -187,8 +189,9 @@ def _finish(console: Console, run_dir: Path, outcome: str, exit_code: int, error
 
     try:
         report = render_run(run_dir)
-    except GamedayError as exc:
-        console.print(f"[red]the report could not be written: {exc}[/]")
+    except Exception as exc:  # noqa: BLE001 - the drill's record is safe in the timeline; `gameday report` retries
+        console.print(f"[red]the report could not be written ({type(exc).__name__}: {exc}); "
+                      f"the timeline is complete: try `gameday report {run_dir.name}`[/]", highlight=False)
         report = None
     style = "green" if exit_code == 0 else "red"
     console.print(f"[{style}]{outcome}[/] (exit {exit_code})" + (f"  report: {report}" if report else ""),
