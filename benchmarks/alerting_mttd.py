@@ -122,6 +122,7 @@ def run_setup(setup: Setup, trials: int, root: Path) -> list[Trial]:
             while time.monotonic() < deadline and not (_first(push_tl, "alert.firing", on.offset)
                                                         and _first(poll_tl, "alert.firing", on.offset)):
                 time.sleep(0.02)
+            time.sleep(random.uniform(0, max(setup.scrape, setup.evaluation, setup.poll)))  # unlock from the poll tick
             off = push_tl.record("bench.fault_off")
             target.set(series, 0)
             deadline = time.monotonic() + 15
