@@ -81,6 +81,7 @@ def events(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def only_run_dir(reports: Path) -> Path:
+    """The one run folder in a reports folder (which also holds history.sqlite)."""
     runs = [p for p in reports.iterdir() if p.is_dir()]
     assert len(runs) == 1, runs
     return runs[0]

@@ -96,8 +96,10 @@ class TargetError(GamedayError):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, target: str = "") -> None:
+    def __init__(self, message: str, *, target: str = "", resource: str | None = None) -> None:
         self.target = target
+        self.resource = resource
+        """What the target resolved to (a lock key such as docker:<id>), when known."""
         super().__init__(message)
 
 

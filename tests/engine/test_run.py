@@ -12,7 +12,7 @@ from gameday.engine.run import Outcome, RunOptions, run_scenario
 from gameday.report.render import render_run
 from gameday.scenario.loader import load_scenario
 from tests.conftest import http_ok, wait_for
-from tests.helpers import events, harness_process, run_harness, wait_for_event, web_scenario
+from tests.helpers import only_run_dir, events, harness_process, run_harness, wait_for_event, web_scenario
 
 pytestmark = pytest.mark.docker
 
@@ -94,7 +94,7 @@ def test_cli_run_writes_timeline_and_report_and_exits_0(tmp_path: Path, web_cont
     path = web_scenario(tmp_path, container=web.name, url=web.url, duration="1s")
     done = run_harness("run", str(path), "--reports", "reports", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    run_dir = next((tmp_path / "reports").iterdir())
+    run_dir = only_run_dir(tmp_path / "reports")
     assert (run_dir / "timeline.jsonl").is_file()
     assert (run_dir / "report.md").is_file()
     assert (run_dir / "journal.jsonl").is_file()
@@ -132,7 +132,7 @@ def test_signal_during_a_live_fault_reverts_it(tmp_path: Path, web_container, si
     web.container.reload()
     assert web.container.attrs["State"]["Status"] == "running"
     assert http_ok(web.url)
-    run_dir = next((tmp_path / "reports").iterdir())
+    run_dir = only_run_dir(tmp_path / "reports")
     assert "fault.reverted" in kinds(run_dir)
     assert kinds(run_dir)[-1] == "run.finished"
 
@@ -183,5 +183,5 @@ def test_a_container_removed_mid_run_gives_a_clear_error_and_no_traceback(tmp_pa
     assert proc.returncode == 3, out + err
     assert "Traceback" not in err
     assert "not found" in err or "not found" in out
-    run_dir = next((tmp_path / "reports").iterdir())
+    run_dir = only_run_dir(tmp_path / "reports")
     assert "revert.failed" in kinds(run_dir)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.conftest import http_ok, wait_for
-from tests.helpers import events, harness_process, run_harness, wait_for_event, web_scenario
+from tests.helpers import only_run_dir, events, harness_process, run_harness, wait_for_event, web_scenario
 
 pytestmark = pytest.mark.docker
 
@@ -77,7 +77,7 @@ def test_a_tripped_guard_aborts_reverts_and_exits_4(tmp_path: Path, web_containe
     assert done.returncode == 4, done.stdout + done.stderr
     assert time.monotonic() - started < 40, "the guard stopped the 60 s fault early"
     assert container_state(web)["Status"] == "running"
-    evs = events(next((tmp_path / "reports").iterdir()))
+    evs = events(only_run_dir(tmp_path / "reports"))
     kinds = [e["kind"] for e in evs]
     assert kinds.index("guard.tripped") < kinds.index("fault.reverted")
     assert "outside-blast-radius" in next(e for e in evs if e["kind"] == "guard.tripped")["details"]["reason"]
@@ -89,7 +89,7 @@ def test_a_container_without_the_allow_label_is_refused(tmp_path: Path, web_cont
     assert done.returncode == 2
     assert "lacks the label gameday.allowed=true" in done.stderr and "--label gameday.allowed=true" in done.stderr
     assert container_state(web)["Status"] == "running"
-    assert "fault.intended" not in [e["kind"] for e in events(next((tmp_path / "r").iterdir()))]
+    assert "fault.intended" not in [e["kind"] for e in events(only_run_dir(tmp_path / "r"))]
 
 
 def test_a_production_stack_refuses_faults_unless_overridden(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
@@ -101,7 +101,7 @@ def test_a_production_stack_refuses_faults_unless_overridden(tmp_path: Path, web
     assert "environment: production" in refused.stderr
     allowed = run_harness("run", str(path), "--reports", "r2", "--allow-production", cwd=tmp_path)
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
-    assert "safety.override" in [e["kind"] for e in events(next((tmp_path / "r2").iterdir()))]
+    assert "safety.override" in [e["kind"] for e in events(only_run_dir(tmp_path / "r2"))]
 
 
 def test_a_second_run_on_the_same_target_is_refused(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
@@ -113,7 +113,7 @@ def test_a_second_run_on_the_same_target_is_refused(tmp_path: Path, web_containe
         second = run_harness("run", str(web_scenario(tmp_path, container=web.name, url=web.url, name="again")),
                              "--reports", "r2", cwd=tmp_path)
         assert second.returncode == 2
-        first_run = next((tmp_path / "r1").iterdir()).name
+        first_run = only_run_dir(tmp_path / "r1").name
         assert f"in use by run {first_run}" in second.stderr
     finally:
         first.send_signal(signal.SIGTERM)

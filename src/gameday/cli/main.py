@@ -134,22 +134,23 @@ def record_history(run_dir: Path, url: str | None) -> None:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
     from gameday.engine.plan import make_plan
 
     scenario = _load_one(args.scenario)
     plan = make_plan(scenario, allow_production=args.allow_production)
     console = Console(highlight=False)
-    table = Table(title=f"plan for {plan.scenario} (dry run: nothing was changed)")
-    for column in ("fault", "when", "would do", "would undo", "check"):
-        table.add_column(column)
+    console.print(f"[bold]plan for {escape(plan.scenario)}[/] (a dry run: nothing was changed)")
     for f in plan.faults:
-        table.add_row(f"{f.label}\n[dim]{f.kind} on {f.target}[/]", f.when, f.do, f.undo,
-                      "[green]ok[/]" if f.problem is None else f"[red]{f.problem}[/]")
-    console.print(table)
+        console.print(f"\n[bold]{escape(f.label)}[/] ({f.kind} on target {escape(f.target)}) at {f.when}")
+        console.print(f"  would do:   {escape(f.do)}")
+        console.print(f"  would undo: {escape(f.undo)}")
+        console.print("  check:      " + ("[green]ok[/]" if f.problem is None else f"[red]{escape(f.problem)}[/]"))
+    if plan.checks:
+        console.print("\n[bold]steady state now[/]")
     for name, ok, detail in plan.checks:
-        console.print(f"  {'[green]ok[/]' if ok else '[red]FAIL[/]'}  {name}: {detail}")
+        console.print(f"  {'[green]ok[/]' if ok else '[red]FAIL[/]'}    {escape(name)}: {escape(detail)}")
     return 0 if plan.ok else 2
 
 

@@ -23,7 +23,7 @@ from gameday.engine.observers import Observer, RunContext, build_observers
 from gameday.engine.safety import TargetLocks, check_allowed, resource_key
 from gameday.engine.signals import NoGuard, SignalGuard
 from gameday.engine.watchdog import HEARTBEAT_EVERY, start_watchdog
-from gameday.errors import EnvironmentProblem, GamedayError, RunAborted, RunInterrupted
+from gameday.errors import EnvironmentProblem, GamedayError, RunAborted, RunInterrupted, TargetError
 from gameday.faults.base import FaultDriver, FaultHandle, FaultRegistry
 from gameday.observe.probes import Prober, ProbeResult
 from gameday.scenario.model import FaultSpec, ProbeSpec, Scenario
@@ -316,7 +316,9 @@ class Runner:
             try:
                 self._watchdog.wait(timeout=5)  # it leaves once the journal is closed and nothing is pending
             except subprocess.TimeoutExpired:
+                # It stays only if the journal could not be closed; nothing is pending, so it may go.
                 self._watchdog.terminate()
+                self._watchdog.wait(timeout=5)
 
     def _phase(self, name: str) -> None:
         self.timeline.record("phase.changed", phase=name)
@@ -353,7 +355,15 @@ class Runner:
 
     def _prepare(self, spec: FaultSpec) -> tuple[FaultDriver, FaultHandle]:
         driver = self.registry.create(spec.kind)
-        return driver, driver.prepare(spec, self.scenario.stack)
+        try:
+            return driver, driver.prepare(spec, self.scenario.stack)
+        except TargetError as exc:
+            # A target another run is breaking right now looks "not ready"; name the run instead.
+            holder = self.locks.holder(exc.resource) if exc.resource else None
+            if holder is not None:
+                raise TargetError(f"{exc.resource} is in use by run {holder}; one run per target",
+                                  target=exc.target) from exc
+            raise
 
     def _probe_round(self, phase: str) -> list[ProbeResult]:
         results = []

@@ -114,8 +114,10 @@ class _ContainerFault:
             state = container.attrs["State"]
         if state.get("Status") != "running" or state.get("Paused"):
             raise TargetError(
-                f"container {container.name} is {state.get('Status')}, not running; nothing to break",
+                f"container {container.name} is {'paused' if state.get('Paused') else state.get('Status')}, "
+                "not running; nothing to break",
                 target=fault.target,
+                resource=f"docker:{container.id}",
             )
         args = self.args_model.model_validate(fault.args)
         return FaultHandle(
