@@ -1,9 +1,11 @@
 """How exactly does gameday measure detection time (MTTD), by push and by poll, and what bounds it?
 
 Real Prometheus and Alertmanager processes (the test setup of tests/observe/alerting_fixtures.py) scrape a
-tiny metrics target; a trial flips its gauge at a random moment (the fault, whose time is known exactly),
-waits for the alert, flips it back and waits for the resolution. Two observers watch each trial at once:
-one only by webhook (push), one only by polling Alertmanager's API (poll), each on its own timeline.
+tiny metrics target; a trial flips a new series of its gauge at a random moment (the fault, whose time is
+known exactly; a new series is a new alert, so a new Alertmanager group that waits group_wait), waits for the
+alert, flips it back at a random moment and waits for the resolution. Two observers watch each trial at once:
+one only by webhook (push), one only by polling Alertmanager's API (poll, restarted each trial at a random
+phase: periodic loops started once stay phase-locked and would hide the poll error's spread).
 
 For each trial:
     truth     = Prometheus's startsAt - fault   when the alerting system declared the alert firing
