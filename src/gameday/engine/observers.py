@@ -32,6 +32,8 @@ class RunContext:
     """Folder of the scenario file: relative paths in the scenario (locustfile, runbook) start here."""
     request_abort: Callable[[str], None] = lambda reason: None
     """Stop injecting and revert at once (guards); safe to call from any thread."""
+    end_fault_phase: Callable[[], None] = lambda: None
+    """End the fault window early, as when the team's all-clear is accepted; faults are reverted as usual."""
 
 
 class Observer(Protocol):

@@ -178,6 +178,7 @@ class Runner:
         self._observers_stopped = False
         self.locks = TargetLocks(run_id=self.run_id, scenario=scenario.name, state_dir=options.state_dir)
         self._abort_reason: str | None = None
+        self._stop = options.stop or StopRequest()
         self._heartbeat_stop = threading.Event()
         self._watchdog: subprocess.Popen[bytes] | None = None
 
@@ -283,8 +284,8 @@ class Runner:
 
     def _stop_requested(self) -> bool:
         """True when asked to end the fault phase early; raises RunInterrupted when asked to stop."""
-        stop = self.options.stop
-        if stop is None or not stop.is_set():
+        stop = self._stop
+        if not stop.is_set():
             return False
         if stop.signal_name:
             raise RunInterrupted(stop.signal_name)
@@ -336,7 +337,8 @@ class Runner:
 
     def _start_observers(self) -> None:
         scenario_dir = (self.options.scenario_file or Path("x")).resolve().parent
-        ctx = RunContext(self.scenario, self.timeline, self.clock, self.run_dir, scenario_dir, self.request_abort)
+        ctx = RunContext(self.scenario, self.timeline, self.clock, self.run_dir, scenario_dir, self.request_abort,
+                         self._stop.end_fault_phase)
         for observer in self.observers:
             self._observer_call(observer, "start", functools.partial(observer.start, ctx))
 
