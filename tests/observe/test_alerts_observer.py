@@ -100,6 +100,8 @@ def test_webhook_and_poll_together_record_each_transition_once(
         observer.stop()
     assert len(of_kind(timeline, "alert.firing")) == 1
     assert len(of_kind(timeline, "alert.resolved")) == 1
+    received = of_kind(timeline, "alerts.stopped")[0].details["received"]
+    assert received["webhook"] >= 2 and received["poll"] >= 3  # both paths heard it; one event each way
 
 
 def test_polling_sees_an_alert_when_the_webhook_route_is_absent(

@@ -9,7 +9,7 @@ Events written (actor ``alertmanager`` for alerts, ``harness`` for the rest; det
     alerts.unreachable       [alertmanager, error]  polling failed (recorded once per outage)
     alerts.reachable         [alertmanager, failures]  polling works again
     alerts.waiting           [reason, alerts, until_s]  after recovery: expected alerts still due, or resolutions
-    alerts.stopped           [waited_s, still_firing]
+    alerts.stopped           [waited_s, still_firing, received: {webhook: n, poll: n} alerts heard, repeats included]
 
 One alert transition is one event: alerts are de-duplicated by (fingerprint, startsAt), because
 Alertmanager repeats a firing alert in later notifications of its group and polling sees it every
@@ -80,6 +80,8 @@ class AlertObserver:
         self._poller: threading.Thread | None = None
         self._stopped = False
         self._phase = ""
+        self._received = {"webhook": 0, "poll": 0}
+        """Alerts heard per path, repeats included: shows both paths work even when one always wins."""
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
@@ -125,7 +127,7 @@ class AlertObserver:
             with self._lock:
                 still = sorted({o.alert.alertname for o in self._open.values()})
             self._ctx.timeline.record("alerts.stopped", waited_s=round(self._ctx.timeline.now() - start, 3),
-                                      still_firing=still)
+                                      still_firing=still, received=dict(self._received))
 
     def verdicts(self, scenario: Scenario, events: list[Event]) -> list[Verdict]:
         return verdicts_for(scenario, events)
@@ -196,6 +198,7 @@ class AlertObserver:
         with self._lock:
             if self._stopped and self._stop.is_set():
                 return
+            self._received[via] = self._received.get(via, 0) + 1
             if alert.status == "firing":
                 if fp in self._open or (fp, alert.starts_at) in self._done:
                     return
