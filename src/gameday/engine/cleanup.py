@@ -24,10 +24,8 @@ class CleanupResult:
     error: str | None = None
 
 
-def process_alive(pid: int | None) -> bool:
-    """True if pid is a live gameday process (not a zombie, not a reused pid of something else)."""
-    if not pid or pid == os.getpid():
-        return False
+def pid_running(pid: int) -> bool:
+    """True if the process exists and is not a zombie."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -35,9 +33,17 @@ def process_alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":
-            return False
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state != "Z"
+
+
+def process_alive(pid: int | None) -> bool:
+    """True if pid is a live gameday process (not a zombie, not a reused pid of something else)."""
+    if not pid or pid == os.getpid() or not pid_running(pid):
+        return False
+    try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
         return True

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.clock import SystemClock
+from gameday.engine.cleanup import pid_running
 from gameday.engine.journal import Journal, PendingFault, pending_faults, read_records
 from gameday.errors import GamedayError
 
@@ -53,20 +54,6 @@ def start_watchdog(journal: Path, heartbeat: Path, *, harness_pid: int, state_di
         log.close()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state != "Z"
-
-
 def _closed(journal: Path) -> bool:
     return any(rec.get("op") == "closed" for rec in read_records(journal))
 
@@ -89,7 +76,7 @@ def watch(journal: Path, heartbeat: Path, harness_pid: int, heartbeat_timeout: f
     log(f"watching run {run_id} (harness pid {harness_pid})")
     while True:
         pending = pending_faults(journal)
-        harness_alive = _alive(harness_pid)
+        harness_alive = pid_running(harness_pid)
         for item in list(to_verify):
             due, fault, driver = item
             if time.monotonic() < due:
