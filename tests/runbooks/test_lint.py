@@ -225,3 +225,15 @@ def test_the_full_example_in_the_docs_lints_clean(tmp_path: Path) -> None:
     doc = (REPO / "docs" / "runbooks.md").read_text(encoding="utf-8")
     example = doc.split("````markdown\n", 1)[1].split("\n````", 1)[0]
     assert rules_of(tmp_path, example) == {}
+
+
+def test_a_failing_check_is_a_finding_and_the_others_still_report(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import gameday.runbooks.lint as lint_module
+
+    def broken(*args: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(lint_module, "_links", broken)
+    found = rules_of(tmp_path, GOOD.replace("TODO", "").replace("docker start gameday-demo-postgres", "docker start XXX"))
+    assert found == {"internal-error": [1], "placeholder": [17], "unknown-container": [17]}

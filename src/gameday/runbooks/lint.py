@@ -6,7 +6,7 @@ Rules (id, severity, what it finds) are listed in ``RULES`` and in docs/runbooks
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -41,6 +41,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "too-large": ("warning", "the file is too large; only its start was read"),
     "unreadable": ("error", "the file cannot be read"),
     "unparseable": ("error", "the Markdown could not be read"),
+    "internal-error": ("error", "a check of the linter itself failed on this file (a bug: please report it)"),
 }
 
 REQUIRED_SECTIONS: dict[str, Severity] = {
@@ -112,12 +113,19 @@ def lint(runbook: Runbook, options: LintOptions | None = None) -> list[Finding]:
     if any(f.rule in ("unreadable",) for f in out):
         return out
     add = _Adder(runbook.path, out)
-    _structure(runbook, add)
-    _steps(runbook, add)
-    _placeholders(runbook, add)
-    _prose_commands(runbook, add)
-    _blocks(runbook, add, opts)
-    _links(runbook, add)
+    checks: list[tuple[str, Callable[[], None]]] = [
+        ("structure", lambda: _structure(runbook, add)),
+        ("steps", lambda: _steps(runbook, add)),
+        ("placeholders", lambda: _placeholders(runbook, add)),
+        ("prose commands", lambda: _prose_commands(runbook, add)),
+        ("code blocks", lambda: _blocks(runbook, add, opts)),
+        ("links", lambda: _links(runbook, add)),
+    ]
+    for what, check in checks:
+        try:
+            check()
+        except Exception as exc:  # noqa: BLE001 - a bug of ours must not hide the other findings
+            add(1, "internal-error", f"the {what} check failed ({type(exc).__name__}: {exc}); please report it")
     return sorted(out, key=lambda f: (f.line, f.rule))
 
 

@@ -269,8 +269,8 @@ def parse_text(text: str, *, path: Path = Path("<runbook>"), problems: Iterable[
     builder = _Builder(path, lines, tokens)
     try:
         builder.build()
-    except RecursionError:
-        found.append(Finding(path, 1, "unparseable", "error", "nesting too deep to read"))
+    except Exception as exc:  # noqa: BLE001 - what was read so far is kept; the rest becomes a finding
+        found.append(Finding(path, 1, "unparseable", "error", f"could not read the structure: {type(exc).__name__}"))
     return Runbook(
         path=path,
         name=path.stem,
