@@ -159,3 +159,14 @@ def test_expectations_round_trip_through_the_timeline() -> None:
                                not_firing=("DiskAlmostFull",))
     events = [ev(0, "alerts.watching", receiver=None, **expect.to_details())]
     assert AlertExpectations.from_events(events) == expect
+
+
+def test_an_alert_left_firing_from_before_the_run_is_shown_but_not_judged() -> None:
+    events = timeline(ev(0.2, "alerts.watching", receiver=None, **EXPECT_DOWN.to_details()),
+                      firing(0.5, "CheckoutErrorRateHigh", "old", starts=-120),
+                      fault("kill", 10, 11, 40), firing(15, "InstanceDown", "a"), resolved(41, "InstanceDown", "a"))
+    score = score_alerts(events, EXPECT_DOWN)
+    assert [ep.alertname for ep in score.preexisting] == ["CheckoutErrorRateHigh"]
+    assert score.precision == 1.0
+    assert score.noisy == [] and score.unresolved == []
+    assert score.reset_s == pytest.approx(1.0)

@@ -17,7 +17,9 @@ fires and the harness hearing of it (group_wait, polling) can be told apart.
 
 An alert is attributed to a fault when it was received between the fault's injection and its revert
 plus a slack (the longest ``within`` of the expectations, or ``DEFAULT_SLACK``), and Prometheus did
-not start it before the fault was injected. Pure functions: no I/O, nothing but events and expectations.
+not start it before the fault was injected. Alerts Prometheus started before the harness began
+listening are leftovers: shown, but left out of precision, noise and reset time.
+Pure functions: no I/O, nothing but events and expectations.
 """
 
 from __future__ import annotations
@@ -127,6 +129,8 @@ class AlertEpisode:
     """The fault this alert is attributed to, or None."""
     expected: bool = False
     forbidden: bool = False
+    preexisting: bool = False
+    """Prometheus started it before the harness began listening: a leftover, not an event of this run."""
     detection_s: float | None = None
     """Fault effective -> received, for attributed alerts."""
     reset_s: float | None = None
@@ -202,6 +206,11 @@ class AlertScore:
     noisy: list[AlertEpisode]
     unresolved: list[AlertEpisode]
     declared: bool
+
+    @property
+    def preexisting(self) -> list[AlertEpisode]:
+        """Alerts already firing before the harness listened (left over from earlier, or a standing problem)."""
+        return [ep for ep in self.episodes if ep.preexisting]
 
     @property
     def missed(self) -> list[ExpectationResult]:
@@ -290,6 +299,7 @@ def score_alerts(events: list[Event], expectations: AlertExpectations) -> AlertS
     """The four attributes and the expectation results of one run, from its timeline alone."""
     windows = fault_windows(events)
     episodes = alert_episodes(events)
+    watching = next((e for e in events if e.kind == WATCHING_EVENT), None)
     end = events[-1].offset if events else 0.0
     slack = expectations.slack()
 
@@ -297,6 +307,8 @@ def score_alerts(events: list[Event], expectations: AlertExpectations) -> AlertS
         w = _attribute(ep, windows, slack, end)
         ep.expected = any(x.matches(ep.alertname, ep.labels) for x in expectations.expected)
         ep.forbidden = ep.alertname in expectations.not_firing
+        ep.preexisting = (watching is not None and ep.starts_offset is not None
+                          and ep.starts_offset < watching.offset - CLOCK_SKEW)
         if w is not None:
             ep.fault = w.fault
             ep.detection_s = round(ep.fired_at - w.start, 3)
@@ -332,7 +344,9 @@ def score_alerts(events: list[Event], expectations: AlertExpectations) -> AlertS
                   for name in expectations.not_firing]
 
     relevant = [ep for ep in episodes if ep.relevant]
-    precision = None if not episodes else round(len(relevant) / len(episodes), 4)
+    # Alerts left firing from before the run are shown, but they are not this run's alerts to judge.
+    judged = [ep for ep in episodes if not ep.preexisting]
+    precision = None if not judged else round(len(relevant) / len(judged), 4)
     recall = None if not windows else round(sum(d.detected for d in detections) / len(detections), 4)
 
     timed = [r.detection_s for r in results if r.detection_s is not None]
@@ -341,15 +355,15 @@ def score_alerts(events: list[Event], expectations: AlertExpectations) -> AlertS
     else:
         detection = min((d.detection_s for d in detections if d.detection_s is not None), default=None)
 
-    unresolved = [ep for ep in episodes if not ep.resolved]
+    unresolved = [ep for ep in judged if not ep.resolved]
     reset = None
     if relevant and all(ep.reset_s is not None for ep in relevant):
         reset = max(ep.reset_s for ep in relevant if ep.reset_s is not None)
 
     if expectations.expected:
-        noisy = [ep for ep in episodes if not ep.expected or ep.forbidden]
+        noisy = [ep for ep in judged if not ep.expected or ep.forbidden]
     else:
-        noisy = [ep for ep in episodes if ep.forbidden]
+        noisy = [ep for ep in judged if ep.forbidden]
 
     return AlertScore(
         episodes=episodes, faults=detections, expectations=results, not_firing=not_firing,

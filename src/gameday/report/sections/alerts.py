@@ -32,7 +32,7 @@ class AlertRow:
     reset_s: float | None
     fault: str | None
     verdict: str
-    """expected | noise | must not fire | not expected"""
+    """expected | noise | must not fire | not expected | already firing before the run"""
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,9 @@ class AlertsSection:
 
 
 def _row(score: AlertScore, ep: Any) -> AlertRow:
-    if ep.forbidden:
+    if ep.preexisting:
+        verdict = "already firing before the run"
+    elif ep.forbidden:
         verdict = "must not fire"
     elif ep.expected:
         verdict = "expected"
