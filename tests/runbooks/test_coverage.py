@@ -88,3 +88,12 @@ def test_the_shipped_runbooks_cover_every_demo_alert() -> None:
     for scenario in ("checkout-db-down", "checkout-db-latency", "checkout-cache-flaky", "checkout-disk-full",
                      "checkout-db-credentials-revoked", "checkout-cache-credentials-revoked"):
         assert (REPO / "runbooks" / f"{scenario}.md").is_file()
+
+
+def test_a_scenario_without_runbook_gets_the_line_to_add_when_a_runbook_serves_it(tmp_path: Path) -> None:
+    books, rules, scenarios = project(tmp_path)
+    (books / "for-b.md").write_text(BOOK.format(title="B", serves="- scenario: web-b"))
+    report = check_coverage(books, rule_files=[rules], scenario_files=scenarios)
+    (finding,) = [f for f in report.findings if f.rule == "scenario-no-runbook"]
+    assert finding.message.endswith("serves it: add `runbook: ../runbooks/for-b.md`)")
+    assert report.runbooks["for-b"] == ["scenario:web-b"]

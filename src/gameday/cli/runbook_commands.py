@@ -68,9 +68,9 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         print(finding.one_line())
     if not args.quiet:
         for alert, book in sorted(report.alerts.items()):
-            print(f"alert     {alert:<28} -> {book or 'NONE'}")
+            print(f"alert     {alert:<36} -> {book or 'NONE'}")
         for scenario, book in sorted(report.scenarios.items()):
-            print(f"scenario  {scenario:<28} -> {book or 'NONE'}")
+            print(f"scenario  {scenario:<36} -> {book or 'NONE'}")
     errors, warnings = count(report.findings)
     print(_summary(errors, warnings, len(rules) + len(scenarios), "rule/scenario file"), file=sys.stderr)
     return 1 if errors or (args.strict and warnings) else 0

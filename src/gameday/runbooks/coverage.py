@@ -181,11 +181,16 @@ def check_coverage(
             report.findings.append(Finding(book.path, section.line if section else 1, "alert-not-served", "warning",
                                            f"alert {rule.name} links here but Serves does not list 'alert: {rule.name}'"))
 
+    claimed = {name: [b for b in books.values() if name in b.serves.scenarios] for name in scenario_names}
     for scenario in scenarios:
         if not scenario.runbook:
             report.scenarios[scenario.name] = None
+            hint = ""
+            if claimed.get(scenario.name):
+                book = claimed[scenario.name][0]
+                hint = f" ({book.path} serves it: add `runbook: {_relative(book.path, scenario.path.parent)}`)"
             report.findings.append(Finding(scenario.path, scenario.line, "scenario-no-runbook", "warning",
-                                           f"scenario {scenario.name} names no runbook"))
+                                           f"scenario {scenario.name} names no runbook{hint}"))
             continue
         target = _scenario_runbook(scenario, runbooks_dir)
         if target is None:
@@ -220,6 +225,15 @@ def check_coverage(
     report.runbooks = served
     report.findings.sort(key=lambda f: (str(f.path), f.line, f.rule))
     return report
+
+
+def _relative(target: Path, start: Path) -> str:
+    import os
+
+    try:
+        return os.path.relpath(target, start)
+    except ValueError:  # another drive (Windows): the absolute path then
+        return str(target)
 
 
 def _scenario_runbook(scenario: ScenarioRef, runbooks_dir: Path) -> Path | None:
