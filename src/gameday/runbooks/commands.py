@@ -46,7 +46,7 @@ _VALUE_OPTIONS = frozenset(
 )
 _DOCKER_GLOBAL_VALUE = frozenset(["-H", "--host", "--context", "-c", "--config", "-l", "--log-level"])
 _SEPARATORS = frozenset(";|&()") | {"&&", "||", ";;", "|&", "$("}
-_URL = re.compile(r"\b[a-z][a-z0-9+.\-]*://(?:[^\s/@'\"]*@)?(\[[0-9a-f:]+\]|[^\s/:'\"?#]+)", re.IGNORECASE)
+_URL = re.compile(r"\b[a-z][a-z0-9+.\-]*://(?:[^\s/@'\"]*@)?(\[[0-9a-f:]+\]|[^\s/:'\"?#@]+)", re.IGNORECASE)
 _HOST_OPTION_TOOLS = frozenset({"psql", "pg_isready", "redis-cli", "mysql", "ssh"})
 
 
