@@ -13,7 +13,7 @@ SUDO=""
 step() { printf '\n== %s\n' "$*"; }
 
 APT_PACKAGES=(docker.io busybox-static debootstrap postgresql redis-server prometheus prometheus-alertmanager
-              chromium tmux curl)
+              chromium tmux curl jq)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
