@@ -14,9 +14,9 @@ from gameday.stack.images import base_tag, host_mirror, toxiproxy_tag
 from gameday.stack.parts import part_names, parts, proxies
 from gameday.stack.state import (
     PASSWORD_KEYS,
+    config_texts,
     ensure_env_file,
     read_env_file,
-    render_configs,
     secrets_fingerprint,
     stack_env,
 )
@@ -122,13 +122,22 @@ def test_no_env_file_means_no_admin_urls(tmp_path: Path) -> None:
 def test_monitoring_configs_are_rendered_with_the_ports(tmp_path: Path) -> None:
     config = StackConfig.from_env({"HOME": "/nowhere", "GAMEDAY_STATE_DIR": str(tmp_path),
                                    "GAMEDAY_DEMO_WEBHOOK_PORT": "29099", "GAMEDAY_DEMO_CHECKOUT_PORT": "28080"})
-    files = render_configs(config)
-    prometheus = files["prometheus"].read_text()
-    alertmanager = files["alertmanager"].read_text()
+    texts = config_texts(config)
+    prometheus, alertmanager = texts["prometheus"], texts["alertmanager"]
     assert '"127.0.0.1:28080"' in prometheus and "${" not in prometheus
     assert "evaluation_interval: 5s" in prometheus and "/etc/gameday/prometheus/rules/*.yml" in prometheus
     assert "url: http://127.0.0.1:29099/alerts" in alertmanager
     assert "send_resolved: true" in alertmanager and "group_wait: 1s" in alertmanager
+    copied = {path for part in parts(config) for path in part.copies}
+    assert copied == {"/etc/gameday/prometheus/prometheus.yml", "/etc/gameday/alertmanager.yml"}
+
+
+def test_nothing_is_mounted_from_the_state_folder(tmp_path: Path) -> None:
+    """A container must restart after a kill even when the state folder that made it is gone."""
+    config = StackConfig.from_env({"HOME": "/nowhere", "GAMEDAY_STATE_DIR": str(tmp_path)})
+    for part in parts(config):
+        assert not [src for src in part.volumes if src.startswith(str(tmp_path))], part.name
+    assert {p.name for p in parts(config) if p.needs_secrets} == {"postgres", "redis", "checkout"}
 
 
 def test_the_mirror_is_read_from_the_hosts_apt_sources(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from gameday.errors import EnvironmentProblem
 from gameday.faults.toxiproxy_client import ToxiproxyClient
 from gameday.stack.config import StackConfig
 from gameday.stack.manager import DemoStack, PartStatus
-from gameday.stack.parts import SPOOL, part_names
+from gameday.stack.parts import SPOOL, part_names, parts
 from gameday.stack.state import PASSWORD_KEYS, read_env_file, stack_env
 
 pytestmark = pytest.mark.docker
@@ -228,14 +228,31 @@ def test_up_starts_a_part_that_died(up: list[PartStatus], test_stack: DemoStack,
     assert all(s.healthy for s in test_stack.status())
 
 
-def test_new_passwords_recreate_the_stack_so_the_admin_urls_work(up: list[PartStatus], test_stack: DemoStack,
-                                                                  docker_client: Any) -> None:
+def test_a_lost_env_file_is_restored_from_the_running_stack(up: list[PartStatus], test_stack: DemoStack,
+                                                              docker_client: Any) -> None:
+    """As when another state folder (a test's temporary one) meets a running stack: nothing is torn down."""
     c = test_stack.config
     before = {ct.name: ct.id for ct in labelled(docker_client, c)}
+    old_env = read_env_file(c.env_file)
+    c.env_file.unlink()
+    assert all(s.healthy for s in test_stack.up(timeout=60))
+    assert {ct.name: ct.id for ct in labelled(docker_client, c)} == before
+    assert read_env_file(c.env_file) == old_env
+    assert stat.S_IMODE(c.env_file.stat().st_mode) == 0o600
+
+
+def test_containers_made_with_other_passwords_are_recreated(up: list[PartStatus], test_stack: DemoStack,
+                                                            docker_client: Any) -> None:
+    c = test_stack.config
+    redis_container = docker_client.containers.get(c.container_name("redis"))
+    # Forge a redis container that claims other passwords: the stack no longer agrees with itself.
+    redis_container.remove(force=True)
+    run_kwargs = next(p for p in parts(c) if p.name == "redis").run_kwargs(c, extra_labels={"gameday.secrets": "other"})
+    docker_client.containers.create(**run_kwargs)
+    before = {ct.name: ct.id for ct in labelled(docker_client, c)}
     old_dsn = stack_env(c)["GAMEDAY_DEMO_PG_ADMIN_DSN"]
-    c.env_file.unlink()  # as when another state folder, or a fresh one, is used with the same stack
-    statuses = test_stack.up(timeout=120)
-    assert all(s.healthy for s in statuses)
+    c.env_file.unlink()
+    assert all(s.healthy for s in test_stack.up(timeout=120))
     after = {ct.name: ct.id for ct in labelled(docker_client, c)}
     assert sorted(after) == sorted(before) and not set(after.values()) & set(before.values())
     new_dsn = stack_env(c)["GAMEDAY_DEMO_PG_ADMIN_DSN"]

@@ -9,17 +9,19 @@ volume, and leaves nothing running.
 
 from __future__ import annotations
 
+import io
 import socket
+import tarfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gameday.clock import Clock, SystemClock
 from gameday.errors import EnvironmentProblem, ServiceUnavailable
-from gameday.stack.config import HOST, STACK_LABEL, StackConfig
+from gameday.stack.config import HOST, PART_LABEL, STACK_LABEL, StackConfig
 from gameday.stack.images import BuildResult, build_images, docker_calls
-from gameday.stack.parts import Part, parts, proxies, rules_dir
-from gameday.stack.state import ensure_env_file, render_configs, secrets_fingerprint
+from gameday.stack.parts import SECRETS_IN_CONTAINER, Part, parts, proxies, rules_dir
+from gameday.stack.state import ensure_env_file, fingerprint, parse_env_text, secrets_fingerprint
 
 if TYPE_CHECKING:
     import docker
@@ -83,17 +85,10 @@ class DemoStack:
     def up(self, *, timeout: float = UP_TIMEOUT) -> list[PartStatus]:
         """Make every part run and be healthy; returns their status."""
         self.build()
-        ensure_env_file(self.config)
-        fingerprint = secrets_fingerprint(self.config)
-        if any(c.labels.get(SECRETS_LABEL) != fingerprint for c in self._containers()):
-            # Made with other passwords (a new env file, or another state folder): the containers and
-            # the database they initialised must go, or checkout and the admin URLs would be refused.
-            self.log("the stack's passwords changed: recreating its containers and database")
-            self.down()
-        self._extra_labels = {SECRETS_LABEL: fingerprint}
-        render_configs(self.config)
+        self._settle_secrets()
+        self._extra_labels = {SECRETS_LABEL: secrets_fingerprint(self.config)}
         rules_dir().mkdir(parents=True, exist_ok=True)
-        existing = {c.labels.get("gameday.part", ""): c for c in self._containers()}
+        existing = {c.labels.get(PART_LABEL, ""): c for c in self._containers()}
         # Every port a part is about to take must be free, checked before anything starts.
         for part in parts(self.config):
             container = existing.get(part.name)
@@ -107,6 +102,48 @@ class DemoStack:
         self._ensure_proxies()
         return self.wait_healthy(timeout=timeout)
 
+    def _settle_secrets(self) -> None:
+        """Make the env file hold the passwords the running stack was made with.
+
+        Containers carry a fingerprint of their passwords. When it differs from the env file's (the
+        file is new or was deleted, or another state folder made the stack: the test suite uses a
+        temporary one), the running stack's passwords are read back from a container and written to
+        the env file, so nobody's live stack is torn down. Containers that disagree among themselves,
+        or whose passwords cannot be read, are removed with the database and made again.
+        """
+        containers = self._containers()
+        marks = {c.labels.get(SECRETS_LABEL) for c in containers}
+        if len(marks) > 1 or None in marks:
+            self.log("the stack's containers were made with different passwords: recreating them")
+            self.down()
+            containers = []
+        if containers and marks != {secrets_fingerprint(self.config)}:
+            adopted = self._read_secrets(containers)
+            if adopted is not None and fingerprint(adopted) in marks:
+                self.log(f"the running stack's passwords are now in {self.config.env_file}")
+                ensure_env_file(self.config, passwords=adopted)
+                return
+            self.log("the running stack's passwords cannot be read back: recreating it")
+            self.down()
+        ensure_env_file(self.config)
+
+    def _read_secrets(self, containers: list[Container]) -> dict[str, str] | None:
+        import docker.errors
+
+        for container in containers:
+            if not container.labels.get(PART_LABEL) in ("postgres", "redis", "checkout"):
+                continue
+            try:
+                stream, _ = container.get_archive(SECRETS_IN_CONTAINER)
+                raw = b"".join(stream)
+            except (docker.errors.DockerException, OSError):
+                continue
+            with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+                member = tar.extractfile(tar.getmembers()[0])
+                if member is not None:
+                    return parse_env_text(member.read().decode("utf-8", errors="replace"))
+        return None
+
     def _ensure(self, part: Part, container: Container | None) -> None:
         name = part.container_name(self.config)
         if container is not None and container.labels.get("gameday.spec") != part.spec_hash():
@@ -116,8 +153,7 @@ class DemoStack:
             container = None
         if container is None:
             self.log(f"{name}: creating")
-            with docker_calls(f"starting {name}"):
-                self.client.containers.run(**part.run_kwargs(self.config, extra_labels=self._extra_labels))
+            self._create(part)
             return
         status = container.status
         if status == "paused":
@@ -127,6 +163,18 @@ class DemoStack:
             self.log(f"{name}: starting ({status})")
             with docker_calls(f"starting {name}"):
                 container.start()
+
+    def _create(self, part: Part) -> None:
+        """Create the container, copy its configs (and the secrets) in, then start it."""
+        name = part.container_name(self.config)
+        files = {path: (text, 0o644) for path, text in part.copies.items()}
+        if part.needs_secrets:
+            files[SECRETS_IN_CONTAINER] = (self.config.env_file.read_text(encoding="utf-8"), 0o600)
+        with docker_calls(f"starting {name}"):
+            container = self.client.containers.create(**part.run_kwargs(self.config, extra_labels=self._extra_labels))
+            if files:
+                container.put_archive("/", _tar(files))
+            container.start()
 
     def _check_port_free(self, part: Part) -> None:
         """A part whose port is taken by someone else would start and exit at once; say why instead."""
@@ -216,7 +264,7 @@ class DemoStack:
 
     def status(self) -> list[PartStatus]:
         """Each part, in start order, with its container state and health."""
-        by_part = {c.labels.get("gameday.part", ""): c for c in self._containers()}
+        by_part = {c.labels.get(PART_LABEL, ""): c for c in self._containers()}
         out = []
         for part in parts(self.config):
             name = part.container_name(self.config)
@@ -236,6 +284,26 @@ class DemoStack:
         with docker_calls("listing the demo stack's containers"):
             found: list[Container] = self.client.containers.list(all=True, filters={"label": f"{STACK_LABEL}={self.config.stack}"})
         return found
+
+
+def _tar(files: Mapping[str, tuple[str, int]]) -> bytes:
+    """A tar of absolute paths -> (text, mode), with their folders (0700 beside a 0600 file)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        folders: dict[str, int] = {}
+        for path, (_, mode) in files.items():
+            folder = path.lstrip("/").rsplit("/", 1)[0]
+            folders[folder] = min(folders.get(folder, 0o755), 0o700 if mode == 0o600 else 0o755)
+        for folder, mode in sorted(folders.items()):
+            info = tarfile.TarInfo(folder)
+            info.type, info.mode = tarfile.DIRTYPE, mode
+            tar.addfile(info)
+        for path, (text, mode) in files.items():
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
 
 
 def _last_health_output(state: Mapping[str, Any]) -> str:

@@ -1,5 +1,10 @@
 """The parts of the demo stack, each one container, as plain data: what runs, what it mounts, how its health is checked.
 
+Nothing is bind-mounted from the state folder: rendered configs and the secrets file are copied into
+a container when it is created, so a container still restarts (after a kill fault) when the state
+folder that made it is gone, e.g. a test's temporary one. Shipped code and entrypoints are mounted
+read-only from the package.
+
 Every container uses host networking, binds 127.0.0.1 only, has no restart policy (a killed part
 stays dead until a fault's revert or ``gameday stack up`` starts it) and carries the labels
 ``gameday.stack=demo``, ``gameday.allowed=true`` and ``gameday.part=<name>``.
@@ -15,7 +20,7 @@ from typing import Any
 
 from gameday.stack.config import HOST, PART_LABEL, STACK_LABEL, StackConfig
 from gameday.stack.images import base_tag, toxiproxy_tag
-from gameday.stack.state import files_dir
+from gameday.stack.state import config_texts, files_dir
 
 SECRETS_IN_CONTAINER = "/run/gameday/stack.env"
 SPOOL = "/var/lib/checkout/spool"
@@ -38,6 +43,10 @@ class Part:
     """Where the part answers HTTP, for ``stack status``."""
     files_digest: str = ""
     """Hash of the shipped files it mounts (code, entrypoint): a new version recreates the container."""
+    copies: dict[str, str] = field(default_factory=dict)
+    """Files copied in at creation: path in the container -> text (rendered configs)."""
+    needs_secrets: bool = False
+    """Gets the stack's env file at ``/run/gameday/stack.env`` (0600), copied in at creation."""
 
     def container_name(self, config: StackConfig) -> str:
         return config.container_name(self.name)
@@ -45,7 +54,7 @@ class Part:
     def spec_hash(self) -> str:
         """Changes when anything that shapes the container changes, so ``up`` recreates a stale one."""
         raw = json.dumps([self.image, self.command, self.port, self.health, self.volumes, self.tmpfs,
-                          self.environment, self.files_digest], sort_keys=True)
+                          self.environment, self.files_digest, self.copies, self.needs_secrets], sort_keys=True)
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
     def labels(self, config: StackConfig) -> dict[str, str]:
@@ -53,13 +62,12 @@ class Part:
                 "gameday.spec": self.spec_hash()}
 
     def run_kwargs(self, config: StackConfig, *, extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``client.containers.run``."""
+        """Keyword arguments for ``client.containers.create``."""
         interval = int(self.health_interval_s * SECOND_NS)
         return {
             "image": self.image,
             "command": self.command,
             "name": self.container_name(config),
-            "detach": True,
             "network_mode": "host",
             "labels": {**self.labels(config), **(extra_labels or {})},
             "restart_policy": {"Name": "no"},
@@ -92,7 +100,7 @@ def _digest(folder: Path) -> str:
 def parts(config: StackConfig) -> list[Part]:
     """The parts in start order: data stores first, then the proxy, the service, and monitoring."""
     files = files_dir()
-    secrets = {str(config.env_file): {"bind": SECRETS_IN_CONTAINER, "mode": "ro"}}
+    configs = config_texts(config)
     base = base_tag()
     c = config
     return [
@@ -103,9 +111,10 @@ def parts(config: StackConfig) -> list[Part]:
             port=c.postgres_port,
             health=f"/usr/lib/postgresql/*/bin/pg_isready -q -h {HOST} -p {c.postgres_port}",
             health_interval_s=1.0,
-            volumes={**secrets, str(files / "postgres"): {"bind": "/opt/gameday/postgres", "mode": "ro"},
+            volumes={str(files / "postgres"): {"bind": "/opt/gameday/postgres", "mode": "ro"},
                      c.volume_name: {"bind": "/var/lib/gameday/postgres", "mode": "rw"}},
             files_digest=_digest(files / "postgres"),
+            needs_secrets=True,
         ),
         Part(
             name="redis",
@@ -115,8 +124,9 @@ def parts(config: StackConfig) -> list[Part]:
             # The default user is off, so an unauthenticated PING answers NOAUTH: that still proves Redis is up.
             health=f"redis-cli -h {HOST} -p {c.redis_port} ping | grep -qE 'PONG|NOAUTH'",
             health_interval_s=1.0,
-            volumes={**secrets, str(files / "redis"): {"bind": "/opt/gameday/redis", "mode": "ro"}},
+            volumes={str(files / "redis"): {"bind": "/opt/gameday/redis", "mode": "ro"}},
             files_digest=_digest(files / "redis"),
+            needs_secrets=True,
         ),
         Part(
             name="toxiproxy",
@@ -133,7 +143,7 @@ def parts(config: StackConfig) -> list[Part]:
             command=["python3", "/opt/checkout/checkout.py"],
             port=c.checkout_port,
             health=_http_ok(c.url(c.checkout_port, "/health")),
-            volumes={**secrets, str(files / "checkout"): {"bind": "/opt/checkout", "mode": "ro"}},
+            volumes={str(files / "checkout"): {"bind": "/opt/checkout", "mode": "ro"}},
             tmpfs={SPOOL: "size=64m"},
             environment={
                 "CHECKOUT_PORT": str(c.checkout_port),
@@ -146,6 +156,7 @@ def parts(config: StackConfig) -> list[Part]:
             },
             url=c.url(c.checkout_port, "/health"),
             files_digest=_digest(files / "checkout"),
+            needs_secrets=True,
         ),
         Part(
             name="alertmanager",
@@ -156,7 +167,7 @@ def parts(config: StackConfig) -> list[Part]:
                      "--cluster.listen-address="],  # no gossip port on 0.0.0.0
             port=c.alertmanager_port,
             health=_http_ok(c.url(c.alertmanager_port, "/-/ready")),
-            volumes={str(c.state_dir / "config" / "alertmanager.yml"): {"bind": "/etc/gameday/alertmanager.yml", "mode": "ro"}},
+            copies={"/etc/gameday/alertmanager.yml": configs["alertmanager"]},
             tmpfs={"/var/lib/gameday/alertmanager": "size=32m"},
             url=c.url(c.alertmanager_port, "/-/ready"),
         ),
@@ -168,10 +179,8 @@ def parts(config: StackConfig) -> list[Part]:
                      f"--web.listen-address={HOST}:{c.prometheus_port}", "--web.enable-lifecycle"],
             port=c.prometheus_port,
             health=_http_ok(c.url(c.prometheus_port, "/-/ready")),
-            volumes={
-                str(c.state_dir / "config" / "prometheus.yml"): {"bind": "/etc/gameday/prometheus/prometheus.yml", "mode": "ro"},
-                str(files / "prometheus" / "rules"): {"bind": "/etc/gameday/prometheus/rules", "mode": "ro"},
-            },
+            volumes={str(files / "prometheus" / "rules"): {"bind": "/etc/gameday/prometheus/rules", "mode": "ro"}},
+            copies={"/etc/gameday/prometheus/prometheus.yml": configs["prometheus"]},
             tmpfs={"/var/lib/gameday/prometheus": "size=256m"},
             url=c.url(c.prometheus_port, "/-/ready"),
         ),
