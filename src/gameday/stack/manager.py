@@ -20,7 +20,7 @@ from gameday.clock import Clock, SystemClock
 from gameday.errors import EnvironmentProblem, ServiceUnavailable
 from gameday.stack.config import HOST, PART_LABEL, STACK_LABEL, StackConfig
 from gameday.stack.images import BuildResult, build_images, docker_calls
-from gameday.stack.parts import SECRETS_IN_CONTAINER, Part, parts, proxies, rules_dir
+from gameday.stack.parts import SECRETS_IN_CONTAINER, Part, parts, proxies
 from gameday.stack.state import ensure_env_file, fingerprint, parse_env_text, secrets_fingerprint
 
 if TYPE_CHECKING:
@@ -87,7 +87,6 @@ class DemoStack:
         self.build()
         self._settle_secrets()
         self._extra_labels = {SECRETS_LABEL: secrets_fingerprint(self.config)}
-        rules_dir().mkdir(parents=True, exist_ok=True)
         existing = {c.labels.get(PART_LABEL, ""): c for c in self._containers()}
         # Every port a part is about to take must be free, checked before anything starts.
         for part in parts(self.config):
@@ -131,7 +130,7 @@ class DemoStack:
         import docker.errors
 
         for container in containers:
-            if not container.labels.get(PART_LABEL) in ("postgres", "redis", "checkout"):
+            if container.labels.get(PART_LABEL) not in ("postgres", "redis", "checkout"):
                 continue
             try:
                 stream, _ = container.get_archive(SECRETS_IN_CONTAINER)
