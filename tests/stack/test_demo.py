@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from gameday.stack.config import StackConfig
@@ -22,11 +24,30 @@ from gameday.timeline import read_timeline
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
+def _wait_until_quiet(config: StackConfig, timeout: float = 120.0) -> None:
+    """Alerts still firing from an earlier drill on the shared stack would not count for this one."""
+    def quiet() -> bool:
+        try:
+            prometheus = httpx.get(config.url(config.prometheus_port, "/api/v1/alerts"), timeout=5, trust_env=False)
+            alertmanager = httpx.get(config.url(config.alertmanager_port, "/api/v2/alerts"), timeout=5, trust_env=False)
+            return not prometheus.json()["data"]["alerts"] and not alertmanager.json()
+        except (httpx.HTTPError, ValueError, KeyError):
+            return False
+
+    deadline = time.monotonic() + timeout
+    while not quiet():
+        if time.monotonic() > deadline:
+            pytest.fail(f"alerts from an earlier drill still fire on the demo stack after {timeout:.0f}s")
+        time.sleep(1)
+
+
 @pytest.fixture
 def default_stack(docker_client: Any, demo_images: list[str]) -> Iterator[DemoStack]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GAMEDAY_DEMO_")}
     stack = DemoStack(StackConfig.from_env(environ), environ=environ, client=docker_client)
     was_up = all(s.healthy for s in stack.status())
+    if was_up:
+        _wait_until_quiet(stack.config)
     yield stack
     if not was_up:
         stack.down()
