@@ -5,8 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.5.0}"
-export GAMEDAY_TOOLS_DIR="${GAMEDAY_TOOLS_DIR:-$HOME/.cache/gameday/bin}"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
@@ -34,21 +32,12 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/gameday-dockerd.log" >&2; exit 1; }
 fi
 
-if [ ! -x "$GAMEDAY_TOOLS_DIR/toxiproxy-server" ]; then
-  step "building toxiproxy-server $TOXIPROXY_VERSION with go install"
-  command -v go >/dev/null || { echo "Go is needed to build toxiproxy-server (apt-get install golang-go)" >&2; exit 1; }
-  mkdir -p "$GAMEDAY_TOOLS_DIR"
-  tmp_gobin=$(mktemp -d)
-  GOBIN="$tmp_gobin" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
-  mv "$tmp_gobin/server" "$GAMEDAY_TOOLS_DIR/toxiproxy-server"
-  rmdir "$tmp_gobin"
-fi
-
 step "installing gameday (pip install -e .[test])"
 python3 -m pip install -q --disable-pip-version-check -e ".[test]"
 
-if gameday stack --help >/dev/null 2>&1; then
-  step "building the demo stack images (cached by tag)"
-  gameday stack build
-fi
+# The demo stack's images (a debootstrap rootfs of Debian packages, imported; no registry) and the
+# toxiproxy-server binary (go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0), both cached.
+step "building the demo stack images and toxiproxy-server (cached)"
+command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || { echo "Go is needed to build toxiproxy-server (apt-get install golang-go)" >&2; exit 1; }
+python3 -m gameday stack build
 echo "setup done"

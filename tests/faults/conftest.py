@@ -28,9 +28,6 @@ from gameday.errors import TargetError
 from gameday.faults.toxiproxy_client import Proxy, ToxiproxyClient
 from tests.services import PostgresServer, RedisServer, postgres_server, redis_server
 
-FALLBACK_BIN = "/tmp/gobin/server"
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -38,11 +35,16 @@ def free_port() -> int:
 
 
 def toxiproxy_binary() -> str | None:
-    """Where the toxiproxy server binary is, or None."""
-    env = os.environ.get("GAMEDAY_TOXIPROXY_BIN")
-    if env:
-        return env
-    return shutil.which("toxiproxy-server") or (FALLBACK_BIN if os.access(FALLBACK_BIN, os.X_OK) else None)
+    """The toxiproxy server binary, found (or built once with Go) exactly as the demo stack finds it:
+    $GAMEDAY_TOXIPROXY_BIN, else ~/.cache/gameday/toxiproxy/<version>/server."""
+    from gameday.errors import GamedayError
+    from gameday.stack.config import StackConfig
+    from gameday.stack.images import toxiproxy_binary as find_or_build
+
+    try:
+        return str(find_or_build(StackConfig.from_env(os.environ), os.environ))
+    except GamedayError:
+        return shutil.which("toxiproxy-server")
 
 
 @dataclass

@@ -95,6 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gameday.report.render import render_run
 
     scenario = _load_one(args.scenario)
+    _demo_stack_env(scenario)
     console = Console(stderr=False, highlight=False, quiet=args.quiet)
     view = LiveView(console, scenario.name)
     options = RunOptions(reports_dir=Path(args.reports), scenario_file=Path(args.scenario), listeners=[view],
@@ -113,6 +114,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.error:
         _err(result.error)
     return result.exit_code
+
+
+def _demo_stack_env(scenario: Any) -> None:
+    """A scenario on the demo stack finds the stack's admin URLs (its targets' dsn_env) without exports.
+
+    Only variables the scenario names and the environment lacks are set, in this process only, never printed.
+    """
+    import os
+
+    needed = {t.dsn_env for t in scenario.stack.targets.values() if t.dsn_env} - set(os.environ)
+    if scenario.stack.name != "demo" or not needed:
+        return
+    from gameday.stack.config import StackConfig
+    from gameday.stack.state import stack_env
+
+    os.environ.update({k: v for k, v in stack_env(StackConfig.from_env(os.environ)).items() if k in needed})
 
 
 def record_history(run_dir: Path, url: str | None) -> None:

@@ -14,6 +14,7 @@ stack's env file (CHECKOUT_SECRETS), so they never appear in a process listing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -253,11 +254,16 @@ def health() -> tuple[int, dict[str, object]]:
         METRICS.dependency_error("redis", reason_of(exc))
         checks["redis"] = short(exc)
     try:
-        probe = os.path.join(SPOOL, ".health")
-        with open(probe, "w", encoding="utf-8") as f:
-            f.write("ok\n")
-            f.flush()
-            os.fsync(f.fileno())
+        # A new file each time: rewriting one file would reuse its own freed page, so a full spool looked fine.
+        probe = os.path.join(SPOOL, f".health-{os.getpid()}-{threading.get_ident()}")
+        try:
+            with open(probe, "wb") as f:
+                f.write(b"\0" * 16384)  # about what one order needs
+                f.flush()
+                os.fsync(f.fileno())
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(probe)
         checks["spool"] = "ok"
     except OSError as exc:
         METRICS.dependency_error("spool", "other")
