@@ -155,6 +155,6 @@ def find_journals(reports_dir: Path, state_dir: Path | None = None) -> list[Path
                 continue
             if target.is_file() and pending_faults(target):
                 found.add(target)
-            elif not target.is_file() or not pending_faults(target):
+            else:
                 pointer.unlink(missing_ok=True)  # its run ended, or its journal is gone: the pointer is stale
     return sorted({p.resolve() for p in found})
