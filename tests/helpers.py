@@ -85,3 +85,8 @@ def only_run_dir(reports: Path) -> Path:
     runs = [p for p in reports.iterdir() if p.is_dir()]
     assert len(runs) == 1, runs
     return runs[0]
+
+
+def first_run_dir(reports: Path) -> Path:
+    """The first run folder in a reports folder (which also holds history.sqlite)."""
+    return next(p for p in sorted(reports.iterdir()) if p.is_dir())

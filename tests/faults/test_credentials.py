@@ -23,7 +23,7 @@ from gameday.errors import FaultError, GamedayError, RevertError, ServiceUnavail
 from gameday.faults.base import FaultHandle
 from gameday.faults.credentials import RevokeCredentials, RevokeCredentialsArgs
 from gameday.scenario.model import FaultSpec, StackSpec
-from tests.helpers import events, harness_process, write_scenario
+from tests.helpers import first_run_dir, events, harness_process, write_scenario
 from tests.services import PostgresServer, RedisServer
 
 SECRET = "KNOWN-secret-pw-4f9c2e"
@@ -490,7 +490,7 @@ def wait_for_events(reports: Path, kind: str, count: int, timeout: float = 60) -
 
 def kill_harness_and_watchdog(proc: subprocess.Popen[str], reports: Path) -> None:
     """SIGKILL the run's watchdog, then the harness: nothing of the run is left to revert but `gameday cleanup`."""
-    run_dir = next(reports.iterdir())
+    run_dir = first_run_dir(reports)
     for event in events(run_dir):
         if event["kind"] == "watchdog.started":
             with contextlib.suppress(ProcessLookupError):
@@ -537,7 +537,7 @@ def test_sigkill_mid_fault_then_cleanup_restores_role_user_and_file(
     assert out.stdout.count("reverted") == 3
     assert (role_state(pg_server, pg_role), acl_line(redis_acl_server, redis_user), file_state(token)) == before
     assert can_login(pg_server, pg_role) and redis_auth_ok(redis_acl_server, redis_user)
-    run_dir = next(reports.iterdir())
+    run_dir = first_run_dir(reports)
     rendered = gameday("report", str(run_dir), cwd=tmp_path, env=env)
     assert rendered.returncode == 0, rendered.stderr[-1500:]
     assert_no_secret_in(reports, SECRET, redis_acl_server.admin_password, pg_server.admin_password)
@@ -557,7 +557,7 @@ def test_a_full_run_breaks_and_restores_and_nothing_secret_reaches_the_records(
            "GAMEDAY_STATE_DIR": str(tmp_path / "state")}
     out = gameday("run", str(scenario), "--reports", str(tmp_path / "reports"), cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    run_dir = next((tmp_path / "reports").iterdir())
+    run_dir = first_run_dir(tmp_path / "reports")
     kinds = [e["kind"] for e in events(run_dir)]
     assert kinds.count("fault.effective") == 3 and kinds.count("fault.reverted") == 3
     assert (role_state(pg_server, pg_role), acl_line(redis_acl_server, redis_user), file_state(token)) == before
@@ -587,7 +587,7 @@ def test_after_a_sigkill_the_watchdog_alone_restores_role_user_and_file(
         if proc.poll() is None:
             proc.kill()
         proc.communicate(timeout=10)
-    journal = next(reports.iterdir()) / "journal.jsonl"
+    journal = first_run_dir(reports) / "journal.jsonl"
     deadline = time.monotonic() + 30
     while journal.read_text().count('"by": "watchdog"') < 3 and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -21,7 +21,7 @@ from gameday.faults.base import FaultHandle
 from gameday.faults.disk import FILL_PREFIX, DiskFill, DiskFillArgs, Usage, plan_fill
 from gameday.scenario.model import FaultSpec, StackSpec
 from gameday.scenario.sizes import parse_size
-from tests.helpers import events, harness_process, write_scenario
+from tests.helpers import first_run_dir, events, harness_process, write_scenario
 
 MiB = 1024 * 1024
 LOW_FLOOR = {"floor_bytes": 0, "floor_percent": 0}
@@ -275,7 +275,7 @@ def test_a_run_records_usage_before_during_after_and_the_report_shows_it(tmp_pat
     scenario = disk_scenario(tmp_path, {"path": str(small_fs)}, {"percent_used": 75, "floor_bytes": "1MiB"}, "1s")
     out = gameday("run", str(scenario), "--reports", str(tmp_path / "reports"), cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    run_dir = next((tmp_path / "reports").iterdir())
+    run_dir = first_run_dir(tmp_path / "reports")
     usage = {e["details"]["phase"]: e["details"] for e in events(run_dir) if e["kind"] == "disk.usage"}
     assert set(usage) == {"before", "during", "after"}
     assert usage["before"]["percent_used"] < 1 and abs(usage["during"]["percent_used"] - 75) < 0.1
@@ -304,7 +304,7 @@ def test_sigkill_mid_fill_then_cleanup_deletes_the_fill_file_and_gives_the_space
                                 for e in events(run_dirs[0].parent)):
                 break
             time.sleep(0.05)
-        run_dir = next(reports.iterdir())
+        run_dir = first_run_dir(reports)
         for event in events(run_dir):  # the watchdog too: only `gameday cleanup` is left to revert
             if event["kind"] == "watchdog.started":
                 with contextlib.suppress(ProcessLookupError):

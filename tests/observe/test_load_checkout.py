@@ -25,10 +25,16 @@ def request_counts() -> dict[tuple[str, str, str], int]:
 
 @pytest.fixture
 def checkout() -> None:
+    """The default demo stack, brought up if it is not (idempotent; the stack tests share it)."""
+    import os
+
+    from gameday.stack.manager import stack_from_env
+
     try:
         httpx.get(f"{CHECKOUT}/metrics", timeout=2, trust_env=False).raise_for_status()
     except httpx.HTTPError:
-        pytest.skip("the demo stack is not up (gameday stack up)")
+        stack_from_env(os.environ).up()
+        httpx.get(f"{CHECKOUT}/metrics", timeout=5, trust_env=False).raise_for_status()
 
 
 @pytest.mark.usefixtures("checkout")
