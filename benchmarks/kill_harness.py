@@ -1,17 +1,39 @@
 """SIGKILL the harness at random points of a run, then check that nothing is left broken.
 
-For each trial: start `gameday run` on a fresh busybox container, SIGKILL it after a random delay
-(spread over preflight, inject, observe and revert), then wait for the watchdog (the dead-man's
-switch) to revert. A trial fails if, 20 s after the kill, the container is not running, or a journal
-still holds a pending fault. Reports the time from the kill to the container being back.
+For each trial: start `python -m gameday run scenario.yaml --reports DIR` on a real target, SIGKILL it
+after a random delay, then leave the watchdog (the dead-man's switch) to revert; no `gameday cleanup` is
+run. One run of each kind, not killed, first measures when its inject and revert come; then the kill
+moments of each kind take turns: anywhere from the run's start to just after its revert (preflight,
+steady state, inject, observe, revert), aimed at the inject call, anywhere, aimed at the revert call.
+Where the run really was at the kill is read from its own timeline. Trials rotate over every fault kind:
 
-Run on demand (needs dockerd and the image gameday/busybox:test from tests/conftest.py):
-    python benchmarks/kill_harness.py --trials 50
+    container_kill / container_stop / container_pause   a fresh busybox httpd container per trial
+    latency / bandwidth / timeout / reset_peer / proxy_down
+                                                        one proxy of one real toxiproxy server, in front
+                                                        of a small loopback HTTP server
+    disk_fill                                           a busybox container with a 16 MiB tmpfs at /data
+    revoke_credentials/pg                               a login role of a real PostgreSQL cluster
+    revoke_credentials/redis                            an ACL user of a real redis-server
+    revoke_credentials/file                             a token file (bytes, mode and mtime compared)
+
+The fault is judged by observing the real thing, never the journal: the container running and not
+paused; no toxic on the proxy and the proxy enabled; no fill file and the free space back; the role
+can log in; the Redis user can AUTH; the file's bytes, mode and mtime as before. A trial fails if, 25 s
+after the kill, the fault is still there, or if it is there again once the watchdog has left (it
+re-checks what it reverted for 6 s), or if a journal still holds a pending fault. For trials where the
+fault was live at the kill, the time from the kill to the observed restore is reported.
+
+Run on demand (needs dockerd, the image gameday/busybox:test from tests/conftest.py, root for
+/proc/<pid>/root, PostgreSQL and redis-server binaries, a toxiproxy server binary):
+    python benchmarks/kill_harness.py --trials 72
+    python benchmarks/kill_harness.py --trials 10 --kinds container_stop,disk_fill
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import random
 import signal
@@ -20,16 +42,36 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import docker
+import httpx
 import yaml
 
 from gameday.engine.journal import pending_faults
 
-KINDS = ["container_kill", "container_stop", "container_pause"]
+CONTAINER_KINDS = ["container_kill", "container_stop", "container_pause"]
+PROXY_KINDS = ["latency", "bandwidth", "timeout", "reset_peer", "proxy_down"]
+CREDENTIAL_KINDS = ["revoke_credentials/pg", "revoke_credentials/redis", "revoke_credentials/file"]
+KINDS = [*CONTAINER_KINDS, *PROXY_KINDS, "disk_fill", *CREDENTIAL_KINDS]
+IMAGE = "gameday/busybox:test"
+RESTORE_DEADLINE = 25.0
+WATCHDOG_EXIT_DEADLINE = 40.0
+PG_ENV = "GDKILL_PG_ADMIN_DSN"
+REDIS_ENV = "GDKILL_REDIS_ADMIN_URL"
+ROLE = "gdkill_app"
+FAULT = {"duration": "2s"}
 
 
 def free_port() -> int:
@@ -38,80 +80,589 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def healthy(container) -> bool:  # type: ignore[no-untyped-def]
-    container.reload()
-    state = container.attrs["State"]
-    return state["Status"] == "running" and not state["Paused"]
+def httpd(client: docker.DockerClient, name: str, port: int, **kwargs: Any) -> Any:
+    return client.containers.run(IMAGE, ["httpd", "-f", "-p", f"127.0.0.1:{port}", "-h", "/www"], name=name,
+                                 detach=True, network_mode="host",
+                                 labels={"gameday.allowed": "true", "gameday.bench": "kill_harness"}, **kwargs)
 
 
-def trial(client: docker.DockerClient, kind: str, delay: float, work: Path) -> tuple[bool, float | None, str]:
-    port = free_port()
-    name = f"gdkill-{uuid.uuid4().hex[:6]}"
-    container = client.containers.run("gameday/busybox:test", ["httpd", "-f", "-p", f"127.0.0.1:{port}", "-h", "/www"],
-                                      name=name, detach=True, network_mode="host", labels={"gameday.allowed": "true"})
+def http_probe(port: int) -> dict[str, Any]:
+    return {"name": "web", "http": {"url": f"http://127.0.0.1:{port}/", "timeout": "1s"}, "interval": "200ms"}
+
+
+def tcp_probe(port: int) -> dict[str, Any]:
+    return {"name": "port", "tcp": {"port": port, "timeout": "1s"}, "interval": "200ms"}
+
+
+def wait_until(predicate: Any, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError("condition not met")
+        time.sleep(0.05)
+
+
+def http_ok(port: int) -> bool:
     try:
-        scenario = work / f"{name}.yaml"
+        return httpx.get(f"http://127.0.0.1:{port}/", timeout=1, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+# --- targets: how to set one up for a trial, how to see it broken, how to mend it by hand -----------------
+
+
+class Target:
+    """One trial's victim. ``broken()`` looks at the real thing; ``mend()`` fixes it by hand after a failure."""
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def broken(self) -> bool:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return ""
+
+    def mend(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class ContainerTarget(Target):
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+        self.port = free_port()
+        self.name = f"gdkill-{uuid.uuid4().hex[:6]}"
+        self.container = httpd(client, self.name, self.port)
+        wait_until(lambda: http_ok(self.port))
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
         args = {"timeout": 0} if kind == "container_stop" else {}
-        scenario.write_text(yaml.safe_dump({
-            "version": 1, "name": name, "stack": {"targets": {"web": {"container": name}}},
-            "steady_state": {"probes": [{"name": "web", "http": {"url": f"http://127.0.0.1:{port}/", "timeout": "1s"},
-                                         "interval": "200ms"}]},
-            "faults": [{"kind": kind, "target": "web", "duration": "2s", "args": args}],
-            "expect": {"recovers_within": "10s"},
-        }))
-        time.sleep(0.3)
-        proc = subprocess.Popen([sys.executable, "-m", "gameday", "run", str(scenario), "--reports", str(work / "reports")],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return {"stack": {"name": "kill-bench", "targets": {"web": {"container": self.name}}},
+                "steady_state": {"probes": [http_probe(self.port)]},
+                "faults": [{"kind": kind, "target": "web", "args": args, **FAULT}]}
+
+    def _state(self) -> dict[str, Any]:
+        self.container.reload()
+        return dict(self.container.attrs["State"])
+
+    def broken(self) -> bool:
+        state = self._state()
+        return state["Status"] != "running" or bool(state["Paused"])
+
+    def describe(self) -> str:
+        state = self._state()
+        return f"container {state['Status']}{', paused' if state['Paused'] else ''}"
+
+    def close(self) -> None:
+        self.container.remove(force=True)
+
+
+class DiskTarget(ContainerTarget):
+    """A busybox container with a small tmpfs; read from the host through /proc/<pid>/root (fast, no exec)."""
+
+    PATH = "/data"
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+        self.port = free_port()
+        self.name = f"gdkill-disk-{uuid.uuid4().hex[:6]}"
+        self.container = httpd(client, self.name, self.port, tmpfs={self.PATH: "size=16m"})
+        wait_until(lambda: http_ok(self.port))
+        self.root = Path(f"/proc/{self._state()['Pid']}/root{self.PATH}")
+        self.free_before = self._free()
+
+    def _free(self) -> int:
+        st = os.statvfs(self.root)
+        return st.f_bavail * st.f_frsize
+
+    def _fills(self) -> list[str]:
+        return [n for n in os.listdir(self.root) if n.startswith(".gameday-fill-")]
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        return {"stack": {"name": "kill-bench", "targets": {"spool": {"container": self.name}}},
+                "steady_state": {"probes": [http_probe(self.port)]},
+                "faults": [{"kind": "disk_fill", "target": "spool",
+                            "args": {"path": self.PATH, "percent_used": 90, "floor_bytes": "1MiB"}, **FAULT}]}
+
+    def broken(self) -> bool:
+        return bool(self._fills()) or self._free() < self.free_before
+
+    def describe(self) -> str:
+        return f"fill files {self._fills()}, free {self._free()} of {self.free_before} before"
+
+
+@dataclass
+class ProxyServices:
+    url: str
+    proxy: str
+    listen_port: int
+    upstream_port: int
+
+
+class ProxyTarget(Target):
+    ARGS: ClassVar[dict[str, dict[str, Any]]] = {"latency": {"latency": "500ms"}, "bandwidth": {"rate_kb": 1}, "timeout": {"timeout": "0s"},
+            "reset_peer": {}, "proxy_down": {}}
+
+    def __init__(self, services: ProxyServices) -> None:
+        self.s = services
+        self.http = httpx.Client(base_url=services.url, timeout=2, trust_env=False)
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        return {"stack": {"name": "kill-bench", "toxiproxy": {"url": self.s.url},
+                          "targets": {"path": {"proxy": self.s.proxy}}},
+                "steady_state": {"probes": [http_probe(self.s.listen_port)]},
+                "faults": [{"kind": kind, "target": "path", "args": self.ARGS[kind], **FAULT}]}
+
+    def _proxy(self) -> dict[str, Any]:
+        return dict(self.http.get(f"/proxies/{self.s.proxy}").raise_for_status().json())
+
+    def broken(self) -> bool:
+        proxy = self._proxy()
+        return bool(proxy.get("toxics")) or not proxy.get("enabled")
+
+    def describe(self) -> str:
+        proxy = self._proxy()
+        return f"toxics {[t['name'] for t in proxy.get('toxics') or []]}, enabled {proxy.get('enabled')}"
+
+    def mend(self) -> None:
+        for toxic in self._proxy().get("toxics") or []:
+            self.http.delete(f"/proxies/{self.s.proxy}/toxics/{toxic['name']}")
+        self.http.post(f"/proxies/{self.s.proxy}", json={"enabled": True})
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class PgTarget(Target):
+    def __init__(self, pg: Any, password: str) -> None:
+        self.pg = pg
+        self.url = pg.url_for(ROLE, password)
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        return {"stack": {"name": "kill-bench", "targets": {"db": {"postgres_role": ROLE, "dsn_env": PG_ENV}}},
+                "steady_state": {"probes": [tcp_probe(self.pg.port)]},
+                "faults": [{"kind": "revoke_credentials", "target": "db", **FAULT}]}
+
+    def broken(self) -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url, connect_timeout=2):
+                return False
+        except psycopg.OperationalError:
+            return True
+
+    def describe(self) -> str:
+        return f"rolcanlogin {self.pg.sql('SELECT rolcanlogin FROM pg_roles WHERE rolname = %s', (ROLE,))}"
+
+    def mend(self) -> None:
+        self.pg.sql(f"ALTER ROLE {ROLE} LOGIN")
+
+
+class RedisTarget(Target):
+    def __init__(self, rs: Any) -> None:
+        self.rs = rs
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        return {"stack": {"name": "kill-bench", "targets": {"cache": {"redis_user": ROLE, "dsn_env": REDIS_ENV}}},
+                "steady_state": {"probes": [tcp_probe(self.rs.port)]},
+                "faults": [{"kind": "revoke_credentials", "target": "cache", **FAULT}]}
+
+    def broken(self) -> bool:
+        import redis
+
+        try:
+            with self.rs.client(ROLE) as client:
+                return not client.ping()
+        except redis.exceptions.RedisError:
+            return True
+
+    def describe(self) -> str:
+        with self.rs.client() as admin:
+            line = next((x for x in admin.execute_command("ACL", "LIST") if x.startswith(f"user {ROLE} ")), "")
+        return f"ACL flag {line.split()[2] if line else 'missing'}"
+
+    def mend(self) -> None:
+        with self.rs.client() as admin:
+            admin.execute_command("ACL", "SETUSER", ROLE, "on")
+
+
+class FileTarget(Target):
+    def __init__(self, folder: Path, upstream_port: int) -> None:
+        self.path = folder / f"token-{uuid.uuid4().hex[:6]}"
+        self.content = f"secret-token-{uuid.uuid4().hex}\n".encode()
+        self.path.write_bytes(self.content)
+        self.path.chmod(0o640)
+        os.utime(self.path, ns=(1_700_000_000_000_000_000, 1_700_000_000_123_456_789))
+        self.stat = self.path.stat()
+        self.upstream_port = upstream_port
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        return {"stack": {"name": "kill-bench", "targets": {"token": {"path": str(self.path)}}},
+                "steady_state": {"probes": [tcp_probe(self.upstream_port)]},
+                "faults": [{"kind": "revoke_credentials", "target": "token", **FAULT}]}
+
+    def broken(self) -> bool:
+        try:
+            st = self.path.stat()
+            return (self.path.read_bytes() != self.content or st.st_mode != self.stat.st_mode
+                    or st.st_mtime_ns != self.stat.st_mtime_ns)
+        except OSError:
+            return True
+
+    def describe(self) -> str:
+        st = self.path.stat()
+        return f"same bytes {self.path.read_bytes() == self.content}, mode {oct(st.st_mode)}, mtime {st.st_mtime_ns}"
+
+    def close(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+# --- the shared services ------------------------------------------------------------------------------
+
+
+@dataclass
+class Services:
+    stack: contextlib.ExitStack
+    folder: Path
+    env: dict[str, str] = field(default_factory=dict)
+    client: docker.DockerClient | None = None
+    proxy: ProxyServices | None = None
+    pg: Any = None
+    pg_password: str = ""
+    redis: Any = None
+    upstream_port: int = 0
+
+    def target(self, kind: str) -> Target:
+        if kind in CONTAINER_KINDS:
+            assert self.client is not None
+            return ContainerTarget(self.client)
+        if kind == "disk_fill":
+            assert self.client is not None
+            return DiskTarget(self.client)
+        if kind in PROXY_KINDS:
+            assert self.proxy is not None
+            return ProxyTarget(self.proxy)
+        if kind.endswith("/pg"):
+            return PgTarget(self.pg, self.pg_password)
+        if kind.endswith("/redis"):
+            return RedisTarget(self.redis)
+        return FileTarget(self.folder, self.upstream_port)
+
+
+class _QuietOk(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "3")
+        self.end_headers()
+        self.wfile.write(b"ok\n")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # reset_peer and timeout toxics cut the probes' connections on purpose
+
+
+@contextlib.contextmanager
+def http_upstream() -> Iterator[int]:
+    """A loopback HTTP server answering 200 to every GET (behind the proxy); yields its port."""
+    server = _QuietServer(("127.0.0.1", 0), _QuietOk)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def start_services(kinds: list[str], stack: contextlib.ExitStack, folder: Path) -> Services:
+    """Start only what the chosen kinds need; everything binds 127.0.0.1 and stops with the stack."""
+    from toxiproxy_env import toxiproxy_server
+
+    from tests.services import postgres_server, redis_server
+
+    services = Services(stack, folder)
+    services.env["GAMEDAY_STATE_DIR"] = str(folder / "state")
+    services.upstream_port = stack.enter_context(http_upstream())
+    if any(k in CONTAINER_KINDS or k == "disk_fill" for k in kinds):
+        services.client = docker.from_env()
+        stack.callback(services.client.close)
+    if any(k in PROXY_KINDS for k in kinds):
+        url = stack.enter_context(toxiproxy_server())
+        listen = free_port()
+        httpx.post(f"{url}/proxies", json={"name": "gdkill-web", "listen": f"127.0.0.1:{listen}",
+                                           "upstream": f"127.0.0.1:{services.upstream_port}", "enabled": True},
+                   timeout=5, trust_env=False).raise_for_status()
+        services.proxy = ProxyServices(url, "gdkill-web", listen, services.upstream_port)
+    if "revoke_credentials/pg" in kinds:
+        services.pg = stack.enter_context(postgres_server())
+        services.pg_password = uuid.uuid4().hex
+        services.pg.sql(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{services.pg_password}'")
+        services.env[PG_ENV] = services.pg.admin_url
+    if "revoke_credentials/redis" in kinds:
+        services.redis = stack.enter_context(redis_server(users={ROLE: uuid.uuid4().hex}))
+        services.env[REDIS_ENV] = services.redis.admin_url
+    return services
+
+
+# --- one trial ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Trial:
+    kind: str
+    delay: float
+    phase: str = "?"
+    ok: bool = False
+    live: bool = False
+    restore_s: float | None = None
+    note: str = ""
+    aim: str = "spread"
+
+
+def _events(run_dir: Path | None) -> list[dict[str, Any]]:
+    if run_dir is None:
+        return []
+    events = []
+    with contextlib.suppress(OSError):
+        for line in (run_dir / "timeline.jsonl").read_text().splitlines():
+            with contextlib.suppress(ValueError):
+                events.append(json.loads(line))
+    return events
+
+
+PHASES = ["startup", "preflight", "steady_state", "fault phase, before inject", "inject", "observe", "revert",
+          "after revert", "?"]
+
+
+def phase_at(events: list[dict[str, Any]], killed_at: datetime) -> str:
+    """Where the run was when it was killed, from its own timeline (wall clock, ms precision)."""
+    before = [e for e in events if datetime.fromisoformat(e["at"]) <= killed_at]
+    phases = [e["details"]["phase"] for e in before if e["kind"] == "phase.changed"]
+    if not phases:
+        return "startup" if not before else "preflight"
+    phase = phases[-1]
+    if phase != "fault":
+        return {"recovery": "after revert", "evaluation": "after revert", "done": "after revert"}.get(phase, phase)
+    kinds = [e["kind"] for e in before]
+    if "fault.intended" not in kinds:
+        return "fault phase, before inject"
+    if "fault.injected" not in kinds:
+        return "inject"
+    if "fault.reverted" in kinds:
+        return "revert"
+    # The run reverts at (fault phase start + at + duration), whenever the inject call returned.
+    fault_phase = next(e for e in before if e["kind"] == "phase.changed" and e["details"]["phase"] == "fault")
+    fault = events[0]["details"]["faults"][0]
+    revert_at = float(fault.get("at_s") or 0.0) + float(fault.get("duration_s") or 0.0)
+    if (killed_at - datetime.fromisoformat(fault_phase["at"])).total_seconds() < revert_at:
+        return "observe"
+    return "revert"
+
+
+def watchdogs_of(folder: Path) -> list[int]:
+    """Watchdog processes whose command line names a journal under this trial's reports folder."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            if "gameday.engine.watchdog" in cmdline and str(folder) in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def start_run(services: Services, target: Target, kind: str, work: Path, reports: Path) -> subprocess.Popen[bytes]:
+    name = f"gdkill-{kind.replace('/', '-').replace('_', '-')}-{uuid.uuid4().hex[:4]}"
+    scenario = work / f"{name}.yaml"
+    scenario.write_text(yaml.safe_dump({"version": 1, "name": name, "expect": {"recovers_within": "10s"},
+                                        **target.scenario(kind.split("/")[0], name)}))
+    return subprocess.Popen([sys.executable, "-m", "gameday", "run", str(scenario), "--reports", str(reports)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **services.env})
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds from spawning `gameday run` to its milestones, from one run that was not killed."""
+
+    started: float
+    intended: float
+    injected: float
+    revert_starts: float
+    reverted: float
+
+    def delay(self, aim: str, rng: random.Random, cap: float) -> float:
+        """A kill moment: spread over the whole run, or aimed at the inject call or the revert call."""
+        low, high = {"spread": (self.started - 0.3, self.reverted + 0.3),
+                     "inject": (self.intended - 0.05, self.injected + 0.05),
+                     "revert": (self.revert_starts - 0.05, self.reverted + 0.05)}[aim]
+        return min(cap, max(0.05, rng.uniform(low, high)))
+
+
+def calibrate(services: Services, kind: str, work: Path) -> Timings:
+    """Run the kind's scenario once to the end, and read when each phase came from its timeline."""
+    target = services.target(kind)
+    reports = work / f"calibrate-{uuid.uuid4().hex[:6]}"
+    try:
+        spawned = datetime.now().astimezone()
+        code = start_run(services, target, kind, work, reports).wait(timeout=120)
+        run_dir = next(p for p in reports.glob("*") if p.is_dir())
+        events = _events(run_dir)
+        if code != 0:
+            raise SystemExit(f"calibration run of {kind} exited with {code}; see {run_dir}")
+
+        def at(kind_: str, phase: str | None = None) -> float:
+            event = next(e for e in events if e["kind"] == kind_ and (phase is None or e["details"]["phase"] == phase))
+            return (datetime.fromisoformat(event["at"]) - spawned).total_seconds()
+
+        fault = events[0]["details"]["faults"][0]
+        return Timings(at("run.started"), at("fault.intended"), at("fault.injected"),
+                       at("phase.changed", "fault") + float(fault["at_s"]) + float(fault["duration_s"]),
+                       at("fault.reverted"))
+    finally:
+        target.close()
+
+
+def trial(services: Services, kind: str, delay: float, work: Path) -> Trial:
+    result = Trial(kind, delay)
+    target = services.target(kind)
+    reports = work / f"reports-{uuid.uuid4().hex[:6]}"
+    try:
+        proc = start_run(services, target, kind, work, reports)
         time.sleep(delay)
-        was_healthy = healthy(container)
+        broken_before = target.broken()
+        killed_wall = datetime.now().astimezone()
         killed = time.monotonic()
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        back: float | None = None
-        deadline = killed + 20
-        while time.monotonic() < deadline:
-            if healthy(container):
-                back = time.monotonic() - killed
+        first = True
+        while time.monotonic() < killed + RESTORE_DEADLINE:
+            broken = target.broken()
+            if first:
+                result.live = broken_before or broken
+                first = False
+            if not broken:
+                result.restore_s = time.monotonic() - killed
                 break
             time.sleep(0.02)
-        time.sleep(1.0)  # let the watchdog write its journal lines
-        pending = [f for j in (work / "reports").glob(f"*{name}*/journal.jsonl") for f in pending_faults(j)]
-        ok = back is not None and healthy(container) and not pending
-        phase = "before fault" if was_healthy else "during fault"
-        return ok, (None if was_healthy else back), phase
+        # The watchdog re-checks what it reverted (for 6 s) and then leaves: judge only after that.
+        deadline = time.monotonic() + WATCHDOG_EXIT_DEADLINE
+        while watchdogs_of(reports) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        lingering = watchdogs_of(reports)
+        run_dirs = sorted(p for p in reports.glob("*") if p.is_dir())
+        result.phase = phase_at(_events(run_dirs[0] if run_dirs else None), killed_wall)
+        pending = [f for j in reports.glob("*/journal.jsonl") for f in pending_faults(j)]
+        still_broken = target.broken()
+        result.ok = result.restore_s is not None and not still_broken and not pending and not lingering
+        if not result.ok:
+            notes = []
+            if result.restore_s is None:
+                notes.append(f"not restored within {RESTORE_DEADLINE:.0f}s")
+            if still_broken:
+                notes.append(f"broken at the end: {target.describe()}")
+            if pending:
+                notes.append(f"{len(pending)} pending in the journal")
+            if lingering:
+                notes.append(f"watchdog still running (pid {lingering})")
+            log = run_dirs[0] / "watchdog.log" if run_dirs else None
+            if log is not None and log.exists():
+                notes.append("watchdog.log: " + " | ".join(log.read_text().strip().splitlines()[-4:]))
+            result.note = "; ".join(notes)
+            target.mend()
+        if not result.live:
+            result.restore_s = None
+        return result
     finally:
-        container.remove(force=True)
+        target.close()
+
+
+# --- the report -----------------------------------------------------------------------------------------
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def ms(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return (f"{statistics.median(values) * 1000:.0f} / {quantile(values, 0.95) * 1000:.0f} / "
+            f"{max(values) * 1000:.0f} ms")
+
+
+def table(trials: list[Trial], kinds: list[str]) -> str:
+    rows = ["| kind | trials | left broken | kills while live | kill -> restored (median / p95 / max) |",
+            "|---|---|---|---|---|"]
+    for kind in [*kinds, "all"]:
+        chosen = [t for t in trials if kind in ("all", t.kind)]
+        if not chosen:
+            continue
+        times = [t.restore_s for t in chosen if t.restore_s is not None]
+        broken = sum(not t.ok for t in chosen)
+        label = "**all**" if kind == "all" else f"`{kind}`"
+        rows.append(f"| {label} | {len(chosen)} | {f'**{broken}**' if broken else 0} | "
+                    f"{sum(t.live for t in chosen)} | {ms(times)} |")
+    return "\n".join(rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--trials", type=int, default=50)
-    parser.add_argument("--max-delay", type=float, default=4.5, help="kill within this many seconds of the start")
+    parser.add_argument("--trials", type=int, default=60)
+    parser.add_argument("--max-delay", type=float, default=10.0, help="never kill later than this many seconds after the start")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--kinds", default=",".join(KINDS),
+                        help=f"comma-separated, in rotation (default: all): {', '.join(KINDS)}; "
+                             "revoke_credentials means its three backends")
     args = parser.parse_args()
+    kinds: list[str] = []
+    for word in (w.strip() for w in args.kinds.split(",") if w.strip()):
+        chosen = CREDENTIAL_KINDS if word == "revoke_credentials" else [word]
+        unknown = [k for k in chosen if k not in KINDS]
+        if unknown:
+            parser.error(f"unknown kind {word!r}; known: {', '.join(KINDS)}")
+        kinds.extend(k for k in chosen if k not in kinds)
     rng = random.Random(args.seed)
-    client = docker.from_env()
-    failures = 0
-    restore_times: list[float] = []
-    by_phase: dict[str, int] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["GAMEDAY_STATE_DIR"] = str(Path(tmp) / "state")
+    trials: list[Trial] = []
+    with tempfile.TemporaryDirectory(prefix="gdkill-") as tmp, contextlib.ExitStack() as stack:
+        work = Path(tmp)
+        services = start_services(kinds, stack, work)
+        # Each kind's run has its own pace (Docker calls, docker exec, a database login): one run of each,
+        # not killed, says when its inject and revert come. Then, per kind, trials take turns: kill anywhere
+        # from the run's start to just after its revert; aimed at the inject call; anywhere; aimed at the revert.
+        timings = {kind: calibrate(services, kind, work) for kind in kinds}
+        for kind, t in timings.items():
+            print(f"calibrated {kind:25s} started {t.started:4.2f}s, inject {t.intended:4.2f}-{t.injected:4.2f}s, "
+                  f"revert {t.revert_starts:4.2f}-{t.reverted:4.2f}s", flush=True)
+        aims = ["spread", "inject", "spread", "revert"]
         for i in range(args.trials):
-            kind = KINDS[i % len(KINDS)]
-            delay = rng.uniform(0.2, args.max_delay)
-            ok, back, phase = trial(client, kind, delay, Path(tmp))
-            by_phase[phase] = by_phase.get(phase, 0) + 1
-            failures += not ok
-            if back is not None:
-                restore_times.append(back)
-            print(f"trial {i + 1:2d} {kind:15s} kill at {delay:4.2f}s ({phase}): {'ok' if ok else 'LEFT BROKEN'}"
-                  + (f", restored {back * 1000:.0f} ms after the kill" if back is not None else ""), flush=True)
-    print(f"\n{args.trials} trials, {failures} left a fault behind; kills by phase: {by_phase}")
-    if restore_times:
-        q = statistics.quantiles(restore_times, n=20) if len(restore_times) > 1 else restore_times
-        print(f"kill -> restored (faults live at the kill, n={len(restore_times)}): median "
-              f"{statistics.median(restore_times) * 1000:.0f} ms, p95 {q[-1] * 1000:.0f} ms, "
-              f"max {max(restore_times) * 1000:.0f} ms")
+            kind = kinds[i % len(kinds)]
+            aim = aims[(i // len(kinds)) % len(aims)]
+            result = trial(services, kind, timings[kind].delay(aim, rng, args.max_delay), work)
+            result.aim = aim
+            trials.append(result)
+            print(f"trial {i + 1:3d} {kind:25s} {aim:6s} kill at {result.delay:4.2f}s ({result.phase}): "
+                  f"{'ok' if result.ok else 'LEFT BROKEN'}"
+                  + (f", restored {result.restore_s * 1000:.0f} ms after the kill" if result.restore_s is not None else "")
+                  + (f"  [{result.note}]" if result.note else ""), flush=True)
+    print(f"\n{len(trials)} trials, {sum(not t.ok for t in trials)} left a fault behind\n")
+    print(table(trials, kinds))
+    print("\n| killed during | trials | fault live at the kill | left broken |\n|---|---|---|---|")
+    for phase in PHASES:
+        chosen = [t for t in trials if t.phase == phase]
+        if chosen:
+            print(f"| {phase} | {len(chosen)} | {sum(t.live for t in chosen)} | {sum(not t.ok for t in chosen)} |")
 
 
 if __name__ == "__main__":
