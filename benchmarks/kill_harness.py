@@ -496,17 +496,43 @@ class Timings:
     """Seconds from spawning `gameday run` to its milestones, from one run that was not killed."""
 
     started: float
+    fault_phase: float
     intended: float
     injected: float
     revert_starts: float
     reverted: float
 
-    def delay(self, aim: str, rng: random.Random, cap: float) -> float:
-        """A kill moment: spread over the whole run, or aimed at the inject call or the revert call."""
-        low, high = {"spread": (self.started - 0.3, self.reverted + 0.3),
-                     "inject": (self.intended - 0.05, self.injected + 0.05),
-                     "revert": (self.revert_starts - 0.05, self.reverted + 0.05)}[aim]
-        return min(cap, max(0.05, rng.uniform(low, high)))
+    def plan(self, aim: str, rng: random.Random) -> KillPlan:
+        """When to kill: anywhere in the run, or aimed at the inject call or the revert call.
+
+        Runs vary by a few hundred ms (interpreter start, Docker), more than an inject call lasts, so aimed
+        kills are timed from the run's own timeline event, not from the spawn."""
+        if aim == "inject":  # fault.intended is written just before the inject call
+            return KillPlan("fault.intended", rng.uniform(0.0, self.injected - self.intended + 0.03))
+        if aim == "revert":  # the revert starts at the fault phase's start + at + duration
+            start = self.revert_starts - self.fault_phase
+            return KillPlan("fault phase", start + rng.uniform(-0.03, self.reverted - self.revert_starts + 0.03))
+        return KillPlan(None, max(0.05, rng.uniform(self.started - 0.3, self.reverted + 0.3)))
+
+
+@dataclass(frozen=True)
+class KillPlan:
+    trigger: str | None
+    """None: ``offset`` counts from the spawn; else from when this timeline event appeared."""
+    offset: float
+
+
+def wait_for_trigger(reports: Path, trigger: str, proc: subprocess.Popen[bytes], limit: float) -> bool:
+    """Poll the run's timeline (flushed per event) until the trigger event is there; False if it never came."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and proc.poll() is None:
+        for path in reports.glob("*/timeline.jsonl"):
+            with contextlib.suppress(OSError):
+                text = path.read_text()
+                if (trigger == "fault phase" and '"phase": "fault"' in text) or f'"kind": "{trigger}"' in text:
+                    return True
+        time.sleep(0.003)
+    return False
 
 
 def calibrate(services: Services, kind: str, work: Path) -> Timings:
@@ -526,20 +552,25 @@ def calibrate(services: Services, kind: str, work: Path) -> Timings:
             return (datetime.fromisoformat(event["at"]) - spawned).total_seconds()
 
         fault = events[0]["details"]["faults"][0]
-        return Timings(at("run.started"), at("fault.intended"), at("fault.injected"),
+        return Timings(at("run.started"), at("phase.changed", "fault"), at("fault.intended"), at("fault.injected"),
                        at("phase.changed", "fault") + float(fault["at_s"]) + float(fault["duration_s"]),
                        at("fault.reverted"))
     finally:
         target.close()
 
 
-def trial(services: Services, kind: str, delay: float, work: Path) -> Trial:
-    result = Trial(kind, delay)
+def trial(services: Services, kind: str, plan: KillPlan, work: Path, max_delay: float) -> Trial:
+    result = Trial(kind, 0.0)
     target = services.target(kind)
     reports = work / f"reports-{uuid.uuid4().hex[:6]}"
     try:
+        spawned = time.monotonic()
         proc = start_run(services, target, kind, work, reports)
-        time.sleep(delay)
+        if plan.trigger is None or not wait_for_trigger(reports, plan.trigger, proc, max_delay):
+            time.sleep(max(0.0, min(plan.offset, max_delay) - (time.monotonic() - spawned)))
+        else:
+            time.sleep(plan.offset)
+        result.delay = time.monotonic() - spawned
         broken_before = target.broken()
         killed_wall = datetime.now().astimezone()
         killed = time.monotonic()
@@ -620,7 +651,8 @@ def table(trials: list[Trial], kinds: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=60)
-    parser.add_argument("--max-delay", type=float, default=10.0, help="never kill later than this many seconds after the start")
+    parser.add_argument("--max-delay", type=float, default=10.0,
+                        help="kill at the latest this many seconds after the start (or after an aimed-at event)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--kinds", default=",".join(KINDS),
                         help=f"comma-separated, in rotation (default: all): {', '.join(KINDS)}; "
@@ -649,7 +681,7 @@ def main() -> None:
         for i in range(args.trials):
             kind = kinds[i % len(kinds)]
             aim = aims[(i // len(kinds)) % len(aims)]
-            result = trial(services, kind, timings[kind].delay(aim, rng, args.max_delay), work)
+            result = trial(services, kind, timings[kind].plan(aim, rng), work, args.max_delay)
             result.aim = aim
             trials.append(result)
             print(f"trial {i + 1:3d} {kind:25s} {aim:6s} kill at {result.delay:4.2f}s ({result.phase}): "
