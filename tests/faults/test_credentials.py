@@ -350,6 +350,22 @@ def test_a_token_file_is_spoiled_in_place_and_restored_byte_for_byte(tmp_path: P
     assert file_state(token) == before
 
 
+def test_a_backup_half_written_when_the_harness_died_is_deleted_by_revert(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_bytes(f"{SECRET}\n".encode())
+    before = file_state(token)
+    state = tmp_path / "state"
+    handle = RevokeCredentials(environ={}, state_dir=state).prepare(spec("tok"), stack(tok={"path": str(token)}))
+    # What a SIGKILL inside inject's backup write leaves: the temporary copy, no backup, the file untouched.
+    partial = Path(handle.data["backup"]).with_suffix(".tmp")
+    partial.parent.mkdir(parents=True, mode=0o700)
+    partial.write_bytes(SECRET.encode())
+    RevokeCredentials(environ={}, state_dir=state).revert(roundtrip(handle))
+    assert file_state(token) == before
+    assert not partial.exists()
+    assert_no_secret_in(state, SECRET)
+
+
 def test_only_the_env_key_entry_of_an_env_file_changes(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     original = f"# app\nDB_HOST=127.0.0.1\nexport DB_PASSWORD={SECRET}\r\nDB_PASSWORD_OLD=keep\nTAIL=1".encode()

@@ -182,6 +182,10 @@ class CredentialsFile:
     def revert(self, data: dict[str, Any]) -> None:
         path, target = data["path"], data["target"]
         backup = Path(data["backup"])
+        # A harness killed while writing the backup leaves its half-written copy of the secret beside it
+        # (the original is untouched then: it is overwritten only once the backup is in place).
+        with file_errors(target, f"cannot delete {backup.with_suffix('.tmp')}", reverting=True):
+            backup.with_suffix(".tmp").unlink(missing_ok=True)
         if not backup.exists():
             if self._matches_prior(data):
                 return  # reverted already (the backup is removed last)
