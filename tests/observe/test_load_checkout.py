@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import json
 import re
 import subprocess
@@ -24,17 +26,23 @@ def request_counts() -> dict[tuple[str, str, str], int]:
 
 
 @pytest.fixture
-def checkout() -> None:
-    """The default demo stack, brought up if it is not (idempotent; the stack tests share it)."""
+def checkout() -> Iterator[None]:
+    """The default demo stack: brought up if it is not, and taken down again after, as it was."""
     import os
 
     from gameday.stack.manager import stack_from_env
 
+    stack = stack_from_env(os.environ)
     try:
         httpx.get(f"{CHECKOUT}/metrics", timeout=2, trust_env=False).raise_for_status()
+        started = False
     except httpx.HTTPError:
-        stack_from_env(os.environ).up()
+        stack.up()
+        started = True
         httpx.get(f"{CHECKOUT}/metrics", timeout=5, trust_env=False).raise_for_status()
+    yield
+    if started:
+        stack.down()
 
 
 @pytest.mark.usefixtures("checkout")

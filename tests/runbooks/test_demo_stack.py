@@ -34,8 +34,9 @@ def demo_env(docker_client: Any) -> Iterator[dict[str, str]]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GAMEDAY_DEMO_")}
     stack = DemoStack(StackConfig.from_env(environ), environ=environ, client=docker_client)
     was_up = all(s.healthy for s in stack.status())
-    if not was_up:
-        stack.up(timeout=180)
+    # Always `up` (idempotent): it also rewrites this state folder's env file from the running stack when
+    # another test (with another state folder) brought the stack up.
+    stack.up(timeout=180)
     yield {**environ, **read_env_file(_mounted_env_file(docker_client) or stack.config.env_file)}
     if not was_up:
         stack.down()
