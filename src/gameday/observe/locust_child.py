@@ -37,6 +37,8 @@ import sys
 import time
 from typing import IO, Any
 
+from gameday.observe.stats import hist_percentile
+
 PR_SET_PDEATHSIG = 1
 PERCENTILES = (("p50_ms", 0.50), ("p95_ms", 0.95), ("p99_ms", 0.99))
 
@@ -71,20 +73,6 @@ def percentile(sorted_values: list[float], fraction: float) -> float | None:
         return None
     rank = max(1, math.ceil(fraction * len(sorted_values) - 1e-9))
     return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
-def hist_percentile(hist: dict[int, int], fraction: float) -> float | None:
-    """Nearest-rank percentile of a histogram {value: count}; None when empty."""
-    total = sum(hist.values())
-    if total == 0:
-        return None
-    rank = max(1, math.ceil(fraction * total - 1e-9))
-    seen = 0
-    for value in sorted(hist):
-        seen += hist[value]
-        if seen >= rank:
-            return float(value)
-    return float(max(hist))
 
 
 class Counter:

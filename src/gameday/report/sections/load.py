@@ -9,10 +9,10 @@ per-second percentiles.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from gameday.observe.stats import hist_percentile
 from gameday.scoring.expectations import FaultWindow, fault_window
 from gameday.timeline import Event
 
@@ -54,20 +54,6 @@ def _period(event: Event, window: FaultWindow | None) -> str | None:
     if event.offset < window.start:
         return "before"
     return "during" if event.offset <= window.end else "after"
-
-
-def hist_percentile(hist: dict[int, int], fraction: float) -> float | None:
-    """Nearest-rank percentile of a histogram {response time ms: count}."""
-    total = sum(hist.values())
-    if total == 0:
-        return None
-    rank = max(1, math.ceil(fraction * total - 1e-9))
-    seen = 0
-    for value in sorted(hist):
-        seen += hist[value]
-        if seen >= rank:
-            return float(value)
-    return float(max(hist))
 
 
 def summarise_period(name: str, stats: list[Event]) -> LoadPeriod:
