@@ -11,7 +11,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from gameday.cli.main import _err, record_history
+    from gameday.cli.main import _err
     from gameday.engine.suite import run_suite
     from gameday.report.junit import write_junit
     from gameday.scenario.loader import find_scenario_files
@@ -20,10 +20,9 @@ def cmd_ci(args: argparse.Namespace) -> int:
     if not paths:
         _err(f"no scenario files in {' '.join(args.scenarios)}")
         return 2
-    result = run_suite(paths, reports_dir=Path(args.reports), jobs=args.jobs)
-    for entry in result.entries:
-        if (entry.run_dir / "timeline.jsonl").is_file():
-            record_history(entry.run_dir, args.history)
+    # Each `gameday run` records itself in the history; it only needs to know which one.
+    result = run_suite(paths, reports_dir=Path(args.reports), jobs=args.jobs,
+                       extra_args=["--history", args.history] if args.history else None)
     console = Console(highlight=False)
     table = Table(title="gameday ci")
     for column in ("scenario", "outcome", "failed expectations", "time", "report"):

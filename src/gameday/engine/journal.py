@@ -122,10 +122,10 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def pending_faults(path: Path) -> list[PendingFault]:
-    """Faults with an intent and no revert, in the order they were intended."""
+def pending_faults(path: Path, records: list[dict[str, Any]] | None = None) -> list[PendingFault]:
+    """Faults with an intent and no revert, in the order they were intended (``records``: already read)."""
     intents: dict[str, dict[str, Any]] = {}
-    for rec in read_records(path):
+    for rec in read_records(path) if records is None else records:
         if rec.get("op") == "intent":
             intents[rec["fault_id"]] = rec
         elif rec.get("op") == "reverted":

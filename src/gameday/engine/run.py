@@ -121,14 +121,17 @@ class _LiveFault:
     injected_at: float
 
 
+def record_check(timeline: Timeline, result: ProbeResult, phase: str) -> None:
+    timeline.record("probe.checked", actor=f"probe:{result.probe}", phase=phase, **result.details())
+
+
 class ProbeLoop:
     """Runs each probe on its own interval in a background thread, recording ``probe.checked``."""
 
-    def __init__(self, probes: list[ProbeSpec], timeline: Timeline, prober: Prober) -> None:
+    def __init__(self, probes: list[ProbeSpec], timeline: Timeline, *, phase: str) -> None:
         self.probes = probes
         self.timeline = timeline
-        self.prober = prober
-        self.phase = "steady_state"
+        self.phase = phase
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -146,7 +149,7 @@ class ProbeLoop:
                 result = prober.check(probe)
                 if self._stop.is_set():
                     break
-                self.timeline.record("probe.checked", actor=f"probe:{probe.name}", phase=self.phase, **result.details())
+                record_check(self.timeline, result, self.phase)
                 self._stop.wait(max(0.0, probe.interval - (self.timeline.now() - started)))
         finally:
             prober.close()
@@ -217,15 +220,11 @@ class Runner:
         with self.guard:
             try:
                 outcome, verdicts = self._phases()
-            except RunInterrupted as exc:
-                outcome, error = Outcome.INTERRUPTED, str(exc)
-                self.timeline.record("run.aborted", reason=str(exc))
-            except RunAborted as exc:
-                outcome, error = Outcome.ABORTED, str(exc)
-                self.timeline.record("run.aborted", reason=str(exc))
             except GamedayError as exc:
-                outcome, error = Outcome.ERROR, str(exc)
-                self.timeline.record("run.aborted", reason=str(exc))
+                outcome = (Outcome.INTERRUPTED if isinstance(exc, RunInterrupted)
+                           else Outcome.ABORTED if isinstance(exc, RunAborted) else Outcome.ERROR)
+                error = str(exc)
+                self.timeline.record("run.aborted", reason=error)
             finally:
                 self.guard.disarm()
                 self._revert_all()
@@ -261,8 +260,7 @@ class Runner:
             return Outcome.STEADY_STATE_FAILED, []
 
         self._phase("fault")
-        probes = ProbeLoop(self.scenario.steady_state.probes, self.timeline, self.prober)
-        probes.phase = "fault"
+        probes = ProbeLoop(self.scenario.steady_state.probes, self.timeline, phase="fault")
         probes.start()
         try:
             self._fault_schedule(prepared)
@@ -371,7 +369,7 @@ class Runner:
         results = []
         for probe in self.scenario.steady_state.probes:
             result = self.prober.check(probe)
-            self.timeline.record("probe.checked", actor=f"probe:{probe.name}", phase=phase, **result.details())
+            record_check(self.timeline, result, phase)
             results.append(result)
         return results
 

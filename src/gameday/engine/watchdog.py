@@ -54,10 +54,6 @@ def start_watchdog(journal: Path, heartbeat: Path, *, harness_pid: int, state_di
         log.close()
 
 
-def _closed(journal: Path) -> bool:
-    return any(rec.get("op") == "closed" for rec in read_records(journal))
-
-
 def watch(journal: Path, heartbeat: Path, harness_pid: int, heartbeat_timeout: float) -> int:
     from gameday.faults.base import FaultRegistry
 
@@ -75,7 +71,9 @@ def watch(journal: Path, heartbeat: Path, harness_pid: int, heartbeat_timeout: f
 
     log(f"watching run {run_id} (harness pid {harness_pid})")
     while True:
-        pending = pending_faults(journal)
+        records = read_records(journal)
+        pending = pending_faults(journal, records)
+        closed = any(rec.get("op") == "closed" for rec in records)
         harness_alive = pid_running(harness_pid)
         for item in list(to_verify):
             due, fault, driver = item
@@ -88,7 +86,7 @@ def watch(journal: Path, heartbeat: Path, harness_pid: int, heartbeat_timeout: f
                     driver.revert(fault.handle)
             except GamedayError as exc:
                 log(f"re-checking {fault.fault_id} failed: {exc}")
-        if not pending and not to_verify and (_closed(journal) or not harness_alive):
+        if not pending and not to_verify and (closed or not harness_alive):
             log("nothing pending; leaving")
             return 0
         if not harness_alive and all(failures.get(f.fault_id, 0) >= GIVE_UP_AFTER for f in pending):

@@ -10,7 +10,7 @@ from gameday.engine.suite import SuiteResult
 
 
 def junit_xml(result: SuiteResult, *, suite_name: str = "gameday") -> str:
-    failures = sum(1 for e in result.entries if e.failed_expectations or (e.exit_code == 1 and not e.failed_expectations))
+    failures = sum(1 for e in result.entries if e.exit_code == 1)
     errors = sum(1 for e in result.entries if e.exit_code not in (0, 1))
     suites = ET.Element("testsuites", name=suite_name, tests=str(len(result.entries)), failures=str(failures),
                         errors=str(errors), time=f"{result.wall_s:.3f}")
