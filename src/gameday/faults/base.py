@@ -12,16 +12,31 @@ Fault kinds are found through the ``gameday.faults`` entry point group; built-in
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from gameday.errors import GamedayError
+from gameday.errors import FaultError, GamedayError, RevertError
 from gameday.scenario.model import FaultSpec, StackSpec
 
 ENTRY_POINT_GROUP = "gameday.faults"
+
+
+@contextlib.contextmanager
+def os_errors(target: str, what: str, *, reverting: bool = False) -> Iterator[None]:
+    """Translate OSError from file and filesystem calls into FaultError (or RevertError while reverting)."""
+    error_cls = RevertError if reverting else FaultError
+    try:
+        yield
+    except PermissionError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) not in what else ""
+        raise error_cls(f"{what}: permission denied{where}", target=target) from exc
+    except OSError as exc:
+        raise error_cls(f"{what}: {exc.strerror or exc}", target=target) from exc
 
 
 class FaultArgs(BaseModel):

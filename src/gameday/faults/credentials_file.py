@@ -10,33 +10,21 @@ and the digest, never the content. Why the state directory and not the run folde
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import secrets
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from gameday.errors import FaultError, RevertError, TargetError
+from gameday.faults.base import os_errors
 from gameday.faults.credentials import RevokeCredentialsArgs, digest_matches, new_digest
 from gameday.scenario.model import TargetSpec
 
 MAX_BYTES = 1024 * 1024
 """Credentials files are small; a bigger file is probably not the one the scenario meant."""
 BACKUP_FOLDER = "credential-backups"
-
-
-@contextlib.contextmanager
-def file_errors(target: str, what: str, *, reverting: bool = False) -> Iterator[None]:
-    error_cls = RevertError if reverting else FaultError
-    try:
-        yield
-    except PermissionError as exc:
-        raise error_cls(f"{what}: permission denied", target=target) from exc
-    except OSError as exc:
-        raise error_cls(f"{what}: {exc.strerror or exc}", target=target) from exc
 
 
 def _env_entry(lines: list[bytes], key: str) -> list[int]:
@@ -93,7 +81,7 @@ class CredentialsFile:
         path = os.path.realpath(given)  # a mounted secret is often a symlink: change what it points at
         if not os.path.lexists(given):
             raise TargetError(f"credentials file {given} does not exist", target=target_name)
-        with file_errors(target_name, f"cannot read {given}"):
+        with os_errors(target_name, f"cannot read {given}"):
             st = os.stat(path)
             if not stat.S_ISREG(st.st_mode):
                 raise TargetError(f"{given} is not a regular file", target=target_name)
@@ -138,7 +126,7 @@ class CredentialsFile:
                 return  # a retried inject: the backup is already safe
             raise FaultError(f"backup {backup} exists and does not match the original; nothing done",
                              target=data["target"])
-        with file_errors(data["target"], f"cannot write the backup in {backup.parent}"):
+        with os_errors(data["target"], f"cannot write the backup in {backup.parent}"):
             backup.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(backup.parent, 0o700)
             tmp = backup.with_suffix(".tmp")
@@ -154,12 +142,12 @@ class CredentialsFile:
 
     def inject(self, data: dict[str, Any]) -> None:
         path = data["path"]
-        with file_errors(data["target"], f"cannot read {path}"):
+        with os_errors(data["target"], f"cannot read {path}"):
             content = _read(path)
         if not digest_matches(content, data["digest"]):
             raise FaultError(f"{path} changed since the fault was prepared; nothing done", target=data["target"])
         self._write_backup(data, content)  # durable before the original is touched
-        with file_errors(data["target"], f"cannot write {path}"):
+        with os_errors(data["target"], f"cannot write {path}"):
             _write_in_place(path, spoiled(content, data["env_key"]))
 
     def check(self, data: dict[str, Any]) -> bool:
@@ -184,19 +172,19 @@ class CredentialsFile:
         backup = Path(data["backup"])
         # A harness killed while writing the backup leaves its half-written copy of the secret beside it
         # (the original is untouched then: it is overwritten only once the backup is in place).
-        with file_errors(target, f"cannot delete {backup.with_suffix('.tmp')}", reverting=True):
+        with os_errors(target, f"cannot delete {backup.with_suffix('.tmp')}", reverting=True):
             backup.with_suffix(".tmp").unlink(missing_ok=True)
         if not backup.exists():
             if self._matches_prior(data):
                 return  # reverted already (the backup is removed last)
             raise RevertError(f"backup {backup} is missing and {path} differs from before the fault; restore it by "
                               "hand", target=target)
-        with file_errors(target, f"cannot read the backup {backup}", reverting=True):
+        with os_errors(target, f"cannot read the backup {backup}", reverting=True):
             original = backup.read_bytes()
         if not digest_matches(original, data["digest"]):
             raise RevertError(f"backup {backup} does not match the original's digest; {path} left as it is",
                               target=target)
-        with file_errors(target, f"cannot restore {path}", reverting=True):
+        with os_errors(target, f"cannot restore {path}", reverting=True):
             if not os.path.exists(path) or _read(path) != original:
                 _write_in_place(path, original, create_mode=data["mode"])
             os.chmod(path, data["mode"], follow_symlinks=False)
@@ -211,6 +199,6 @@ class CredentialsFile:
         if not restored or (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_mtime_ns) != wanted:
             raise RevertError(f"{path} does not match its prior content, mode, owner and time after restore; the "
                               f"backup is kept at {backup}", target=target)
-        with file_errors(target, f"cannot delete the backup {backup}", reverting=True):
+        with os_errors(target, f"cannot delete the backup {backup}", reverting=True):
             backup.unlink()
             _fsync_dir(backup.parent)

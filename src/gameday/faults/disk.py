@@ -23,14 +23,13 @@ import errno
 import math
 import os
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import Field, model_validator
 
 from gameday.errors import FaultError, RevertError, TargetError
-from gameday.faults.base import FaultArgs, FaultHandle
+from gameday.faults.base import FaultArgs, FaultHandle, os_errors
 from gameday.faults.docker import docker_client, docker_errors, find_container
 from gameday.scenario.model import FaultSpec, StackSpec
 from gameday.scenario.sizes import Size, format_size
@@ -147,17 +146,6 @@ class Filesystem(Protocol):
     def fill(self, path: str, nbytes: int) -> None: ...
 
     def remove(self, path: str) -> None: ...
-
-
-@contextlib.contextmanager
-def os_errors(target: str, what: str, *, reverting: bool = False) -> Iterator[None]:
-    error_cls = RevertError if reverting else FaultError
-    try:
-        yield
-    except PermissionError as exc:
-        raise error_cls(f"{what}: permission denied ({exc.filename})", target=target) from exc
-    except OSError as exc:
-        raise error_cls(f"{what}: {exc.strerror or exc}", target=target) from exc
 
 
 class HostFilesystem:
