@@ -326,15 +326,10 @@ class DiskFill:
     args_model: ClassVar[type[FaultArgs]] = DiskFillArgs
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels", "path")
 
-    def __init__(self) -> None:
-        self._clients: dict[str | None, docker.DockerClient] = {}
-
     # --- where ------------------------------------------------------------------------------
 
     def _client(self, base_url: str | None) -> docker.DockerClient:
-        if base_url not in self._clients:
-            self._clients[base_url] = docker_client(base_url)
-        return self._clients[base_url]
+        return docker_client(base_url)  # shared per process by faults.docker
 
     def _filesystem(self, data: dict[str, Any], *, reverting: bool = False) -> Filesystem:
         if data["where"] == "host":

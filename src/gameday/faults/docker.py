@@ -58,16 +58,10 @@ def _short(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
-def docker_client(base_url: str | None) -> docker.DockerClient:
-    """A pinged client for this daemon, shared within the process (its connection pool is reused)."""
-    client = _cached_client(base_url)
-    with docker_errors():
-        client.ping()
-    return client
-
-
 @functools.lru_cache(maxsize=8)
-def _cached_client(base_url: str | None) -> docker.DockerClient:
+def docker_client(base_url: str | None) -> docker.DockerClient:
+    """A client for this daemon, pinged once when made and then shared within the process (its connection
+    pool is reused). A daemon that goes away later shows as DockerUnavailable on the next call."""
     import docker
 
     socket_path = _unix_socket_path(base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
@@ -75,7 +69,14 @@ def _cached_client(base_url: str | None) -> docker.DockerClient:
         # Checked first: the SDK leaks a socket when it fails to reach a missing daemon.
         raise DockerUnavailable(f"cannot reach the Docker daemon: no socket at {socket_path} (is dockerd running?)")
     with docker_errors():
-        return docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
+        client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
+    try:
+        with docker_errors():
+            client.ping()
+    except DockerUnavailable:
+        client.close()
+        raise
+    return client
 
 
 def find_container(client: docker.DockerClient, target: TargetSpec, target_name: str) -> Container:
@@ -157,19 +158,15 @@ class _ContainerFault:
 
     def check(self, handle: FaultHandle) -> bool:
         """True while the container is not serving (not running, or paused)."""
-        container = self._container(handle)
-        with docker_errors(handle.data["container_name"]):
-            container.reload()
-            state = container.attrs["State"]
+        state = self._container(handle).attrs["State"]  # a fresh inspect: `get` reads the daemon each time
         return state.get("Status") != "running" or bool(state.get("Paused"))
 
     def revert(self, handle: FaultHandle) -> None:
         """Bring the container back to running (and healthy); harmless when it already is."""
         name = handle.data["container_name"]
         container = self._container(handle, reverting=True)
+        state = container.attrs["State"]
         with docker_errors(name, reverting=True):
-            container.reload()
-            state = container.attrs["State"]
             if state.get("Paused"):
                 container.unpause()
             elif state.get("Status") != "running":
