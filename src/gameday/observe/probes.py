@@ -88,7 +88,15 @@ class Prober:
 
 
 def _reason(exc: Exception) -> str:
+    """A short, stable reason: a killed server shows as refused, reset or disconnected depending on timing."""
     text = str(exc) or type(exc).__name__
-    if "Connection refused" in text or "ConnectError" in type(exc).__name__:
-        return "connection refused" if "refused" in text.lower() else f"cannot connect: {text[:120]}"
+    lowered = text.lower()
+    if "refused" in lowered:
+        return "connection refused"
+    if "reset by peer" in lowered:
+        return "connection reset"
+    if "disconnected" in lowered:
+        return "server disconnected"
+    if "ConnectError" in type(exc).__name__:
+        return f"cannot connect: {text[:120]}"
     return text[:160]
