@@ -6,6 +6,7 @@ and taken down by the last test, which checks that nothing is left.
 
 from __future__ import annotations
 
+import re
 import socket
 import stat
 import subprocess
@@ -152,8 +153,10 @@ def test_a_frozen_database_is_an_error_within_seconds_not_a_hang(up: list[PartSt
     finally:
         postgres.unpause()
     assert response.status_code == 503
-    assert response.json()["checks"]["postgres"] == "no answer within 3s"
-    assert 2.5 < elapsed < 6.0, f"/health took {elapsed:.1f}s with the database frozen"
+    # A pooled connection meets the 3 s query deadline; a stale pooled one (from an earlier restart) is
+    # replaced, and the fresh connect meets the 2 s connect timeout instead. Both are a timeout, not a hang.
+    assert re.fullmatch(r"no answer within 3s|no connection within 2s", response.json()["checks"]["postgres"])
+    assert 1.5 < elapsed < 6.0, f"/health took {elapsed:.1f}s with the database frozen"
     assert 'checkout_dependency_errors_total{dependency="postgres",reason="timeout"} 0' not in get(c, "/metrics").text
     assert eventually(lambda: get(c, "/health").status_code == 200, timeout=10)
 

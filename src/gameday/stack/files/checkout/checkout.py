@@ -179,7 +179,10 @@ class Pool:
                 connect_timeout=int(TIMEOUT_S), autocommit=True,
             )
         except psycopg.Error as exc:
-            raise DependencyError("postgres", short(exc), reason_of(exc)) from exc
+            reason = reason_of(exc)
+            if reason == "timeout":  # libpq's "connection timeout expired", said the way the query deadline says it
+                raise DependencyError("postgres", f"no connection within {TIMEOUT_S:g}s", reason) from exc
+            raise DependencyError("postgres", short(exc), reason) from exc
 
     def run(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
         try:
