@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from gameday.clock import iso
+from gameday.scenario.matchers import parse_matcher
 from gameday.scoring.alerting import AlertExpectations, ExpectedAlert, alert_verdicts, score_alerts
 from gameday.timeline import Event
 
@@ -170,3 +171,54 @@ def test_an_alert_left_firing_from_before_the_run_is_shown_but_not_judged() -> N
     assert score.precision == 1.0
     assert score.noisy == [] and score.unresolved == []
     assert score.reset_s == pytest.approx(1.0)
+
+
+# --- label matchers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "labels", "expected"), [
+    ('severity="critical"', {"severity": "critical"}, True),
+    ('severity="critical"', {"severity": "warning"}, False),
+    ('severity=~"critical|page"', {"severity": "page"}, True),
+    ('severity=~"crit"', {"severity": "critical"}, False),  # anchored, as in Alertmanager
+    ('team!="db"', {}, True),  # a missing label is "", which is not "db"
+    ('team!="db"', {"team": "db"}, False),
+    ('team=~".+"', {}, False),  # so a regex can require the label
+    ('instance!~"127\\.0\\.0\\.1:.*"', {"instance": "127.0.0.1:18080"}, False),
+    ('instance!~"127\\.0\\.0\\.1:.*"', {"instance": "127a0b0c1:18080"}, True),  # the dots are escaped
+    ("job = checkout", {"job": "checkout"}, True),  # quotes and spaces are optional
+])
+def test_label_matchers_follow_alertmanager(text: str, labels: dict[str, str], expected: bool) -> None:
+    assert parse_matcher(text).matches(labels) is expected
+
+
+@pytest.mark.parametrize("text", ["critical", '=~"x"', 'sev=~"(unclosed"', "1abc=x"])
+def test_a_bad_matcher_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_matcher(text)
+
+
+def test_a_matcher_prints_back_to_what_it_parses_from() -> None:
+    for text in ['severity=~"critical|page"', 'msg="say \\"hi\\""', 'path=~"a\\\\.b"']:
+        matcher = parse_matcher(text)
+        assert parse_matcher(str(matcher)) == matcher
+
+
+def test_an_alert_is_expected_only_when_every_matcher_matches() -> None:
+    expect = AlertExpectations(expected=(ExpectedAlert("InstanceDown", {}, 30.0,
+                                                       (parse_matcher('severity=~"critical|page"'),)),))
+    events = timeline(fault("kill", 10, 11, 40), firing(14, "InstanceDown", "w", severity="warning"),
+                      firing(16, "InstanceDown", "p", severity="page"))
+    score = score_alerts(events, expect)
+    assert [ep.fingerprint for ep in score.noisy] == ["w"]
+    assert [r.status for r in score.expectations] == ["met"]
+    assert score.detection_s == pytest.approx(5.0)  # the page received at 16, not the warning at 14
+
+
+def test_matchers_survive_the_timeline_so_a_report_scores_the_same() -> None:
+    expect = AlertExpectations(expected=(ExpectedAlert("InstanceDown", {"job": "checkout"}, 30.0,
+                                                       (parse_matcher('team!="db"'),)),))
+    watching = ev(0.5, "alerts.watching", **expect.to_details())
+    again = AlertExpectations.from_events([watching])
+    assert again == expect
+    assert again.expected[0].title == 'InstanceDown{job="checkout",team!="db"}'

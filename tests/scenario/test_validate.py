@@ -100,6 +100,12 @@ BAD_INPUTS = [
     ("probe without a check", GOOD.replace('      http: {url: "http://127.0.0.1:1/", max_latency: 500ms}\n', ""), 9,
      "steady_state.probes[0]", "exactly one of http or tcp"),
     ("no faults", GOOD.split("faults:")[0] + "faults: []\n", 11, "faults", "at least 1"),
+    ("bad alert matcher regex",
+     GOOD.replace("  recovers_within: 90s\n", '  recovers_within: 90s\n  alerts:\n    - name: InstanceDown\n      matchers: [\'team=~"(db"\']\n'),
+     19, "expect.alerts[0].matchers[0]", "bad regex"),
+    ("not an alert matcher",
+     GOOD.replace("  recovers_within: 90s\n", "  recovers_within: 90s\n  alerts:\n    - name: InstanceDown\n      matchers: [critical]\n"),
+     19, "expect.alerts[0].matchers[0]", "not a label matcher"),
 ]
 
 

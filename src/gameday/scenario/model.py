@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from gameday.scenario.durations import DURATION_PATTERN, parse_duration
+from gameday.scenario.matchers import parse_matcher
 
 Duration = Annotated[
     float,
@@ -196,9 +197,23 @@ class ProbeExpectation(Model):
     max_failure_ratio: float | None = Field(None, ge=0.0, le=1.0, description="with up: failures tolerated")
 
 
+def _valid_matcher(text: str) -> str:
+    parse_matcher(text)
+    return text
+
+
+Matcher = Annotated[
+    str,
+    AfterValidator(_valid_matcher),
+    Field(description='an Alertmanager-style matcher: name="v", name!="v", name=~"regex", name!~"regex"',
+          examples=['severity=~"critical|page"', 'team!="db"']),
+]
+
+
 class AlertExpectation(Model):
     name: str = Field(description="alertname")
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict, description="labels that must be equal")
+    matchers: list[Matcher] = Field(default_factory=list, description="more label matchers, all must match")
     within: Duration = Field(300.0, description="deadline after the fault is effective")
 
 

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from gameday.clock import parse_iso
 from gameday.scenario.durations import format_duration
+from gameday.scenario.matchers import LabelMatcher, parse_matcher
 from gameday.scenario.model import Scenario
 from gameday.scoring.expectations import Verdict
 from gameday.timeline import Event
@@ -51,15 +52,17 @@ class ExpectedAlert:
     name: str
     labels: Mapping[str, str] = field(default_factory=dict)
     within: float = 300.0
+    matchers: tuple[LabelMatcher, ...] = ()
 
     @property
     def title(self) -> str:
-        extra = ",".join(f'{k}="{v}"' for k, v in sorted(self.labels.items()))
-        return f"{self.name}{{{extra}}}" if extra else self.name
+        parts = [f'{k}="{v}"' for k, v in sorted(self.labels.items())] + [str(m) for m in self.matchers]
+        return f"{self.name}{{{','.join(parts)}}}" if parts else self.name
 
     def matches(self, alertname: str, labels: Mapping[str, Any]) -> bool:
-        """Same alertname and every label matcher equal (a subset match, as Alertmanager's matchers)."""
-        return alertname == self.name and all(str(labels.get(k)) == v for k, v in self.labels.items())
+        """Same alertname, every given label equal and every matcher true (a subset match, as Alertmanager's)."""
+        return (alertname == self.name and all(str(labels.get(k)) == v for k, v in self.labels.items())
+                and all(m.matches(labels) for m in self.matchers))
 
 
 @dataclass(frozen=True)
@@ -76,13 +79,15 @@ class AlertExpectations:
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> AlertExpectations:
         return cls(
-            expected=tuple(ExpectedAlert(a.name, dict(a.labels), a.within) for a in scenario.expect.alerts),
+            expected=tuple(ExpectedAlert(a.name, dict(a.labels), a.within, tuple(parse_matcher(m) for m in a.matchers))
+                           for a in scenario.expect.alerts),
             not_firing=tuple(scenario.expect.alerts_not_firing),
         )
 
     def to_details(self) -> dict[str, Any]:
         return {
-            "expected": [{"name": e.name, "labels": dict(e.labels), "within_s": e.within} for e in self.expected],
+            "expected": [{"name": e.name, "labels": dict(e.labels), "matchers": [str(m) for m in e.matchers],
+                          "within_s": e.within} for e in self.expected],
             "not_firing": list(self.not_firing),
         }
 
@@ -95,7 +100,7 @@ class AlertExpectations:
         raw = watching.details
         expected = tuple(
             ExpectedAlert(str(x.get("name")), {str(k): str(v) for k, v in (x.get("labels") or {}).items()},
-                          float(x.get("within_s", 300.0)))
+                          float(x.get("within_s", 300.0)), _matchers(x.get("matchers")))
             for x in raw.get("expected") or []
             if isinstance(x, dict)
         )
@@ -103,6 +108,17 @@ class AlertExpectations:
 
     def slack(self) -> float:
         return max((e.within for e in self.expected), default=DEFAULT_SLACK)
+
+
+def _matchers(raw: Any) -> tuple[LabelMatcher, ...]:
+    """Matchers as a timeline holds them; one that no longer parses is dropped, not a crash of the report."""
+    out = []
+    for text in raw if isinstance(raw, list) else []:
+        try:
+            out.append(parse_matcher(str(text)))
+        except ValueError:
+            continue
+    return tuple(out)
 
 
 # --- what happened -------------------------------------------------------------------------------------
