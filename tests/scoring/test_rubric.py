@@ -132,6 +132,16 @@ def test_missed_and_noisy_alerts() -> None:
     assert card.rating("alerting") == "U" and card.metrics.alerts.noisy == ["A"]
 
 
+def test_label_matchers_from_the_scenario_copy_decide_which_alert_counts() -> None:
+    warning = ev(50, "alert.firing", "alertmanager", alertname="A", labels={"severity": "warning"}, fingerprint="1",
+                 via="webhook")
+    page = ScoringContext(expected_alerts=(AlertSpec("A", matchers=('severity=~"critical|page"',)),))
+    card = score(drill("SEV2", warning), page)
+    assert card.metrics.alerts.missed == ['A{severity=~"critical|page"}'] and card.metrics.alerts.noisy == ["A"]
+    any_severity = ScoringContext(expected_alerts=(AlertSpec("A", matchers=('severity=~".+"',)),))
+    assert score(drill("SEV2", warning), any_severity).metrics.alerts.missed == []
+
+
 def test_alert_expectations_come_from_the_timeline_when_the_observer_wrote_them() -> None:
     watching = ev(1, "alerts.watching", expected=[{"name": "A", "labels": {}, "within_s": 30.0}], not_firing=[])
     late = ev(100, "alert.firing", "alertmanager", alertname="A", labels={}, fingerprint="1", via="poll")

@@ -41,4 +41,5 @@ def _alert(raw: dict[str, Any]) -> AlertSpec:
     except ValueError:
         within = 300.0
     labels = tuple(sorted((str(k), str(v)) for k, v in (raw.get("labels") or {}).items()))
-    return AlertSpec(str(raw["name"]), within, labels)
+    matchers = raw.get("matchers")
+    return AlertSpec(str(raw["name"]), within, labels, tuple(str(m) for m in matchers) if isinstance(matchers, list) else ())

@@ -100,7 +100,7 @@ class AlertExpectations:
         raw = watching.details
         expected = tuple(
             ExpectedAlert(str(x.get("name")), {str(k): str(v) for k, v in (x.get("labels") or {}).items()},
-                          float(x.get("within_s", 300.0)), _matchers(x.get("matchers")))
+                          float(x.get("within_s", 300.0)), parsed_matchers(x.get("matchers")))
             for x in raw.get("expected") or []
             if isinstance(x, dict)
         )
@@ -110,10 +110,11 @@ class AlertExpectations:
         return max((e.within for e in self.expected), default=DEFAULT_SLACK)
 
 
-def _matchers(raw: Any) -> tuple[LabelMatcher, ...]:
-    """Matchers as a timeline holds them; one that no longer parses is dropped, not a crash of the report."""
+def parsed_matchers(raw: Any) -> tuple[LabelMatcher, ...]:
+    """Matchers as a timeline or a scenario copy holds them; one that does not parse is dropped, not a
+    crash of the report (``gameday validate`` refused it before any run)."""
     out = []
-    for text in raw if isinstance(raw, list) else []:
+    for text in raw if isinstance(raw, (list, tuple)) else []:
         try:
             out.append(parse_matcher(str(text)))
         except ValueError:

@@ -44,6 +44,8 @@ class AlertSpec:
     name: str
     within_s: float = 300.0
     labels: tuple[tuple[str, str], ...] = ()
+    matchers: tuple[str, ...] = ()
+    """Alertmanager-style, e.g. ``severity=~"critical|page"``; checked when the scenario is validated."""
 
 
 @dataclass(frozen=True)
@@ -525,7 +527,8 @@ def alert_stats(events: list[Event], ctx: ScoringContext, start: float | None) -
     expectations = alerting.AlertExpectations.from_events(events)
     if not expectations.declared and (ctx.expected_alerts or ctx.forbidden_alerts):
         expectations = alerting.AlertExpectations(
-            expected=tuple(alerting.ExpectedAlert(a.name, dict(a.labels), a.within_s) for a in ctx.expected_alerts),
+            expected=tuple(alerting.ExpectedAlert(a.name, dict(a.labels), a.within_s, alerting.parsed_matchers(a.matchers))
+                           for a in ctx.expected_alerts),
             not_firing=tuple(ctx.forbidden_alerts),
         )
     watched = expectations.declared or ctx.alerts_declared or any(e.kind == alerting.WATCHING_EVENT for e in events)
