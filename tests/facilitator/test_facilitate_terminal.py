@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 from pathlib import Path
 
@@ -22,7 +23,9 @@ def _state(container: object) -> dict:  # type: ignore[type-arg]
 def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
     """Detect -> triage -> communicate -> investigate -> runbook -> refused all-clear -> all-clear -> review."""
     web = web_container()
-    scenario = drill_scenario(tmp_path, container=web.name, url=web.url, duration="60s")
+    # The team calls its top two levels P1 and P2: the prompt, the parser and /sev use those names.
+    scenario = drill_scenario(tmp_path, container=web.name, url=web.url, duration="60s",
+                              severities={"SEV1": {"name": "P1"}, "SEV2": {"name": "P2"}})
     term = Terminal("facilitate", str(scenario), "--reports", "reports", cwd=tmp_path)
     try:
         term.answer("Who noticed", "")                       # empty: re-asked
@@ -32,9 +35,9 @@ def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) 
         term.expect("unknown signal 'pager'")
         term.answer("Through which signal", "customer")
         term.answer("Who acknowledges", "bob")
-        term.answer("Severity", "SEV9")                      # no such severity: re-asked
-        term.expect("unknown severity 'SEV9'")
-        term.answer("Severity", "sev2")
+        term.answer(re.escape("Severity (P1, P2, SEV3 or SEV4)"), "SEV9")  # no such severity: re-asked
+        term.expect("unknown severity 'SEV9': choose P1, P2, SEV3 or SEV4")
+        term.answer("Severity", "p2")
         term.answer("Role to assign", "done")                # no IC yet: refused
         term.expect("assign an incident commander before moving on")
         term.answer("Role to assign", "boss")                # unknown role: re-asked
@@ -194,7 +197,7 @@ def test_a_drill_resumes_after_its_process_is_killed(tmp_path: Path, web_contain
         term.close()
     events = timeline_of(run_dir)
     assert code == 0, dump(events)
-    assert "Who noticed" not in term.output and "Severity (SEV1-SEV4)" not in term.output
+    assert "Who noticed" not in term.output and "Severity (SEV1, SEV2, SEV3 or SEV4)" not in term.output
     assert kinds(events).count("severity.declared") == 1 and kinds(events).count("incident.detected") == 1
     assert kinds(events).count("run.started") == 1 and events[-1].kind == "run.finished"
     resumed = next(e for e in events if e.kind == "drill.resumed")

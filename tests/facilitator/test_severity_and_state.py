@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 
 from gameday.facilitator.severity import (
-    SEVERITIES,
     current_severity,
     due_escalations,
     parse_severity,
     status_update_due,
 )
 from gameday.facilitator.state import drill_state
+from gameday.scoring.severity import DEFAULT_SEVERITIES, table_for
 from gameday.timeline import Event
 
 MIN = 60.0
@@ -29,10 +29,50 @@ def test_severities_are_read_the_way_people_type_them(text: str, expected: str |
     assert parse_severity(text) == expected
 
 
+def level(key: str) -> Any:
+    found = DEFAULT_SEVERITIES.get(key)
+    assert found is not None
+    return found
+
+
 def test_the_default_table_follows_the_incident_process() -> None:
-    assert SEVERITIES["SEV1"].respond_within_s == 15 * MIN and SEVERITIES["SEV1"].update_every_s == (15 * MIN, 30 * MIN)
-    assert SEVERITIES["SEV2"].respond_text == "30 min" and SEVERITIES["SEV3"].cadence_text == "business hours"
-    assert SEVERITIES["SEV4"].update_every_s is None and SEVERITIES["SEV4"].respond_text == "next business day"
+    assert level("SEV1").respond_within_s == 15 * MIN
+    assert (level("SEV1").update_every_min_s, level("SEV1").update_every_s) == (15 * MIN, 30 * MIN)
+    assert level("SEV2").respond_text == "30 min" and level("SEV3").cadence_text == "business hours"
+    assert level("SEV3").postmortem_text == "within 1 week" and level("SEV1").title == "critical"
+    assert level("SEV4").update_every_s is None and level("SEV4").respond_text == "next business day"
+
+
+TEAM = {"SEV1": {"name": "P1", "respond_within_s": 5 * MIN, "update_every_s": 20 * MIN,
+                 "escalate_unmitigated_after_s": 10 * MIN},
+        "SEV2": {"name": "P2", "escalate_unmitigated_after_s": 45 * MIN}}
+
+
+def test_a_team_table_renames_levels_and_changes_targets() -> None:
+    table = table_for([ev(0, "run.started", severities=TEAM)])
+    assert [lv.name for lv in table] == ["P1", "P2", "SEV3", "SEV4"]
+    assert table.parse("p1") == "SEV1" and table.parse("2") == "SEV2" and table.parse("P5") is None
+    assert table.choices() == "P1, P2, SEV3 or SEV4"
+    p1 = table.get("P1")
+    assert p1 is not None and p1.respond_text == "5 min" and p1.cadence_text == "every 20 min"
+    assert p1.acknowledge_within_s == level("SEV1").acknowledge_within_s  # not given: the default stays
+    assert table_for([ev(0, "run.started")]) == DEFAULT_SEVERITIES
+
+
+def test_escalation_and_cadence_follow_the_team_table() -> None:
+    table = table_for([ev(0, "run.started", severities=TEAM)])
+    events = [ev(0, "phase.changed", phase="fault")]
+    assert [e.rule for e in due_escalations(events, fault_start=0, now=5 * MIN, expected_severity="SEV1", table=table)] \
+        == ["respond_within"]
+    assert due_escalations(events, fault_start=0, now=5 * MIN, expected_severity="SEV1") == []  # default: 15 min
+    declared = [ev(0, "incident.detected"), ev(1, "incident.acknowledged"), ev(60, "severity.declared", severity="SEV2")]
+    due = due_escalations(declared, fault_start=0, now=60 + 45 * MIN, table=table)
+    assert [e.rule for e in due] == ["sev2_not_mitigated"] and "P2 not mitigated 45 min" in due[0].reason
+    assert due_escalations(declared, fault_start=0, now=60 + 45 * MIN) == []  # the default escalates SEV1 only
+    updated = [ev(10, "severity.declared", severity="SEV1"), ev(20, "status_update.sent", audience="internal", text="x")]
+    assert status_update_due(updated, fault_start=0, now=20 + 16 * MIN) == pytest.approx(MIN)  # default: 15-30 min
+    assert status_update_due(updated, fault_start=0, now=20 + 16 * MIN, table=table) is None  # the team's: 20 min
+    assert status_update_due(updated, fault_start=0, now=20 + 21 * MIN, table=table) == pytest.approx(MIN)
 
 
 def test_no_acknowledgement_within_the_target_prompts_an_escalation_once() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gameday.scoring.metrics import AlertSpec, ScoringContext, compute_metrics
 from gameday.scoring.scorecard import score
 from gameday.scoring.severity import DEFAULT_SEVERITIES
@@ -219,3 +221,13 @@ def test_a_plain_run_without_responders_rates_only_what_machines_did() -> None:
     }
     assert _reason(card, "review").startswith("nobody responded in this run")
     assert score(drill("SEV2")).rating("detection") is None   # no alert, no people: nothing to rate
+
+
+def test_the_team_severity_table_recorded_at_the_start_sets_the_targets() -> None:
+    events = drill("SEV1", *full_response("SEV1", update_offsets=(100.0, 1100.0), resolved=1200.0))
+    assert score(events).metrics.updates.cadence_met is True  # 1000 s of silence: within the default 30 min
+    team = {"SEV1": {"name": "P1", "update_every_s": 600.0}}
+    recorded = [replace(e, details={**e.details, "severities": team}) if e.kind == "run.started" else e for e in events]
+    card = score(recorded)
+    assert (card.metrics.updates.cadence_s, card.metrics.updates.cadence_met) == (600.0, False)
+    assert card.rating("communication") != "P"

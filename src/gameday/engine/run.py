@@ -212,6 +212,7 @@ class Runner:
                 for f in self.scenario.faults
             ],
             expected_severity=self.scenario.severity,
+            severities=self.scenario.severity_changes(),
             names_in_report=self.scenario.names_in_report,
             recovers_within_s=self.scenario.expect.recovers_within,
         )

@@ -15,6 +15,7 @@ from gameday.facilitator.events import DrillRecorder
 from gameday.facilitator.injects import InjectScheduler
 from gameday.facilitator.severity import due_escalations
 from gameday.scenario.model import Scenario
+from gameday.scoring.severity import table_for
 
 TICK_S = 0.05
 """Real seconds between looks at the timeline: small next to any inject or response time."""
@@ -86,7 +87,7 @@ class DrillLoop:
             events = self.recorder.events()
             now = self.recorder.timeline.now()
             for esc in due_escalations(events, fault_start=self.recorder.fault_start, now=now,
-                                       expected_severity=self.scenario.severity):
+                                       expected_severity=self.scenario.severity, table=table_for(events)):
                 self.recorder.record("escalation.prompted", reason=esc.reason, rule=esc.rule, due_t_s=esc.due_t_s)
 
     def stop(self, *, wait: bool = True) -> None:

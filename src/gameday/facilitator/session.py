@@ -29,11 +29,12 @@ from gameday.facilitator.checklist import (
 from gameday.facilitator.events import AUDIENCES, SIGNALS, DrillRecorder
 from gameday.facilitator.prompts import Asker, parse_date
 from gameday.facilitator.scripted import check_probes
-from gameday.facilitator.severity import SEVERITIES, parse_severity, status_update_due
+from gameday.facilitator.severity import status_update_due
 from gameday.facilitator.state import PHASES, DrillState, drill_state
 from gameday.facilitator.templates import STATUSES, TemplateContext, draft
 from gameday.scenario.durations import format_duration
 from gameday.scenario.model import Scenario
+from gameday.scoring.severity import SeverityTable, table_for
 from gameday.timeline import Event
 
 ROLE_ALIASES = {
@@ -126,13 +127,17 @@ class FacilitatorSession:
             person = self.ask.text("Who acknowledges and responds (the on-call engineer)?")
             self.rec.record("incident.acknowledged", actor=person, person=person)
 
+    def _severities(self) -> SeverityTable:
+        """The run's table: the default with the scenario's changes, as run.started recorded them."""
+        return table_for(self.rec.events())
+
     def _severity_table(self) -> Table:
         table = Table(title="Severity", show_lines=False)
         for column in ("level", "meaning", "respond within", "status updates", "postmortem"):
             table.add_column(column)
-        for level in SEVERITIES.values():
-            table.add_row(f"{level.name} {level.title}", level.meaning, level.respond_text, level.cadence_text,
-                          level.postmortem)
+        for level in self._severities():
+            table.add_row(f"{level.name} {level.title}", level.description, level.respond_text, level.cadence_text,
+                          level.postmortem_text)
         return table
 
     def _phase_triage(self) -> None:
@@ -140,15 +145,17 @@ class FacilitatorSession:
                                 "(when unsure, the higher one; downgrade later) and assign roles.")
         if self.state.severity is None:
             self.console.print(self._severity_table())
+            table = self._severities()
             severity = self.ask.parsed(
-                "Severity (SEV1-SEV4)", parse_severity,
-                lambda a: f"unknown severity '{a}': choose SEV1, SEV2, SEV3 or SEV4")
+                f"Severity ({table.choices()})", table.parse,
+                lambda a: f"unknown severity '{a}': choose {table.choices()}")
             self.rec.record("severity.declared", actor=self._person("incident_commander", self._responder()),
                             severity=severity)
             self._say(f"Open the incident channel: [bold]#inc-{self.rec.timeline.clock.wall():%Y-%m-%d}-"
                       f"{escape(self.scenario.name)}[/]")
         self._assign_roles()
-        if self.state.updates == 0 and self._cadence() is not None:
+        level = self._severities().get(self.state.severity)
+        if self.state.updates == 0 and level is not None and level.updates_required:
             self._say("[bold]COMMUNICATE[/] the first notification (minutes 5-10 of an incident).")
             self._status_update()
 
@@ -166,9 +173,10 @@ class FacilitatorSession:
             person = self.ask.text(f"Who is the {ROLE_LABELS[role]}?")
             self.rec.record("role.assigned", actor="facilitator", role=role, person=person)
 
-    def _cadence(self) -> tuple[float, float] | None:
-        level = SEVERITIES.get(self.state.severity or "")
-        return level.update_every_s if level else None
+    def _cadence(self) -> float | None:
+        """Seconds to the next status update (the short end of the severity's cadence), or None."""
+        level = self._severities().get(self.state.severity)
+        return level.update_every_min_s if level else None
 
     def _status_update(self) -> None:
         state = self.state
@@ -176,7 +184,7 @@ class FacilitatorSession:
                                    | {"exec": "executive", "customers": "customer"}, default="internal",
                                    what="audience")
         cadence = self._cadence()
-        next_update = f"T+{format_duration(self.rec.t() + cadence[0])}" if cadence else "<when it changes>"
+        next_update = f"T+{format_duration(self.rec.t() + cadence)}" if cadence else "<when it changes>"
         status = "resolved" if state.resolved else "mitigating" if state.mitigated else \
             "identified" if state.phase_index >= PHASES.index("mitigate") else "investigating"
         template = draft(audience, TemplateContext(
@@ -190,11 +198,12 @@ class FacilitatorSession:
 
     def _maybe_update(self) -> None:
         """Prompt a status update when the severity's cadence says one is due."""
-        overdue = status_update_due(self.rec.events(), fault_start=self.rec.fault_start, now=self.rec.timeline.now())
-        cadence = self._cadence()
-        if overdue is None or cadence is None:
+        table = self._severities()
+        overdue = status_update_due(self.rec.events(), fault_start=self.rec.fault_start, now=self.rec.timeline.now(),
+                                    table=table)
+        level = table.get(self.state.severity)
+        if overdue is None or level is None:
             return
-        level = SEVERITIES[self.state.severity or "SEV4"]
         self._say(f"[bold yellow]A status update is due[/] ({level.name}: {level.cadence_text}).")
         self._status_update()
 
@@ -216,9 +225,10 @@ class FacilitatorSession:
         word, _, rest = text[1:].strip().partition(" ")
         match word.lower():
             case "sev" | "severity":
-                severity = parse_severity(rest)
+                table = self._severities()
+                severity = table.parse(rest)
                 if severity is None:
-                    self.console.print(f"[red]unknown severity '{escape(rest)}': choose SEV1, SEV2, SEV3 or SEV4[/]")
+                    self.console.print(f"[red]unknown severity '{escape(rest)}': choose {escape(table.choices())}[/]")
                     return
                 self.rec.record("severity.declared", actor=self._person("incident_commander", self._responder()),
                                 severity=severity, previous=self.state.severity)

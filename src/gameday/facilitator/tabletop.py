@@ -58,7 +58,8 @@ class TabletopRun:
             pid=os.getpid(),
             faults=[{"fault": f.label, "kind": f.kind, "target": f.target, "at_s": f.at, "duration_s": f.duration}
                     for f in self.scenario.faults],
-            expected_severity=self.scenario.severity, recovers_within_s=self.scenario.expect.recovers_within,
+            expected_severity=self.scenario.severity, severities=self.scenario.severity_changes(),
+            recovers_within_s=self.scenario.expect.recovers_within,
         )
         outcome, error = Outcome.PASSED, None
         verdicts: list[Verdict] = []

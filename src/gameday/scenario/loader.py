@@ -133,6 +133,7 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
         if isinstance(name, str) and name not in probe_names:
             listed = ", ".join(str(n) for n in probe_names if n) or "none"
             problems.append(doc.error(("expect", "probes", i, "probe"), f"unknown probe '{name}' (known: {listed})"))
+    problems.extend(_severity_name_clashes(doc, _mapping(data.get("severities"))))
     load = _mapping(data.get("load"))
     locustfile = load.get("locustfile")
     if isinstance(locustfile, str) and not (doc.path.parent / locustfile).is_file():
@@ -180,3 +181,18 @@ def find_scenario_files(paths: list[Path]) -> list[Path]:
         else:
             found.append(p)
     return found
+
+
+def _severity_name_clashes(doc: SourceDocument, severities: dict[str, Any]) -> list[ScenarioError]:
+    """A team name must say one level: ``P1`` twice, or SEV2 renamed ``SEV1``, would make ``/sev`` ambiguous."""
+    levels = ("SEV1", "SEV2", "SEV3", "SEV4")
+    names = {lv: str(_mapping(severities.get(lv)).get("name") or lv).upper() for lv in levels}
+    problems = []
+    for level in levels:
+        given = _mapping(severities.get(level)).get("name")
+        if not isinstance(given, str):
+            continue
+        clash = next((o for o in levels if o != level and names[level] in (o, names[o])), None)
+        if clash is not None:
+            problems.append(doc.error(("severities", level, "name"), f"'{given}' already names {clash}"))
+    return problems

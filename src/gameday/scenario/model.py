@@ -275,6 +275,33 @@ class ResponseStep(Model):
     text: str = ""
 
 
+class SeverityOverride(Model):
+    """A team's own targets for one level; what is not given keeps the incident-process default."""
+
+    name: str | None = Field(None, min_length=1, max_length=20, description="what the team calls it, e.g. P1")
+    meaning: str | None = Field(None, description='e.g. "critical: checkout down for most customers"')
+    respond_within: Duration | None = Field(None, description="declare target, from detection")
+    acknowledge_within: Duration | None = Field(None, description="acknowledge target, from detection")
+    update_every: Duration | None = Field(None, description="the longest silence allowed between status updates")
+    update_every_min: Duration | None = Field(None, description="when the next update is prompted (default: update_every)")
+    resolve_within: Duration | None = Field(None, description="resolve target, from detection")
+    escalate_unmitigated_after: Duration | None = Field(None, description="escalate if not mitigated this long after declaring")
+    postmortem_within: Duration | None = None
+
+    @model_validator(mode="after")
+    def _cadence_range(self) -> SeverityOverride:
+        if self.update_every is not None and self.update_every_min is not None and self.update_every_min > self.update_every:
+            raise ValueError("update_every_min is longer than update_every")
+        return self
+
+    def table_changes(self) -> dict[str, Any]:
+        """The given fields as ``scoring.severity.SeverityLevel`` fields (durations end in ``_s``)."""
+        out: dict[str, Any] = {}
+        for key, value in self.model_dump(exclude_none=True).items():
+            out[key if key in ("name", "meaning") else f"{key}_s"] = value
+        return out
+
+
 class Scenario(Model):
     version: Literal[1]
     name: Name
@@ -291,9 +318,16 @@ class Scenario(Model):
     responses: list[ResponseStep] = Field(default_factory=list)
     runbook: str | None = None
     severity: Severity | None = None
+    severities: dict[Severity, SeverityOverride] = Field(
+        default_factory=dict, description="the team's severity names and targets, where they differ from the default table"
+    )
     names_in_report: bool = Field(
         False, description="show people's names in the report's narrative; by default roles only (blameless)"
     )
+
+    def severity_changes(self) -> dict[str, dict[str, Any]]:
+        """``severities:`` as changes to the default table, per level id (what ``run.started`` records)."""
+        return {level: o.table_changes() for level, o in self.severities.items() if o.table_changes()}
 
     @property
     def fault_phase_length(self) -> float:

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from gameday.scoring.severity import DEFAULT_SEVERITIES, SeverityLevel, SeverityTable
+from gameday.scoring.severity import DEFAULT_SEVERITIES, SeverityLevel, SeverityTable, table_for
 from gameday.timeline import Event
 
 HUMAN_KINDS = (
@@ -218,7 +218,7 @@ MILESTONE_EVENTS = {
 def compute_metrics(events: list[Event], context: ScoringContext | None = None) -> ResponseMetrics:
     """Every response metric of one run, from its timeline."""
     ctx = context or ScoringContext()
-    table = ctx.severities
+    table = table_for(events, ctx.severities)
     events = sorted(events, key=lambda e: e.offset)
     started = next((e for e in events if e.kind == "run.started"), None)
     finished = drill_finished(events)

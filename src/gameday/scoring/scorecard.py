@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gameday.scoring.metrics import ResponseMetrics, ScoringContext, compute_metrics
-from gameday.scoring.severity import SeverityTable
+from gameday.scoring.severity import SeverityTable, table_for
 from gameday.timeline import Event
 
 RATINGS: dict[str, str] = {
@@ -114,7 +114,7 @@ def score(events: list[Event], context: ScoringContext | None = None) -> Scoreca
     """Metrics and ratings for one run's timeline."""
     metrics = compute_metrics(events, context)
     started = next((e for e in events if e.kind == "run.started"), None)
-    ratings = rate(metrics, (context or ScoringContext()).severities)
+    ratings = rate(metrics, table_for(events, (context or ScoringContext()).severities))
     rated = [c for c in ratings if c.rating is not None]
     overall, reason = _overall(rated)
     timed = [t for t in metrics.targets if t.met is not None]

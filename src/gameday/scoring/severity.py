@@ -8,17 +8,21 @@
 | SEV4  | cosmetic, minimal impact                  | next business day  | none            | none       |
 
 Timeline events always carry the canonical ids SEV1..SEV4; what a team calls them (P1, S0, ...) is
-display only, set with ``SeverityTable.renamed``. Targets the table does not time ("business hours",
-"next business day") are ``None`` and are reported as not timed rather than guessed.
+display only. A scenario may change names and targets (``severities:``); the run writes the changes into
+``run.started`` so the facilitator, the score and a report re-rendered later all use the same table.
+Targets the table does not time ("business hours", "next business day") are ``None`` and are reported
+as not timed rather than guessed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 MINUTE = 60.0
 HOUR = 3600.0
+WEEK = 7 * 24 * HOUR
 
 DETECT_WITHIN_S = 5 * MINUTE
 """MTTD target from the incident-process metrics (< 5 min), the same for every severity."""
@@ -50,6 +54,28 @@ class SeverityLevel:
     def label(self) -> str:
         return f"{self.name} ({self.meaning.split(',')[0]})"
 
+    @property
+    def title(self) -> str:
+        """``critical``, ``major``, ...: the word before the colon of the meaning."""
+        return self.meaning.split(":", 1)[0] if ":" in self.meaning else ""
+
+    @property
+    def description(self) -> str:
+        return self.meaning.split(":", 1)[1].strip() if ":" in self.meaning else self.meaning
+
+    @property
+    def respond_text(self) -> str:
+        return human_duration(self.respond_within_s) if self.respond_within_s else "next business day"
+
+    @property
+    def postmortem_text(self) -> str:
+        return f"within {human_duration(self.postmortem_within_s)}" if self.postmortem_within_s else "none"
+
+
+OVERRIDABLE = ("name", "meaning", "respond_within_s", "acknowledge_within_s", "update_every_s", "update_every_min_s",
+               "cadence_text", "resolve_within_s", "escalate_unmitigated_after_s", "postmortem_within_s")
+"""The fields a scenario's ``severities:`` may change (the rank and the id stay)."""
+
 
 @dataclass(frozen=True)
 class SeverityTable:
@@ -74,6 +100,63 @@ class SeverityTable:
     def renamed(self, names: Mapping[str, str]) -> SeverityTable:
         """The same table with display names changed, e.g. ``{"SEV1": "P1"}``; ids stay SEV1..SEV4."""
         return replace(self, levels=tuple(replace(lv, name=names.get(lv.id, lv.name)) for lv in self.levels))
+
+    def parse(self, text: str) -> str | None:
+        """What a person types (``sev1``, ``SEV 1``, ``1``, or a display name such as ``P1``) -> ``SEV1``."""
+        cleaned = text.strip().upper().replace(" ", "").replace("-", "")
+        if cleaned.isdigit():
+            cleaned = "SEV" + cleaned
+        level = self.get(cleaned)
+        return level.id if level is not None else None
+
+    def choices(self) -> str:
+        """``SEV1, SEV2, SEV3 or SEV4`` in the team's names."""
+        names = [lv.name for lv in self.levels]
+        return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+
+    def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]] | None) -> SeverityTable:
+        """The table with a scenario's changes applied, per level id; unknown ids and fields are ignored
+        (the scenario was validated; a timeline from a newer version may carry more)."""
+        if not overrides:
+            return self
+        allowed = {f.name for f in fields(SeverityLevel)} & set(OVERRIDABLE)
+        levels = []
+        for lv in self.levels:
+            changes = {k: v for k, v in (overrides.get(lv.id) or {}).items() if k in allowed}
+            if "update_every_s" in changes and "update_every_min_s" not in changes:
+                changes["update_every_min_s"] = changes["update_every_s"]
+            if ("update_every_s" in changes or "update_every_min_s" in changes) and "cadence_text" not in changes:
+                changes["cadence_text"] = _cadence_text(changes.get("update_every_min_s"), changes.get("update_every_s"))
+            if changes.get("update_every_s"):
+                changes["updates_required"] = True
+            levels.append(replace(lv, **changes))
+        return replace(self, levels=tuple(levels))
+
+
+def _cadence_text(low: float | None, high: float | None) -> str:
+    if not high:
+        return "none"
+    if not low or low == high:
+        return f"every {human_duration(high)}"
+    return f"every {human_duration(low)}-{human_duration(high)}"
+
+
+def human_duration(seconds: float) -> str:
+    """``15 min``, ``2 h``, ``48 h``, ``1 week``, ``90 s``: how the severity table is written."""
+    if seconds >= WEEK and seconds % WEEK == 0:
+        return f"{seconds / WEEK:g} week" + ("s" if seconds > WEEK else "")
+    if seconds >= HOUR and seconds % HOUR == 0:
+        return f"{seconds / HOUR:g} h"
+    if seconds >= MINUTE and seconds % MINUTE == 0:
+        return f"{seconds / MINUTE:g} min"
+    return f"{seconds:g} s"
+
+
+def table_for(events: Iterable[Any], base: SeverityTable | None = None) -> SeverityTable:
+    """The table a run used: ``base`` (the default) with the changes its ``run.started`` recorded."""
+    started = next((e for e in events if e.kind == "run.started"), None)
+    overrides = started.details.get("severities") if started is not None else None
+    return (base or DEFAULT_SEVERITIES).with_overrides(overrides if isinstance(overrides, dict) else None)
 
 
 DEFAULT_SEVERITIES = SeverityTable(
