@@ -22,7 +22,9 @@ RESPONSES = [
     {"at": "900ms", "actor": "carol", "action": "mitigated"},
     {"at": "1s", "actor": "carol", "action": "all_clear"},       # the fault is still live: refused
     {"at": "5s", "actor": "carol", "action": "all_clear", "text": "bob"},  # after the revert at T+3s
-    {"at": "5100ms", "actor": "team", "action": "review", "text": "no restart policy on the web container"},
+    {"at": "5100ms", "actor": "team", "action": "review", "text": "no restart policy on the web container",
+     "went_well": ["paged fast"], "went_poorly": ["the all-clear came too early"], "got_lucky": ["quiet hour"],
+     "action_items": [{"text": "add a restart policy", "owner": "bob", "due": "2026-12-01"}]},
 ]
 
 
@@ -37,7 +39,8 @@ def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path,
                                                           handle_signals=False))
     events = timeline_of(result.run_dir)
     assert result.exit_code == 0, dump(events)
-    assert [e.kind for e in events if e.details.get("drill") or e.kind == "runbook.step"] == [
+    assert [e.kind for e in events if e.details.get("drill") or e.kind == "runbook.step"
+            and e.details["section"] == "steps"] == [
         "run.started",
         "inject.released",        # noise at T+100ms
         "inject.released",        # nobody acknowledged by T+150ms
@@ -51,12 +54,21 @@ def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path,
     assert by_kind["role.assigned"].details == {**by_kind["role.assigned"].details, "role": "incident_commander",
                                                 "person": "carol"}
     # The runbook executor performs runbook steps (step 3 has no command: skipped as a step for a person).
-    step = by_kind["runbook.step"].details
+    step = next(e.details for e in events if e.kind == "runbook.step" and e.details["section"] == "steps")
     assert step["step"] == 3 and step["title"] == "Tell the channel the service is back"
-    assert "runbook.judged" in by_kind  # judged beside the script once the team says it is mitigated
+    # Judged beside the script once the team says it is mitigated, after its Verify block ran: the
+    # fault was still live then, so Verify failed and the service came back only by the harness revert.
+    verify = next(e for e in events if e.kind == "runbook.step" and e.details["section"] == "verify")
+    assert verify.details["outcome"] == "failed" and verify.offset < by_kind["runbook.judged"].offset
+    assert by_kind["runbook.judged"].details["failing_steps"] == [verify.details["step"]]
+    assert by_kind["runbook.judged"].details["restored_by"] == "harness revert"
     assert "web" in by_kind["all_clear.refused"].details["reason"]
     assert by_kind["incident.resolved"].details["confirmed_by"] == "bob"
-    assert by_kind["review.recorded"].details["root_cause"] == "no restart policy on the web container"
+    review = by_kind["review.recorded"].details
+    assert review["root_cause"] == "no restart policy on the web container"
+    assert (review["went_well"], review["went_poorly"], review["got_lucky"]) == \
+        (["paged fast"], ["the all-clear came too early"], ["quiet hour"])
+    assert review["action_items"] == [{"text": "add a restart policy", "owner": "bob", "due": "2026-12-01"}]
     assert all(e.details["drill"] is True and e.details["mode"] == "scripted" for e in events
                if e.kind in ("incident.resolved", "inject.released"))
     # T+ times are scenario time from the fault phase start: the steps happened no earlier than scripted.

@@ -103,6 +103,13 @@ def test_an_expected_alert_after_its_deadline_is_late() -> None:
     assert not verdict.met and verdict.detail.startswith("late:")
 
 
+def test_the_verdict_says_whether_the_alert_resolved_before_or_after_the_revert() -> None:
+    fixed_by_the_team = timeline(fault("kill", 10, 11, 60), firing(20, "InstanceDown", "a"), resolved(45, "InstanceDown", "a"))
+    assert alert_verdicts(score_alerts(fixed_by_the_team, EXPECT_DOWN))[0].detail.endswith("; resolved 15.0s before revert")
+    by_the_revert = timeline(fault("kill", 10, 11, 40), firing(20, "InstanceDown", "a"), resolved(44, "InstanceDown", "a"))
+    assert alert_verdicts(score_alerts(by_the_revert, EXPECT_DOWN))[0].detail.endswith("; resolved 4.0s after revert")
+
+
 def test_an_expected_alert_that_never_fires_is_missed() -> None:
     events = timeline(fault("kill", 10, 11, 20), firing(14, "CheckoutErrorRateHigh", "x"))
     score = score_alerts(events, EXPECT_DOWN)

@@ -53,13 +53,13 @@ def default_stack(docker_client: Any, demo_images: list[str]) -> Iterator[DemoSt
         stack.down()
 
 
-def test_demo_brings_the_stack_up_runs_the_db_down_scenario_and_writes_the_report(
+def test_demo_brings_the_stack_up_runs_the_db_down_game_day_and_writes_the_report(
     default_stack: DemoStack, tmp_path: Path
 ) -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GAMEDAY_DEMO_")}
     result = subprocess.run(
         [sys.executable, "-m", "gameday", "demo", "--reports", str(tmp_path)],
-        env={**environ, "COLUMNS": "200"}, capture_output=True, text=True, timeout=300, check=False,
+        env={**environ, "COLUMNS": "200"}, capture_output=True, text=True, timeout=480, check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     # Docker's health checks lag checkout's own recovery by up to an interval (2 s).
@@ -74,6 +74,17 @@ def test_demo_brings_the_stack_up_runs_the_db_down_scenario_and_writes_the_repor
     failed_during_fault = [e for e in events if e.kind == "probe.checked" and e.details.get("phase") == "fault"
                            and not e.details["ok"]]
     assert failed_during_fault, "the probe never saw the database outage"
+    # The scripted team's game day: real alerts fired, the runbook's commands restored the database
+    # before the harness reverted, and the all-clear ended the fault window.
+    assert "alert.firing" in kinds and kinds.index("incident.acknowledged") < kinds.index("runbook.judged")
+    judged = next(e for e in events if e.kind == "runbook.judged").details
+    assert judged["restored"] is True and judged["restored_by"] == "runbook", judged
+    assert kinds.index("incident.resolved") < kinds.index("fault.reverted")
+    assert "review.recorded" in kinds
+    # The console shows the team's steps as they happen and ends with the scorecard.
+    assert "oncall declared SEV2" in result.stdout and "runbook checkout-db-down restored service" in result.stdout
+    assert "Scorecard: checkout-db-down-drill" in result.stdout and "Overall:" in result.stdout
+    assert (run_dir / "scorecard.json").is_file() and (run_dir / "report.html").is_file()
     secrets = [line.split("=", 1)[1] for line in default_stack.config.env_file.read_text().splitlines()
                if "PASSWORD=" in line]
     written = result.stdout + result.stderr + "".join(p.read_text(errors="replace") for p in run_dir.iterdir()

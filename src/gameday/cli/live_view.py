@@ -13,7 +13,11 @@ from rich.text import Text
 from gameday.timeline import Event
 
 _NOTABLE_PREFIXES = ("run.", "phase.", "fault.", "revert.", "steady_state.", "recovery.", "expectation.",
-                     "alert.", "signal.", "load.started", "load.finished")
+                     "alert.firing", "alert.resolved", "signal.", "load.started", "load.finished", "guard.",
+                     # the people's side (a scripted team in `gameday run`), one short line each
+                     "incident.", "severity.declared", "role.assigned", "hypothesis.noted", "status_update.sent",
+                     "inject.released", "escalation.prompted", "runbook.step", "runbook.judged", "runbook.missing",
+                     "all_clear.refused", "review.recorded")
 
 
 class LiveView:
@@ -110,5 +114,59 @@ def _describe(event: Event) -> str | None:
             return f"{prefix}run {d.get('run_id')} started"
         case "run.finished":
             return f"{prefix}run finished: {d.get('outcome')}"
+        case "alert.firing":
+            severity = (d.get("labels") or {}).get("severity") if isinstance(d.get("labels"), dict) else None
+            summary = f": {d.get('summary')}" if d.get("summary") else ""
+            return f"{prefix}ALERT firing {d.get('alertname')}" + (f" ({severity})" if severity else "") + summary
+        case "alert.resolved":
+            return f"{prefix}alert resolved {d.get('alertname')}"
+    people = _describe_people(event)
+    if people is not None:
+        return prefix + people
     rest = ", ".join(f"{k}={v}" for k, v in d.items() if v not in (None, "", [], {}))
     return f"{prefix}{event.kind}" + (f": {rest}" if rest else "")
+
+
+def _describe_people(event: Event) -> str | None:
+    """The team's side in one line; never a command's output (that stays in the timeline and report)."""
+    d, who = event.details, event.actor
+    match event.kind:
+        case "incident.detected":
+            via = f"{d.get('signal')}" + (f" {d.get('alert')}" if d.get("alert") else "")
+            return f"{who} detected the incident (via {via})"
+        case "incident.acknowledged":
+            return f"{who} acknowledged"
+        case "severity.declared":
+            return f"{who} declared {d.get('severity')}" + (f" (was {d.get('previous')})" if d.get("previous") else "")
+        case "role.assigned":
+            return f"{d.get('person')} is {str(d.get('role')).replace('_', ' ')}"
+        case "hypothesis.noted":
+            return f"hypothesis ({who}): {_first_line(d.get('text'))}"
+        case "status_update.sent":
+            return f"status update to {d.get('audience')} ({who}): {_first_line(d.get('text'))}"
+        case "inject.released":
+            return f"inject from {d.get('source')}: {_first_line(d.get('text'))}"
+        case "escalation.prompted":
+            return f"ESCALATE: {d.get('reason')}"
+        case "runbook.step":
+            why = f" ({d.get('reason')})" if d.get("outcome") != "done" and d.get("reason") else ""
+            return f"runbook step {d.get('step')} {d.get('outcome')}: {_first_line(d.get('title'))}{why}"
+        case "runbook.judged":
+            if d.get("restored"):
+                return f"runbook {d.get('runbook')} restored service after {d.get('time_to_restore_s')} s"
+            return f"runbook {d.get('runbook')} did NOT restore service: {d.get('reason')}"
+        case "incident.mitigated":
+            return f"{who}: mitigated"
+        case "all_clear.refused":
+            return f"all-clear refused: {d.get('reason')}"
+        case "incident.resolved":
+            return f"all-clear by {who}, confirmed by {d.get('confirmed_by')}"
+        case "review.recorded":
+            items = d.get("action_items") or []
+            return f"review recorded by {who}: {len(items)} action item{'s' if len(items) != 1 else ''}"
+    return None
+
+
+def _first_line(text: object, limit: int = 120) -> str:
+    line = str(text or "").strip().splitlines()[0] if str(text or "").strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -109,11 +109,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     for verdict in result.verdicts:
         mark = "[green]met[/]" if verdict.met else "[red]NOT MET[/]"
         console.print(f"  {mark}  {verdict.name}: {verdict.detail}", highlight=False)
+    _print_team_scorecard(result.run_dir, console)
     style = "green" if result.exit_code == 0 else "red"
     console.print(f"[{style}]{result.outcome.name.lower()}[/] (exit {result.exit_code})  report: {report}", highlight=False)
     if result.error:
         _err(result.error)
     return result.exit_code
+
+
+def _print_team_scorecard(run_dir: Path, console: Any) -> None:
+    """When a (scripted) team responded, how it did: the same scorecard as ``gameday score``."""
+    from gameday.cli.score_commands import print_scorecard
+    from gameday.report.run_inputs import scoring_context
+    from gameday.scoring.scorecard import score
+    from gameday.timeline import read_timeline
+
+    card = score(read_timeline(run_dir / "timeline.jsonl"), scoring_context(run_dir))
+    if card.metrics.responded:
+        print_scorecard(card, console)
 
 
 def _demo_stack_env(scenario: Any) -> None:

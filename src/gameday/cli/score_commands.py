@@ -29,17 +29,18 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(card.to_dict(), indent=2, default=str) + "\n")
         return 0
-    _print(card)
+    print_scorecard(card)
     return 0
 
 
-def _print(card: Any) -> None:
+def print_scorecard(card: Any, console: Any = None) -> None:
+    """The ratings with their reasons, the overall rating and the response times, as ``gameday score`` shows them."""
     from rich.console import Console
     from rich.table import Table
 
     from gameday.scoring.scorecard import RATINGS, format_seconds
 
-    console = Console(highlight=False)
+    console = console or Console(highlight=False)
     title = f"Scorecard: {card.scenario or '?'}  [dim]{card.run_id}[/]"
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("Capability")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DEMO_SCENARIO = "checkout-db-down"
+DEFAULT_DEMO_SCENARIO = "checkout-db-down-drill"
 
 
 def _console() -> Any:

@@ -167,8 +167,9 @@ class ScriptedResponder:
             case "all_clear":
                 self._all_clear(step, rec)
             case "review":
-                rec.record("review.recorded", actor=actor, went_well=[], went_poorly=[], got_lucky=[],
-                           root_cause=step.text, action_items=[], scripted=True)
+                rec.record("review.recorded", actor=actor, went_well=list(step.went_well),
+                           went_poorly=list(step.went_poorly), got_lucky=list(step.got_lucky), root_cause=step.text,
+                           action_items=[item.model_dump() for item in step.action_items], scripted=True)
 
     def _runbook_step(self, step: ResponseStep, rec: DrillRecorder) -> None:
         number = step.step or 1
@@ -203,9 +204,12 @@ class ScriptedResponder:
         return self._runbook
 
     def _judge(self, rec: DrillRecorder) -> None:
-        """Has the runbook restored service? Recorded by the executor as runbook.judged."""
+        """Has the runbook restored service? Its Verify blocks run first (a responder checks before saying
+        so), unless a scripted step ran them; the executor records runbook.judged."""
         self._judged = True
         try:
+            if not any(r.section == "verify" for r in self._runbook.results):
+                self._runbook.verify()
             self._runbook.judge()
         except (GamedayError, OSError) as exc:
             rec.record("observer.failed", observer=self.name, during="runbook judge", error=str(exc))

@@ -32,7 +32,7 @@ def rule_names_in(text: str) -> set[str]:
     """Alert names in one Prometheus rule file's text (recording rules and bad files give nothing)."""
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, OverflowError):  # ValueError: a date-like value that is no real day
         return set()
     names: set[str] = set()
     for group in (data or {}).get("groups") or [] if isinstance(data, dict) else []:

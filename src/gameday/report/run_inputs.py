@@ -21,7 +21,7 @@ def scoring_context(run_dir: Path) -> ScoringContext:
     path = run_dir / "scenario.yaml"
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+    except (OSError, yaml.YAMLError, ValueError):  # ValueError: a date-like value that is no real day
         return ScoringContext()
     expect = raw.get("expect") if isinstance(raw, dict) else None
     if not isinstance(expect, dict):

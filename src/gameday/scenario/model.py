@@ -20,9 +20,18 @@ generated from them. Fault arguments are checked by each fault driver's own mode
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from gameday.scenario.durations import DURATION_PATTERN, parse_duration
 from gameday.scenario.matchers import parse_matcher
@@ -263,6 +272,24 @@ ResponseAction = Literal[
 ]
 
 
+def _real_day(text: Any) -> str:
+    """``YYYY-MM-DD`` of a real calendar day (``2026-02-30`` is refused); YAML reads an unquoted one as a date."""
+    if isinstance(text, date):
+        return text.isoformat()
+    if isinstance(text, str) and len(text) == 10:
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
+    raise ValueError(f"not a date: {text!r} (write YYYY-MM-DD)")
+
+
+class ActionItem(Model):
+    text: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    due: Annotated[str, BeforeValidator(_real_day), Field(description="YYYY-MM-DD", examples=["2026-12-01"])]
+
+
 class ResponseStep(Model):
     at: Duration = Field(description="T+at from the fault")
     actor: str = "responder"
@@ -272,7 +299,11 @@ class ResponseStep(Model):
     step: int | None = None
     outcome: Literal["done", "failed", "skipped"] | None = None
     audience: Literal["internal", "customer", "executive"] | None = None
-    text: str = ""
+    text: str = Field("", description="what is said; for review, the root cause")
+    went_well: list[str] = Field(default_factory=list, description="review only")
+    went_poorly: list[str] = Field(default_factory=list, description="review only")
+    got_lucky: list[str] = Field(default_factory=list, description="review only")
+    action_items: list[ActionItem] = Field(default_factory=list, description="review only")
 
 
 class SeverityOverride(Model):

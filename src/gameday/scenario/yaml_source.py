@@ -140,10 +140,16 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: FieldPath) -> Any:
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             raise self._fail(node, path, f"invalid value: {exc}") from None
+        except (ValueError, OverflowError) as exc:
+            # A plain scalar YAML resolves as a timestamp that is no real day, e.g. 2026-02-30.
+            raise self._fail(node, path, f"invalid value {node.value!r}: {exc} (quote it to keep it text)") from None
 
     def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
@@ -161,7 +167,7 @@ class _Builder:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self._fail(key_node, path, "a key must be a plain value, not a list or mapping")
-            key = self.constructor.construct_object(key_node)
+            key = self._scalar(key_node, path)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 raise self._fail(key_node, path, f"unsupported key {key!r}")
             key = str(key) if not isinstance(key, str) else key

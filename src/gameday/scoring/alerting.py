@@ -399,6 +399,8 @@ def score_run(scenario: Scenario, events: list[Event]) -> AlertScore:
 def _resolution(ep: AlertEpisode | None) -> str:
     if ep is None:
         return ""
+    if ep.reset_s is not None and ep.reset_s < 0:  # the team (or the system) fixed it before the harness reverted
+        return f"; resolved {-ep.reset_s:.1f}s before revert"
     if ep.reset_s is not None:
         return f"; resolved {ep.reset_s:.1f}s after revert"
     if ep.resolved:
