@@ -147,9 +147,11 @@ class _Builder:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             raise self._fail(node, path, f"invalid value: {exc}") from None
-        except (ValueError, OverflowError) as exc:
-            # A plain scalar YAML resolves as a timestamp that is no real day, e.g. 2026-02-30.
-            raise self._fail(node, path, f"invalid value {node.value!r}: {exc} (quote it to keep it text)") from None
+        except Exception as exc:  # noqa: BLE001 - PyYAML's scalar constructors raise plain errors for bad input
+            # e.g. 2026-02-30 (resolved as a timestamp: ValueError) or `!!bool maybe` (KeyError).
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            reason = "" if isinstance(exc, KeyError) else f": {exc}"
+            raise self._fail(node, path, f"invalid {kind} {node.value!r}{reason} (quote it to keep it text)") from None
 
     def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
