@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from gameday.cli import arg_types
+
 
 def cmd_ci(args: argparse.Namespace) -> int:
     from rich.console import Console
@@ -85,15 +87,15 @@ def register(sub: Any) -> None:
     p = sub.add_parser("ci", help="run scenarios non-interactively with their scripted responders; JUnit XML")
     p.add_argument("scenarios", nargs="+", help="scenario files or folders")
     p.add_argument("--junit", help="write JUnit XML here")
-    p.add_argument("--jobs", type=int, default=1, help="run scenarios with disjoint targets in parallel")
+    p.add_argument("--jobs", type=arg_types.positive_int, default=1, help="run scenarios with disjoint targets in parallel")
     p.add_argument("--reports", default="reports")
     p.add_argument("--history", help=history_help)
     p.set_defaults(func=cmd_ci)
 
     p = sub.add_parser("history", help="list past runs")
     p.add_argument("--scenario")
-    p.add_argument("--since", help="UTC date or time, e.g. 2026-10-01")
-    p.add_argument("--until", help="UTC date or time (exclusive)")
+    p.add_argument("--since", type=arg_types.utc_time, help="UTC date or time, e.g. 2026-10-01")
+    p.add_argument("--until", type=arg_types.utc_time, help="UTC date or time (exclusive)")
     p.add_argument("--history", help=history_help)
     p.set_defaults(func=cmd_history)
 

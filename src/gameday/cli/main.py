@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday import __version__
+from gameday.cli import arg_types
 from gameday.errors import GamedayError, ScenarioErrors
 
 Command = Callable[[argparse.Namespace], int]
@@ -71,7 +72,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     text = scenario_json_schema_text(FaultRegistry().kinds())
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise GamedayError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     else:
         sys.stdout.write(text)
     return 0
@@ -260,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="the scenario file")
     p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
     p.add_argument("--allow-production", action="store_true", help="allow faults on a stack marked production (logged)")
-    p.add_argument("--run-id", help="use this run id instead of a new one")
+    p.add_argument("--run-id", type=arg_types.run_id, help="use this run id instead of a new one")
     p.add_argument("--facilitate", action="store_true", help="a drill with the team at one screen (gameday facilitate)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--history", help="history database: a SQLite file or postgresql:// URL "

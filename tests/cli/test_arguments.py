@@ -1,0 +1,39 @@
+"""Bad command-line values are refused by argparse in one line with exit 2, before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gameday.cli.arg_types import utc_time
+from gameday.cli.main import main
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["run", "--run-id", "../../etc", "x.yaml"], "argument --run-id: '../../etc' is not a run id"),
+    (["run", "--run-id", ".hidden", "x.yaml"], "is not a run id"),
+    (["ci", "--jobs", "0", "x.yaml"], "argument --jobs: '0' is not a whole number of 1 or more"),
+    (["ci", "--jobs", "many", "x.yaml"], "argument --jobs: 'many'"),
+    (["history", "--since", "last tuesday"], "argument --since: 'last tuesday' is not a UTC date or time"),
+    (["history", "--until", "2026-13-01"], "argument --until: '2026-13-01'"),
+])
+def test_a_bad_value_is_one_line_and_exit_2(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert words in err and "Traceback" not in err
+
+
+def test_times_are_compared_in_utc() -> None:
+    assert utc_time("2026-10-01") == "2026-10-01"
+    assert utc_time("2026-10-01T12:00Z") == "2026-10-01T12:00:00.000Z"
+    assert utc_time("2026-10-01T14:00+02:00") == "2026-10-01T12:00:00.000Z"
+    assert utc_time("2026-10-01T12:00") == "2026-10-01T12:00:00.000Z"  # no zone given: UTC, as the help says
+
+
+def test_schema_to_a_folder_that_does_not_exist_is_an_error_not_a_traceback(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "-o", str(tmp_path / "missing" / "s.json")]) == 2
+    assert "cannot write" in capsys.readouterr().err
