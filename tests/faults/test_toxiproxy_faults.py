@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -268,3 +270,32 @@ def test_connections_open_before_the_fault_are_slowed_too(toxiproxy: ToxiproxyCl
             assert time.perf_counter() - start >= 0.2
         finally:
             driver.revert(handle)
+
+
+def test_every_fault_on_one_proxy_takes_the_same_lock_and_another_proxy_another(
+        toxiproxy: ToxiproxyClient, make_proxy: ProxyMaker, echo_upstream: Upstream, tmp_path: Any) -> None:
+    from gameday.engine.safety import TargetLocks, resource_key
+
+    proxy, other = make_proxy(echo_upstream), make_proxy(echo_upstream)
+    localhost = toxiproxy.base_url.replace("127.0.0.1", "localhost")
+    keys = {resource_key(Latency().prepare(*spec_for(toxiproxy.base_url, proxy.name, "latency", {"latency": "1s"}))),
+            resource_key(ProxyDown().prepare(*spec_for(localhost, proxy.name, "proxy_down"))),
+            resource_key(Bandwidth().prepare(*spec_for(toxiproxy.base_url, proxy.name, "bandwidth", {"rate_kb": 1})))}
+    assert len(keys) == 1, keys
+    (key,) = keys
+    other_key = resource_key(Latency().prepare(*spec_for(toxiproxy.base_url, other.name, "latency", {"latency": "1s"})))
+    assert other_key != key
+    # So a second run cannot put its toxic on the proxy while the first holds it. The first run is a live
+    # process of its own (a lock held by this very process would count as this run's).
+    first = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "gameday-first-run"])
+    try:
+        locks = TargetLocks(run_id="first", scenario="a", state_dir=tmp_path)
+        locks.acquire(key)
+        record = json.loads(locks.held[0].path.read_text())
+        locks.held[0].path.write_text(json.dumps({**record, "pid": first.pid}))
+        with pytest.raises(TargetError, match="is in use by run first"):
+            TargetLocks(run_id="second", scenario="b", state_dir=tmp_path).acquire(key)
+        TargetLocks(run_id="second", scenario="b", state_dir=tmp_path).acquire(other_key)
+    finally:
+        first.kill()
+        first.wait()

@@ -25,6 +25,13 @@ from gameday.scenario.model import Duration, FaultSpec, StackSpec
 MAX_DURATION_S = 3600.0
 
 
+
+def proxy_resource(url: str, proxy: str) -> str:
+    """The lock key of a proxy: one run at a time on it, whatever the toxic and however the scenario names it."""
+    parts = urlsplit(url)
+    host = "127.0.0.1" if parts.hostname in ("localhost", "::1") else parts.hostname
+    return f"toxiproxy:{host}:{parts.port or 8474}/{proxy}"
+
 class ToxicArgs(FaultArgs):
     """What every toxic takes: which way the bytes it slows flow, and for what share of connections."""
 
@@ -126,6 +133,7 @@ class _ToxicFault(_ToxiproxyFault):
             data={
                 "url": url,
                 "proxy": proxy.name,
+                "resource": proxy_resource(url, proxy.name),
                 "toxic": toxic,
                 "toxic_type": self.toxic_type,
                 "stream": args.direction,
@@ -243,7 +251,8 @@ class ProxyDown(_ToxiproxyFault):
             kind=self.kind,
             target=fault.target,
             description=f"disable proxy {proxy.name}",
-            data={"url": url, "proxy": proxy.name, "was_enabled": proxy.enabled},
+            data={"url": url, "proxy": proxy.name, "resource": proxy_resource(url, proxy.name),
+                  "was_enabled": proxy.enabled},
         )
 
     def inject(self, handle: FaultHandle) -> None:
