@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -104,27 +108,40 @@ def test_validate_rejects_bad_network_fault_args_with_file_and_line(tmp_path: Pa
     assert "Traceback" not in done.stderr
 
 
+def _run_until_the_toxic_is_on(file: Path, reports: Path, toxiproxy: ToxiproxyClient,
+                               proxy: Proxy) -> subprocess.Popen[bytes]:
+    child = subprocess.Popen([sys.executable, "-m", "gameday", "run", str(file), "--reports", str(reports)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not toxiproxy.toxics(proxy.name):
+        if time.monotonic() > deadline or child.poll() is not None:
+            child.kill()
+            raise AssertionError(f"the run never injected its toxic (exit {child.poll()})")
+        time.sleep(0.05)
+    return child
+
+
+def _watchdog_pid(reports: Path) -> int:
+    (timeline,) = reports.glob("*/timeline.jsonl")
+    started = [json.loads(line) for line in timeline.read_text().splitlines() if '"watchdog.started"' in line]
+    return int(started[0]["details"]["pid"])
+
+
 def test_cleanup_removes_the_toxic_of_a_run_killed_mid_fault(
     tmp_path: Path, toxiproxy: ToxiproxyClient, make_proxy: Callable[[Upstream], Proxy], http_upstream: Upstream
 ) -> None:
-    """SIGKILL leaves the toxic on the proxy; `gameday cleanup` removes it from the journal alone."""
-    import signal
-    import time
-
+    """SIGKILL of the run and its watchdog leaves the toxic on the proxy; `gameday cleanup` removes it from
+    the journal alone."""
     from gameday.engine.cleanup import cleanup
 
     proxy = make_proxy(http_upstream)
     file = latency_scenario(tmp_path / "crash.yaml", url=toxiproxy.base_url, proxy=proxy, args={"latency": "50ms"})
     file.write_text(file.read_text().replace("duration: 2s", "duration: 60s"))
     reports = tmp_path / "reports"
-    child = subprocess.Popen([sys.executable, "-m", "gameday", "run", str(file), "--reports", str(reports)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = _run_until_the_toxic_is_on(file, reports, toxiproxy, proxy)
     try:
-        deadline = time.monotonic() + 20
-        while not toxiproxy.toxics(proxy.name):
-            assert time.monotonic() < deadline, "the run never injected its toxic"
-            assert child.poll() is None, f"the run ended early with {child.returncode}"
-            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):  # the watchdog first, or it would revert (the next test)
+            os.kill(_watchdog_pid(reports), signal.SIGKILL)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
@@ -135,3 +152,38 @@ def test_cleanup_removes_the_toxic_of_a_run_killed_mid_fault(
     assert [(r.fault.handle.kind, r.reverted) for r in results] == [("latency", True)]
     assert toxiproxy.toxics(proxy.name) == []
     assert cleanup(reports) == [], "a second cleanup finds nothing pending"
+
+
+def test_the_watchdog_removes_the_toxic_when_the_run_is_sigkilled(
+    tmp_path: Path, toxiproxy: ToxiproxyClient, make_proxy: Callable[[Upstream], Proxy], http_upstream: Upstream
+) -> None:
+    """The dead-man's switch: the run dies with no chance to revert, its detached watchdog does it."""
+    from gameday.engine.cleanup import cleanup
+
+    proxy = make_proxy(http_upstream)
+    file = latency_scenario(tmp_path / "crash.yaml", url=toxiproxy.base_url, proxy=proxy, args={"latency": "50ms"})
+    file.write_text(file.read_text().replace("duration: 2s", "duration: 60s"))
+    reports = tmp_path / "reports"
+    child = _run_until_the_toxic_is_on(file, reports, toxiproxy, proxy)
+    watchdog = _watchdog_pid(reports)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=10)
+    killed = time.monotonic()
+    while toxiproxy.toxics(proxy.name):
+        assert time.monotonic() - killed < 30, "the watchdog did not remove the toxic within 30 s"
+        time.sleep(0.1)
+    # Well before the fault's 60 s: the watchdog acted on the dead run, not on the TTL.
+    assert time.monotonic() - killed < 30
+    assert cleanup(reports) == [], "the watchdog left nothing pending in the journal"
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{watchdog}").exists() and b"zombie" not in _state(watchdog):
+        assert time.monotonic() < deadline, "the watchdog kept running after its work was done"
+        time.sleep(0.1)
+
+
+def _state(pid: int) -> bytes:
+    try:
+        status = Path(f"/proc/{pid}/status").read_bytes()
+    except OSError:
+        return b"zombie"
+    return status.lower()
