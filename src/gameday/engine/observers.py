@@ -59,7 +59,8 @@ def build_observers(scenario: Scenario) -> list[Observer]:
         from gameday.observe.load import LoadObserver
 
         observers.append(LoadObserver())
-    if scenario.stack.alertmanager is not None or scenario.expect.alerts or scenario.expect.alerts_not_firing:
+    watches_alerts = scenario.expect.alerts or scenario.expect.alerts_not_firing or any(g.alert for g in scenario.guards)
+    if scenario.stack.alertmanager is not None or watches_alerts:  # a guard on an alert needs the alerts too
         from gameday.observe.alerts import AlertObserver
 
         observers.append(AlertObserver())

@@ -134,6 +134,10 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
             listed = ", ".join(str(n) for n in probe_names if n) or "none"
             problems.append(doc.error(("expect", "probes", i, "probe"), f"unknown probe '{name}' (known: {listed})"))
     problems.extend(_severity_name_clashes(doc, _mapping(data.get("severities"))))
+    for i, guard in enumerate(_list(data.get("guards"))):
+        if isinstance(guard, dict) and guard.get("load_error_rate_above") is not None and not data.get("load"):
+            problems.append(doc.error(("guards", i, "load_error_rate_above"),
+                                      "needs a load: section; without load nothing measures the error rate"))
     load = _mapping(data.get("load"))
     locustfile = load.get("locustfile")
     if isinstance(locustfile, str) and not (doc.path.parent / locustfile).is_file():

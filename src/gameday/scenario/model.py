@@ -175,8 +175,15 @@ class SafetySpec(Model):
         3600.0, description="hard maximum of a fault's at + duration; raise it explicitly for longer faults"
     )
     heartbeat_timeout: Duration = Field(
-        10.0, description="the watchdog reverts everything when the harness's heartbeat is older than this"
+        10.0, description="the watchdog reverts everything when the harness's heartbeat is older than this (>= 3s)"
     )
+
+    @model_validator(mode="after")
+    def _heartbeat_outlives_beats(self) -> SafetySpec:
+        # The harness writes its heartbeat every second; less than 3 s would have the watchdog revert a healthy run.
+        if self.heartbeat_timeout < 3.0:
+            raise ValueError("heartbeat_timeout must be at least 3s: the heartbeat is written every second")
+        return self
 
 
 class GuardSpec(Model):
