@@ -14,7 +14,9 @@ still guards them should the test process die.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,8 @@ class ScenarioResult:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gameday")
     group.addoption("--gameday-reports", default=None, help="folder for the report folders of gameday runs")
+    group.addoption("--gameday-history", default=None,
+                    help="record each run in this history (SQLite file or postgresql:// URL; default $GAMEDAY_HISTORY)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,6 +73,7 @@ def gameday_run(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[...,
     def run(scenario: str | Path, *, reports_dir: str | Path | None = None) -> ScenarioResult:
         from gameday.engine.run import RunOptions, run_scenario
         from gameday.report.render import render_run
+        from gameday.report.run_inputs import scoring_context
         from gameday.scenario.loader import load_scenario
         from gameday.scoring.scorecard import score
         from gameday.timeline import read_timeline
@@ -78,9 +83,15 @@ def gameday_run(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[...,
             path = Path(request.config.rootpath) / path
         reports = Path(reports_dir or reports_opt or tmp_path / "gameday-reports")
         loaded = load_scenario(path)
-        result = run_scenario(loaded, RunOptions(reports_dir=reports, scenario_file=path, handle_signals=False))
+        with _demo_stack_env(loaded):
+            result = run_scenario(loaded, RunOptions(reports_dir=reports, scenario_file=path, handle_signals=False))
         render_run(result.run_dir)
-        card = score(read_timeline(result.run_dir / "timeline.jsonl"))
+        history = request.config.getoption("--gameday-history") or os.environ.get("GAMEDAY_HISTORY")
+        if history:
+            from gameday.cli.main import record_history
+
+            record_history(result.run_dir, history)
+        card = score(read_timeline(result.run_dir / "timeline.jsonl"), scoring_context(result.run_dir))
         m = card.metrics
         return ScenarioResult(
             run_id=result.run_id,
@@ -101,3 +112,17 @@ def gameday_run(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[...,
         )
 
     return run
+
+
+@contextmanager
+def _demo_stack_env(scenario: Any) -> Iterator[None]:
+    """The demo stack's admin URLs the scenario needs, for this run only (the test process keeps its env)."""
+    from gameday.stack.state import missing_demo_env
+
+    added = missing_demo_env(scenario, os.environ)
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)

@@ -34,9 +34,18 @@ def test_a_team_keeps_a_resilience_check_beside_its_tests(pytester: pytest.Pytes
             assert True
         """
     )
-    outcome = pytester.runpytest_subprocess("-m", "gameday", "-p", "no:cacheprovider")
+    database = pytester.path / "resilience.sqlite"
+    outcome = pytester.runpytest_subprocess("-m", "gameday", "-p", "no:cacheprovider", "--gameday-history", str(database))
     outcome.assert_outcomes(passed=1, failed=1, deselected=1)
     outcome.stdout.fnmatch_lines(["*NOT MET: probe web up during fault*"])
+    # Both runs are in the history the team named, the failed one as failed.
+    from gameday.history.store import History
+
+    history = History(str(database))
+    try:
+        assert sorted((r.scenario, r.passed) for r in history.runs()) == [("web-kill", True), ("web-up", False)]
+    finally:
+        history.close()
 
 
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:

@@ -52,3 +52,21 @@ def test_a_finished_drill_or_one_that_never_began_is_not_resumed(tmp_path: Path)
                          ("alive", "is still running")):
         done = run_harness("facilitate", "--resume", run, cwd=tmp_path, timeout=60)
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_tabletop_replay_is_recorded_in_the_history_like_any_run(tmp_path: Path) -> None:
+    from gameday.history.store import History
+
+    path = drill_scenario(tmp_path, container="not-started", url="http://127.0.0.1:9/", runbook=False, injects=[],
+                          responses=[{"at": "10s", "action": "acknowledge"}, {"at": "20s", "action": "declare"},
+                                     {"at": "30s", "action": "mitigated"}, {"at": "40s", "action": "all_clear"}])
+    database = tmp_path / "drills.sqlite"
+    done = run_harness("facilitate", "--scripted", "--speed", "600", str(path), "--reports", "reports",
+                       "--history", str(database), cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    (run_dir,) = [p for p in (tmp_path / "reports").iterdir() if p.is_dir()]
+    history = History(str(database))
+    try:
+        assert [r.run_id for r in history.runs()] == [run_dir.name]
+    finally:
+        history.close()

@@ -30,6 +30,15 @@ def _positive(text: str) -> float:
 
 
 def cmd_facilitate(args: argparse.Namespace) -> int:
+    """Every drill, tabletop and resumed drill goes into the history, as a plain run does."""
+    from gameday.cli.main import record_history
+
+    result = _facilitate(args)
+    record_history(result.run_dir, getattr(args, "history", None))
+    return int(result.exit_code)
+
+
+def _facilitate(args: argparse.Namespace) -> Any:
     from rich.console import Console
 
     from gameday.facilitator import drill
@@ -41,7 +50,7 @@ def cmd_facilitate(args: argparse.Namespace) -> int:
             raise GamedayError("--resume takes a run id only (the scenario and mode come from the run)")
         from gameday.cli.main import _run_dir
 
-        return drill.resume(_run_dir(args.reports, args.resume), console=console, env=env).exit_code
+        return drill.resume(_run_dir(args.reports, args.resume), console=console, env=env)
     if not args.scenario:
         raise GamedayError("name a scenario file, or --resume <run-id>")
     from gameday.scenario.loader import load_scenario
@@ -57,9 +66,9 @@ def cmd_facilitate(args: argparse.Namespace) -> int:
         result = drill.tabletop_scripted(scenario, scenario_file, reports_dir=Path(args.reports),
                                          speed=args.speed or 1.0, console=console)
         drill._finish(console, result.run_dir, result.outcome.name.lower(), result.exit_code, result.error)
-        return result.exit_code
+        return result
     return drill.facilitate(scenario, scenario_file, reports_dir=Path(args.reports), console=console, env=env,
-                            speed=args.speed, tabletop=args.tabletop, run_id=getattr(args, "run_id", None)).exit_code
+                            speed=args.speed, tabletop=args.tabletop, run_id=getattr(args, "run_id", None))
 
 
 def cmd_run_facilitated(args: argparse.Namespace) -> int:
@@ -68,7 +77,7 @@ def cmd_run_facilitated(args: argparse.Namespace) -> int:
         raise GamedayError("--allow-production is not offered for facilitated drills: drill on staging")
     return cmd_facilitate(argparse.Namespace(scenario=args.scenario, reports=args.reports, speed=None,
                                              tabletop=False, scripted=False, resume=None,
-                                             run_id=getattr(args, "run_id", None)))
+                                             run_id=getattr(args, "run_id", None), history=getattr(args, "history", None)))
 
 
 def register(sub: Any) -> None:
@@ -80,4 +89,6 @@ def register(sub: Any) -> None:
     p.add_argument("--tabletop", action="store_true", help="no real fault (implied by --speed)")
     p.add_argument("--scripted", action="store_true", help="with --speed: the scenario's responses: play the team")
     p.add_argument("--resume", metavar="RUN_ID", help="continue a drill whose process died")
+    p.add_argument("--history", help="history database: a SQLite file or postgresql:// URL "
+                                     "(default: $GAMEDAY_HISTORY or reports/history.sqlite)")
     p.set_defaults(func=cmd_facilitate)

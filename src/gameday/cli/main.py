@@ -140,13 +140,9 @@ def _demo_stack_env(scenario: Any) -> None:
     """
     import os
 
-    needed = {t.dsn_env for t in scenario.stack.targets.values() if t.dsn_env} - set(os.environ)
-    if scenario.stack.name != "demo" or not needed:
-        return
-    from gameday.stack.config import StackConfig
-    from gameday.stack.state import stack_env
+    from gameday.stack.state import missing_demo_env
 
-    os.environ.update({k: v for k, v in stack_env(StackConfig.from_env(os.environ)).items() if k in needed})
+    os.environ.update(missing_demo_env(scenario, os.environ))
 
 
 def record_history(run_dir: Path, url: str | None) -> None:

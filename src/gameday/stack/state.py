@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, fields
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from gameday.errors import EnvironmentProblem
 from gameday.stack.config import HOST, StackConfig
@@ -125,3 +126,11 @@ def config_texts(config: StackConfig) -> dict[str, str]:
         template = string.Template((files_dir() / part / name).read_text(encoding="utf-8"))
         out[part] = template.substitute(ports)
     return out
+
+
+def missing_demo_env(scenario: Any, environ: Mapping[str, str]) -> dict[str, str]:
+    """The demo stack's admin URLs that a scenario on it names (targets' dsn_env) and ``environ`` lacks."""
+    needed = {t.dsn_env for t in scenario.stack.targets.values() if t.dsn_env} - set(environ)
+    if scenario.stack.name != "demo" or not needed:
+        return {}
+    return {k: v for k, v in stack_env(StackConfig.from_env(environ)).items() if k in needed}
