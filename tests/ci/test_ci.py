@@ -47,6 +47,24 @@ def test_an_environment_error_is_a_junit_error(tmp_path: Path, docker_client) ->
     assert error is not None and "gdtest-nobody-here" in error.get("message", "")
 
 
+def test_an_invalid_scenario_is_a_junit_error_and_the_others_still_run(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    web = web_container()
+    good = web_scenario(tmp_path, container=web.name, url=web.url, duration="1s", name="good")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\nname: broken\nfaults:\n  - {kind: container_explode, target: web, duration: 1s}\n")
+    done = run_harness("ci", str(broken), str(good), "--junit", "junit.xml", "--reports", "reports", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 passed, 1 failed" in done.stdout and "Traceback" not in done.stderr
+    assert "broken.yaml:4:" in done.stderr and "unknown fault kind 'container_explode'" in done.stderr
+    suite = validate_junit(tmp_path / "junit.xml").find("testsuite")
+    assert suite is not None and suite.get("tests") == "2" and suite.get("errors") == "1"
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    error = cases["broken"].find("error")
+    assert error is not None and "broken.yaml:4:" in error.get("message", "") and error.get("type") == "invalid"
+    assert cases["good"].find("error") is None and cases["good"].find("failure") is None
+    assert [p.name for p in (tmp_path / "reports").iterdir() if p.is_dir()] != []  # the good one ran
+
+
 def _span(run_dir: Path) -> tuple[str, str]:
     evs = events(run_dir)
     return evs[0]["at"], evs[-1]["at"]

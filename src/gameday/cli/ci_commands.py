@@ -11,6 +11,7 @@ from gameday.cli import arg_types
 
 def cmd_ci(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from gameday.cli.main import _err
@@ -32,9 +33,15 @@ def cmd_ci(args: argparse.Namespace) -> int:
     for e in result.entries:
         style = "green" if e.passed else "red"
         failed = "; ".join(str(ev.details.get("name")) for ev in e.failed_expectations) or "-"
-        table.add_row(e.scenario.name, f"[{style}]{e.outcome}[/]", failed, f"{e.wall_s:.1f}s",
-                      str(e.run_dir / "report.md"))
+        if e.scenario is None:
+            failed = "not a valid scenario: not run (its problems are listed below)"
+        table.add_row(e.name, f"[{style}]{e.outcome}[/]", escape(failed), f"{e.wall_s:.1f}s",
+                      "-" if e.scenario is None else str(e.run_dir / "report.md"))
     console.print(table)
+    for e in result.entries:
+        if e.scenario is None:  # one line per problem, as `gameday validate` gives them
+            for line in e.stderr.splitlines():
+                _err(line.removeprefix("gameday: error: "))
     console.print(f"{sum(e.passed for e in result.entries)} passed, {sum(not e.passed for e in result.entries)} failed "
                   f"in {result.wall_s:.1f}s with {result.jobs} job(s); one by one it would take {result.serial_s:.1f}s")
     if args.junit:

@@ -19,8 +19,8 @@ def junit_xml(result: SuiteResult, *, suite_name: str = "gameday") -> str:
                           timestamp=_timestamp(result))
     for entry in result.entries:
         # No `file` attribute: the common (Jenkins junit-10) schema does not allow it; the path is in system-out.
-        case = ET.SubElement(suite, "testcase", name=entry.scenario.name,
-                             classname=f"gameday.{entry.scenario.stack.name}", time=f"{entry.wall_s:.3f}")
+        case = ET.SubElement(suite, "testcase", name=entry.name, classname=f"gameday.{entry.stack_name}",
+                             time=f"{entry.wall_s:.3f}")
         if entry.exit_code not in (0, 1):
             error = ET.SubElement(case, "error", message=_error_message(entry), type=entry.outcome)
             error.text = entry.stderr.strip()[-4000:]
@@ -34,7 +34,8 @@ def junit_xml(result: SuiteResult, *, suite_name: str = "gameday") -> str:
                 failure = ET.SubElement(case, "failure", type=entry.outcome, message=f"run ended: {entry.outcome}")
                 failure.text = entry.stderr.strip()[-4000:]
         out = ET.SubElement(case, "system-out")
-        out.text = f"scenario {entry.path}; run {entry.run_id}: {entry.outcome}; report {entry.run_dir / 'report.md'}"
+        out.text = (f"scenario {entry.path}: not a valid scenario, not run" if entry.scenario is None else
+                    f"scenario {entry.path}; run {entry.run_id}: {entry.outcome}; report {entry.run_dir / 'report.md'}")
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
