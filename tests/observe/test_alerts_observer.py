@@ -138,8 +138,10 @@ def test_polling_sees_an_alert_when_the_webhook_route_is_absent(
                                                   "startsAt": "yesterday"}]}).encode(), "RFC 3339"),
         (json.dumps({"version": "4", "alerts": [{"status": "firing", "labels": {"alertname": 7}}]}).encode(),
          "strings"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],
-    ids=["not-json", "not-object", "no-alerts", "old-version", "no-alertname", "bad-status", "bad-time", "bad-labels"],
+    ids=["not-json", "not-object", "no-alerts", "old-version", "no-alertname", "bad-status", "bad-time", "bad-labels",
+         "nested-bomb"],
 )
 def test_a_malformed_payload_gets_400_and_the_receiver_keeps_working(
     tmp_path: Path, timeline: Timeline, body: bytes, reason: str

@@ -62,7 +62,7 @@ def prometheus_rules(url: str, *, timeout: float = 2.0) -> list[dict[str, Any]]:
     try:
         response = httpx.get(url.rstrip("/") + "/api/v1/rules", params={"type": "alert"}, timeout=timeout,
                              trust_env=False)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise ServiceUnavailable(f"Prometheus at {safe} cannot be reached: {exc or type(exc).__name__}") from exc
     if response.status_code != 200:
         raise ServiceUnavailable(f"Prometheus at {safe} answered {response.status_code} to /api/v1/rules")

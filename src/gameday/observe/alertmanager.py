@@ -153,6 +153,8 @@ def parse_webhook(body: bytes) -> list[ReceivedAlert]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError(f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise PayloadError("body is nested too deeply") from None
     if not isinstance(data, dict):
         raise PayloadError("payload must be a JSON object")
     version = data.get("version")
@@ -182,7 +184,7 @@ class AlertmanagerClient:
 
         try:
             response = self._http.request(method, self.url + path, **kwargs)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             reason = str(exc) or type(exc).__name__
             raise ServiceUnavailable(f"Alertmanager at {self.safe_url} cannot be reached: {reason}") from exc
         if response.status_code >= 400:

@@ -61,6 +61,8 @@ class Prober:
             return ProbeResult(probe.name, False, (time.perf_counter() - start) * 1000, error=f"timed out after {spec.timeout:g}s")
         except httpx.HTTPError as exc:
             return ProbeResult(probe.name, False, (time.perf_counter() - start) * 1000, error=_reason(exc))
+        except (httpx.InvalidURL, ValueError) as exc:  # a URL validate would refuse, from an API caller
+            return ProbeResult(probe.name, False, (time.perf_counter() - start) * 1000, error=f"bad URL: {exc}"[:160])
         latency_ms = (time.perf_counter() - start) * 1000
         if not spec.status_ok(response.status_code):
             return ProbeResult(probe.name, False, latency_ms, response.status_code, f"status {response.status_code}")

@@ -8,6 +8,8 @@ DURATION_PATTERN = r"^\s*(?:\d+(?:\.\d+)?\s*(?:ms|h|m|s)\s*)+$"
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)")
 _WHOLE = re.compile(DURATION_PATTERN)
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+LONGEST = 366 * 24 * 3600.0
+"""No game day needs a longer duration; a longer one is a typo (and a huge one would not even be a number)."""
 
 
 def parse_duration(value: object) -> float:
@@ -20,7 +22,10 @@ def parse_duration(value: object) -> float:
         raise ValueError(f"duration must not be negative, got {value!r}")
     if not _WHOLE.match(text):
         raise ValueError(f"cannot parse duration {value!r}: use units ms, s, m, h as in 90s, 5m or 1h30m")
-    return sum(float(n) * _SECONDS[unit] for n, unit in _PART.findall(text))
+    seconds = sum(float(n) * _SECONDS[unit] for n, unit in _PART.findall(text))
+    if not seconds <= LONGEST:  # also catches inf from a number too big for a float
+        raise ValueError(f"duration {value!r} is longer than a year")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

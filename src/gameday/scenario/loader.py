@@ -140,8 +140,8 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
                                       "needs a load: section; without load nothing measures the error rate"))
     load = _mapping(data.get("load"))
     locustfile = load.get("locustfile")
-    if isinstance(locustfile, str) and not (doc.path.parent / locustfile).is_file():
-        problems.append(doc.error(("load", "locustfile"), f"locustfile not found: {locustfile} (relative to the scenario)"))
+    if isinstance(locustfile, str) and not _is_file(doc.path.parent / locustfile):
+        problems.append(doc.error(("load", "locustfile"), f"locustfile not found: {locustfile[:200]} (relative to the scenario)"))
     return problems
 
 
@@ -200,3 +200,10 @@ def _severity_name_clashes(doc: SourceDocument, severities: dict[str, Any]) -> l
         if clash is not None:
             problems.append(doc.error(("severities", level, "name"), f"'{given}' already names {clash}"))
     return problems
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the filesystem, say: not a file either
+        return False

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -44,6 +45,34 @@ Duration = Annotated[
 """A duration in seconds, written in the file as ``90s``, ``5m``, ``1h30m`` or ``250ms``."""
 
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+
+
+def _more_than_zero(seconds: float) -> float:
+    if seconds <= 0:
+        raise ValueError("must be more than 0s")
+    return seconds
+
+
+PositiveDuration = Annotated[Duration, AfterValidator(_more_than_zero)]
+"""A duration that must not be 0s: an interval, a timeout, how long a fault stays live."""
+
+
+def _http_url(text: str) -> str:
+    """An http(s) URL a client can reach: checked here so a typo is a validate error, not a failed run."""
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # ValueError for a port that is not a number or out of range
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL: {text[:100]!r} ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http:// or https:// URL with a host: {text[:100]!r}")
+    labels = parts.hostname.split(".")
+    if len(parts.hostname) > 253 or any(not 0 < len(label) <= 63 for label in labels if label) or port == 0:
+        raise ValueError(f"not a valid host in URL: {text[:100]!r}")
+    return text
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url), Field(max_length=2048, examples=["http://127.0.0.1:18080/health"])]
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 
 
@@ -91,7 +120,7 @@ class TargetSpec(Model):
 
 
 class Endpoint(Model):
-    url: str
+    url: HttpUrl
 
 
 class DockerEndpoint(Model):
@@ -116,29 +145,43 @@ class StackSpec(Model):
 # --- probes ----------------------------------------------------------------------------------------
 
 
+HttpStatus = Annotated[int, Field(ge=100, le=599)]
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+StatusList = Annotated[
+    list[HttpStatus],
+    BeforeValidator(_as_list),  # `expect_status: 200` or `[200, 204]`: one error path either way
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 100, "maximum": 599},
+                              {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599}}]}),
+]
+
+
 class HttpCheck(Model):
-    url: str
+    url: HttpUrl
     method: Literal["GET", "HEAD", "POST"] = "GET"
-    expect_status: int | list[int] = 200
-    max_latency: Duration = 2.0
-    timeout: Duration = 5.0
+    expect_status: StatusList = Field(default_factory=lambda: [200])
+    max_latency: PositiveDuration = 2.0
+    timeout: PositiveDuration = 5.0
 
     def status_ok(self, status: int) -> bool:
-        wanted = self.expect_status if isinstance(self.expect_status, list) else [self.expect_status]
-        return status in wanted
+        return status in self.expect_status
 
 
 class TcpCheck(Model):
     host: str = "127.0.0.1"
     port: int = Field(ge=1, le=65535)
-    timeout: Duration = 2.0
+    timeout: PositiveDuration = 2.0
 
 
 class ProbeSpec(Model):
     name: Name
     http: HttpCheck | None = None
     tcp: TcpCheck | None = None
-    interval: Duration = 1.0
+    interval: PositiveDuration = 1.0
 
     @model_validator(mode="after")
     def _one_check(self) -> ProbeSpec:
@@ -162,7 +205,7 @@ class FaultSpec(Model):
     target: Name
     args: dict[str, Any] = Field(default_factory=dict, description="kind-specific arguments")
     at: Duration = Field(0.0, description="when, after the fault phase starts")
-    duration: Duration = Field(description="how long the fault stays live before it is reverted")
+    duration: PositiveDuration = Field(description="how long the fault stays live before it is reverted")
 
     @property
     def label(self) -> str:
@@ -171,7 +214,7 @@ class FaultSpec(Model):
 
 class SafetySpec(Model):
     ttl_margin: Duration = Field(60.0, description="a fault's time-to-live is its end (at + duration) plus this")
-    max_fault_duration: Duration = Field(
+    max_fault_duration: PositiveDuration = Field(
         3600.0, description="hard maximum of a fault's at + duration; raise it explicitly for longer faults"
     )
     heartbeat_timeout: Duration = Field(
