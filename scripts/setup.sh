@@ -9,6 +9,11 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 step() { printf '\n== %s\n' "$*"; }
+APT_UPDATED=""
+apt_install() {
+  [ -n "$APT_UPDATED" ] || { $SUDO apt-get update -q; APT_UPDATED=1; }
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$@"
+}
 
 APT_PACKAGES=(docker.io busybox-static debootstrap postgresql redis-server prometheus prometheus-alertmanager
               chromium tmux curl jq)
@@ -18,8 +23,7 @@ for pkg in "${APT_PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   step "apt: installing ${missing[*]}"
-  $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  apt_install "${missing[@]}"
 fi
 
 # Debian's packages start their own server instances where an init system runs; gameday's tests and
@@ -33,11 +37,22 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 step "installing gameday (pip install -e .[test])"
-python3 -m pip install -q --disable-pip-version-check -e ".[test]"
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  apt_install python3-pip
+fi
+PIP_FLAGS=()
+# Debian's own python3 is "externally managed" (PEP 668); this machine-wide install is what we want here.
+if python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+  PIP_FLAGS+=(--break-system-packages)
+fi
+python3 -m pip install -q --disable-pip-version-check "${PIP_FLAGS[@]}" -e ".[test]"
 
 # The demo stack's images (a debootstrap rootfs of Debian packages, imported; no registry) and the
 # toxiproxy-server binary (go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0), both cached.
 step "building the demo stack images and toxiproxy-server (cached)"
-command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || { echo "Go is needed to build toxiproxy-server (apt-get install golang-go)" >&2; exit 1; }
+if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ] && [ ! -x "$HOME/.cache/gameday/toxiproxy/v2.5.0/server" ]; then
+  step "apt: installing golang-go (to build toxiproxy-server)"
+  apt_install golang-go
+fi
 python3 -m gameday stack build
 echo "setup done"
