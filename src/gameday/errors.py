@@ -32,7 +32,7 @@ class GamedayError(Exception):
 class ScenarioError(GamedayError):
     """One problem in a scenario file, located by file, line, column and YAML field path."""
 
-    exit_code = 1
+    exit_code = 2  # a usage error for run/plan/facilitate; `gameday validate` itself exits 1 on problems
 
     def __init__(
         self,

@@ -37,3 +37,14 @@ def test_schema_to_a_folder_that_does_not_exist_is_an_error_not_a_traceback(tmp_
                                                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema", "-o", str(tmp_path / "missing" / "s.json")]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_an_invalid_scenario_is_a_usage_error_for_run_and_a_finding_for_validate(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: x\nfaults: []\n")
+    # exit 1 from `run` means "an expectation failed"; a file that is not a scenario must not look like that.
+    assert main(["run", str(bad)]) == 2
+    assert main(["plan", str(bad)]) == 2
+    assert main(["validate", str(bad)]) == 1
+    assert "faults: list should have at least 1 item" in capsys.readouterr().err
