@@ -48,3 +48,17 @@ def test_an_invalid_scenario_is_a_usage_error_for_run_and_a_finding_for_validate
     assert main(["plan", str(bad)]) == 2
     assert main(["validate", str(bad)]) == 1
     assert "faults: list should have at least 1 item" in capsys.readouterr().err
+
+
+def test_a_run_id_that_is_taken_is_refused_before_anything_is_touched(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("version: 1\nname: s\nstack:\n  targets:\n    web: {container: gdtest-none}\n"
+                        "faults:\n  - {kind: container_kill, target: web, duration: 1s}\n")
+    earlier = tmp_path / "reports" / "nightly-1"
+    earlier.mkdir(parents=True)
+    (earlier / "timeline.jsonl").write_text('{"kind": "run.started"}\n')
+    assert main(["run", str(scenario), "--reports", str(tmp_path / "reports"), "--run-id", "nightly-1", "-q"]) == 2
+    assert "run id nightly-1 is taken" in capsys.readouterr().err
+    assert (earlier / "timeline.jsonl").read_text() == '{"kind": "run.started"}\n'
+    assert not (earlier / "journal.jsonl").exists()

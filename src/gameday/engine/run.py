@@ -168,6 +168,9 @@ class Runner:
         self.registry = options.registry or FaultRegistry()
         self.run_id = options.run_id or new_run_id(scenario, self.clock)
         self.run_dir = options.reports_dir / self.run_id
+        if (self.run_dir / "timeline.jsonl").exists():
+            # Two runs in one timeline and journal would corrupt both records.
+            raise GamedayError(f"run id {self.run_id} is taken: {self.run_dir} already holds a run; choose another")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.timeline = Timeline(self.run_dir / "timeline.jsonl", self.clock)
         for listener in options.listeners:
