@@ -131,6 +131,8 @@ BAD_INPUTS = [
      "faults[0].duration", "longer than a year"),
     ("a status code that is none", GOOD.replace("max_latency: 500ms}", "max_latency: 500ms, expect_status: [200, 42]}"),
      10, "steady_state.probes[0].http.expect_status[1]", "greater than or equal to 100"),
+    ("an unknown tag", GOOD.replace("name: web-kill", "name: !custom x"), 2, "name",
+     "invalid value: could not determine a constructor for the tag '!custom'"),
     ("bad alert matcher regex",
      GOOD.replace("  recovers_within: 90s\n", '  recovers_within: 90s\n  alerts:\n    - name: InstanceDown\n      matchers: [\'team=~"(db"\']\n'),
      19, "expect.alerts[0].matchers[0]", "bad regex"),

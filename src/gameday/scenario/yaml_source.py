@@ -16,7 +16,8 @@ import yaml
 from gameday.errors import ScenarioError
 
 MAX_FILE_BYTES = 1_000_000
-MAX_NODES = 100_000
+MAX_NODES = 20_000
+"""A large real scenario has a few thousand values; more is an alias bomb, refused well under a second."""
 
 Location = tuple[int, int]  # 1-based line and column
 FieldPath = tuple[str | int, ...]
@@ -146,7 +147,8 @@ class _Builder:
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            raise self._fail(node, path, f"invalid value: {exc}") from None
+            problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line, not PyYAML's marks
+            raise self._fail(node, path, f"invalid value: {problem}") from None
         except Exception as exc:  # noqa: BLE001 - PyYAML's scalar constructors raise plain errors for bad input
             # e.g. 2026-02-30 (resolved as a timestamp: ValueError) or `!!bool maybe` (KeyError).
             kind = str(node.tag).rsplit(":", 1)[-1]
