@@ -183,7 +183,8 @@ def test_prometheus_scrapes_the_stack_and_alertmanager_calls_the_harness(up: lis
         health = {t["labels"]["job"]: t["health"] for t in body["data"]["activeTargets"]}
         return health if all(v == "up" for v in health.values()) else {}
 
-    assert eventually(targets_up, timeout=20, interval=1) == {"checkout": "up", "toxiproxy": "up", "prometheus": "up"}
+    assert eventually(targets_up, timeout=20, interval=1) == {"checkout": "up", "toxiproxy": "up", "prometheus": "up",
+                                                                "alertmanager": "up"}
     alertmanagers = httpx.get(c.url(c.prometheus_port, "/api/v1/alertmanagers"), timeout=5, trust_env=False).json()
     assert [a["url"] for a in alertmanagers["data"]["activeAlertmanagers"]] == [
         f"http://127.0.0.1:{c.alertmanager_port}/api/v2/alerts"]
