@@ -64,7 +64,7 @@ def test_unreachable_postgresql_history_is_one_line_without_the_password() -> No
     with pytest.raises(ServiceUnavailable) as err:
         History("postgresql://someone:s3cret-pw@127.0.0.1:9/history")
     assert "s3cret-pw" not in str(err.value)
-    assert "cannot reach the history database at 127.0.0.1:9/history" in str(err.value)
+    assert "cannot reach the history database at postgresql://someone:***@127.0.0.1:9/history" in str(err.value)
 
 
 def test_trend_report_from_a_seeded_history_of_several_quarters() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from datetime import UTC, date, datetime
 
@@ -38,3 +39,24 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
     return value
+
+
+def _seconds(text: str, *, zero_ok: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+        bound = "of 0 or more" if zero_ok else "above 0"
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds {bound}")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """A duration in seconds: finite and above zero (``nan``, ``inf``, ``0`` and ``-5`` are refused)."""
+    return _seconds(text, zero_ok=False)
+
+
+def seconds(text: str) -> float:
+    """A wait in seconds that may be 0 (look once, do not wait); never negative or non-finite."""
+    return _seconds(text, zero_ok=True)

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gameday.cli import arg_types
+
 DEFAULT_RUNBOOKS = "runbooks"
 DEFAULT_SCENARIOS = "scenarios"
 
@@ -148,8 +150,9 @@ def register(sub: Any) -> None:
     q = rb.add_parser("run", help="follow a runbook now (runs its {run} blocks) and judge it by a scenario's probes")
     q.add_argument("runbook", help="the runbook file")
     q.add_argument("--scenario", help="scenario whose steady-state probes judge the result")
-    q.add_argument("--step-timeout", type=float, default=30.0, help="seconds per step (default 30)")
-    q.add_argument("--restore-timeout", type=float, default=None,
+    q.add_argument("--step-timeout", type=arg_types.positive_seconds, default=30.0,
+                   help="seconds per step (default 30)")
+    q.add_argument("--restore-timeout", type=arg_types.seconds, default=None,
                    help="seconds to wait for green probes after the steps (default: the scenario's recovers_within)")
     q.add_argument("--reports", default="reports", help="folder for the timeline (default: reports)")
     q.set_defaults(func=cmd_run)

@@ -15,8 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from gameday.errors import ServiceUnavailable
+from gameday.errors import GamedayError, ServiceUnavailable
+from gameday.folders import make_folder
 
 MIGRATIONS: list[str] = [
     # 1: runs and their action items
@@ -78,29 +80,91 @@ def default_history_url() -> str:
     return os.environ.get("GAMEDAY_HISTORY") or str(Path("reports") / "history.sqlite")
 
 
+# libpq reads a password from these query parameters as well as from the user part of the URL.
+_SECRET_PARAMETERS = frozenset({"password", "passfile", "sslpassword"})
+
+
+def _redact(url: str) -> tuple[str, list[str]]:
+    """The URL with every secret shown as ``***``, and the secrets (as written and decoded)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid url>", [url]
+    secrets: list[str] = []
+    userinfo, at, host = parts.netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if colon:
+        secrets.append(password)
+        userinfo = f"{user}:***"
+    query = []
+    for pair in parts.query.split("&") if parts.query else []:
+        name, equals, value = pair.partition("=")
+        if equals and unquote(name).strip().lower() in _SECRET_PARAMETERS:
+            secrets.append(value)
+            pair = f"{name}=***"
+        query.append(pair)
+    secrets += [unquote(s) for s in secrets]
+    shown = parts._replace(netloc=f"{userinfo}{at}{host}", query="&".join(query)).geturl()
+    return shown, sorted({s for s in secrets if s}, key=len, reverse=True)
+
+
+def redact_url(url: str) -> str:
+    """A history URL fit for messages: no password in its user part or its query parameters."""
+    return _redact(url)[0]
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (a driver's error message, which may echo parts of the URL) without the URL's secrets."""
+    for secret in _redact(url)[1]:
+        text = text.replace(secret, "***")
+    return text
+
+
 class History:
     """A history database; ``url`` is a SQLite file path or a ``postgresql://`` URL."""
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_history_url()
         self.is_postgres = self.url.startswith(("postgresql://", "postgres://"))
+        self.where = redact_url(self.url) if self.is_postgres else self.url
+        """The database as messages name it (never with its password)."""
+        self._errors: tuple[type[Exception], ...] = (sqlite3.Error,)
         self._conn: Any = self._connect()
-        self.migrate()
+        try:
+            self.migrate()
+        except GamedayError:
+            self.close()
+            raise
+
+    def _reason(self, exc: Exception) -> str:
+        lines = scrub(str(exc), self.url).splitlines() or [type(exc).__name__]
+        return lines[0][:160]  # scrubbed before cut: a cut must not leave half a password behind
 
     def _connect(self) -> Any:
         if self.is_postgres:
             import psycopg
 
+            self._errors = (psycopg.Error,)
             try:
                 return psycopg.connect(self.url, connect_timeout=5, autocommit=False)
             except psycopg.Error as exc:
-                # The URL may hold a password: name only the host part.
-                where = self.url.split("@")[-1]
-                raise ServiceUnavailable(f"cannot reach the history database at {where}: "
-                                         f"{str(exc).splitlines()[0][:160]}") from None
-        Path(self.url).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.url)
-        conn.execute("PRAGMA foreign_keys = ON")
+                raise ServiceUnavailable(f"cannot reach the history database at {self.where}: "
+                                         f"{self._reason(exc)}") from None
+        path = Path(self.url)
+        if path.is_dir():
+            raise GamedayError(f"history database {path} is a folder; give a SQLite file, e.g. {path / 'history.sqlite'}")
+        problem = make_folder(path.parent)
+        if problem:
+            raise GamedayError(f"cannot create the history database {path}: {problem}")
+        try:
+            conn = sqlite3.connect(path)
+        except sqlite3.Error as exc:
+            raise GamedayError(f"cannot open the history database {path}: {self._reason(exc)}") from None
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise GamedayError(f"cannot use the history database {path}: {self._reason(exc)}") from None
         return conn
 
     def _sql(self, statement: str) -> str:
@@ -112,8 +176,14 @@ class History:
         try:
             yield cur
             self._conn.commit()
-        except Exception:
-            self._conn.rollback()
+        except Exception as exc:
+            try:
+                self._conn.rollback()
+            except self._errors:
+                pass  # the connection may be unusable; the first error is the one worth reporting
+            if isinstance(exc, self._errors):
+                # e.g. a file that is not SQLite, a locked or read-only database, a server gone mid-query
+                raise GamedayError(f"cannot use the history database {self.where}: {self._reason(exc)}") from None
             raise
         finally:
             cur.close()

@@ -18,6 +18,12 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 
+def cell(value: object) -> str:
+    """Make a value safe inside a Markdown table cell: ``|`` escaped (read back by ``_cells``), newlines as spaces."""
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+
 def inline(text: str) -> str:
     """Escape, then apply code, bold and emphasis (code spans are left untouched inside)."""
     pieces = _CODE.split(text)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.errors import GamedayError
+from gameday.report.markdown import cell
 from gameday.report.postmortem import Postmortem, build_postmortem
 from gameday.report.summary import RunSummary
 from gameday.scoring.metrics import ScoringContext
@@ -32,7 +33,7 @@ def _environment(*, html: bool = False) -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["cell"] = _cell
+    env.filters["cell"] = cell
     env.filters["ms"] = lambda v: "-" if v is None else f"{v:.0f} ms"
     env.filters["duration"] = format_seconds
     env.filters["steps"] = lambda v: ", ".join(str(x) for x in v) if v else "none"
@@ -40,12 +41,6 @@ def _environment(*, html: bool = False) -> Any:
     env.filters["rating_class"] = lambda r: RATING_CLASSES.get(r, "n")
     env.filters["t"] = lambda v: "-" if v is None else f"T+{v:.1f} s"
     return env
-
-
-def _cell(value: Any) -> str:
-    """Make a value safe inside a Markdown table cell."""
-    text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def event_detail(details: dict[str, Any]) -> str:

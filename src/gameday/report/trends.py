@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from gameday.errors import GamedayError
+from gameday.folders import make_folder
 from gameday.history.store import RunRecord
+from gameday.report.markdown import cell, to_html
 from gameday.scoring.trends import median
 
 METRICS = (("MTTD", "time_to_detect"), ("MTTA", "time_to_acknowledge"), ("MTTR", "time_to_resolve_from_detection"))
@@ -172,13 +174,14 @@ def trends_markdown(report: TrendReport) -> str:
     lines += ["", f"## Scenarios in {report.quarter}", "", "| Scenario | Runs | Passed | MTTD | MTTA | MTTR |",
               "|---|---|---|---|---|---|"]
     for s in report.scenarios:
-        lines.append(f"| {s['scenario']} | {s['runs']} | {s['passed']} | " + " | ".join(_fmt(s[m]) for m, _ in METRICS) + " |")
+        lines.append(f"| {cell(s['scenario'])} | {s['runs']} | {s['passed']} | "
+                     + " | ".join(_fmt(s[m]) for m, _ in METRICS) + " |")
     lines += ["", f"## Incidents by category in {report.quarter}", "", "| Category | Runs |", "|---|---|"]
-    lines += [f"| {c} | {n} |" for c, n in report.categories.items()]
+    lines += [f"| {cell(c)} | {n} |" for c, n in report.categories.items()]
     lines += ["", "## Action items still open", ""]
     if report.open_actions:
         lines += ["| Raised | Scenario | Action | Owner | Due |", "|---|---|---|---|---|"]
-        lines += [f"| {a['raised']} | {a['scenario']} | {a['text']} | {a.get('owner', '')} | {a.get('due', '')} |"
+        lines += ["| " + " | ".join(cell(a.get(k, "")) for k in ("raised", "scenario", "text", "owner", "due")) + " |"
                   for a in report.open_actions]
     else:
         lines.append("None.")
@@ -190,8 +193,6 @@ def trends_html(report: TrendReport) -> str:
 
     body = trends_markdown(report)
     # The tables come from the Markdown (one source); the charts are inline SVG below them.
-    from gameday.report.markdown import to_html
-
     charts = "".join(f"<figure><figcaption>{escape(title)}</figcaption>{svg}</figure>" for title, svg in report.charts)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html_lib.escape('Game day trends ' + report.quarter)}"
             "</title><style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#111}"
@@ -201,8 +202,13 @@ def trends_html(report: TrendReport) -> str:
 
 
 def write_trends(report: TrendReport, out_dir: Path) -> tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    problem = make_folder(out_dir)
+    if problem:
+        raise GamedayError(f"cannot write the trend report to {out_dir}: {problem}")
     md, html = out_dir / f"trends-{report.quarter}.md", out_dir / f"trends-{report.quarter}.html"
-    md.write_text(trends_markdown(report), encoding="utf-8")
-    html.write_text(trends_html(report), encoding="utf-8")
+    for path, text in ((md, trends_markdown(report)), (html, trends_html(report))):
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise GamedayError(f"cannot write {path}: {exc.strerror or exc}") from None
     return md, html
