@@ -38,6 +38,7 @@ from typing import Any
 
 from gameday.clock import Clock, iso, parse_iso
 from gameday.errors import JournalError
+from gameday.folders import make_folder
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,39 @@ class Event:
 
     @classmethod
     def from_json(cls, line: str) -> Event:
+        """One event from its JSON line; ``ValueError`` saying what is wrong when it is not one."""
         raw = json.loads(line)
+        problem = _event_problem(raw)
+        if problem:
+            raise ValueError(problem)
         return cls(at=raw["at"], offset=float(raw["offset"]), kind=raw["kind"], actor=raw.get("actor", "harness"),
                    details=raw.get("details") or {})
 
     @property
     def wall(self):  # type: ignore[no-untyped-def]
         return parse_iso(self.at)
+
+
+def _event_problem(raw: Any) -> str | None:
+    """What keeps a decoded JSON line from being an event (the report and the score read every field)."""
+    if not isinstance(raw, dict):
+        return "not a JSON object"
+    missing = [k for k in ("at", "offset", "kind") if k not in raw]
+    if missing:
+        return f"no {', '.join(missing)}"
+    if not all(isinstance(v, str) for v in (raw["at"], raw["kind"], raw.get("actor", "harness"))):
+        return "at, kind and actor must be text"
+    if not isinstance(raw.get("details") or {}, dict):
+        return "details must be a JSON object"
+    try:
+        parse_iso(raw["at"])
+    except ValueError:
+        return f"at {raw['at']!r} is not a time"
+    try:
+        float(raw["offset"])
+    except (TypeError, ValueError):
+        return f"offset {raw['offset']!r} is not a number"
+    return None
 
 
 Listener = Callable[[Event], None]
@@ -79,8 +106,11 @@ class Timeline:
         self.events: list[Event] = []
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        problem = make_folder(path.parent)
+        if problem:
+            raise JournalError(f"cannot write timeline {path}: {problem}", path=path)
         try:
+            _drop_torn_tail(path)
             self._file = path.open("a", encoding="utf-8")
         except OSError as exc:
             raise JournalError(f"cannot write timeline {path}: {exc.strerror}", path=path) from exc
@@ -113,20 +143,50 @@ class Timeline:
                 self._file.close()
 
 
-def read_timeline(path: Path) -> list[Event]:
-    """Events of a saved timeline; a torn last line (a crash mid-write) is skipped."""
-    events: list[Event] = []
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a torn last line (a crash mid-write) before appending to a timeline again (a resumed drill).
+
+    Left in place, the next event would be glued to it, and a corrupt line in the middle of a
+    timeline is an error for every reader.
+    """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with path.open("rb+") as f:
+            data = f.read()
+            if data and not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
+    except FileNotFoundError:
+        return
+
+
+def read_timeline(path: Path) -> list[Event]:
+    """Events of a saved timeline; a torn last line (a crash mid-write, or the event being written) is skipped.
+
+    Any other line that is not an event is a ``JournalError`` naming ``file:line`` and what is wrong.
+    """
+    try:
+        data = path.read_bytes()
     except FileNotFoundError:
         raise JournalError(f"no timeline at {path}", path=path) from None
-    for line in lines:
-        if not line.strip():
+    except OSError as exc:
+        raise JournalError(f"cannot read timeline {path}: {exc.strerror or exc}", path=path) from None
+    lines = data.split(b"\n")
+    events: list[Event] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
             continue
         try:
-            events.append(Event.from_json(line))
-        except (ValueError, KeyError):
+            events.append(Event.from_json(raw.decode("utf-8")))
+        except UnicodeDecodeError:
+            problem = "not UTF-8 text"
+        except json.JSONDecodeError as exc:
+            problem = f"not valid JSON ({exc.msg} at column {exc.colno})"
+        except ValueError as exc:
+            problem = f"not a timeline event: {exc}"
+        else:
             continue
+        if number == len(lines):  # no newline after it: written only in part
+            continue
+        raise JournalError(f"{path}:{number}: {problem}", path=path)
     return events
 
 

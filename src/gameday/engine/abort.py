@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gameday.engine.cleanup import CleanupResult, cleanup, process_alive
-from gameday.engine.journal import find_journals, pending_faults
+from gameday.engine.journal import find_journals, scan_journal
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class AbortResult:
 
 
 def abort_all(reports_dir: Path, *, state_dir: Path | None = None, grace: float = 15.0) -> AbortResult:
-    pids = sorted({f.pid for j in find_journals(reports_dir, state_dir) for f in pending_faults(j)
+    pids = sorted({f.pid for j in find_journals(reports_dir, state_dir) for f in scan_journal(j).pending
                    if f.pid and process_alive(f.pid)})
     for pid in pids:
         try:

@@ -7,12 +7,14 @@ idempotent, and a fault is marked reverted in its journal only once the revert s
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from gameday.clock import Clock, SystemClock
-from gameday.engine.journal import Journal, PendingFault, find_journals, pending_faults
-from gameday.errors import GamedayError
+from gameday.engine.journal import Journal, PendingFault, find_journals, scan_journal
+from gameday.errors import GamedayError, JournalError
 from gameday.faults.base import FaultRegistry
 
 
@@ -50,6 +52,11 @@ def process_alive(pid: int | None) -> bool:
     return b"gameday" in cmdline or b"pytest" in cmdline
 
 
+def warn_on_stderr(message: str) -> None:
+    """The default for ``cleanup(warn=...)``: one ``gameday: warning:`` line on stderr."""
+    sys.stderr.write(f"gameday: warning: {message}\n")
+
+
 def cleanup(
     reports_dir: Path,
     *,
@@ -57,26 +64,45 @@ def cleanup(
     clock: Clock | None = None,
     state_dir: Path | None = None,
     include_live: bool = False,
+    warn: Callable[[str], None] = warn_on_stderr,
 ) -> list[CleanupResult]:
-    """Revert pending faults of every journal found; faults of runs still alive are left to them."""
+    """Revert pending faults of every journal found; faults of runs still alive are left to them.
+
+    A corrupt journal line, or a journal that cannot be read or written, is passed to ``warn`` (stderr
+    unless told otherwise, since `gameday cleanup` and `gameday abort` must show it) and cleanup goes on
+    with every other fault and journal: one bad file must not leave the others' faults live.
+    """
     registry = registry or FaultRegistry()
     clock = clock or SystemClock()
     results: list[CleanupResult] = []
     for path in find_journals(reports_dir, state_dir):
-        pending = pending_faults(path)
-        if not pending:
+        scan = scan_journal(path)
+        for problem in scan.problems:
+            warn(problem)
+        if not scan.pending:
             continue
-        journal = Journal(path, run_id=pending[0].run_id, clock=clock, state_dir=state_dir)
-        for fault in reversed(pending):  # newest first, as a run reverts
+        journal = Journal(path, run_id=scan.pending[0].run_id, clock=clock, state_dir=state_dir)
+        for fault in reversed(scan.pending):  # newest first, as a run reverts
             if not include_live and process_alive(fault.pid):
-                results.append(CleanupResult(fault, reverted=False, skipped=True, error=f"run still alive (pid {fault.pid})"))
+                results.append(CleanupResult(fault, reverted=False, skipped=True,
+                                             error=f"run still alive (pid {fault.pid})"))
                 continue
+            result = _revert(fault, registry)
+            results.append(result)
             try:
-                registry.create(fault.handle.kind).revert(fault.handle)
-            except GamedayError as exc:
-                journal.revert_failed(fault.fault_id, str(exc))
-                results.append(CleanupResult(fault, reverted=False, error=str(exc)))
-                continue
-            journal.reverted(fault.fault_id, by="cleanup")
-            results.append(CleanupResult(fault, reverted=True))
+                if result.reverted:
+                    journal.reverted(fault.fault_id, by="cleanup")
+                else:
+                    journal.revert_failed(fault.fault_id, result.error or "")
+            except JournalError as exc:
+                # The revert itself is done (or reported); a journal we cannot write must not stop the others.
+                warn(f"{exc}; {fault.fault_id} will be reverted again by the next cleanup (reverts are idempotent)")
     return results
+
+
+def _revert(fault: PendingFault, registry: FaultRegistry) -> CleanupResult:
+    try:
+        registry.create(fault.handle.kind).revert(fault.handle)
+    except GamedayError as exc:
+        return CleanupResult(fault, reverted=False, error=str(exc))
+    return CleanupResult(fault, reverted=True)

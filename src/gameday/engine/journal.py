@@ -57,8 +57,12 @@ class Journal:
         record = {**record, "run_id": self.run_id, "at": iso(self.clock.wall())}
         line = json.dumps(record, sort_keys=True) + "\n"
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    # A torn last line (a crash mid-write): start a new line, or this record is glued to it and lost.
+                    line = "\n" + line
                 os.write(fd, line.encode())
                 os.fsync(fd)
             finally:
@@ -106,41 +110,112 @@ class Journal:
         self._pointer().unlink(missing_ok=True)
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class JournalScan:
+    """What a journal says, read tolerantly: a corrupt line never hides the well-formed ones around it."""
+
+    path: Path
+    records: list[dict[str, Any]]
+    pending: list[PendingFault]
+    problems: list[str]
+    """One ``file:line: what is wrong`` per line that was skipped (a torn last line is not one)."""
+
+
+def _parse(path: Path, data: bytes) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str]]]:
+    """Records with their line numbers, and the lines that are not records."""
+    records: list[tuple[int, dict[str, Any]]] = []
+    problems: list[tuple[int, str]] = []
+    lines = data.split(b"\n")
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            problem = "not UTF-8 text"
+        except ValueError:
+            problem = "not valid JSON"
+        else:
+            if isinstance(record, dict):
+                records.append((number, record))
+                continue
+            problem = "not a JSON object"
+        if number < len(lines):  # a last line with no newline is a crash mid-write: expected, not a problem
+            problems.append((number, f"{path}:{number}: {problem}; line skipped"))
+    return records, problems
+
+
+def _handle(raw: Any) -> FaultHandle | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str) or not isinstance(raw.get("target"), str):
+        return None
+    description, data = raw.get("description", ""), raw.get("data", {})
+    if not isinstance(data, dict):
+        return None
+    return FaultHandle(kind=raw["kind"], target=raw["target"], data=data,
+                       description=description if isinstance(description, str) else str(description))
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _pending(path: Path, records: list[tuple[int, dict[str, Any]]]) -> tuple[list[PendingFault], list[tuple[int, str]]]:
+    intents: dict[str, PendingFault] = {}
+    problems: list[tuple[int, str]] = []
+    for number, rec in records:
+        op, fault_id = rec.get("op"), rec.get("fault_id")
+        if op == "intent":
+            handle = _handle(rec.get("handle"))
+            if not isinstance(fault_id, str) or not fault_id or handle is None:
+                problem = (f"{path}:{number}: an intent without a fault_id or a usable handle; "
+                           "whatever it was for cannot be reverted from this journal")
+                problems.append((number, problem))
+                continue
+            run_id, pid = rec.get("run_id"), rec.get("pid")
+            intents[fault_id] = PendingFault(
+                journal=path,
+                run_id=run_id if isinstance(run_id, str) and run_id else path.parent.name,
+                fault_id=fault_id,
+                handle=handle,
+                pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+                deadline_monotonic=_number(rec.get("deadline_monotonic")),
+            )
+        elif op == "reverted" and isinstance(fault_id, str):
+            intents.pop(fault_id, None)
+    return list(intents.values()), problems
+
+
+def scan_journal(path: Path) -> JournalScan:
+    """Read a journal without ever raising: what cannot be read is in ``problems``, the rest is used."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    except OSError as exc:
+        return JournalScan(path, [], [], [f"{path}: cannot read: {exc.strerror or exc}"])
+    numbered, problems = _parse(path, data)
+    pending, bad_intents = _pending(path, numbered)
+    return JournalScan(path, [rec for _, rec in numbered], pending, [p for _, p in sorted(problems + bad_intents)])
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The journal's records; lines that are not JSON objects are skipped (``scan_journal`` names them)."""
+    try:
+        data = path.read_bytes()
     except FileNotFoundError:
         return []
     except OSError as exc:
         raise JournalError(f"cannot read journal {path}: {exc.strerror}", path=path) from exc
-    records = []
-    for line in lines:
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            continue  # a torn last line from a crash mid-write
-    return records
+    return [rec for _, rec in _parse(path, data)[0]]
 
 
 def pending_faults(path: Path, records: list[dict[str, Any]] | None = None) -> list[PendingFault]:
-    """Faults with an intent and no revert, in the order they were intended (``records``: already read)."""
-    intents: dict[str, dict[str, Any]] = {}
-    for rec in read_records(path) if records is None else records:
-        if rec.get("op") == "intent":
-            intents[rec["fault_id"]] = rec
-        elif rec.get("op") == "reverted":
-            intents.pop(rec.get("fault_id", ""), None)
-    return [
-        PendingFault(
-            journal=path,
-            run_id=rec.get("run_id", path.parent.name),
-            fault_id=fid,
-            handle=FaultHandle.from_json(rec["handle"]),
-            pid=rec.get("pid"),
-            deadline_monotonic=rec.get("deadline_monotonic"),
-        )
-        for fid, rec in intents.items()
-    ]
+    """Faults with an intent and no revert, in the order they were intended (``records``: already read).
+
+    Corrupt records are skipped; every well-formed intent still counts, so its fault is still reverted.
+    """
+    rows = read_records(path) if records is None else records
+    return _pending(path, [(0, rec) for rec in rows if isinstance(rec, dict)])[0]
 
 
 def find_journals(reports_dir: Path, state_dir: Path | None = None) -> list[Path]:
@@ -150,11 +225,13 @@ def find_journals(reports_dir: Path, state_dir: Path | None = None) -> list[Path
     if live.is_dir():
         for pointer in live.iterdir():
             try:
-                target = Path(pointer.read_text().strip())
-            except OSError:
+                target = Path(pointer.read_text(encoding="utf-8").strip())
+                is_file = target.is_file()
+            except (OSError, ValueError):  # unreadable, not text, a NUL in the path: not ours to judge, leave it
                 continue
-            if target.is_file() and pending_faults(target):
-                found.add(target)
+            scan = scan_journal(target) if is_file else None
+            if scan is not None and (scan.pending or scan.problems):
+                found.add(target)  # a journal with problems too: cleanup names them rather than forgetting it
             else:
                 pointer.unlink(missing_ok=True)  # its run ended, or its journal is gone: the pointer is stale
     return sorted({p.resolve() for p in found})
