@@ -67,10 +67,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from gameday.faults.base import FaultRegistry
-    from gameday.scenario.schema import scenario_json_schema_text
+    from gameday.scenario.schema import installed_schema_text
 
-    text = scenario_json_schema_text(FaultRegistry().kinds())
+    text = installed_schema_text()
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
