@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from gameday.cli.main import main
-from gameday.faults.base import FaultRegistry
 from gameday.scenario.loader import load_scenario
 from gameday.scenario.schema import installed_schema_text
 
