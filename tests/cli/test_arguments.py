@@ -62,3 +62,15 @@ def test_a_run_id_that_is_taken_is_refused_before_anything_is_touched(
     assert "run id nightly-1 is taken" in capsys.readouterr().err
     assert (earlier / "timeline.jsonl").read_text() == '{"kind": "run.started"}\n'
     assert not (earlier / "journal.jsonl").exists()
+
+
+def test_cleanup_with_only_a_corrupt_journal_line_does_not_claim_everything_is_reverted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    run = tmp_path / "reports" / "r1"
+    run.mkdir(parents=True)
+    (run / "journal.jsonl").write_text('{"bad json\n')
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # no other journals of this machine
+    assert main(["cleanup", "--reports", str(tmp_path / "reports")]) == 0
+    out = capsys.readouterr()
+    assert "journal.jsonl:1: not valid JSON; line skipped" in out.err
+    assert "every journalled fault is reverted" not in out.out and "could be read" in out.out

@@ -199,11 +199,20 @@ def cmd_abort(args: argparse.Namespace) -> int:
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
-    from gameday.engine.cleanup import cleanup
+    from gameday.engine.cleanup import cleanup, warn_on_stderr
 
-    results = cleanup(Path(args.reports), include_live=args.force)
+    warnings: list[str] = []
+
+    def warn(message: str) -> None:
+        warnings.append(message)
+        warn_on_stderr(message)
+
+    results = cleanup(Path(args.reports), include_live=args.force, warn=warn)
     if not results:
-        print("nothing to clean up: every journalled fault is reverted")
+        if warnings:  # a skipped line cannot be vouched for: say what was checked, not "everything"
+            print("nothing left to revert in the journal entries that could be read (see the warnings above)")
+        else:
+            print("nothing to clean up: every journalled fault is reverted")
         return 0
     failed = 0
     for r in results:
