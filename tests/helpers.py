@@ -55,9 +55,10 @@ def harness_process(*args: str, cwd: Path, env: dict[str, str] | None = None) ->
     )
 
 
-def run_harness(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_harness(*args: str, cwd: Path, timeout: float = 120,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "gameday", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env={**os.environ, **(env or {})}, check=False)
 
 
 def wait_for_event(reports: Path, kind: str, timeout: float = 30.0) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.conftest import http_ok, wait_for
-from tests.helpers import only_run_dir, events, harness_process, run_harness, wait_for_event, web_scenario
+from tests.helpers import events, harness_process, only_run_dir, run_harness, wait_for_event, web_scenario
 
 pytestmark = pytest.mark.docker
 
@@ -166,6 +166,30 @@ def test_abort_stops_every_live_run_and_reverts(tmp_path: Path, web_container) -
     proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert container_state(web)["Status"] == "running"
+
+
+def test_abort_stops_a_run_that_has_not_injected_yet_and_spares_later_runs(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+    """A run still waiting for its fault's `at` has nothing to signal it by: the abort flag stops it."""
+    web = web_container()
+    state = {"GAMEDAY_STATE_DIR": str(tmp_path / "state")}  # this test's own machine-wide state
+    path = web_scenario(tmp_path, container=web.name, url=web.url, duration="5s")
+    edit(path, faults=[{"kind": "container_kill", "target": "web", "at": "60s", "duration": "5s"}])
+    proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path, env=state)
+    wait_for(lambda: any('"phase": "fault"' in line for t in (tmp_path / "reports").glob("*/timeline.jsonl")
+                         for line in t.read_text().splitlines()), timeout=30)
+    started = time.monotonic()
+    done = run_harness("abort", "--reports", "reports", cwd=tmp_path, env=state)
+    assert done.returncode == 0, done.stdout + done.stderr
+    proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert time.monotonic() - started < 10, "the run stopped within seconds, not at its fault's T+60s"
+    kinds = [e["kind"] for e in events(only_run_dir(tmp_path / "reports"))]
+    assert "abort.requested" in kinds and "fault.injected" not in kinds
+    assert container_state(web)["Status"] == "running"
+    # A run that starts after the abort is not stopped by it.
+    later = run_harness("run", str(web_scenario(tmp_path, container=web.name, url=web.url, duration="1s",
+                                                name="later")), "--reports", "later", cwd=tmp_path, env=state)
+    assert later.returncode == 0, later.stdout + later.stderr
 
 
 def test_a_journal_that_cannot_be_written_means_no_fault(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]

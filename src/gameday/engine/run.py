@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gameday.clock import Clock, SystemClock
+from gameday.engine.abort import aborted_since
 from gameday.engine.journal import JOURNAL_NAME, Journal
 from gameday.engine.observers import Observer, RunContext, build_observers
 from gameday.engine.safety import TargetLocks, check_allowed, resource_key
@@ -297,9 +298,15 @@ class Runner:
         heartbeat = self.run_dir / "heartbeat"
         heartbeat.touch()
 
+        started = self.clock.wall().timestamp()
+
         def beat() -> None:
             while not self._heartbeat_stop.wait(HEARTBEAT_EVERY):
                 heartbeat.touch()
+                if aborted_since(started, self.options.state_dir) and not self._stop.is_set():
+                    # As the SIGTERM `gameday abort` sends a run with live faults: interrupted, reverted, 130.
+                    self.timeline.record("abort.requested", by="gameday abort")
+                    self._stop.interrupt("gameday abort")
 
         threading.Thread(target=beat, name="heartbeat", daemon=True).start()
         if self.options.watchdog:
