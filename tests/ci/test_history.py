@@ -99,3 +99,33 @@ def test_a_badly_written_quarter_is_a_clear_error() -> None:
 
     with pytest.raises(GamedayError, match="write it as 2026Q4"):
         Quarter.parse("Q4-2026")
+
+
+def test_action_items_are_listed_open_and_closed_from_the_command_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gameday.cli.main import main
+
+    database = str(tmp_path / "h.sqlite")
+    history = History(database)
+    history.record(record("r1", "2026-10-02T10:00:00.000Z", items=[
+        {"text": "add a DB alert", "owner": "sre", "due": "2026-11-01"},
+        {"text": "restart policy", "owner": "platform", "due": "2026-11-15"}]))
+    history.close()
+    assert main(["action-items", "--history", database]) == 0
+    listed = capsys.readouterr().out
+    assert "r1:1" in listed and "r1:2" in listed and "restart policy" in listed
+    assert main(["action-items", "--history", database, "--done", "r1:2"]) == 0
+    capsys.readouterr()
+    assert main(["action-items", "--history", database]) == 0
+    still_open = capsys.readouterr().out
+    assert "r1:1" in still_open and "restart policy" not in still_open
+    assert main(["action-items", "--history", database, "--all"]) == 0
+    assert "restart policy" in capsys.readouterr().out
+    # What the trend report counts as open follows.
+    reopened = History(database)
+    assert [i["status"] for i in reopened.runs()[0].action_items] == ["open", "done"]
+    reopened.close()
+    assert main(["action-items", "--history", database, "--done", "r1:9"]) == 2
+    assert "no action item 9 in run r1" in capsys.readouterr().err
+    assert main(["action-items", "--history", database, "--done", "r1"]) == 2
+    assert "--done takes RUN_ID:N" in capsys.readouterr().err

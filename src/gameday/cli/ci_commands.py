@@ -73,6 +73,38 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_action_items(args: argparse.Namespace) -> int:
+    """The review action items of past runs: open ones (or all), and marking one done."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from gameday.errors import GamedayError
+    from gameday.history.store import History
+
+    history = History(args.history)
+    try:
+        if args.done:
+            run_id, _, number = args.done.rpartition(":")
+            if not run_id or not number.isdigit() or int(number) < 1:
+                raise GamedayError(f"--done takes RUN_ID:N (N from `gameday action-items`), got {args.done!r}")
+            history.close_action_item(run_id, int(number) - 1)
+            print(f"action item {number} of run {run_id} is done")
+            return 0
+        runs = history.runs(scenario=args.scenario)
+    finally:
+        history.close()
+    table = Table(title="action items" + ("" if args.all else " still open"))
+    for column in ("item", "scenario", "text", "owner", "due", "status"):
+        table.add_column(column)
+    for run in runs:
+        for n, item in enumerate(run.action_items, start=1):
+            if args.all or item.get("status") != "done":
+                table.add_row(f"{run.run_id}:{n}", run.scenario, item.get("text", ""), item.get("owner", ""),
+                              item.get("due", ""), item.get("status", ""))
+    Console(highlight=False).print(table)
+    return 0
+
+
 def cmd_trends(args: argparse.Namespace) -> int:
     from gameday.history.store import History
     from gameday.report.trends import Quarter, build_trends, write_trends
@@ -105,6 +137,13 @@ def register(sub: Any) -> None:
     p.add_argument("--until", type=arg_types.utc_time, help="UTC date or time (exclusive)")
     p.add_argument("--history", help=history_help)
     p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("action-items", help="review action items of past runs: list the open ones, mark one done")
+    p.add_argument("--all", action="store_true", help="also list the ones that are done")
+    p.add_argument("--scenario")
+    p.add_argument("--done", metavar="RUN_ID:N", help="mark this item done (as listed)")
+    p.add_argument("--history", help=history_help)
+    p.set_defaults(func=cmd_action_items)
 
     p = sub.add_parser("trends", help="render the trend report for a quarter (Markdown and HTML)")
     p.add_argument("--quarter", required=True, help="e.g. 2026Q4")

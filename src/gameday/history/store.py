@@ -248,9 +248,12 @@ class History:
         return out
 
     def close_action_item(self, run_id: str, position: int) -> None:
+        """Mark one action item done (``position`` counts from 0 in the run's review); an unknown one is an error."""
         with self._cursor() as cur:
             cur.execute(self._sql("UPDATE action_items SET status = 'done' WHERE run_id = ? AND position = ?"),
                         (run_id, position))
+            if cur.rowcount == 0:
+                raise GamedayError(f"no action item {position + 1} in run {run_id} in the history")
 
     @staticmethod
     def _record(row: Sequence[Any], items: list[dict[str, str]]) -> RunRecord:
