@@ -55,7 +55,7 @@ def test_watchdog_reverts_after_the_harness_is_sigkilled(tmp_path: Path, web_con
 def test_watchdog_reverts_when_the_heartbeat_stops(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
     web = web_container()
     path = edit(web_scenario(tmp_path, container=web.name, url=web.url, duration="120s", kind="container_pause"),
-                **{"safety.heartbeat_timeout": "2s"})
+                **{"safety.heartbeat_timeout": "3s"})  # the least allowed
     proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
     wait_for_event(tmp_path / "reports", "fault.injected")
     os.kill(proc.pid, signal.SIGSTOP)  # the harness hangs: alive, but its heartbeat stops
