@@ -57,12 +57,12 @@ def test_watchdog_reverts_when_the_heartbeat_stops(tmp_path: Path, web_container
     path = edit(web_scenario(tmp_path, container=web.name, url=web.url, duration="120s", kind="container_pause"),
                 **{"safety.heartbeat_timeout": "3s"})  # the least allowed
     proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
-    wait_for_event(tmp_path / "reports", "fault.injected")
-    os.kill(proc.pid, signal.SIGSTOP)  # the harness hangs: alive, but its heartbeat stops
     try:
+        wait_for_event(tmp_path / "reports", "fault.injected")
+        os.kill(proc.pid, signal.SIGSTOP)  # the harness hangs: alive, but its heartbeat stops
         wait_for(lambda: not container_state(web)["Paused"], timeout=15)
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
+        os.kill(proc.pid, signal.SIGKILL)  # also when the run never got going: no process left to the next test
         proc.communicate(timeout=10)
     assert http_ok(web.url)
 
