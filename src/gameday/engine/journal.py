@@ -45,6 +45,14 @@ class PendingFault:
     deadline_monotonic: float | None = None
 
 
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class Journal:
     def __init__(self, path: Path, *, run_id: str, clock: Clock, state_dir: Path | None = None) -> None:
         self.path = path
@@ -57,8 +65,11 @@ class Journal:
         record = {**record, "run_id": self.run_id, "at": iso(self.clock.wall())}
         line = json.dumps(record, sort_keys=True) + "\n"
         try:
+            created = not self.path.exists()
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
+                if created:
+                    _fsync_dir(self.path.parent)  # else a power cut could lose the new file, and its intent with it
                 size = os.fstat(fd).st_size
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     # A torn last line (a crash mid-write): start a new line, or this record is glued to it and lost.
