@@ -36,6 +36,17 @@ def test_lint_knows_extra_containers(tmp_path: Path) -> None:
     assert main(["runbook", "lint", "--container", "my-db", str(book)]) == 0
 
 
+def test_lint_knows_the_containers_the_scenarios_target(tmp_path: Path) -> None:
+    book = tmp_path / "b.md"
+    book.write_text(GOOD.replace("gameday-demo-postgres", "my-db"))
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "db.yaml").write_text("version: 1\nname: db\nstack:\n  targets:\n    db: {container: my-db}\n")
+    (scenarios / "deep.yaml").write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")  # unreadable: ignored, no crash
+    assert main(["runbook", "lint", "--scenarios", str(scenarios), str(book)]) == 0
+    assert main(["runbook", "lint", "--scenarios", str(tmp_path / "none"), str(book)]) == 1
+
+
 def test_lint_of_a_missing_path_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["runbook", "lint", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err

@@ -40,7 +40,12 @@ def cmd_lint(args: argparse.Namespace) -> int:
     files = runbook_files(paths)
     if not files:
         raise GamedayError(f"no runbooks (*.md) in {' '.join(map(str, paths))}")
-    options = LintOptions(extra_containers=tuple(args.container or ()),
+    from gameday.runbooks.coverage import scenario_containers
+    from gameday.scenario.loader import find_scenario_files
+
+    scenario_dir = Path(args.scenarios)
+    known = scenario_containers(find_scenario_files([scenario_dir])) if scenario_dir.is_dir() else set()
+    options = LintOptions(extra_containers=tuple(sorted(known | set(args.container or ()))),
                           hosts=LintOptions().hosts + tuple(args.host or ()))
     findings = []
     for path in files:
@@ -132,7 +137,9 @@ def register(sub: Any) -> None:
     q.add_argument("paths", nargs="*", help=f"runbook files or folders (default: {DEFAULT_RUNBOOKS})")
     q.add_argument("--strict", action="store_true", help="warnings fail too")
     q.add_argument("--container", action="append", metavar="NAME",
-                   help="a container the stack has besides the demo stack's (repeatable)")
+                   help="a container the stack has besides the demo stack's and the scenarios' (repeatable)")
+    q.add_argument("--scenarios", default="scenarios", metavar="DIR",
+                   help="the containers these scenarios' targets name are known too (default: scenarios)")
     q.add_argument("--host", action="append", metavar="HOST", help="a host commands may talk to besides loopback")
     q.add_argument("-q", "--quiet", action="store_true", help="print only findings")
     q.set_defaults(func=cmd_lint)

@@ -67,6 +67,24 @@ def _yaml_documents(path: Path) -> tuple[list[Any], Any | None]:
         return list(yaml.compose_all(text, Loader=yaml.SafeLoader)), None
     except (OSError, yaml.YAMLError) as exc:
         return [], exc
+    except RecursionError:
+        return [], yaml.YAMLError("nested too deeply")
+
+
+def scenario_containers(paths: Iterable[Path]) -> set[str]:
+    """The containers the scenarios' ``stack.targets`` name: what a runbook's commands may address."""
+    import yaml
+
+    found: set[str] = set()
+    for path in paths:
+        docs, error = _yaml_documents(path)
+        targets = _mapping_get(_mapping_get(docs[0], "stack"), "targets") if docs and error is None else None
+        if isinstance(targets, yaml.MappingNode):
+            for _, target in targets.value:
+                name = _scalar(_mapping_get(target, "container"))
+                if name:
+                    found.add(name)
+    return found
 
 
 def _mapping_get(node: Any, key: str) -> Any | None:
