@@ -1,7 +1,8 @@
-"""Making the folders we write into, with a reason a user can act on when that fails."""
+"""Making the folders we write into, with a reason a user can act on when that fails; making new entries in them durable."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -22,3 +23,12 @@ def make_folder(folder: Path) -> str | None:
                 break  # a parent we may not look into: the error itself says enough
         return exc.strerror or str(exc)
     return None
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a file created (or renamed) in ``folder`` survive a power cut: the folder's entry is data too."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

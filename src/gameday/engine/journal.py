@@ -24,6 +24,7 @@ from typing import Any
 from gameday.clock import Clock, iso
 from gameday.errors import JournalError
 from gameday.faults.base import FaultHandle
+from gameday.folders import fsync_dir
 
 JOURNAL_NAME = "journal.jsonl"
 
@@ -45,14 +46,6 @@ class PendingFault:
     deadline_monotonic: float | None = None
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class Journal:
     def __init__(self, path: Path, *, run_id: str, clock: Clock, state_dir: Path | None = None) -> None:
         self.path = path
@@ -69,7 +62,7 @@ class Journal:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 if created:
-                    _fsync_dir(self.path.parent)  # else a power cut could lose the new file, and its intent with it
+                    fsync_dir(self.path.parent)  # else a power cut could lose the new file, and its intent with it
                 size = os.fstat(fd).st_size
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     # A torn last line (a crash mid-write): start a new line, or this record is glued to it and lost.

@@ -20,6 +20,7 @@ from typing import Any
 from gameday.errors import FaultError, RevertError, TargetError
 from gameday.faults.base import os_errors
 from gameday.faults.credentials import RevokeCredentialsArgs, digest_matches, new_digest
+from gameday.folders import fsync_dir
 from gameday.scenario.model import TargetSpec
 
 MAX_BYTES = 1024 * 1024
@@ -54,14 +55,6 @@ def _write_in_place(path: str, content: bytes, *, create_mode: int | None = None
         view = memoryview(content)
         while view:
             view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -138,7 +131,7 @@ class CredentialsFile:
             finally:
                 os.close(fd)
             os.replace(tmp, backup)
-            _fsync_dir(backup.parent)
+            fsync_dir(backup.parent)
 
     def inject(self, data: dict[str, Any]) -> None:
         path = data["path"]
@@ -201,4 +194,4 @@ class CredentialsFile:
                               f"backup is kept at {backup}", target=target)
         with os_errors(target, f"cannot delete the backup {backup}", reverting=True):
             backup.unlink()
-            _fsync_dir(backup.parent)
+            fsync_dir(backup.parent)
