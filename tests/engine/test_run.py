@@ -181,7 +181,8 @@ def test_cleanup_finds_journals_from_another_working_directory(tmp_path: Path, w
 def test_a_container_removed_mid_run_gives_a_clear_error_and_no_traceback(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
     web = web_container()
     path = web_scenario(tmp_path, container=web.name, url=web.url, duration="3s")
-    proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
+    state = {"GAMEDAY_STATE_DIR": str(tmp_path / "state")}  # only this test's journals, for the cleanups below
+    proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path, env=state)
     wait_for_event(tmp_path / "reports", "fault.injected")
     web.container.remove(force=True)
     out, err = proc.communicate(timeout=60)
@@ -190,3 +191,10 @@ def test_a_container_removed_mid_run_gives_a_clear_error_and_no_traceback(tmp_pa
     assert "not found" in err or "not found" in out
     run_dir = only_run_dir(tmp_path / "reports")
     assert "revert.failed" in kinds(run_dir)
+    # Nothing can bring the container back: cleanup keeps saying so, until a human says it is handled.
+    assert run_harness("cleanup", "--reports", "reports", cwd=tmp_path, env=state).returncode == 3
+    forgot = run_harness("cleanup", "--reports", "reports", "--forget", run_dir.name, cwd=tmp_path, env=state)
+    assert forgot.returncode == 0 and f"forgotten {run_dir.name} f0" in forgot.stdout, forgot.stdout + forgot.stderr
+    again = run_harness("cleanup", "--reports", "reports", cwd=tmp_path, env=state)
+    assert again.returncode == 0 and "nothing to clean up" in again.stdout
+    assert run_harness("cleanup", "--reports", "reports", "--forget", run_dir.name, cwd=tmp_path, env=state).returncode == 2

@@ -201,6 +201,9 @@ def cmd_abort(args: argparse.Namespace) -> int:
 def cmd_cleanup(args: argparse.Namespace) -> int:
     from gameday.engine.cleanup import cleanup, warn_on_stderr
 
+    if args.forget:
+        return _forget(Path(args.reports), args.forget)
+
     warnings: list[str] = []
 
     def warn(message: str) -> None:
@@ -225,6 +228,26 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
             failed += 1
             print(f"FAILED    {what}: {r.error}")
     return 3 if failed else 0
+
+
+def _forget(reports: Path, run_id: str) -> int:
+    """A human restored what a revert could not (the container was removed, say): stop retrying it."""
+    from gameday.clock import SystemClock
+    from gameday.engine.journal import Journal, find_journals, scan_journal
+
+    forgotten = 0
+    for path in find_journals(reports):
+        pending = [f for f in scan_journal(path).pending if f.run_id == run_id]
+        if not pending:
+            continue
+        journal = Journal(path, run_id=run_id, clock=SystemClock())
+        for fault in pending:
+            journal.reverted(fault.fault_id, by="hand (gameday cleanup --forget)")
+            print(f"forgotten {run_id} {fault.fault_id}: {fault.handle.description} (restore it by hand if you have not)")
+            forgotten += 1
+    if not forgotten:
+        raise GamedayError(f"run {run_id} has no pending fault in any journal")
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -288,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cleanup", help="revert every fault left pending by a crashed run")
     p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
     p.add_argument("--force", action="store_true", help="also revert faults of runs that still seem alive")
+    p.add_argument("--forget", metavar="RUN_ID", type=arg_types.run_id,
+                   help="stop retrying this run's pending faults: a human restored them (e.g. a removed container)")
     p.set_defaults(func=cmd_cleanup)
 
     p = sub.add_parser("report", help="re-render a run's report from its timeline")
