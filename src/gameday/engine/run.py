@@ -479,6 +479,8 @@ class Runner:
             start = self.clock.monotonic()
             if live in self.live:
                 self.live.remove(live)
+            # Before the driver acts: whoever judges "restored by whom" must know the harness began undoing it.
+            self.timeline.record("revert.started", fault=live.spec.label, fault_id=live.fault_id)
             try:
                 self._revert_with_retry(live)
             except GamedayError as exc:

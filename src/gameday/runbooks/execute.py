@@ -318,7 +318,9 @@ class RunbookSession:
 
     def _harness_revert_offset(self) -> float | None:
         """When the harness first reverted a fault (a revert before the runbook began counts too)."""
-        offsets = [e.offset for e in list(self.timeline.events) if e.kind in ("fault.reverted", "revert.failed")]
+        # revert.started: a container the revert starts is green before fault.reverted is written.
+        offsets = [e.offset for e in list(self.timeline.events)
+                   if e.kind in ("revert.started", "fault.reverted", "revert.failed")]
         return min(offsets) if offsets else None
 
     def _fault_origin(self) -> float:
