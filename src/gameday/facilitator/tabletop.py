@@ -80,9 +80,13 @@ class TabletopRun:
         return RunResult(self.run_id, self.run_dir, outcome, verdicts, error)
 
     def _check(self) -> bool:
+        # The event first: `interrupt` names the signal before it sets the event, so a set event with no
+        # name is an all-clear, never a Ctrl-C read halfway.
+        if not self.stop.is_set():
+            return False
         if self.stop.signal_name:
             raise RunInterrupted(self.stop.signal_name)
-        return self.stop.is_set()
+        return True
 
     def _phase(self, name: str) -> None:
         self.timeline.record("phase.changed", phase=name)
