@@ -69,6 +69,9 @@ def _signals_raise() -> Iterator[None]:
         raise _Stop(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # Ctrl-C raises KeyboardInterrupt even when this process was started with SIGINT ignored (a job a
+    # non-interactive shell put in the background inherits that, and Python then leaves it ignored).
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
