@@ -9,7 +9,6 @@ import pytest
 from gameday.facilitator.severity import (
     current_severity,
     due_escalations,
-    parse_severity,
     status_update_due,
 )
 from gameday.facilitator.state import drill_state
@@ -26,7 +25,7 @@ def ev(offset: float, kind: str, actor: str = "t", **details: Any) -> Event:
 @pytest.mark.parametrize(("text", "expected"), [("SEV1", "SEV1"), ("sev2", "SEV2"), (" Sev 3 ", "SEV3"), ("4", "SEV4"),
                                                 ("SEV9", None), ("", None), ("P1", None), ("sev-1", "SEV1")])
 def test_severities_are_read_the_way_people_type_them(text: str, expected: str | None) -> None:
-    assert parse_severity(text) == expected
+    assert DEFAULT_SEVERITIES.parse(text) == expected
 
 
 def level(key: str) -> Any:

@@ -16,11 +16,6 @@ LEADERSHIP_BRIEFING_AFTER_S = 2 * HOUR
 """Any incident still open this long after detection gets a leadership briefing."""
 
 
-def parse_severity(text: str, table: SeverityTable = DEFAULT_SEVERITIES) -> str | None:
-    """``sev1``, ``SEV 1``, ``1`` or the team's name for it (``P1``) -> ``SEV1``; anything else -> None."""
-    return table.parse(text)
-
-
 @dataclass(frozen=True)
 class Escalation:
     rule: str
