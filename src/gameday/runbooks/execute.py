@@ -266,7 +266,8 @@ class RunbookSession:
     # --- verdict ----------------------------------------------------------------------------
 
     def judge(self, restore_timeout: float | None = None) -> RunbookVerdict:
-        """Wait for every probe to be green (or the harness to revert the fault) and record the verdict."""
+        """Wait for every probe to be green and record who restored service: the runbook if that came before
+        the harness began reverting the fault, else "harness revert" (or nobody, red at the deadline)."""
         self.start()
         limit = restore_timeout if restore_timeout is not None else (
             self.scenario.expect.recovers_within if self.scenario is not None else 60.0)
@@ -307,11 +308,12 @@ class RunbookSession:
                             "service came back only after the harness reverted the fault")
                 return True, now, "runbook", "every steady-state probe is green"
             last_red = "; ".join(f"{r.probe}: {r.error}" for r in results if not r.ok)
-            if reverted_at is not None:
-                # The fault is gone and the service is still red: the runbook cannot be credited any more.
-                return False, None, None, f"probes still red when the harness reverted the fault ({last_red})"
+            # Once the harness has begun reverting, the runbook can no longer be credited; the judge still
+            # waits for the outcome it reports (green by the harness revert, or red at the deadline), so the
+            # verdict never depends on whether the revert or a probe round came first.
             if self.clock.monotonic() >= deadline:
-                return False, None, None, f"probes still red after {limit:g}s ({last_red})"
+                after = " although the harness reverted the fault" if reverted_at is not None else ""
+                return False, None, None, f"probes still red after {limit:g}s{after} ({last_red})"
             if self.cancel.is_set():
                 return False, None, None, f"the run ended with probes still red ({last_red})"
             self.clock.sleep(min(p.interval for p in self.probes))
