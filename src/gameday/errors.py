@@ -51,14 +51,20 @@ class ScenarioError(GamedayError):
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
-        """``file:line:column: field.path: message`` (parts that are unknown are left out)."""
+        """``file:line:column: field.path: message`` (parts that are unknown are left out).
+
+        Safe for a terminal: a value the file echoes into the message (ESC, a newline, 500 kB) is escaped
+        and cut here, once, whichever check wrote the message.
+        """
+        from gameday.printable import printable
+
         where = str(self.path) if self.path is not None else "<scenario>"
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
         field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.message}"
+        return printable(f"{where}:{field} {self.message}")
 
 
 class ScenarioErrors(ScenarioError):

@@ -21,20 +21,21 @@ from pathlib import Path
 from typing import Any
 
 from gameday.errors import GamedayError
+from gameday.printable import printable
 
 ROUTE_CHECK_ALERT = "GamedayRouteCheck"
 
 
 def _fail(message: str) -> None:
-    sys.stderr.write(f"gameday: error: {message}\n")
+    sys.stderr.write(f"gameday: error: {printable(message)}\n")
 
 
 def _ok(message: str) -> None:
-    print(f"ok    {message}")
+    print(f"ok    {printable(message)}")
 
 
 def _warn(message: str) -> None:
-    print(f"warn  {message}")
+    print(f"warn  {printable(message)}")
 
 
 def check_alertmanager(url: str, *, timeout: float) -> str:

@@ -25,7 +25,9 @@ COMMAND_MODULES = (
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(f"gameday: error: {message}\n")
+    from gameday.printable import printable
+
+    sys.stderr.write(f"gameday: error: {printable(message)}\n")
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -34,6 +36,7 @@ def _err(message: str) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from gameday.errors import ScenarioError
     from gameday.faults.base import FaultRegistry
+    from gameday.printable import printable
     from gameday.scenario.loader import find_scenario_files, load_scenario
 
     files = find_scenario_files([Path(p) for p in args.paths])
@@ -56,9 +59,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             from gameday.observe.alert_rules import unknown_alert_warnings
 
             for line in unknown_alert_warnings(f, scenario):  # warnings: the exit code stays 0
-                print(line)
+                print(printable(line))
             if not args.quiet:
-                print(f"{f}: ok")
+                print(printable(f"{f}: ok"))
     if problems:
         print(f"{problems} problem{'s' if problems != 1 else ''} in {len(files)} file{'s' if len(files) != 1 else ''}",
               file=sys.stderr)

@@ -19,7 +19,9 @@ class Finding:
 
     def one_line(self) -> str:
         """``file:line: severity[rule]: message``, the form editors and CI logs can jump to."""
-        return f"{self.path}:{self.line}: {self.severity}[{self.rule}]: {self.message}"
+        from gameday.printable import printable
+
+        return printable(f"{self.path}:{self.line}: {self.severity}[{self.rule}]: {self.message}")
 
     @property
     def is_error(self) -> bool:

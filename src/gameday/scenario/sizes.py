@@ -18,6 +18,8 @@ _FACTOR = {
     "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
     "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
 }
+LARGEST = 1024**5
+"""No disk a game day fills holds a PiB; a larger size is a typo (and a 400-digit one is no float at all)."""
 
 
 def parse_size(value: object) -> int:
@@ -28,6 +30,8 @@ def parse_size(value: object) -> int:
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"size must not be negative, got {value}")
+        if value > LARGEST:
+            raise ValueError("size is larger than 1024 TiB")
         return value
     if not isinstance(value, str):
         raise ValueError(f"expected a size such as 64MB or 512MiB, got {value!r}")  # noqa: TRY004
@@ -37,7 +41,10 @@ def parse_size(value: object) -> int:
     if not match:
         raise ValueError(f"cannot parse size {value!r}: use a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB")
     number, unit = match.groups()
-    return int(float(number) * _FACTOR[(unit or "b").lower()])
+    size = float(number) * _FACTOR[(unit or "b").lower()]
+    if not size <= LARGEST:  # also catches inf from a number too big for a float
+        raise ValueError(f"size {value!r} is larger than 1024 TiB")
+    return int(size)
 
 
 def format_size(n: float | None) -> str:
