@@ -5,7 +5,6 @@ and whether a line of prose is really a command someone forgot to fence.
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
 
 DEMO_CONTAINERS: tuple[str, ...] = (
@@ -46,7 +45,11 @@ _VALUE_OPTIONS = frozenset(
 )
 _DOCKER_GLOBAL_VALUE = frozenset(["-H", "--host", "--context", "-c", "--config", "-l", "--log-level"])
 _SEPARATORS = frozenset(";|&()") | {"&&", "||", ";;", "|&", "$("}
-_URL = re.compile(r"\b[a-z][a-z0-9+.\-]*://(?:[^\s/@'\"]*@)?(\[[0-9a-f:]+\]|[^\s/:'\"?#@]+)", re.IGNORECASE)
+# A scheme is tried only where a run of scheme characters begins (the lookbehind), never again inside it:
+# with a plain \b, a 240 kB line of ``a.a.a...`` was rescanned from every letter (quadratic; over a minute).
+_URL = re.compile(
+    r"(?<![a-z0-9+.\-])[0-9+.\-]*[a-z][a-z0-9+.\-]*://(?:[^\s/@'\"]*@)?(\[[0-9a-f:]+\]|[^\s/:'\"?#@]+)", re.IGNORECASE
+)
 _HOST_OPTION_TOOLS = frozenset({"psql", "pg_isready", "redis-cli", "mysql", "ssh"})
 
 
@@ -81,9 +84,7 @@ def simple_commands(line: str) -> list[list[str]]:
     """Split a shell line into simple commands' words; unbalanced quotes fall back to whitespace."""
     line = line.split(" #", 1)[0] if not line.lstrip().startswith("#") else ""
     try:
-        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()")
-        lexer.whitespace_split = True
-        words = list(lexer)
+        words = shell_words(line)
     except ValueError:
         words = line.split()
     commands: list[list[str]] = [[]]
@@ -95,6 +96,83 @@ def simple_commands(line: str) -> list[list[str]]:
         else:
             commands[-1].append(word)
     return [c for c in commands if c]
+
+
+_PUNCTUATION = frozenset(";&|()")
+_BLANKS = frozenset(" \t\r\n")
+
+
+def shell_words(line: str) -> list[str]:
+    """The words ``shlex`` gives in POSIX mode, splitting at blanks and at runs of ``;&|()``.
+
+    Written out because shlex grows each word one character at a time (``token += c``), which is quadratic:
+    one 240 kB word took seconds. Same rules: quotes, backslash escapes, ``#`` starting a comment; an
+    unclosed quote or a trailing backslash is a ValueError, as in shlex.
+    """
+    words: list[str] = []
+    chars: list[str] = []
+    state = " "  # " " between words, "a" in a word, "c" in punctuation, a quote character inside quotes
+    quoted = False
+    i, n = 0, len(line)
+
+    def emit() -> None:
+        nonlocal quoted
+        if chars or quoted:
+            words.append("".join(chars))
+        chars.clear()
+        quoted = False
+
+    while i < n:
+        c = line[i]
+        if state in "'\"":
+            quoted = True
+            if c == state:
+                state = "a"
+            elif c == "\\" and state == '"':
+                if i + 1 >= n:
+                    raise ValueError("No escaped character")
+                nxt = line[i + 1]
+                if nxt not in ('"', "\\"):
+                    chars.append(c)
+                chars.append(nxt)
+                i += 1
+            else:
+                chars.append(c)
+        elif c == "#" or (c in _BLANKS):
+            emit()
+            state = " "
+            if c == "#":
+                i = line.find("\n", i)  # the rest of the line is a comment
+                if i < 0:
+                    break
+        elif state == "c":
+            if c in _PUNCTUATION:
+                chars.append(c)
+            else:
+                emit()
+                state = " "
+                continue  # read c again, between words
+        elif c == "\\":
+            if i + 1 >= n:
+                raise ValueError("No escaped character")
+            chars.append(line[i + 1])
+            state = "a"
+            i += 1
+        elif c in "'\"":
+            state = c
+        elif c in _PUNCTUATION:
+            if state == "a":
+                emit()
+            chars.append(c)
+            state = "c"
+        else:
+            chars.append(c)
+            state = "a"
+        i += 1
+    if state in "'\"":
+        raise ValueError("No closing quotation")
+    emit()
+    return words
 
 
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")

@@ -25,7 +25,11 @@ _SECRET_NAME = re.compile(
     r"PASSWORD|PASSWD|(?:^|_)PASS(?:_|$)|TOKEN|SECRET|DSN|CREDENTIAL|PRIVATE|API_?KEY|AUTH|COOKIE|SESSION|ADMIN_URL",
     re.IGNORECASE,
 )
-_URL_WITH_PASSWORD = re.compile(r"([a-z][a-z0-9+.\-]*://[^\s:/@'\"]*:)([^\s@/'\"]+)(@)", re.IGNORECASE)
+# Tried only where a run of scheme characters begins (the lookbehind): from every letter of a long word it
+# was quadratic, and it runs over up to 256 kB of a step's output.
+_URL_WITH_PASSWORD = re.compile(
+    r"((?<![a-z0-9+.\-])[0-9+.\-]*[a-z][a-z0-9+.\-]*://[^\s:/@'\"]*:)([^\s@/'\"]+)(@)", re.IGNORECASE
+)
 _MIN_SECRET_LENGTH = 4
 """Shorter values are not redacted by value (redacting every "1" in an output would say nothing)."""
 
