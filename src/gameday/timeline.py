@@ -5,25 +5,8 @@ Every event has the UTC wall time (``at``), the monotonic offset from the start 
 source) and ``details``. The report and the score are computed from this file alone, so a run's
 folder can be re-rendered offline.
 
-Event kinds written by the engine (details in brackets):
-    run.started         [run_id, scenario, scenario_file, drill]  always the first event
-    phase.changed       [phase]  preflight, steady_state, fault, recovery, evaluation, done
-    steady_state.met    [rounds]
-    steady_state.failed [reason]
-    probe.checked       [probe, ok, status, latency_ms, error]
-    fault.intended      [fault, kind, target, description]  journalled, not yet applied
-    fault.injected      [fault, kind, target, description]
-    fault.effective     [fault]  the harness saw the fault take effect
-    fault.failed        [fault, error]
-    fault.reverted      [fault, duration_s]
-    revert.failed       [fault, error]
-    observation.failed  [fault, phase, error]  a driver's optional observations(handle, phase) failed
-    (drivers' own observation events, e.g. disk.usage, are documented in their modules)
-    recovery.met        [after_s]
-    recovery.failed     [after_s, waited_s]
-    expectation.met / expectation.failed  [name, detail]
-    run.aborted         [reason]
-    run.finished        [outcome, exit_code]  always the last event
+Every kind gameday writes, its actor and its details are declared once in the event catalogue,
+gameday/events.py.
 """
 
 from __future__ import annotations
@@ -31,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,7 +171,3 @@ def read_timeline(path: Path) -> list[Event]:
             continue
         raise JournalError(f"{path}:{number}: {problem}", path=path)
     return events
-
-
-def iter_kind(events: list[Event], *kinds: str) -> Iterator[Event]:
-    return (e for e in events if e.kind in kinds)

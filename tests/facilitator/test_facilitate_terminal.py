@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gameday.facilitator.events import HUMAN_KINDS
+from gameday.events import HUMAN_KINDS
 from tests.conftest import http_ok, wait_for
 from tests.facilitator.conftest import Terminal, drill_scenario, dump, kinds, only_run, timeline_of
 

@@ -10,14 +10,15 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from gameday import events as ev
 from gameday.timeline import Event
 
 _NOTABLE_PREFIXES = ("run.", "phase.", "fault.", "revert.", "steady_state.", "recovery.", "expectation.",
-                     "alert.firing", "alert.resolved", "signal.", "load.started", "load.finished", "guard.",
+                     ev.ALERT_FIRING, ev.ALERT_RESOLVED, "signal.", ev.LOAD_STARTED, ev.LOAD_FINISHED, "guard.",
                      # the people's side (a scripted team in `gameday run`), one short line each
-                     "incident.", "severity.declared", "role.assigned", "hypothesis.noted", "status_update.sent",
-                     "inject.released", "escalation.prompted", "runbook.step", "runbook.judged", "runbook.missing",
-                     "all_clear.refused", "review.recorded")
+                     "incident.", ev.SEVERITY_DECLARED, ev.ROLE_ASSIGNED, ev.HYPOTHESIS_NOTED, ev.STATUS_UPDATE_SENT,
+                     ev.INJECT_RELEASED, ev.ESCALATION_PROMPTED, ev.RUNBOOK_STEP, ev.RUNBOOK_JUDGED, ev.RUNBOOK_MISSING,
+                     ev.ALL_CLEAR_REFUSED, ev.REVIEW_RECORDED)
 
 
 class LiveView:
@@ -48,13 +49,13 @@ class LiveView:
         with self._lock:
             self.last_offset = event.offset
             d = event.details
-            if event.kind == "phase.changed":
+            if event.kind == ev.PHASE_CHANGED:
                 self.phase = str(d.get("phase"))
-            elif event.kind == "fault.injected":
+            elif event.kind == ev.FAULT_INJECTED:
                 self.live_faults[str(d.get("fault"))] = str(d.get("description"))
-            elif event.kind in ("fault.reverted", "revert.failed"):
+            elif event.kind in (ev.FAULT_REVERTED, ev.REVERT_FAILED):
                 self.live_faults.pop(str(d.get("fault")), None)
-            elif event.kind == "probe.checked":
+            elif event.kind == ev.PROBE_CHECKED:
                 previous = self.probes.get(str(d.get("probe")))
                 self.probes[str(d.get("probe"))] = dict(d)
                 if previous is not None and previous.get("ok") == d.get("ok"):
@@ -89,36 +90,36 @@ class LiveView:
 
 
 def _describe(event: Event) -> str | None:
-    if not event.kind.startswith(_NOTABLE_PREFIXES) and event.kind != "probe.checked":
+    if not event.kind.startswith(_NOTABLE_PREFIXES) and event.kind != ev.PROBE_CHECKED:
         return None
     d = event.details
     prefix = f"T+{event.offset:7.2f}s  "
     match event.kind:
-        case "phase.changed":
+        case ev.PHASE_CHANGED:
             return f"{prefix}phase: {d.get('phase')}"
-        case "probe.checked":
+        case ev.PROBE_CHECKED:
             state = "green" if d.get("ok") else f"red ({d.get('error')})"
             return f"{prefix}probe {d.get('probe')} is {state}"
-        case "fault.injected":
+        case ev.FAULT_INJECTED:
             return f"{prefix}fault injected: {d.get('description')}"
-        case "fault.effective":
+        case ev.FAULT_EFFECTIVE:
             return f"{prefix}fault effective after {d.get('after_ms')} ms: {d.get('fault')}"
-        case "fault.reverted":
+        case ev.FAULT_REVERTED:
             return f"{prefix}fault reverted after {d.get('duration_s')} s: {d.get('fault')}"
-        case "revert.failed":
+        case ev.REVERT_FAILED:
             return f"{prefix}REVERT FAILED: {d.get('fault')}: {d.get('error')}"
-        case "expectation.met" | "expectation.failed":
-            mark = "met" if event.kind == "expectation.met" else "NOT MET"
+        case ev.EXPECTATION_MET | ev.EXPECTATION_FAILED:
+            mark = "met" if event.kind == ev.EXPECTATION_MET else "NOT MET"
             return f"{prefix}expectation {mark}: {d.get('name')} ({d.get('detail')})"
-        case "run.started":
+        case ev.RUN_STARTED:
             return f"{prefix}run {d.get('run_id')} started"
-        case "run.finished":
+        case ev.RUN_FINISHED:
             return f"{prefix}run finished: {d.get('outcome')}"
-        case "alert.firing":
+        case ev.ALERT_FIRING:
             severity = (d.get("labels") or {}).get("severity") if isinstance(d.get("labels"), dict) else None
             summary = f": {d.get('summary')}" if d.get("summary") else ""
             return f"{prefix}ALERT firing {d.get('alertname')}" + (f" ({severity})" if severity else "") + summary
-        case "alert.resolved":
+        case ev.ALERT_RESOLVED:
             return f"{prefix}alert resolved {d.get('alertname')}"
     people = _describe_people(event)
     if people is not None:
@@ -131,37 +132,37 @@ def _describe_people(event: Event) -> str | None:
     """The team's side in one line; never a command's output (that stays in the timeline and report)."""
     d, who = event.details, event.actor
     match event.kind:
-        case "incident.detected":
+        case ev.INCIDENT_DETECTED:
             via = f"{d.get('signal')}" + (f" {d.get('alert')}" if d.get("alert") else "")
             return f"{who} detected the incident (via {via})"
-        case "incident.acknowledged":
+        case ev.INCIDENT_ACKNOWLEDGED:
             return f"{who} acknowledged"
-        case "severity.declared":
+        case ev.SEVERITY_DECLARED:
             return f"{who} declared {d.get('severity')}" + (f" (was {d.get('previous')})" if d.get("previous") else "")
-        case "role.assigned":
+        case ev.ROLE_ASSIGNED:
             return f"{d.get('person')} is {str(d.get('role')).replace('_', ' ')}"
-        case "hypothesis.noted":
+        case ev.HYPOTHESIS_NOTED:
             return f"hypothesis ({who}): {_first_line(d.get('text'))}"
-        case "status_update.sent":
+        case ev.STATUS_UPDATE_SENT:
             return f"status update to {d.get('audience')} ({who}): {_first_line(d.get('text'))}"
-        case "inject.released":
+        case ev.INJECT_RELEASED:
             return f"inject from {d.get('source')}: {_first_line(d.get('text'))}"
-        case "escalation.prompted":
+        case ev.ESCALATION_PROMPTED:
             return f"ESCALATE: {d.get('reason')}"
-        case "runbook.step":
+        case ev.RUNBOOK_STEP:
             why = f" ({d.get('reason')})" if d.get("outcome") != "done" and d.get("reason") else ""
             return f"runbook step {d.get('step')} {d.get('outcome')}: {_first_line(d.get('title'))}{why}"
-        case "runbook.judged":
+        case ev.RUNBOOK_JUDGED:
             if d.get("restored"):
                 return f"runbook {d.get('runbook')} restored service after {d.get('time_to_restore_s')} s"
             return f"runbook {d.get('runbook')} did NOT restore service: {d.get('reason')}"
-        case "incident.mitigated":
+        case ev.INCIDENT_MITIGATED:
             return f"{who}: mitigated"
-        case "all_clear.refused":
+        case ev.ALL_CLEAR_REFUSED:
             return f"all-clear refused: {d.get('reason')}"
-        case "incident.resolved":
+        case ev.INCIDENT_RESOLVED:
             return f"all-clear by {who}, confirmed by {d.get('confirmed_by')}"
-        case "review.recorded":
+        case ev.REVIEW_RECORDED:
             items = d.get("action_items") or []
             return f"review recorded by {who}: {len(items)} action item{'s' if len(items) != 1 else ''}"
     return None

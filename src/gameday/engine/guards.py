@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 
+from gameday import events as ev
 from gameday.engine.observers import RunContext
 from gameday.observe.probes import Prober
 from gameday.scenario.model import GuardSpec, Scenario
@@ -57,7 +58,7 @@ class GuardObserver:
             while not self._stop.is_set():
                 result = prober.check(guard.probe)
                 now = self._ctx.timeline.now()
-                self._ctx.timeline.record("guard.checked", actor=f"guard:{guard.name}", guard=guard.name, **result.details())
+                self._ctx.timeline.record(ev.GUARD_CHECKED, actor=f"guard:{guard.name}", guard=guard.name, **result.details())
                 self._condition(guard, not result.ok, now, f"probe {guard.probe.name} red ({result.error})")
                 self._stop.wait(guard.probe.interval)
         finally:
@@ -67,9 +68,9 @@ class GuardObserver:
         if self._ctx is None or self._stop.is_set():
             return
         for guard in self._ctx.scenario.guards:
-            if guard.alert is not None and event.kind == "alert.firing" and event.details.get("alertname") == guard.alert:
+            if guard.alert is not None and event.kind == ev.ALERT_FIRING and event.details.get("alertname") == guard.alert:
                 self._trip(guard, f"alert {guard.alert} fired")
-            elif guard.load_error_rate_above is not None and event.kind == "load.stats":
+            elif guard.load_error_rate_above is not None and event.kind == ev.LOAD_STATS:
                 rate = float(event.details.get("error_rate") or 0.0)
                 self._condition(guard, rate > guard.load_error_rate_above, event.offset,
                                 f"load error rate {rate:.0%} above {guard.load_error_rate_above:.0%}")

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gameday import events as ev
 from gameday.clock import Clock, SystemClock
 from gameday.engine.abort import aborted_since
 from gameday.engine.journal import JOURNAL_NAME, Journal
@@ -123,7 +124,7 @@ class _LiveFault:
 
 
 def record_check(timeline: Timeline, result: ProbeResult, phase: str) -> None:
-    timeline.record("probe.checked", actor=f"probe:{result.probe}", phase=phase, **result.details())
+    timeline.record(ev.PROBE_CHECKED, actor=f"probe:{result.probe}", phase=phase, **result.details())
 
 
 class ProbeLoop:
@@ -193,7 +194,7 @@ class Runner:
         """Ask the run to stop injecting and revert at once (from a guard, in any thread)."""
         if self._abort_reason is None:
             self._abort_reason = reason
-            self.timeline.record("guard.tripped", reason=reason)
+            self.timeline.record(ev.GUARD_TRIPPED, reason=reason)
 
     # --- phases -----------------------------------------------------------------------------
 
@@ -201,7 +202,7 @@ class Runner:
         if self.options.scenario_file is not None:
             shutil.copyfile(self.options.scenario_file, self.run_dir / "scenario.yaml")
         self.timeline.record(
-            "run.started",
+            ev.RUN_STARTED,
             run_id=self.run_id,
             scenario=self.scenario.name,
             description=self.scenario.description,
@@ -229,18 +230,18 @@ class Runner:
                 outcome = (Outcome.INTERRUPTED if isinstance(exc, RunInterrupted)
                            else Outcome.ABORTED if isinstance(exc, RunAborted) else Outcome.ERROR)
                 error = str(exc)
-                self.timeline.record("run.aborted", reason=error)
+                self.timeline.record(ev.RUN_ABORTED, reason=error)
             finally:
                 self.guard.disarm()
                 self._revert_all()
                 self._stop_observers()
                 self._finish_safety()
         if self.guard.received:
-            self.timeline.record("signal.received", signal=self.guard.received)
+            self.timeline.record(ev.SIGNAL_RECEIVED, signal=self.guard.received)
         if self.revert_failed:
             outcome = Outcome.REVERT_FAILED
             error = error or "a fault could not be reverted; run `gameday cleanup`"
-        self.timeline.record("run.finished", outcome=outcome.name.lower(), exit_code=outcome.exit_code, error=error)
+        self.timeline.record(ev.RUN_FINISHED, outcome=outcome.name.lower(), exit_code=outcome.exit_code, error=error)
         self.timeline.close()
         self.prober.close()
         return RunResult(self.run_id, self.run_dir, outcome, verdicts, error)
@@ -251,7 +252,7 @@ class Runner:
         for _spec, _driver, handle in prepared:
             check_allowed(handle, self.scenario.stack, allow_production=self.options.allow_production)
         if self.scenario.stack.environment == "production":
-            self.timeline.record("safety.override", what="production faults allowed by --allow-production")
+            self.timeline.record(ev.SAFETY_OVERRIDE, what="production faults allowed by --allow-production")
         for _spec, _driver, handle in prepared:
             self.locks.acquire(resource_key(handle))
         self._start_safety()
@@ -282,7 +283,7 @@ class Runner:
         for observer in self.observers:
             verdicts.extend(observer.verdicts(self.scenario, self.timeline.events))
         for v in verdicts:
-            self.timeline.record("expectation.met" if v.met else "expectation.failed", name=v.name, detail=v.detail)
+            self.timeline.record(ev.EXPECTATION_MET if v.met else ev.EXPECTATION_FAILED, name=v.name, detail=v.detail)
         return (Outcome.PASSED if all(v.met for v in verdicts) else Outcome.FAILED), verdicts
 
     def _stop_requested(self) -> bool:
@@ -305,7 +306,7 @@ class Runner:
                 heartbeat.touch()
                 if aborted_since(started, self.options.state_dir) and not self._stop.is_set():
                     # As the SIGTERM `gameday abort` sends a run with live faults: interrupted, reverted, 130.
-                    self.timeline.record("abort.requested", by="gameday abort")
+                    self.timeline.record(ev.ABORT_REQUESTED, by="gameday abort")
                     self._stop.interrupt("gameday abort")
 
         threading.Thread(target=beat, name="heartbeat", daemon=True).start()
@@ -313,14 +314,14 @@ class Runner:
             self._watchdog = start_watchdog(self.journal.path, heartbeat, harness_pid=os.getpid(),
                                             state_dir=self.options.state_dir,
                                             heartbeat_timeout=self.scenario.safety.heartbeat_timeout)
-            self.timeline.record("watchdog.started", pid=self._watchdog.pid)
+            self.timeline.record(ev.WATCHDOG_STARTED, pid=self._watchdog.pid)
 
     def _finish_safety(self) -> None:
         self._heartbeat_stop.set()
         try:
             self.journal.close()
         except GamedayError as exc:
-            self.timeline.record("journal.failed", error=str(exc))
+            self.timeline.record(ev.JOURNAL_FAILED, error=str(exc))
         self.locks.release_all()
         if self._watchdog is not None:
             try:
@@ -331,7 +332,7 @@ class Runner:
                 self._watchdog.wait(timeout=5)
 
     def _phase(self, name: str) -> None:
-        self.timeline.record("phase.changed", phase=name)
+        self.timeline.record(ev.PHASE_CHANGED, phase=name)
         for observer in self.observers:
             self._observer_call(observer, "on_phase", functools.partial(observer.on_phase, name))
 
@@ -342,7 +343,7 @@ class Runner:
         except RunInterrupted:
             raise  # Ctrl-C inside an observer (the load's warmup) is the user's, not the observer's failure
         except GamedayError as exc:
-            self.timeline.record("observer.failed", observer=observer.name, during=what, error=str(exc))
+            self.timeline.record(ev.OBSERVER_FAILED, observer=observer.name, during=what, error=str(exc))
 
     def _start_observers(self) -> None:
         scenario_dir = (self.options.scenario_file or Path("x")).resolve().parent
@@ -390,7 +391,7 @@ class Runner:
     def _wait_steady_state(self) -> bool:
         spec = self.scenario.steady_state
         if not spec.probes:
-            self.timeline.record("steady_state.met", rounds=0, note="no probes declared")
+            self.timeline.record(ev.STEADY_STATE_MET, rounds=0, note="no probes declared")
             return True
         start = self.clock.monotonic()
         green = 0
@@ -401,13 +402,13 @@ class Runner:
             if all(r.ok for r in results):
                 green += 1
                 if green >= spec.healthy_checks:
-                    self.timeline.record("steady_state.met", rounds=green)
+                    self.timeline.record(ev.STEADY_STATE_MET, rounds=green)
                     return True
             else:
                 green = 0
                 last_failure = "; ".join(f"{r.probe}: {r.error}" for r in results if not r.ok)
             if self.clock.monotonic() - start >= spec.timeout:
-                self.timeline.record("steady_state.failed", reason=last_failure or "not enough green rounds")
+                self.timeline.record(ev.STEADY_STATE_FAILED, reason=last_failure or "not enough green rounds")
                 return False
             self.clock.sleep(self._round_interval())
 
@@ -418,7 +419,7 @@ class Runner:
             if self._abort_reason is not None:
                 raise RunAborted(self._abort_reason)
             if self._stop_requested():
-                self.timeline.record("fault_phase.ended", reason="ended early on request")
+                self.timeline.record(ev.FAULT_PHASE_ENDED, reason="ended early on request")
                 break
             now = self.clock.monotonic() - phase_start
             while pending and pending[0][1][0].at <= now:
@@ -442,7 +443,7 @@ class Runner:
             ttl = spec.duration + self.scenario.safety.ttl_margin
             self.journal.intend(fault_id, handle, deadline_monotonic=self.clock.monotonic() + ttl)
             self.live.append(live)
-            self.timeline.record("fault.intended", **details)
+            self.timeline.record(ev.FAULT_INTENDED, **details)
         start = self.clock.monotonic()
         try:
             # Shielded: a signal waits until the call returns, so the revert never races an inject still
@@ -450,13 +451,13 @@ class Runner:
             with self.guard.shield():
                 driver.inject(handle)
         except GamedayError as exc:
-            self.timeline.record("fault.failed", fault=spec.label, error=str(exc))
+            self.timeline.record(ev.FAULT_FAILED, fault=spec.label, error=str(exc))
             raise
         self.journal.injected(fault_id)
-        self.timeline.record("fault.injected", duration_s=spec.duration, **details)
+        self.timeline.record(ev.FAULT_INJECTED, duration_s=spec.duration, **details)
         while self.clock.monotonic() - start < EFFECTIVE_TIMEOUT:
             if driver.check(handle):
-                self.timeline.record("fault.effective", fault=spec.label, after_ms=round((self.clock.monotonic() - start) * 1000, 1))
+                self.timeline.record(ev.FAULT_EFFECTIVE, fault=spec.label, after_ms=round((self.clock.monotonic() - start) * 1000, 1))
                 break
             self.clock.sleep(0.02)
         self._observe(driver, spec, handle, "during")
@@ -471,7 +472,7 @@ class Runner:
             for kind, details in observe(handle, phase):
                 self.timeline.record(kind, **{"fault": spec.label, **details})
         except GamedayError as exc:
-            self.timeline.record("observation.failed", fault=spec.label, phase=phase, error=str(exc))
+            self.timeline.record(ev.OBSERVATION_FAILED, fault=spec.label, phase=phase, error=str(exc))
 
     def _revert(self, live: _LiveFault) -> None:
         """Revert one live fault; a failure is recorded loudly and the others are still reverted."""
@@ -480,17 +481,17 @@ class Runner:
             if live in self.live:
                 self.live.remove(live)
             # Before the driver acts: whoever judges "restored by whom" must know the harness began undoing it.
-            self.timeline.record("revert.started", fault=live.spec.label, fault_id=live.fault_id)
+            self.timeline.record(ev.REVERT_STARTED, fault=live.spec.label, fault_id=live.fault_id)
             try:
                 self._revert_with_retry(live)
             except GamedayError as exc:
                 self.revert_failed = True
                 self.journal.revert_failed(live.fault_id, str(exc))
-                self.timeline.record("revert.failed", fault=live.spec.label, error=str(exc))
+                self.timeline.record(ev.REVERT_FAILED, fault=live.spec.label, error=str(exc))
                 return
             self.journal.reverted(live.fault_id)
             self.timeline.record(
-                "fault.reverted",
+                ev.FAULT_REVERTED,
                 fault=live.spec.label,
                 duration_s=round(self.timeline.now() - live.injected_at, 3),
                 revert_ms=round((self.clock.monotonic() - start) * 1000, 1),
@@ -508,7 +509,7 @@ class Runner:
             except EnvironmentProblem as exc:
                 if self.clock.monotonic() + delay > deadline:
                     raise
-                self.timeline.record("revert.retrying", fault=live.spec.label, error=str(exc))
+                self.timeline.record(ev.REVERT_RETRYING, fault=live.spec.label, error=str(exc))
                 self.clock.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -518,7 +519,7 @@ class Runner:
 
     def _wait_recovery(self) -> None:
         if not self.scenario.steady_state.probes:
-            self.timeline.record("recovery.met", after_s=0.0, note="no probes declared")
+            self.timeline.record(ev.RECOVERY_MET, after_s=0.0, note="no probes declared")
             return
         start = self.clock.monotonic()
         limit = self.scenario.expect.recovers_within
@@ -527,10 +528,10 @@ class Runner:
             results = self._probe_round("recovery")
             elapsed = self.clock.monotonic() - start
             if all(r.ok for r in results):
-                self.timeline.record("recovery.met", after_s=round(elapsed, 3))
+                self.timeline.record(ev.RECOVERY_MET, after_s=round(elapsed, 3))
                 return
             if elapsed >= limit:
-                self.timeline.record("recovery.failed", after_s=None, waited_s=round(elapsed, 3),
+                self.timeline.record(ev.RECOVERY_FAILED, after_s=None, waited_s=round(elapsed, 3),
                                      failing=[r.probe for r in results if not r.ok])
                 return
             self.clock.sleep(self._round_interval())

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from gameday import events as ev
 from gameday.clock import Clock, SystemClock
 from gameday.engine.run import new_run_id
 from gameday.errors import GamedayError, ScenarioErrors
@@ -46,12 +47,12 @@ class SuiteEntry:
     def outcome(self) -> str:
         if self.scenario is None:
             return "invalid"
-        finished = next((e for e in reversed(self.events) if e.kind == "run.finished"), None)
+        finished = ev.last(self.events, ev.RUN_FINISHED)
         return str(finished.details.get("outcome")) if finished else "unfinished"
 
     @property
     def failed_expectations(self) -> list[Event]:
-        return [e for e in self.events if e.kind == "expectation.failed"]
+        return [e for e in self.events if e.kind == ev.EXPECTATION_FAILED]
 
     @property
     def passed(self) -> bool:

@@ -1,6 +1,6 @@
 """The people side of a game day: injects, scripted responders, the interactive facilitator, tabletop mode.
 
-    events.py      the human-side event kinds and the recorder that writes them (drill context on each)
+    events.py      DrillRecorder: writes the human-side kinds (gameday/events.py) with the drill context
     severity.py    the severity table (targets, update cadence) and escalation triggers (pure)
     templates.py   status update templates (internal, customer, executive, status page)
     injects.py     InjectScheduler: the master scenario events list (pure: events + time -> due injects)

@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
+from gameday import events as ev
 from gameday.clock import Clock, SystemClock, parse_iso
 from gameday.engine.cleanup import process_alive
 from gameday.engine.journal import JOURNAL_NAME, Journal, pending_faults, read_records
@@ -178,13 +179,13 @@ def facilitate(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, co
 
 def _record_stop(facilitator: FacilitatorObserver, runner: Runner | TabletopRun, reason: str) -> None:
     timeline = runner.timeline
-    if any(e.kind == "run.finished" for e in timeline.events):
+    if any(e.kind == ev.RUN_FINISHED for e in timeline.events):
         return  # the run ended before the drill began (steady state failed, a target was missing)
     phase = drill_state(list(timeline.events)).phase
     if facilitator.recorder is not None:
-        facilitator.recorder.record("drill.stopped", signal=reason, phase=phase)
+        facilitator.recorder.record(ev.DRILL_STOPPED, signal=reason, phase=phase)
     else:
-        timeline.record("drill.stopped", actor="facilitator", drill=True, signal=reason, phase=phase)
+        timeline.record(ev.DRILL_STOPPED, actor="facilitator", drill=True, signal=reason, phase=phase)
 
 
 def _finish(console: Console, run_dir: Path, outcome: str, exit_code: int, error: str | None) -> None:
@@ -225,7 +226,7 @@ def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Cl
     from gameday.scenario.loader import load_scenario
 
     events = read_timeline(run_dir / "timeline.jsonl")
-    started = next((e for e in events if e.kind == "run.started"), None)
+    started = ev.first(events, ev.RUN_STARTED)
     if started is None:
         raise GamedayError(f"{run_dir}: the timeline has no run.started; nothing to resume")
     state = drill_state(events)
@@ -261,8 +262,8 @@ def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Cl
 
     reverted = _revert_leftovers(run_dir, timeline, events, registry or FaultRegistry(), console, mode)
     recorder = DrillRecorder(timeline, fault_start=fault_start, mode=mode)
-    recorder.record("drill.resumed", from_phase=state.phase or "detect", previous_pid=pid, reverted=reverted)
-    if mode == "live" and not any(e.kind in ("recovery.met", "recovery.failed") for e in events):
+    recorder.record(ev.DRILL_RESUMED, from_phase=state.phase or "detect", previous_pid=pid, reverted=reverted)
+    if mode == "live" and not any(e.kind in (ev.RECOVERY_MET, ev.RECOVERY_FAILED) for e in events):
         _wait_recovery(scenario, timeline, run_clock, console)
     loop = DrillLoop(scenario, recorder, run_clock, name="facilitator-injects")
     loop.start()
@@ -281,17 +282,17 @@ def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Cl
         finally:
             loop.stop()
     if stopped is not None:
-        recorder.record("drill.stopped", signal=stopped, phase=drill_state(list(timeline.events)).phase)
+        recorder.record(ev.DRILL_STOPPED, signal=stopped, phase=drill_state(list(timeline.events)).phase)
         outcome, exit_code = Outcome.INTERRUPTED, 130
     else:
-        timeline.record("phase.changed", phase="evaluation")
+        timeline.record(ev.PHASE_CHANGED, phase="evaluation")
         verdicts = judge(scenario, list(timeline.events)) if mode == "live" else []
         for v in verdicts:
-            timeline.record("expectation.met" if v.met else "expectation.failed", name=v.name, detail=v.detail)
+            timeline.record(ev.EXPECTATION_MET if v.met else ev.EXPECTATION_FAILED, name=v.name, detail=v.detail)
         outcome = Outcome.PASSED if all(v.met for v in verdicts) else Outcome.FAILED
         exit_code = outcome.exit_code
     # The last event is a run.finished again (a drill stopped by Ctrl-C and resumed has had one before).
-    timeline.record("run.finished", outcome=outcome.name.lower(), exit_code=outcome.exit_code, resumed=True)
+    timeline.record(ev.RUN_FINISHED, outcome=outcome.name.lower(), exit_code=outcome.exit_code, resumed=True)
     timeline.close()
     _finish(console, run_dir, outcome.name.lower(), exit_code, None)
     return DrillResult(run_dir.name, run_dir, exit_code, outcome.name.lower())
@@ -308,7 +309,7 @@ def _revert_leftovers(run_dir: Path, timeline: Timeline, events: list[Event], re
                       mode: Mode) -> list[str]:
     """Revert the faults the dead process left live (from its journal); simulated ones are just ended."""
     reverted: list[str] = []
-    labels = {str(e.details.get("fault_id")): str(e.details.get("fault")) for e in events if e.kind == "fault.intended"}
+    labels = {str(e.details.get("fault_id")): str(e.details.get("fault")) for e in events if e.kind == ev.FAULT_INTENDED}
     journal_path = run_dir / JOURNAL_NAME
     pending = pending_faults(journal_path)
     if pending:
@@ -320,23 +321,23 @@ def _revert_leftovers(run_dir: Path, timeline: Timeline, events: list[Event], re
                 registry.create(fault.handle.kind).revert(fault.handle)
             except GamedayError as exc:
                 journal.revert_failed(fault.fault_id, str(exc))
-                timeline.record("revert.failed", fault=label, error=str(exc))
+                timeline.record(ev.REVERT_FAILED, fault=label, error=str(exc))
                 continue
             journal.reverted(fault.fault_id, by="resume")
-            timeline.record("fault.reverted", fault=label, by="resume")
+            timeline.record(ev.FAULT_REVERTED, fault=label, by="resume")
             reverted.append(label)
     # Faults reverted meanwhile by someone else (the watchdog, `gameday cleanup`) go into the timeline too.
-    in_timeline = {str(e.details.get("fault")) for e in events if e.kind == "fault.reverted"} | set(reverted)
+    in_timeline = {str(e.details.get("fault")) for e in events if e.kind == ev.FAULT_REVERTED} | set(reverted)
     for record in read_records(journal_path):
         label = labels.get(str(record.get("fault_id")), str(record.get("fault_id")))
         if record.get("op") == "reverted" and label not in in_timeline:
-            timeline.record("fault.reverted", fault=label, by=record.get("by"), reverted_at=record.get("at"))
+            timeline.record(ev.FAULT_REVERTED, fault=label, by=record.get("by"), reverted_at=record.get("at"))
             in_timeline.add(label)
     if mode == "tabletop" and drill_state(events).fault_live:
-        live = {str(e.details.get("fault")) for e in events if e.kind == "fault.injected"} - \
-            {str(e.details.get("fault")) for e in events if e.kind == "fault.reverted"}
+        live = {str(e.details.get("fault")) for e in events if e.kind == ev.FAULT_INJECTED} - \
+            {str(e.details.get("fault")) for e in events if e.kind == ev.FAULT_REVERTED}
         for label in sorted(live):
-            timeline.record("fault.reverted", fault=label, simulated=True, by="resume")
+            timeline.record(ev.FAULT_REVERTED, fault=label, simulated=True, by="resume")
             reverted.append(label)
     return reverted
 
@@ -352,10 +353,10 @@ def _wait_recovery(scenario: Scenario, timeline: Timeline, clock: Clock, console
         results = check_probes(scenario)
         elapsed = clock.monotonic() - start
         if all(ok for _, ok, _ in results):
-            timeline.record("recovery.met", after_s=round(elapsed, 3), by="resume")
+            timeline.record(ev.RECOVERY_MET, after_s=round(elapsed, 3), by="resume")
             return
         if elapsed >= limit:
-            timeline.record("recovery.failed", after_s=None, waited_s=round(elapsed, 3), by="resume",
+            timeline.record(ev.RECOVERY_FAILED, after_s=None, waited_s=round(elapsed, 3), by="resume",
                             failing=[name for name, ok, _ in results if not ok])
             return
         clock.sleep(0.5)

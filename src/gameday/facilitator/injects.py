@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gameday import events as ev
 from gameday.scenario.durations import format_duration
 from gameday.scenario.model import InjectCondition, InjectSpec
 from gameday.timeline import Event
 
 CONDITION_EVENTS: dict[str, tuple[str, str]] = {
     # condition field -> (event kind that satisfies it, words for the record)
-    "no_alert_by": ("alert.firing", "no alert fired"),
-    "no_acknowledge_by": ("incident.acknowledged", "no one acknowledged"),
-    "no_severity_by": ("severity.declared", "no severity declared"),
+    "no_alert_by": (ev.ALERT_FIRING, "no alert fired"),
+    "no_acknowledge_by": (ev.INCIDENT_ACKNOWLEDGED, "no one acknowledged"),
+    "no_severity_by": (ev.SEVERITY_DECLARED, "no severity declared"),
 }
 
 
@@ -74,7 +75,7 @@ class InjectScheduler:
         self.fault_start = fault_start
 
     def decided(self, events: list[Event]) -> set[str]:
-        return {str(e.details.get("inject")) for e in events if e.kind in ("inject.released", "inject.withheld")}
+        return {str(e.details.get("inject")) for e in events if e.kind in (ev.INJECT_RELEASED, ev.INJECT_WITHHELD)}
 
     def due(self, events: list[Event], t: float) -> list[Decision]:
         """Injects whose time has come at ``t`` (seconds since the fault phase start) and not yet decided.

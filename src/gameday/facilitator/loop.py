@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
+from gameday import events as ev
 from gameday.clock import Clock
 from gameday.errors import GamedayError
 from gameday.facilitator.events import DrillRecorder
@@ -80,7 +81,7 @@ class DrillLoop:
             if not decisions:
                 break
             decision = decisions[0]
-            kind = "inject.released" if decision.release else "inject.withheld"
+            kind = ev.INJECT_RELEASED if decision.release else ev.INJECT_WITHHELD
             self.recorder.record(kind, actor=decision.spec.source if decision.release else "facilitator",
                                  **decision.details())
         if self.escalations:
@@ -88,7 +89,7 @@ class DrillLoop:
             now = self.recorder.timeline.now()
             for esc in due_escalations(events, fault_start=self.recorder.fault_start, now=now,
                                        expected_severity=self.scenario.severity, table=table_for(events)):
-                self.recorder.record("escalation.prompted", reason=esc.reason, rule=esc.rule, due_t_s=esc.due_t_s)
+                self.recorder.record(ev.ESCALATION_PROMPTED, reason=esc.reason, rule=esc.rule, due_t_s=esc.due_t_s)
 
     def stop(self, *, wait: bool = True) -> None:
         self._stop.set()

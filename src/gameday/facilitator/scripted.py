@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from gameday import events as ev
 from gameday.engine.observers import RunContext
 from gameday.errors import GamedayError
 from gameday.facilitator.checklist import Checklist, load_checklist, resolve_runbook
@@ -42,12 +43,12 @@ STOP_GRACE_S = 30.0
 
 def detection_signal(events: list[Event]) -> tuple[str, str | None]:
     """How a scripted team noticed: an alert if one fired, else a customer report, else a red probe."""
-    alert = next((e for e in events if e.kind == "alert.firing"), None)
+    alert = ev.first(events, ev.ALERT_FIRING)
     if alert is not None:
         return "alert", str(alert.details.get("alertname"))
-    if any(e.kind == "inject.released" and e.details.get("kind") == "customer_report" for e in events):
+    if any(e.kind == ev.INJECT_RELEASED and e.details.get("kind") == "customer_report" for e in events):
         return "customer_report", None
-    if any(e.kind == "probe.checked" and e.details.get("phase") == "fault" and not e.details.get("ok") for e in events):
+    if any(e.kind == ev.PROBE_CHECKED and e.details.get("phase") == "fault" and not e.details.get("ok") for e in events):
         return "probe", None
     return "other", None
 
@@ -100,7 +101,7 @@ class ScriptedResponder:
     def stop(self) -> None:
         if self.loop is None:
             return
-        aborted = any(e.kind == "run.aborted" for e in self.ctx.timeline.events) if self.ctx else True
+        aborted = any(e.kind == ev.RUN_ABORTED for e in self.ctx.timeline.events) if self.ctx else True
         if not aborted and self.steps and self.ctx is not None:
             remaining = self.steps[-1][1].at - self.loop.recorder.t()
             self._done.wait(real_seconds(self.ctx.clock, max(0.0, remaining)) + STOP_GRACE_S)
@@ -133,29 +134,29 @@ class ScriptedResponder:
         match step.action:
             case "acknowledge":
                 events = rec.events()
-                if not any(e.kind == "incident.detected" for e in events):
+                if not any(e.kind == ev.INCIDENT_DETECTED for e in events):
                     signal, alert = detection_signal(events)
-                    rec.record("incident.detected", actor=actor, signal=signal, alert=alert, person=actor)
-                rec.record("incident.acknowledged", actor=actor, person=actor)
+                    rec.record(ev.INCIDENT_DETECTED, actor=actor, signal=signal, alert=alert, person=actor)
+                rec.record(ev.INCIDENT_ACKNOWLEDGED, actor=actor, person=actor)
             case "declare":
                 severity = step.severity or (self.ctx.scenario.severity if self.ctx else None)
                 if severity is None:
-                    rec.record("note.recorded", actor=actor, text="declare step without a severity: nothing declared")
+                    rec.record(ev.NOTE_RECORDED, actor=actor, text="declare step without a severity: nothing declared")
                 else:
-                    rec.record("severity.declared", actor=actor, severity=severity)
+                    rec.record(ev.SEVERITY_DECLARED, actor=actor, severity=severity)
             case "assign":
-                rec.record("role.assigned", actor=actor, role=step.role or "incident_commander",
+                rec.record(ev.ROLE_ASSIGNED, actor=actor, role=step.role or "incident_commander",
                            person=step.text or actor)
             case "hypothesis":
-                rec.record("hypothesis.noted", actor=actor, text=step.text)
+                rec.record(ev.HYPOTHESIS_NOTED, actor=actor, text=step.text)
             case "note":
-                rec.record("note.recorded", actor=actor, text=step.text)
+                rec.record(ev.NOTE_RECORDED, actor=actor, text=step.text)
             case "runbook_step":
                 self._runbook_step(step, rec)
             case "status_update":
-                rec.record("status_update.sent", actor=actor, audience=step.audience or "internal", text=step.text)
+                rec.record(ev.STATUS_UPDATE_SENT, actor=actor, audience=step.audience or "internal", text=step.text)
             case "mitigated":
-                rec.record("incident.mitigated", actor=actor)
+                rec.record(ev.INCIDENT_MITIGATED, actor=actor)
                 if self._runbook is not None and not self._judged:
                     # Judged beside the script, not in its way: the judge waits for the probes to turn green.
                     self._judged = True
@@ -167,7 +168,7 @@ class ScriptedResponder:
             case "all_clear":
                 self._all_clear(step, rec)
             case "review":
-                rec.record("review.recorded", actor=actor, went_well=list(step.went_well),
+                rec.record(ev.REVIEW_RECORDED, actor=actor, went_well=list(step.went_well),
                            went_poorly=list(step.went_poorly), got_lucky=list(step.got_lucky), root_cause=step.text,
                            action_items=[item.model_dump() for item in step.action_items], scripted=True)
 
@@ -181,7 +182,7 @@ class ScriptedResponder:
         checklist = self._load_checklist()
         if checklist is not None:
             item = next((i for i in checklist.items if i.step == number), None)
-        rec.record("runbook.step", actor=step.actor, step=number,
+        rec.record(ev.RUNBOOK_STEP, actor=step.actor, step=number,
                    title=item.title if item else (step.text or f"step {number}"),
                    outcome=step.outcome or "done", command=item.command if item else None, exit_code=None,
                    duration_s=None, output="", scripted=True,
@@ -212,7 +213,7 @@ class ScriptedResponder:
                 self._runbook.verify()
             self._runbook.judge()
         except (GamedayError, OSError) as exc:
-            rec.record("observer.failed", observer=self.name, during="runbook judge", error=str(exc))
+            rec.record(ev.OBSERVER_FAILED, observer=self.name, during="runbook judge", error=str(exc))
 
     def _load_checklist(self) -> Checklist | None:
         if self._checklist is None and self.ctx is not None and self.ctx.scenario.runbook:
@@ -233,9 +234,9 @@ class ScriptedResponder:
             results = self.probe_check(self.ctx.scenario)
         failing = [f"{name}: {why}" for name, ok, why in results if not ok]
         if failing:
-            rec.record("all_clear.refused", actor=step.actor, reason="; ".join(failing))
+            rec.record(ev.ALL_CLEAR_REFUSED, actor=step.actor, reason="; ".join(failing))
             return
-        rec.record("incident.resolved", actor=step.actor, confirmed_by=step.text or step.actor,
+        rec.record(ev.INCIDENT_RESOLVED, actor=step.actor, confirmed_by=step.text or step.actor,
                    probes=[name for name, _, _ in results])
         if self.end_fault is not None:
             self.end_fault()

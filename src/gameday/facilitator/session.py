@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from gameday import events as ev
 from gameday.facilitator.checklist import (
     Checklist,
     ChecklistItem,
@@ -82,7 +83,7 @@ class FacilitatorSession:
 
     def _responder(self) -> str:
         """Who acknowledged: the one who acts until an incident commander is named."""
-        acked = next((e for e in self.rec.events() if e.kind == "incident.acknowledged"), None)
+        acked = ev.first(self.rec.events(), ev.INCIDENT_ACKNOWLEDGED)
         return str(acked.details.get("person") or acked.actor) if acked is not None else "responder"
 
     def _say(self, text: str) -> None:
@@ -94,7 +95,7 @@ class FacilitatorSession:
 
     def _enter(self, phase: str) -> None:
         if self.state.phase != phase:
-            self.rec.record("drill.phase", phase=phase)
+            self.rec.record(ev.DRILL_PHASE, phase=phase)
 
     # --- the script -------------------------------------------------------------------------
 
@@ -106,7 +107,7 @@ class FacilitatorSession:
             if phase == "done":
                 break
             getattr(self, f"_phase_{phase}")()
-        self.rec.record("drill.finished")
+        self.rec.record(ev.DRILL_FINISHED)
         self._say("[bold green]Drill finished.[/] Thank you, everyone.")
 
     def _phase_detect(self) -> None:
@@ -122,10 +123,10 @@ class FacilitatorSession:
                 fired = self.state.alerts_fired
                 alert = self.ask.text("Which alert?" + (f" (fired: {escape(', '.join(fired))})" if fired else ""),
                                       default=fired[0] if fired else None)
-            self.rec.record("incident.detected", actor=person, signal=signal, alert=alert, person=person)
+            self.rec.record(ev.INCIDENT_DETECTED, actor=person, signal=signal, alert=alert, person=person)
         if not self.state.acknowledged:
             person = self.ask.text("Who acknowledges and responds (the on-call engineer)?")
-            self.rec.record("incident.acknowledged", actor=person, person=person)
+            self.rec.record(ev.INCIDENT_ACKNOWLEDGED, actor=person, person=person)
 
     def _severities(self) -> SeverityTable:
         """The run's table: the default with the scenario's changes, as run.started recorded them."""
@@ -149,7 +150,7 @@ class FacilitatorSession:
             severity = self.ask.parsed(
                 f"Severity ({table.choices()})", table.parse,
                 lambda a: f"unknown severity '{a}': choose {table.choices()}")
-            self.rec.record("severity.declared", actor=self._person("incident_commander", self._responder()),
+            self.rec.record(ev.SEVERITY_DECLARED, actor=self._person("incident_commander", self._responder()),
                             severity=severity)
             self._say(f"Open the incident channel: [bold]#inc-{self.rec.timeline.clock.wall():%Y-%m-%d}-"
                       f"{escape(self.scenario.name)}[/]")
@@ -171,7 +172,7 @@ class FacilitatorSession:
                 self.console.print("[red]assign an incident commander before moving on[/]")
                 continue
             person = self.ask.text(f"Who is the {ROLE_LABELS[role]}?")
-            self.rec.record("role.assigned", actor="facilitator", role=role, person=person)
+            self.rec.record(ev.ROLE_ASSIGNED, actor="facilitator", role=role, person=person)
 
     def _cadence(self) -> float | None:
         """Seconds to the next status update (the short end of the severity's cadence), or None."""
@@ -193,7 +194,7 @@ class FacilitatorSession:
         self._say(f"[dim]Template ({audience}; statuses: {', '.join(STATUSES)}):[/]")
         self._say(f"[dim]{escape(template)}[/]")
         text = self.ask.paragraph("Type the update as sent")
-        self.rec.record("status_update.sent", actor=self._person("communications", "communications"),
+        self.rec.record(ev.STATUS_UPDATE_SENT, actor=self._person("communications", "communications"),
                         audience=audience, text=text)
 
     def _maybe_update(self) -> None:
@@ -218,7 +219,7 @@ class FacilitatorSession:
             if text.startswith("/"):
                 self._command(text)
                 continue
-            self.rec.record("hypothesis.noted", actor=self._person("incident_commander", "team"), text=text)
+            self.rec.record(ev.HYPOTHESIS_NOTED, actor=self._person("incident_commander", "team"), text=text)
 
     def _command(self, text: str) -> None:
         """``/sev SEVn`` (upgrade or downgrade), ``/update``, ``/roles``; anything else is said and ignored."""
@@ -230,7 +231,7 @@ class FacilitatorSession:
                 if severity is None:
                     self.console.print(f"[red]unknown severity '{escape(rest)}': choose {escape(table.choices())}[/]")
                     return
-                self.rec.record("severity.declared", actor=self._person("incident_commander", self._responder()),
+                self.rec.record(ev.SEVERITY_DECLARED, actor=self._person("incident_commander", self._responder()),
                                 severity=severity, previous=self.state.severity)
             case "update":
                 self._status_update()
@@ -260,7 +261,7 @@ class FacilitatorSession:
                 text = self.ask.text("Action taken (empty when done)", allow_empty=True)
                 if not text:
                     break
-                self.rec.record("action.noted", actor=self._person("sme", "team"), text=text)
+                self.rec.record(ev.ACTION_NOTED, actor=self._person("sme", "team"), text=text)
         else:
             self._show_checklist(checklist)
             for item in checklist.items:
@@ -270,13 +271,13 @@ class FacilitatorSession:
                 self._step(checklist, item)
         while not self.state.mitigated:
             if self.ask.confirm("Is the impact halted (mitigated)?", default=True):
-                self.rec.record("incident.mitigated", actor=self._person("incident_commander", "team"))
+                self.rec.record(ev.INCIDENT_MITIGATED, actor=self._person("incident_commander", "team"))
                 if self.tabletop and self.end_fault is not None:
                     self.end_fault()  # in a tabletop, mitigating is what ends the simulated fault
                 break
             text = self.ask.text("What is the team doing now? (empty to ask again)", allow_empty=True)
             if text:
-                self.rec.record("action.noted", actor=self._person("sme", "team"), text=text)
+                self.rec.record(ev.ACTION_NOTED, actor=self._person("sme", "team"), text=text)
 
     def _show_checklist(self, checklist: Checklist) -> None:
         table = Table(title=f"Runbook: {escape(checklist.name)}")
@@ -301,7 +302,7 @@ class FacilitatorSession:
         while True:
             outcome = self.ask.choice(f"Step {item.step} outcome ({listed})", choices, what="outcome")
             if outcome != "run":
-                self.rec.record("runbook.step", actor=actor, step=item.step, title=item.title, outcome=outcome,
+                self.rec.record(ev.RUNBOOK_STEP, actor=actor, step=item.step, title=item.title, outcome=outcome,
                                 command=item.command, exit_code=None, duration_s=None, output="",
                                 runbook=str(checklist.path))
                 return
@@ -313,7 +314,7 @@ class FacilitatorSession:
             self._say(f"[{style}]exit {result.exit_code}[/] in {result.duration_s:.1f}s")
             if result.output:
                 self._say(f"[dim]{escape(result.output)}[/]")
-            self.rec.record("runbook.step", actor=actor, step=item.step, title=item.title,
+            self.rec.record(ev.RUNBOOK_STEP, actor=actor, step=item.step, title=item.title,
                             outcome="done" if result.ok else "failed", command=item.command,
                             exit_code=result.exit_code, duration_s=result.duration_s, output=result.output,
                             runbook=str(checklist.path), ran=True)
@@ -352,11 +353,11 @@ class FacilitatorSession:
             self.ask.text("Press Enter to check the steady-state probes", allow_empty=True)
             green, reason = self._green()
             if not green:
-                self.rec.record("all_clear.refused", actor="facilitator", reason=reason)
+                self.rec.record(ev.ALL_CLEAR_REFUSED, actor="facilitator", reason=reason)
                 self._say("[red]All-clear refused:[/] the probes are not green. Keep mitigating, then check again.")
                 text = self.ask.text("Action taken meanwhile (empty to check again)", allow_empty=True)
                 if text:
-                    self.rec.record("action.noted", actor=self._person("sme", "team"), text=text)
+                    self.rec.record(ev.ACTION_NOTED, actor=self._person("sme", "team"), text=text)
                 continue
             ic = self._person("incident_commander", "")
             by = self.ask.text("Who declares the all-clear?", default=ic or None)
@@ -365,7 +366,7 @@ class FacilitatorSession:
                 if second.lower() != by.lower():
                     break
                 self.console.print("[red]the all-clear needs a second person to confirm it[/]")
-            self.rec.record("incident.resolved", actor=by, confirmed_by=second)
+            self.rec.record(ev.INCIDENT_RESOLVED, actor=by, confirmed_by=second)
             if self.end_fault is not None:
                 self.end_fault()
 
@@ -388,7 +389,7 @@ class FacilitatorSession:
             due = self.ask.parsed("  Due date (YYYY-MM-DD)", parse_date,
                                   lambda a: f"'{a}' is not a date: write it as YYYY-MM-DD")
             items.append({"text": text, "owner": owner, "due": due})
-        self.rec.record("review.recorded", actor="team", went_well=went_well, went_poorly=went_poorly,
+        self.rec.record(ev.REVIEW_RECORDED, actor="team", went_well=went_well, went_poorly=went_poorly,
                         got_lucky=got_lucky, root_cause=root_cause, action_items=items)
 
 
@@ -398,25 +399,25 @@ def describe_event(event: Event) -> str | None:
     t = d.get("t_s")
     when = f"T+{format_duration(float(t))}" if isinstance(t, (int, float)) and t >= 0 else f"+{event.offset:.0f}s"
     match event.kind:
-        case "inject.released":
+        case ev.INJECT_RELEASED:
             return f"[bold magenta]INJECT {when}[/] [{escape(str(d.get('kind')))}] " \
                    f"[bold]{escape(str(d.get('source')))}[/]: {escape(str(d.get('text')))}"
-        case "escalation.prompted":
+        case ev.ESCALATION_PROMPTED:
             return f"[bold red]ESCALATE {when}[/]: {escape(str(d.get('reason')))}"
-        case "alert.firing":
+        case ev.ALERT_FIRING:
             return f"[bold red]ALERT firing[/]: {escape(str(d.get('alertname')))}"
-        case "alert.resolved":
+        case ev.ALERT_RESOLVED:
             return f"[green]alert resolved[/]: {escape(str(d.get('alertname')))}"
-        case "phase.changed":
+        case ev.PHASE_CHANGED:
             return f"[dim]harness: {escape(str(d.get('phase')))} phase[/]"
-        case "steady_state.failed":
+        case ev.STEADY_STATE_FAILED:
             return f"[red]harness: the system was not healthy before the drill: {escape(str(d.get('reason')))}[/]"
-        case "run.aborted":
+        case ev.RUN_ABORTED:
             return f"[bold red]harness: run aborted: {escape(str(d.get('reason')))}[/] (faults are reverted)"
-        case "revert.failed":
+        case ev.REVERT_FAILED:
             return f"[bold red]REVERT FAILED[/] {escape(str(d.get('fault')))}: {escape(str(d.get('error')))}"
-        case "observer.failed":
+        case ev.OBSERVER_FAILED:
             return f"[yellow]harness: {escape(str(d.get('observer')))} failed: {escape(str(d.get('error')))}[/]"
-        case "fault_phase.ended":
+        case ev.FAULT_PHASE_ENDED:
             return "[dim]harness: fault window ended early; faults reverted[/]"
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gameday import events as ev
 from gameday.scoring.severity import DEFAULT_SEVERITIES, HOUR, SeverityTable, human_duration
 from gameday.timeline import Event
 
@@ -23,13 +24,9 @@ class Escalation:
     due_t_s: float
 
 
-def _first(events: list[Event], kind: str) -> Event | None:
-    return next((e for e in events if e.kind == kind), None)
-
-
 def current_severity(events: list[Event]) -> str | None:
     """The last severity declared (a team may downgrade later)."""
-    declared = [e for e in events if e.kind == "severity.declared"]
+    declared = [e for e in events if e.kind == ev.SEVERITY_DECLARED]
     return str(declared[-1].details.get("severity")) if declared else None
 
 
@@ -43,23 +40,23 @@ def due_escalations(events: list[Event], *, fault_start: float, now: float, expe
         engineering leadership;
       - still not resolved 2 h after detection: leadership briefing.
     """
-    prompted = {str(e.details.get("rule")) for e in events if e.kind == "escalation.prompted"}
-    resolved = _first(events, "incident.resolved")
+    prompted = {str(e.details.get("rule")) for e in events if e.kind == ev.ESCALATION_PROMPTED}
+    resolved = ev.first(events, ev.INCIDENT_RESOLVED)
     if resolved is not None:
         return []
     due: list[Escalation] = []
     severity = current_severity(events) or expected_severity
     level = table.get(severity)
-    if level is not None and level.respond_within_s and _first(events, "incident.acknowledged") is None:
+    if level is not None and level.respond_within_s and ev.first(events, ev.INCIDENT_ACKNOWLEDGED) is None:
         deadline = fault_start + level.respond_within_s
         if now >= deadline:
             due.append(Escalation("respond_within", f"no one has acknowledged {level.respond_text} into the incident "
                                   f"({level.name} target): page the secondary on-call", deadline - fault_start))
-    declared = next((e for e in reversed(events) if e.kind == "severity.declared"), None)
+    declared = ev.last(events, ev.SEVERITY_DECLARED)
     declared_level = table.get(str(declared.details.get("severity"))) if declared is not None else None
     if declared is not None and declared_level is not None and declared_level.escalate_unmitigated_after_s \
-            and _first(events, "incident.mitigated") is None:
-        first_at = next(e for e in events if e.kind == "severity.declared"
+            and ev.first(events, ev.INCIDENT_MITIGATED) is None:
+        first_at = next(e for e in events if e.kind == ev.SEVERITY_DECLARED
                         and e.details.get("severity") == declared_level.id).offset
         deadline = first_at + declared_level.escalate_unmitigated_after_s
         if now >= deadline:
@@ -67,7 +64,7 @@ def due_escalations(events: list[Event], *, fault_start: float, now: float, expe
                                   f"{declared_level.name} not mitigated "
                                   f"{human_duration(declared_level.escalate_unmitigated_after_s)} after it was "
                                   "declared: bring in engineering leadership", deadline - fault_start))
-    detected = _first(events, "incident.detected")
+    detected = ev.first(events, ev.INCIDENT_DETECTED)
     if detected is not None:
         deadline = detected.offset + LEADERSHIP_BRIEFING_AFTER_S
         if now >= deadline:
@@ -82,14 +79,14 @@ def status_update_due(events: list[Event], *, fault_start: float, now: float,
     The first update is due as soon as a severity with a cadence is declared; later ones one cadence
     period (the short end of the range) after the last update. Nothing is due once the incident is resolved.
     """
-    if _first(events, "incident.resolved") is not None:
+    if ev.first(events, ev.INCIDENT_RESOLVED) is not None:
         return None
     level = table.get(current_severity(events))
     if level is None or level.update_every_min_s is None:
         return None
-    updates = [e for e in events if e.kind == "status_update.sent"]
+    updates = [e for e in events if e.kind == ev.STATUS_UPDATE_SENT]
     if not updates:
-        declared = next(e for e in events if e.kind == "severity.declared")
+        declared = next(e for e in events if e.kind == ev.SEVERITY_DECLARED)
         return max(0.0, now - declared.offset)
     due_at = updates[-1].offset + level.update_every_min_s
     return now - due_at if now >= due_at else None

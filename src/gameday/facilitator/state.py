@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gameday import events as ev
 from gameday.timeline import Event
 
 PHASES = ("detect", "triage", "investigate", "mitigate", "verify", "review", "done")
@@ -46,37 +47,37 @@ def drill_state(events: list[Event]) -> DrillState:
     for e in events:
         d = e.details
         match e.kind:
-            case "drill.phase":
+            case ev.DRILL_PHASE:
                 state.phase = str(d.get("phase"))
-            case "incident.detected":
+            case ev.INCIDENT_DETECTED:
                 state.detected = True
-            case "incident.acknowledged":
+            case ev.INCIDENT_ACKNOWLEDGED:
                 state.acknowledged = True
-            case "severity.declared":
+            case ev.SEVERITY_DECLARED:
                 state.severity = str(d.get("severity"))
-            case "role.assigned":
+            case ev.ROLE_ASSIGNED:
                 state.roles.setdefault(str(d.get("role")), []).append(str(d.get("person")))
-            case "hypothesis.noted":
+            case ev.HYPOTHESIS_NOTED:
                 state.hypotheses.append(str(d.get("text")))
-            case "runbook.step":
+            case ev.RUNBOOK_STEP:
                 state.steps_recorded[int(d.get("step") or 0)] = str(d.get("outcome"))
-            case "status_update.sent":
+            case ev.STATUS_UPDATE_SENT:
                 state.updates += 1
-            case "incident.mitigated":
+            case ev.INCIDENT_MITIGATED:
                 state.mitigated = True
-            case "incident.resolved":
+            case ev.INCIDENT_RESOLVED:
                 state.resolved = True
-            case "review.recorded":
+            case ev.REVIEW_RECORDED:
                 state.reviewed = True
-            case "drill.finished":
+            case ev.DRILL_FINISHED:
                 state.finished = True
-            case "fault.injected":
+            case ev.FAULT_INJECTED:
                 live.add(str(d.get("fault")))
-            case "fault.reverted":
+            case ev.FAULT_REVERTED:
                 live.discard(str(d.get("fault")))
-            case "run.finished":
+            case ev.RUN_FINISHED:
                 state.run_finished = True
-            case "alert.firing":
+            case ev.ALERT_FIRING:
                 name = str(d.get("alertname"))
                 if name not in state.alerts_fired:
                     state.alerts_fired.append(name)

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from gameday import events as ev
 from gameday.clock import Clock
 from gameday.engine.observers import Observer, RunContext
 from gameday.engine.run import Outcome, RunResult, StopRequest, new_run_id
@@ -51,7 +52,7 @@ class TabletopRun:
         if self.scenario_file is not None:
             shutil.copyfile(self.scenario_file, self.run_dir / "scenario.yaml")
         self.timeline.record(
-            "run.started", run_id=self.run_id, scenario=self.scenario.name, description=self.scenario.description,
+            ev.RUN_STARTED, run_id=self.run_id, scenario=self.scenario.name, description=self.scenario.description,
             scenario_file=str(self.scenario_file or ""), drill=True, mode="tabletop", speed=self.speed,
             time="scenario", note=f"tabletop: no fault is injected; offsets and durations are scenario seconds "
                                    f"(real seconds x {self.speed:g})",
@@ -69,13 +70,13 @@ class TabletopRun:
             outcome = Outcome.PASSED if all(v.met for v in verdicts) else Outcome.FAILED
         except RunInterrupted as exc:
             outcome, error = Outcome.INTERRUPTED, str(exc)
-            self.timeline.record("run.aborted", reason=str(exc))
+            self.timeline.record(ev.RUN_ABORTED, reason=str(exc))
         except GamedayError as exc:
             outcome, error = Outcome.ERROR, str(exc)
-            self.timeline.record("run.aborted", reason=str(exc))
+            self.timeline.record(ev.RUN_ABORTED, reason=str(exc))
         finally:
             self._stop_observers()
-        self.timeline.record("run.finished", outcome=outcome.name.lower(), exit_code=outcome.exit_code, error=error)
+        self.timeline.record(ev.RUN_FINISHED, outcome=outcome.name.lower(), exit_code=outcome.exit_code, error=error)
         self.timeline.close()
         return RunResult(self.run_id, self.run_dir, outcome, verdicts, error)
 
@@ -89,7 +90,7 @@ class TabletopRun:
         return True
 
     def _phase(self, name: str) -> None:
-        self.timeline.record("phase.changed", phase=name)
+        self.timeline.record(ev.PHASE_CHANGED, phase=name)
         for observer in self.observers:
             self._call(observer, "on_phase", lambda o=observer: o.on_phase(name))
 
@@ -97,7 +98,7 @@ class TabletopRun:
         try:
             call()  # type: ignore[operator]
         except GamedayError as exc:
-            self.timeline.record("observer.failed", observer=observer.name, during=what, error=str(exc))
+            self.timeline.record(ev.OBSERVER_FAILED, observer=observer.name, during=what, error=str(exc))
 
     def _phases(self) -> None:
         scenario_dir = (self.scenario_file or Path("x")).resolve().parent
@@ -105,11 +106,11 @@ class TabletopRun:
         for observer in self.observers:
             self._call(observer, "start", lambda o=observer: o.start(ctx))
         self._phase("steady_state")
-        self.timeline.record("steady_state.met", rounds=0, note="tabletop: no real system is checked")
+        self.timeline.record(ev.STEADY_STATE_MET, rounds=0, note="tabletop: no real system is checked")
         self._phase("fault")
         self._simulate()
         self._phase("recovery")
-        self.timeline.record("recovery.met", after_s=0.0, note="tabletop: simulated")
+        self.timeline.record(ev.RECOVERY_MET, after_s=0.0, note="tabletop: simulated")
 
     def _simulate(self) -> None:
         pending = sorted(enumerate(self.scenario.faults), key=lambda item: item[1].at)
@@ -126,8 +127,8 @@ class TabletopRun:
                 details: dict[str, Any] = {"fault": spec.label, "fault_id": f"f{index}", "kind": spec.kind, "target": spec.target,
                            "description": f"tabletop: {spec.kind} on {spec.target} (simulated, nothing touched)",
                            "simulated": True}
-                self.timeline.record("fault.injected", duration_s=spec.duration, **details)
-                self.timeline.record("fault.effective", fault=spec.label, after_ms=0.0, simulated=True)
+                self.timeline.record(ev.FAULT_INJECTED, duration_s=spec.duration, **details)
+                self.timeline.record(ev.FAULT_EFFECTIVE, fault=spec.label, after_ms=0.0, simulated=True)
                 live.append((index, now))
             for index, injected in list(live):
                 spec = self.scenario.faults[index]
@@ -142,7 +143,7 @@ class TabletopRun:
 
     def _revert(self, index: int, lasted: float, *, early: bool = False) -> None:
         spec = self.scenario.faults[index]
-        self.timeline.record("fault.reverted", fault=spec.label, duration_s=round(lasted, 3), revert_ms=0.0,
+        self.timeline.record(ev.FAULT_REVERTED, fault=spec.label, duration_s=round(lasted, 3), revert_ms=0.0,
                              simulated=True, **({"reason": "mitigated by the team"} if early else {}))
 
     def _evaluate(self) -> list[Verdict]:
@@ -152,7 +153,7 @@ class TabletopRun:
         for observer in self.observers:
             verdicts.extend(observer.verdicts(self.scenario, self.timeline.events))
         for v in verdicts:
-            self.timeline.record("expectation.met" if v.met else "expectation.failed", name=v.name, detail=v.detail)
+            self.timeline.record(ev.EXPECTATION_MET if v.met else ev.EXPECTATION_FAILED, name=v.name, detail=v.detail)
         return verdicts
 
     def _stop_observers(self) -> None:

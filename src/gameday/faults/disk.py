@@ -11,9 +11,8 @@ The fault creates one file named ``.gameday-fill-<token>`` in the target directo
 revert deletes exactly that file and then checks the space came back, within ``revert_tolerance``
 (default: the larger of 1 MiB and 1% of the filesystem).
 
-Timeline events this driver adds through the engine's observation hook (details in brackets):
-    disk.usage  [fault, target, where, path, phase: before|during|after, used_bytes, size_bytes,
-                 free_bytes, percent_used, fill_bytes]
+Through the engine's observation hook this driver adds ``disk.usage`` events before, during and after
+the fault (details in the event catalogue, gameday/events.py).
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import Field, model_validator
 
+from gameday import events as ev
 from gameday.errors import FaultError, RevertError, TargetError
 from gameday.faults.base import FaultArgs, FaultHandle, os_errors
 from gameday.faults.docker import docker_client, docker_errors, find_container
@@ -457,7 +457,7 @@ class DiskFill:
         usage = fs.usage(data["path"])
         fill = sum(fs.file_size(f) or 0 for f in data["files"])
         return [(
-            "disk.usage",
+            ev.DISK_USAGE,
             {"target": handle.target, "where": fs.where, "path": data["path"], "phase": phase, **usage.to_json(),
              "fill_bytes": fill},
         )]

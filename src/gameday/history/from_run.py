@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gameday import events as ev
 from gameday.history.store import RunRecord
 from gameday.timeline import read_timeline
 
@@ -15,8 +16,8 @@ def record_from_run(run_dir: Path) -> RunRecord:
     from gameday.scoring.scorecard import score
 
     events = read_timeline(run_dir / "timeline.jsonl")
-    started = next((e for e in events if e.kind == "run.started"), events[0])
-    finished = next((e for e in reversed(events) if e.kind == "run.finished"), None)
+    started = ev.first(events, ev.RUN_STARTED) or events[0]
+    finished = ev.last(events, ev.RUN_FINISHED)
     card = score(events)
     metrics: dict[str, float | None] = {name: card.metrics.seconds(name) for name in METRICS}
     alerts = card.metrics.alerts
@@ -26,8 +27,8 @@ def record_from_run(run_dir: Path) -> RunRecord:
         metrics["alert_recall"] = alerts.recall
         metrics["alert_precision"] = alerts.precision
     runbook = card.metrics.runbook
-    declared = next((e.details.get("severity") for e in reversed(events) if e.kind == "severity.declared"), None)
-    review = next((e for e in reversed(events) if e.kind == "review.recorded"), None)
+    declared = next((e.details.get("severity") for e in reversed(events) if e.kind == ev.SEVERITY_DECLARED), None)
+    review = ev.last(events, ev.REVIEW_RECORDED)
     faults = started.details.get("faults") or []
     tags = started.details.get("tags") or []
     category = str(tags[0]) if tags else ",".join(sorted({str(f.get("kind")) for f in faults}))

@@ -1,15 +1,8 @@
 """Watch alerts during a run: Alertmanager's webhook (push) and its API (poll), into the timeline.
 
-Events written (actor ``alertmanager`` for alerts, ``harness`` for the rest; details in brackets):
-    alerts.watching          [receiver, alertmanager, poll_interval_s, expected, not_firing]  on start
-    alert.firing             [alertname, labels, starts_at, ends_at, fingerprint, via, summary, runbook_url]
-    alert.resolved           [same]  via is webhook or poll, whichever told the harness first
-    alerts.receiver_failed   [error]  the webhook receiver could not listen; polling goes on
-    alerts.payload_rejected  [error]  a malformed webhook POST (answered 400)
-    alerts.unreachable       [alertmanager, error]  polling failed (recorded once per outage)
-    alerts.reachable         [alertmanager, failures]  polling works again
-    alerts.waiting           [reason, alerts, until_s]  after recovery: expected alerts still due, or resolutions
-    alerts.stopped           [waited_s, still_firing, received: {webhook: n, poll: n} alerts heard, repeats included]
+Events written: ``alerts.watching`` on start, ``alert.firing`` / ``alert.resolved`` (actor
+``alertmanager``), and the ``alerts.*`` kinds about the watching itself; each with its details in the
+event catalogue, gameday/events.py.
 
 One alert transition is one event: alerts are de-duplicated by (fingerprint, startsAt), because
 Alertmanager repeats a firing alert in later notifications of its group and polling sees it every
@@ -27,12 +20,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from gameday import events as ev
 from gameday.engine.observers import RunContext
 from gameday.errors import GamedayError
 from gameday.observe.alert_receiver import DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, AlertReceiver
 from gameday.observe.alertmanager import AlertmanagerClient, ReceivedAlert, redact_url
 from gameday.scenario.model import Scenario
-from gameday.scoring.alerting import WATCHING_EVENT, AlertExpectations, ExpectedAlert, verdicts_for
+from gameday.scoring.alerting import AlertExpectations, ExpectedAlert, verdicts_for
 from gameday.scoring.expectations import Verdict
 from gameday.timeline import Event
 
@@ -94,9 +88,9 @@ class AlertObserver:
                 self.receiver = AlertReceiver(self._on_webhook, host=self.host, port=self.port, path=self.path,
                                               on_rejected=self._on_rejected)
             except GamedayError as exc:
-                ctx.timeline.record("alerts.receiver_failed", error=str(exc))
+                ctx.timeline.record(ev.ALERTS_RECEIVER_FAILED, error=str(exc))
         ctx.timeline.record(
-            WATCHING_EVENT,
+            ev.ALERTS_WATCHING,
             receiver=self.receiver.url if self.receiver else None,
             alertmanager=redact_url(url) if url else None,
             poll_interval_s=self.poll_interval if url and self.poll_interval > 0 else None,
@@ -126,7 +120,7 @@ class AlertObserver:
                 self.receiver.close()
             with self._lock:
                 still = sorted({o.alert.alertname for o in self._open.values()})
-            self._ctx.timeline.record("alerts.stopped", waited_s=round(self._ctx.timeline.now() - start, 3),
+            self._ctx.timeline.record(ev.ALERTS_STOPPED, waited_s=round(self._ctx.timeline.now() - start, 3),
                                       still_firing=still, received=dict(self._received))
 
     def verdicts(self, scenario: Scenario, events: list[Event]) -> list[Verdict]:
@@ -145,18 +139,18 @@ class AlertObserver:
         ctx = self._ctx
         events = list(ctx.timeline.events)
         kinds = {e.kind for e in events}
-        if "run.aborted" in kinds or not kinds & {"recovery.met", "recovery.failed"}:
+        if ev.RUN_ABORTED in kinds or not kinds & {ev.RECOVERY_MET, ev.RECOVERY_FAILED}:
             return  # interrupted or failed runs stop at once
-        injected = [e.offset for e in events if e.kind == "fault.injected"]
+        injected = [e.offset for e in events if e.kind == ev.FAULT_INJECTED]
         if not injected or (self.receiver is None and self._poller is None):
             return  # nothing was injected, or no alert could arrive anyway
-        effective = min((e.offset for e in events if e.kind == "fault.effective"), default=min(injected))
-        reverted = [e.offset for e in events if e.kind in ("fault.reverted", "revert.failed")]
+        effective = min((e.offset for e in events if e.kind == ev.FAULT_EFFECTIVE), default=min(injected))
+        reverted = [e.offset for e in events if e.kind in (ev.FAULT_REVERTED, ev.REVERT_FAILED)]
         expected = AlertExpectations.from_scenario(ctx.scenario).expected
         due = self._still_due(expected, min(injected))
         if due and ctx.timeline.now() < effective + max(x.within for x in due):
             # Said in the timeline, so a live view shows why the run has not finished yet.
-            ctx.timeline.record("alerts.waiting", reason="expected alerts not yet fired",
+            ctx.timeline.record(ev.ALERTS_WAITING, reason="expected alerts not yet fired",
                                 alerts=[x.title for x in due], until_s=round(effective + max(x.within for x in due), 3))
         while ctx.timeline.now() < effective + max((x.within for x in self._still_due(expected, min(injected))),
                                                    default=0.0):
@@ -164,7 +158,7 @@ class AlertObserver:
         limit = self.resolve_wait if self.resolve_wait is not None else ctx.scenario.expect.recovers_within
         deadline = (max(reverted) if reverted else ctx.timeline.now()) + limit
         if self._raised_since(min(injected)) and ctx.timeline.now() < deadline:
-            ctx.timeline.record("alerts.waiting", reason="alerts raised during the fault still firing",
+            ctx.timeline.record(ev.ALERTS_WAITING, reason="alerts raised during the fault still firing",
                                 until_s=round(deadline, 3))
         while self._raised_since(min(injected)) and ctx.timeline.now() < deadline:
             ctx.clock.sleep(0.1)
@@ -172,7 +166,7 @@ class AlertObserver:
     def _still_due(self, expected: tuple[ExpectedAlert, ...], since: float) -> list[ExpectedAlert]:
         """Expected alerts not yet seen firing since the first fault was injected."""
         assert self._ctx is not None
-        fired = [e for e in list(self._ctx.timeline.events) if e.kind == "alert.firing" and e.offset >= since]
+        fired = [e for e in list(self._ctx.timeline.events) if e.kind == ev.ALERT_FIRING and e.offset >= since]
         return [x for x in expected
                 if not any(x.matches(str(e.details.get("alertname")), e.details.get("labels") or {}) for e in fired)]
 
@@ -188,7 +182,7 @@ class AlertObserver:
 
     def _on_rejected(self, reason: str) -> None:
         if self._ctx is not None:
-            self._ctx.timeline.record("alerts.payload_rejected", error=reason)
+            self._ctx.timeline.record(ev.ALERTS_PAYLOAD_REJECTED, error=reason)
 
     def _arrived(self, alert: ReceivedAlert, via: str) -> None:
         """Record a transition the first time any source reports it."""
@@ -203,7 +197,7 @@ class AlertObserver:
                 if fp in self._open or (fp, alert.starts_at) in self._done:
                     return
                 # Recorded inside the lock so that a concurrent poll sees either both or neither.
-                event = timeline.record("alert.firing", actor=ACTOR, **alert.details(via))
+                event = timeline.record(ev.ALERT_FIRING, actor=ACTOR, **alert.details(via))
                 self._open[fp] = _Open(alert, event.offset)
             else:
                 opened = self._open.pop(fp, None)
@@ -214,7 +208,7 @@ class AlertObserver:
                 details = alert.details(via)
                 if opened is not None:
                     details["starts_at"] = details["starts_at"] or opened.alert.starts_at
-                timeline.record("alert.resolved", actor=ACTOR, **details)
+                timeline.record(ev.ALERT_RESOLVED, actor=ACTOR, **details)
 
     def _resolved_by_poll(self, fp: str) -> None:
         with self._lock:
@@ -240,10 +234,10 @@ class AlertObserver:
                 except GamedayError as exc:
                     failures += 1
                     if failures == 1 and not self._stop.is_set():
-                        timeline.record("alerts.unreachable", alertmanager=client.safe_url, error=str(exc))
+                        timeline.record(ev.ALERTS_UNREACHABLE, alertmanager=client.safe_url, error=str(exc))
                 else:
                     if failures:
-                        timeline.record("alerts.reachable", alertmanager=client.safe_url, failures=failures)
+                        timeline.record(ev.ALERTS_REACHABLE, alertmanager=client.safe_url, failures=failures)
                         failures = 0
                     self._poll_seen(active, sent_at)
                 self._stop.wait(max(0.0, self.poll_interval - (timeline.now() - sent_at)))

@@ -7,13 +7,8 @@ it streams back as JSON lines on a pipe. Locust's greenlets live and are schedul
 child process, so they cannot delay the harness's threads, clock, probes or signal handling; the two
 share only the CPU (keep ``users`` modest on small machines).
 
-Timeline events (actor ``load``):
-    load.started   [locustfile, host, users, spawn_rate, pid, locust_version, user_classes, max_run_time_s]
-    load.stats     [phase, rps, p50_ms, p95_ms, p99_ms, max_ms, error_rate, requests, failures, users,
-                    interval_s, t, hist]  once a second; ``phase`` is the run's phase in the middle of that second,
-                    ``hist`` maps a rounded response time in ms to a count (percentiles over a phase)
-    load.finished  [requests, failures, rps, error_rate, p50_ms, p95_ms, p99_ms, duration_s, reason,
-                    complete, exit_code]  totals of the whole load, always recorded once after load.started
+Timeline events (actor ``load``): ``load.started``, ``load.stats`` once a second, ``load.finished``
+once after ``load.started``; their details are in the event catalogue, gameday/events.py.
 
 Lifecycle: ``start`` (at the steady-state phase) launches the child and holds the run for ``warmup``
 seconds so that there is a baseline before the fault; ``stop`` (after recovery) first lets the load run
@@ -35,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from gameday import events as ev
 from gameday.engine.observers import RunContext
 from gameday.errors import GamedayError, ScenarioError, ServiceUnavailable
 from gameday.scenario.model import LoadSpec, Scenario
@@ -192,7 +188,7 @@ class LoadObserver:
         """Only a run that reached recovery normally gets a baseline after the fault; an aborted one stops now."""
         if self.phase != "recovery" or self._recovery_since is None:
             return False
-        return not any(e.kind == "run.aborted" for e in ctx.timeline.events)
+        return not any(e.kind == ev.RUN_ABORTED for e in ctx.timeline.events)
 
     def _end_child(self, proc: subprocess.Popen[str]) -> None:
         """Ask nicely (a line on stdin, then EOF), then SIGTERM, then SIGKILL; always reap it."""
@@ -230,7 +226,7 @@ class LoadObserver:
             if kind == "started":
                 message.update(locustfile=str(locustfile), host=redact_url(load.host), users=load.users,
                                spawn_rate=load.spawn_rate, max_run_time_s=round(bound, 1))
-                self._emit("load.started", **message)
+                self._emit(ev.LOAD_STARTED, **message)
                 self._load_ran = True
                 self._started.set()
             elif kind == "stats":
@@ -238,7 +234,7 @@ class LoadObserver:
                 self._seen["failures"] += message.get("failures", 0)
                 self._seen["seconds"] += message.get("interval_s", 0.0)
                 message["phase"] = self._phase_at(message.get("interval_s", 0.0))
-                self._emit("load.stats", **message)
+                self._emit(ev.LOAD_STATS, **message)
             elif kind == "finished":
                 self._record_finished(message, complete=True, exit_code=None)
             elif kind == "error":
@@ -277,4 +273,4 @@ class LoadObserver:
             totals = {"requests": int(requests), "failures": int(failures), "duration_s": round(seconds, 3),
                       "rps": round(requests / seconds, 2) if seconds else 0.0,
                       "error_rate": round(failures / requests, 4) if requests else 0.0}
-        self._emit("load.finished", complete=complete, exit_code=exit_code, **totals)
+        self._emit(ev.LOAD_FINISHED, complete=complete, exit_code=exit_code, **totals)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from gameday.scoring.metrics import HUMAN_KINDS
+from gameday import events as ev
 from gameday.timeline import Event
 
 ROLE_LABELS = {
@@ -28,14 +28,14 @@ ROLE_LABELS = {
 }
 SYSTEM_ACTORS = {"harness", "facilitator", "load", "alertmanager", "alerts", "system", "engine", "responder", "team",
                  "runbook"}
-NOT_PARTICIPANTS = ("inject.released", "inject.withheld", "runbook.judged", "escalation.prompted", "all_clear.refused")
+NOT_PARTICIPANTS = (ev.INJECT_RELEASED, ev.INJECT_WITHHELD, ev.ESCALATION_PROMPTED, ev.ALL_CLEAR_REFUSED)
 """Human-side kinds whose actor is a scenario-written source or the facilitator, not someone in the drill."""
 PERSON_KEYS = ("person", "confirmed_by")
 HIDDEN_OWNER = "an owner (named in the record)"
 
 
 def names_allowed(events: Iterable[Event]) -> bool:
-    started = next((e for e in events if e.kind == "run.started"), None)
+    started = ev.first(events, ev.RUN_STARTED)
     return bool(started and started.details.get("names_in_report") is True)
 
 
@@ -51,7 +51,7 @@ class Narrator:
         self.labels: dict[str, str] = {}
         roles: dict[str, list[str]] = {}
         for e in events:
-            if e.kind == "role.assigned" and e.details.get("person"):
+            if e.kind == ev.ROLE_ASSIGNED and e.details.get("person"):
                 person = str(e.details["person"])
                 if person not in roles.setdefault(str(e.details.get("role") or "responder"), []):
                     roles[str(e.details.get("role") or "responder")].append(person)
@@ -65,7 +65,7 @@ class Narrator:
                 known.add(person.lower())
         unassigned = 0
         for e in events:
-            candidates = [e.actor] if e.kind in HUMAN_KINDS and e.kind not in NOT_PARTICIPANTS else []
+            candidates = [e.actor] if e.kind in ev.HUMAN_KINDS and e.kind not in NOT_PARTICIPANTS else []
             candidates += [str(e.details[k]) for k in PERSON_KEYS if e.details.get(k)]
             for who in candidates:
                 if who.lower() not in known and not _is_system(who):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+from gameday import events as ev
 from gameday.scoring.expectations import fault_window
 from gameday.timeline import Event
 
@@ -20,8 +21,8 @@ PALETTE = ("#2563eb", "#7c3aed", "#0d9488", "#b45309", "#db2777", "#4b5563")
 RED = "#dc2626"
 
 MILESTONES = (
-    ("incident.detected", "detected"), ("incident.acknowledged", "ack"), ("severity.declared", "declared"),
-    ("incident.mitigated", "mitigated"), ("incident.resolved", "resolved"),
+    (ev.INCIDENT_DETECTED, "detected"), (ev.INCIDENT_ACKNOWLEDGED, "ack"), (ev.SEVERITY_DECLARED, "declared"),
+    (ev.INCIDENT_MITIGATED, "mitigated"), (ev.INCIDENT_RESOLVED, "resolved"),
 )
 
 
@@ -241,9 +242,9 @@ def _short(text: str, limit: int = 26) -> str:
 
 def axis_for(events: list[Event]) -> Axis:
     window = fault_window(events)
-    effective = next((e.offset for e in events if e.kind == "fault.effective"), None)
+    effective = next((e.offset for e in events if e.kind == ev.FAULT_EFFECTIVE), None)
     phases = [(e.offset, str(e.details.get("phase"))) for e in events
-              if e.kind == "phase.changed" and e.details.get("phase") in ("steady_state", "fault", "recovery",
+              if e.kind == ev.PHASE_CHANGED and e.details.get("phase") in ("steady_state", "fault", "recovery",
                                                                           "evaluation")]
     start = events[0].offset if events else 0.0
     end = max((e.offset for e in events), default=1.0)
@@ -259,7 +260,7 @@ def build_charts(events: list[Event]) -> list[Chart]:
         return []
     axis = axis_for(events)
     charts: list[Chart] = []
-    checks = [e for e in events if e.kind == "probe.checked"]
+    checks = [e for e in events if e.kind == ev.PROBE_CHECKED]
     probes = sorted({str(e.details.get("probe")) for e in checks})
     if checks:
         series = [Series(name, [(e.offset, float(e.details.get("latency_ms") or 0.0)) for e in checks
@@ -268,7 +269,7 @@ def build_charts(events: list[Event]) -> list[Chart]:
         bad = [(e.offset, float(e.details.get("latency_ms") or 0.0)) for e in checks if not e.details.get("ok")]
         charts.append(line_chart("probe-latency", "Probe latency and failed checks", axis, series, unit="ms",
                                  bad=bad, caption=f"{len(checks)} checks, {len(bad)} failed (red crosses)."))
-    stats = [e for e in events if e.kind == "load.stats"]
+    stats = [e for e in events if e.kind == ev.LOAD_STATS]
     if stats:
         errors = [(e.offset, 100.0 * float(e.details.get("error_rate") or 0.0)) for e in stats]
         charts.append(line_chart("load-errors", "Load: error rate", axis, [Series("error rate", errors, RED)],
@@ -282,11 +283,11 @@ def build_charts(events: list[Event]) -> list[Chart]:
     lanes = _alert_lanes(events, axis.end) + _probe_lanes(events, probes, axis.end)
     milestones = []
     for kind, label in MILESTONES:
-        found = next((e for e in events if e.kind == kind), None)
+        found = ev.first(events, kind)
         if found is not None:
             milestones.append((found.offset, label))
     if lanes or milestones:
-        alerts = sum(1 for e in events if e.kind == "alert.firing")
+        alerts = sum(1 for e in events if e.kind == ev.ALERT_FIRING)
         charts.append(lanes_chart("alerts", "Alerts firing, probes red, and the response", axis, lanes,
                                   milestones=milestones,
                                   caption=f"{alerts} alert firing(s); bars run from firing to resolved."))
@@ -299,10 +300,10 @@ def _alert_lanes(events: list[Event], end: float) -> list[tuple[str, str, list[t
     for e in events:
         name = str(e.details.get("alertname") or "")
         key = (name, str(e.details.get("fingerprint") or name))
-        if e.kind == "alert.firing" and key not in open_at:
+        if e.kind == ev.ALERT_FIRING and key not in open_at:
             open_at[key] = e.offset
             spans.setdefault(name, [])
-        elif e.kind == "alert.resolved" and key in open_at:
+        elif e.kind == ev.ALERT_RESOLVED and key in open_at:
             spans.setdefault(name, []).append((open_at.pop(key), e.offset))
     for (name, _), started in open_at.items():
         spans.setdefault(name, []).append((started, end))
@@ -314,7 +315,7 @@ def _probe_lanes(events: list[Event], probes: list[str], end: float) -> list[tup
     for name in probes:
         spans, red_since = [], None
         for e in events:
-            if e.kind != "probe.checked" or str(e.details.get("probe")) != name:
+            if e.kind != ev.PROBE_CHECKED or str(e.details.get("probe")) != name:
                 continue
             if not e.details.get("ok") and red_since is None:
                 red_since = e.offset

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gameday import events as ev
 from gameday.timeline import Event
 
 
@@ -37,16 +38,16 @@ class Impact:
 
 def build_impact(events: list[Event]) -> Impact:
     probes: list[ProbeImpact] = []
-    names = sorted({str(e.details.get("probe")) for e in events if e.kind == "probe.checked"})
+    names = sorted({str(e.details.get("probe")) for e in events if e.kind == ev.PROBE_CHECKED})
     for name in names:
-        checks = [e for e in events if e.kind == "probe.checked" and str(e.details.get("probe")) == name]
+        checks = [e for e in events if e.kind == ev.PROBE_CHECKED and str(e.details.get("probe")) == name]
         failed = [e.offset for e in checks if not e.details.get("ok")]
         probes.append(ProbeImpact(name, len(failed), len(checks), min(failed, default=None), max(failed, default=None)))
-    start = next((e.offset for e in events if e.kind == "fault.effective"),
-                 next((e.offset for e in events if e.kind == "fault.injected"), None))
+    start = next((e.offset for e in events if e.kind == ev.FAULT_EFFECTIVE),
+                 next((e.offset for e in events if e.kind == ev.FAULT_INJECTED), None))
     # A tabletop's recovery is simulated (no probe ran): it says nothing about users.
-    recovered = next((e.offset for e in events if e.kind == "recovery.met" and not e.details.get("note")), None)
-    stats = [e for e in events if e.kind == "load.stats"]
+    recovered = next((e.offset for e in events if e.kind == ev.RECOVERY_MET and not e.details.get("note")), None)
+    stats = [e for e in events if e.kind == ev.LOAD_STATS]
     during = [e for e in stats if e.details.get("phase") == "fault"] or stats
     before = [e for e in stats if e.details.get("phase") == "steady_state"]
     failed_requests = sum(int(e.details.get("failures") or 0) for e in during) if stats else None

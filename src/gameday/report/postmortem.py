@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gameday import events as ev
 from gameday.report.blameless import Narrator
 from gameday.report.charts import Chart, build_charts
 from gameday.report.impact import Impact, build_impact
@@ -48,7 +49,7 @@ def build_postmortem(events: list[Event], context: ScoringContext | None = None)
     summary = summarize(events)
     narrator = Narrator(events)
     card = score(events, context)
-    review_event = next((e for e in reversed(events) if e.kind == "review.recorded"), None)
+    review_event = ev.last(events, ev.REVIEW_RECORDED)
     review = None
     if review_event is not None:
         d = narrator.details(review_event.details)

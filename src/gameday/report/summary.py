@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
+from gameday import events as ev
 from gameday.scoring.expectations import FaultWindow, fault_window
 from gameday.timeline import Event
 
@@ -42,19 +43,19 @@ class RunSummary:
 
 
 PHASES = ("steady_state", "fault", "recovery")
-_QUIET = {"probe.checked", "load.stats"}
+_QUIET = {ev.PROBE_CHECKED, ev.LOAD_STATS}
 
 
 def summarize(events: list[Event]) -> RunSummary:
     if not events:
         raise ValueError("empty timeline")
-    started = next((e for e in events if e.kind == "run.started"), events[0])
-    finished = next((e for e in reversed(events) if e.kind == "run.finished"), None)
+    started = ev.first(events, ev.RUN_STARTED) or events[0]
+    finished = ev.last(events, ev.RUN_FINISHED)
     probes: list[ProbeSummary] = []
-    names = sorted({str(e.details.get("probe")) for e in events if e.kind == "probe.checked"})
+    names = sorted({str(e.details.get("probe")) for e in events if e.kind == ev.PROBE_CHECKED})
     for name in names:
         for phase in PHASES:
-            checks = [e for e in events if e.kind == "probe.checked" and e.details.get("probe") == name
+            checks = [e for e in events if e.kind == ev.PROBE_CHECKED and e.details.get("probe") == name
                       and e.details.get("phase") == phase]
             if not checks:
                 continue
@@ -79,7 +80,7 @@ def summarize(events: list[Event]) -> RunSummary:
         window=fault_window(events),
         faults=list(started.details.get("faults") or []),
         fault_events=[e for e in events if e.kind.startswith(("fault.", "revert."))],
-        verdicts=[e for e in events if e.kind in ("expectation.met", "expectation.failed")],
+        verdicts=[e for e in events if e.kind in (ev.EXPECTATION_MET, ev.EXPECTATION_FAILED)],
         probes=probes,
         timeline=[e for e in events if e.kind not in _QUIET] + _probe_transitions(events),
     )
@@ -90,7 +91,7 @@ def _probe_transitions(events: list[Event]) -> list[Event]:
     last: dict[str, bool] = {}
     out = []
     for e in events:
-        if e.kind != "probe.checked":
+        if e.kind != ev.PROBE_CHECKED:
             continue
         name, ok = str(e.details.get("probe")), bool(e.details.get("ok"))
         if last.get(name) != ok:

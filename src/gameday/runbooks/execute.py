@@ -7,13 +7,8 @@ as a ``runbook.step`` event; then the Verify section's runnable blocks run (numb
 steps), then the scenario's steady-state probes are checked until a deadline, and the verdict is
 recorded as ``runbook.judged``.
 
-Events (details in brackets; both carry ``runbook``, the runbook's name):
-    runbook.started  [runbook, path, steps, total_steps]
-    runbook.step     [step (1-based), title, outcome: done|failed|skipped, command, exit_code,
-                      duration_s, output (truncated, redacted), section: steps|verify, idle, reason,
-                      total_steps]
-    runbook.judged   [runbook, restored, time_to_restore_s, failing_steps, idle_steps, restored_by,
-                      reason, steps_run, total_steps]
+Events: ``runbook.started``, ``runbook.step``, ``runbook.judged``; their details are in the event
+catalogue, gameday/events.py.
 
 Definitions used by the verdict:
     restored         every steady-state probe is green before the deadline, and no fault was reverted
@@ -42,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from gameday import events as ev
 from gameday.clock import Clock
 from gameday.observe.probes import Prober
 from gameday.runbooks.envfilter import command_env, redact, secret_values
@@ -156,7 +152,7 @@ class RunbookSession:
             return
         self._started = True
         self._start_offset = self.timeline.now()
-        self.timeline.record("runbook.started", actor=self.actor, runbook=self.runbook.name,
+        self.timeline.record(ev.RUNBOOK_STARTED, actor=self.actor, runbook=self.runbook.name,
                              path=str(self.runbook.path), steps=len(self.runbook.steps), total_steps=self.total_steps)
 
     # --- steps ------------------------------------------------------------------------------
@@ -245,7 +241,7 @@ class RunbookSession:
 
     def _record(self, result: StepResult) -> StepResult:
         self.results.append(result)
-        self.timeline.record("runbook.step", actor=self.actor, runbook=self.runbook.name,
+        self.timeline.record(ev.RUNBOOK_STEP, actor=self.actor, runbook=self.runbook.name,
                              total_steps=self.total_steps, **result.details())
         return result
 
@@ -281,7 +277,7 @@ class RunbookSession:
             idle_steps=idle, steps=list(self.results), restored_by=restored_by, reason=reason,
         )
         self.timeline.record(
-            "runbook.judged", actor=self.actor, runbook=self.runbook.name, restored=restored,
+            ev.RUNBOOK_JUDGED, actor=self.actor, runbook=self.runbook.name, restored=restored,
             time_to_restore_s=ttr, failing_steps=failing, idle_steps=idle, restored_by=restored_by, reason=reason,
             steps_run=sum(1 for r in self.results if r.outcome != "skipped"), total_steps=self.total_steps,
         )
@@ -322,12 +318,12 @@ class RunbookSession:
         """When the harness first reverted a fault (a revert before the runbook began counts too)."""
         # revert.started: a container the revert starts is green before fault.reverted is written.
         offsets = [e.offset for e in list(self.timeline.events)
-                   if e.kind in ("revert.started", "fault.reverted", "revert.failed")]
+                   if e.kind in (ev.REVERT_STARTED, ev.FAULT_REVERTED, ev.REVERT_FAILED)]
         return min(offsets) if offsets else None
 
     def _fault_origin(self) -> float:
         events = list(self.timeline.events)
-        for kind in ("fault.effective", "fault.injected"):
+        for kind in (ev.FAULT_EFFECTIVE, ev.FAULT_INJECTED):
             offsets = [e.offset for e in events if e.kind == kind]
             if offsets:
                 return min(offsets)

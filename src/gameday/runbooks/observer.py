@@ -20,6 +20,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from gameday import events as ev
 from gameday.engine.observers import RunContext
 from gameday.runbooks.execute import DEFAULT_SETTLE, DEFAULT_STEP_TIMEOUT, execute_runbook
 from gameday.scenario.model import Scenario
@@ -73,7 +74,7 @@ class RunbookObserver:
         self._path = resolve_runbook(reference, ctx.scenario_dir, self.cwd)
         if self._path is None:
             self._problem = f"runbook {reference} not found (looked in {ctx.scenario_dir} and {self.cwd})"
-            ctx.timeline.record("runbook.missing", actor=self.name, runbook=reference, reason=self._problem)
+            ctx.timeline.record(ev.RUNBOOK_MISSING, actor=self.name, runbook=reference, reason=self._problem)
 
     def on_phase(self, phase: str) -> None:
         if phase != "fault" or self._ctx is None or self._path is None or self._thread is not None:
@@ -89,14 +90,14 @@ class RunbookObserver:
             return
         if trigger != "alert":
             self._cancel.wait(self.delay_s)
-        ctx.timeline.record("runbook.triggered", actor=self.name, runbook=self._path.stem, by=trigger)
+        ctx.timeline.record(ev.RUNBOOK_TRIGGERED, actor=self.name, runbook=self._path.stem, by=trigger)
         try:
             execute_runbook(
                 self._path, scenario=ctx.scenario, timeline=ctx.timeline, env=self.env, clock=ctx.clock,
                 step_timeout=self.step_timeout, settle_s=self.settle_s, actor=self.name, cancel=self._cancel,
             )
         except Exception as exc:  # noqa: BLE001 - a thread must say why it died, in the record
-            ctx.timeline.record("observer.failed", observer=self.name, during="runbook",
+            ctx.timeline.record(ev.OBSERVER_FAILED, observer=self.name, during="runbook",
                                 error=f"{type(exc).__name__}: {exc}")
 
     def _wait_for_trigger(self, ctx: RunContext) -> str:
@@ -115,13 +116,13 @@ class RunbookObserver:
             now = ctx.clock.monotonic()
             events = list(ctx.timeline.events)
             if effective is None:
-                shown = [e.offset for e in events if e.kind in ("fault.effective", "fault.failed")]
+                shown = [e.offset for e in events if e.kind in (ev.FAULT_EFFECTIVE, ev.FAULT_FAILED)]
                 if shown:
                     effective, effective_at = min(shown), now
             if effective is not None:
                 if not expected:
                     return "fault"
-                if any(e.kind == "alert.firing" and e.offset >= effective and e.details.get("alertname") in expected
+                if any(e.kind == ev.ALERT_FIRING and e.offset >= effective and e.details.get("alertname") in expected
                        for e in events):
                     return "alert"
                 if now - effective_at >= alert_wait:
@@ -142,7 +143,7 @@ class RunbookObserver:
             thread.join(timeout=self.step_timeout + 5)
 
     def verdicts(self, scenario: Scenario, events: list[Event]) -> list[Verdict]:
-        judged = [e for e in events if e.kind == "runbook.judged" and e.actor == self.name]
+        judged = [e for e in events if e.kind == ev.RUNBOOK_JUDGED and e.actor == self.name]
         if not judged:
             return [Verdict(VERDICT_NAME, False, f"the runbook was not followed: {self._problem or 'no verdict'}")]
         d = judged[-1].details

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gameday import events as ev
 from gameday.clock import parse_iso
 from gameday.scenario.durations import format_duration
 from gameday.scenario.matchers import LabelMatcher, parse_matcher
@@ -40,9 +41,6 @@ DEFAULT_SLACK = 60.0
 
 CLOCK_SKEW = 1.0
 """Tolerance when comparing Alertmanager's startsAt with the harness's clock (same host, different processes)."""
-
-WATCHING_EVENT = "alerts.watching"
-
 
 # --- expectations -------------------------------------------------------------------------------------
 
@@ -94,7 +92,7 @@ class AlertExpectations:
     @classmethod
     def from_events(cls, events: Iterable[Event]) -> AlertExpectations:
         """From the ``alerts.watching`` event the alert observer writes when it starts."""
-        watching = next((e for e in events if e.kind == WATCHING_EVENT), None)
+        watching = ev.first(events, ev.ALERTS_WATCHING)
         if watching is None:
             return cls()
         raw = watching.details
@@ -245,12 +243,12 @@ def fault_windows(events: list[Event]) -> list[FaultWindowOf]:
     """Each injected fault with its effective and reverted offsets (matched by fault label, in order)."""
     windows: list[FaultWindowOf] = []
     for i, e in enumerate(events):
-        if e.kind != "fault.injected":
+        if e.kind != ev.FAULT_INJECTED:
             continue
         label = str(e.details.get("fault"))
         later = events[i + 1:]
-        effective = next((x.offset for x in later if x.kind == "fault.effective" and x.details.get("fault") == label), None)
-        reverted = next((x.offset for x in later if x.kind in ("fault.reverted", "revert.failed")
+        effective = next((x.offset for x in later if x.kind == ev.FAULT_EFFECTIVE and x.details.get("fault") == label), None)
+        reverted = next((x.offset for x in later if x.kind in (ev.FAULT_REVERTED, ev.REVERT_FAILED)
                          and x.details.get("fault") == label), None)
         windows.append(FaultWindowOf(label, e.offset, effective, reverted))
     return windows
@@ -272,11 +270,11 @@ def alert_episodes(events: list[Event]) -> list[AlertEpisode]:
     episodes: list[AlertEpisode] = []
     open_by_fp: dict[str, AlertEpisode] = {}
     for e in events:
-        if e.kind not in ("alert.firing", "alert.resolved"):
+        if e.kind not in (ev.ALERT_FIRING, ev.ALERT_RESOLVED):
             continue
         d = e.details
         fp = str(d.get("fingerprint") or "")
-        if e.kind == "alert.firing":
+        if e.kind == ev.ALERT_FIRING:
             if fp in open_by_fp:
                 continue
             starts_at = d.get("starts_at")
@@ -316,7 +314,7 @@ def score_alerts(events: list[Event], expectations: AlertExpectations) -> AlertS
     """The four attributes and the expectation results of one run, from its timeline alone."""
     windows = fault_windows(events)
     episodes = alert_episodes(events)
-    watching = next((e for e in events if e.kind == WATCHING_EVENT), None)
+    watching = ev.first(events, ev.ALERTS_WATCHING)
     end = events[-1].offset if events else 0.0
     slack = expectations.slack()
 

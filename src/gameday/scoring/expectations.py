@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gameday import events as ev
 from gameday.scenario.durations import format_duration
 from gameday.scenario.model import Scenario
 from gameday.timeline import Event
@@ -28,16 +29,16 @@ class FaultWindow:
 
 def fault_window(events: list[Event]) -> FaultWindow | None:
     """From the first fault injected to the last fault reverted (or the last event, if never reverted)."""
-    injected = [e.offset for e in events if e.kind == "fault.injected"]
+    injected = [e.offset for e in events if e.kind == ev.FAULT_INJECTED]
     if not injected:
         return None
-    reverted = [e.offset for e in events if e.kind in ("fault.reverted", "revert.failed")]
+    reverted = [e.offset for e in events if e.kind in (ev.FAULT_REVERTED, ev.REVERT_FAILED)]
     end = max(reverted) if reverted else events[-1].offset
     return FaultWindow(min(injected), max(end, min(injected)))
 
 
 def probe_checks(events: list[Event], probe: str, phase: str) -> list[Event]:
-    checks = [e for e in events if e.kind == "probe.checked" and e.details.get("probe") == probe
+    checks = [e for e in events if e.kind == ev.PROBE_CHECKED and e.details.get("probe") == probe
               and e.details.get("phase") == phase]
     window = fault_window(events) if phase == "fault" else None
     if window is not None:
@@ -50,10 +51,10 @@ def judge(scenario: Scenario, events: list[Event]) -> list[Verdict]:
     """One verdict per expectation; alert verdicts come from the alerting module when alerts are watched."""
     verdicts: list[Verdict] = []
     kinds = {e.kind for e in events}
-    if "fault.injected" not in kinds:
+    if ev.FAULT_INJECTED not in kinds:
         return [Verdict("faults injected", False, "no fault was injected")]
 
-    failed_reverts = [e for e in events if e.kind == "revert.failed"]
+    failed_reverts = [e for e in events if e.kind == ev.REVERT_FAILED]
     verdicts.append(
         Verdict(
             "faults reverted",
@@ -82,11 +83,11 @@ def judge(scenario: Scenario, events: list[Event]) -> list[Verdict]:
             verdicts.append(Verdict(name, ratio <= allowed, f"{len(failures)} of {len(checks)} checks failed "
                                     f"({ratio:.0%}, allowed {allowed:.0%})"))
 
-    recovered = next((e for e in events if e.kind in ("recovery.met", "recovery.failed")), None)
+    recovered = ev.first(events, ev.RECOVERY_MET, ev.RECOVERY_FAILED)
     limit = format_duration(scenario.expect.recovers_within)
     if recovered is None:
         verdicts.append(Verdict(f"recovers within {limit}", False, "recovery was not checked"))
-    elif recovered.kind == "recovery.met":
+    elif recovered.kind == ev.RECOVERY_MET:
         verdicts.append(Verdict(f"recovers within {limit}", True,
                                 f"all probes green {recovered.details.get('after_s', 0):.1f}s after revert"))
     else:

@@ -25,16 +25,9 @@ from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from gameday import events as ev
 from gameday.scoring.severity import DEFAULT_SEVERITIES, SeverityLevel, SeverityTable, table_for
 from gameday.timeline import Event
-
-HUMAN_KINDS = (
-    "inject.released", "inject.withheld", "incident.detected", "incident.acknowledged", "severity.declared",
-    "role.assigned", "hypothesis.noted", "note.recorded", "action.noted", "runbook.step", "runbook.judged",
-    "status_update.sent", "escalation.prompted", "incident.mitigated", "all_clear.refused", "incident.resolved",
-    "review.recorded", "drill.phase", "drill.stopped", "drill.resumed", "drill.finished",
-)
-"""Event kinds of the human side of a drill (written by the facilitator and scripted responders)."""
 
 
 @dataclass(frozen=True)
@@ -205,13 +198,13 @@ INTERVALS: tuple[tuple[str, str, str], ...] = (
 
 MILESTONE_EVENTS = {
     "detected": "first alert.firing / incident.detected",
-    "first_alert": "alert.firing",
-    "acknowledged": "incident.acknowledged",
-    "declared": "severity.declared",
-    "first_update": "status_update.sent",
-    "mitigated": "incident.mitigated",
-    "resolved": "incident.resolved",
-    "reviewed": "review.recorded",
+    "first_alert": ev.ALERT_FIRING,
+    "acknowledged": ev.INCIDENT_ACKNOWLEDGED,
+    "declared": ev.SEVERITY_DECLARED,
+    "first_update": ev.STATUS_UPDATE_SENT,
+    "mitigated": ev.INCIDENT_MITIGATED,
+    "resolved": ev.INCIDENT_RESOLVED,
+    "reviewed": ev.REVIEW_RECORDED,
 }
 
 
@@ -220,7 +213,7 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
     ctx = context or ScoringContext()
     table = table_for(events, ctx.severities)
     events = sorted(events, key=lambda e: e.offset)
-    started = next((e for e in events if e.kind == "run.started"), None)
+    started = ev.first(events, ev.RUN_STARTED)
     finished = drill_finished(events)
     notes: list[str] = []
     if not events:
@@ -240,23 +233,23 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
     def first(*kinds: str) -> Event | None:
         return next((e for e in events if e.kind in kinds and (start is None or e.offset >= start)), None)
 
-    alert = first("alert.firing")
-    reported = first("incident.detected")
+    alert = first(ev.ALERT_FIRING)
+    reported = first(ev.INCIDENT_DETECTED)
     detection = min((e for e in (alert, reported) if e is not None), key=lambda e: e.offset, default=None)
     milestones: dict[str, float | None] = {
         "start": start,
         "detected": detection.offset if detection else None,
         "first_alert": alert.offset if alert else None,
-        "acknowledged": _offset(first("incident.acknowledged")),
-        "declared": _offset(first("severity.declared")),
-        "first_update": _offset(first("status_update.sent")),
-        "mitigated": _offset(first("incident.mitigated")),
-        "resolved": _offset(first("incident.resolved")),
-        "reviewed": _offset(first("review.recorded")),
+        "acknowledged": _offset(first(ev.INCIDENT_ACKNOWLEDGED)),
+        "declared": _offset(first(ev.SEVERITY_DECLARED)),
+        "first_update": _offset(first(ev.STATUS_UPDATE_SENT)),
+        "mitigated": _offset(first(ev.INCIDENT_MITIGATED)),
+        "resolved": _offset(first(ev.INCIDENT_RESOLVED)),
+        "reviewed": _offset(first(ev.REVIEW_RECORDED)),
     }
     signal = None
     if detection is not None:
-        signal = "alert" if detection.kind == "alert.firing" else str(detection.details.get("signal") or "other")
+        signal = "alert" if detection.kind == ev.ALERT_FIRING else str(detection.details.get("signal") or "other")
 
     intervals = {
         name: Interval(
@@ -277,7 +270,7 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
 
     return ResponseMetrics(
         empty=not events,
-        responded=any(e.kind in HUMAN_KINDS for e in events),
+        responded=any(e.kind in ev.HUMAN_KINDS for e in events),
         finished=finished,
         speed=speed,
         start_event=start_event,
@@ -292,8 +285,8 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
         runbook=_runbook_stats(events),
         alerts=alert_stats(events, ctx, start),
         roles=_roles(events),
-        escalations=sum(1 for e in events if e.kind == "escalation.prompted"),
-        all_clear_refusals=sum(1 for e in events if e.kind == "all_clear.refused"),
+        escalations=sum(1 for e in events if e.kind == ev.ESCALATION_PROMPTED),
+        all_clear_refusals=sum(1 for e in events if e.kind == ev.ALL_CLEAR_REFUSED),
         review=_review(events),
         notes=notes,
     )
@@ -304,11 +297,11 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
 
 def drill_finished(events: list[Event]) -> bool:
     """True when the run ended normally: run.finished, not interrupted, no drill.stopped left unresumed."""
-    finished = next((e for e in reversed(events) if e.kind == "run.finished"), None)
+    finished = ev.last(events, ev.RUN_FINISHED)
     if finished is None or finished.details.get("outcome") == "interrupted":
         return False
-    stops = [e.offset for e in events if e.kind == "drill.stopped"]
-    resumes = [e.offset for e in events if e.kind == "drill.resumed"]
+    stops = [e.offset for e in events if e.kind == ev.DRILL_STOPPED]
+    resumes = [e.offset for e in events if e.kind == ev.DRILL_RESUMED]
     return not stops or (bool(resumes) and max(resumes) >= max(stops))
 
 
@@ -321,11 +314,11 @@ def _speed(started: Event | None) -> float:
 
 
 def _incident_start(events: list[Event]) -> tuple[str | None, float | None]:
-    for kind in ("fault.effective", "fault.injected"):
-        found = next((e for e in events if e.kind == kind), None)
+    for kind in (ev.FAULT_EFFECTIVE, ev.FAULT_INJECTED):
+        found = ev.first(events, kind)
         if found is not None:
             return kind, found.offset
-    phase = next((e for e in events if e.kind == "phase.changed" and e.details.get("phase") == "fault"), None)
+    phase = next((e for e in events if e.kind == ev.PHASE_CHANGED and e.details.get("phase") == "fault"), None)
     if phase is not None:
         return "phase.changed (fault)", phase.offset
     return None, None
@@ -345,7 +338,7 @@ def _span(a: float | None, b: float | None) -> float | None:
 def _severity_check(events: list[Event], started: Event | None, table: SeverityTable) -> SeverityCheck:
     expected_raw = started.details.get("expected_severity") if started else None
     expected = table.get(str(expected_raw)) if expected_raw else None
-    declared = [table.get(str(e.details.get("severity"))) for e in events if e.kind == "severity.declared"]
+    declared = [table.get(str(e.details.get("severity"))) for e in events if e.kind == ev.SEVERITY_DECLARED]
     levels = [lv for lv in declared if lv is not None]
     first = levels[0] if levels else None
     final = levels[-1] if levels else None
@@ -384,7 +377,7 @@ def _update_stats(
     level: SeverityLevel | None,
     last_offset: float | None,
 ) -> UpdateStats:
-    updates = [e for e in events if e.kind == "status_update.sent"]
+    updates = [e for e in events if e.kind == ev.STATUS_UPDATE_SENT]
     offsets = [e.offset for e in updates]
     audiences: dict[str, int] = {}
     for e in updates:
@@ -460,7 +453,7 @@ def _targets(
     if level is not None and level.escalate_unmitigated_after_s is not None:
         # The escalation trigger runs from the SEV1 declaration (as the facilitator's prompt does), or from
         # detection when the SEV1 was expected but never declared.
-        declared = next((e.offset for e in events if e.kind == "severity.declared"
+        declared = next((e.offset for e in events if e.kind == ev.SEVERITY_DECLARED
                          and str(e.details.get("severity")) == level.id), None)
         since = declared if declared is not None else milestones.get("detected")
         took = _span(since, milestones.get("mitigated"))
@@ -477,16 +470,16 @@ def _runbook_stats(events: list[Event]) -> RunbookStats:
     outcomes: dict[int, list[str]] = {}
     total: int | None = None
     for e in events:
-        if e.kind == "runbook.started":
+        if e.kind == ev.RUNBOOK_STARTED:
             total = _max_int(total, e.details.get("total_steps"))
-        if e.kind == "runbook.step":
+        if e.kind == ev.RUNBOOK_STEP:
             try:
                 step = int(e.details.get("step"))  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 continue
             outcomes.setdefault(step, []).append(str(e.details.get("outcome") or ""))
             total = _max_int(total, e.details.get("total_steps"))
-    judged = next((e for e in reversed(events) if e.kind == "runbook.judged"), None)
+    judged = ev.last(events, ev.RUNBOOK_JUDGED)
     if judged is not None:
         total = _max_int(total, judged.details.get("total_steps"))
     seen = sorted(outcomes)
@@ -531,7 +524,7 @@ def alert_stats(events: list[Event], ctx: ScoringContext, start: float | None) -
                            for a in ctx.expected_alerts),
             not_firing=tuple(ctx.forbidden_alerts),
         )
-    watched = expectations.declared or ctx.alerts_declared or any(e.kind == alerting.WATCHING_EVENT for e in events)
+    watched = expectations.declared or ctx.alerts_declared or any(e.kind == ev.ALERTS_WATCHING for e in events)
     judged = expectations.declared or ctx.alerts_declared
     result = alerting.score_alerts(events, expectations)
     forbidden = sorted({nf.name for nf in result.not_firing if nf.fired})
@@ -556,14 +549,14 @@ def alert_stats(events: list[Event], ctx: ScoringContext, start: float | None) -
 def _roles(events: list[Event]) -> dict[str, int]:
     roles: dict[str, int] = {}
     for e in events:
-        if e.kind == "role.assigned":
+        if e.kind == ev.ROLE_ASSIGNED:
             role = str(e.details.get("role") or "unknown")
             roles[role] = roles.get(role, 0) + 1
     return roles
 
 
 def _review(events: list[Event]) -> ReviewFacts | None:
-    review = next((e for e in reversed(events) if e.kind == "review.recorded"), None)
+    review = ev.last(events, ev.REVIEW_RECORDED)
     if review is None:
         return None
     d = review.details

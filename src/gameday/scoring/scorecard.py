@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from gameday import events as ev
 from gameday.scoring.metrics import ResponseMetrics, ScoringContext, compute_metrics
 from gameday.scoring.severity import SeverityTable, table_for
 from gameday.timeline import Event
@@ -113,7 +114,7 @@ class Scorecard:
 def score(events: list[Event], context: ScoringContext | None = None) -> Scorecard:
     """Metrics and ratings for one run's timeline."""
     metrics = compute_metrics(events, context)
-    started = next((e for e in events if e.kind == "run.started"), None)
+    started = ev.first(events, ev.RUN_STARTED)
     ratings = rate(metrics, table_for(events, (context or ScoringContext()).severities))
     rated = [c for c in ratings if c.rating is not None]
     overall, reason = _overall(rated)

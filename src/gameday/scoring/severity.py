@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from gameday import events as ev
+
 MINUTE = 60.0
 HOUR = 3600.0
 WEEK = 7 * 24 * HOUR
@@ -154,7 +156,7 @@ def human_duration(seconds: float) -> str:
 
 def table_for(events: Iterable[Any], base: SeverityTable | None = None) -> SeverityTable:
     """The table a run used: ``base`` (the default) with the changes its ``run.started`` recorded."""
-    started = next((e for e in events if e.kind == "run.started"), None)
+    started = ev.first(events, ev.RUN_STARTED)
     overrides = started.details.get("severities") if started is not None else None
     return (base or DEFAULT_SEVERITIES).with_overrides(overrides if isinstance(overrides, dict) else None)
 

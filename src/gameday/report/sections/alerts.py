@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gameday.scoring.alerting import WATCHING_EVENT, AlertExpectations, AlertScore, score_alerts
+from gameday import events as ev
+from gameday.scoring.alerting import AlertExpectations, AlertScore, score_alerts
 from gameday.timeline import Event
 
-_PROBLEMS = ("alerts.receiver_failed", "alerts.unreachable", "alerts.payload_rejected")
+_PROBLEMS = (ev.ALERTS_RECEIVER_FAILED, ev.ALERTS_UNREACHABLE, ev.ALERTS_PAYLOAD_REJECTED)
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,11 @@ def _row(score: AlertScore, ep: Any) -> AlertRow:
 
 def build(events: list[Event]) -> AlertsSection | None:
     """The section's data, or None when the run did not watch alerts."""
-    watching = next((e for e in events if e.kind == WATCHING_EVENT), None)
+    watching = ev.first(events, ev.ALERTS_WATCHING)
     if watching is None and not any(e.kind.startswith("alert.") for e in events):
         return None
     score = score_alerts(events, AlertExpectations.from_events(events))
-    stopped = next((e for e in reversed(events) if e.kind == "alerts.stopped"), None)
+    stopped = ev.last(events, ev.ALERTS_STOPPED)
     return AlertsSection(
         receiver=(watching.details.get("receiver") if watching else None),
         alertmanager=(watching.details.get("alertmanager") if watching and watching.details.get("poll_interval_s")

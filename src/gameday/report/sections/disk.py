@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gameday import events as ev
 from gameday.scenario.sizes import format_size
 from gameday.timeline import Event
 
@@ -55,7 +56,7 @@ def build(events: list[Event]) -> list[DiskFault] | None:
     """One entry per filled filesystem, rows in phase order; None when no disk was filled."""
     found: dict[tuple[str, str], list[Event]] = {}
     for event in events:
-        if event.kind == "disk.usage":
+        if event.kind == ev.DISK_USAGE:
             key = (str(event.details.get("fault", "")), str(event.details.get("path", "")))
             found.setdefault(key, []).append(event)
     if not found:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gameday import events as ev
 from gameday.observe.stats import hist_percentile
 from gameday.scoring.expectations import FaultWindow, fault_window
 from gameday.timeline import Event
@@ -82,8 +83,8 @@ def summarise_period(name: str, stats: list[Event]) -> LoadPeriod:
 
 def build(events: list[Event]) -> LoadSection | None:
     """The section's data, or None when the run had no load."""
-    started = next((e for e in events if e.kind == "load.started"), None)
-    stats = [e for e in events if e.kind == "load.stats"]
+    started = ev.first(events, ev.LOAD_STARTED)
+    stats = [e for e in events if e.kind == ev.LOAD_STATS]
     if started is None and not stats:
         return None
     window = fault_window(events)
@@ -92,7 +93,7 @@ def build(events: list[Event]) -> LoadSection | None:
         period = _period(event, window)
         if period is not None:
             grouped[period].append(event)
-    finished = next((e for e in events if e.kind == "load.finished"), None)
+    finished = ev.first(events, ev.LOAD_FINISHED)
     details = started.details if started else {}
     return LoadSection(
         locustfile=str(details.get("locustfile", "")),

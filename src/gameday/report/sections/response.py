@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gameday.scoring.metrics import HUMAN_KINDS, ResponseMetrics, TargetCheck, compute_metrics
+from gameday import events as ev
+from gameday.scoring.metrics import ResponseMetrics, TargetCheck, compute_metrics
 from gameday.timeline import Event
 
 LABELS = {
@@ -41,7 +42,7 @@ class ResponseSection:
 
 
 def build(events: list[Event]) -> ResponseSection | None:
-    if not any(e.kind in HUMAN_KINDS for e in events):
+    if not any(e.kind in ev.HUMAN_KINDS for e in events):
         return None
     m = compute_metrics(events)
     rows = [MetricRow(LABELS.get(name, name), i.start_event, i.end_event, i.seconds) for name, i in m.intervals.items()]

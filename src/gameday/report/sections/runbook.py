@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from gameday import events as ev
 from gameday.timeline import Event
 
 OUTPUT_LINES = 12
@@ -50,9 +51,9 @@ def build(events: list[Event]) -> list[RunbookData] | None:
 
     for e in events:
         d = e.details
-        if e.kind == "runbook.started":
+        if e.kind == ev.RUNBOOK_STARTED:
             book(d).path = str(d.get("path") or "")
-        elif e.kind == "runbook.step":
+        elif e.kind == ev.RUNBOOK_STEP:
             duration = d.get("duration_s")
             outcome = str(d.get("outcome") or "")
             note = str(d.get("reason") or "")
@@ -68,7 +69,7 @@ def build(events: list[Event]) -> list[RunbookData] | None:
             if outcome == "failed" and row.output.strip():
                 tail = "\n".join(row.output.rstrip().splitlines()[-OUTPUT_LINES:])
                 target.failure_outputs.append((row.step, _fence(tail), tail))
-        elif e.kind == "runbook.judged":
+        elif e.kind == ev.RUNBOOK_JUDGED:
             book(d).judged = dict(d)
     return list(books.values()) or None
 
