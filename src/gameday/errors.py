@@ -11,6 +11,7 @@
     ├── FaultError                    a fault could not be injected (carries .target)
     ├── RevertError                   a fault could not be reverted: loud, never swallowed (carries .target)
     ├── JournalError                  the journal could not be written or read (carries .path)
+    ├── UnreadableFile                a file a person named is missing, not a regular file, or unreadable (.path)
     ├── RunInterrupted                Ctrl-C or SIGTERM arrived during a run (carries .signal_name)
     └── RunAborted                    a guard tripped or `gameday abort` was asked (carries .reason)
 
@@ -125,6 +126,17 @@ class JournalError(GamedayError):
     def __init__(self, message: str, *, path: Path | None = None) -> None:
         self.path = path
         super().__init__(message)
+
+
+class UnreadableFile(GamedayError):
+    """A file named by a person (scenario, runbook, rule file, ...) that cannot be read as one: ``.reason`` says why."""
+
+    exit_code = 2
+
+    def __init__(self, reason: str, *, path: Path) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
 
 
 class RunInterrupted(GamedayError):

@@ -44,7 +44,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from gameday.scenario.loader import find_scenario_files
 
     scenario_dir = Path(args.scenarios)
-    known = scenario_containers(find_scenario_files([scenario_dir])) if scenario_dir.is_dir() else set()
+    known, unread = scenario_containers(find_scenario_files([scenario_dir])) if scenario_dir.is_dir() else (set(), [])
+    for problem in unread:  # the runbooks are still linted; only these scenarios' containers are unknown
+        print(f"gameday: warning: {problem.one_line()} (its targets' containers are not known to lint)",
+              file=sys.stderr)
     options = LintOptions(extra_containers=tuple(sorted(known | set(args.container or ()))),
                           hosts=LintOptions().hosts + tuple(args.host or ()))
     findings = []
@@ -89,7 +92,7 @@ def _yaml_files(paths: list[str]) -> list[Path]:
         path = Path(raw)
         if path.is_dir():
             out.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file()))
-        elif path.is_file():
+        elif path.exists():  # a FIFO or a device too: its reader says "not a regular file"
             out.append(path)
         else:
             from gameday.errors import GamedayError
@@ -106,10 +109,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gameday.runbooks.parse import parse_file
     from gameday.scenario.loader import load_scenario
     from gameday.timeline import Timeline
+    from gameday.userfiles import regular_file_problem
 
     path = Path(args.runbook)
-    if not path.is_file():
-        raise GamedayError(f"no runbook at {path}")
+    problem = regular_file_problem(path)
+    if problem is not None:
+        raise GamedayError(f"no runbook at {path}: {problem}")
     scenario = load_scenario(Path(args.scenario)) if args.scenario else None
     clock = SystemClock()
     stamp = clock.wall().strftime("%Y%m%dT%H%M%SZ")

@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gameday.errors import UnreadableFile
 from gameday.runbooks.findings import Finding
+from gameday.userfiles import read_regular_file
 
 MAX_BYTES = 256_000
 """Bigger files are read up to here: a runbook is read at 3 AM, and parsing more costs seconds."""
@@ -220,10 +222,9 @@ def read_text(path: Path) -> tuple[str, list[Finding]]:
     """The file's text (capped, BOM dropped, CRLF made LF) and what went wrong reading it."""
     problems: list[Finding] = []
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except OSError as exc:
-        return "", [Finding(path, 1, "unreadable", "error", f"cannot read: {exc.strerror or exc}")]
+        raw = read_regular_file(path, limit=MAX_BYTES)
+    except UnreadableFile as exc:
+        return "", [Finding(path, 1, "unreadable", "error", exc.reason)]
     if len(raw) > MAX_BYTES:
         cut = raw.rfind(b"\n", 0, MAX_BYTES)
         raw = raw[: cut + 1 if cut > 0 else MAX_BYTES]

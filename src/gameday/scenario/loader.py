@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from gameday.errors import GamedayError, ScenarioError, ScenarioErrors
 from gameday.scenario.model import Scenario
 from gameday.scenario.yaml_source import FieldPath, SourceDocument, load_yaml_file
+from gameday.userfiles import regular_file_problem
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 
@@ -140,8 +141,9 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
                                       "needs a load: section; without load nothing measures the error rate"))
     load = _mapping(data.get("load"))
     locustfile = load.get("locustfile")
-    if isinstance(locustfile, str) and not _is_file(doc.path.parent / locustfile):
-        problems.append(doc.error(("load", "locustfile"), f"locustfile not found: {locustfile[:200]} (relative to the scenario)"))
+    problem = regular_file_problem(doc.path.parent / locustfile) if isinstance(locustfile, str) else None
+    if problem is not None:
+        problems.append(doc.error(("load", "locustfile"), f"locustfile {locustfile!r} (relative to the scenario): {problem}"))
     return problems
 
 
@@ -201,9 +203,3 @@ def _severity_name_clashes(doc: SourceDocument, severities: dict[str, Any]) -> l
             problems.append(doc.error(("severities", level, "name"), f"'{given}' already names {clash}"))
     return problems
 
-
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except OSError:  # a name too long for the filesystem, say: not a file either
-        return False

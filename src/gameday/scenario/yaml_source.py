@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from gameday.errors import ScenarioError
+from gameday.errors import ScenarioError, UnreadableFile
+from gameday.userfiles import read_regular_file
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 20_000
@@ -64,18 +65,14 @@ def _pos(node: yaml.Node) -> Location:
 def load_yaml_file(path: Path) -> SourceDocument:
     """Read one YAML file; every failure is a ScenarioError naming the file and, where known, the line."""
     try:
+        raw = read_regular_file(path, limit=MAX_FILE_BYTES)
+    except UnreadableFile as exc:
+        raise ScenarioError(exc.reason, path=path) from None
+    if len(raw) > MAX_FILE_BYTES:
         size = path.stat().st_size
-    except FileNotFoundError:
-        raise ScenarioError("file not found", path=path) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read file: {exc.strerror}", path=path) from None
-    if path.is_dir():
-        raise ScenarioError("is a directory, not a scenario file", path=path)
-    if size > MAX_FILE_BYTES:
         raise ScenarioError(
             f"file is {size / 1e6:.1f} MB; a scenario may be at most {MAX_FILE_BYTES // 1000} kB", path=path
         )
-    raw = path.read_bytes()
     if b"\x00" in raw:
         raise ScenarioError("binary data, not YAML text", path=path, line=raw[: raw.index(b"\x00")].count(b"\n") + 1)
     try:
