@@ -10,11 +10,13 @@ Checks, each a ``Finding`` (rule id in brackets):
     [serves-unknown-alert]  warning  a runbook lists an alert no rule file defines
     [serves-unknown-scenario] warning a runbook lists a scenario that does not exist
     [bad-rules-file] / [bad-scenario-file]  error  a YAML file that cannot be read
+    [rules-file-no-alerts]  error    a rules file with no ``groups:`` (not a rule file); warning: groups, no alert
 
 A ``runbook_url`` is matched by its ``runbooks/<name>.md`` tail, so a relative path
 (``runbooks/instance-down.md``) and a full URL to the same file in a repository both count.
-Scenario files are read as plain YAML (only ``name`` and ``runbook`` are looked at), so a scenario
-that does not validate yet still gets its coverage checked.
+Scenario files are read by the scenario loader's reader (its size cap, duplicate keys, UTF-8, one mapping
+per file), but only ``name`` and ``runbook`` are looked at, so a scenario that does not validate yet still
+gets its coverage checked.
 """
 
 from __future__ import annotations
@@ -23,10 +25,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gameday.errors import ScenarioError, UnreadableFile
 from gameday.runbooks.findings import Finding
 from gameday.runbooks.parse import Runbook, parse_file
+from gameday.userfiles import read_regular_file
+
+if TYPE_CHECKING:
+    from gameday.scenario.yaml_source import SourceDocument
 
 _RUNBOOK_TAIL = re.compile(r"(?:^|/)runbooks/([^/?#]+\.md)(?:[?#].*)?$")
 
@@ -58,33 +65,61 @@ class CoverageReport:
     """runbook name -> what it serves (``alert:X`` / ``scenario:y``)."""
 
 
+MAX_RULES_BYTES = 1_000_000
+"""Rule files are composed node by node (about 1.7 s a MB); a larger one is refused, as a scenario is."""
+
+
 def _yaml_documents(path: Path) -> tuple[list[Any], Any | None]:
-    """(documents with line marks, error) for a YAML file; ``yaml.compose`` keeps the line numbers."""
+    """(documents with line marks, error) for a rules file; ``yaml.compose`` keeps the line numbers and,
+    unlike loading, never expands an alias."""
     import yaml
 
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-        return list(yaml.compose_all(text, Loader=yaml.SafeLoader)), None
-    except (OSError, yaml.YAMLError) as exc:
+        raw = read_regular_file(path, limit=MAX_RULES_BYTES)
+        if len(raw) > MAX_RULES_BYTES:
+            return [], yaml.YAMLError(f"file is over {MAX_RULES_BYTES // 1000} kB")
+        return list(yaml.compose_all(raw.decode("utf-8", errors="replace"), Loader=yaml.SafeLoader)), None
+    except UnreadableFile as exc:
+        return [], yaml.YAMLError(exc.reason)
+    except yaml.YAMLError as exc:
         return [], exc
     except RecursionError:
         return [], yaml.YAMLError("nested too deeply")
 
 
-def scenario_containers(paths: Iterable[Path]) -> set[str]:
-    """The containers the scenarios' ``stack.targets`` name: what a runbook's commands may address."""
-    import yaml
+def read_scenario_document(path: Path) -> SourceDocument:
+    """A scenario file read by the scenario loader's reader, with positions; ScenarioError unless it is a mapping.
 
+    Not validated: a scenario that does not validate yet still says its name, runbook and targets.
+    """
+    from gameday.scenario.yaml_source import load_yaml_file
+
+    doc = load_yaml_file(path)
+    if not isinstance(doc.data, dict):
+        kind = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__}"
+        raise ScenarioError(f"a scenario is a mapping of keys (version, name, faults, ...), not {kind}", path=path,
+                            line=1)
+    return doc
+
+
+def scenario_containers(paths: Iterable[Path]) -> tuple[set[str], list[ScenarioError]]:
+    """The containers the scenarios' ``stack.targets`` name (what a runbook's commands may address), and the
+    scenario files that could not be read."""
     found: set[str] = set()
+    problems: list[ScenarioError] = []
     for path in paths:
-        docs, error = _yaml_documents(path)
-        targets = _mapping_get(_mapping_get(docs[0], "stack"), "targets") if docs and error is None else None
-        if isinstance(targets, yaml.MappingNode):
-            for _, target in targets.value:
-                name = _scalar(_mapping_get(target, "container"))
-                if name:
-                    found.add(name)
-    return found
+        try:
+            data = read_scenario_document(path).data
+        except ScenarioError as exc:
+            problems.append(exc)
+            continue
+        stack = data.get("stack")
+        targets = stack.get("targets") if isinstance(stack, dict) else None
+        for target in targets.values() if isinstance(targets, dict) else ():
+            name = target.get("container") if isinstance(target, dict) else None
+            if isinstance(name, str) and name:
+                found.add(name)
+    return found, problems
 
 
 def _mapping_get(node: Any, key: str) -> Any | None:
@@ -117,10 +152,13 @@ def read_alert_rules(paths: Iterable[Path]) -> tuple[list[AlertRule], list[Findi
             findings.append(Finding(path, (mark.line + 1) if mark else 1, "bad-rules-file", "error",
                                     f"cannot read rule file: {' '.join(str(error).split())[:200]}"))
             continue
+        found = len(rules)
+        has_groups = False
         for doc in docs:
             groups = _mapping_get(doc, "groups")
             if not isinstance(groups, yaml.SequenceNode):
                 continue
+            has_groups = True
             for group in groups.value:
                 group_rules = _mapping_get(group, "rules")
                 if not isinstance(group_rules, yaml.SequenceNode):
@@ -131,6 +169,12 @@ def read_alert_rules(paths: Iterable[Path]) -> tuple[list[AlertRule], list[Findi
                         continue  # a recording rule
                     url = _scalar(_mapping_get(_mapping_get(rule, "annotations"), "runbook_url"))
                     rules.append(AlertRule(name, url, path, rule.start_mark.line + 1))
+        if not has_groups:  # a scenario or any other YAML given as --rules: no alert would ever be checked
+            findings.append(Finding(path, 1, "rules-file-no-alerts", "error",
+                                    "not a Prometheus rule file: no 'groups:' list, so no alert to check"))
+        elif len(rules) == found:
+            findings.append(Finding(path, 1, "rules-file-no-alerts", "warning",
+                                    "no alerting rule (groups[].rules[].alert) in this rule file"))
     return rules, findings
 
 
@@ -138,18 +182,17 @@ def read_scenarios(paths: Iterable[Path]) -> tuple[list[ScenarioRef], list[Findi
     scenarios: list[ScenarioRef] = []
     findings: list[Finding] = []
     for path in paths:
-        docs, error = _yaml_documents(path)
-        if error is not None or not docs:
-            mark = getattr(error, "problem_mark", None)
-            detail = f": {' '.join(str(error).split())[:200]}" if error else " (empty)"
-            findings.append(Finding(path, (mark.line + 1) if mark else 1, "bad-scenario-file", "error",
-                                    "cannot read scenario file" + detail))
+        try:
+            doc = read_scenario_document(path)
+        except ScenarioError as exc:
+            findings.append(Finding(path, exc.line or 1, "bad-scenario-file", "error",
+                                    f"cannot read scenario file: {exc.message}"))
             continue
-        doc = docs[0]
-        name = _scalar(_mapping_get(doc, "name")) or path.stem
-        runbook_node = _mapping_get(doc, "runbook")
-        line = runbook_node.start_mark.line + 1 if runbook_node is not None else 1
-        scenarios.append(ScenarioRef(name, _scalar(runbook_node), path, line))
+        name, runbook = doc.data.get("name"), doc.data.get("runbook")
+        where = doc.locate(("runbook",)) if "runbook" in doc.data else None
+        scenarios.append(ScenarioRef(name if isinstance(name, str) and name else path.stem,
+                                     runbook if isinstance(runbook, str) and runbook else None, path,
+                                     where[0] if where else 1))
     return scenarios, findings
 
 
