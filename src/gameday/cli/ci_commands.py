@@ -11,11 +11,11 @@ from gameday.cli import arg_types
 
 def cmd_ci(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     from gameday.cli.main import _err
     from gameday.engine.suite import run_suite
+    from gameday.printable import markup_safe as safe
     from gameday.report.junit import write_junit
     from gameday.scenario.loader import find_scenario_files
 
@@ -35,8 +35,8 @@ def cmd_ci(args: argparse.Namespace) -> int:
         failed = "; ".join(str(ev.details.get("name")) for ev in e.failed_expectations) or "-"
         if e.scenario is None:
             failed = "not a valid scenario: not run (its problems are listed below)"
-        table.add_row(e.name, f"[{style}]{e.outcome}[/]", escape(failed), f"{e.wall_s:.1f}s",
-                      "-" if e.scenario is None else str(e.run_dir / "report.md"))
+        table.add_row(safe(e.name), f"[{style}]{safe(e.outcome)}[/]", safe(failed), f"{e.wall_s:.1f}s",
+                      "-" if e.scenario is None else safe(e.run_dir / "report.md"))
     console.print(table)
     for e in result.entries:
         if e.scenario is None:  # one line per problem, as `gameday validate` gives them
@@ -46,7 +46,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
                   f"in {result.wall_s:.1f}s with {result.jobs} job(s); one by one it would take {result.serial_s:.1f}s")
     if args.junit:
         write_junit(result, Path(args.junit))
-        console.print(f"JUnit XML: {args.junit}")
+        console.print(f"JUnit XML: {safe(args.junit)}")
     return 0 if result.passed else 1
 
 
@@ -55,6 +55,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from gameday.history.store import History
+    from gameday.printable import markup_safe as safe
     from gameday.report.trends import _fmt
 
     history = History(args.history)
@@ -66,9 +67,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     for column in ("started (UTC)", "scenario", "outcome", "severity", "MTTD", "MTTR", "overall", "report"):
         table.add_column(column)
     for r in runs:
-        table.add_row(r.started_at[:19], r.scenario, r.outcome, r.severity_declared or "-",
+        # Rows are what a database holds, whoever wrote it: text, never markup.
+        table.add_row(safe(r.started_at[:19]), safe(r.scenario), safe(r.outcome), safe(r.severity_declared or "-"),
                       _fmt(r.metrics.get("time_to_detect")), _fmt(r.metrics.get("time_to_resolve_from_detection")),
-                      str(r.scores.get("overall") or "-"), r.report_path)
+                      safe(r.scores.get("overall") or "-"), safe(r.report_path))
     Console(highlight=False).print(table)
     return 0
 
@@ -80,6 +82,7 @@ def cmd_action_items(args: argparse.Namespace) -> int:
 
     from gameday.errors import GamedayError
     from gameday.history.store import History
+    from gameday.printable import markup_safe as safe
 
     history = History(args.history)
     try:
@@ -99,8 +102,8 @@ def cmd_action_items(args: argparse.Namespace) -> int:
     for run in runs:
         for n, item in enumerate(run.action_items, start=1):
             if args.all or item.get("status") != "done":
-                table.add_row(f"{run.run_id}:{n}", run.scenario, item.get("text", ""), item.get("owner", ""),
-                              item.get("due", ""), item.get("status", ""))
+                table.add_row(safe(f"{run.run_id}:{n}"), safe(run.scenario), safe(item.get("text", "")),
+                              safe(item.get("owner", "")), safe(item.get("due", "")), safe(item.get("status", "")))
     Console(highlight=False).print(table)
     return 0
 

@@ -98,6 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from gameday.cli.live_view import LiveView
     from gameday.engine.run import RunOptions, run_scenario
+    from gameday.printable import markup_safe
     from gameday.report.render import render_run
 
     scenario = _load_one(args.scenario)
@@ -112,12 +113,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_scenario(scenario, options)
     report = render_run(result.run_dir)
     record_history(result.run_dir, getattr(args, "history", None))
-    for verdict in result.verdicts:
+    for verdict in result.verdicts:  # names and details quote the scenario: text, never markup
         mark = "[green]met[/]" if verdict.met else "[red]NOT MET[/]"
-        console.print(f"  {mark}  {verdict.name}: {verdict.detail}", highlight=False)
+        console.print(f"  {mark}  {markup_safe(verdict.name)}: {markup_safe(verdict.detail)}", highlight=False)
     _print_team_scorecard(result.run_dir, console)
     style = "green" if result.exit_code == 0 else "red"
-    console.print(f"[{style}]{result.outcome.name.lower()}[/] (exit {result.exit_code})  report: {report}", highlight=False)
+    console.print(f"[{style}]{result.outcome.name.lower()}[/] (exit {result.exit_code})  report: {markup_safe(report)}",
+                  highlight=False)
     if result.error:
         _err(result.error)
     return result.exit_code

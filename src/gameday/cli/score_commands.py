@@ -38,22 +38,24 @@ def print_scorecard(card: Any, console: Any = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from gameday.printable import markup_safe as safe
     from gameday.scoring.scorecard import RATINGS, format_seconds
 
+    # What a timeline says (scenario, run id, reasons quoting names) is text, never markup.
     console = console or Console(highlight=False)
-    title = f"Scorecard: {card.scenario or '?'}  [dim]{card.run_id}[/]"
+    title = f"Scorecard: {safe(card.scenario or '?')}  [dim]{safe(card.run_id)}[/]"
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("Capability")
     table.add_column("Rating", justify="center")
     table.add_column("Why")
     for c in card.capabilities:
         style = RATING_STYLES.get(c.rating, "dim")
-        table.add_row(c.title, f"[{style}]{c.rating or '-'}[/]", c.reason)
+        table.add_row(safe(c.title), f"[{style}]{safe(c.rating or '-')}[/]", safe(c.reason))
     console.print(table)
     overall = card.overall
     meaning = RATINGS[overall] if overall else "not rated"
-    console.print(f"Overall: [{RATING_STYLES.get(overall, 'dim')}]{overall or '-'}[/] ({meaning}): "
-                  f"{card.overall_reason}. Points {card.points} of {card.max_points}; "
+    console.print(f"Overall: [{RATING_STYLES.get(overall, 'dim')}]{safe(overall or '-')}[/] ({safe(meaning)}): "
+                  f"{safe(card.overall_reason)}. Points {card.points} of {card.max_points}; "
                   f"time targets met {card.targets_met} of {card.targets_timed}.")
     times = Table(title="Response times", title_justify="left")
     times.add_column("Metric")
@@ -61,8 +63,8 @@ def print_scorecard(card: Any, console: Any = None) -> None:
     times.add_column("To")
     times.add_column("Time", justify="right")
     for name, interval in card.metrics.intervals.items():
-        times.add_row(name.replace("_", " "), interval.start_event or "-", interval.end_event,
+        times.add_row(safe(name.replace("_", " ")), safe(interval.start_event or "-"), safe(interval.end_event),
                       format_seconds(interval.seconds))
     console.print(times)
     for note in card.notes:
-        console.print(f"[dim]{note}[/]")
+        console.print(f"[dim]{safe(note)}[/]")

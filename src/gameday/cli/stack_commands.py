@@ -18,13 +18,16 @@ def _console() -> Any:
 
 
 def _stack(console: Any) -> Any:
+    from gameday.printable import markup_safe
     from gameday.stack.manager import stack_from_env
 
-    return stack_from_env(os.environ, log=lambda message: console.print(f"[dim]{message}[/]"))
+    return stack_from_env(os.environ, log=lambda message: console.print(f"[dim]{markup_safe(message)}[/]"))
 
 
 def _print_status(console: Any, statuses: list[Any]) -> None:
     from rich.table import Table
+
+    from gameday.printable import markup_safe as safe
 
     table = Table(box=None, pad_edge=False)
     for column in ("part", "container", "port", "state", "health"):
@@ -32,7 +35,8 @@ def _print_status(console: Any, statuses: list[Any]) -> None:
     table.add_column("detail")
     for s in statuses:
         colour = "green" if s.healthy else ("yellow" if s.health == "starting" else "red")
-        table.add_row(s.part, s.container, str(s.port), s.state, f"[{colour}]{s.health}[/]", s.detail)
+        table.add_row(safe(s.part), safe(s.container), str(s.port), safe(s.state), f"[{colour}]{safe(s.health)}[/]",
+                      safe(s.detail))
     console.print(table)
 
 
@@ -40,16 +44,19 @@ def cmd_stack_build(args: argparse.Namespace) -> int:
     console = _console()
     for result in _stack(console).build():
         what = f"built in {result.seconds:.0f}s" if result.built else "cached"
-        console.print(f"{result.tag}  {what}")
+        console.print(f"{result.tag}  {what}", markup=False)
     return 0
 
 
 def cmd_stack_up(args: argparse.Namespace) -> int:
+    from gameday.printable import markup_safe
+
     console = _console()
     stack = _stack(console)
     statuses = stack.up(timeout=args.timeout)
     _print_status(console, statuses)
-    console.print(f"[green]demo stack is up[/]; admin URLs for scenarios are in {stack.config.env_file} (mode 0600)")
+    console.print(f"[green]demo stack is up[/]; admin URLs for scenarios are in {markup_safe(stack.config.env_file)} "
+                  "(mode 0600)")
     return 0
 
 
@@ -57,7 +64,7 @@ def cmd_stack_down(args: argparse.Namespace) -> int:
     console = _console()
     removed = _stack(console).down()
     console.print(f"removed {len(removed)} container{'s' if len(removed) != 1 else ''}"
-                  + (f": {', '.join(removed)}" if removed else " (nothing was running)"))
+                  + (f": {', '.join(removed)}" if removed else " (nothing was running)"), markup=False)
     return 0
 
 
@@ -96,7 +103,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _print_status(console, stack.up(timeout=args.timeout))
     # Scenarios name the admin URLs through dsn_env; they go into this process's environment only.
     os.environ.update(stack_env(stack.config))
-    console.print(f"running {scenario}")
+    console.print(f"running {scenario}", markup=False)
     sys.stdout.flush()
     # Through the parser, so `demo` runs exactly what `gameday run` would, with its defaults.
     run_args = build_parser().parse_args(["run", str(scenario), "--reports", args.reports])

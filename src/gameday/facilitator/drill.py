@@ -35,6 +35,7 @@ from gameday.facilitator.scripted import ScriptedResponder, check_probes
 from gameday.facilitator.session import FacilitatorSession, describe_event
 from gameday.facilitator.state import drill_state
 from gameday.facilitator.tabletop import TabletopRun
+from gameday.printable import markup_safe as safe
 from gameday.scenario.model import Scenario
 from gameday.scoring.expectations import judge
 from gameday.timeline import Event, Timeline, read_timeline
@@ -194,14 +195,14 @@ def _finish(console: Console, run_dir: Path, outcome: str, exit_code: int, error
     try:
         report = render_run(run_dir)
     except Exception as exc:  # noqa: BLE001 - the drill's record is safe in the timeline; `gameday report` retries
-        console.print(f"[red]the report could not be written ({type(exc).__name__}: {exc}); "
-                      f"the timeline is complete: try `gameday report {run_dir.name}`[/]", highlight=False)
+        console.print(f"[red]the report could not be written ({type(exc).__name__}: {safe(exc)}); "
+                      f"the timeline is complete: try `gameday report {safe(run_dir.name)}`[/]", highlight=False)
         report = None
     style = "green" if exit_code == 0 else "red"
-    console.print(f"[{style}]{outcome}[/] (exit {exit_code})" + (f"  report: {report}" if report else ""),
+    console.print(f"[{style}]{outcome}[/] (exit {exit_code})" + (f"  report: {safe(report)}" if report else ""),
                   highlight=False)
     if error:
-        console.print(f"[red]{error}[/]", highlight=False)
+        console.print(f"[red]{safe(error)}[/]", highlight=False)
 
 
 def tabletop_scripted(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, speed: float,
@@ -257,8 +258,8 @@ def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Cl
     timeline.events.extend(events)
     timeline.subscribe(_printer(console))
     console.rule(f"[bold]gameday drill: {scenario.name} (resumed)[/]")
-    console.print(f"[bold yellow]THIS IS A DRILL[/] - resuming run {run_dir.name} from phase "
-                  f"{state.phase or 'detect'}")
+    console.print(f"[bold yellow]THIS IS A DRILL[/] - resuming run {safe(run_dir.name)} from phase "
+                  f"{safe(state.phase or 'detect')}")
 
     reverted = _revert_leftovers(run_dir, timeline, events, registry or FaultRegistry(), console, mode)
     recorder = DrillRecorder(timeline, fault_start=fault_start, mode=mode)
@@ -316,7 +317,7 @@ def _revert_leftovers(run_dir: Path, timeline: Timeline, events: list[Event], re
         journal = Journal(journal_path, run_id=pending[0].run_id, clock=timeline.clock)
         for fault in reversed(pending):
             label = labels.get(fault.fault_id, fault.fault_id)
-            console.print(f"reverting the fault left live: {fault.handle.description}")
+            console.print(f"reverting the fault left live: {safe(fault.handle.description)}")
             try:
                 registry.create(fault.handle.kind).revert(fault.handle)
             except GamedayError as exc:

@@ -137,8 +137,9 @@ class FacilitatorSession:
         for column in ("level", "meaning", "respond within", "status updates", "postmortem"):
             table.add_column(column)
         for level in self._severities():
-            table.add_row(f"{level.name} {level.title}", level.description, level.respond_text, level.cadence_text,
-                          level.postmortem_text)
+            # A team's own names and meanings (severities: in the scenario) are text, never markup.
+            table.add_row(escape(f"{level.name} {level.title}"), escape(level.description), escape(level.respond_text),
+                          escape(level.cadence_text), escape(level.postmortem_text))
         return table
 
     def _phase_triage(self) -> None:
