@@ -152,7 +152,7 @@ def test_code_uses_the_declared_names_never_a_free_kind_string() -> None:
 
 
 def test_module_docstrings_point_at_the_catalogue_instead_of_listing_kinds() -> None:
-    listing = re.compile(r"^\s+([a-z_]+\.[a-z_]+)\s+\[", re.M)  # "    fault.injected  [fault, kind, ...]"
+    listing = re.compile(r"^\s+([a-z_]+\.[a-z_]+)\s+\[", re.MULTILINE)  # "    fault.injected  [fault, kind, ...]"
     found = []
     for path, tree in _sources():
         doc = ast.get_docstring(tree) or ""

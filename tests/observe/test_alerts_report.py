@@ -5,10 +5,11 @@ from __future__ import annotations
 from gameday.report.render import render_markdown
 from gameday.report.sections.alerts import build
 from gameday.report.summary import summarize
-from gameday.scoring.alerting import AlertExpectations, ExpectedAlert
+from gameday.scenario.model import AlertExpectation
+from gameday.scoring.alerting import AlertExpectations
 from tests.observe.test_alerts_scoring import ev, fault, firing, resolved, timeline
 
-EXPECT = AlertExpectations(expected=(ExpectedAlert("InstanceDown", {}, 30.0), ExpectedAlert("Never", {}, 5.0)),
+EXPECT = AlertExpectations(expected=(AlertExpectation.of("InstanceDown", within=30.0), AlertExpectation.of("Never", within=5.0)),
                            not_firing=("DiskAlmostFull",))
 
 

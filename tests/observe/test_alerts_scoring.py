@@ -9,7 +9,8 @@ import pytest
 
 from gameday.clock import iso
 from gameday.scenario.matchers import parse_matcher
-from gameday.scoring.alerting import AlertExpectations, ExpectedAlert, alert_verdicts, score_alerts
+from gameday.scenario.model import AlertExpectation
+from gameday.scoring.alerting import AlertExpectations, alert_verdicts, score_alerts
 from gameday.timeline import Event
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -48,7 +49,7 @@ def timeline(*parts: Event | list[Event]) -> list[Event]:
     return out
 
 
-EXPECT_DOWN = AlertExpectations(expected=(ExpectedAlert("InstanceDown", {}, 30.0),))
+EXPECT_DOWN = AlertExpectations(expected=(AlertExpectation.of("InstanceDown", within=30.0),))
 
 
 def test_an_alert_during_the_fault_is_a_true_positive_with_its_detection_and_reset_time() -> None:
@@ -120,7 +121,7 @@ def test_an_expected_alert_that_never_fires_is_missed() -> None:
 
 
 def test_label_matchers_must_all_match() -> None:
-    expect = AlertExpectations(expected=(ExpectedAlert("InstanceDown", {"job": "checkout"}, 30.0),))
+    expect = AlertExpectations(expected=(AlertExpectation.of("InstanceDown", labels={"job": "checkout"}, within=30.0),))
     wrong = timeline(fault("kill", 10, 11, 20), firing(14, "InstanceDown", "a", job="redis"))
     right = timeline(fault("kill", 10, 11, 20), firing(14, "InstanceDown", "a", job="checkout"))
     assert score_alerts(wrong, expect).expectations[0].status == "missed"
@@ -163,7 +164,7 @@ def test_no_alert_and_no_fault_leave_precision_and_recall_undefined() -> None:
 
 
 def test_expectations_round_trip_through_the_timeline() -> None:
-    expect = AlertExpectations(expected=(ExpectedAlert("InstanceDown", {"job": "checkout"}, 45.0),),
+    expect = AlertExpectations(expected=(AlertExpectation.of("InstanceDown", labels={"job": "checkout"}, within=45.0),),
                                not_firing=("DiskAlmostFull",))
     events = [ev(0, "alerts.watching", receiver=None, **expect.to_details())]
     assert AlertExpectations.from_events(events) == expect
@@ -212,8 +213,8 @@ def test_a_matcher_prints_back_to_what_it_parses_from() -> None:
 
 
 def test_an_alert_is_expected_only_when_every_matcher_matches() -> None:
-    expect = AlertExpectations(expected=(ExpectedAlert("InstanceDown", {}, 30.0,
-                                                       (parse_matcher('severity=~"critical|page"'),)),))
+    expect = AlertExpectations(expected=(AlertExpectation.of("InstanceDown", labels={}, within=30.0,
+                                                           matchers=['severity=~"critical|page"']),))
     events = timeline(fault("kill", 10, 11, 40), firing(14, "InstanceDown", "w", severity="warning"),
                       firing(16, "InstanceDown", "p", severity="page"))
     score = score_alerts(events, expect)
@@ -223,8 +224,8 @@ def test_an_alert_is_expected_only_when_every_matcher_matches() -> None:
 
 
 def test_matchers_survive_the_timeline_so_a_report_scores_the_same() -> None:
-    expect = AlertExpectations(expected=(ExpectedAlert("InstanceDown", {"job": "checkout"}, 30.0,
-                                                       (parse_matcher('team!="db"'),)),))
+    expect = AlertExpectations(expected=(AlertExpectation.of("InstanceDown", labels={"job": "checkout"}, within=30.0,
+                                                           matchers=['team!="db"']),))
     watching = ev(0.5, "alerts.watching", **expect.to_details())
     again = AlertExpectations.from_events([watching])
     assert again == expect

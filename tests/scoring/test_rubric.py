@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gameday.scoring.metrics import AlertSpec, ScoringContext, compute_metrics
+from gameday.scenario.model import AlertExpectation
+from gameday.scoring.metrics import ScoringContext, compute_metrics
 from gameday.scoring.scorecard import score
 from gameday.scoring.severity import DEFAULT_SEVERITIES
 from tests.scoring.builder import drill, ev, fixture_events, full_response
@@ -126,10 +127,10 @@ def test_detection_later_than_twice_the_target_is_major() -> None:
 
 def test_missed_and_noisy_alerts() -> None:
     firing = ev(50, "alert.firing", "alertmanager", alertname="A", labels={}, fingerprint="1", via="webhook")
-    both = ScoringContext(expected_alerts=(AlertSpec("A"), AlertSpec("B")))
+    both = ScoringContext(expected_alerts=(AlertExpectation.of("A"), AlertExpectation.of("B")))
     card = score(drill("SEV2", firing), both)
     assert card.metrics.alerts.missed == ["B"] and card.rating("alerting") == "M"
-    only_b = ScoringContext(expected_alerts=(AlertSpec("B"),))
+    only_b = ScoringContext(expected_alerts=(AlertExpectation.of("B"),))
     card = score(drill("SEV2", firing), only_b)
     assert card.rating("alerting") == "U" and card.metrics.alerts.noisy == ["A"]
 
@@ -137,10 +138,10 @@ def test_missed_and_noisy_alerts() -> None:
 def test_label_matchers_from_the_scenario_copy_decide_which_alert_counts() -> None:
     warning = ev(50, "alert.firing", "alertmanager", alertname="A", labels={"severity": "warning"}, fingerprint="1",
                  via="webhook")
-    page = ScoringContext(expected_alerts=(AlertSpec("A", matchers=('severity=~"critical|page"',)),))
+    page = ScoringContext(expected_alerts=(AlertExpectation.of("A", matchers=['severity=~"critical|page"']),))
     card = score(drill("SEV2", warning), page)
     assert card.metrics.alerts.missed == ['A{severity=~"critical|page"}'] and card.metrics.alerts.noisy == ["A"]
-    any_severity = ScoringContext(expected_alerts=(AlertSpec("A", matchers=('severity=~".+"',)),))
+    any_severity = ScoringContext(expected_alerts=(AlertExpectation.of("A", matchers=['severity=~".+"']),))
     assert score(drill("SEV2", warning), any_severity).metrics.alerts.missed == []
 
 
@@ -214,7 +215,7 @@ def test_steps_never_recorded_up_to_the_runbooks_total_are_missing() -> None:
 
 def test_a_plain_run_without_responders_rates_only_what_machines_did() -> None:
     firing = ev(50, "alert.firing", "alertmanager", alertname="A", labels={}, fingerprint="1", via="webhook")
-    card = score(drill("SEV2", firing), ScoringContext(expected_alerts=(AlertSpec("A"),)))
+    card = score(drill("SEV2", firing), ScoringContext(expected_alerts=(AlertExpectation.of("A"),)))
     assert {c.id: c.rating for c in card.capabilities} == {
         "detection": "P", "alerting": "P", "acknowledgement": None, "triage": None,
         "mitigation": None, "communication": None, "resolution": None, "review": None,

@@ -25,8 +25,8 @@ from gameday.engine.observers import RunContext
 from gameday.errors import GamedayError
 from gameday.observe.alert_receiver import DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, AlertReceiver
 from gameday.observe.alertmanager import AlertmanagerClient, ReceivedAlert, redact_url
-from gameday.scenario.model import Scenario
-from gameday.scoring.alerting import AlertExpectations, ExpectedAlert, verdicts_for
+from gameday.scenario.model import AlertExpectation, Scenario
+from gameday.scoring.alerting import AlertExpectations, verdicts_for
 from gameday.scoring.expectations import Verdict
 from gameday.timeline import Event
 
@@ -163,7 +163,7 @@ class AlertObserver:
         while self._raised_since(min(injected)) and ctx.timeline.now() < deadline:
             ctx.clock.sleep(0.1)
 
-    def _still_due(self, expected: tuple[ExpectedAlert, ...], since: float) -> list[ExpectedAlert]:
+    def _still_due(self, expected: tuple[AlertExpectation, ...], since: float) -> list[AlertExpectation]:
         """Expected alerts not yet seen firing since the first fault was injected."""
         assert self._ctx is not None
         fired = [e for e in list(self._ctx.timeline.events) if e.kind == ev.ALERT_FIRING and e.offset >= since]

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from gameday.scenario.durations import parse_duration
-from gameday.scoring.metrics import AlertSpec, ScoringContext
+from gameday.scenario.model import AlertExpectation
+from gameday.scoring.metrics import ScoringContext
 
 
 def scoring_context(run_dir: Path) -> ScoringContext:
@@ -35,11 +36,13 @@ def scoring_context(run_dir: Path) -> ScoringContext:
     )
 
 
-def _alert(raw: dict[str, Any]) -> AlertSpec:
+def _alert(raw: dict[str, Any]) -> AlertExpectation:
     try:
         within = parse_duration(raw.get("within", "5m"))
     except ValueError:
         within = 300.0
-    labels = tuple(sorted((str(k), str(v)) for k, v in (raw.get("labels") or {}).items()))
+    labels = raw.get("labels")
+    labels = labels if isinstance(labels, dict) else {}
     matchers = raw.get("matchers")
-    return AlertSpec(str(raw["name"]), within, labels, tuple(str(m) for m in matchers) if isinstance(matchers, list) else ())
+    return AlertExpectation.of(str(raw["name"]), labels={str(k): str(v) for k, v in labels.items()}, within=within,
+                               matchers=matchers if isinstance(matchers, list) else ())

@@ -20,6 +20,8 @@ generated from them. Fault arguments are checked by each fault driver's own mode
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -35,7 +37,7 @@ from pydantic import (
 )
 
 from gameday.scenario.durations import DURATION_PATTERN, parse_duration
-from gameday.scenario.matchers import parse_matcher
+from gameday.scenario.matchers import LabelMatcher, parse_matcher
 
 Duration = Annotated[
     float,
@@ -269,11 +271,51 @@ Matcher = Annotated[
 ]
 
 
+# The one type of an expected alert: the scenario's expect.alerts, their copy in the timeline
+# (alerts.watching) and a run folder's scenario.yaml all become one, and scoring matches alerts against it.
+# (No docstring: pydantic would put it into the JSON Schema editors show.)
 class AlertExpectation(Model):
     name: str = Field(description="alertname")
     labels: dict[str, str] = Field(default_factory=dict, description="labels that must be equal")
     matchers: list[Matcher] = Field(default_factory=list, description="more label matchers, all must match")
     within: Duration = Field(300.0, description="deadline after the fault is effective")
+
+    @classmethod
+    def of(cls, name: str, *, labels: Mapping[str, str] | None = None, within: float = 300.0,
+           matchers: Iterable[str] = ()) -> AlertExpectation:
+        """From values already in Python form (the timeline's copy, a run folder's scenario, a test).
+
+        A matcher that does not parse is dropped, not a crash of the report: ``gameday validate``
+        refused it before any run.
+        """
+        kept = [str(m) for m in matchers if _parses(str(m))]
+        return cls.model_construct(name=name, labels=dict(labels or {}), matchers=kept, within=float(within))
+
+    @property
+    def label_matchers(self) -> tuple[LabelMatcher, ...]:
+        return tuple(_cached_matcher(m) for m in self.matchers)
+
+    @property
+    def title(self) -> str:
+        """``Name{label="v",severity=~"page"}``: how reports and verdicts name it."""
+        parts = [f'{k}="{v}"' for k, v in sorted(self.labels.items())] + [str(m) for m in self.label_matchers]
+        return f"{self.name}{{{','.join(parts)}}}" if parts else self.name
+
+    def matches(self, alertname: str, labels: Mapping[str, Any]) -> bool:
+        """Same alertname, every given label equal and every matcher true (a subset match, as Alertmanager's)."""
+        return (alertname == self.name and all(str(labels.get(k)) == v for k, v in self.labels.items())
+                and all(m.matches(labels) for m in self.label_matchers))
+
+
+_cached_matcher = functools.lru_cache(maxsize=512)(parse_matcher)
+
+
+def _parses(text: str) -> bool:
+    try:
+        _cached_matcher(text)
+    except ValueError:
+        return False
+    return True
 
 
 class Expectations(Model):

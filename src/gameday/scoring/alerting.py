@@ -24,15 +24,14 @@ Pure functions: no I/O, nothing but events and expectations.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from gameday import events as ev
 from gameday.clock import parse_iso
 from gameday.scenario.durations import format_duration
-from gameday.scenario.matchers import LabelMatcher, parse_matcher
-from gameday.scenario.model import Scenario
+from gameday.scenario.model import AlertExpectation, Scenario
 from gameday.scoring.expectations import Verdict
 from gameday.timeline import Event
 
@@ -46,28 +45,10 @@ CLOCK_SKEW = 1.0
 
 
 @dataclass(frozen=True)
-class ExpectedAlert:
-    name: str
-    labels: Mapping[str, str] = field(default_factory=dict)
-    within: float = 300.0
-    matchers: tuple[LabelMatcher, ...] = ()
-
-    @property
-    def title(self) -> str:
-        parts = [f'{k}="{v}"' for k, v in sorted(self.labels.items())] + [str(m) for m in self.matchers]
-        return f"{self.name}{{{','.join(parts)}}}" if parts else self.name
-
-    def matches(self, alertname: str, labels: Mapping[str, Any]) -> bool:
-        """Same alertname, every given label equal and every matcher true (a subset match, as Alertmanager's)."""
-        return (alertname == self.name and all(str(labels.get(k)) == v for k, v in self.labels.items())
-                and all(m.matches(labels) for m in self.matchers))
-
-
-@dataclass(frozen=True)
 class AlertExpectations:
     """What the scenario says about alerts; also written into the timeline so a report needs no scenario."""
 
-    expected: tuple[ExpectedAlert, ...] = ()
+    expected: tuple[AlertExpectation, ...] = ()
     not_firing: tuple[str, ...] = ()
 
     @property
@@ -77,14 +58,13 @@ class AlertExpectations:
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> AlertExpectations:
         return cls(
-            expected=tuple(ExpectedAlert(a.name, dict(a.labels), a.within, tuple(parse_matcher(m) for m in a.matchers))
-                           for a in scenario.expect.alerts),
+            expected=tuple(scenario.expect.alerts),
             not_firing=tuple(scenario.expect.alerts_not_firing),
         )
 
     def to_details(self) -> dict[str, Any]:
         return {
-            "expected": [{"name": e.name, "labels": dict(e.labels), "matchers": [str(m) for m in e.matchers],
+            "expected": [{"name": e.name, "labels": dict(e.labels), "matchers": [str(m) for m in e.label_matchers],
                           "within_s": e.within} for e in self.expected],
             "not_firing": list(self.not_firing),
         }
@@ -97,8 +77,8 @@ class AlertExpectations:
             return cls()
         raw = watching.details
         expected = tuple(
-            ExpectedAlert(str(x.get("name")), {str(k): str(v) for k, v in (x.get("labels") or {}).items()},
-                          float(x.get("within_s", 300.0)), parsed_matchers(x.get("matchers")))
+            AlertExpectation.of(str(x.get("name")), labels={str(k): str(v) for k, v in (x.get("labels") or {}).items()},
+                                within=float(x.get("within_s", 300.0)), matchers=_texts(x.get("matchers")))
             for x in raw.get("expected") or []
             if isinstance(x, dict)
         )
@@ -108,16 +88,8 @@ class AlertExpectations:
         return max((e.within for e in self.expected), default=DEFAULT_SLACK)
 
 
-def parsed_matchers(raw: Any) -> tuple[LabelMatcher, ...]:
-    """Matchers as a timeline or a scenario copy holds them; one that does not parse is dropped, not a
-    crash of the report (``gameday validate`` refused it before any run)."""
-    out = []
-    for text in raw if isinstance(raw, (list, tuple)) else []:
-        try:
-            out.append(parse_matcher(str(text)))
-        except ValueError:
-            continue
-    return tuple(out)
+def _texts(raw: Any) -> list[str]:
+    return [str(text) for text in raw] if isinstance(raw, (list, tuple)) else []
 
 
 # --- what happened -------------------------------------------------------------------------------------
@@ -183,7 +155,7 @@ class FaultDetection:
 
 @dataclass(frozen=True)
 class ExpectationResult:
-    expected: ExpectedAlert
+    expected: AlertExpectation
     status: Literal["met", "late", "missed"]
     detection_s: float | None
     """Fault effective -> this alert received."""

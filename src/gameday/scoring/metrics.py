@@ -26,26 +26,16 @@ from itertools import pairwise
 from typing import Any
 
 from gameday import events as ev
+from gameday.scenario.model import AlertExpectation
 from gameday.scoring.severity import DEFAULT_SEVERITIES, SeverityLevel, SeverityTable, table_for
 from gameday.timeline import Event
-
-
-@dataclass(frozen=True)
-class AlertSpec:
-    """An alert the scenario expects to fire (label matchers optional), and its deadline after the fault."""
-
-    name: str
-    within_s: float = 300.0
-    labels: tuple[tuple[str, str], ...] = ()
-    matchers: tuple[str, ...] = ()
-    """Alertmanager-style, e.g. ``severity=~"critical|page"``; checked when the scenario is validated."""
 
 
 @dataclass(frozen=True)
 class ScoringContext:
     """What the timeline alone cannot say: the scenario's alert expectations and the severity table."""
 
-    expected_alerts: tuple[AlertSpec, ...] = ()
+    expected_alerts: tuple[AlertExpectation, ...] = ()
     forbidden_alerts: tuple[str, ...] = ()
     severities: SeverityTable = DEFAULT_SEVERITIES
     alerts_declared: bool = False
@@ -520,8 +510,7 @@ def alert_stats(events: list[Event], ctx: ScoringContext, start: float | None) -
     expectations = alerting.AlertExpectations.from_events(events)
     if not expectations.declared and (ctx.expected_alerts or ctx.forbidden_alerts):
         expectations = alerting.AlertExpectations(
-            expected=tuple(alerting.ExpectedAlert(a.name, dict(a.labels), a.within_s, alerting.parsed_matchers(a.matchers))
-                           for a in ctx.expected_alerts),
+            expected=ctx.expected_alerts,
             not_firing=tuple(ctx.forbidden_alerts),
         )
     watched = expectations.declared or ctx.alerts_declared or any(e.kind == ev.ALERTS_WATCHING for e in events)
