@@ -1,9 +1,39 @@
-"""Making the folders we write into, with a reason a user can act on when that fails; making new entries in them durable."""
+"""Where gameday keeps its state; making the folders we write into, with a reason a user can act on when
+that fails; making new entries in them durable."""
 
 from __future__ import annotations
 
 import os
+import pwd
+from collections.abc import Mapping
 from pathlib import Path
+
+from gameday.errors import EnvironmentProblem
+
+
+def default_state_dir(environ: Mapping[str, str]) -> Path:
+    """gameday's private state folder: journals, locks, the abort flag, credential copies, the demo stack.
+
+    ``$GAMEDAY_STATE_DIR`` when set; else ``$XDG_STATE_HOME/gameday``; else ``$HOME/.local/state/gameday``.
+    Only the environment given is read (the engine passes ``os.environ``, a test its own): without
+    ``HOME`` in it, the account's home directory from the password database. An ``XDG_STATE_HOME``
+    that is not an absolute path is ignored, as the XDG Base Directory specification says.
+    """
+    if environ.get("GAMEDAY_STATE_DIR"):
+        return Path(environ["GAMEDAY_STATE_DIR"])
+    xdg = environ.get("XDG_STATE_HOME") or ""
+    if os.path.isabs(xdg):
+        return Path(xdg) / "gameday"
+    return _home(environ) / ".local" / "state" / "gameday"
+
+
+def _home(environ: Mapping[str, str]) -> Path:
+    if environ.get("HOME"):
+        return Path(environ["HOME"])
+    try:
+        return Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except KeyError:
+        raise EnvironmentProblem("no HOME and no home directory for this user: set GAMEDAY_STATE_DIR") from None
 
 
 def make_folder(folder: Path) -> str | None:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gameday.engine.cleanup import CleanupResult, cleanup, process_alive
-from gameday.engine.journal import default_state_dir, find_journals, scan_journal
+from gameday.engine.journal import find_journals, scan_journal
+from gameday.folders import default_state_dir
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ ABORT_FLAG = "abort.json"
 def raise_abort_flag(state_dir: Path | None = None, *, at: float | None = None) -> Path:
     """Mark "every run live now must stop": a run that started before this time injects nothing more,
     whatever phase it is in (one still in preflight or steady state has no fault to signal it by yet)."""
-    directory = state_dir or default_state_dir()
+    directory = state_dir or default_state_dir(os.environ)
     directory.mkdir(parents=True, exist_ok=True)
     flag = directory / ABORT_FLAG
     tmp = flag.with_suffix(".tmp")
@@ -43,7 +44,7 @@ def raise_abort_flag(state_dir: Path | None = None, *, at: float | None = None) 
 def aborted_since(started_at: float, state_dir: Path | None = None) -> bool:
     """True if `gameday abort` was called after a run that started at ``started_at`` (epoch seconds)."""
     try:
-        raw = json.loads(((state_dir or default_state_dir()) / ABORT_FLAG).read_text(encoding="utf-8"))
+        raw = json.loads(((state_dir or default_state_dir(os.environ)) / ABORT_FLAG).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     at = raw.get("at") if isinstance(raw, dict) else None

@@ -24,16 +24,9 @@ from typing import Any
 from gameday.clock import Clock, iso
 from gameday.errors import JournalError
 from gameday.faults.base import FaultHandle
-from gameday.folders import fsync_dir
+from gameday.folders import default_state_dir, fsync_dir
 
 JOURNAL_NAME = "journal.jsonl"
-
-
-def default_state_dir() -> Path:
-    base = os.environ.get("GAMEDAY_STATE_DIR") or os.path.join(
-        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "gameday"
-    )
-    return Path(base)
 
 
 @dataclass(frozen=True)
@@ -51,7 +44,7 @@ class Journal:
         self.path = path
         self.run_id = run_id
         self.clock = clock
-        self.state_dir = state_dir or default_state_dir()
+        self.state_dir = state_dir or default_state_dir(os.environ)
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def _append(self, record: dict[str, Any]) -> None:
@@ -225,7 +218,7 @@ def pending_faults(path: Path, records: list[dict[str, Any]] | None = None) -> l
 def find_journals(reports_dir: Path, state_dir: Path | None = None) -> list[Path]:
     """Every journal under the reports folder, and every one the state directory points at."""
     found = set(reports_dir.glob(f"*/{JOURNAL_NAME}")) if reports_dir.is_dir() else set()
-    live = (state_dir or default_state_dir()) / "live"
+    live = (state_dir or default_state_dir(os.environ)) / "live"
     if live.is_dir():
         for pointer in live.iterdir():
             try:

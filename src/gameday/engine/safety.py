@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gameday.engine.cleanup import process_alive
-from gameday.engine.journal import default_state_dir
 from gameday.errors import TargetError
 from gameday.faults.base import FaultHandle
+from gameday.folders import default_state_dir
 from gameday.scenario.model import StackSpec
 
 
@@ -52,7 +52,7 @@ class TargetLocks:
     def __init__(self, *, run_id: str, scenario: str, state_dir: Path | None = None) -> None:
         self.run_id = run_id
         self.scenario = scenario
-        self.dir = (state_dir or default_state_dir()) / "locks"
+        self.dir = (state_dir or default_state_dir(os.environ)) / "locks"
         self.held: list[TargetLock] = []
 
     def acquire(self, resource: str) -> None:

@@ -31,6 +31,7 @@ from pydantic import Field, field_validator, model_validator
 
 from gameday.errors import FaultError, RevertError
 from gameday.faults.base import FaultArgs, FaultHandle
+from gameday.folders import default_state_dir
 from gameday.scenario.model import FaultSpec, StackSpec, TargetSpec
 
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
@@ -119,15 +120,6 @@ def env_url(var: str, target_name: str, environ: Mapping[str, str], *, reverting
         raise error_cls(f"environment variable {var} is not set (the admin connection URL for target "
                         f"'{target_name}')", target=target_name)
     return value
-
-
-def default_state_dir(environ: Mapping[str, str]) -> Path:
-    """The harness's private state folder (same rule as the journal's): GAMEDAY_STATE_DIR, XDG_STATE_HOME."""
-    base = environ.get("GAMEDAY_STATE_DIR") or os.path.join(
-        environ.get("XDG_STATE_HOME") or os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".local", "state"),
-        "gameday",
-    )
-    return Path(base)
 
 
 class Backend(Protocol):

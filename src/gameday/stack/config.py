@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from gameday.errors import GamedayError
+from gameday.folders import default_state_dir
 
 HOST = "127.0.0.1"
 """The only address the stack binds or talks to."""
@@ -51,9 +52,7 @@ class StackConfig:
     def from_env(cls, environ: Mapping[str, str]) -> StackConfig:
         """Defaults, overridden by ``GAMEDAY_DEMO_*_PORT``, ``GAMEDAY_STATE_DIR`` and ``XDG_CACHE_HOME``."""
         home = Path(environ.get("HOME") or os.path.expanduser("~"))
-        state_root = environ.get("GAMEDAY_STATE_DIR") or os.path.join(
-            environ.get("XDG_STATE_HOME") or str(home / ".local" / "state"), "gameday"
-        )
+        state_root = default_state_dir(environ)
         cache_root = os.path.join(environ.get("XDG_CACHE_HOME") or str(home / ".cache"), "gameday")
         config = cls(state_dir=Path(state_root) / "demo", cache_dir=Path(cache_root),
                      docker_base_url=environ.get("DOCKER_HOST") or None)
