@@ -42,8 +42,12 @@ def test_a_history_under_a_file_names_the_file(tmp_path: Path) -> None:
 
 
 def test_a_history_where_no_folder_can_be_made_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["history", "--history", "/proc/nope/x.sqlite"]) == 2
-    assert "cannot create the history database /proc/nope/x.sqlite: No such file or directory" in one_error_line(capsys)
+    with pytest.raises(SystemExit) as exited:  # a named folder that does not exist is never made (issue 13)
+        main(["history", "--history", "/proc/nope/x.sqlite"])
+    assert exited.value.code == 2
+    assert "the folder '/proc/nope' does not exist" in capsys.readouterr().err
+    with pytest.raises(GamedayError, match="cannot create the history database /proc/nope/x.sqlite"):
+        History("/proc/nope/x.sqlite")  # the default (or $GAMEDAY_HISTORY) where no folder can be made
 
 
 @pytest.mark.parametrize(("url", "shown"), [

@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from gameday.cli import arg_types
 from gameday.errors import GamedayError
 from gameday.printable import printable
 
@@ -171,12 +172,12 @@ def register(sub: Any) -> None:
     p.add_argument("--alertmanager", metavar="URL", help="Alertmanager base URL (default: the scenario's)")
     p.add_argument("--prometheus", metavar="URL", help="Prometheus base URL (default: the scenario's)")
     p.add_argument("--receiver-host", default=DEFAULT_HOST, help=f"where the harness listens (default {DEFAULT_HOST})")
-    p.add_argument("--receiver-port", type=int, default=DEFAULT_PORT, help=f"(default {DEFAULT_PORT})")
+    p.add_argument("--receiver-port", type=arg_types.port, default=DEFAULT_PORT, help=f"(default {DEFAULT_PORT})")
     p.add_argument("--receiver-path", default=DEFAULT_PATH, help=f"(default {DEFAULT_PATH})")
     p.add_argument("--label", action="append", metavar="NAME=VALUE",
                    help="extra label on the test alert, so your route matches it (repeatable)")
-    p.add_argument("--timeout", type=float, default=40.0,
+    p.add_argument("--timeout", type=arg_types.positive_seconds, default=40.0,
                    help="seconds to wait for the test alert (above the route's group_wait; default 40)")
-    p.add_argument("--http-timeout", type=float, default=3.0, help="seconds per HTTP request (default 3)")
+    p.add_argument("--http-timeout", type=arg_types.positive_seconds, default=3.0, help="seconds per HTTP request (default 3)")
     p.add_argument("--no-route-check", action="store_true", help="do not post a test alert")
     p.set_defaults(func=cmd_doctor)

@@ -6,17 +6,51 @@ import argparse
 import math
 import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from gameday.clock import iso
 
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # fullmatch: '$' would let a trailing newline in
 
 
 def run_id(text: str) -> str:
-    """A run id names a folder under --reports: no path separators, no leading dot."""
-    if not _RUN_ID.match(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a run id (letters, digits, '.', '_', '-'; no '/')")
+    """A run id names a folder under --reports: no path separators, no leading dot, at most 128 characters."""
+    if not _RUN_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text[:140]!r} is not a run id (1 to 128 letters, digits, '.', '_', '-'; no '/')")
     return text
+
+
+def action_item(text: str) -> tuple[str, int]:
+    """``RUN_ID:N`` as `gameday action-items` lists them: N in ASCII digits (``²`` and ``١`` are digits to
+    Python's ``isdigit``), small enough for a database integer."""
+    run, _, number = text.rpartition(":")
+    if not _RUN_ID.fullmatch(run) or not re.fullmatch(r"[0-9]{1,6}", number) or int(number) < 1:
+        raise argparse.ArgumentTypeError(f"{text[:140]!r} is not RUN_ID:N (N as `gameday action-items` lists it)")
+    return run, int(number)
+
+
+def history(text: str) -> str:
+    """A ``postgresql://`` URL, or a SQLite file in a folder that exists: a typo in the folder would otherwise
+    create folders and an empty database and show an empty history (only the default folder is created)."""
+    if text.startswith(("postgresql://", "postgres://")):
+        return text
+    folder = Path(text).parent
+    try:
+        exists = folder.is_dir()
+    except (OSError, ValueError):  # a name too long, a NUL
+        exists = False
+    if not exists or not text.strip():
+        raise argparse.ArgumentTypeError(f"{text[:140]!r}: the folder {str(folder)[:140]!r} does not exist "
+                                         "(create it first; only the default reports/ is created for you)")
+    return text
+
+
+def port(text: str) -> int:
+    """A TCP port, or 0 for one the system picks."""
+    if not re.fullmatch(r"[0-9]{1,5}", text) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a port (0 to 65535)")
+    return int(text)
 
 
 def utc_time(text: str) -> str:
@@ -26,9 +60,9 @@ def utc_time(text: str) -> str:
         if len(cleaned) == 10:
             return date.fromisoformat(cleaned).isoformat()
         moment = datetime.fromisoformat(cleaned)  # Python 3.11 reads a trailing Z
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a UTC date or time (e.g. 2026-10-01 or 2026-10-01T12:00Z)") from None
-    return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    except (ValueError, OverflowError):  # OverflowError: 9999-12-31T23:59-14:00 is past the last day in UTC
+        raise argparse.ArgumentTypeError(f"{text[:60]!r} is not a UTC date or time (e.g. 2026-10-01 or 2026-10-01T12:00Z)") from None
 
 
 def positive_int(text: str) -> int:
@@ -37,7 +71,9 @@ def positive_int(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number of 1 or more")
+    if value > 10_000:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is more than 10000")
     return value
 
 

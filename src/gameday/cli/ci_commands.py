@@ -87,10 +87,11 @@ def cmd_action_items(args: argparse.Namespace) -> int:
     history = History(args.history)
     try:
         if args.done:
-            run_id, _, number = args.done.rpartition(":")
-            if not run_id or not number.isdigit() or int(number) < 1:
-                raise GamedayError(f"--done takes RUN_ID:N (N from `gameday action-items`), got {args.done!r}")
-            history.close_action_item(run_id, int(number) - 1)
+            try:
+                run_id, number = arg_types.action_item(args.done)
+            except argparse.ArgumentTypeError:
+                raise GamedayError(f"--done takes RUN_ID:N (N from `gameday action-items`), got {args.done!r}") from None
+            history.close_action_item(run_id, number - 1)
             print(f"action item {number} of run {run_id} is done")
             return 0
         runs = history.runs(scenario=args.scenario)
@@ -131,25 +132,25 @@ def register(sub: Any) -> None:
     p.add_argument("--junit", help="write JUnit XML here")
     p.add_argument("--jobs", type=arg_types.positive_int, default=1, help="run scenarios with disjoint targets in parallel")
     p.add_argument("--reports", default="reports")
-    p.add_argument("--history", help=history_help)
+    p.add_argument("--history", type=arg_types.history, help=history_help)
     p.set_defaults(func=cmd_ci)
 
     p = sub.add_parser("history", help="list past runs")
     p.add_argument("--scenario")
     p.add_argument("--since", type=arg_types.utc_time, help="UTC date or time, e.g. 2026-10-01")
     p.add_argument("--until", type=arg_types.utc_time, help="UTC date or time (exclusive)")
-    p.add_argument("--history", help=history_help)
+    p.add_argument("--history", type=arg_types.history, help=history_help)
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("action-items", help="review action items of past runs: list the open ones, mark one done")
     p.add_argument("--all", action="store_true", help="also list the ones that are done")
     p.add_argument("--scenario")
     p.add_argument("--done", metavar="RUN_ID:N", help="mark this item done (as listed)")
-    p.add_argument("--history", help=history_help)
+    p.add_argument("--history", type=arg_types.history, help=history_help)
     p.set_defaults(func=cmd_action_items)
 
     p = sub.add_parser("trends", help="render the trend report for a quarter (Markdown and HTML)")
     p.add_argument("--quarter", required=True, help="e.g. 2026Q4")
     p.add_argument("--out", default="reports/trends")
-    p.add_argument("--history", help=history_help)
+    p.add_argument("--history", type=arg_types.history, help=history_help)
     p.set_defaults(func=cmd_trends)

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from gameday.cli import arg_types
 from gameday.errors import GamedayError
 
 
@@ -89,6 +90,6 @@ def register(sub: Any) -> None:
     p.add_argument("--tabletop", action="store_true", help="no real fault (implied by --speed)")
     p.add_argument("--scripted", action="store_true", help="with --speed: the scenario's responses: play the team")
     p.add_argument("--resume", metavar="RUN_ID", help="continue a drill whose process died")
-    p.add_argument("--history", help="history database: a SQLite file or postgresql:// URL "
+    p.add_argument("--history", type=arg_types.history, help="history database: a SQLite file or postgresql:// URL "
                                      "(default: $GAMEDAY_HISTORY or reports/history.sqlite)")
     p.set_defaults(func=cmd_facilitate)

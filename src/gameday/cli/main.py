@@ -264,12 +264,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _run_dir(reports: str, run_id: str) -> Path:
-    candidate = Path(run_id)
-    if not (candidate / "timeline.jsonl").is_file():
-        candidate = Path(reports) / run_id
-    if not (candidate / "timeline.jsonl").is_file():
-        raise GamedayError(f"no run '{run_id}' (looked for {candidate}/timeline.jsonl)")
-    return candidate
+    for candidate in (Path(run_id), Path(reports) / run_id):
+        try:
+            if (candidate / "timeline.jsonl").is_file():
+                return candidate
+        except OSError:  # a name too long for the filesystem: no such run either
+            pass
+    raise GamedayError(f"no run '{run_id}' (looked for {Path(reports) / run_id}/timeline.jsonl)")
 
 
 # --- parser ----------------------------------------------------------------------------------
@@ -299,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-id", type=arg_types.run_id, help="use this run id instead of a new one")
     p.add_argument("--facilitate", action="store_true", help="a drill with the team at one screen (gameday facilitate)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    p.add_argument("--history", help="history database: a SQLite file or postgresql:// URL "
+    p.add_argument("--history", type=arg_types.history, help="history database: a SQLite file or postgresql:// URL "
                                      "(default: $GAMEDAY_HISTORY or reports/history.sqlite)")
     p.set_defaults(func=cmd_run)
 
@@ -310,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("abort", help="stop every live run on this machine and revert every live fault")
     p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
-    p.add_argument("--grace", type=float, default=15.0, help="seconds for live runs to revert before forcing it")
+    p.add_argument("--grace", type=arg_types.seconds, default=15.0, help="seconds for live runs to revert before forcing it")
     p.set_defaults(func=cmd_abort)
 
     p = sub.add_parser("cleanup", help="revert every fault left pending by a crashed run")

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gameday.cli import arg_types
+
 DEFAULT_DEMO_SCENARIO = "checkout-db-down-drill"
 
 
@@ -117,7 +119,7 @@ def register(sub: Any) -> None:
     q = stack_sub.add_parser("build", help="build the stack's images if their tags are missing (cached)")
     q.set_defaults(func=cmd_stack_build)
     q = stack_sub.add_parser("up", help="start the stack (idempotent) and wait until every part is healthy")
-    q.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for health (default 120)")
+    q.add_argument("--timeout", type=arg_types.positive_seconds, default=120.0, help="seconds to wait for health (default 120)")
     q.set_defaults(func=cmd_stack_up)
     q = stack_sub.add_parser("down", help="remove every container of the stack (idempotent)")
     q.set_defaults(func=cmd_stack_down)
@@ -128,5 +130,5 @@ def register(sub: Any) -> None:
     p.add_argument("--scenario", default=DEFAULT_DEMO_SCENARIO,
                    help=f"scenario name or file (default {DEFAULT_DEMO_SCENARIO})")
     p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the stack's health")
+    p.add_argument("--timeout", type=arg_types.positive_seconds, default=120.0, help="seconds to wait for the stack's health")
     p.set_defaults(func=cmd_demo)

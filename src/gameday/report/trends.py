@@ -31,8 +31,8 @@ class Quarter:
     @classmethod
     def parse(cls, text: str) -> Quarter:
         match = _QUARTER.match(text.strip())
-        if not match:
-            raise GamedayError(f"cannot read quarter {text!r}: write it as 2026Q4")
+        if not match or not 1970 <= int(match[1]) <= 9998:  # 9999Q4 would end in year 10000, which date refuses
+            raise GamedayError(f"cannot read quarter {text[:40]!r}: write it as 2026Q4 (years 1970 to 9998)")
         return cls(int(match[1]), int(match[2]))
 
     @classmethod
