@@ -13,11 +13,6 @@ from gameday.timeline import Event, Timeline
 
 Mode = Literal["live", "tabletop", "scripted"]
 
-ROLES = ("incident_commander", "communications", "scribe", "sme")
-SIGNALS = ("alert", "customer_report", "dashboard", "probe", "other")
-AUDIENCES = ("internal", "customer", "executive")
-
-
 def fault_phase_offset(events: list[Event]) -> float | None:
     """Timeline offset at which the fault phase began (T+0 of injects and responses), or None."""
     for event in events:

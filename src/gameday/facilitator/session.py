@@ -27,12 +27,13 @@ from gameday.facilitator.checklist import (
     resolve_runbook,
     run_command,
 )
-from gameday.facilitator.events import AUDIENCES, SIGNALS, DrillRecorder
+from gameday.facilitator.events import DrillRecorder
 from gameday.facilitator.prompts import Asker, parse_date
 from gameday.facilitator.scripted import check_probes
 from gameday.facilitator.severity import status_update_due
 from gameday.facilitator.state import PHASES, DrillState, drill_state
 from gameday.facilitator.templates import STATUSES, TemplateContext, draft
+from gameday.incident import AUDIENCES, ROLE_LABELS, SIGNALS
 from gameday.scenario.durations import format_duration
 from gameday.scenario.model import Scenario
 from gameday.scoring.severity import SeverityTable, table_for
@@ -46,8 +47,7 @@ ROLE_ALIASES = {
     "sme": "sme", "smes": "sme", "expert": "sme",
     "done": "done",
 }
-ROLE_LABELS = {"incident_commander": "incident commander", "communications": "communications lead",
-               "scribe": "scribe", "sme": "subject-matter expert (SME)"}
+ROLE_PROMPTS = {**ROLE_LABELS, "sme": "subject-matter expert (SME)"}
 SIGNAL_ALIASES = {s: s for s in SIGNALS} | {"customer": "customer_report", "report": "customer_report",
                                              "graph": "dashboard", "metrics": "dashboard"}
 OUTCOMES = {"done": "done", "d": "done", "failed": "failed", "f": "failed", "skipped": "skipped", "s": "skipped",
@@ -172,7 +172,7 @@ class FacilitatorSession:
                     return
                 self.console.print("[red]assign an incident commander before moving on[/]")
                 continue
-            person = self.ask.text(f"Who is the {ROLE_LABELS[role]}?")
+            person = self.ask.text(f"Who is the {ROLE_PROMPTS[role]}?")
             self.rec.record(ev.ROLE_ASSIGNED, actor="facilitator", role=role, person=person)
 
     def _cadence(self) -> float | None:

@@ -18,14 +18,9 @@ from dataclasses import replace
 from typing import Any
 
 from gameday import events as ev
+from gameday.incident import ROLE_LABELS
 from gameday.timeline import Event
 
-ROLE_LABELS = {
-    "incident_commander": "incident commander",
-    "communications": "communications lead",
-    "scribe": "scribe",
-    "sme": "SME",
-}
 SYSTEM_ACTORS = {"harness", "facilitator", "load", "alertmanager", "alerts", "system", "engine", "responder", "team",
                  "runbook"}
 NOT_PARTICIPANTS = (ev.INJECT_RELEASED, ev.INJECT_WITHHELD, ev.ESCALATION_PROMPTED, ev.ALL_CLEAR_REFUSED)

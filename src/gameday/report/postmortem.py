@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gameday import events as ev
+from gameday.incident import SIGNAL_WORDS
 from gameday.report.blameless import Narrator
 from gameday.report.charts import Chart, build_charts
 from gameday.report.impact import Impact, build_impact
 from gameday.report.summary import RunSummary, summarize
 from gameday.scoring.metrics import ScoringContext
-from gameday.scoring.scorecard import RATINGS, RUBRIC, SIGNALS, Capability, Scorecard, format_seconds, score
+from gameday.scoring.scorecard import RATINGS, RUBRIC, Capability, Scorecard, format_seconds, score
 from gameday.timeline import Event
 
 
@@ -79,7 +80,7 @@ def story(card: Scorecard) -> list[str]:
     if m.start is not None:
         out.append(f"The incident started at T+{m.start:.0f} s ({m.start_event}).")
     detected = m.seconds("time_to_detect")
-    signal = SIGNALS.get(m.detection_signal or "", m.detection_signal)
+    signal = SIGNAL_WORDS.get(m.detection_signal or "", m.detection_signal)
     if not m.responded:
         out.append(f"An alert fired {_t(detected)} later." if detected is not None else "No alert fired.")
         out.append("Nobody responded in this run: it ran without a facilitator or scripted responders.")

@@ -36,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from gameday.incident import Audience, Role
 from gameday.scenario.durations import DURATION_PATTERN, parse_duration
 from gameday.scenario.matchers import LabelMatcher, parse_matcher
 
@@ -387,10 +388,10 @@ class ResponseStep(Model):
     actor: str = "responder"
     action: ResponseAction
     severity: Severity | None = None
-    role: Literal["incident_commander", "communications", "scribe", "sme"] | None = None
+    role: Role | None = None
     step: int | None = None
     outcome: Literal["done", "failed", "skipped"] | None = None
-    audience: Literal["internal", "customer", "executive"] | None = None
+    audience: Audience | None = None
     text: str = Field("", description="what is said; for review, the root cause")
     went_well: list[str] = Field(default_factory=list, description="review only")
     went_poorly: list[str] = Field(default_factory=list, description="review only")

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gameday import events as ev
+from gameday.incident import SIGNAL_WORDS
 from gameday.scoring.metrics import ResponseMetrics, ScoringContext, compute_metrics
 from gameday.scoring.severity import SeverityTable, table_for
 from gameday.timeline import Event
@@ -32,8 +33,6 @@ RATINGS: dict[str, str] = {
     "U": "unable to be performed",
 }
 POINTS = {"P": 3, "S": 2, "M": 1, "U": 0}
-SIGNALS = {"alert": "an alert", "customer_report": "a customer report", "dashboard": "a dashboard",
-           "probe": "a probe", "other": "another signal"}
 MAJOR_FACTOR = 2.0
 """A time target missed by more than this factor is a major challenge; missed by less, a minor one."""
 
@@ -217,7 +216,7 @@ def _detection(m: ResponseMetrics, table: SeverityTable, _: Any) -> _Verdict:
     ttd = m.seconds("time_to_detect")
     if ttd is None:
         return _Verdict(False, "the incident was never detected")
-    signal = SIGNALS.get(m.detection_signal or "", f"{m.detection_signal}")
+    signal = SIGNAL_WORDS.get(m.detection_signal or "", f"{m.detection_signal}")
     v = _Verdict(True, f"detected by {signal} {_fmt(ttd)} after the fault became effective")
     _timed(ttd, table.detect_within_s, "detection", v)
     if m.detection_signal == "customer_report":
