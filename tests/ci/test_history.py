@@ -87,11 +87,29 @@ def test_trend_report_from_a_seeded_history_of_several_quarters() -> None:
     assert [a["text"] for a in report.open_actions] == ["page the DB team"]
 
     md = trends_markdown(report)
-    assert "| 2026Q4 | 3 | 2 | 90 s |" in md
-    assert "| 2026Q1 | 2 | 2 | 7.5 min |" in md
+    assert "| 2026Q4 | 3 | 2 | 1 min 30 s |" in md
+    assert "| 2026Q1 | 2 | 2 | 7 min 30 s |" in md
     assert "page the DB team" in md
     html = trends_html(report)
     assert html.count("<svg") == 3 and "checkout-cache-flaky" in html
+
+
+def test_trends_and_history_write_a_duration_as_the_scorecard_and_report_do(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """One formatter for measured durations: MTTD read "7.5 min" in trends and "450 s" nowhere else."""
+    from gameday.cli.main import main
+    from gameday.scoring.scorecard import format_seconds
+
+    assert format_seconds(450.0) == "7 min 30 s"
+    report = build_trends([record("a", "2026-11-01T10:00:00Z", mttd=450.0)], Quarter.parse("2026Q4"))
+    assert "| 2026Q4 | 1 | 1 | 7 min 30 s | 30 s | 10 min 00 s |" in trends_markdown(report)
+    history = History(str(tmp_path / "h.sqlite"))
+    history.record(record("a", "2026-11-01T10:00:00Z", mttd=450.0))
+    history.close()
+    monkeypatch.setenv("COLUMNS", "200")  # one table row per line
+    assert main(["history", "--history", str(tmp_path / "h.sqlite")]) == 0
+    out = capsys.readouterr().out
+    assert "7 min 30 s" in out and "10 min 00 s" in out
 
 
 def test_a_badly_written_quarter_is_a_clear_error() -> None:

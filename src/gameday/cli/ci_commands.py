@@ -56,7 +56,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     from gameday.history.store import History
     from gameday.printable import markup_safe as safe
-    from gameday.report.trends import _fmt
+    from gameday.scoring.scorecard import format_seconds
 
     history = History(args.history)
     try:
@@ -69,7 +69,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     for r in runs:
         # Rows are what a database holds, whoever wrote it: text, never markup.
         table.add_row(safe(r.started_at[:19]), safe(r.scenario), safe(r.outcome), safe(r.severity_declared or "-"),
-                      _fmt(r.metrics.get("time_to_detect")), _fmt(r.metrics.get("time_to_resolve_from_detection")),
+                      format_seconds(r.metrics.get("time_to_detect")), format_seconds(r.metrics.get("time_to_resolve_from_detection")),
                       safe(r.scores.get("overall") or "-"), safe(r.report_path))
     Console(highlight=False).print(table)
     return 0

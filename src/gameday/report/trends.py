@@ -17,6 +17,7 @@ from gameday.errors import GamedayError
 from gameday.folders import make_folder
 from gameday.history.store import RunRecord
 from gameday.report.markdown import cell, to_html
+from gameday.scoring.scorecard import format_seconds
 from gameday.scoring.trends import median
 
 METRICS = (("MTTD", "time_to_detect"), ("MTTA", "time_to_acknowledge"), ("MTTR", "time_to_resolve_from_detection"))
@@ -112,12 +113,6 @@ def build_trends(runs: list[RunRecord], quarter: Quarter) -> TrendReport:
     return report
 
 
-def _fmt(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.0f} s"
-
-
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
@@ -148,7 +143,7 @@ def _metric_chart(runs: list[RunRecord], key: str, label: str) -> str:
              (f'<line x1="{left}" y1="{height - bottom}" x2="{width - 20}" y2="{height - bottom}" '
               'stroke="#9ca3af"/>'),
              f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#9ca3af"/>',
-             f'<text x="{left - 6}" y="{top + 4}" font-size="10" text-anchor="end">{escape(_fmt(top_value))}</text>',
+             f'<text x="{left - 6}" y="{top + 4}" font-size="10" text-anchor="end">{escape(format_seconds(top_value))}</text>',
              f'<text x="{left}" y="{height - bottom + 14}" font-size="10">{first.isoformat()}</text>',
              f'<text x="{width - 20}" y="{height - bottom + 14}" font-size="10" text-anchor="end">{last.isoformat()}</text>']
     for i, scenario in enumerate(sorted({p[1] for p in points})):
@@ -169,13 +164,13 @@ def trends_markdown(report: TrendReport) -> str:
              "## By quarter", "", "| Quarter | Runs | Passed | MTTD | MTTA | MTTR | Runbook pass rate | Alert coverage |",
              "|---|---|---|---|---|---|---|---|"]
     for q in report.quarters:
-        lines.append(f"| {q.quarter} | {q.runs} | {q.passed} | " + " | ".join(_fmt(q.medians[m]) for m, _ in METRICS)
+        lines.append(f"| {q.quarter} | {q.runs} | {q.passed} | " + " | ".join(format_seconds(q.medians[m]) for m, _ in METRICS)
                      + f" | {_pct(q.runbook_pass_rate)} | {_pct(q.alert_coverage)} |")
     lines += ["", f"## Scenarios in {report.quarter}", "", "| Scenario | Runs | Passed | MTTD | MTTA | MTTR |",
               "|---|---|---|---|---|---|"]
     for s in report.scenarios:
         lines.append(f"| {cell(s['scenario'])} | {s['runs']} | {s['passed']} | "
-                     + " | ".join(_fmt(s[m]) for m, _ in METRICS) + " |")
+                     + " | ".join(format_seconds(s[m]) for m, _ in METRICS) + " |")
     lines += ["", f"## Incidents by category in {report.quarter}", "", "| Category | Runs |", "|---|---|"]
     lines += [f"| {cell(c)} | {n} |" for c, n in report.categories.items()]
     lines += ["", "## Action items still open", ""]
