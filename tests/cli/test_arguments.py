@@ -17,6 +17,9 @@ from gameday.cli.main import main
     (["ci", "--jobs", "many", "x.yaml"], "argument --jobs: 'many'"),
     (["history", "--since", "last tuesday"], "argument --since: 'last tuesday' is not a UTC date or time"),
     (["history", "--until", "2026-13-01"], "argument --until: '2026-13-01'"),
+    (["facilitate", "--speed", "nan", "x.yaml"], "argument --speed: speed must be > 0 and <= 10000, got nan"),
+    (["facilitate", "--speed", "inf", "x.yaml"], "argument --speed: speed must be > 0 and <= 10000, got inf"),
+    (["facilitate", "--speed", "-2", "x.yaml"], "argument --speed: speed must be > 0"),
 ])
 def test_a_bad_value_is_one_line_and_exit_2(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:

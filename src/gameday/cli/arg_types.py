@@ -96,3 +96,18 @@ def positive_seconds(text: str) -> float:
 def seconds(text: str) -> float:
     """A wait in seconds that may be 0 (look once, do not wait); never negative or non-finite."""
     return _seconds(text, zero_ok=True)
+
+
+MAX_SPEED = 10_000.0
+"""The fastest scenario clock `gameday facilitate --speed` accepts."""
+
+
+def speed(text: str) -> float:
+    """How many times faster a tabletop's scenario clock runs: above 0, at most ``MAX_SPEED``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= MAX_SPEED:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"speed must be > 0 and <= {MAX_SPEED:g}, got {text}")
+    return value

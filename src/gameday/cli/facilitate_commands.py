@@ -20,16 +20,6 @@ from gameday.cli import arg_types
 from gameday.errors import GamedayError
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 10_000:
-        raise argparse.ArgumentTypeError(f"speed must be > 0 and <= 10000, got {text}")
-    return value
-
-
 def cmd_facilitate(args: argparse.Namespace) -> int:
     """Every drill, tabletop and resumed drill goes into the history, as a plain run does."""
     from gameday.cli.main import record_history
@@ -85,7 +75,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("facilitate", help="run a drill with the team at one screen (or a tabletop, or resume one)")
     p.add_argument("scenario", nargs="?", help="the scenario file")
     p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
-    p.add_argument("--speed", type=_positive, metavar="N",
+    p.add_argument("--speed", type=arg_types.speed, metavar="N",
                    help="tabletop practice: no real fault; scenario time runs N times faster")
     p.add_argument("--tabletop", action="store_true", help="no real fault (implied by --speed)")
     p.add_argument("--scripted", action="store_true", help="with --speed: the scenario's responses: play the team")
