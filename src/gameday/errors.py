@@ -7,6 +7,7 @@
     │   ├── DockerUnavailable         the Docker daemon cannot be reached
     │   ├── ToxiproxyUnavailable      the Toxiproxy server cannot be reached
     │   └── ServiceUnavailable        another service (Alertmanager, PostgreSQL, ...) cannot be reached
+    ├── UnknownPlatform               a target names a platform that is not installed, or whose plugin is broken
     ├── TargetError                   a target does not exist, vanished, or is not allowed (carries .target)
     ├── FaultError                    a fault could not be injected (carries .target)
     ├── RevertError                   a fault could not be reverted: loud, never swallowed (carries .target)
@@ -96,6 +97,12 @@ class ToxiproxyUnavailable(EnvironmentProblem):
 
 class ServiceUnavailable(EnvironmentProblem):
     pass
+
+
+class UnknownPlatform(GamedayError):
+    """No platform of that name is installed, or its plugin failed to load or is not a platform."""
+
+    exit_code = 2
 
 
 class TargetError(GamedayError):

@@ -7,17 +7,15 @@ import pytest
 from gameday.errors import DockerUnavailable, TargetError
 from gameday.faults.docker import ContainerKill, ContainerPause, ContainerStop
 from gameday.faults.base import FaultHandle
-from gameday.scenario.model import FaultSpec, StackSpec, TargetSpec
+from gameday.scenario.model import FaultSpec, StackSpec
 from tests.conftest import http_ok, wait_for
 
 pytestmark = pytest.mark.docker
 
 
 def stack_for(container: str | None = None, labels: dict[str, str] | None = None, base_url: str | None = None) -> StackSpec:
-    return StackSpec.model_validate(
-        {"docker": {"base_url": base_url}, "targets": {"web": TargetSpec(container=container, labels=labels)}},
-        strict=False,
-    )
+    target = {"container": container} if container else {"labels": labels}
+    return StackSpec.model_validate({"docker": {"base_url": base_url}, "targets": {"web": target}})
 
 
 def fault(kind: str, **args: object) -> FaultSpec:

@@ -23,8 +23,8 @@ from typing import Any
 
 from gameday.clock import Clock, iso
 from gameday.errors import JournalError
-from gameday.faults.base import FaultHandle
 from gameday.folders import default_state_dir, fsync_dir
+from gameday.handle import FaultHandle
 
 JOURNAL_NAME = "journal.jsonl"
 
@@ -145,11 +145,10 @@ def _parse(path: Path, data: bytes) -> tuple[list[tuple[int, dict[str, Any]]], l
 def _handle(raw: Any) -> FaultHandle | None:
     if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str) or not isinstance(raw.get("target"), str):
         return None
-    description, data = raw.get("description", ""), raw.get("data", {})
-    if not isinstance(data, dict):
+    try:
+        return FaultHandle.from_json(raw)  # written by this version or an older one
+    except (TypeError, ValueError):
         return None
-    return FaultHandle(kind=raw["kind"], target=raw["target"], data=data,
-                       description=description if isinstance(description, str) else str(description))
 
 
 def _number(value: Any) -> float | None:

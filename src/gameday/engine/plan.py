@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gameday.engine.safety import TargetLocks, check_allowed, resource_key
+from gameday.engine.safety import TargetLocks, check_allowed, holder, resource_key
 from gameday.errors import GamedayError
 from gameday.faults.base import FaultRegistry
 from gameday.observe.probes import Prober
@@ -57,8 +57,8 @@ def make_plan(scenario: Scenario, *, registry: FaultRegistry | None = None, stat
             driver = registry.create(spec.kind)
             handle = driver.prepare(spec, scenario.stack)
             check_allowed(handle, scenario.stack, allow_production=allow_production)
-            holder = locks.holder(resource_key(handle))
-            problem = f"target in use by run {holder}" if holder else None
+            held_by = holder(resource_key(handle), locks, platform=handle.platform)
+            problem = f"target in use by run {held_by}" if held_by else None
             plan.faults.append(PlannedFault(spec.label, spec.kind, spec.target, when, handle.description,
                                             describe_revert(driver, handle), problem))
         except GamedayError as exc:

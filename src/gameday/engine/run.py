@@ -22,7 +22,7 @@ from gameday.clock import Clock, SystemClock
 from gameday.engine.abort import aborted_since
 from gameday.engine.journal import JOURNAL_NAME, Journal
 from gameday.engine.observers import Observer, RunContext, build_observers
-from gameday.engine.safety import TargetLocks, check_allowed, resource_key
+from gameday.engine.safety import TargetLocks, check_allowed, holder, resource_key
 from gameday.engine.signals import NoGuard, SignalGuard
 from gameday.engine.watchdog import HEARTBEAT_EVERY, start_watchdog
 from gameday.errors import EnvironmentProblem, GamedayError, RunAborted, RunInterrupted, TargetError
@@ -371,9 +371,11 @@ class Runner:
             return driver, driver.prepare(spec, self.scenario.stack)
         except TargetError as exc:
             # A target another run is breaking right now looks "not ready"; name the run instead.
-            holder = self.locks.holder(exc.resource) if exc.resource else None
-            if holder is not None:
-                raise TargetError(f"{exc.resource} is in use by run {holder}; one run per target",
+            target = self.scenario.stack.targets.get(spec.target)
+            held_by = holder(exc.resource, self.locks, platform=target.platform if target else "") \
+                if exc.resource else None
+            if held_by is not None:
+                raise TargetError(f"{exc.resource} is in use by run {held_by}; one run per target",
                                   target=exc.target) from exc
             raise
 

@@ -1,4 +1,8 @@
-"""What keeps a run from touching what it should not: the allowlist, production refusal, target locks."""
+"""What keeps a run from touching what it should not: the allowlist, production refusal, target locks.
+
+What a target may be touched, its lock key and who else holds it are its platform's answers
+(``gameday.platforms``); this module asks the platform and keeps the lock files.
+"""
 
 from __future__ import annotations
 
@@ -10,34 +14,33 @@ from pathlib import Path
 
 from gameday.engine.cleanup import process_alive
 from gameday.errors import TargetError
-from gameday.faults.base import FaultHandle
 from gameday.folders import default_state_dir
+from gameday.handle import FaultHandle
+from gameday.platforms.base import LockBook, NoPlatform, SafetyPolicy
+from gameday.platforms.registry import PlatformRegistry, installed_platforms
 from gameday.scenario.model import StackSpec
 
 
-def resource_key(handle: FaultHandle) -> str:
-    """What a fault touches, as one string: two runs touching the same key never run at once."""
-    return str(handle.data.get("resource") or f"{handle.kind}:{handle.target}")
+def safety_policy(stack: StackSpec, *, allow_production: bool) -> SafetyPolicy:
+    return SafetyPolicy(stack=stack.name, environment=stack.environment, allow_label=stack.allow_label,
+                        allow_production=allow_production)
 
 
-def check_allowed(handle: FaultHandle, stack: StackSpec, *, allow_production: bool) -> None:
-    """Refuse a target the stack has not opted in; refuse production unless explicitly overridden."""
-    if stack.environment == "production" and not allow_production:
-        raise TargetError(
-            f"stack '{stack.name}' is marked environment: production; every fault is refused "
-            "unless the run passes --allow-production (which is logged)",
-            target=handle.target,
-        )
-    labels = handle.data.get("container_labels")
-    if labels is not None:
-        key, _, value = stack.allow_label.partition("=")
-        if labels.get(key) != value:
-            name = handle.data.get("container_name", handle.target)
-            raise TargetError(
-                f"container {name} (target '{handle.target}') is not allowed as a fault target: it lacks the label "
-                f"{stack.allow_label}; start it with `--label {stack.allow_label}` to allow it",
-                target=handle.target,
-            )
+def resource_key(handle: FaultHandle, platforms: PlatformRegistry | None = None) -> str:
+    """What a fault touches, as one string (its platform's lock key): two runs holding one never run at once."""
+    return (platforms or installed_platforms()).for_handle(handle).lock_key(handle)
+
+
+def check_allowed(handle: FaultHandle, stack: StackSpec, *, allow_production: bool,
+                  platforms: PlatformRegistry | None = None) -> None:
+    """Refuse production unless explicitly overridden, and targets the stack has not opted in (the platform's rules)."""
+    platform = (platforms or installed_platforms()).for_handle(handle)
+    platform.check_allowed(handle, safety_policy(stack, allow_production=allow_production))
+
+
+def holder(key: str, locks: LockBook, *, platform: str = "", platforms: PlatformRegistry | None = None) -> str | None:
+    """The live run holding ``key`` on that platform, if any (looks, never takes)."""
+    return ((platforms or installed_platforms()).get(platform) if platform else NoPlatform()).holder(key, locks)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@
     revert(handle)                          put it back; idempotent, safe to call after a crash
     check(handle) -> bool                   is the fault in effect right now (for timing)
 
-A ``FaultHandle`` holds everything revert needs and is plain JSON, so it is written to the journal
-before the fault is injected and a later process (``gameday cleanup``) can revert from it alone.
+A ``FaultHandle`` (``gameday.handle``) holds everything revert needs and is plain JSON, so it is written to
+the journal before the fault is injected and a later process (``gameday cleanup``) can revert from it alone.
 Fault kinds are found through the ``gameday.faults`` entry point group; built-ins register there too.
 """
 
@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from gameday.errors import FaultError, GamedayError, RevertError
+from gameday.handle import FaultHandle
 from gameday.scenario.model import FaultSpec, StackSpec
+
+# FaultHandle lives in gameday.handle (below the platforms, which read it); drivers import it from here too.
+__all__ = ["ENTRY_POINT_GROUP", "FaultArgs", "FaultDriver", "FaultHandle", "FaultRegistry", "UnknownFaultKind",
+           "os_errors", "reverting"]
 
 ENTRY_POINT_GROUP = "gameday.faults"
 
@@ -39,27 +43,21 @@ def os_errors(target: str, what: str, *, reverting: bool = False) -> Iterator[No
         raise error_cls(f"{what}: {exc.strerror or exc}", target=target) from exc
 
 
+@contextlib.contextmanager
+def reverting() -> Iterator[None]:
+    """A call refused while reverting is a RevertError (loud, exit 3), not a FaultError."""
+    try:
+        yield
+    except RevertError:
+        raise
+    except FaultError as exc:
+        raise RevertError(str(exc), target=exc.target) from exc
+
+
 class FaultArgs(BaseModel):
     """Base of each fault kind's arguments model."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-@dataclass(frozen=True)
-class FaultHandle:
-    """Everything needed to revert one fault, JSON-serialisable; never holds a secret."""
-
-    kind: str
-    target: str
-    description: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> FaultHandle:
-        return cls(kind=raw["kind"], target=raw["target"], description=raw.get("description", ""), data=raw.get("data", {}))
 
 
 @runtime_checkable
@@ -67,7 +65,7 @@ class FaultDriver(Protocol):
     kind: ClassVar[str]
     args_model: ClassVar[type[FaultArgs]]
     target_fields: ClassVar[tuple[str, ...]]
-    """Which TargetSpec selectors this kind can act on, e.g. ('container', 'labels')."""
+    """Which target fields this kind can act on, e.g. ('container', 'labels'), whatever the platform."""
 
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle: ...
 

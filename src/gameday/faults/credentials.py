@@ -107,10 +107,11 @@ def scrub(text: str, *secret_values: str | None) -> str:
 def admin_url(target: TargetSpec, target_name: str, environ: Mapping[str, str], *, reverting: bool = False) -> str:
     """The admin connection URL from the environment variable the target names (never from the file)."""
     error_cls = RevertError if reverting else FaultError
-    if not target.dsn_env:
+    dsn_env = getattr(target, "dsn_env", None)
+    if not dsn_env:
         raise error_cls(f"target '{target_name}' needs dsn_env: the environment variable holding the admin "
                         "connection URL", target=target_name)
-    return env_url(target.dsn_env, target_name, environ, reverting=reverting)
+    return env_url(dsn_env, target_name, environ, reverting=reverting)
 
 
 def env_url(var: str, target_name: str, environ: Mapping[str, str], *, reverting: bool = False) -> str:
@@ -134,6 +135,10 @@ class Backend(Protocol):
     def check(self, data: dict[str, Any]) -> bool: ...
 
     def revert(self, data: dict[str, Any]) -> None: ...
+
+
+# The backend by the target's platform; the names stay those journals already hold in data["backend"].
+_BACKEND_BY_PLATFORM = {"postgres": "postgres_role", "redis": "redis_user", "host": "path"}
 
 
 class RevokeCredentials:
@@ -167,7 +172,7 @@ class RevokeCredentials:
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
         target = stack.targets[fault.target]
         args = RevokeCredentialsArgs.model_validate(fault.args)
-        backend_name = next((f for f in self.target_fields if getattr(target, f)), None)
+        backend_name = _BACKEND_BY_PLATFORM.get(target.platform)
         if backend_name is None:
             raise FaultError(f"revoke_credentials acts on a postgres_role, redis_user or path target; "
                              f"'{fault.target}' has {target.selector}", target=fault.target)
@@ -181,8 +186,10 @@ class RevokeCredentials:
             raise FaultError(f"{', '.join(given)} do(es) not apply to a {backend_name} target ('{fault.target}')",
                              target=fault.target)
         description, data = self._backend(backend_name).prepare(target, fault.target, args)
+        resource = str(data.pop("resource", ""))
         return FaultHandle(kind=self.kind, target=fault.target, description=description,
-                           data={"backend": backend_name, "target": fault.target, **data})
+                           data={"backend": backend_name, "target": fault.target, **data},
+                           platform=target.platform, resource=resource)
 
     def inject(self, handle: FaultHandle) -> None:
         self._backend(handle.data["backend"]).inject(handle.data)

@@ -21,6 +21,7 @@ from gameday.errors import FaultError, RevertError, TargetError
 from gameday.faults.base import os_errors
 from gameday.faults.credentials import RevokeCredentialsArgs, digest_matches, new_digest
 from gameday.folders import fsync_dir
+from gameday.platforms.resources import HostPlatform, HostTarget
 from gameday.scenario.model import TargetSpec
 
 MAX_BYTES = 1024 * 1024
@@ -70,7 +71,8 @@ class CredentialsFile:
         self.backup_dir = state_dir / BACKUP_FOLDER
 
     def prepare(self, target: TargetSpec, target_name: str, args: RevokeCredentialsArgs) -> tuple[str, dict[str, Any]]:
-        given = str(target.path)
+        assert isinstance(target, HostTarget), "chosen by the target's platform"
+        given = target.path
         path = os.path.realpath(given)  # a mounted secret is often a symlink: change what it points at
         if not os.path.lexists(given):
             raise TargetError(f"credentials file {given} does not exist", target=target_name)
@@ -96,7 +98,7 @@ class CredentialsFile:
         data = {
             "path": path,
             "given_path": given,
-            "resource": f"file:{path}",
+            "resource": HostPlatform.file_resource(path),
             "env_key": args.env_key,
             "mode": stat.S_IMODE(st.st_mode),
             "uid": st.st_uid,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from gameday.errors import FaultError, RevertError, ServiceUnavailable, TargetError
 from gameday.faults.credentials import TABLE_PRIVILEGES, RevokeCredentialsArgs, admin_url, env_url, scrub
+from gameday.platforms.resources import PostgresPlatform, PostgresTarget
 from gameday.scenario.model import TargetSpec
 
 if TYPE_CHECKING:
@@ -98,7 +99,8 @@ class PostgresRole:
     def prepare(self, target: TargetSpec, target_name: str, args: RevokeCredentialsArgs) -> tuple[str, dict[str, Any]]:
         from psycopg import sql
 
-        role = str(target.postgres_role)
+        assert isinstance(target, PostgresTarget), "chosen by the target's platform"
+        role = target.postgres_role
         url = admin_url(target, target_name, self.environ)
         with connect(url, target_name) as conn, pg_errors(url, target_name):
             me, me_super, me_createrole, database = conn.execute(
@@ -114,7 +116,7 @@ class PostgresRole:
             server = conn.info.host + ":" + str(conn.info.port)
             data: dict[str, Any] = {"dsn_env": target.dsn_env, "role": role, "database": database,
                                     "terminate_sessions": args.terminate_sessions,
-                                    "resource": f"postgres_role:{server}/{role}"}
+                                    "resource": PostgresPlatform.resource(server, role)}
             ends = " and end its sessions" if args.terminate_sessions else ""
             if args.privileges is None:
                 if not can_login:

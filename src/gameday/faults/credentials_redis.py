@@ -24,6 +24,7 @@ from gameday.faults.credentials import (
     new_digest,
     scrub,
 )
+from gameday.platforms.resources import RedisPlatform, RedisTarget
 from gameday.scenario.model import TargetSpec
 
 if TYPE_CHECKING:
@@ -108,7 +109,8 @@ class RedisUser:
     def prepare(self, target: TargetSpec, target_name: str, args: RevokeCredentialsArgs) -> tuple[str, dict[str, Any]]:
         import redis.exceptions as rex
 
-        user = str(target.redis_user)
+        assert isinstance(target, RedisTarget), "chosen by the target's platform"
+        user = target.redis_user
         url = admin_url(target, target_name, self.environ)
         with connect(url, target_name) as client, redis_errors(url, target_name):
             me = str(_cmd(client, "ACL", "WHOAMI"))
@@ -134,7 +136,7 @@ class RedisUser:
                                      f"{scrub(str(verdict))}", target=target_name)
         where = urlsplit(url)
         data = {"dsn_env": target.dsn_env, "user": user, "terminate_sessions": args.terminate_sessions,
-                "resource": f"redis_user:{where.hostname}:{where.port or 6379}/{user}",
+                "resource": RedisPlatform.resource(str(where.hostname), where.port or 6379, user),
                 "prior_enabled": True, "rules_redacted": redact(line), "rules_digest": new_digest(line.encode())}
         ends = " and kill its clients" if args.terminate_sessions else ""
         return f"disable Redis ACL user {user} (ACL SETUSER off){ends}", data

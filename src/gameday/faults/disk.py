@@ -23,25 +23,28 @@ import math
 import os
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import Field, model_validator
 
 from gameday import events as ev
 from gameday.errors import FaultError, RevertError, TargetError
-from gameday.faults.base import FaultArgs, FaultHandle, os_errors
-from gameday.faults.docker import docker_client, docker_errors, find_container
+from gameday.faults.base import FaultArgs, os_errors, reverting
+from gameday.handle import FaultHandle
+from gameday.platforms.base import ContainerPlatform, ContainerRuntime, Mount, container_handle_fields
+from gameday.platforms.registry import PlatformRegistry, installed_platforms
+from gameday.platforms.resources import HostPlatform, HostTarget
 from gameday.scenario.model import FaultSpec, StackSpec
 from gameday.scenario.sizes import Size, format_size
-
-if TYPE_CHECKING:
-    import docker
-    from docker.models.containers import Container
 
 FILL_PREFIX = ".gameday-fill-"
 DEFAULT_FLOOR_BYTES = 64 * 1000**2
 DEFAULT_FLOOR_PERCENT = 1.0
 _CHUNK = 1024 * 1024
+EXEC_TIMEOUT = 30.0
+"""How long a stat, test or rm inside a container may take."""
+FILL_TIMEOUT = 600.0
+"""How long writing the fill file inside a container may take (dd writes real blocks where fallocate cannot)."""
 
 
 class DiskFillArgs(FaultArgs):
@@ -216,28 +219,33 @@ def _write_zeros(fd: int, nbytes: int) -> None:
 
 
 class ContainerFilesystem:
-    """A directory inside a running container, reached with ``docker exec`` of busybox/coreutils tools."""
+    """A directory inside a running container, reached through its platform's runtime (``exec`` of
+    busybox/coreutils tools), so Docker today and Kubernetes later fill the same way."""
 
-    def __init__(self, container: Container, target: str, *, reverting: bool = False) -> None:
-        self.container = container
+    def __init__(self, runtime: ContainerRuntime, container_id: str, name: str, target: str, *,
+                 reverting: bool = False) -> None:
+        self.runtime = runtime
+        self.container_id = container_id
         self.target = target
-        self.where = f"container {container.name}"
+        self.where = f"container {name}"
         self.reverting = reverting
 
-    def _exec(self, argv: list[str]) -> tuple[int, str]:
-        code, out = self._run(argv)
+    def _exec(self, argv: list[str], *, timeout: float = EXEC_TIMEOUT) -> tuple[int, str]:
+        code, out = self._run(argv, timeout)
         if code in (126, 127) and "executable file not found" in out:
             # A busybox image without the applet's symlink: ask busybox itself.
-            busybox_code, busybox_out = self._run(["busybox", *argv])
+            busybox_code, busybox_out = self._run(["busybox", *argv], timeout)
             if "executable file not found" not in busybox_out:
                 return busybox_code, busybox_out
         return code, out
 
-    def _run(self, argv: list[str]) -> tuple[int, str]:
-        with docker_errors(self.container.name, reverting=self.reverting):
-            code, output = self.container.exec_run(argv, user="0", stdout=True, stderr=True)
-        return int(code if code is not None else 0), (output or b"").decode(errors="replace").strip()
-
+    def _run(self, argv: list[str], timeout: float) -> tuple[int, str]:
+        if self.reverting:
+            with reverting():
+                result = self.runtime.exec(self.container_id, argv, timeout=timeout, user="0")
+        else:
+            result = self.runtime.exec(self.container_id, argv, timeout=timeout, user="0")
+        return result.exit_code, result.output
     def _must(self, argv: list[str], what: str) -> str:
         code, out = self._exec(argv)
         if code != 0:
@@ -282,12 +290,13 @@ class ContainerFilesystem:
         return int(out) if code == 0 and out.isdigit() else None
 
     def fill(self, path: str, nbytes: int) -> None:
-        code, out = self._exec(["fallocate", "-l", str(nbytes), path])
+        code, out = self._exec(["fallocate", "-l", str(nbytes), path], timeout=FILL_TIMEOUT)
         if code == 0:
             return
         # No preallocation here (or no fallocate binary): write zeros; a full disk ends dd, which is fine.
         self._exec(["rm", "-f", "--", path])
-        code, out = self._exec(["dd", "if=/dev/zero", f"of={path}", "bs=4096", f"count={nbytes // 4096}"])
+        code, out = self._exec(["dd", "if=/dev/zero", f"of={path}", "bs=4096", f"count={nbytes // 4096}"],
+                               timeout=FILL_TIMEOUT)
         if code != 0 and "space" not in out.lower():
             raise FaultError(f"cannot fill {path} in {self.where}: {' '.join(out.split())[:200]}", target=self.target)
 
@@ -295,26 +304,25 @@ class ContainerFilesystem:
         self._must(["rm", "-f", "--", path], f"cannot delete {path}")
 
 
-def _refuse_host_root_mount(mounts: list[dict[str, Any]], path: str, target: str) -> None:
+def _refuse_host_root_mount(mounts: tuple[Mount, ...], path: str, target: str) -> None:
     """A bind mount or volume in a container may sit on the host's root filesystem: refuse that too."""
-    covering = [m for m in mounts
-                if path == m.get("Destination") or path.startswith(str(m.get("Destination", "")).rstrip("/") + "/")]
+    covering = [m for m in mounts if path == m.destination or path.startswith(m.destination.rstrip("/") + "/")]
     if not covering:
         return
-    mount = max(covering, key=lambda m: len(str(m.get("Destination", ""))))
-    if mount.get("Type") not in ("bind", "volume"):
+    mount = max(covering, key=lambda m: len(m.destination))
+    if mount.type not in ("bind", "volume"):
         return  # tmpfs and the like live in memory
-    source = str(mount.get("Source") or "")
+    source = mount.source
     try:
         on_root = os.stat(source).st_dev == os.stat("/").st_dev
     except OSError:
         raise FaultError(
-            f"{path} is a {mount.get('Type')} mount of {source or '?'}, which is not visible from here to check it is "
+            f"{path} is a {mount.type} mount of {source or '?'}, which is not visible from here to check it is "
             "not on the host's root filesystem; set allow_root_filesystem: true if it is safe", target=target,
         ) from None
     if on_root:
         raise FaultError(
-            f"{path} is a {mount.get('Type')} mount of {source}, on the host's root filesystem; refusing to fill it "
+            f"{path} is a {mount.type} mount of {source}, on the host's root filesystem; refusing to fill it "
             "unless the scenario sets allow_root_filesystem: true", target=target,
         )
 
@@ -326,18 +334,21 @@ class DiskFill:
     args_model: ClassVar[type[FaultArgs]] = DiskFillArgs
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels", "path")
 
+    def __init__(self, *, platforms: PlatformRegistry | None = None) -> None:
+        self._platforms = platforms
+
     # --- where ------------------------------------------------------------------------------
 
-    def _client(self, base_url: str | None) -> docker.DockerClient:
-        return docker_client(base_url)  # shared per process by faults.docker
+    def _container_platform(self, name: str, target: str) -> ContainerPlatform:
+        return (self._platforms or installed_platforms()).containers(name, kind=self.kind, target=target)
 
-    def _filesystem(self, data: dict[str, Any], *, reverting: bool = False) -> Filesystem:
+    def _filesystem(self, handle: FaultHandle, *, reverting: bool = False) -> Filesystem:
+        data = handle.data
         if data["where"] == "host":
             return HostFilesystem(data["target"], reverting=reverting)
-        client = self._client(data.get("base_url"))
-        with docker_errors(data["container_name"], reverting=reverting):
-            container = client.containers.get(data["container_id"])
-        return ContainerFilesystem(container, data["target"], reverting=reverting)
+        runtime = self._container_platform(handle.platform, handle.target).runtime(handle.address)
+        return ContainerFilesystem(runtime, str(handle.address["id"]), data["container_name"], data["target"],
+                                   reverting=reverting)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -347,31 +358,33 @@ class DiskFill:
         args = DiskFillArgs.model_validate(fault.args)
         name = fault.target
         data: dict[str, Any] = {"target": name, "args": args.model_dump()}
+        fields: dict[str, Any]
         fs: Filesystem
-        if target.path:
+        mounts: tuple[Mount, ...] = ()
+        platform = (self._platforms or installed_platforms()).get(target.platform)
+        if isinstance(target, HostTarget):
             if args.path is not None:
                 raise FaultError(f"target '{name}' is a host path ({target.path}); args.path is for containers only",
                                  target=name)
             path = os.path.abspath(target.path)
             fs = HostFilesystem(name)
             data.update(where="host")
-        elif target.container or target.labels:
+            fields = {"platform": target.platform}
+        elif isinstance(platform, ContainerPlatform):
             if not args.path:
                 raise FaultError(f"disk_fill on container target '{name}' needs args.path (a directory inside it)",
                                  target=name)
             if not args.path.startswith("/"):
                 raise FaultError(f"args.path must be absolute inside the container, got '{args.path}'", target=name)
-            container = find_container(self._client(stack.docker.base_url), target, name)
-            with docker_errors(container.name):
-                container.reload()
-                running = container.attrs["State"].get("Status") == "running"
-            if not running:
+            settings = stack.platform_settings(target.platform)
+            container = platform.find_container(target, name, settings)
+            if container.status != "running":
                 raise TargetError(f"container {container.name} is not running; cannot fill a disk in it", target=name)
             path = os.path.normpath(args.path)
-            fs = ContainerFilesystem(container, name)
-            data.update(where="container", base_url=stack.docker.base_url, container_id=container.id,
-                        container_name=container.name, container_labels=dict(container.labels),
-                        resource=f"docker:{container.id}")
+            fields = container_handle_fields(platform, container, settings)
+            fs = ContainerFilesystem(platform.runtime(fields["address"]), container.id, container.name, name)
+            mounts = container.mounts
+            data.update(where="container", container_name=container.name)
         else:
             raise FaultError(f"disk_fill acts on a container or a host path; '{name}' has {target.selector}",
                              target=name)
@@ -390,11 +403,11 @@ class DiskFill:
                 target=name,
             )
         if data["where"] == "container" and not args.allow_root_filesystem:
-            _refuse_host_root_mount(container.attrs.get("Mounts") or [], path, name)
+            _refuse_host_root_mount(mounts, path, name)
         usage = fs.usage(path)
         planned = plan_fill(usage, args, block=fs.block_size(path))
         if data["where"] == "host":
-            data["resource"] = f"filesystem:{fs.device(path)}"  # one fill per host filesystem at a time
+            fields["resource"] = HostPlatform.filesystem_resource(fs.device(path))
         fill_file = f"{path.rstrip('/')}/{FILL_PREFIX}{secrets.token_hex(6)}"
         data.update(path=path, files=[fill_file], before=usage.to_json(), planned_bytes=planned)
         where = "" if data["where"] == "host" else f" in {data['container_name']}"
@@ -406,13 +419,14 @@ class DiskFill:
                 f"({usage.percent_used:g}% used, {format_size(usage.free)} free before)"
             ),
             data=data,
+            **fields,
         )
 
     def inject(self, handle: FaultHandle) -> None:
         """Measure again (the disk may have changed since prepare) and write the fill file."""
         data = handle.data
         args = DiskFillArgs.model_validate(data["args"])
-        fs = self._filesystem(data)
+        fs = self._filesystem(handle)
         path = data["path"]
         nbytes = plan_fill(fs.usage(path), args, block=fs.block_size(path))
         for fill_file in data["files"]:
@@ -421,13 +435,13 @@ class DiskFill:
             fs.fill(fill_file, nbytes)
 
     def check(self, handle: FaultHandle) -> bool:
-        fs = self._filesystem(handle.data)
+        fs = self._filesystem(handle)
         return all(fs.exists(f) for f in handle.data["files"])
 
     def revert(self, handle: FaultHandle) -> None:
         """Delete exactly the files this fault made; then the free space must be back within tolerance."""
         data = handle.data
-        fs = self._filesystem(data, reverting=True)
+        fs = self._filesystem(handle, reverting=True)
         path = data["path"]
         for fill_file in data["files"]:
             if not os.path.basename(fill_file).startswith(FILL_PREFIX):
@@ -453,7 +467,7 @@ class DiskFill:
     def observations(self, handle: FaultHandle, phase: str) -> list[tuple[str, dict[str, Any]]]:
         """One ``disk.usage`` event for the engine to record at this phase (before, during, after)."""
         data = handle.data
-        fs = self._filesystem(data, reverting=phase == "after")
+        fs = self._filesystem(handle, reverting=phase == "after")
         usage = fs.usage(data["path"])
         fill = sum(fs.file_size(f) or 0 for f in data["files"])
         return [(

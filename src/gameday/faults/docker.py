@@ -1,101 +1,26 @@
-"""Container faults through the Docker Engine API: kill, stop, pause.
+"""Container faults: kill, stop, pause, on any container platform (Docker today).
 
-Revert brings the container back to the state it had before (running), and waits until it is
-running, and healthy where it has a health check. Every call is translated into our errors here.
+The target's platform finds the container and hands back a runtime that reaches it (``gameday.platforms``);
+this module never speaks to Docker itself. Revert brings the container back to the state it had before
+(running), and waits until it is running, and healthy where it has a health check.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import os
 import signal as signal_module
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from gameday.errors import DockerUnavailable, FaultError, RevertError, TargetError
-from gameday.faults.base import FaultArgs, FaultHandle
-from gameday.scenario.model import FaultSpec, StackSpec, TargetSpec
-
-if TYPE_CHECKING:
-    import docker
-    from docker.models.containers import Container
+from gameday.errors import RevertError, TargetError
+from gameday.faults.base import FaultArgs, reverting
+from gameday.handle import FaultHandle
+from gameday.platforms.base import ContainerPlatform, ContainerRuntime, container_handle_fields
+from gameday.platforms.registry import PlatformRegistry, installed_platforms
+from gameday.scenario.model import FaultSpec, StackSpec
 
 REVERT_READY_TIMEOUT = 60.0
-
-
-@contextlib.contextmanager
-def docker_errors(target: str = "", *, reverting: bool = False) -> Iterator[None]:
-    """Translate docker SDK and socket errors into gameday errors."""
-    import docker.errors
-    import requests.exceptions
-
-    error_cls = RevertError if reverting else FaultError
-    try:
-        yield
-    except docker.errors.NotFound as exc:
-        raise TargetError(f"container {target} not found (it vanished or never existed)", target=target) from exc
-    except (docker.errors.DockerException, requests.exceptions.ConnectionError) as exc:
-        text = str(exc)
-        if "Connection aborted" in text or "Error while fetching server API version" in text or isinstance(
-            exc, requests.exceptions.ConnectionError
-        ):
-            raise DockerUnavailable(f"cannot reach the Docker daemon: {_short(text)}") from exc
-        raise error_cls(f"Docker refused the call on {target}: {_short(text)}", target=target) from exc
-
-
-def _unix_socket_path(url: str) -> str | None:
-    for prefix in ("unix://", "http+unix://"):
-        if url.startswith(prefix):
-            return url[len(prefix):]
-    return None
-
-
-def _short(text: str) -> str:
-    return " ".join(text.split())[:200]
-
-
-@functools.lru_cache(maxsize=8)
-def docker_client(base_url: str | None) -> docker.DockerClient:
-    """A client for this daemon, pinged once when made and then shared within the process (its connection
-    pool is reused). A daemon that goes away later shows as DockerUnavailable on the next call."""
-    import docker
-
-    socket_path = _unix_socket_path(base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
-    if socket_path is not None and not os.path.exists(socket_path):
-        # Checked first: the SDK leaks a socket when it fails to reach a missing daemon.
-        raise DockerUnavailable(f"cannot reach the Docker daemon: no socket at {socket_path} (is dockerd running?)")
-    with docker_errors():
-        client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
-    try:
-        with docker_errors():
-            client.ping()
-    except DockerUnavailable:
-        client.close()
-        raise
-    return client
-
-
-def find_container(client: docker.DockerClient, target: TargetSpec, target_name: str) -> Container:
-    """The one container a target names, by name or by labels."""
-    with docker_errors(f"{target.container} (target {target_name})" if target.container else target_name):
-        if target.container:
-            return client.containers.get(target.container)
-        assert target.labels is not None
-        filters = {"label": [f"{k}={v}" for k, v in sorted(target.labels.items())]}
-        found = client.containers.list(all=True, filters=filters)
-    if not found:
-        raise TargetError(f"no container matches target '{target_name}' ({target.selector})", target=target_name)
-    if len(found) > 1:
-        names = ", ".join(sorted(c.name for c in found))
-        raise TargetError(
-            f"target '{target_name}' ({target.selector}) matches {len(found)} containers ({names}); it must match one",
-            target=target_name,
-        )
-    return found[0]
 
 
 class _ContainerFault:
@@ -103,37 +28,32 @@ class _ContainerFault:
     args_model: ClassVar[type[FaultArgs]]
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels")
 
-    def _client(self, base_url: str | None) -> docker.DockerClient:
-        return docker_client(base_url)
+    def __init__(self, *, platforms: PlatformRegistry | None = None) -> None:
+        self._platforms = platforms
+
+    def _platform(self, name: str, target: str) -> ContainerPlatform:
+        return (self._platforms or installed_platforms()).containers(name, kind=self.kind, target=target)
 
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
         target = stack.targets[fault.target]
-        client = self._client(stack.docker.base_url)
-        container = find_container(client, target, fault.target)
-        with docker_errors(container.name):
-            container.reload()
-            state = container.attrs["State"]
-        if state.get("Status") != "running" or state.get("Paused"):
+        platform = self._platform(target.platform, fault.target)
+        settings = stack.platform_settings(target.platform)
+        container = platform.find_container(target, fault.target, settings)
+        if not container.serving:
             raise TargetError(
-                f"container {container.name} is {'paused' if state.get('Paused') else state.get('Status')}, "
+                f"container {container.name} is {'paused' if container.paused else container.status}, "
                 "not running; nothing to break",
                 target=fault.target,
-                resource=f"docker:{container.id}",
+                resource=platform.resource(container),
             )
         args = self.args_model.model_validate(fault.args)
         return FaultHandle(
             kind=self.kind,
             target=fault.target,
             description=self.describe(container.name, args),
-            data={
-                "base_url": stack.docker.base_url,
-                "container_id": container.id,
-                "container_name": container.name,
-                "has_healthcheck": bool(state.get("Health")),
-                "container_labels": dict(container.labels),
-                "resource": f"docker:{container.id}",
-                "args": args.model_dump(),
-            },
+            data={"container_name": container.name, "has_healthcheck": container.health is not None,
+                  "args": args.model_dump()},
+            **container_handle_fields(platform, container, settings),
         )
 
     def describe(self, name: str, args: Any) -> str:
@@ -143,48 +63,43 @@ class _ContainerFault:
         wait = "running and healthy" if handle.data.get("has_healthcheck") else "running"
         return f"start or unpause {handle.data['container_name']} and wait until it is {wait}"
 
-    def _container(self, handle: FaultHandle, *, reverting: bool = False) -> Container:
-        client = self._client(handle.data.get("base_url"))
-        with docker_errors(handle.data["container_name"], reverting=reverting):
-            return client.containers.get(handle.data["container_id"])
+    def _runtime(self, handle: FaultHandle) -> tuple[ContainerRuntime, str]:
+        platform = self._platform(handle.platform, handle.target)
+        return platform.runtime(handle.address), str(handle.address["id"])
 
     def inject(self, handle: FaultHandle) -> None:
-        container = self._container(handle)
-        with docker_errors(handle.data["container_name"]):
-            self._break(container, handle.data["args"])
+        runtime, container_id = self._runtime(handle)
+        self._break(runtime, container_id, handle.data["args"])
 
-    def _break(self, container: Container, args: dict[str, Any]) -> None:
+    def _break(self, runtime: ContainerRuntime, container_id: str, args: dict[str, Any]) -> None:
         raise NotImplementedError
 
     def check(self, handle: FaultHandle) -> bool:
         """True while the container is not serving (not running, or paused)."""
-        state = self._container(handle).attrs["State"]  # a fresh inspect: `get` reads the daemon each time
-        return state.get("Status") != "running" or bool(state.get("Paused"))
+        runtime, container_id = self._runtime(handle)
+        return not runtime.inspect(container_id).serving
 
     def revert(self, handle: FaultHandle) -> None:
         """Bring the container back to running (and healthy); harmless when it already is."""
-        name = handle.data["container_name"]
-        container = self._container(handle, reverting=True)
-        state = container.attrs["State"]
-        with docker_errors(name, reverting=True):
-            if state.get("Paused"):
-                container.unpause()
-            elif state.get("Status") != "running":
-                container.start()
-        wait_until_ready(container, name, healthcheck=handle.data.get("has_healthcheck", False))
+        runtime, container_id = self._runtime(handle)
+        with reverting():
+            state = runtime.inspect(container_id)
+            if state.paused:
+                runtime.unpause(container_id)
+            elif state.status != "running":
+                runtime.start(container_id)
+            wait_until_ready(runtime, container_id, handle.data["container_name"],
+                             healthcheck=handle.data.get("has_healthcheck", False))
 
 
-def wait_until_ready(container: Container, name: str, *, healthcheck: bool, timeout: float = REVERT_READY_TIMEOUT) -> None:
+def wait_until_ready(runtime: ContainerRuntime, container_id: str, name: str, *, healthcheck: bool,
+                     timeout: float = REVERT_READY_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     last = "unknown"
     while time.monotonic() < deadline:
-        with docker_errors(name, reverting=True):
-            container.reload()
-            state = container.attrs["State"]
-        running = state.get("Status") == "running" and not state.get("Paused")
-        health = (state.get("Health") or {}).get("Status")
-        last = f"{state.get('Status')}" + (f", {health}" if health else "")
-        if running and (not healthcheck or health == "healthy"):
+        state = runtime.inspect(container_id)
+        last = state.status + (f", {state.health}" if state.health else "")
+        if state.serving and (not healthcheck or state.health == "healthy"):
             return
         time.sleep(0.1)
     raise RevertError(f"container {name} did not come back within {timeout:.0f}s (last seen: {last})", target=name)
@@ -211,8 +126,8 @@ class ContainerKill(_ContainerFault):
     def describe(self, name: str, args: Any) -> str:
         return f"kill {name} with {args.signal}"
 
-    def _break(self, container: Container, args: dict[str, Any]) -> None:
-        container.kill(signal=args["signal"])
+    def _break(self, runtime: ContainerRuntime, container_id: str, args: dict[str, Any]) -> None:
+        runtime.signal(container_id, args["signal"])
 
 
 class StopArgs(FaultArgs):
@@ -226,8 +141,8 @@ class ContainerStop(_ContainerFault):
     def describe(self, name: str, args: Any) -> str:
         return f"stop {name}"
 
-    def _break(self, container: Container, args: dict[str, Any]) -> None:
-        container.stop(timeout=args["timeout"])
+    def _break(self, runtime: ContainerRuntime, container_id: str, args: dict[str, Any]) -> None:
+        runtime.stop(container_id, timeout=args["timeout"])
 
 
 class PauseArgs(FaultArgs):
@@ -243,5 +158,5 @@ class ContainerPause(_ContainerFault):
     def describe(self, name: str, args: Any) -> str:
         return f"pause {name}"
 
-    def _break(self, container: Container, args: dict[str, Any]) -> None:
-        container.pause()
+    def _break(self, runtime: ContainerRuntime, container_id: str, args: dict[str, Any]) -> None:
+        runtime.pause(container_id)

@@ -20,17 +20,13 @@ from pydantic import Field
 from gameday.errors import GamedayError, RevertError, TargetError, ToxiproxyUnavailable
 from gameday.faults.base import FaultArgs, FaultHandle
 from gameday.faults.toxiproxy_client import ToxiproxyClient
+from gameday.platforms.resources import ToxiproxyPlatform, ToxiproxyTarget
 from gameday.scenario.model import Duration, FaultSpec, StackSpec
 
 MAX_DURATION_S = 3600.0
 
 
-
-def proxy_resource(url: str, proxy: str) -> str:
-    """The lock key of a proxy: one run at a time on it, whatever the toxic and however the scenario names it."""
-    parts = urlsplit(url)
-    host = "127.0.0.1" if parts.hostname in ("localhost", "::1") else parts.hostname
-    return f"toxiproxy:{host}:{parts.port or 8474}/{proxy}"
+proxy_resource = ToxiproxyPlatform.resource
 
 class ToxicArgs(FaultArgs):
     """What every toxic takes: which way the bytes it slows flow, and for what share of connections."""
@@ -104,7 +100,7 @@ class _ToxiproxyFault:
 
     def _proxy_name(self, fault: FaultSpec, stack: StackSpec) -> str:
         target = stack.targets.get(fault.target)
-        if target is None or not target.proxy:
+        if not isinstance(target, ToxiproxyTarget):
             raise TargetError(f"target '{fault.target}' names no Toxiproxy proxy", target=fault.target)
         return target.proxy
 
@@ -133,13 +129,14 @@ class _ToxicFault(_ToxiproxyFault):
             data={
                 "url": url,
                 "proxy": proxy.name,
-                "resource": proxy_resource(url, proxy.name),
                 "toxic": toxic,
                 "toxic_type": self.toxic_type,
                 "stream": args.direction,
                 "toxicity": args.toxicity,
                 "attributes": self.attributes(args),
             },
+            platform=ToxiproxyPlatform.name,
+            resource=proxy_resource(url, proxy.name),
         )
 
     def inject(self, handle: FaultHandle) -> None:
@@ -251,8 +248,9 @@ class ProxyDown(_ToxiproxyFault):
             kind=self.kind,
             target=fault.target,
             description=f"disable proxy {proxy.name}",
-            data={"url": url, "proxy": proxy.name, "resource": proxy_resource(url, proxy.name),
-                  "was_enabled": proxy.enabled},
+            data={"url": url, "proxy": proxy.name, "was_enabled": proxy.enabled},
+            platform=ToxiproxyPlatform.name,
+            resource=proxy_resource(url, proxy.name),
         )
 
     def inject(self, handle: FaultHandle) -> None:

@@ -4,7 +4,8 @@ A scenario says WHAT happens in a game day:
 
     version: 1
     name: checkout-db-down
-    stack:        where things are: Docker, Toxiproxy, Prometheus/Alertmanager, and named targets
+    stack:        where things are: Docker, Toxiproxy, Prometheus/Alertmanager, and named targets (each
+                  validated by its platform's model: ``{platform: docker, container: checkout}``)
     steady_state: probes that must be green before a fault and again after revert
     faults:       what breaks (kind, target, args), when (at) and for how long (duration)
     expect:       what must hold: probe behaviour during the fault, recovery time, alerts
@@ -32,11 +33,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
 
 from gameday.incident import Audience, Role
+from gameday.platforms.base import Target
+from gameday.platforms.registry import installed_platforms
 from gameday.scenario.durations import DURATION_PATTERN, parse_duration
 from gameday.scenario.matchers import LabelMatcher, parse_matcher
 
@@ -86,40 +90,22 @@ class Model(BaseModel):
 # --- stack --------------------------------------------------------------------------------------
 
 
-class TargetSpec(Model):
-    """A thing a fault may touch. Exactly one way of finding it is given."""
+def _platform_target(value: Any, info: ValidationInfo) -> Target:
+    """Each target is checked by its platform's own model; ``context={"platforms": ...}`` picks the registry."""
+    context = info.context if isinstance(info.context, dict) else {}
+    registry = context.get("platforms") or installed_platforms()
+    return registry.validate_target(value)
 
-    container: str | None = Field(None, description="Docker container name")
-    labels: dict[str, str] | None = Field(None, description="Docker labels that select exactly one container")
-    proxy: str | None = Field(None, description="Toxiproxy proxy name")
-    path: str | None = Field(None, description="a host path (disk and file faults)")
-    postgres_role: str | None = Field(None, description="a PostgreSQL role")
-    redis_user: str | None = Field(None, description="a Redis ACL user")
-    dsn_env: str | None = Field(
-        None, description="environment variable holding the admin connection URL (never the URL itself)"
-    )
-    description: str = ""
 
-    @model_validator(mode="after")
-    def _one_selector(self) -> TargetSpec:
-        chosen = [k for k in ("container", "labels", "proxy", "path", "postgres_role", "redis_user") if getattr(self, k)]
-        if len(chosen) != 1:
-            raise ValueError(
-                "a target names exactly one of container, labels, proxy, path, postgres_role, redis_user"
-                + (f" (got {', '.join(chosen)})" if chosen else "")
-            )
-        return self
+TargetSpec = Target
+"""A target, as its platform's model (``DockerTarget``, ``ToxiproxyTarget``...): ``platform`` says which."""
 
-    @property
-    def selector(self) -> str:
-        """Human form, e.g. ``container=checkout`` or ``labels=app=web``."""
-        if self.labels:
-            return "labels=" + ",".join(f"{k}={v}" for k, v in sorted(self.labels.items()))
-        for key in ("container", "proxy", "path", "postgres_role", "redis_user"):
-            value = getattr(self, key)
-            if value:
-                return f"{key}={value}"
-        return "?"
+PlatformTarget = Annotated[
+    Target,
+    BeforeValidator(_platform_target),
+    WithJsonSchema({"type": "object", "description": "a target: {platform: <name>, ...its fields}, or version 1's "
+                    "short form naming one of container, labels, proxy, path, postgres_role, redis_user"}),
+]
 
 
 class Endpoint(Model):
@@ -142,7 +128,12 @@ class StackSpec(Model):
     toxiproxy: Endpoint | None = None
     prometheus: Endpoint | None = None
     alertmanager: Endpoint | None = None
-    targets: dict[Name, TargetSpec] = Field(default_factory=dict)
+    targets: dict[Name, PlatformTarget] = Field(default_factory=dict)
+
+    def platform_settings(self, platform: str) -> dict[str, Any]:
+        """The stack's own section for a platform (``docker:`` for Docker), as that platform reads it; {} if none."""
+        section = getattr(self, platform, None) if platform in type(self).model_fields else None
+        return section.model_dump() if isinstance(section, BaseModel) else {}
 
 
 # --- probes ----------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The JSON Schema of a scenario, for editors (yaml-language-server) and other tools.
 
 Each fault kind's arguments come from its driver's own model, so an editor completes and checks
-``args`` for the kind written beside it (``if kind is latency then args is LatencyArgs``).
+``args`` for the kind written beside it (``if kind is latency then args is LatencyArgs``). Each target
+likewise follows its platform's model (``if platform is docker then DockerTarget``); a target without
+``platform:`` is version 1's short form of one of the built-in platforms.
 """
 
 from __future__ import annotations
@@ -15,11 +17,19 @@ from pydantic import BaseModel
 from gameday.scenario.model import Scenario
 
 
-def scenario_json_schema(fault_args: Mapping[str, type[BaseModel]] | list[str] | None = None) -> dict[str, Any]:
-    """``fault_args``: each fault kind and its arguments model (a list of kinds only names them)."""
+def scenario_json_schema(fault_args: Mapping[str, type[BaseModel]] | list[str] | None = None,
+                         targets: Mapping[str, type[BaseModel]] | None = None,
+                         short_forms: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``fault_args``: each fault kind and its arguments model (a list of kinds only names them);
+    ``targets``: each platform and its target model; ``short_forms``: version 1's keys and their platforms."""
     schema = Scenario.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "gameday scenario (version 1)"
+    if targets:
+        schema["$defs"]["Target"] = _targets(targets, short_forms or {}, schema["$defs"])
+        by_name = schema["$defs"]["StackSpec"]["properties"]["targets"]["patternProperties"]  # names follow Name
+        for pattern in by_name:
+            by_name[pattern] = {"$ref": "#/$defs/Target"}
     if not fault_args:
         return schema
     fault = schema["$defs"]["FaultSpec"]
@@ -39,13 +49,46 @@ def _args_of(kind: str, model: type[BaseModel], defs: dict[str, Any]) -> dict[st
             "then": {"properties": {"args": args}}}
 
 
-def scenario_json_schema_text(fault_args: Mapping[str, type[BaseModel]] | list[str] | None = None) -> str:
-    return json.dumps(scenario_json_schema(fault_args), indent=2, sort_keys=True) + "\n"
+def _targets(models: Mapping[str, type[BaseModel]], short_forms: Mapping[str, str],
+             defs: dict[str, Any]) -> dict[str, Any]:
+    """``if platform == <name> then <its model>``; without ``platform:``, one of the short forms' models."""
+    refs = {name: _definition(model, defs, f"platform {name}") for name, model in models.items()}
+    rules: list[dict[str, Any]] = [
+        {"if": {"properties": {"platform": {"const": name}}, "required": ["platform"]}, "then": refs[name]}
+        for name in sorted(models)
+    ]
+    legacy = sorted({platform for platform in short_forms.values() if platform in refs})
+    if legacy:
+        rules.append({"if": {"not": {"required": ["platform"]}},
+                      "then": {"oneOf": [refs[platform] for platform in legacy]}})
+    return {"type": "object",
+            "description": "a target: {platform: <name>, ...the platform's fields}; without platform, version 1's "
+                           "short form: one of " + ", ".join(short_forms),
+            "properties": {"platform": {"enum": sorted(models)}},
+            "allOf": rules}
+
+
+def _definition(model: type[BaseModel], defs: dict[str, Any], what: str) -> dict[str, Any]:
+    """The model joins the shared definitions under its own name; a reference to it."""
+    body = model.model_json_schema(mode="validation", ref_template="#/$defs/{model}")
+    for name, definition in [*body.pop("$defs", {}).items(), (model.__name__, body)]:
+        if defs.setdefault(name, definition) != definition:
+            raise ValueError(f"two different schema definitions named {name} ({what})")
+    return {"$ref": f"#/$defs/{model.__name__}"}
+
+
+def scenario_json_schema_text(fault_args: Mapping[str, type[BaseModel]] | list[str] | None = None,
+                              targets: Mapping[str, type[BaseModel]] | None = None,
+                              short_forms: Mapping[str, str] | None = None) -> str:
+    return json.dumps(scenario_json_schema(fault_args, targets, short_forms), indent=2, sort_keys=True) + "\n"
 
 
 def installed_schema_text() -> str:
-    """The schema for the fault kinds installed here (built in and from plugins): what ``gameday schema`` writes."""
+    """The schema for the fault kinds and platforms installed here (built in and from plugins): what
+    ``gameday schema`` writes."""
     from gameday.faults.base import FaultRegistry
+    from gameday.platforms.registry import SHORT_FORMS, installed_platforms
 
     registry = FaultRegistry()
-    return scenario_json_schema_text({kind: registry.driver_class(kind).args_model for kind in registry.kinds()})
+    return scenario_json_schema_text({kind: registry.driver_class(kind).args_model for kind in registry.kinds()},
+                                     installed_platforms().target_models(), SHORT_FORMS)

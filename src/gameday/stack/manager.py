@@ -70,7 +70,7 @@ class DemoStack:
     @property
     def client(self) -> docker.DockerClient:
         if self._client is None:
-            from gameday.faults.docker import docker_client
+            from gameday.platforms.docker import docker_client
 
             self._client = docker_client(self.config.docker_base_url)
         return self._client

@@ -130,7 +130,7 @@ def config_texts(config: StackConfig) -> dict[str, str]:
 
 def missing_demo_env(scenario: Any, environ: Mapping[str, str]) -> dict[str, str]:
     """The demo stack's admin URLs that a scenario on it names (targets' dsn_env) and ``environ`` lacks."""
-    needed = {t.dsn_env for t in scenario.stack.targets.values() if t.dsn_env} - set(environ)
+    needed = {str(t.dsn_env) for t in scenario.stack.targets.values() if getattr(t, "dsn_env", None)} - set(environ)
     if scenario.stack.name != "demo" or not needed:
         return {}
     return {k: v for k, v in stack_env(StackConfig.from_env(environ)).items() if k in needed}

@@ -1,0 +1,215 @@
+"""What a platform is: where targets live, how they are named, and what keeps a run off the wrong ones.
+
+A platform is to gameday what a transport is to httpx: the core (the engine, the scenario loader)
+speaks only these protocols, and each platform plugs in through the ``gameday.platforms`` entry
+point group, the built-ins exactly as a third party's would.
+
+    Platform            name, target_model (its pydantic model of a target), and the safety methods:
+      check_allowed(handle, policy)   refuse production and targets not opted in (the allowlist)
+      lock_key(handle) -> str         what the fault touches, as one lock key
+      holder(key, locks) -> run id    who else holds it, for plans and "in use by run X" errors
+    ContainerPlatform   a Platform with containers: find_container(...) and runtime(address)
+    ContainerRuntime    inspect, exec with a timeout, and the lifecycle calls container faults make
+
+This module sits below the scenario format (which validates each target with its platform's model),
+so it imports nothing of gameday but the error tree and the handle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from gameday.errors import TargetError
+from gameday.handle import FaultHandle
+
+
+class Target(BaseModel):
+    """Base of every platform's target model; ``platform`` is the discriminator."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    platform: str
+    description: str = ""
+
+    @property
+    def selector(self) -> str:
+        """How the target is found, for people: ``container=checkout``, ``proxy=postgres``."""
+        return self.platform
+
+
+@dataclass(frozen=True)
+class SafetyPolicy:
+    """What the stack and the run say about which targets may be touched."""
+
+    stack: str = "demo"
+    environment: str = "staging"
+    allow_label: str = "gameday.allowed=true"
+    allow_production: bool = False
+
+
+class LockBook(Protocol):
+    """The run's locks, as a platform sees them (``engine.safety.TargetLocks`` is one)."""
+
+    def holder(self, resource: str) -> str | None: ...
+
+
+@runtime_checkable
+class Platform(Protocol):
+    """One platform. Instances are made with no arguments by the registry."""
+
+    name: ClassVar[str]
+    target_model: ClassVar[type[Target]]
+
+    def check_allowed(self, handle: FaultHandle, policy: SafetyPolicy) -> None:
+        """Raise TargetError unless a fault may touch this target (production refusal, allowlist)."""
+        ...
+
+    def lock_key(self, handle: FaultHandle) -> str:
+        """What the fault touches, as one string: two runs holding the same key never run at once."""
+        ...
+
+    def holder(self, key: str, locks: LockBook) -> str | None:
+        """The live run holding this key, if any."""
+        ...
+
+
+def refuse_production(handle: FaultHandle, policy: SafetyPolicy) -> None:
+    """Every platform's first rule: a production stack is refused unless the run says otherwise."""
+    if policy.environment == "production" and not policy.allow_production:
+        raise TargetError(
+            f"stack '{policy.stack}' is marked environment: production; every fault is refused "
+            "unless the run passes --allow-production (which is logged)",
+            target=handle.target,
+        )
+
+
+def refuse_unlabelled(handle: FaultHandle, policy: SafetyPolicy, *, what: str, hint: str = "") -> None:
+    """The allowlist by label: a target whose labels lack ``policy.allow_label`` is refused."""
+    if handle.labels is None:
+        return
+    key, _, value = policy.allow_label.partition("=")
+    if handle.labels.get(key) != value:
+        name = str(handle.address.get("name") or handle.target)
+        raise TargetError(
+            f"{what} {name} (target '{handle.target}') is not allowed as a fault target: it lacks the label "
+            f"{policy.allow_label}" + (f"; {hint}" if hint else ""),
+            target=handle.target,
+        )
+
+
+class PlatformDefaults:
+    """Behaviour a platform may inherit: production refusal, the handle's resource as its lock key,
+    and the run's own lock files for who holds it."""
+
+    name: ClassVar[str]
+    target_model: ClassVar[type[Target]]
+
+    def check_allowed(self, handle: FaultHandle, policy: SafetyPolicy) -> None:
+        refuse_production(handle, policy)
+
+    def lock_key(self, handle: FaultHandle) -> str:
+        return handle.resource or f"{handle.kind}:{handle.target}"
+
+    def holder(self, key: str, locks: LockBook) -> str | None:
+        return locks.holder(key)
+
+
+class NoPlatform(PlatformDefaults):
+    """For a handle that names no platform (a driver written before platforms, or a test's fake)."""
+
+    name: ClassVar[str] = ""
+    target_model: ClassVar[type[Target]] = Target
+
+
+# --- containers -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mount:
+    destination: str
+    type: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """One container as its runtime reports it now."""
+
+    id: str
+    name: str
+    status: str
+    """``running``, ``exited``, ``created``... (a paused container is ``running`` with ``paused``)."""
+    paused: bool = False
+    health: str | None = None
+    """``healthy``, ``unhealthy`` or ``starting``; None when the container has no health check."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    mounts: tuple[Mount, ...] = ()
+
+    @property
+    def serving(self) -> bool:
+        """Running and not paused: its processes can answer."""
+        return self.status == "running" and not self.paused
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    output: str
+    """stdout and stderr together, decoded, stripped."""
+
+
+class ContainerRuntime(Protocol):
+    """How a platform reaches a container: Docker's Engine API today, Kubernetes' exec API later, and an
+    in-memory runtime for tests. Errors are gameday errors (TargetError for a container that is gone,
+    an EnvironmentProblem for a runtime that cannot be reached, FaultError for a call it refused)."""
+
+    def inspect(self, container_id: str) -> ContainerState: ...
+
+    def exec(self, container_id: str, argv: Sequence[str], *, timeout: float, user: str = "0") -> ExecResult:
+        """Run a command inside the container as ``user``; FaultError if it does not finish within ``timeout``."""
+        ...
+
+    def signal(self, container_id: str, signal: str) -> None:
+        """Send a signal (``SIGKILL``) to the container's main process."""
+        ...
+
+    def stop(self, container_id: str, *, timeout: int) -> None: ...
+
+    def start(self, container_id: str) -> None: ...
+
+    def pause(self, container_id: str) -> None: ...
+
+    def unpause(self, container_id: str) -> None: ...
+
+
+@runtime_checkable
+class ContainerPlatform(Platform, Protocol):
+    """A platform whose targets are containers (Docker today; Compose and Kubernetes later)."""
+
+    def find_container(self, target: Target, target_name: str, settings: Mapping[str, Any]) -> ContainerState:
+        """The one container a target names; ``settings`` is the stack's section for this platform
+        (``stack.docker`` for Docker). No side effect."""
+        ...
+
+    def address(self, container: ContainerState, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """What goes into ``FaultHandle.address`` so ``runtime`` reaches the container again after a crash."""
+        ...
+
+    def resource(self, container: ContainerState) -> str:
+        """The lock key of one container, e.g. ``docker:<container id>``."""
+        ...
+
+    def runtime(self, address: Mapping[str, Any]) -> ContainerRuntime:
+        """The runtime that reaches the container at this address (made or reused)."""
+        ...
+
+
+def container_handle_fields(platform: ContainerPlatform, container: ContainerState,
+                            settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The explicit FaultHandle fields for a fault on one container: ``FaultHandle(..., **fields)``."""
+    return {"platform": platform.name, "resource": platform.resource(container),
+            "labels": dict(container.labels), "address": platform.address(container, settings)}

@@ -1,0 +1,109 @@
+"""The built-in platforms whose targets are not containers: a Toxiproxy proxy, a host path, a PostgreSQL
+role, a Redis ACL user. Each is a platform of its own, with its own target model and lock keys:
+
+    {platform: toxiproxy, proxy: postgres}                          (version 1: {proxy: postgres})
+    {platform: host, path: /var/lib/app}                            (version 1: {path: ...})
+    {platform: postgres, postgres_role: checkout, dsn_env: PG_ADMIN}  (version 1: without platform)
+    {platform: redis, redis_user: checkout, dsn_env: REDIS_ADMIN}     (version 1: without platform)
+
+Being platforms, not fields of one target type, lets each grow its own allowlist (issue 14: the proxies,
+roles, users and paths a stack file opts in) without touching the core. Today they refuse a production
+stack like every platform; nothing else is allowlisted, as before.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field
+
+from gameday.platforms.base import PlatformDefaults, Target
+
+DSN_ENV_DESCRIPTION = "environment variable holding the admin connection URL (never the URL itself)"
+
+
+class ToxiproxyTarget(Target):
+    platform: Literal["toxiproxy"] = "toxiproxy"
+    proxy: str = Field(min_length=1, description="Toxiproxy proxy name")
+
+    @property
+    def selector(self) -> str:
+        return f"proxy={self.proxy}"
+
+
+class ToxiproxyPlatform(PlatformDefaults):
+    """Proxies of a Toxiproxy server (``stack.toxiproxy.url``)."""
+
+    name: ClassVar[str] = "toxiproxy"
+    target_model: ClassVar[type[Target]] = ToxiproxyTarget
+
+    @staticmethod
+    def resource(url: str, proxy: str) -> str:
+        """The lock key of a proxy: one run at a time on it, whatever the toxic and however the scenario names it."""
+        parts = urlsplit(url)
+        host = "127.0.0.1" if parts.hostname in ("localhost", "::1") else parts.hostname
+        return f"toxiproxy:{host}:{parts.port or 8474}/{proxy}"
+
+
+class HostTarget(Target):
+    platform: Literal["host"] = "host"
+    path: str = Field(min_length=1, description="a host path (disk and file faults)")
+
+    @property
+    def selector(self) -> str:
+        return f"path={self.path}"
+
+
+class HostPlatform(PlatformDefaults):
+    """Paths on the machine gameday runs on."""
+
+    name: ClassVar[str] = "host"
+    target_model: ClassVar[type[Target]] = HostTarget
+
+    @staticmethod
+    def file_resource(path: str) -> str:
+        return f"file:{path}"
+
+    @staticmethod
+    def filesystem_resource(device: str) -> str:
+        """One fill per host filesystem at a time, whichever directory of it a scenario names."""
+        return f"filesystem:{device}"
+
+
+class PostgresTarget(Target):
+    platform: Literal["postgres"] = "postgres"
+    postgres_role: str = Field(min_length=1, description="a PostgreSQL role")
+    dsn_env: str | None = Field(None, description=DSN_ENV_DESCRIPTION)
+
+    @property
+    def selector(self) -> str:
+        return f"postgres_role={self.postgres_role}"
+
+
+class PostgresPlatform(PlatformDefaults):
+    name: ClassVar[str] = "postgres"
+    target_model: ClassVar[type[Target]] = PostgresTarget
+
+    @staticmethod
+    def resource(server: str, role: str) -> str:
+        return f"postgres_role:{server}/{role}"
+
+
+class RedisTarget(Target):
+    platform: Literal["redis"] = "redis"
+    redis_user: str = Field(min_length=1, description="a Redis ACL user")
+    dsn_env: str | None = Field(None, description=DSN_ENV_DESCRIPTION)
+
+    @property
+    def selector(self) -> str:
+        return f"redis_user={self.redis_user}"
+
+
+class RedisPlatform(PlatformDefaults):
+    name: ClassVar[str] = "redis"
+    target_model: ClassVar[type[Target]] = RedisTarget
+
+    @staticmethod
+    def resource(host: str, port: int, user: str) -> str:
+        return f"redis_user:{host}:{port}/{user}"
