@@ -86,7 +86,7 @@ def test_the_deliberately_broken_runbook_is_judged_broken(
 
     verdict = follow(book, web, timeline)
 
-    assert verdict.broken
+    assert not verdict.works
     assert not verdict.restored
     assert verdict.failing_steps == [], "every command succeeds; the runbook is still wrong"
     assert verdict.idle_steps == [1, 2, 3], "restarting the decoy changes nothing the probe sees"

@@ -183,7 +183,7 @@ def test_sev4_needs_no_updates() -> None:
 
 
 def test_severity_names_are_configurable() -> None:
-    table = DEFAULT_SEVERITIES.renamed({"SEV1": "P1", "SEV2": "P2"})
+    table = DEFAULT_SEVERITIES.with_overrides({"SEV1": {"name": "P1"}, "SEV2": {"name": "P2"}})
     assert table.get("P1") is table.get("SEV1") and table.get("p2").id == "SEV2"  # type: ignore[union-attr]
     card = score(drill("SEV1", *full_response("SEV2")), ScoringContext(severities=table))
     assert _reason(card, "triage") == "declared P2, less severe than the expected P1"

@@ -95,7 +95,3 @@ class DrillLoop:
         self._stop.set()
         if wait and self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()

@@ -33,18 +33,16 @@ from gameday.facilitator.scripted import check_probes
 from gameday.facilitator.severity import status_update_due
 from gameday.facilitator.state import PHASES, DrillState, drill_state
 from gameday.facilitator.templates import STATUSES, TemplateContext, draft
-from gameday.incident import AUDIENCES, ROLE_LABELS, SIGNALS
+from gameday.incident import AUDIENCES, ROLE_LABELS, ROLES, SIGNALS
 from gameday.scenario.durations import format_duration
 from gameday.scenario.model import Scenario
 from gameday.scoring.severity import SeverityTable, table_for
 from gameday.timeline import Event
 
-ROLE_ALIASES = {
-    "ic": "incident_commander", "incident_commander": "incident_commander", "commander": "incident_commander",
-    "incident commander": "incident_commander",
-    "comms": "communications", "communications": "communications", "communications lead": "communications",
-    "scribe": "scribe",
-    "sme": "sme", "smes": "sme", "expert": "sme",
+ROLE_ALIASES = {r: r for r in ROLES} | {
+    "ic": "incident_commander", "commander": "incident_commander", "incident commander": "incident_commander",
+    "comms": "communications", "communications lead": "communications",
+    "smes": "sme", "expert": "sme",
     "done": "done",
 }
 ROLE_PROMPTS = {**ROLE_LABELS, "sme": "subject-matter expert (SME)"}

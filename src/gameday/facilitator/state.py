@@ -30,7 +30,6 @@ class DrillState:
     reviewed: bool = False
     finished: bool = False
     fault_live: bool = False
-    run_finished: bool = False
     alerts_fired: list[str] = field(default_factory=list)
 
     @property
@@ -75,8 +74,6 @@ def drill_state(events: list[Event]) -> DrillState:
                 live.add(str(d.get("fault")))
             case ev.FAULT_REVERTED:
                 live.discard(str(d.get("fault")))
-            case ev.RUN_FINISHED:
-                state.run_finished = True
             case ev.ALERT_FIRING:
                 name = str(d.get("alertname"))
                 if name not in state.alerts_fired:

@@ -95,10 +95,6 @@ class RunbookVerdict:
         """The runbook restored service and none of its steps failed."""
         return self.restored and not self.failing_steps
 
-    @property
-    def broken(self) -> bool:
-        return not self.works
-
 
 class RunbookSession:
     """One responder following one runbook; the facilitator's scripted responder may drive it step by step.

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OPERATORS = ("=~", "!~", "!=", "=")
-_MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$', re.DOTALL)
+"""Alertmanager's four, two-character ones first so that ``=~`` is never read as ``=``."""
+_MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(' + "|".join(map(re.escape, OPERATORS)) + r')\s*(.*?)\s*$',
+                      re.DOTALL)
 
 
 @dataclass(frozen=True)

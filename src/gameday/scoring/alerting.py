@@ -110,7 +110,6 @@ class AlertEpisode:
     """Alertmanager's startsAt on the run's offset scale (None when the payload had no usable time)."""
     resolved_at: float | None = None
     resolved_wall: str | None = None
-    resolved_via: str | None = None
     ends_at: str | None = None
     fault: str | None = None
     """The fault this alert is attributed to, or None."""
@@ -268,7 +267,6 @@ def alert_episodes(events: list[Event]) -> list[AlertEpisode]:
                 continue  # resolved without a firing we saw: nothing to time
             ep_open.resolved_at = e.offset
             ep_open.resolved_wall = e.at
-            ep_open.resolved_via = str(d.get("via", ""))
             ep_open.ends_at = d.get("ends_at")
     return episodes
 

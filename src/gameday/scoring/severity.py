@@ -99,10 +99,6 @@ class SeverityTable:
         present = [lv for lv in (a, b) if lv is not None]
         return min(present, key=lambda lv: lv.rank) if present else None
 
-    def renamed(self, names: Mapping[str, str]) -> SeverityTable:
-        """The same table with display names changed, e.g. ``{"SEV1": "P1"}``; ids stay SEV1..SEV4."""
-        return replace(self, levels=tuple(replace(lv, name=names.get(lv.id, lv.name)) for lv in self.levels))
-
     def parse(self, text: str) -> str | None:
         """What a person types (``sev1``, ``SEV 1``, ``1``, or a display name such as ``P1``) -> ``SEV1``."""
         cleaned = text.strip().upper().replace(" ", "").replace("-", "")

@@ -199,7 +199,3 @@ def proxies(config: StackConfig) -> list[dict[str, Any]]:
         {"name": "redis", "listen": f"{HOST}:{config.redis_proxy_port}",
          "upstream": f"{HOST}:{config.redis_port}", "enabled": True},
     ]
-
-
-def rules_dir() -> Path:
-    return files_dir() / "prometheus" / "rules"
