@@ -15,12 +15,6 @@ DEFAULT_RUNBOOKS = "runbooks"
 DEFAULT_SCENARIOS = "scenarios"
 
 
-def _demo_rules_dir() -> Path:
-    from importlib.resources import files
-
-    return Path(str(files("gameday"))) / "stack" / "files" / "prometheus" / "rules"
-
-
 def _summary(errors: int, warnings: int, files: int, what: str) -> str:
     def n(count: int, word: str) -> str:
         return f"{count} {word}{'' if count == 1 else 's'}"
@@ -67,11 +61,12 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     from gameday.errors import GamedayError
     from gameday.runbooks.coverage import check_coverage
     from gameday.runbooks.findings import count
+    from gameday.stack.state import rules_dir
 
     runbooks = Path(args.runbooks)
     if not runbooks.is_dir():
         raise GamedayError(f"no runbooks folder at {runbooks}")
-    rules = _yaml_files(args.rules) if args.rules else _yaml_files([str(_demo_rules_dir())])
+    rules = _yaml_files(args.rules) if args.rules else _yaml_files([str(rules_dir())])
     scenarios = _yaml_files(args.scenarios or ([DEFAULT_SCENARIOS] if Path(DEFAULT_SCENARIOS).is_dir() else []))
     report = check_coverage(runbooks, rule_files=rules, scenario_files=scenarios)
     for finding in report.findings:

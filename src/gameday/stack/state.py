@@ -36,6 +36,11 @@ def files_dir() -> Path:
     return Path(str(resources.files("gameday.stack") / "files"))
 
 
+def rules_dir() -> Path:
+    """The demo stack's Prometheus alerting rules (what `gameday runbook coverage` checks by default)."""
+    return files_dir() / "prometheus" / "rules"
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
