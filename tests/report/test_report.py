@@ -57,6 +57,14 @@ def test_html_has_the_charts_with_the_fault_window_and_phase_markers(run_dir: Pa
     assert "alert CheckoutLatencyHigh" in html and "probe checkout-health red" in html
 
 
+def test_chart_time_ticks_read_as_the_drill_writes_times_after_the_start(run_dir: Path) -> None:
+    """T+1m30s on the console, in inject conditions and in the plan; the charts wrote T+1:30."""
+    svg = "".join(chart.svg for chart in build_charts(read_timeline(run_dir / "timeline.jsonl")))
+    ticks = re.findall(r">T\+([^<]+)</text>", svg)
+    assert ticks and all(re.fullmatch(r"(\d+h)?(\d+m)?(\d+s)?|\d+ms", t) for t in ticks), ticks
+    assert any("m" in t for t in ticks)  # the fixture drill lasts over a minute
+
+
 def test_html_is_self_contained(run_dir: Path) -> None:
     render_run(run_dir)
     html = (run_dir / "report.html").read_text()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from gameday import events as ev
+from gameday.scenario.durations import format_duration
 from gameday.scoring.expectations import fault_window
 from gameday.timeline import Event
 
@@ -56,11 +57,6 @@ class Axis:
         return LEFT + (t - self.start) / span * (WIDTH - LEFT - RIGHT)
 
 
-def fmt_t(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds}s"
-
-
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     """Round tick values covering low..high (1, 2, 5 x 10^n steps)."""
     if high <= low:
@@ -97,7 +93,7 @@ def _frame(axis: Axis, title: str, height: int) -> list[str]:
             x = axis.x(t)
             parts.append(f'<line x1="{x:.1f}" y1="{bottom}" x2="{x:.1f}" y2="{bottom + 4}" stroke="#6b7280"/>')
             parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" font-size="10" text-anchor="middle" '
-                         f'fill="#374151">T+{fmt_t(t)}</text>')
+                         f'fill="#374151">T+{format_duration(max(0.0, t))}</text>')
     last_label_end = -1e9
     for t, name in axis.phases:
         x = axis.x(t)

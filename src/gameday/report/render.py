@@ -39,7 +39,6 @@ def _environment(*, html: bool = False) -> Any:
     env.filters["steps"] = lambda v: ", ".join(str(x) for x in v) if v else "none"
     env.filters["detail"] = event_detail
     env.filters["rating_class"] = lambda r: RATING_CLASSES.get(r, "n")
-    env.filters["t"] = lambda v: "-" if v is None else f"T+{v:.1f} s"
     return env
 
 
