@@ -77,7 +77,8 @@ class PlatformRegistry:
         if isinstance(raw, Target) and type(raw) is not Target:
             return raw
         if not isinstance(raw, dict):
-            raise ValueError(  # noqa: TRY004 -- pydantic turns a ValueError, not a TypeError, into a located errorf"a target is a mapping such as {{platform: docker, container: checkout}}, "
+            # A ValueError, not a TypeError: pydantic turns only the former into a located error.
+            raise ValueError(f"a target is a mapping such as {{platform: docker, container: checkout}}, "  # noqa: TRY004
                              f"not {type(raw).__name__}")
         name = raw.get("platform")
         if name is None:

@@ -113,7 +113,7 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
                 problems.extend(_translate(doc, exc, prefix=(*at, "args")))
         fields = getattr(driver, "target_fields", ())
         if isinstance(target, dict) and fields and not any(target.get(f) for f in fields):
-            have = ", ".join(k for k in target if k != "description") or "nothing"
+            have = ", ".join(str(k) for k in target if k not in ("description", "platform")) or "nothing"
             problems.append(
                 doc.error(
                     (*at, "target"),
