@@ -12,6 +12,7 @@ from gameday.cli.main import main
 from gameday.runbooks.commands import hosts, shell_words, simple_commands
 from gameday.runbooks.envfilter import redact
 from gameday.runbooks.parse import MAX_BYTES
+from tests.runbooks.test_lint import GOOD
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -97,3 +98,112 @@ def test_a_rules_file_without_alerts_is_reported(tmp_path: Path, capsys: pytest.
     assert code == 1
     assert "scenario.yaml:1: error[rules-file-no-alerts]: not a Prometheus rule file: no 'groups:' list" in out
     assert "recording.yaml:1: warning[rules-file-no-alerts]: no alerting rule" in out
+
+
+# name, a line in the `{run}` block of step 2 (line 23 of the runbook; its fence is line 22), words the finding must hold.
+DANGEROUS = [
+    ("rm -rf /", "rm -rf /", "deletes the whole filesystem (rm -rf /)"),
+    ("no-preserve-root", "sudo rm -rf --no-preserve-root /", "--no-preserve-root: nothing stops rm at /"),
+    ("rm of an unset variable's folder", 'rm -rf "$STEAMROOT/"*', "when $STEAMROOT is empty or unset"),
+    ("rm of the home folder", "rm -fr ~/", "deletes the home folder"),
+    ("rm of a system folder through timeout and sudo", "timeout 10 sudo -u root rm -r /usr", "the system folder /usr"),
+    ("rm inside sh -c", "bash -c 'rm -rf /etc'", "deletes the system folder /etc"),
+    ("find -delete from /", "find / -name '*.log' -delete", "deletes the whole filesystem (find"),
+    ("chmod -R on /", "chmod -R 777 /", "changes the permissions of the whole filesystem"),
+    ("fork bomb", ":(){ :|:& };:", "a fork bomb"),
+    ("fork bomb with a name", "bomb() { bomb | bomb & }; bomb", "a fork bomb"),
+    ("curl piped to sh", "curl -fsSL https://get.example/install.sh | sh", "pipes a download into sh"),
+    ("wget piped to sudo bash", "wget -qO- https://x.example | sudo bash -s -- --yes", "pipes a download into bash"),
+    ("curl piped to python", "curl -s https://x.example/a.py | python3", "pipes a download into python3"),
+    ("sh -c of a download", 'sh -c "$(curl -fsSL https://x.example)"', "runs code downloaded from the network"),
+    ("a substitution piping to sh", "$(curl -fsSL https://x.example | sh)", "pipes a download into sh"),
+    ("eval of a download", 'eval "$(wget -qO- https://x.example)"', "runs code downloaded from the network"),
+    ("bash of a process substitution", "bash <(curl -s https://x.example)", "runs code downloaded from the network"),
+    ("mkfs", "mkfs.ext4 /dev/sdb1", "formats, wipes or repartitions a disk device"),
+    ("dd onto a disk", "dd if=/dev/zero of=/dev/sda bs=1M", "overwrites the device /dev/sda"),
+    ("redirect onto a disk", "cat image > /dev/nvme0n1", "writes straight to a disk device"),
+    ("shutdown", "sudo shutdown -h now", "stops or restarts the machine"),
+    ("systemctl reboot", "systemctl reboot", "stops or restarts the machine"),
+    ("kill every process", "kill -9 -1", "signals every process"),
+]
+
+SAFE = [
+    "for name in $(curl -fsS http://127.0.0.1:18474/proxies/redis/toxics | jq -r '.[].name'); do echo $name; done",
+    "curl -fsS http://127.0.0.1:1/ | jq .", "rm -rf /tmp/gameday-spool", "rm -f /etc/gameday.conf",
+    "x=$(curl -s http://127.0.0.1:1/)", "dd if=/dev/zero of=/data/fill bs=1M count=1",
+    "curl -s http://127.0.0.1:1/ | python3 -m json.tool", "docker exec gameday-demo-postgres rm -rf /tmp/x",
+    "kill -9 1234", "diff <(curl -s http://127.0.0.1:1/a) <(curl -s http://127.0.0.1:1/b)", "rm -rf ./build",
+    "echo '$(curl http://127.0.0.1:1/ | sh)'", 'rm -rf "${SPOOL:?}/"*', "systemctl restart nginx",
+]
+
+
+def _book(tmp_path: Path, line: str, info: str = "sh {run}") -> Path:
+    text = GOOD.replace("```sh {run timeout=60s}\n   sleep 1", f"```{info}\n   {line}")
+    path = tmp_path / "book.md"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("line", "words"), [d[1:] for d in DANGEROUS], ids=[d[0] for d in DANGEROUS])
+def test_a_dangerous_command_in_a_run_block_is_an_error_on_its_line(tmp_path: Path, line: str, words: str) -> None:
+    from gameday.runbooks.lint import lint_file
+
+    found = [f for f in lint_file(_book(tmp_path, line)) if f.rule == "dangerous-command"]
+    assert found, f"nothing found in {line!r}"
+    assert all(f.line == 23 and f.severity == "error" for f in found), [f.one_line() for f in found]
+    assert any(words in f.message for f in found), [f.message for f in found]
+
+
+def test_a_dangerous_command_in_a_plain_block_is_a_warning(tmp_path: Path) -> None:
+    from gameday.runbooks.lint import lint_file
+
+    found = [f for f in lint_file(_book(tmp_path, "rm -rf /", info="sh")) if f.rule == "dangerous-command"]
+    assert [(f.line, f.severity) for f in found] == [(23, "warning")]
+
+
+@pytest.mark.parametrize("line", SAFE)
+def test_ordinary_commands_are_not_dangerous(tmp_path: Path, line: str) -> None:
+    from gameday.runbooks.lint import lint_file
+
+    assert [f.one_line() for f in lint_file(_book(tmp_path, line)) if f.rule == "dangerous-command"] == []
+
+
+# name, fence info string, words the bad-block-attribute finding must hold
+BAD_ATTRIBUTES = [
+    ("unknown attribute", "sh {run retries=3}", "unknown attribute 'retries'"),
+    ("unclosed", "sh {run timeout=5s", "unclosed '{'"),
+    ("zero timeout", "sh {run timeout=0s}", "timeout=0s: must be more than 0s"),
+    ("timeout that is no duration", "sh {run timeout=soon}", "timeout=soon: cannot parse duration"),
+    ("env with an empty name", "sh {run env=,A}", "env=,A: not a list of variable names"),
+    ("env with a command substitution", "sh {run env=,A B,$(id)}", "'B,$(id)' is not an attribute"),
+    ("env with a bad name", "sh {run env=A-B}", "env=A-B: not a list of variable names"),
+    ("attribute given twice", "sh {run timeout=5s timeout=9s}", "'timeout' given twice"),
+    ("attributes without run", "sh {timeout=5s}", "attributes of a {run} block, and this block has no 'run'"),
+    ("text after the braces", "sh {run} extra", "text after the attributes: 'extra'"),
+]
+
+
+@pytest.mark.parametrize(("info", "words"), [b[1:] for b in BAD_ATTRIBUTES], ids=[b[0] for b in BAD_ATTRIBUTES])
+def test_a_malformed_run_attribute_is_an_error_on_the_fence(tmp_path: Path, info: str, words: str) -> None:
+    from gameday.runbooks.lint import lint_file
+
+    found = [f for f in lint_file(_book(tmp_path, "true", info=info)) if f.rule == "bad-block-attribute"]
+    assert any(f.line == 22 and words in f.message for f in found), [f.one_line() for f in found]
+
+
+@pytest.mark.parametrize("info", ["sh {run}", "sh {run timeout=20s env=A,B}", "bash {run env=\"A\"}", "python {.x}",
+                                  "sh"])
+def test_well_formed_fences_have_no_attribute_finding(tmp_path: Path, info: str) -> None:
+    from gameday.runbooks.lint import lint_file
+
+    assert [f for f in lint_file(_book(tmp_path, "true", info=info)) if f.rule == "bad-block-attribute"] == []
+
+
+@pytest.mark.parametrize("filler", ["a." * 120_000, "/" * 240_000, "a.a(){" * 40_000, "$(" * 120_000])
+def test_a_run_block_line_as_long_as_the_cap_is_linted_whole(tmp_path: Path, filler: str) -> None:
+    """Each of these was (or would be) quadratic in one of the linter's patterns; the danger after it is found."""
+    from gameday.runbooks.lint import lint_file
+
+    found = lint_file(_book(tmp_path, f"echo {filler}\n   rm -rf /"))
+    assert [(f.line, f.message) for f in found if f.rule == "dangerous-command"] == [
+        (24, "dangerous command in a {run} block: deletes the whole filesystem (rm -rf /)")]

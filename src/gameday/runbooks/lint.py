@@ -12,10 +12,10 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from gameday.runbooks import commands
+from gameday.runbooks.dangerous import dangerous_commands
 from gameday.runbooks.envfilter import referenced_secret_names
 from gameday.runbooks.findings import Finding, Severity
-from gameday.runbooks.parse import SHELL_LANGUAGES, CodeBlock, Runbook, parse_file
-from gameday.scenario.durations import parse_duration
+from gameday.runbooks.parse import SHELL_LANGUAGES, CodeBlock, Runbook, info_problems, parse_file
 
 RULES: dict[str, tuple[Severity, str]] = {
     "missing-title": ("error", "no `# Title` heading"),
@@ -33,7 +33,8 @@ RULES: dict[str, tuple[Severity, str]] = {
     "no-escalation": ("error", "no Escalate section, or one without a trigger"),
     "dead-link": ("error", "a relative link points at a file that does not exist"),
     "runnable-language": ("error", "a {run} block in a language the executor does not run (sh, bash)"),
-    "bad-block-attribute": ("error", "a {run} block's timeout= is not a duration"),
+    "bad-block-attribute": ("error", "a {run} block's attributes: unclosed, unknown, timeout= not above 0s, bad env="),
+    "dangerous-command": ("error", "a {run} block deletes /, wipes a disk, stops the machine, runs downloaded code"),
     "prompt-in-runnable": ("error", "a runnable block line starts with '$ ' (the prompt would be run)"),
     "secret-not-granted": ("warning", "a runnable block uses a secret variable it is not granted with env="),
     "not-executable": ("warning", "no step has a runnable block: a drill cannot check this runbook"),
@@ -242,8 +243,12 @@ def _blocks(runbook: Runbook, add: _Adder, opts: LintOptions) -> None:
     known_hosts = {h.lower() for h in opts.hosts}
     code_sources: list[tuple[int, str, bool]] = []  # (first line, code, is a fenced block)
     for block in _all_blocks(runbook):
+        for problem in info_problems(block.info):
+            add(block.line, "bad-block-attribute", problem)
         if block.runnable:
             _runnable_block(block, add)
+        if block.language in SHELL_LANGUAGES:
+            _dangers(block, add)
         code_sources.append((block.line + 1, block.code, True))
     for section in runbook.sections:
         for text in section.text:
@@ -266,11 +271,6 @@ def _blocks(runbook: Runbook, add: _Adder, opts: LintOptions) -> None:
 def _runnable_block(block: CodeBlock, add: _Adder) -> None:
     if block.language not in SHELL_LANGUAGES:
         add(block.line, "runnable-language", f"{{run}} on a '{block.language}' block; only sh and bash are run")
-    if block.timeout_text is not None:
-        try:
-            parse_duration(block.timeout_text)
-        except ValueError as exc:
-            add(block.line, "bad-block-attribute", f"timeout={block.timeout_text}: {exc}")
     for line, text in block.code_lines:
         if text.lstrip().startswith("$ "):
             add(line, "prompt-in-runnable", "line starts with '$ ': drop the prompt, the line is run as written")
@@ -280,6 +280,16 @@ def _runnable_block(block: CodeBlock, add: _Adder) -> None:
         if name not in granted:
             add(block.line, "secret-not-granted",
                 f"${name} is secret-looking and stripped from commands; grant it with {{run env={name}}}")
+
+
+def _dangers(block: CodeBlock, add: _Adder) -> None:
+    """A drill runs {run} blocks on the harness's machine: an error there; elsewhere a person may still run
+    the block from the facilitator's checklist, so a warning."""
+    severity: Severity = "error" if block.runnable else "warning"
+    where = "a {run} block" if block.runnable else "a block a person may run"
+    for danger in dangerous_commands(block.code):
+        add(block.line + 1 + danger.line_offset, "dangerous-command", f"dangerous command in {where}: {danger.message}",
+            severity)
 
 
 def _links(runbook: Runbook, add: _Adder) -> None:

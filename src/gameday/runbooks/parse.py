@@ -60,6 +60,8 @@ class CodeBlock:
     runnable: bool
     code: str
     attrs: dict[str, str] = field(default_factory=dict)
+    info: str = ""
+    """The fence's info string as written (``sh {run timeout=20s}``), for the linter."""
 
     @property
     def env_grants(self) -> tuple[str, ...]:
@@ -213,6 +215,69 @@ def parse_info(info: str) -> tuple[str, bool, dict[str, str]]:
                 key, _, value = word.partition("=")
                 attrs[key.strip().lower()] = value.strip().strip("\"'")
     return language, runnable, attrs
+
+
+RUN_ATTRIBUTES = ("timeout", "env")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def info_problems(info: str) -> list[str]:
+    """What is wrong with a fence's ``{run ...}`` attributes, in words; [] when it has none or they are right.
+
+    ``parse_info`` reads leniently (a drill must not stop on a typo); the linter says what it could not use:
+    an unclosed ``{run`` (the block is silently not run), unknown attributes, ``timeout=0s``, ``env=`` that
+    names no variable. Braces without ``run``, ``timeout=`` or ``env=`` (``{.class}``) are someone else's.
+    """
+    start = info.find("{")
+    if start < 0:
+        return []
+    end = info.find("}", start)
+    body = info[start + 1:] if end < 0 else info[start + 1:end]
+    words = body.split()
+    ours = "run" in words or any(w.partition("=")[0].strip().lower() in RUN_ATTRIBUTES for w in words if "=" in w)
+    if not ours:
+        return []
+    if end < 0:
+        return ["unclosed '{': the block is not run as it stands (close the attributes with '}')"]
+    if "run" not in words:
+        return ["timeout= and env= are attributes of a {run} block, and this block has no 'run'"]
+    problems: list[str] = []
+    rest = info[end + 1:].strip()
+    if rest:
+        problems.append(f"text after the attributes: {rest[:40]!r}")
+    seen: set[str] = set()
+    for word in words:
+        key, equals, value = word.partition("=")
+        key = key.strip().lower()
+        if key in seen:
+            problems.append(f"'{key[:40]}' given twice")
+            continue
+        seen.add(key)
+        if word == "run":
+            continue
+        if not equals:
+            problems.append(f"'{word[:40]}' is not an attribute (run, timeout=DURATION, env=NAME,NAME)")
+        elif key not in RUN_ATTRIBUTES:
+            problems.append(f"unknown attribute '{key[:40]}' (known: run, timeout, env)")
+        elif key == "timeout":
+            problems.extend(_timeout_problem(value.strip("\"'")))
+        else:
+            value = value.strip("\"'")
+            bad = [name for name in value.split(",") if not _VARIABLE.fullmatch(name)]
+            if bad:
+                problems.append(f"env={value[:60]}: not a list of variable names separated by commas "
+                                f"(e.g. env=A,B): {', '.join(repr(b[:30]) for b in bad[:3])}")
+    return problems
+
+
+def _timeout_problem(text: str) -> list[str]:
+    from gameday.scenario.durations import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        return [f"timeout={text[:40]}: {exc}"]
+    return [] if seconds > 0 else [f"timeout={text[:40]}: must be more than 0s (the step would time out at once)"]
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -453,7 +518,7 @@ def _block(tok: Any) -> CodeBlock:
     if tok.type == "code_block":  # indented code: no info string, never runnable
         return CodeBlock(_line(tok), "", False, str(tok.content))
     language, runnable, attrs = parse_info(str(tok.info or ""))
-    return CodeBlock(_line(tok), language, runnable, str(tok.content), attrs)
+    return CodeBlock(_line(tok), language, runnable, str(tok.content), attrs, str(tok.info or ""))
 
 
 def _inline_text(tok: Any) -> str:
