@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gameday.clock import SystemClock, parse_iso
-from gameday.engine.observers import RunContext
+from gameday.contracts import RunContext
 from gameday.observe.alerts import AlertObserver
 from gameday.scenario.model import Scenario
 from gameday.timeline import Event, Timeline

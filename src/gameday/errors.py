@@ -13,6 +13,8 @@
     ├── RevertError                   a fault could not be reverted: loud, never swallowed (carries .target)
     ├── JournalError                  the journal could not be written or read (carries .path)
     ├── UnreadableFile                a file a person named is missing, not a regular file, or unreadable (.path)
+    ├── PluginError                   a plugin failed to load or breaks its contract (carries .plugin; exit 2)
+    ├── UnknownFaultKind              a fault kind no installed plugin provides (exit 2)
     ├── RunInterrupted                Ctrl-C or SIGTERM arrived during a run (carries .signal_name)
     └── RunAborted                    a guard tripped or `gameday abort` was asked (carries .reason)
 
@@ -144,6 +146,22 @@ class UnreadableFile(GamedayError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+class PluginError(GamedayError):
+    """A plugin (an entry point) failed to load or does not meet its contract; found before a drill starts."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, plugin: str = "") -> None:
+        self.plugin = plugin
+        super().__init__(message)
+
+
+class UnknownFaultKind(GamedayError):
+    """A scenario names a fault kind that no installed plugin provides."""
+
+    exit_code = 2
 
 
 class RunInterrupted(GamedayError):

@@ -15,8 +15,8 @@ still guards them should the test process die.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,26 +72,26 @@ def gameday_run(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[...,
 
     def run(scenario: str | Path, *, reports_dir: str | Path | None = None) -> ScenarioResult:
         from gameday.engine.run import RunOptions, run_scenario
-        from gameday.report.render import render_run
-        from gameday.report.run_inputs import scoring_context
+        from gameday.finish import finish_run
+        from gameday.plugins import report_sections
         from gameday.scenario.loader import load_scenario
-        from gameday.scoring.scorecard import score
-        from gameday.timeline import read_timeline
+        from gameday.stack.state import demo_env
 
         path = Path(scenario)
         if not path.is_absolute():
             path = Path(request.config.rootpath) / path
         reports = Path(reports_dir or reports_opt or tmp_path / "gameday-reports")
         loaded = load_scenario(path)
-        with _demo_stack_env(loaded):
+        report_sections()  # a broken section plugin fails the test before the run, not after it
+        with demo_env(loaded):
             result = run_scenario(loaded, RunOptions(reports_dir=reports, scenario_file=path, handle_signals=False))
-        render_run(result.run_dir)
         history = request.config.getoption("--gameday-history") or os.environ.get("GAMEDAY_HISTORY")
-        if history:
-            from gameday.cli.main import record_history
-
-            record_history(result.run_dir, history)
-        card = score(read_timeline(result.run_dir / "timeline.jsonl"), scoring_context(result.run_dir))
+        finished = finish_run(result.run_dir, history=history, record=bool(history))
+        if finished.report is None:
+            raise RuntimeError(f"{result.run_id}: {finished.problems[0]}")
+        for problem in finished.problems:  # the history could not be written: said, as `gameday run` says it
+            sys.stderr.write(f"gameday: error: {problem}\n")
+        card = finished.scorecard
         m = card.metrics
         return ScenarioResult(
             run_id=result.run_id,
@@ -112,17 +112,3 @@ def gameday_run(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[...,
         )
 
     return run
-
-
-@contextmanager
-def _demo_stack_env(scenario: Any) -> Iterator[None]:
-    """The demo stack's admin URLs the scenario needs, for this run only (the test process keeps its env)."""
-    from gameday.stack.state import missing_demo_env
-
-    added = missing_demo_env(scenario, os.environ)
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for key in added:
-            os.environ.pop(key, None)

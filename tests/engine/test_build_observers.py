@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gameday.engine.observers import build_observers
+from gameday.plugins import build_observers
 from gameday.scenario.model import Scenario
 
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from gameday.clock import FakeClock, SystemClock
-from gameday.engine.observers import RunContext
+from gameday.contracts import RunContext
 from gameday.observe.alertmanager import fingerprint
 from gameday.observe.alerts import AlertObserver
 from gameday.scenario.model import Scenario

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from gameday.clock import SystemClock
-from gameday.engine.observers import RunContext
+from gameday.contracts import RunContext
 from gameday.errors import GamedayError, ScenarioError
 from gameday.observe.load import LoadError, LoadObserver
 from gameday.scenario.model import Scenario
@@ -226,7 +226,7 @@ def test_the_child_dies_with_a_killed_harness(tmp_path: Path, server: CountingSe
         import os, signal, sys
         from pathlib import Path
         from gameday.clock import SystemClock
-        from gameday.engine.observers import RunContext
+        from gameday.contracts import RunContext
         from gameday.observe.load import LoadObserver
         from gameday.scenario.model import Scenario
         from gameday.timeline import Timeline

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gameday.engine.observers import build_observers
+from gameday.plugins import build_observers
 from gameday.engine.run import RunOptions, run_scenario
 from gameday.report.render import render_run
 from gameday.runbooks.observer import VERDICT_NAME, RunbookObserver
@@ -92,7 +92,7 @@ def test_a_run_with_the_broken_runbook_fails_on_the_runbook_verdict(
 
 def _trigger(tmp_path: Path, *, alerts: list[str], events: list[tuple[str, dict[str, object]]]) -> str:
     from gameday.clock import FakeClock
-    from gameday.engine.observers import RunContext
+    from gameday.contracts import RunContext
     from gameday.timeline import Timeline
 
     expect = Expectations.model_validate({"alerts": [{"name": a} for a in alerts]}, strict=False)

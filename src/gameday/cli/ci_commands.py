@@ -13,7 +13,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from gameday.cli.main import _err
+    from gameday.cli.common import err as _err
     from gameday.engine.suite import run_suite
     from gameday.printable import markup_safe as safe
     from gameday.report.junit import write_junit

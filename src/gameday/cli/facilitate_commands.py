@@ -21,27 +21,33 @@ from gameday.errors import GamedayError
 
 
 def cmd_facilitate(args: argparse.Namespace) -> int:
-    """Every drill, tabletop and resumed drill goes into the history, as a plain run does."""
-    from gameday.cli.main import record_history
+    """Every drill, tabletop and resumed drill ends with the one finish step (reports, history), as a run does."""
+    from rich.console import Console
 
-    result = _facilitate(args)
-    record_history(result.run_dir, getattr(args, "history", None))
+    from gameday.cli.common import finish
+    from gameday.printable import markup_safe as safe
+
+    console = Console(highlight=False)
+    result = _facilitate(args, console)
+    finished = finish(result.run_dir, history=getattr(args, "history", None), console=console)
+    style = "green" if result.exit_code == 0 else "red"
+    console.print(f"[{style}]{result.outcome}[/] (exit {result.exit_code})"
+                  + (f"  report: {safe(finished.report)}" if finished.report else ""), highlight=False)
+    if result.error:
+        console.print(f"[red]{safe(result.error)}[/]", highlight=False)
     return int(result.exit_code)
 
 
-def _facilitate(args: argparse.Namespace) -> Any:
-    from rich.console import Console
-
+def _facilitate(args: argparse.Namespace, console: Any) -> Any:
+    from gameday.cli.common import check_report_sections, run_dir
     from gameday.facilitator import drill
 
-    console = Console(highlight=False)
     env = dict(os.environ)
+    check_report_sections()
     if args.resume:
         if args.scenario or args.speed or args.scripted or args.tabletop:
             raise GamedayError("--resume takes a run id only (the scenario and mode come from the run)")
-        from gameday.cli.main import _run_dir
-
-        return drill.resume(_run_dir(args.reports, args.resume), console=console, env=env)
+        return drill.resume(run_dir(args.reports, args.resume), console=console, env=env)
     if not args.scenario:
         raise GamedayError("name a scenario file, or --resume <run-id>")
     from gameday.scenario.loader import load_scenario
@@ -54,10 +60,8 @@ def _facilitate(args: argparse.Namespace) -> Any:
                                "a live scripted drill is `gameday run`")
         if not scenario.responses:
             raise GamedayError(f"{scenario_file}: no responses: to replay")
-        result = drill.tabletop_scripted(scenario, scenario_file, reports_dir=Path(args.reports),
-                                         speed=args.speed or 1.0, console=console)
-        drill._finish(console, result.run_dir, result.outcome.name.lower(), result.exit_code, result.error)
-        return result
+        return drill.tabletop_scripted(scenario, scenario_file, reports_dir=Path(args.reports),
+                                       speed=args.speed or 1.0, console=console)
     return drill.facilitate(scenario, scenario_file, reports_dir=Path(args.reports), console=console, env=env,
                             speed=args.speed, tabletop=args.tabletop, run_id=getattr(args, "run_id", None))
 

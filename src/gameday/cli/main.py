@@ -14,20 +14,11 @@ from gameday.errors import GamedayError, ScenarioErrors
 
 Command = Callable[[argparse.Namespace], int]
 
-COMMAND_MODULES = (
-    "gameday.cli.stack_commands",  # stack up/down/status, demo
-    "gameday.cli.alert_commands",  # doctor
-    "gameday.cli.score_commands",  # score
-    "gameday.cli.runbook_commands",  # runbook lint/coverage/run
-    "gameday.cli.facilitate_commands",  # facilitate (live, tabletop --speed, --resume)
-    "gameday.cli.ci_commands",  # ci, history, trends
-)
-
 
 def _err(message: str) -> None:
-    from gameday.printable import printable
+    from gameday.cli.common import err
 
-    sys.stderr.write(f"gameday: error: {printable(message)}\n")
+    err(message)
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -96,74 +87,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_run_facilitated(args)
     from rich.console import Console
 
+    from gameday.cli.common import check_report_sections, finish
     from gameday.cli.live_view import LiveView
     from gameday.engine.run import RunOptions, run_scenario
     from gameday.printable import markup_safe
-    from gameday.report.render import render_run
+    from gameday.stack.state import demo_env
 
     scenario = _load_one(args.scenario)
-    _demo_stack_env(scenario)
+    check_report_sections()
     console = Console(stderr=False, highlight=False, quiet=args.quiet)
     view = LiveView(console, scenario.name)
     options = RunOptions(reports_dir=Path(args.reports), scenario_file=Path(args.scenario), listeners=[view],
                          allow_production=args.allow_production, run_id=args.run_id)
     if args.allow_production:
         _err("--allow-production: faults on a production stack are allowed for this run (recorded in its timeline)")
-    with view:
+    with demo_env(scenario), view:
         result = run_scenario(scenario, options)
-    report = render_run(result.run_dir)
-    record_history(result.run_dir, getattr(args, "history", None))
+    finished = finish(result.run_dir, history=getattr(args, "history", None))
     for verdict in result.verdicts:  # names and details quote the scenario: text, never markup
         mark = "[green]met[/]" if verdict.met else "[red]NOT MET[/]"
         console.print(f"  {mark}  {markup_safe(verdict.name)}: {markup_safe(verdict.detail)}", highlight=False)
-    _print_team_scorecard(result.run_dir, console)
+    if finished.scorecard.metrics.responded:  # a (scripted) team responded: how it did, as `gameday score` shows
+        from gameday.cli.score_commands import print_scorecard
+
+        print_scorecard(finished.scorecard, console)
     style = "green" if result.exit_code == 0 else "red"
-    console.print(f"[{style}]{result.outcome.name.lower()}[/] (exit {result.exit_code})  report: {markup_safe(report)}",
+    console.print(f"[{style}]{result.outcome.name.lower()}[/] (exit {result.exit_code})  "
+                  f"report: {markup_safe(finished.report or '-')}",
                   highlight=False)
     if result.error:
         _err(result.error)
     return result.exit_code
-
-
-def _print_team_scorecard(run_dir: Path, console: Any) -> None:
-    """When a (scripted) team responded, how it did: the same scorecard as ``gameday score``."""
-    from gameday.cli.score_commands import print_scorecard
-    from gameday.report.run_inputs import scoring_context
-    from gameday.scoring.scorecard import score
-    from gameday.timeline import read_timeline
-
-    card = score(read_timeline(run_dir / "timeline.jsonl"), scoring_context(run_dir))
-    if card.metrics.responded:
-        print_scorecard(card, console)
-
-
-def _demo_stack_env(scenario: Any) -> None:
-    """A scenario on the demo stack finds the stack's admin URLs (its targets' dsn_env) without exports.
-
-    Only variables the scenario names and the environment lacks are set, in this process only, never printed.
-    """
-    import os
-
-    from gameday.stack.state import missing_demo_env
-
-    os.environ.update(missing_demo_env(scenario, os.environ))
-
-
-def record_history(run_dir: Path, url: str | None) -> None:
-    """Every run goes into the history; a history that cannot be written is a warning, not a failed run."""
-    from gameday.history.from_run import record_from_run
-    from gameday.history.store import History
-
-    try:
-        history = History(url)
-        try:
-            history.record(record_from_run(run_dir))
-        finally:
-            history.close()
-    except GamedayError as exc:
-        _err(f"warning: run not recorded in the history: {exc}")
-    except Exception as exc:  # noqa: BLE001 - sqlite3/psycopg errors: the run itself is done and reported
-        _err(f"warning: run not recorded in the history: {type(exc).__name__}: {exc}")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -264,13 +218,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _run_dir(reports: str, run_id: str) -> Path:
-    for candidate in (Path(run_id), Path(reports) / run_id):
-        try:
-            if (candidate / "timeline.jsonl").is_file():
-                return candidate
-        except OSError:  # a name too long for the filesystem: no such run either
-            pass
-    raise GamedayError(f"no run '{run_id}' (looked for {Path(reports) / run_id}/timeline.jsonl)")
+    from gameday.cli.common import run_dir
+
+    return run_dir(reports, run_id)
 
 
 # --- parser ----------------------------------------------------------------------------------
@@ -331,14 +281,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extend(sub: Any) -> None:
-    """Commands that live in their own modules register here (each module has ``register(sub)``)."""
-    for module_name in COMMAND_MODULES:
-        try:
-            module = __import__(module_name, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
+    """Commands that live in their own modules register here (each module has ``register(sub)``).
+
+    They are part of gameday, not plugins: one missing is a broken install, and says so.
+    """
+    from gameday.cli import (
+        alert_commands,
+        ci_commands,
+        facilitate_commands,
+        runbook_commands,
+        score_commands,
+        stack_commands,
+    )
+
+    for module in (stack_commands, alert_commands, score_commands, runbook_commands, facilitate_commands,
+                   ci_commands):
         module.register(sub)
 
 

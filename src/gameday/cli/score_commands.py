@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from gameday.cli.main import _run_dir
+    from gameday.cli.common import run_dir as _run_dir
     from gameday.report.run_inputs import scoring_context
     from gameday.scoring.scorecard import score
     from gameday.timeline import read_timeline

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 
 from gameday import events as ev
-from gameday.engine.observers import RunContext
+from gameday.contracts import Role, RunContext
 from gameday.observe.probes import Prober
 from gameday.scenario.model import GuardSpec, Scenario
 from gameday.scoring.expectations import Verdict
@@ -22,6 +22,12 @@ from gameday.timeline import Event
 
 class GuardObserver:
     name = "guards"
+    role: Role = "watches"
+    order = 10  # first: a guard watches from the start of steady state
+
+    @staticmethod
+    def wanted(scenario: Scenario) -> bool:
+        return bool(scenario.guards)
 
     def __init__(self) -> None:
         self._ctx: RunContext | None = None

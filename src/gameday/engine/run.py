@@ -1,7 +1,8 @@
 """Run one scenario: preflight -> steady state -> inject -> observe -> revert (in finally) -> recovery -> evaluate.
 
 The engine prints nothing; it writes the timeline and the journal, and listeners (the CLI's live view)
-subscribe to timeline events.
+subscribe to timeline events. A tabletop is this same run with ``RunOptions.simulation`` (engine/simulate.py):
+simulated faults and probes on scenario time, nothing journalled, no watchdog, no lock.
 """
 
 from __future__ import annotations
@@ -16,18 +17,21 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gameday import events as ev
 from gameday.clock import Clock, SystemClock
+from gameday.contracts import Observer, Observes, RunContext
 from gameday.engine.abort import aborted_since
 from gameday.engine.journal import JOURNAL_NAME, Journal
-from gameday.engine.observers import Observer, RunContext, build_observers
 from gameday.engine.safety import TargetLocks, check_allowed, holder, resource_key
 from gameday.engine.signals import NoGuard, SignalGuard
+from gameday.engine.simulate import NullJournal, SimulatedRegistry, Simulation
 from gameday.engine.watchdog import HEARTBEAT_EVERY, start_watchdog
 from gameday.errors import EnvironmentProblem, GamedayError, RunAborted, RunInterrupted, TargetError
 from gameday.faults.base import FaultDriver, FaultHandle, FaultRegistry
 from gameday.observe.probes import Prober, ProbeResult
+from gameday.plugins import build_observers
 from gameday.scenario.model import FaultSpec, ProbeSpec, Scenario
 from gameday.scoring.expectations import Verdict, judge
 from gameday.timeline import Listener, Timeline
@@ -85,12 +89,14 @@ class RunOptions:
     scenario_file: Path | None = None
     handle_signals: bool = True
     observers: list[Observer] | None = None
-    """None: the observers the scenario asks for (load, alerts)."""
+    """None: the observers the scenario wants, from the gameday.observers entry points (load, alerts, ...)."""
     allow_production: bool = False
     watchdog: bool = True
     """Start the dead-man's switch process (off only for tests on a fake clock)."""
     stop: StopRequest | None = None
     """Set from another thread (a facilitated drill) to end the fault phase early or to stop the run."""
+    simulation: Simulation | None = None
+    """A tabletop: nothing is injected, probed, journalled or locked; the clock is scenario time."""
 
 
 @dataclass
@@ -167,7 +173,13 @@ class Runner:
         self.scenario = scenario
         self.options = options
         self.clock = options.clock
-        self.registry = options.registry or FaultRegistry()
+        self.simulation = options.simulation
+        self.registry: FaultRegistry | SimulatedRegistry = (
+            SimulatedRegistry() if self.simulation else options.registry or FaultRegistry())
+        # Made before the run folder exists: a broken observer plugin is one line, and nothing was started.
+        self.observers: list[Observer] = (
+            list(options.observers) if options.observers is not None else build_observers(scenario)
+        )
         self.run_id = options.run_id or new_run_id(scenario, self.clock)
         self.run_dir = options.reports_dir / self.run_id
         if (self.run_dir / "timeline.jsonl").exists():
@@ -177,15 +189,20 @@ class Runner:
         self.timeline = Timeline(self.run_dir / "timeline.jsonl", self.clock)
         for listener in options.listeners:
             self.timeline.subscribe(listener)
-        self.journal = Journal(self.run_dir / JOURNAL_NAME, run_id=self.run_id, clock=self.clock, state_dir=options.state_dir)
+        self.journal: Journal | NullJournal = NullJournal() if self.simulation else Journal(
+            self.run_dir / JOURNAL_NAME, run_id=self.run_id, clock=self.clock, state_dir=options.state_dir)
+        self._sim: dict[str, Any] = {"simulated": True} if self.simulation else {}
+        """Added to the fault events of a tabletop, so no reader takes them for real ones."""
         self.prober = Prober()
         self.live: list[_LiveFault] = []
         self.guard = SignalGuard() if options.handle_signals else NoGuard()
         self.revert_failed = False
-        self.observers: list[Observer] = []
+        self._running: list[Observer] = []
+        """The observers started so far: only these hear phases and are stopped."""
         self._observers_stopped = False
         self.locks = TargetLocks(run_id=self.run_id, scenario=scenario.name, state_dir=options.state_dir)
         self._abort_reason: str | None = None
+        self._revert_reason: str | None = None
         self._stop = options.stop or StopRequest()
         self._heartbeat_stop = threading.Event()
         self._watchdog: subprocess.Popen[bytes] | None = None
@@ -220,6 +237,7 @@ class Runner:
             severities=self.scenario.severity_changes(),
             names_in_report=self.scenario.names_in_report,
             recovers_within_s=self.scenario.expect.recovers_within,
+            **(self.simulation.started_details() if self.simulation else {}),
         )
         outcome, error = Outcome.ERROR, None
         verdicts: list[Verdict] = []
@@ -249,24 +267,22 @@ class Runner:
     def _phases(self) -> tuple[Outcome, list[Verdict]]:
         self._phase("preflight")
         prepared = [(spec, *self._prepare(spec)) for spec in self.scenario.faults]
-        for _spec, _driver, handle in prepared:
-            check_allowed(handle, self.scenario.stack, allow_production=self.options.allow_production)
-        if self.scenario.stack.environment == "production":
-            self.timeline.record(ev.SAFETY_OVERRIDE, what="production faults allowed by --allow-production")
-        for _spec, _driver, handle in prepared:
-            self.locks.acquire(resource_key(handle))
-        self._start_safety()
+        if self.simulation is None:  # a tabletop touches nothing: no allowlist, lock or watchdog to keep
+            for _spec, _driver, handle in prepared:
+                check_allowed(handle, self.scenario.stack, allow_production=self.options.allow_production)
+            if self.scenario.stack.environment == "production":
+                self.timeline.record(ev.SAFETY_OVERRIDE, what="production faults allowed by --allow-production")
+            for _spec, _driver, handle in prepared:
+                self.locks.acquire(resource_key(handle))
+            self._start_safety()
 
-        self.observers = (
-            self.options.observers if self.options.observers is not None else build_observers(self.scenario)
-        )
         self._phase("steady_state")
         self._start_observers()
         if not self._wait_steady_state():
             return Outcome.STEADY_STATE_FAILED, []
 
         self._phase("fault")
-        probes = ProbeLoop(self.scenario.steady_state.probes, self.timeline, phase="fault")
+        probes = ProbeLoop([] if self.simulation else self.scenario.steady_state.probes, self.timeline, phase="fault")
         probes.start()
         try:
             self._fault_schedule(prepared)
@@ -279,7 +295,8 @@ class Runner:
 
         self._stop_observers()
         self._phase("evaluation")
-        verdicts = judge(self.scenario, self.timeline.events)
+        # A tabletop's system was never touched: only its observers (the team's response) are judged.
+        verdicts = [] if self.simulation else judge(self.scenario, self.timeline.events)
         for observer in self.observers:
             verdicts.extend(observer.verdicts(self.scenario, self.timeline.events))
         for v in verdicts:
@@ -311,7 +328,7 @@ class Runner:
 
         threading.Thread(target=beat, name="heartbeat", daemon=True).start()
         if self.options.watchdog:
-            self._watchdog = start_watchdog(self.journal.path, heartbeat, harness_pid=os.getpid(),
+            self._watchdog = start_watchdog(self.run_dir / JOURNAL_NAME, heartbeat, harness_pid=os.getpid(),
                                             state_dir=self.options.state_dir,
                                             heartbeat_timeout=self.scenario.safety.heartbeat_timeout)
             self.timeline.record(ev.WATCHDOG_STARTED, pid=self._watchdog.pid)
@@ -333,7 +350,7 @@ class Runner:
 
     def _phase(self, name: str) -> None:
         self.timeline.record(ev.PHASE_CHANGED, phase=name)
-        for observer in self.observers:
+        for observer in self._running:
             self._observer_call(observer, "on_phase", functools.partial(observer.on_phase, name))
 
     def _observer_call(self, observer: Observer, what: str, call: Callable[[], None]) -> None:
@@ -348,8 +365,9 @@ class Runner:
     def _start_observers(self) -> None:
         scenario_dir = (self.options.scenario_file or Path("x")).resolve().parent
         ctx = RunContext(self.scenario, self.timeline, self.clock, self.run_dir, scenario_dir, self.request_abort,
-                         self._stop.end_fault_phase)
+                         self._stop.end_fault_phase, simulated=self.simulation is not None)
         for observer in self.observers:
+            self._running.append(observer)
             self._observer_call(observer, "start", functools.partial(observer.start, ctx))
 
     def _stop_observers(self) -> None:
@@ -357,7 +375,7 @@ class Runner:
             return
         self._observers_stopped = True
         interrupted: RunInterrupted | None = None
-        for observer in self.observers:
+        for observer in self._running:
             try:
                 self._observer_call(observer, "stop", observer.stop)
             except RunInterrupted as exc:
@@ -392,6 +410,9 @@ class Runner:
 
     def _wait_steady_state(self) -> bool:
         spec = self.scenario.steady_state
+        if self.simulation:
+            self.timeline.record(ev.STEADY_STATE_MET, rounds=0, note=self.simulation.steady_state_note)
+            return True
         if not spec.probes:
             self.timeline.record(ev.STEADY_STATE_MET, rounds=0, note="no probes declared")
             return True
@@ -422,6 +443,8 @@ class Runner:
                 raise RunAborted(self._abort_reason)
             if self._stop_requested():
                 self.timeline.record(ev.FAULT_PHASE_ENDED, reason="ended early on request")
+                if self.simulation:
+                    self._revert_reason = self.simulation.ended_early_reason
                 break
             now = self.clock.monotonic() - phase_start
             while pending and pending[0][1][0].at <= now:
@@ -432,11 +455,12 @@ class Runner:
                     self._revert(live)
             upcoming = [item[1][0].at for item in pending] + [lf.spec.at + lf.spec.duration for lf in self.live]
             if upcoming:
-                self.clock.sleep(min(0.25, max(0.0, min(upcoming) - (self.clock.monotonic() - phase_start))))
+                tick = self.simulation.tick_s if self.simulation else 0.25
+                self.clock.sleep(min(tick, max(0.0, min(upcoming) - (self.clock.monotonic() - phase_start))))
 
     def _inject(self, fault_id: str, spec: FaultSpec, driver: FaultDriver, handle: FaultHandle) -> None:
-        details = {"fault": spec.label, "fault_id": fault_id, "kind": spec.kind, "target": spec.target,
-                   "description": handle.description}
+        details: dict[str, Any] = {"fault": spec.label, "fault_id": fault_id, "kind": spec.kind, "target": spec.target,
+                   "description": handle.description, **self._sim}
         live = _LiveFault(fault_id, spec, driver, handle, self.timeline.now())
         self._observe(driver, spec, handle, "before")
         with self.guard.shield():
@@ -459,7 +483,8 @@ class Runner:
         self.timeline.record(ev.FAULT_INJECTED, duration_s=spec.duration, **details)
         while self.clock.monotonic() - start < EFFECTIVE_TIMEOUT:
             if driver.check(handle):
-                self.timeline.record(ev.FAULT_EFFECTIVE, fault=spec.label, after_ms=round((self.clock.monotonic() - start) * 1000, 1))
+                self.timeline.record(ev.FAULT_EFFECTIVE, fault=spec.label,
+                                     after_ms=round((self.clock.monotonic() - start) * 1000, 1), **self._sim)
                 break
             self.clock.sleep(0.02)
         self._observe(driver, spec, handle, "during")
@@ -467,11 +492,10 @@ class Runner:
     def _observe(self, driver: FaultDriver, spec: FaultSpec, handle: FaultHandle, phase: str) -> None:
         """Record what a driver reports about its target (optional ``observations(handle, phase)``, e.g.
         disk.usage) before inject, after inject and after revert; a failure is recorded, never raised."""
-        observe = getattr(driver, "observations", None)
-        if observe is None:
+        if not isinstance(driver, Observes):
             return
         try:
-            for kind, details in observe(handle, phase):
+            for kind, details in driver.observations(handle, phase):
                 self.timeline.record(kind, **{"fault": spec.label, **details})
         except GamedayError as exc:
             self.timeline.record(ev.OBSERVATION_FAILED, fault=spec.label, phase=phase, error=str(exc))
@@ -483,7 +507,7 @@ class Runner:
             if live in self.live:
                 self.live.remove(live)
             # Before the driver acts: whoever judges "restored by whom" must know the harness began undoing it.
-            self.timeline.record(ev.REVERT_STARTED, fault=live.spec.label, fault_id=live.fault_id)
+            self.timeline.record(ev.REVERT_STARTED, fault=live.spec.label, fault_id=live.fault_id, **self._sim)
             try:
                 self._revert_with_retry(live)
             except GamedayError as exc:
@@ -497,6 +521,8 @@ class Runner:
                 fault=live.spec.label,
                 duration_s=round(self.timeline.now() - live.injected_at, 3),
                 revert_ms=round((self.clock.monotonic() - start) * 1000, 1),
+                **self._sim,
+                **({"reason": self._revert_reason} if self._revert_reason else {}),
             )
         self._observe(live.driver, live.spec, live.handle, "after")
 
@@ -520,6 +546,9 @@ class Runner:
             self._revert(live)
 
     def _wait_recovery(self) -> None:
+        if self.simulation:
+            self.timeline.record(ev.RECOVERY_MET, after_s=0.0, note=self.simulation.recovery_note)
+            return
         if not self.scenario.steady_state.probes:
             self.timeline.record(ev.RECOVERY_MET, after_s=0.0, note="no probes declared")
             return

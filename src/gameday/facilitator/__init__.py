@@ -11,6 +11,6 @@
     scripted.py    ScriptedResponder: a team from the scenario's ``responses:`` (CI, tests)
     observer.py    FacilitatorObserver: the engine side of a live, human drill
     session.py     FacilitatorSession: the phases and prompts (console and input are passed in)
-    tabletop.py    TabletopRun: a drill with no real fault, on a compressed clock
+    tabletop.py    tabletop_runner: the engine's Runner in simulated mode, on a compressed clock
     drill.py       run a facilitated drill (engine in a thread, prompts in the foreground) and resume one
 """

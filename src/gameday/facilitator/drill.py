@@ -3,7 +3,8 @@
 Ctrl-C, SIGTERM or SIGHUP at a prompt stop the drill: ``drill.stopped`` is recorded, the engine is asked
 to stop (it reverts every fault as usual) and the run ends as interrupted. If the process dies instead
 (SIGKILL, a power cut), ``resume`` reverts what its journal left pending and continues the human side
-from the last phase the timeline shows.
+from the last phase the timeline shows. The caller ends each with the one finish step (gameday.finish):
+reports and history.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from rich.console import Console
 
 from gameday import events as ev
 from gameday.clock import Clock, SystemClock, parse_iso
+from gameday.contracts import Observer
 from gameday.engine.cleanup import process_alive
 from gameday.engine.journal import JOURNAL_NAME, Journal, pending_faults, read_records
-from gameday.engine.observers import Observer, build_observers
 from gameday.engine.run import Outcome, Runner, RunOptions, RunResult, StopRequest
 from gameday.errors import GamedayError
 from gameday.facilitator.clock import ScaledClock
@@ -34,14 +35,12 @@ from gameday.facilitator.prompts import DrillStopped
 from gameday.facilitator.scripted import ScriptedResponder, check_probes
 from gameday.facilitator.session import FacilitatorSession, describe_event
 from gameday.facilitator.state import drill_state
-from gameday.facilitator.tabletop import TabletopRun
+from gameday.facilitator.tabletop import tabletop_runner
+from gameday.plugins import build_observers
 from gameday.printable import markup_safe as safe
 from gameday.scenario.model import Scenario
 from gameday.scoring.expectations import judge
 from gameday.timeline import Event, Timeline, read_timeline
-
-RESPONDING_OBSERVERS = frozenset({"scripted-responder", "runbook"})
-"""Observers that act for a team; a facilitated drill has a real team instead."""
 
 
 @dataclass(frozen=True)
@@ -117,14 +116,14 @@ def facilitate(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, co
     run_clock: Clock = ScaledClock(base, speed or 1.0) if tabletop else base
     stop = StopRequest()
     facilitator = FacilitatorObserver(mode=mode)
-    runner: Runner | TabletopRun
+    runner: Runner
     if tabletop:
-        runner = TabletopRun(scenario, clock=run_clock, speed=speed or 1.0, reports_dir=reports_dir,
-                             observers=[facilitator], stop=stop, scenario_file=scenario_file,
-                             listeners=[_printer(console)], run_id=run_id)
+        runner = tabletop_runner(scenario, clock=run_clock, speed=speed or 1.0, reports_dir=reports_dir,
+                                 observers=[facilitator], stop=stop, scenario_file=scenario_file,
+                                 listeners=[_printer(console)], run_id=run_id)
     else:
-        # The people respond and follow the runbook here: only the watching observers (load, alerts, guards) stay.
-        others: list[Observer] = [o for o in build_observers(scenario) if o.name not in RESPONDING_OBSERVERS]
+        # The people respond and follow the runbook here: only the observers that watch (load, alerts, guards) stay.
+        others: list[Observer] = build_observers(scenario, roles={"watches"})
         runner = Runner(scenario, RunOptions(
             reports_dir=reports_dir, run_id=run_id, clock=run_clock, scenario_file=scenario_file,
             listeners=[_printer(console)], handle_signals=False, observers=[facilitator, *others], stop=stop))
@@ -173,12 +172,11 @@ def facilitate(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, co
     if "crash" in holder:
         raise holder["crash"]
     result: RunResult = holder["result"]
-    _finish(console, result.run_dir, result.outcome.name.lower(), result.exit_code, result.error)
     exit_code = 130 if stopped is not None else result.exit_code
     return DrillResult(result.run_id, result.run_dir, exit_code, result.outcome.name.lower(), result.error)
 
 
-def _record_stop(facilitator: FacilitatorObserver, runner: Runner | TabletopRun, reason: str) -> None:
+def _record_stop(facilitator: FacilitatorObserver, runner: Runner, reason: str) -> None:
     timeline = runner.timeline
     if any(e.kind == ev.RUN_FINISHED for e in timeline.events):
         return  # the run ended before the drill began (steady state failed, a target was missing)
@@ -189,32 +187,17 @@ def _record_stop(facilitator: FacilitatorObserver, runner: Runner | TabletopRun,
         timeline.record(ev.DRILL_STOPPED, actor="facilitator", drill=True, signal=reason, phase=phase)
 
 
-def _finish(console: Console, run_dir: Path, outcome: str, exit_code: int, error: str | None) -> None:
-    from gameday.report.render import render_run
-
-    try:
-        report = render_run(run_dir)
-    except Exception as exc:  # noqa: BLE001 - the drill's record is safe in the timeline; `gameday report` retries
-        console.print(f"[red]the report could not be written ({type(exc).__name__}: {safe(exc)}); "
-                      f"the timeline is complete: try `gameday report {safe(run_dir.name)}`[/]", highlight=False)
-        report = None
-    style = "green" if exit_code == 0 else "red"
-    console.print(f"[{style}]{outcome}[/] (exit {exit_code})" + (f"  report: {safe(report)}" if report else ""),
-                  highlight=False)
-    if error:
-        console.print(f"[red]{safe(error)}[/]", highlight=False)
-
-
 def tabletop_scripted(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, speed: float,
-                      clock: Clock | None = None, console: Console | None = None) -> RunResult:
+                      clock: Clock | None = None, console: Console | None = None) -> DrillResult:
     """Replay the scenario's injects and responses with no human and no fault, on a compressed clock."""
     run_clock = ScaledClock(clock or SystemClock(), speed)
     stop = StopRequest()
     responder = ScriptedResponder(mode="tabletop", end_fault=stop.end_fault_phase)
-    runner = TabletopRun(scenario, clock=run_clock, speed=speed, reports_dir=reports_dir, observers=[responder],
-                         stop=stop, scenario_file=scenario_file,
-                         listeners=[_printer(console)] if console is not None else [])
-    return runner.run()
+    runner = tabletop_runner(scenario, clock=run_clock, speed=speed, reports_dir=reports_dir, observers=[responder],
+                             stop=stop, scenario_file=scenario_file,
+                             listeners=[_printer(console)] if console is not None else [])
+    result = runner.run()
+    return DrillResult(result.run_id, result.run_dir, result.exit_code, result.outcome.name.lower(), result.error)
 
 
 # --- resume ------------------------------------------------------------------------------------
@@ -295,7 +278,6 @@ def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Cl
     # The last event is a run.finished again (a drill stopped by Ctrl-C and resumed has had one before).
     timeline.record(ev.RUN_FINISHED, outcome=outcome.name.lower(), exit_code=outcome.exit_code, resumed=True)
     timeline.close()
-    _finish(console, run_dir, outcome.name.lower(), exit_code, None)
     return DrillResult(run_dir.name, run_dir, exit_code, outcome.name.lower())
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from gameday.engine.observers import RunContext
+from gameday.contracts import Role, RunContext
 from gameday.facilitator.events import DrillRecorder, Mode, fault_phase_offset
 from gameday.facilitator.loop import DrillLoop
 from gameday.scenario.model import Scenario
@@ -19,7 +19,14 @@ from gameday.timeline import Event
 
 
 class FacilitatorObserver:
+    """Not an entry point: a facilitated drill adds it itself, for the people at the screen."""
+
     name = "facilitator"
+    role: Role = "responds"
+
+    @staticmethod
+    def wanted(scenario: Scenario) -> bool:
+        return False
 
     def __init__(self, *, mode: Mode = "live") -> None:
         self.mode = mode

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday import events as ev
-from gameday.engine.observers import RunContext
+from gameday.contracts import Role, RunContext
 from gameday.errors import GamedayError
 from gameday.facilitator.checklist import Checklist, load_checklist, resolve_runbook
 from gameday.facilitator.events import DrillRecorder, Mode, fault_phase_offset
@@ -57,6 +57,12 @@ class ScriptedResponder:
     """An Observer; ``end_fault`` (tabletop) is called when the script says the impact is halted."""
 
     name = "scripted-responder"
+    role: Role = "responds"
+    order = 40
+
+    @staticmethod
+    def wanted(scenario: Scenario) -> bool:
+        return bool(scenario.responses or scenario.injects)
 
     def __init__(self, *, mode: Mode = "scripted", end_fault: Callable[[], None] | None = None,
                  probe_check: Callable[[Scenario], list[tuple[str, bool, str]]] | None = None,

@@ -8,26 +8,28 @@
 A ``FaultHandle`` (``gameday.handle``) holds everything revert needs and is plain JSON, so it is written to
 the journal before the fault is injected and a later process (``gameday cleanup``) can revert from it alone.
 Fault kinds are found through the ``gameday.faults`` entry point group; built-ins register there too.
+The ``FaultDriver`` contract and its optional hooks live in gameday.contracts; each driver is checked
+against them when it loads (gameday.plugins).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from importlib.metadata import entry_points
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from gameday.errors import FaultError, GamedayError, RevertError
+from gameday.contracts import DRIVER_HOOKS, FAULTS_GROUP, FaultDriver
+from gameday.errors import FaultError, RevertError, UnknownFaultKind
 from gameday.handle import FaultHandle
-from gameday.scenario.model import FaultSpec, StackSpec
+from gameday.plugins import PluginGroup
 
 # FaultHandle lives in gameday.handle (below the platforms, which read it); drivers import it from here too.
 __all__ = ["ENTRY_POINT_GROUP", "FaultArgs", "FaultDriver", "FaultHandle", "FaultRegistry", "UnknownFaultKind",
            "os_errors", "reverting"]
 
-ENTRY_POINT_GROUP = "gameday.faults"
+ENTRY_POINT_GROUP = FAULTS_GROUP
 
 
 @contextlib.contextmanager
@@ -60,52 +62,37 @@ class FaultArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-@runtime_checkable
-class FaultDriver(Protocol):
-    kind: ClassVar[str]
-    args_model: ClassVar[type[FaultArgs]]
-    target_fields: ClassVar[tuple[str, ...]]
-    """Which target fields this kind can act on, e.g. ('container', 'labels'), whatever the platform."""
-
-    def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle: ...
-
-    def inject(self, handle: FaultHandle) -> None: ...
-
-    def revert(self, handle: FaultHandle) -> None: ...
-
-    def check(self, handle: FaultHandle) -> bool: ...
-
-
-class UnknownFaultKind(GamedayError):
-    exit_code = 1
+def _driver_problems(name: str, cls: Any) -> list[str]:
+    """What the protocol cannot say: the kind is the entry point's name, and the args model is pydantic's."""
+    problems = []
+    if getattr(cls, "kind", name) != name:
+        problems.append(f"it declares kind '{cls.kind}'; the entry point name and the kind must be the same")
+    model = getattr(cls, "args_model", None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        problems.append("args_model must be a pydantic model class")
+    return problems
 
 
 class FaultRegistry:
     """Fault kinds by name, loaded lazily from entry points (importing a driver only when it is used)."""
 
     def __init__(self, extra: dict[str, type[FaultDriver]] | None = None) -> None:
-        self._entry_points = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-        self._loaded: dict[str, type[FaultDriver]] = dict(extra or {})
+        self._plugins = PluginGroup(FAULTS_GROUP, FaultDriver, what="fault driver", optional=DRIVER_HOOKS,
+                                    check=_driver_problems, extra=dict(extra or {}))
 
     def kinds(self) -> list[str]:
-        return sorted(set(self._entry_points) | set(self._loaded))
+        return self._plugins.names()
 
     def __contains__(self, kind: str) -> bool:
-        return kind in self._loaded or kind in self._entry_points
+        return kind in self._plugins
 
     def driver_class(self, kind: str) -> type[FaultDriver]:
-        if kind not in self._loaded:
-            ep = self._entry_points.get(kind)
-            if ep is None:
-                raise UnknownFaultKind(f"unknown fault kind '{kind}' (known: {', '.join(self.kinds())})")
-            try:
-                cls = ep.load()
-            except Exception as exc:  # a broken plugin is rejected before the drill starts
-                raise UnknownFaultKind(f"fault kind '{kind}' from {ep.value} failed to load: {exc}") from exc
-            if not isinstance(getattr(cls, "kind", None), str) or not hasattr(cls, "args_model"):
-                raise UnknownFaultKind(f"fault kind '{kind}' from {ep.value} is not a fault driver")
-            self._loaded[kind] = cls
-        return self._loaded[kind]
+        """The driver of ``kind``, checked against its contract when first loaded; a broken plugin is a
+        ``PluginError``, a kind nobody provides ``UnknownFaultKind`` (both exit 2)."""
+        if kind not in self._plugins:
+            raise UnknownFaultKind(f"unknown fault kind '{kind}' (known: {', '.join(self.kinds())})")
+        cls: type[FaultDriver] = self._plugins.load(kind)
+        return cls
 
     def create(self, kind: str, **options: Any) -> FaultDriver:
         return self.driver_class(kind)(**options)

@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gameday import events as ev
 from gameday.history.store import RunRecord
-from gameday.timeline import read_timeline
+from gameday.timeline import Event, read_timeline
+
+if TYPE_CHECKING:
+    from gameday.scoring.scorecard import Scorecard
 
 METRICS = ("time_to_detect", "time_to_acknowledge", "time_to_declare", "time_to_mitigate", "time_to_resolve",
            "time_to_resolve_from_detection", "time_to_first_update")
 
 
-def record_from_run(run_dir: Path) -> RunRecord:
-    from gameday.scoring.scorecard import score
+def record_from_run(run_dir: Path, events: list[Event] | None = None, card: Scorecard | None = None) -> RunRecord:
+    """The history record of a run folder. ``card``: the scorecard the report used (gameday.finish scores
+    once); without it the run is scored here with the same context the report reads (its scenario copy)."""
+    if events is None:
+        events = read_timeline(run_dir / "timeline.jsonl")
+    if card is None:
+        from gameday.report.run_inputs import scoring_context
+        from gameday.scoring.scorecard import score
 
-    events = read_timeline(run_dir / "timeline.jsonl")
+        card = score(events, scoring_context(run_dir))
     started = ev.first(events, ev.RUN_STARTED) or events[0]
     finished = ev.last(events, ev.RUN_FINISHED)
-    card = score(events)
     metrics: dict[str, float | None] = {name: card.metrics.seconds(name) for name in METRICS}
     alerts = card.metrics.alerts
     if alerts.judged:

@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 
 from gameday import events as ev
-from gameday.engine.observers import RunContext
+from gameday.contracts import Role, RunContext
 from gameday.errors import GamedayError
 from gameday.observe.alert_receiver import DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, AlertReceiver
 from gameday.observe.alertmanager import AlertmanagerClient, ReceivedAlert, redact_url
@@ -44,6 +44,15 @@ class AlertObserver:
     """Receives alerts by webhook and polls Alertmanager; records each transition once."""
 
     name = "alerts"
+    role: Role = "watches"
+    order = 30
+
+    @staticmethod
+    def wanted(scenario: Scenario) -> bool:
+        """A stack with an Alertmanager, alert expectations, or a guard on an alert (it needs the alerts too)."""
+        expect = scenario.expect
+        return (scenario.stack.alertmanager is not None or bool(expect.alerts) or bool(expect.alerts_not_firing)
+                or any(g.alert for g in scenario.guards))
 
     def __init__(
         self,

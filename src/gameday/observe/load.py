@@ -31,7 +31,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from gameday import events as ev
-from gameday.engine.observers import RunContext
+from gameday.contracts import Role, RunContext
 from gameday.errors import GamedayError, ScenarioError, ServiceUnavailable
 from gameday.scenario.model import LoadSpec, Scenario
 from gameday.scoring.expectations import Verdict
@@ -70,6 +70,12 @@ class LoadObserver:
     """Runs the scenario's Locust load in a child process and records its per-second stats."""
 
     name = "load"
+    role: Role = "watches"
+    order = 20
+
+    @staticmethod
+    def wanted(scenario: Scenario) -> bool:
+        return scenario.load is not None
 
     def __init__(self, *, python: str | None = None, interval: float = 1.0, stop_grace: float = STOP_GRACE) -> None:
         self.python = python or sys.executable

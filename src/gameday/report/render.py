@@ -1,17 +1,22 @@
 """Render a run folder's reports from its timeline: ``report.md``, ``report.html`` and ``scorecard.json``.
 
-Both reports read the same ``Postmortem`` (report/postmortem.py). Optional sections (``SECTIONS``) are
-written once, as Markdown (``_<name>.md.j2``); the HTML report uses ``_<name>.html.j2`` when a section
-ships one, and otherwise converts the section's rendered Markdown with report/markdown.py. One template
-per section keeps the two reports from drifting apart, and section authors need not write HTML.
+Both reports read the same ``Postmortem`` (report/postmortem.py). Optional sections come from the
+``gameday.report_sections`` entry point group (contract: gameday.contracts.ReportSection) and are written
+once, as Markdown (``_<name>.md.j2``); the HTML report uses ``_<name>.html.j2`` when a section ships one,
+and otherwise converts the section's rendered Markdown with report/markdown.py. One template per section
+keeps the two reports from drifting apart, and section authors need not write HTML. A section's
+templates are looked up in gameday's and then in a ``templates/`` folder beside the section's module.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gameday.contracts import ReportSection
 from gameday.errors import GamedayError
 from gameday.report.markdown import cell
 from gameday.report.postmortem import Postmortem, build_postmortem
@@ -23,11 +28,17 @@ from gameday.timeline import Event, read_timeline
 RATING_CLASSES = {"P": "p", "S": "s", "M": "m", "U": "u", None: "n"}
 
 
-def _environment(*, html: bool = False) -> Any:
+def _environment(*, html: bool = False, sections: Sequence[ReportSection] = ()) -> Any:
     import jinja2
 
+    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("gameday.report", "templates")]
+    for section in sections:  # a third party's section brings its own templates
+        module_file = getattr(sys.modules.get(type(section).__module__), "__file__", None)
+        folder = Path(module_file).parent / "templates" if module_file else None
+        if folder is not None and folder.is_dir():
+            loaders.append(jinja2.FileSystemLoader(folder))
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("gameday.report", "templates"),
+        loader=jinja2.ChoiceLoader(loaders),
         autoescape=html,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -47,33 +58,17 @@ def event_detail(details: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in details.items() if k not in skip and v not in (None, "", []))
 
 
-SECTIONS: tuple[tuple[str, str], ...] = (
-    # (name, "module:function"): function(events) -> data for templates/_<name>.md.j2, or None to leave
-    # the section out. Sections whose module is not installed are left out too.
-    ("alerts", "gameday.report.sections.alerts:build"),
-    ("load", "gameday.report.sections.load:build"),
-    ("response", "gameday.report.sections.response:build"),
-    ("runbook", "gameday.report.sections.runbook:build"),
-    ("disk", "gameday.report.sections.disk:build"),
-)
+def build_sections(events: list[Event], sections: Sequence[ReportSection] | None = None) -> list[tuple[str, Any]]:
+    """Each optional report section's data, computed from the timeline alone; sections with no data are left out."""
+    if sections is None:
+        from gameday.plugins import report_sections
 
-
-def build_sections(events: list[Event]) -> list[tuple[str, Any]]:
-    """Each optional report section's data, computed from the timeline alone."""
-    import importlib
-
+        sections = report_sections()
     out: list[tuple[str, Any]] = []
-    for name, target in SECTIONS:
-        module_name, func_name = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        data = getattr(module, func_name)(events)
+    for section in sections:
+        data = section.build(events)
         if data is not None:
-            out.append((name, data))
+            out.append((section.name, data))
     return out
 
 
@@ -85,9 +80,12 @@ def render_markdown(
     context: ScoringContext | None = None,
 ) -> str:
     events = events if events is not None else summary.timeline
+    from gameday.plugins import report_sections
+
     pm = postmortem or build_postmortem(events, context)
-    env = _environment()
-    sections = build_sections(pm.narrated)
+    installed = report_sections()
+    env = _environment(sections=installed)
+    sections = build_sections(pm.narrated, installed)
     return str(env.get_template("report.md.j2").render(s=summary, pm=pm, timeline=pm.timeline, sections=sections))
 
 
@@ -96,12 +94,14 @@ def render_html(events: list[Event], *, postmortem: Postmortem | None = None,
     """The self-contained HTML page: inline CSS and SVG, no scripts, nothing fetched."""
     from markupsafe import Markup
 
+    from gameday.plugins import report_sections
     from gameday.report.markdown import to_html
 
     pm = postmortem or build_postmortem(events, context)
-    md_env, html_env = _environment(), _environment(html=True)
+    installed = report_sections()
+    md_env, html_env = _environment(sections=installed), _environment(html=True, sections=installed)
     sections: list[tuple[str, Any]] = []
-    for name, data in build_sections(pm.narrated):
+    for name, data in build_sections(pm.narrated, installed):
         own = f"_{name}.html.j2"
         if own in html_env.list_templates():
             body = html_env.get_template(own).render(data=data)
@@ -123,8 +123,12 @@ def render_run(run_dir: Path, context: ScoringContext | None = None) -> Path:
     events = read_timeline(run_dir / "timeline.jsonl")
     if not events:
         raise GamedayError(f"{run_dir / 'timeline.jsonl'} is empty: nothing to report")
-    ctx = context or scoring_context(run_dir)
-    pm = build_postmortem(events, ctx)
+    pm = build_postmortem(events, context or scoring_context(run_dir))
+    return write_reports(run_dir, events, pm)
+
+
+def write_reports(run_dir: Path, events: list[Event], pm: Postmortem) -> Path:
+    """Write ``report.md``, ``report.html`` and ``scorecard.json`` from one postmortem (scored once)."""
     out = run_dir / "report.md"
     out.write_text(render_markdown(pm.summary, events, postmortem=pm), encoding="utf-8")
     (run_dir / "report.html").write_text(render_html(events, postmortem=pm), encoding="utf-8")

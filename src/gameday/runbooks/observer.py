@@ -1,6 +1,6 @@
 """In a scripted (CI) run, follow the scenario's runbook once the fault is in effect.
 
-Created by ``build_observers`` when a scenario names a ``runbook:`` and has no scripted
+Wanted (gameday.assemble.build_observers) when a scenario names a ``runbook:`` and has no scripted
 ``runbook_step`` responses (with those, the facilitator's responder drives ``RunbookSession``).
 
 Timing (a responder acts on the page): when the fault phase begins, a thread waits for the fault to
@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gameday import events as ev
-from gameday.engine.observers import RunContext
+from gameday.contracts import Role, RunContext
 from gameday.runbooks.execute import DEFAULT_SETTLE, DEFAULT_STEP_TIMEOUT, execute_runbook
 from gameday.scenario.model import Scenario
 from gameday.scoring.expectations import Verdict
@@ -43,6 +43,13 @@ def resolve_runbook(reference: str, scenario_dir: Path, cwd: Path | None = None)
 
 class RunbookObserver:
     name = "runbook"
+    role: Role = "responds"
+    order = 50
+
+    @staticmethod
+    def wanted(scenario: Scenario) -> bool:
+        """A scripted run follows the runbook itself, unless scripted runbook_step responses drive it."""
+        return bool(scenario.runbook) and not any(r.action == "runbook_step" for r in scenario.responses)
 
     def __init__(
         self,

@@ -12,7 +12,8 @@ import hashlib
 import os
 import secrets
 import string
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, fields
 from importlib import resources
 from pathlib import Path
@@ -139,3 +140,16 @@ def missing_demo_env(scenario: Any, environ: Mapping[str, str]) -> dict[str, str
     if scenario.stack.name != "demo" or not needed:
         return {}
     return {k: v for k, v in stack_env(StackConfig.from_env(environ)).items() if k in needed}
+
+
+@contextmanager
+def demo_env(scenario: Any) -> Iterator[None]:
+    """A scenario on the demo stack finds the stack's admin URLs (its targets' dsn_env) without exports:
+    the ones it names and the environment lacks are set for the run only, never printed."""
+    added = missing_demo_env(scenario, os.environ)
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)

@@ -98,3 +98,11 @@ def build(events: list[Event]) -> AlertsSection | None:
         problems=[{"at": e.at, "kind": e.kind, "error": e.details.get("error")} for e in events if e.kind in _PROBLEMS],
         still_firing=list(stopped.details.get("still_firing") or []) if stopped else [],
     )
+
+
+class AlertsReportSection:
+    """The ``alerts`` postmortem section (entry point group gameday.report_sections)."""
+
+    name = "alerts"
+    order = 10
+    build = staticmethod(build)

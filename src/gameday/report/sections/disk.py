@@ -74,3 +74,11 @@ def build(events: list[Event]) -> list[DiskFault] | None:
             missing=[p for p in PHASES if p not in by_phase],
         ))
     return out
+
+
+class DiskReportSection:
+    """The ``disk`` postmortem section (entry point group gameday.report_sections)."""
+
+    name = "disk"
+    order = 50
+    build = staticmethod(build)

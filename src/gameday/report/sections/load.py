@@ -103,3 +103,11 @@ def build(events: list[Event]) -> LoadSection | None:
         totals=dict(finished.details) if finished else {},
         complete=bool(finished and finished.details.get("complete")),
     )
+
+
+class LoadReportSection:
+    """The ``load`` postmortem section (entry point group gameday.report_sections)."""
+
+    name = "load"
+    order = 20
+    build = staticmethod(build)

@@ -47,3 +47,11 @@ def build(events: list[Event]) -> ResponseSection | None:
     m = compute_metrics(events)
     rows = [MetricRow(LABELS.get(name, name), i.start_event, i.end_event, i.seconds) for name, i in m.intervals.items()]
     return ResponseSection(metrics=m, rows=rows, targets=m.targets)
+
+
+class ResponseReportSection:
+    """The ``response`` postmortem section (entry point group gameday.report_sections)."""
+
+    name = "response"
+    order = 30
+    build = staticmethod(build)

@@ -78,3 +78,11 @@ def _fence(text: str) -> str:
     """A backtick fence longer than any run of backticks in ``text``."""
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
+
+
+class RunbookReportSection:
+    """The ``runbook`` postmortem section (entry point group gameday.report_sections)."""
+
+    name = "runbook"
+    order = 40
+    build = staticmethod(build)
