@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,35 @@ def _drop_torn_tail(path: Path) -> None:
                 f.truncate(data.rfind(b"\n") + 1)
     except FileNotFoundError:
         return
+
+
+def append_event(path: Path, kind: str, /, actor: str, at: datetime, **details: Any) -> Event | None:
+    """Add one event to the saved timeline of a run from another process (the watchdog, `gameday cleanup`).
+
+    Its offset is read off the run's own first event (wall time since it), since that process does not
+    share the run's clock. The line goes out in one ``O_APPEND`` write, so it never interleaves with the
+    run's own lines; a torn last line (a crash mid-write) is cut first, as a resumed run does. None when
+    the run folder holds no timeline to add to, or it cannot be written.
+    """
+    try:
+        with path.open("rb") as f:
+            first = f.readline()
+        started = Event.from_json(first.decode("utf-8"))
+    except (OSError, ValueError):  # no timeline, or not one we can place an event in
+        return None
+    event = Event(at=iso(at), offset=started.offset + (at - parse_iso(started.at)).total_seconds(), kind=kind,
+                  actor=actor, details=details)
+    try:
+        _drop_torn_tail(path)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, (event.to_json() + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:  # the revert is done and journalled; a timeline we cannot write must not undo that
+        return None
+    return event
 
 
 def read_timeline(path: Path) -> list[Event]:

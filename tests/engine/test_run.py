@@ -158,6 +158,8 @@ def test_sigkill_of_the_harness_then_cleanup_restores_the_container(tmp_path: Pa
     web.container.reload()
     assert web.container.attrs["State"]["Paused"] is False
     assert http_ok(web.url)
+    last = events(only_run_dir(tmp_path / "reports"))[-1]  # the run's record says who put it back
+    assert (last["kind"], last["actor"], last["details"]["by"]) == ("fault.reverted", "cleanup", "cleanup")
 
     again = run_harness("cleanup", "--reports", "reports", cwd=tmp_path)
     assert again.returncode == 0

@@ -50,6 +50,14 @@ def test_watchdog_reverts_after_the_harness_is_sigkilled(tmp_path: Path, web_con
     journal = next((tmp_path / "reports").glob("*/journal.jsonl")).read_text()
     assert '"by": "watchdog"' in journal
     print(f"kill -> revert by the watchdog: {took:.2f}s")
+    # The run's own record says who put it back, and so does its report once rendered from it.
+    run_dir = only_run_dir(tmp_path / "reports")
+    wait_for(lambda: any(e["kind"] == "fault.reverted" and e["actor"] == "watchdog" for e in events(run_dir)),
+             timeout=10)
+    put_back = next(e for e in events(run_dir) if e["kind"] == "fault.reverted")
+    assert put_back["details"]["by"] == "watchdog" and put_back["details"]["reason"] == "the harness is gone"
+    assert run_harness("report", run_dir.name, "--reports", "reports", cwd=tmp_path).returncode == 0
+    assert "was put back by the watchdog" in (run_dir / "report.md").read_text()
 
 
 def test_watchdog_reverts_when_the_heartbeat_stops(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,9 @@
 """Revert every fault a journal says is still pending (after a crash, a SIGKILL, a power cut).
 
 Safe to run any number of times: a fault is reverted from its handle, drivers' reverts are
-idempotent, and a fault is marked reverted in its journal only once the revert succeeded.
+idempotent, and a fault is marked reverted in its journal only once the revert succeeded. Each revert
+(or failed one) is also written to the run's timeline with actor ``cleanup``, so its report shows who
+put things back.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from gameday.clock import Clock, SystemClock
 from gameday.engine.journal import Journal, PendingFault, find_journals, scan_journal
 from gameday.errors import GamedayError, JournalError
 from gameday.faults.base import FaultRegistry
+from gameday.timeline import append_event, read_timeline
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,27 @@ def process_alive(pid: int | None) -> bool:
     except OSError:
         return True
     return b"gameday" in cmdline or b"pytest" in cmdline
+
+
+def record_in_timeline(fault: PendingFault, actor: str, *, error: str | None = None, **details: Any) -> None:
+    """Say in the run's own timeline who put a fault back (or failed to), so its report shows it.
+
+    ``fault.reverted`` (or ``revert.failed`` with ``error``) with ``actor`` and ``by`` the watchdog or
+    cleanup, named by the fault's label from the run's ``fault.intended`` event.
+    """
+    path = fault.journal.parent / "timeline.jsonl"
+    try:
+        labels = {str(e.details.get("fault_id")): str(e.details.get("fault"))
+                  for e in read_timeline(path) if e.kind == "fault.intended"}
+    except JournalError:
+        labels = {}
+    label = labels.get(fault.fault_id, fault.fault_id)
+    if error is None:
+        append_event(path, "fault.reverted", actor=actor, at=datetime.now(UTC), fault=label, fault_id=fault.fault_id,
+                     by=actor, **details)
+    else:
+        append_event(path, "revert.failed", actor=actor, at=datetime.now(UTC), fault=label, fault_id=fault.fault_id,
+                     by=actor, error=error, **details)
 
 
 def warn_on_stderr(message: str) -> None:
@@ -97,6 +123,7 @@ def cleanup(
             except JournalError as exc:
                 # The revert itself is done (or reported); a journal we cannot write must not stop the others.
                 warn(f"{exc}; {fault.fault_id} will be reverted again by the next cleanup (reverts are idempotent)")
+            record_in_timeline(fault, "cleanup", error=None if result.reverted else result.error or "failed")
     return results
 
 

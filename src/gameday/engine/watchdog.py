@@ -9,7 +9,8 @@ terminal closing, nor a Ctrl-C in that terminal reaches it). It watches three th
                                                               revert later is harmless: reverts are idempotent)
 
 It reads the pending faults from the journal (written and fsynced before each inject) and marks
-what it reverted there with ``by: watchdog``. It leaves when the run has closed its journal and
+what it reverted there with ``by: watchdog``, and in the run's timeline (``fault.reverted``, actor
+``watchdog``, with the reason), so the report shows who put things back. It leaves when the run has closed its journal and
 nothing is pending, or when the harness is gone and nothing is pending.
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.clock import SystemClock
-from gameday.engine.cleanup import pid_running
+from gameday.engine.cleanup import pid_running, record_in_timeline
 from gameday.engine.journal import Journal, PendingFault, pending_faults, read_records
 from gameday.errors import GamedayError
 
@@ -115,8 +116,10 @@ def watch(journal: Path, heartbeat: Path, harness_pid: int, heartbeat_timeout: f
                 log(f"revert of {fault.fault_id} ({fault.handle.description}) failed: {exc}")
                 if failures[fault.fault_id] == 1:
                     writer.revert_failed(fault.fault_id, str(exc))
+                    record_in_timeline(fault, "watchdog", error=str(exc), reason=reason)
                 continue
             writer.reverted(fault.fault_id, by="watchdog")
+            record_in_timeline(fault, "watchdog", reason=reason)
             log(f"reverted {fault.fault_id} ({fault.handle.description}): {reason}")
             to_verify.extend((time.monotonic() + delay, fault, driver) for delay in VERIFY_AFTER)
         time.sleep(POLL_SECONDS)

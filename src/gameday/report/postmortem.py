@@ -64,11 +64,32 @@ def build_postmortem(events: list[Event], context: ScoringContext | None = None)
     timeline = [narrator.event(e) for e in sorted(summary.timeline, key=lambda e: e.offset)]
     return Postmortem(
         summary=summary, scorecard=card, impact=build_impact(events), review=review, timeline=timeline,
-        narrated=[narrator.event(e) for e in events], charts=build_charts(events), story=story(card), names_shown=narrator.names,
+        narrated=[narrator.event(e) for e in events], charts=build_charts(events),
+        story=story(card) + put_back_by_others(events), names_shown=narrator.names,
     )
 
 
 _t = format_seconds
+
+
+PUT_BACK_BY = {"watchdog": "the watchdog", "cleanup": "`gameday cleanup`"}
+"""Who else may revert a run's fault, when the run itself could not: they write to its timeline too."""
+
+
+def put_back_by_others(events: list[Event]) -> list[str]:
+    """Faults the run did not put back itself: who did (or tried), and why, in plain sentences."""
+    out = []
+    for e in events:
+        who = PUT_BACK_BY.get(e.actor)
+        if who is None or e.kind not in ("fault.reverted", "revert.failed"):
+            continue
+        why = f" ({e.details['reason']})" if e.details.get("reason") else ""
+        if e.kind == "fault.reverted":
+            out.append(f"Fault {e.details.get('fault')} was put back by {who} at T+{e.offset:.0f} s{why}, not by the run.")
+        else:
+            out.append(f"{who[0].upper()}{who[1:]} could not put fault {e.details.get('fault')} back at "
+                       f"T+{e.offset:.0f} s{why}: {e.details.get('error')}.")
+    return out
 
 
 def story(card: Scorecard) -> list[str]:
