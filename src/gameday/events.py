@@ -97,7 +97,7 @@ PROBE_CHECKED: Final = _declare(
 FAULT_INTENDED: Final = _declare(
     "fault.intended", actor="harness", writer="engine/run.py", doc="Journalled and live, not yet applied.",
     details={"fault": _FAULT, "fault_id": "the journal's id", "kind": "fault kind", "target": "its target",
-             "description": "what the fault does, from its handle"})
+             "description": "what the fault does, from its handle", "simulated": "True in a tabletop"})
 FAULT_INJECTED: Final = _declare(
     "fault.injected", actor="harness", writer="engine/run.py", doc="The driver applied the fault.",
     details={"fault": _FAULT, "fault_id": "the journal's id", "kind": "fault kind", "target": "its target",
@@ -117,20 +117,23 @@ FAULT_PHASE_ENDED: Final = _declare(
 REVERT_STARTED: Final = _declare(
     "revert.started", actor="harness", writer="engine/run.py",
     doc="Written before the driver acts, so a judge never credits a harness revert to the runbook.",
-    details={"fault": _FAULT, "fault_id": "the journal's id"})
+    details={"fault": _FAULT, "fault_id": "the journal's id", "simulated": "True in a tabletop"})
 REVERT_RETRYING: Final = _declare(
     "revert.retrying", actor="harness", writer="engine/run.py",
     doc="A revert met an environment problem and is tried again.", details={"fault": _FAULT, "error": "why"})
 FAULT_REVERTED: Final = _declare(
     "fault.reverted", actor="harness", writer="engine/run.py",
     doc="The fault was undone (by the run, a resumed drill, the watchdog or `gameday cleanup`).",
-    details={"fault": _FAULT, "duration_s": "how long it was live", "revert_ms": "how long the revert took",
+    details={"fault": _FAULT, "fault_id": "the journal's id (watchdog, cleanup)",
+             "duration_s": "how long it was live", "revert_ms": "how long the revert took",
              "simulated": "True in a tabletop", "reason": "why it ended early",
              "by": "who reverted it when not the run itself: resume, watchdog, cleanup",
              "reverted_at": "when, for a revert copied from the journal"})
 REVERT_FAILED: Final = _declare(
     "revert.failed", actor="harness", writer="engine/run.py",
-    doc="A revert failed: a human is needed (exit 3).", details={"fault": _FAULT, "error": "why"})
+    doc="A revert failed: a human is needed (exit 3). Also written by the watchdog and `gameday cleanup`.",
+    details={"fault": _FAULT, "error": "why", "fault_id": "the journal's id (watchdog, cleanup)",
+             "by": "watchdog or cleanup, when not the run itself", "reason": "why the watchdog acted"})
 OBSERVATION_FAILED: Final = _declare(
     "observation.failed", actor="harness", writer="engine/run.py",
     doc="A driver's optional observations(handle, phase) failed; the run goes on.",

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gameday import events as ev
 from gameday.clock import Clock, SystemClock
 from gameday.engine.journal import Journal, PendingFault, find_journals, scan_journal
 from gameday.errors import GamedayError, JournalError
@@ -66,15 +67,15 @@ def record_in_timeline(fault: PendingFault, actor: str, *, error: str | None = N
     path = fault.journal.parent / "timeline.jsonl"
     try:
         labels = {str(e.details.get("fault_id")): str(e.details.get("fault"))
-                  for e in read_timeline(path) if e.kind == "fault.intended"}
+                  for e in read_timeline(path) if e.kind == ev.FAULT_INTENDED}
     except JournalError:
         labels = {}
     label = labels.get(fault.fault_id, fault.fault_id)
     if error is None:
-        append_event(path, "fault.reverted", actor=actor, at=datetime.now(UTC), fault=label, fault_id=fault.fault_id,
+        append_event(path, ev.FAULT_REVERTED, actor=actor, at=datetime.now(UTC), fault=label, fault_id=fault.fault_id,
                      by=actor, **details)
     else:
-        append_event(path, "revert.failed", actor=actor, at=datetime.now(UTC), fault=label, fault_id=fault.fault_id,
+        append_event(path, ev.REVERT_FAILED, actor=actor, at=datetime.now(UTC), fault=label, fault_id=fault.fault_id,
                      by=actor, error=error, **details)
 
 

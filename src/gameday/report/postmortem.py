@@ -81,10 +81,10 @@ def put_back_by_others(events: list[Event]) -> list[str]:
     out = []
     for e in events:
         who = PUT_BACK_BY.get(e.actor)
-        if who is None or e.kind not in ("fault.reverted", "revert.failed"):
+        if who is None or e.kind not in (ev.FAULT_REVERTED, ev.REVERT_FAILED):
             continue
         why = f" ({e.details['reason']})" if e.details.get("reason") else ""
-        if e.kind == "fault.reverted":
+        if e.kind == ev.FAULT_REVERTED:
             out.append(f"Fault {e.details.get('fault')} was put back by {who} at T+{e.offset:.0f} s{why}, not by the run.")
         else:
             out.append(f"{who[0].upper()}{who[1:]} could not put fault {e.details.get('fault')} back at "
