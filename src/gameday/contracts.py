@@ -4,7 +4,7 @@
     gameday.faults             FaultDriver       prepare(fault, stack) -> handle, inject, revert, check
       optional hooks           Observes          observations(handle, phase) -> [(kind, details)]
                                DescribesRevert   describe_revert(handle) -> str   (``gameday plan``)
-                               HasLockKeys       lock_keys(handle) -> [key]       (one run per key)
+    gameday.platforms          Platform          (gameday.platforms.base) allowlist, lock key, lock holder
     gameday.observers          Observer          wanted(scenario), role, start(ctx), on_phase, stop, verdicts
     gameday.report_sections    ReportSection     name, order, build(events) -> data | None
 
@@ -74,15 +74,9 @@ class DescribesRevert(Protocol):
     def describe_revert(self, handle: FaultHandle) -> str: ...
 
 
-@runtime_checkable
-class HasLockKeys(Protocol):
-    """Optional: the resources a fault touches; two runs holding one key never run at once."""
-
-    def lock_keys(self, handle: FaultHandle) -> Sequence[str]: ...
-
-
-DRIVER_HOOKS: tuple[type, ...] = (Observes, DescribesRevert, HasLockKeys)
-"""The optional hooks: a driver need not have them, but one it has must match its signature."""
+DRIVER_HOOKS: tuple[type, ...] = (Observes, DescribesRevert)
+"""The optional hooks: a driver need not have them, but one it has must match its signature. What a fault
+locks is not a driver's hook: it is its target platform's ``lock_key(handle)``, one answer per target."""
 
 
 # --- observers ---------------------------------------------------------------------------------

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gameday.contracts import DescribesRevert
 from gameday.engine.safety import TargetLocks, check_allowed, holder, resource_key
 from gameday.errors import GamedayError
 from gameday.faults.base import FaultRegistry
+from gameday.handle import FaultHandle
 from gameday.observe.probes import Prober
 from gameday.scenario.durations import format_duration
 from gameday.scenario.model import Scenario
@@ -39,11 +41,11 @@ class Plan:
         return all(f.problem is None for f in self.faults) and all(ok for _, ok, _ in self.checks)
 
 
-def describe_revert(driver: object, handle: object) -> str:
-    describe = getattr(driver, "describe_revert", None)
-    if callable(describe):
-        return str(describe(handle))
-    return f"undo: {getattr(handle, 'description', '')}"
+def describe_revert(driver: object, handle: FaultHandle) -> str:
+    """The driver's own words for its revert (the optional DescribesRevert hook), else the handle's."""
+    if isinstance(driver, DescribesRevert):
+        return str(driver.describe_revert(handle))
+    return f"undo: {handle.description}"
 
 
 def make_plan(scenario: Scenario, *, registry: FaultRegistry | None = None, state_dir: Path | None = None,

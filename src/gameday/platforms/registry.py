@@ -20,6 +20,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from gameday.errors import TargetError, UnknownPlatform
 from gameday.handle import FaultHandle
 from gameday.platforms.base import ContainerPlatform, NoPlatform, Platform, Target
+from gameday.plugins import contract_problems
 
 ENTRY_POINT_GROUP = "gameday.platforms"
 
@@ -113,9 +114,9 @@ def _load(ep: EntryPoint) -> Platform:
         platform: Any = factory() if callable(factory) else factory
     except Exception as exc:  # a broken plugin is one line before the drill starts, never a traceback
         raise UnknownPlatform(f"{where} failed to load: {type(exc).__name__}: {exc}"[:300]) from exc
-    missing = [m for m in ("name", "target_model", "check_allowed", "lock_key", "holder") if not hasattr(platform, m)]
-    if missing:
-        raise UnknownPlatform(f"{where} is not a platform: it lacks {', '.join(missing)}")
+    problems = contract_problems(platform, Platform)  # the one contract check every plugin group uses
+    if problems:
+        raise UnknownPlatform(f"{where} is not a platform: {'; '.join(problems)}")
     if platform.name != ep.name:
         raise UnknownPlatform(f"{where} calls itself '{platform.name}'; the entry point name and the platform's "
                               "name must be the same")
@@ -125,9 +126,8 @@ def _load(ep: EntryPoint) -> Platform:
     field = model.model_fields.get("platform")
     if field is None or typing.get_args(field.annotation) != (ep.name,):
         raise UnknownPlatform(f"{where}: its target model's platform field must be Literal['{ep.name}']")
-    if not isinstance(platform, Platform):
-        raise UnknownPlatform(f"{where} is not a platform")
-    return platform
+    checked: Platform = platform
+    return checked
 
 
 @functools.lru_cache(maxsize=1)
