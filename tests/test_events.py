@@ -211,3 +211,17 @@ def test_first_and_last_find_the_earliest_and_latest_event_of_any_kind_given() -
 def test_a_kind_cannot_be_declared_twice() -> None:
     with pytest.raises(ValueError, match="declared twice"):
         ev._declare(ev.FAULT_INJECTED, actor="harness", writer="x", doc="again")
+
+
+def test_the_fixture_drills_timeline_uses_only_declared_kinds_and_documented_details() -> None:
+    """A timeline written by an earlier version: what ``**details`` spreads, the AST walk cannot see."""
+    from gameday.timeline import read_timeline
+
+    events = read_timeline(Path(__file__).parent / "scoring" / "fixtures" / "drill-timeline.jsonl")
+    assert len({e.kind for e in events}) > 20
+    problems = [f"{e.kind}: undeclared" if e.kind not in ev.CATALOGUE else
+                f"{e.kind}: {sorted(set(e.details) - set(ev.CATALOGUE[e.kind].details) - set(ev.DRILL_CONTEXT))}"
+                for e in events
+                if e.kind not in ev.CATALOGUE
+                or set(e.details) - set(ev.CATALOGUE[e.kind].details) - set(ev.DRILL_CONTEXT)]
+    assert not problems, problems

@@ -284,8 +284,8 @@ INJECT_RELEASED: Final = _declare(
 INJECT_WITHHELD: Final = _declare(
     "inject.withheld", actor="facilitator", writer="facilitator/loop.py", human=True,
     doc="An inject's condition did happen in time, so it was not needed.",
-    details={"inject": "its name", "kind": "inject kind", "condition": "what it waited for", "reason": "why",
-             "source": "who would have sent it", "text": "what it would have said", "due_t_s": "when it was due"})
+    details={"inject": "its name", "kind": "inject kind", "condition": "what it waited for",
+             "reason": "what happened in time (e.g. alert.firing at T+12.0s)"})
 INCIDENT_DETECTED: Final = _declare(
     "incident.detected", actor=_PERSON_ACTOR, writer="facilitator/session.py", human=True,
     doc="Someone noticed the incident.",
