@@ -115,8 +115,8 @@ def test_without_the_plugin_the_platform_is_unknown(tmp_path: Path, capsys: pyte
     ("memory = tests.platforms.no_such_module:platform",
      "platform 'memory' from tests.platforms.no_such_module:platform failed to load: ModuleNotFoundError"),
     ("memory = tests.platforms.world:WORLD",
-     "is not a platform: no attribute name; no attribute target_model; no method check_allowed(handle, policy); "
-     "no method lock_key(handle); no method holder(key, locks)"),
+     ("is not a platform: no attribute name; no attribute target_model; no method check_allowed(handle, policy); "
+      "no method lock_key(handle); no method holder(key, locks)")),
     ("other = tests.platforms.world:platform",
      "platform 'other' from tests.platforms.world:platform calls itself 'memory'"),
 ], ids=["raises", "missing-module", "not-a-platform", "wrong-name"])

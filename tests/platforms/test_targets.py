@@ -107,8 +107,8 @@ def test_a_fault_on_a_target_without_the_fields_it_acts_on_is_located_at_the_fau
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lines = problems(tmp_path, "{platform: toxiproxy, proxy: postgres}", capsys)
-    assert lines == ["8:13: faults[0].target: fault kind 'container_kill' acts on a target with container or labels; "
-                     "'web' has proxy"]
+    assert lines == [("8:13: faults[0].target: fault kind 'container_kill' acts on a target with container or labels; "
+                      "'web' has proxy")]
 
 
 def test_a_target_that_is_not_a_mapping_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
