@@ -77,6 +77,16 @@ def test_the_built_in_observers_and_sections_are_registered_and_meet_their_contr
         assert contract_problems(section, ReportSection) == []
 
 
+
+def test_credentials_backends_are_plugins_chosen_by_the_target_platform() -> None:
+    from gameday.faults.credentials import BACKENDS_GROUP, Backend
+    from gameday.plugins import PluginGroup
+
+    backends = PluginGroup(BACKENDS_GROUP, Backend, what="credentials backend").load_all()
+    assert {name: cls.platform for name, cls in backends.items()} == {
+        "path": "host", "postgres_role": "postgres", "redis_user": "redis"}
+
+
 # --- a broken plugin installed beside gameday, as a third party's would be -------------------------------
 
 

@@ -1,6 +1,8 @@
 """``revoke_credentials``: take a credential away, then give back exactly what was there.
 
-The backend is picked by the target:
+The backend is picked by the target's platform; each is a plugin of the ``gameday.credentials`` entry
+point group (named as journals record it), so a new kind of credential (a Kubernetes Secret, a vault
+entry) plugs in without editing this module:
 
     postgres_role + dsn_env   ALTER ROLE .. NOLOGIN (optionally end its sessions), or REVOKE named
                               privileges on named tables; revert restores rolcanlogin / the exact grants
@@ -32,6 +34,7 @@ from pydantic import Field, field_validator, model_validator
 from gameday.errors import FaultError, RevertError
 from gameday.faults.base import FaultArgs, FaultHandle
 from gameday.folders import default_state_dir
+from gameday.plugins import PluginGroup
 from gameday.scenario.model import FaultSpec, StackSpec, TargetSpec
 
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
@@ -123,8 +126,19 @@ def env_url(var: str, target_name: str, environ: Mapping[str, str], *, reverting
     return value
 
 
+BACKENDS_GROUP = "gameday.credentials"
+
+
 class Backend(Protocol):
-    """One kind of credential. ``data`` is the handle's JSON; it never holds a secret."""
+    """One kind of credential. ``data`` is the handle's JSON; it never holds a secret.
+
+    Made as ``Backend(environ=..., state_dir=...)``; the entry point's name is journalled (``data["backend"]``).
+    """
+
+    platform: ClassVar[str]
+    """The target platform whose targets this backend serves (``postgres``, ``redis``, ``host``)."""
+    not_applying: ClassVar[tuple[str, ...]]
+    """revoke_credentials args that make no sense for this backend: giving one is an error."""
 
     def prepare(self, target: TargetSpec, target_name: str, args: RevokeCredentialsArgs) -> tuple[str, dict[str, Any]]:
         """(description, data): resolve and read the prior state; no side effect."""
@@ -135,10 +149,6 @@ class Backend(Protocol):
     def check(self, data: dict[str, Any]) -> bool: ...
 
     def revert(self, data: dict[str, Any]) -> None: ...
-
-
-# The backend by the target's platform; the names stay those journals already hold in data["backend"].
-_BACKEND_BY_PLATFORM = {"postgres": "postgres_role", "redis": "redis_user", "host": "path"}
 
 
 class RevokeCredentials:
@@ -153,34 +163,31 @@ class RevokeCredentials:
         # a target names (dsn_env) and the state folder.
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.state_dir = state_dir
+        self._backends = PluginGroup(BACKENDS_GROUP, Backend, what="credentials backend")
+
+    def _backend_class(self, name: str) -> type[Backend]:
+        if name not in self._backends:
+            raise FaultError(f"unknown credentials backend '{name}' (known: {', '.join(self._backends.names())})")
+        cls: type[Backend] = self._backends.load(name)
+        return cls
 
     def _backend(self, name: str) -> Backend:
-        if name == "postgres_role":
-            from gameday.faults.credentials_pg import PostgresRole
+        cls: Any = self._backend_class(name)
+        backend: Backend = cls(environ=self.environ, state_dir=self.state_dir or default_state_dir(self.environ))
+        return backend
 
-            return PostgresRole(self.environ)
-        if name == "redis_user":
-            from gameday.faults.credentials_redis import RedisUser
-
-            return RedisUser(self.environ)
-        if name == "path":
-            from gameday.faults.credentials_file import CredentialsFile
-
-            return CredentialsFile(self.state_dir or default_state_dir(self.environ))
-        raise FaultError(f"unknown credentials backend '{name}'")
+    def _backend_for(self, platform: str) -> str | None:
+        """The backend serving targets on ``platform`` (every backend is loaded: they are small)."""
+        return next((name for name in self._backends.names() if self._backend_class(name).platform == platform), None)
 
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
         target = stack.targets[fault.target]
         args = RevokeCredentialsArgs.model_validate(fault.args)
-        backend_name = _BACKEND_BY_PLATFORM.get(target.platform)
+        backend_name = self._backend_for(target.platform)
         if backend_name is None:
             raise FaultError(f"revoke_credentials acts on a postgres_role, redis_user or path target; "
                              f"'{fault.target}' has {target.selector}", target=fault.target)
-        misplaced = {
-            "postgres_role": ["env_key"],
-            "redis_user": ["privileges", "objects", "env_key"],
-            "path": ["privileges", "objects", "terminate_sessions"],
-        }[backend_name]
+        misplaced = self._backend_class(backend_name).not_applying
         given = [k for k in misplaced if getattr(args, k) not in (None, False)]
         if given:
             raise FaultError(f"{', '.join(given)} do(es) not apply to a {backend_name} target ('{fault.target}')",

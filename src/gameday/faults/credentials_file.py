@@ -14,8 +14,9 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from gameday.errors import FaultError, RevertError, TargetError
 from gameday.faults.base import os_errors
@@ -67,7 +68,12 @@ def _read(path: str) -> bytes:
 
 
 class CredentialsFile:
-    def __init__(self, state_dir: Path) -> None:
+    """Backend ``path`` of revoke_credentials (entry point group gameday.credentials)."""
+
+    platform: ClassVar[str] = "host"
+    not_applying: ClassVar[tuple[str, ...]] = ("privileges", "objects", "terminate_sessions")
+
+    def __init__(self, *, state_dir: Path, environ: Mapping[str, str] | None = None) -> None:
         self.backup_dir = state_dir / BACKUP_FOLDER
 
     def prepare(self, target: TargetSpec, target_name: str, args: RevokeCredentialsArgs) -> tuple[str, dict[str, Any]]:

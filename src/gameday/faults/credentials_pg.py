@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gameday.errors import FaultError, RevertError, ServiceUnavailable, TargetError
 from gameday.faults.credentials import TABLE_PRIVILEGES, RevokeCredentialsArgs, admin_url, env_url, scrub
@@ -93,7 +94,12 @@ def _grants(conn: psycopg.Connection[Any], rel_oid: int, role: str, privileges: 
 
 
 class PostgresRole:
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    """Backend ``postgres_role`` of revoke_credentials (entry point group gameday.credentials)."""
+
+    platform: ClassVar[str] = "postgres"
+    not_applying: ClassVar[tuple[str, ...]] = ("env_key",)
+
+    def __init__(self, *, environ: Mapping[str, str], state_dir: Path | None = None) -> None:
         self.environ = environ
 
     def prepare(self, target: TargetSpec, target_name: str, args: RevokeCredentialsArgs) -> tuple[str, dict[str, Any]]:

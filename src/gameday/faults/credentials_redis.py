@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from gameday.errors import FaultError, RevertError, ServiceUnavailable, TargetError
@@ -103,7 +104,12 @@ def _enabled(line: str) -> bool:
 
 
 class RedisUser:
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    """Backend ``redis_user`` of revoke_credentials (entry point group gameday.credentials)."""
+
+    platform: ClassVar[str] = "redis"
+    not_applying: ClassVar[tuple[str, ...]] = ("privileges", "objects", "env_key")
+
+    def __init__(self, *, environ: Mapping[str, str], state_dir: Path | None = None) -> None:
         self.environ = environ
 
     def prepare(self, target: TargetSpec, target_name: str, args: RevokeCredentialsArgs) -> tuple[str, dict[str, Any]]:
