@@ -188,7 +188,7 @@ def main() -> int:
     print("| setup | scrape / eval / for / group_wait / poll | truth | push MTTD | push error | push bound "
           "| poll MTTD | poll error | poll bound | reset push | reset poll |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for setup, n, truth, push, push_err, poll, poll_err, rp, rq in rows:
+    for setup, _n, truth, push, push_err, poll, poll_err, rp, rq in rows:
         knobs = f"{_secs(setup.scrape)} / {_secs(setup.evaluation)} / {_secs(setup.for_)} / {_secs(setup.group_wait)} / {_secs(setup.poll)}"
         print(f"| {setup.name} | {knobs} | {_stats(truth)} | {_stats(push)} | {_stats(push_err)} | {setup.bound('push'):g} "
               f"| {_stats(poll)} | {_stats(poll_err)} | {setup.bound('poll'):g} | {_stats(rp)} | {_stats(rq)} |")

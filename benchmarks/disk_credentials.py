@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
-import redis  # noqa: E402
+import psycopg
+import redis
 
-from gameday.faults.credentials import RevokeCredentials  # noqa: E402
-from gameday.faults.disk import DiskFill  # noqa: E402
-from gameday.scenario.model import FaultSpec, StackSpec  # noqa: E402
-from tests.services import postgres_server, redis_server  # noqa: E402
+from gameday.faults.credentials import RevokeCredentials
+from gameday.faults.disk import DiskFill
+from gameday.scenario.model import FaultSpec, StackSpec
+from tests.services import postgres_server, redis_server
 
 SECRET = "bench-secret-pw"
 

@@ -63,7 +63,7 @@ def main() -> int:
             injects, steps, order = lateness(Path(tmp), speed, count=args.count, span_s=args.span)
             for kind, values in (("inject", injects), ("scripted step", steps)):
                 values = sorted(values)
-                p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+                p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
                 print(f"| {speed:g} | {kind} | {len(values)} | {statistics.median(values):.1f} | {p95:.1f} | "
                       f"{max(values):.1f} | {'yes' if order else 'NO'} |")
     return 0

@@ -75,7 +75,7 @@ def main() -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GAMEDAY_DEMO_")}
     environ["GAMEDAY_DEMO_STACK"] = "stackbench"
     environ["GAMEDAY_STATE_DIR"] = tempfile.mkdtemp(prefix="stackbench-")
-    environ.update({f"GAMEDAY_DEMO_{name}_PORT": str(p) for name, p in zip(PORTS, free_ports(len(PORTS)))})
+    environ.update({f"GAMEDAY_DEMO_{name}_PORT": str(p) for name, p in zip(PORTS, free_ports(len(PORTS)), strict=True)})
     client = docker.from_env()
     stack = DemoStack(StackConfig.from_env(environ), environ=environ, client=client)
     rows: list[tuple[str, list[float]]] = []

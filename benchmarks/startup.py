@@ -78,7 +78,7 @@ def main() -> None:
             ("chaos --help", [args.chaos, "--help"]),
             ("chaos validate", [args.chaos, "--no-log-file", "validate", str(experiment)]),
         ]
-        print(f"| command | median ms | min ms | runs |\n|---|---|---|---|")
+        print("| command | median ms | min ms | runs |\n|---|---|---|---|")
         for label, cmd in rows:
             if not Path(cmd[0]).exists() and shutil.which(cmd[0]) is None:
                 print(f"| {label} | not installed | | |")

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,7 @@ def _rootfs_tar() -> bytes:
 
 
 @pytest.fixture(scope="session")
-def docker_client():  # type: ignore[no-untyped-def]
+def docker_client():
     import docker
 
     try:
@@ -66,7 +67,7 @@ def docker_client():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def test_image(docker_client) -> str:  # type: ignore[no-untyped-def]
+def test_image(docker_client) -> str:
     """The busybox test image, built from the host's busybox-static if it is not there yet."""
     import docker.errors
 
@@ -84,13 +85,13 @@ class WebContainer:
     name: str
     port: int
     url: str
-    container: object
+    container: Any  # a docker SDK Container (the SDK is untyped)
 
 
 @pytest.fixture
-def web_container(docker_client, test_image) -> Iterator[Callable[..., WebContainer]]:  # type: ignore[no-untyped-def]
+def web_container(docker_client, test_image) -> Iterator[Callable[..., WebContainer]]:
     """Factory: start busybox httpd containers on host networking bound to 127.0.0.1; removed afterwards."""
-    made: list[object] = []
+    made: list[Any] = []
 
     def make(*, labels: dict[str, str] | None = None, healthcheck: bool = False, allowed: bool = True,
              **kwargs: object) -> WebContainer:
@@ -122,7 +123,7 @@ def web_container(docker_client, test_image) -> Iterator[Callable[..., WebContai
     yield make
     for container in made:
         try:
-            container.remove(force=True)  # type: ignore[attr-defined]
+            container.remove(force=True)
         except Exception:  # noqa: BLE001 - already gone is fine
             pass
 

@@ -72,7 +72,7 @@ class PostgresServer:
         import psycopg
 
         with psycopg.connect(self.url_for(self.admin_user, self.admin_password, database), autocommit=True) as conn:
-            cur = conn.execute(statement, params)  # type: ignore[arg-type]
+            cur = conn.execute(statement, params)
             return list(cur.fetchall()) if cur.description else []
 
 
@@ -152,7 +152,7 @@ class RedisServer:
     def url_for(self, user: str, password: str) -> str:
         return f"redis://{user}:{password}@127.0.0.1:{self.port}/0"
 
-    def client(self, user: str | None = None, password: str | None = None):  # type: ignore[no-untyped-def]
+    def client(self, user: str | None = None, password: str | None = None):
         import redis
 
         user = user or self.admin_user

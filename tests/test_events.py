@@ -101,7 +101,7 @@ def _write_sites() -> list[WriteSite]:
             if isinstance(node, ast.FunctionDef) and node.name == "observations":
                 for ret in ast.walk(node):
                     if isinstance(ret, ast.Tuple) and len(ret.elts) == 2 and isinstance(ret.elts[1], ast.Dict):
-                        keys = tuple(k.value for k in ret.elts[1].keys if isinstance(k, ast.Constant))
+                        keys = tuple(k.value for k in ret.elts[1].keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
                         sites.append(WriteSite(path, ret.lineno, _kinds_of(ret.elts[0], node), keys))
     return sites
 

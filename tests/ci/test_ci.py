@@ -20,7 +20,7 @@ def validate_junit(path: Path) -> ET.Element:
     return ET.parse(path).getroot()
 
 
-def test_ci_writes_valid_junit_and_fails_on_a_failed_expectation(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_ci_writes_valid_junit_and_fails_on_a_failed_expectation(tmp_path: Path, web_container) -> None:
     good_web, bad_web = web_container(), web_container()
     good = web_scenario(tmp_path, container=good_web.name, url=good_web.url, duration="1s", name="good")
     bad = web_scenario(tmp_path, container=bad_web.name, url=bad_web.url, duration="1s", name="bad", during_fault="up")
@@ -37,7 +37,7 @@ def test_ci_writes_valid_junit_and_fails_on_a_failed_expectation(tmp_path: Path,
     assert failure is not None and failure.get("message", "").startswith("probe web up during fault:")
 
 
-def test_an_environment_error_is_a_junit_error(tmp_path: Path, docker_client) -> None:  # type: ignore[no-untyped-def]
+def test_an_environment_error_is_a_junit_error(tmp_path: Path, docker_client) -> None:
     missing = web_scenario(tmp_path, container="gdtest-nobody-here", url="http://127.0.0.1:9/", name="missing")
     done = run_harness("ci", str(missing), "--junit", "junit.xml", cwd=tmp_path)
     assert done.returncode == 1
@@ -47,7 +47,7 @@ def test_an_environment_error_is_a_junit_error(tmp_path: Path, docker_client) ->
     assert error is not None and "gdtest-nobody-here" in error.get("message", "")
 
 
-def test_an_invalid_scenario_is_a_junit_error_and_the_others_still_run(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_an_invalid_scenario_is_a_junit_error_and_the_others_still_run(tmp_path: Path, web_container) -> None:
     web = web_container()
     good = web_scenario(tmp_path, container=web.name, url=web.url, duration="1s", name="good")
     broken = tmp_path / "broken.yaml"
@@ -70,7 +70,7 @@ def _span(run_dir: Path) -> tuple[str, str]:
     return evs[0]["at"], evs[-1]["at"]
 
 
-def test_jobs_run_disjoint_scenarios_in_parallel_and_shared_ones_apart(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_jobs_run_disjoint_scenarios_in_parallel_and_shared_ones_apart(tmp_path: Path, web_container) -> None:
     a, b = web_container(), web_container()
     first = web_scenario(tmp_path, container=a.name, url=a.url, duration="2s", name="first")
     second = web_scenario(tmp_path, container=b.name, url=b.url, duration="2s", name="second")

@@ -46,7 +46,7 @@ def test_a_history_where_no_folder_can_be_made_is_one_line(capsys: pytest.Captur
         main(["history", "--history", "/proc/nope/x.sqlite"])
     assert exited.value.code == 2
     assert "the folder '/proc/nope' does not exist" in capsys.readouterr().err
-    with pytest.raises(GamedayError, match="cannot create the history database /proc/nope/x.sqlite"):
+    with pytest.raises(GamedayError, match=r"cannot create the history database /proc/nope/x\.sqlite"):
         History("/proc/nope/x.sqlite")  # the default (or $GAMEDAY_HISTORY) where no folder can be made
 
 

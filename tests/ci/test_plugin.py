@@ -9,7 +9,7 @@ from tests.helpers import web_scenario
 pytestmark = pytest.mark.docker
 
 
-def test_a_team_keeps_a_resilience_check_beside_its_tests(pytester: pytest.Pytester, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_a_team_keeps_a_resilience_check_beside_its_tests(pytester: pytest.Pytester, web_container) -> None:
     web = web_container()
     web_scenario(pytester.path, container=web.name, url=web.url, duration="1s", name="web-kill")
     web_scenario(pytester.path, container=web.name, url=web.url, duration="1s", name="web-up", during_fault="up")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -55,10 +56,11 @@ def test_a_timeline_naming_its_scenario_in_markup_is_scored(tmp_path: Path, caps
 def test_markup_safe_escapes_markup_and_control_characters() -> None:
     from rich.console import Console
 
-    console = Console(file=io.StringIO(), width=200, color_system=None)
+    out = io.StringIO()
+    console = Console(file=out, width=200, color_system=None)
     text = "fix [/bold] it [red]now[/] \x1b]0;t\x07"
     console.print(f"[bold]{markup_safe(text)}[/]")
-    assert console.file.getvalue().strip() == "fix [/bold] it [red]now[/] \\x1b]0;t\\x07"
+    assert out.getvalue().strip() == "fix [/bold] it [red]now[/] \\x1b]0;t\\x07"
     assert printable("a\nb\u202ec") == "a\\nb\\u202ec"
 
 
@@ -68,14 +70,16 @@ def test_a_teams_severity_names_in_markup_are_shown_as_written() -> None:
 
     from rich.console import Console
 
+    from gameday.facilitator.events import DrillRecorder
     from gameday.facilitator.session import FacilitatorSession
     from gameday.timeline import Event
 
     started = Event(at="2026-11-25T10:00:00.000Z", offset=0.0, kind="run.started",
                     details={"severities": {"SEV1": {"name": "[/]", "meaning": "fix [/bold] it"}}})
     session = FacilitatorSession.__new__(FacilitatorSession)
-    session.rec = SimpleNamespace(events=lambda: [started])  # type: ignore[assignment]
-    console = Console(file=io.StringIO(), width=300, color_system=None)
+    session.rec = cast("DrillRecorder", SimpleNamespace(events=lambda: [started]))  # only events() is read
+    out = io.StringIO()
+    console = Console(file=out, width=300, color_system=None)
     console.print(session._severity_table())
-    shown = console.file.getvalue()
+    shown = out.getvalue()
     assert "│ [/]  " in shown and "│ fix [/bold] it " in shown

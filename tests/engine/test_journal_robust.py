@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import pytest
 
@@ -15,10 +15,10 @@ from gameday.cli.main import main
 from gameday.clock import FakeClock
 from gameday.engine.cleanup import cleanup
 from gameday.engine.journal import Journal, find_journals, pending_faults, read_records, scan_journal
-from gameday.faults.base import FaultHandle, FaultRegistry
+from gameday.faults.base import FaultDriver, FaultHandle, FaultRegistry
 
 
-def intent(fault_id: str, *, run_id: str = "r1", **extra: Any) -> bytes:
+def intent(fault_id: str, *, run_id: str | None = "r1", **extra: Any) -> bytes:
     record = {"op": "intent", "fault_id": fault_id, "run_id": run_id, "pid": None, "at": "2026-11-25T10:00:00.000Z",
               "deadline_monotonic": None,
               "handle": {"kind": "fake", "target": "web", "description": f"break {fault_id}", "data": {}}}
@@ -123,7 +123,8 @@ def test_cleanup_warns_about_a_corrupt_journal_and_reverts_every_journalled_faul
     (reports / "r3" / "journal.jsonl").mkdir(parents=True)  # unreadable: warned about, never fatal
     warnings: list[str] = []
     FakeDriver.reverted.clear()
-    results = cleanup(reports, registry=FaultRegistry(extra={"fake": FakeDriver}),  # type: ignore[dict-item]
+    only_revert = cast("type[FaultDriver]", FakeDriver)  # cleanup calls revert and nothing else
+    results = cleanup(reports, registry=FaultRegistry(extra={"fake": only_revert}),
                       clock=FakeClock(), state_dir=tmp_path / "state", warn=warnings.append)
     assert sorted(FakeDriver.reverted) == ["break f1", "break f2", "break g1"]
     assert all(r.reverted for r in results) and len(results) == 3

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from gameday.engine.run import Outcome, RunOptions, run_scenario
 from gameday.report.render import render_run
 from gameday.scenario.loader import load_scenario
 from tests.conftest import http_ok, wait_for
-from tests.helpers import only_run_dir, events, harness_process, run_harness, wait_for_event, web_scenario
+from tests.helpers import events, harness_process, only_run_dir, run_harness, wait_for_event, web_scenario
 
 pytestmark = pytest.mark.docker
 
@@ -21,7 +20,7 @@ def kinds(run_dir: Path) -> list[str]:
     return [e["kind"] for e in events(run_dir)]
 
 
-def test_kill_is_seen_by_the_probe_and_reverted(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_kill_is_seen_by_the_probe_and_reverted(tmp_path: Path, web_container) -> None:
     web = web_container()
     scenario = load_scenario(web_scenario(tmp_path, container=web.name, url=web.url))
     result = run_scenario(scenario, RunOptions(reports_dir=tmp_path / "reports"))
@@ -38,7 +37,7 @@ def test_kill_is_seen_by_the_probe_and_reverted(tmp_path: Path, web_container) -
     assert http_ok(web.url)
 
 
-def test_every_event_has_utc_time_offset_kind_actor_details(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_every_event_has_utc_time_offset_kind_actor_details(tmp_path: Path, web_container) -> None:
     web = web_container()
     result = run_scenario(load_scenario(web_scenario(tmp_path, container=web.name, url=web.url, duration="1s")),
                           RunOptions(reports_dir=tmp_path / "reports"))
@@ -51,7 +50,7 @@ def test_every_event_has_utc_time_offset_kind_actor_details(tmp_path: Path, web_
     assert evs[-1]["kind"] == "run.finished"
 
 
-def test_an_expectation_that_does_not_hold_fails_the_run(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_an_expectation_that_does_not_hold_fails_the_run(tmp_path: Path, web_container) -> None:
     web = web_container()
     scenario = load_scenario(web_scenario(tmp_path, container=web.name, url=web.url, during_fault="up", duration="1s"))
     result = run_scenario(scenario, RunOptions(reports_dir=tmp_path / "reports"))
@@ -62,7 +61,7 @@ def test_an_expectation_that_does_not_hold_fails_the_run(tmp_path: Path, web_con
     assert http_ok(web.url), "the fault is reverted even when the run fails"
 
 
-def test_no_fault_is_injected_when_steady_state_is_not_met(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_no_fault_is_injected_when_steady_state_is_not_met(tmp_path: Path, web_container) -> None:
     web = web_container()
     path = web_scenario(tmp_path, container=web.name, url=f"http://127.0.0.1:{web.port}/missing-page")
     text = path.read_text().replace("probes:\n  - name: web", "timeout: 1s\n  probes:\n  - name: web", 1)
@@ -75,7 +74,7 @@ def test_no_fault_is_injected_when_steady_state_is_not_met(tmp_path: Path, web_c
     assert web.container.attrs["State"]["Status"] == "running"
 
 
-def test_report_is_rendered_from_the_timeline_alone(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_report_is_rendered_from_the_timeline_alone(tmp_path: Path, web_container) -> None:
     web = web_container()
     result = run_scenario(load_scenario(web_scenario(tmp_path, container=web.name, url=web.url, duration="1s")),
                           RunOptions(reports_dir=tmp_path / "reports"))
@@ -94,7 +93,7 @@ def test_report_is_rendered_from_the_timeline_alone(tmp_path: Path, web_containe
     assert fault_row.rstrip(" |").endswith(first_error)
 
 
-def test_cli_run_writes_timeline_and_report_and_exits_0(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_cli_run_writes_timeline_and_report_and_exits_0(tmp_path: Path, web_container) -> None:
     web = web_container()
     path = web_scenario(tmp_path, container=web.name, url=web.url, duration="1s")
     done = run_harness("run", str(path), "--reports", "reports", cwd=tmp_path)
@@ -106,7 +105,7 @@ def test_cli_run_writes_timeline_and_report_and_exits_0(tmp_path: Path, web_cont
     assert "passed" in done.stdout
 
 
-def test_cli_run_with_an_unknown_container_is_one_line_exit_2(tmp_path: Path, docker_client) -> None:  # type: ignore[no-untyped-def]
+def test_cli_run_with_an_unknown_container_is_one_line_exit_2(tmp_path: Path, docker_client) -> None:
     path = web_scenario(tmp_path, container="gdtest-no-such-container", url="http://127.0.0.1:9/")
     done = run_harness("run", str(path), "--reports", "reports", cwd=tmp_path)
     assert done.returncode == 2
@@ -115,24 +114,24 @@ def test_cli_run_with_an_unknown_container_is_one_line_exit_2(tmp_path: Path, do
     assert len(errors) == 1 and "gdtest-no-such-container" in errors[0]
 
 
-def test_cli_run_without_docker_is_one_line_exit_2(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_cli_run_without_docker_is_one_line_exit_2(tmp_path: Path, web_container) -> None:
     path = web_scenario(tmp_path, container="web", url="http://127.0.0.1:9/")
     proc = harness_process("run", str(path), cwd=tmp_path, env={"DOCKER_HOST": f"unix://{tmp_path}/nothing.sock"})
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert "Traceback" not in err
     assert "cannot reach the Docker daemon" in err
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signal_during_a_live_fault_reverts_it(tmp_path: Path, web_container, sig: signal.Signals) -> None:  # type: ignore[no-untyped-def]
+def test_signal_during_a_live_fault_reverts_it(tmp_path: Path, web_container, sig: signal.Signals) -> None:
     web = web_container()
     path = web_scenario(tmp_path, container=web.name, url=web.url, duration="60s")
     proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
     wait_for_event(tmp_path / "reports", "fault.injected")
     assert not http_ok(web.url)
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     web.container.reload()
     assert web.container.attrs["State"]["Status"] == "running"
@@ -142,7 +141,7 @@ def test_signal_during_a_live_fault_reverts_it(tmp_path: Path, web_container, si
     assert kinds(run_dir)[-1] == "run.finished"
 
 
-def test_sigkill_of_the_harness_then_cleanup_restores_the_container(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_sigkill_of_the_harness_then_cleanup_restores_the_container(tmp_path: Path, web_container) -> None:
     web = web_container()
     path = web_scenario(tmp_path, container=web.name, url=web.url, duration="60s", kind="container_pause")
     proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
@@ -174,7 +173,7 @@ def test_sigkill_of_the_harness_then_cleanup_restores_the_container(tmp_path: Pa
     assert "nothing to clean up" in again.stdout
 
 
-def test_cleanup_finds_journals_from_another_working_directory(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_cleanup_finds_journals_from_another_working_directory(tmp_path: Path, web_container) -> None:
     web = web_container()
     path = web_scenario(tmp_path, container=web.name, url=web.url, duration="60s")
     proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
@@ -188,7 +187,7 @@ def test_cleanup_finds_journals_from_another_working_directory(tmp_path: Path, w
     wait_for(lambda: http_ok(web.url), timeout=10)
 
 
-def test_a_container_removed_mid_run_gives_a_clear_error_and_no_traceback(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_a_container_removed_mid_run_gives_a_clear_error_and_no_traceback(tmp_path: Path, web_container) -> None:
     web = web_container()
     path = web_scenario(tmp_path, container=web.name, url=web.url, duration="3s")
     state = {"GAMEDAY_STATE_DIR": str(tmp_path / "state")}  # only this test's journals, for the cleanups below

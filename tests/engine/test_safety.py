@@ -29,12 +29,12 @@ def edit(path: Path, **changes: object) -> Path:
     return path
 
 
-def container_state(web) -> dict:  # type: ignore[no-untyped-def]
+def container_state(web) -> dict:
     web.container.reload()
     return web.container.attrs["State"]
 
 
-def test_watchdog_reverts_after_the_harness_is_sigkilled(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_watchdog_reverts_after_the_harness_is_sigkilled(tmp_path: Path, web_container) -> None:
     web = web_container()
     path = web_scenario(tmp_path, container=web.name, url=web.url, duration="120s", kind="container_pause")
     proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)
@@ -60,7 +60,7 @@ def test_watchdog_reverts_after_the_harness_is_sigkilled(tmp_path: Path, web_con
     assert "was put back by the watchdog" in (run_dir / "report.md").read_text()
 
 
-def test_watchdog_reverts_when_the_heartbeat_stops(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_watchdog_reverts_when_the_heartbeat_stops(tmp_path: Path, web_container) -> None:
     web = web_container()
     path = edit(web_scenario(tmp_path, container=web.name, url=web.url, duration="120s", kind="container_pause"),
                 **{"safety.heartbeat_timeout": "3s"})  # the least allowed
@@ -75,7 +75,7 @@ def test_watchdog_reverts_when_the_heartbeat_stops(tmp_path: Path, web_container
     assert http_ok(web.url)
 
 
-def test_a_tripped_guard_aborts_reverts_and_exits_4(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_a_tripped_guard_aborts_reverts_and_exits_4(tmp_path: Path, web_container) -> None:
     web = web_container()
     bystander = {"name": "bystander", "http": {"url": web.url, "timeout": "500ms"}, "interval": "200ms"}
     path = edit(web_scenario(tmp_path, container=web.name, url=web.url, duration="60s"),
@@ -91,7 +91,7 @@ def test_a_tripped_guard_aborts_reverts_and_exits_4(tmp_path: Path, web_containe
     assert "outside-blast-radius" in next(e for e in evs if e["kind"] == "guard.tripped")["details"]["reason"]
 
 
-def test_a_container_without_the_allow_label_is_refused(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_a_container_without_the_allow_label_is_refused(tmp_path: Path, web_container) -> None:
     web = web_container(allowed=False)
     done = run_harness("run", str(web_scenario(tmp_path, container=web.name, url=web.url)), "--reports", "r", cwd=tmp_path)
     assert done.returncode == 2
@@ -100,7 +100,7 @@ def test_a_container_without_the_allow_label_is_refused(tmp_path: Path, web_cont
     assert "fault.intended" not in [e["kind"] for e in events(only_run_dir(tmp_path / "r"))]
 
 
-def test_a_production_stack_refuses_faults_unless_overridden(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_a_production_stack_refuses_faults_unless_overridden(tmp_path: Path, web_container) -> None:
     web = web_container()
     path = edit(web_scenario(tmp_path, container=web.name, url=web.url, duration="1s"),
                 **{"stack.environment": "production"})
@@ -112,7 +112,7 @@ def test_a_production_stack_refuses_faults_unless_overridden(tmp_path: Path, web
     assert "safety.override" in [e["kind"] for e in events(only_run_dir(tmp_path / "r2"))]
 
 
-def test_a_second_run_on_the_same_target_is_refused(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_run_on_the_same_target_is_refused(tmp_path: Path, web_container) -> None:
     web = web_container()
     first = harness_process("run", str(web_scenario(tmp_path, container=web.name, url=web.url, duration="30s")),
                             "--reports", "r1", cwd=tmp_path)
@@ -129,7 +129,7 @@ def test_a_second_run_on_the_same_target_is_refused(tmp_path: Path, web_containe
     assert container_state(web)["Status"] == "running"
 
 
-def test_a_lock_left_by_a_dead_run_is_released(tmp_path: Path, web_container, docker_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_lock_left_by_a_dead_run_is_released(tmp_path: Path, web_container, docker_client) -> None:
     from gameday.engine.safety import TargetLocks
 
     web = web_container()
@@ -143,7 +143,7 @@ def test_a_lock_left_by_a_dead_run_is_released(tmp_path: Path, web_container, do
     assert done.returncode == 0, done.stderr
 
 
-def test_plan_resolves_checks_and_changes_nothing(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_plan_resolves_checks_and_changes_nothing(tmp_path: Path, web_container) -> None:
     web = web_container()
     path = web_scenario(tmp_path, container=web.name, url=web.url)
     state_dir = Path(os.environ["GAMEDAY_STATE_DIR"])
@@ -156,14 +156,14 @@ def test_plan_resolves_checks_and_changes_nothing(tmp_path: Path, web_container)
     assert not (tmp_path / "reports").exists()
 
 
-def test_plan_reports_a_refused_target_and_exits_2(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_plan_reports_a_refused_target_and_exits_2(tmp_path: Path, web_container) -> None:
     web = web_container(allowed=False)
     done = run_harness("plan", str(web_scenario(tmp_path, container=web.name, url=web.url)), cwd=tmp_path)
     assert done.returncode == 2
     assert "lacks the label" in done.stdout.replace("\n", " ").replace("│", "") or "lacks" in done.stdout
 
 
-def test_abort_stops_every_live_run_and_reverts(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_abort_stops_every_live_run_and_reverts(tmp_path: Path, web_container) -> None:
     web = web_container()
     proc = harness_process("run", str(web_scenario(tmp_path, container=web.name, url=web.url, duration="120s")),
                            "--reports", "reports", cwd=tmp_path)
@@ -176,7 +176,7 @@ def test_abort_stops_every_live_run_and_reverts(tmp_path: Path, web_container) -
     assert container_state(web)["Status"] == "running"
 
 
-def test_abort_stops_a_run_that_has_not_injected_yet_and_spares_later_runs(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_abort_stops_a_run_that_has_not_injected_yet_and_spares_later_runs(tmp_path: Path, web_container) -> None:
     """A run still waiting for its fault's `at` has nothing to signal it by: the abort flag stops it."""
     web = web_container()
     state = {"GAMEDAY_STATE_DIR": str(tmp_path / "state")}  # this test's own machine-wide state
@@ -200,7 +200,7 @@ def test_abort_stops_a_run_that_has_not_injected_yet_and_spares_later_runs(tmp_p
     assert later.returncode == 0, later.stdout + later.stderr
 
 
-def test_a_journal_that_cannot_be_written_means_no_fault(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_a_journal_that_cannot_be_written_means_no_fault(tmp_path: Path, web_container) -> None:
     """Disk full while writing the journal: the intent is not on disk, so nothing may be injected."""
     from gameday.engine.run import Outcome, RunOptions, run_scenario
     from gameday.scenario.loader import load_scenario

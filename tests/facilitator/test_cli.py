@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ def scenario(tmp_path: Path) -> Path:
     return drill_scenario(tmp_path, container="not-started", url="http://127.0.0.1:9/", runbook=False)
 
 
-def _write_run(reports: Path, name: str, events: list[dict[str, object]]) -> None:
+def _write_run(reports: Path, name: str, events: list[dict[str, Any]]) -> None:
     run = reports / name
     run.mkdir(parents=True)
     (run / "timeline.jsonl").write_text("".join(json.dumps({"at": "2026-01-01T00:00:00.000Z", "offset": i,

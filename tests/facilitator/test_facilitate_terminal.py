@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,12 +16,12 @@ from tests.facilitator.conftest import Terminal, drill_scenario, dump, kinds, on
 pytestmark = pytest.mark.docker
 
 
-def _state(container: object) -> dict:  # type: ignore[type-arg]
-    container.reload()  # type: ignore[attr-defined]
-    return container.attrs["State"]  # type: ignore[attr-defined,no-any-return]
+def _state(container: Any) -> dict[str, Any]:
+    container.reload()
+    return container.attrs["State"]
 
 
-def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) -> None:
     """Detect -> triage -> communicate -> investigate -> runbook -> refused all-clear -> all-clear -> review."""
     web = web_container()
     # The team calls its top two levels P1 and P2: the prompt, the parser and /sev use those names.
@@ -128,7 +129,7 @@ def test_a_whole_drill_with_bad_answers_re_asked(tmp_path: Path, web_container) 
     assert _state(web.container)["Status"] == "running" and http_ok(web.url)
 
 
-def test_sigterm_at_a_prompt_stops_the_drill_and_reverts_the_fault(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_sigterm_at_a_prompt_stops_the_drill_and_reverts_the_fault(tmp_path: Path, web_container) -> None:
     web = web_container()
     scenario = drill_scenario(tmp_path, container=web.name, url=web.url, duration="60s", runbook=False)
     term = Terminal("run", "--facilitate", str(scenario), "--reports", "reports", cwd=tmp_path)  # = facilitate
@@ -149,7 +150,7 @@ def test_sigterm_at_a_prompt_stops_the_drill_and_reverts_the_fault(tmp_path: Pat
     assert _state(web.container)["Status"] == "running"
 
 
-def test_a_drill_resumes_after_its_process_is_killed(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_a_drill_resumes_after_its_process_is_killed(tmp_path: Path, web_container) -> None:
     """SIGKILL mid-fault; --resume reverts what was left and asks only what the timeline has not answered."""
     web = web_container()
     scenario = drill_scenario(tmp_path, container=web.name, url=web.url, duration="60s", runbook=False,
@@ -210,7 +211,7 @@ def test_a_drill_resumes_after_its_process_is_killed(tmp_path: Path, web_contain
     assert _state(web.container)["Status"] == "running" and http_ok(web.url)
 
 
-def test_tabletop_at_speed_injects_no_fault(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_tabletop_at_speed_injects_no_fault(tmp_path: Path, web_container) -> None:
     """--speed: injects replay on a compressed clock; the container is never touched; Ctrl-C stops cleanly."""
     web = web_container()
     started_at = _state(web.container)["StartedAt"]
@@ -240,7 +241,7 @@ def test_tabletop_at_speed_injects_no_fault(tmp_path: Path, web_container) -> No
     assert state["Status"] == "running" and state["StartedAt"] == started_at
 
 
-def test_a_tabletop_drill_prompts_updates_and_escalations_on_its_cadence(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_a_tabletop_drill_prompts_updates_and_escalations_on_its_cadence(tmp_path: Path, web_container) -> None:
     """At 400x a SEV1's 15 min update cadence is 2.25 real seconds and its 30 min escalation 4.5 seconds."""
     web = web_container()
     scenario = drill_scenario(tmp_path, container=web.name, url=web.url, duration="2h", runbook=False, injects=[],
@@ -292,7 +293,7 @@ def test_a_tabletop_drill_prompts_updates_and_escalations_on_its_cadence(tmp_pat
     assert _state(web.container)["Status"] == "running"
 
 
-def test_a_tabletop_drill_resumes_on_scenario_time(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_a_tabletop_drill_resumes_on_scenario_time(tmp_path: Path, web_container) -> None:
     web = web_container()
     scenario = drill_scenario(tmp_path, container=web.name, url=web.url, duration="50m", runbook=False, injects=[])
     term = Terminal("facilitate", "--speed", "100", str(scenario), "--reports", "reports", cwd=tmp_path)

@@ -41,7 +41,7 @@ def release(scheduler: InjectScheduler, timeline: Timeline, clock: FakeClock, un
         t = timeline.now() - start
         for d in scheduler.due(list(timeline.events), t):
             kind = "inject.released" if d.release else "inject.withheld"
-            timeline.record(kind, **d.details())
+            timeline.record(kind, actor=d.spec.source if d.release else "facilitator", **d.details())
             out.append(f"{'released' if d.release else 'withheld'}:{d.inject}@{t:g}")
         clock.advance(1)
     return out

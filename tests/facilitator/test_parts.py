@@ -43,12 +43,12 @@ def test_the_scaled_clock_runs_scenario_time_faster_and_sleeps_less() -> None:
     clock.sleep(60)  # one scenario minute is one real second
     assert base.monotonic() == pytest.approx(3)
     assert clock.real_seconds(300) == pytest.approx(5)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="speed must be positive"):
         ScaledClock(base, 0)
 
 
 @pytest.mark.parametrize("loader", [load_checklist, _fallback], ids=["runbooks-parser", "fallback"])
-def test_a_runbook_becomes_a_numbered_checklist(tmp_path: Path, loader) -> None:  # type: ignore[no-untyped-def]
+def test_a_runbook_becomes_a_numbered_checklist(tmp_path: Path, loader) -> None:
     path = tmp_path / "cache.md"
     path.write_text(RUNBOOK)
     checklist = loader(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from gameday.scenario.loader import load_scenario
 from tests.conftest import http_ok
 from tests.facilitator.conftest import drill_scenario, dump, human, only_run, timeline_of
 
-RESPONSES = [
+RESPONSES: list[dict[str, Any]] = [
     {"at": "200ms", "actor": "oncall", "action": "acknowledge"},
     {"at": "400ms", "actor": "oncall", "action": "declare", "severity": "SEV2"},
     {"at": "500ms", "actor": "oncall", "action": "assign", "role": "incident_commander", "text": "carol"},
@@ -29,7 +30,7 @@ RESPONSES = [
 
 
 @pytest.mark.docker
-def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path, web_container) -> None:
     web = web_container()
     path = drill_scenario(tmp_path, container=web.name, url=web.url, duration="3s", responses=RESPONSES,
                           injects=[{"at": "100ms", "kind": "noise", "text": "lunch?"},
@@ -39,8 +40,8 @@ def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path,
                                                           handle_signals=False))
     events = timeline_of(result.run_dir)
     assert result.exit_code == 0, dump(events)
-    assert [e.kind for e in events if e.details.get("drill") or e.kind == "runbook.step"
-            and e.details["section"] == "steps"] == [
+    assert [e.kind for e in events if e.details.get("drill") or (e.kind == "runbook.step"
+            and e.details["section"] == "steps")] == [
         "run.started",
         "inject.released",        # noise at T+100ms
         "inject.released",        # nobody acknowledged by T+150ms
@@ -82,7 +83,7 @@ def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path,
 
 
 @pytest.mark.docker
-def test_tabletop_replay_touches_nothing_and_runs_on_scenario_time(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_tabletop_replay_touches_nothing_and_runs_on_scenario_time(tmp_path: Path, web_container) -> None:
     web = web_container()
     web.container.reload()
     started_at = web.container.attrs["State"]["StartedAt"]

@@ -15,11 +15,11 @@ from tests.facilitator.conftest import drill_scenario, dump, kinds, timeline_of
 pytestmark = pytest.mark.docker
 
 
-def _run_with(stop: StopRequest, action: str, tmp_path: Path, web) -> list:  # type: ignore[no-untyped-def,type-arg]
+def _run_with(stop: StopRequest, action: str, tmp_path: Path, web) -> list:
     path = drill_scenario(tmp_path, container=web.name, url=web.url, duration="60s", runbook=False, injects=[])
     seen = threading.Event()
 
-    def listener(event) -> None:  # type: ignore[no-untyped-def]
+    def listener(event) -> None:
         if event.kind == "fault.effective":
             seen.set()
 
@@ -33,7 +33,7 @@ def _run_with(stop: StopRequest, action: str, tmp_path: Path, web) -> list:  # t
     return [result, timeline_of(result.run_dir)]
 
 
-def test_ending_the_fault_phase_early_reverts_and_goes_on_to_recovery(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_ending_the_fault_phase_early_reverts_and_goes_on_to_recovery(tmp_path: Path, web_container) -> None:
     web = web_container()
     result, events = _run_with(StopRequest(), "end", tmp_path, web)
     assert result.outcome is Outcome.PASSED, dump(events)
@@ -44,7 +44,7 @@ def test_ending_the_fault_phase_early_reverts_and_goes_on_to_recovery(tmp_path: 
     assert http_ok(web.url)
 
 
-def test_an_interrupt_request_ends_the_run_as_interrupted_with_the_fault_reverted(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_an_interrupt_request_ends_the_run_as_interrupted_with_the_fault_reverted(tmp_path: Path, web_container) -> None:
     web = web_container()
     result, events = _run_with(StopRequest(), "interrupt", tmp_path, web)
     assert result.outcome is Outcome.INTERRUPTED, dump(events)

@@ -28,6 +28,7 @@ from gameday.errors import TargetError
 from gameday.faults.toxiproxy_client import Proxy, ToxiproxyClient
 from tests.services import PostgresServer, RedisServer, postgres_server, redis_server
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -23,7 +23,7 @@ from gameday.errors import FaultError, GamedayError, RevertError, ServiceUnavail
 from gameday.faults.base import FaultHandle
 from gameday.faults.credentials import RevokeCredentials, RevokeCredentialsArgs
 from gameday.scenario.model import FaultSpec, StackSpec
-from tests.helpers import first_run_dir, events, harness_process, write_scenario
+from tests.helpers import events, first_run_dir, harness_process, write_scenario
 from tests.services import PostgresServer, RedisServer
 
 SECRET = "KNOWN-secret-pw-4f9c2e"

@@ -21,7 +21,7 @@ from gameday.faults.base import FaultHandle
 from gameday.faults.disk import FILL_PREFIX, DiskFill, DiskFillArgs, Usage, plan_fill
 from gameday.scenario.model import FaultSpec, StackSpec
 from gameday.scenario.sizes import parse_size
-from tests.helpers import first_run_dir, events, harness_process, write_scenario
+from tests.helpers import events, first_run_dir, harness_process, write_scenario
 
 MiB = 1024 * 1024
 LOW_FLOOR = {"floor_bytes": 0, "floor_percent": 0}
@@ -178,7 +178,7 @@ def test_bad_host_input_is_one_line_and_changes_nothing(
 
 
 @pytest.fixture
-def disk_container(docker_client, test_image) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+def disk_container(docker_client, test_image) -> Iterator[Any]:
     container = docker_client.containers.run(
         test_image, ["sleep", "600"], name=f"issue6-disk-{uuid.uuid4().hex[:8]}", detach=True, network_mode="host",
         tmpfs={"/data": "size=32m"}, labels={"gameday.test": "1", "gameday.allowed": "true"},
@@ -238,7 +238,7 @@ def test_bad_container_input_is_one_line_and_changes_nothing(
 
 
 @pytest.mark.docker
-def test_a_bind_mount_from_the_hosts_root_filesystem_is_refused(docker_client, test_image, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bind_mount_from_the_hosts_root_filesystem_is_refused(docker_client, test_image, tmp_path: Path) -> None:
     if os.stat(tmp_path).st_dev != os.stat("/").st_dev:
         pytest.skip("the test's temp folder is not on the root filesystem here")
     container = docker_client.containers.run(

@@ -6,6 +6,7 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ def test_proxy_create_show_list_update_delete(toxiproxy: ToxiproxyClient, echo_u
 
         disabled = toxiproxy.disable("crud-proxy")
         assert not disabled.enabled and disabled.listen == created.listen
-        with pytest.raises(OSError):
+        with pytest.raises(OSError):  # noqa: PT011 - refused, reset or timed out: each means the proxy is off
             echo_round_trip(created.listen_port, timeout=1.0)
         assert toxiproxy.enable("crud-proxy").enabled
         assert echo_round_trip(created.listen_port) < 1.0
@@ -97,12 +98,12 @@ def test_unknown_toxic_is_a_target_error(
 )
 def test_refused_requests_are_fault_errors_in_one_line(
     toxiproxy: ToxiproxyClient, make_proxy: Callable[[Upstream], Proxy], echo_upstream: Upstream,
-    toxic: dict[str, str], message: str,
+    toxic: dict[str, Any], message: str,
 ) -> None:
     proxy = make_proxy(echo_upstream)
     toxiproxy.add_toxic(proxy.name, name="dup", type="latency", attributes={"latency": 1})
     with pytest.raises(FaultError) as err:
-        toxiproxy.add_toxic(proxy.name, attributes={}, **toxic)  # type: ignore[arg-type]
+        toxiproxy.add_toxic(proxy.name, attributes={}, **toxic)
     assert str(err.value).endswith(message)
     assert "\n" not in str(err.value)
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from gameday.errors import RevertError, TargetError, ToxiproxyUnavailable
-from gameday.faults.base import FaultHandle, FaultRegistry
+from gameday.faults.base import FaultDriver, FaultHandle, FaultRegistry
 from gameday.faults.toxiproxy import Bandwidth, Latency, ProxyDown, ResetPeer, Timeout
 from gameday.faults.toxiproxy_client import Proxy, ToxiproxyClient
 from gameday.scenario.model import FaultSpec, StackSpec
@@ -232,7 +232,7 @@ def test_a_refused_revert_is_a_revert_error(toxiproxy: ToxiproxyClient, echo_ups
     handle = driver.prepare(*spec_for(toxiproxy.base_url, "deleted-meanwhile", "proxy_down"))
     driver.inject(handle)
     toxiproxy.delete_proxy("deleted-meanwhile")
-    with pytest.raises(RevertError, match="could not enable proxy deleted-meanwhile again: .*has no proxy"):
+    with pytest.raises(RevertError, match=r"could not enable proxy deleted-meanwhile again: .*has no proxy"):
         driver.revert(handle)
 
 
@@ -247,8 +247,10 @@ def test_revert_when_the_proxy_itself_is_gone_is_fine(toxiproxy: ToxiproxyClient
 
 def test_built_in_kinds_are_registered_through_entry_points() -> None:
     registry = FaultRegistry()
-    for kind, cls in [("latency", Latency), ("bandwidth", Bandwidth), ("timeout", Timeout),
-                      ("reset_peer", ResetPeer), ("proxy_down", ProxyDown)]:
+    built_in: list[tuple[str, type[FaultDriver]]] = [("latency", Latency), ("bandwidth", Bandwidth),
+                                                     ("timeout", Timeout), ("reset_peer", ResetPeer),
+                                                     ("proxy_down", ProxyDown)]
+    for kind, cls in built_in:
         assert registry.driver_class(kind) is cls
         assert cls.target_fields == ("proxy",)
 

@@ -13,7 +13,7 @@ EXPECT = AlertExpectations(expected=(AlertExpectation.of("InstanceDown", within=
                            not_firing=("DiskAlmostFull",))
 
 
-def events() -> list:  # type: ignore[type-arg]
+def events() -> list:
     return timeline(
         ev(0.5, "alerts.watching", receiver="http://127.0.0.1:19099/alerts", alertmanager="http://127.0.0.1:19093",
            poll_interval_s=1.0, **EXPECT.to_details()),

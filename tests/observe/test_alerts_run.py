@@ -22,7 +22,7 @@ pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")
-def metrics_container(docker_client, test_image):  # type: ignore[no-untyped-def]
+def metrics_container(docker_client, test_image):
     """A busybox httpd serving a static /metrics file: killing it makes Prometheus' `up` drop to 0."""
     port = free_port()
     name = f"gdtest-alerts-{port}"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gameday.observe.stats import hist_percentile
 from gameday.report.render import render_markdown
-from gameday.report.sections.load import build, hist_percentile
+from gameday.report.sections.load import build
 from gameday.report.summary import summarize
 from gameday.timeline import Event
 

@@ -37,7 +37,7 @@ def load_scenario_file(tmp_path: Path, web: Any, duration: str, warmup: str = "1
     return path
 
 
-def test_load_runs_through_a_container_kill_and_lands_in_the_report(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_load_runs_through_a_container_kill_and_lands_in_the_report(tmp_path: Path, web_container) -> None:
     web = web_container(labels={"gameday.allowed": "true"})
     path = load_scenario_file(tmp_path, web, "2s")
 
@@ -68,7 +68,7 @@ def test_load_runs_through_a_container_kill_and_lands_in_the_report(tmp_path: Pa
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_harness_stops_locust(tmp_path: Path, web_container, sig: signal.Signals) -> None:  # type: ignore[no-untyped-def]
+def test_an_interrupted_harness_stops_locust(tmp_path: Path, web_container, sig: signal.Signals) -> None:
     """Ctrl-C or SIGTERM mid-fault: the fault is reverted, Locust is stopped with its totals, no child is left."""
     web = web_container(labels={"gameday.allowed": "true"})
     path = load_scenario_file(tmp_path, web, "60s")
@@ -92,7 +92,7 @@ def test_an_interrupted_harness_stops_locust(tmp_path: Path, web_container, sig:
     wait_for(lambda: http_ok(web.url), timeout=10)  # the fault was reverted
 
 
-def test_ctrl_c_during_the_warmup_stops_the_run_before_any_fault(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_c_during_the_warmup_stops_the_run_before_any_fault(tmp_path: Path, web_container) -> None:
     web = web_container(labels={"gameday.allowed": "true"})
     path = load_scenario_file(tmp_path, web, "2s", warmup="20s")
     proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path)

@@ -54,7 +54,7 @@ def read_png(path: Path) -> Image:
             for i in range(n, stride):
                 line[i] = (line[i] + line[i - n]) & 0xFF
         elif kind == 2:
-            line = bytearray([(x + b) & 0xFF for x, b in zip(line, previous)])
+            line = bytearray([(x + b) & 0xFF for x, b in zip(line, previous, strict=True)])
         elif kind == 3:
             for i in range(stride):
                 left = line[i - n] if i >= n else 0

@@ -9,7 +9,7 @@ from gameday.report.render import render_run
 from tests.scoring.builder import drill, ev
 
 
-def events():  # type: ignore[no-untyped-def]
+def events():
     return drill(
         "SEV2",
         ev(20, "role.assigned", "facilitator", role="incident_commander", person="Alice"),

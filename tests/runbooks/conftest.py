@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ def web_scenario(container: str, url: str, *, duration: str = "3s", runbook: str
 
 
 @pytest.fixture
-def timeline(tmp_path: Path) -> Timeline:
+def timeline(tmp_path: Path) -> Iterator[Timeline]:
     tl = Timeline(tmp_path / "run" / "timeline.jsonl", SystemClock())
-    yield tl  # type: ignore[misc]
+    yield tl
     tl.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,9 +28,9 @@ def kill(web: WebContainer, duration: str = "3s") -> None:
     assert not http_ok(web.url)
 
 
-def follow(path: Path, web: WebContainer, timeline: Timeline, **kwargs: object) -> RunbookVerdict:
+def follow(path: Path, web: WebContainer, timeline: Timeline, **kwargs: Any) -> RunbookVerdict:
     return execute_runbook(path, scenario=web_scenario(web.name, web.url), timeline=timeline, env=ENV,
-                           clock=SystemClock(), settle_s=0.5, restore_timeout=3.0, **kwargs)  # type: ignore[arg-type]
+                           clock=SystemClock(), settle_s=0.5, restore_timeout=3.0, **kwargs)
 
 
 def test_a_good_runbook_restores_service_and_records_each_step(
@@ -100,7 +101,7 @@ def test_a_harness_revert_gets_no_credit(
     """If the service only comes back because the harness reverted the fault, the runbook did not restore it."""
     web = web_container()
     kill(web)
-    web.container.start()  # type: ignore[attr-defined]  # what the engine's revert does
+    web.container.start()  # what the engine's revert does
     timeline.record("fault.reverted", fault="kill", duration_s=0.1)
     book = Path(tmp_path / "noop.md")
     book.write_text("# Noop\n\n## Steps\n\n1. Wait.\n\n   ```sh {run}\n   sleep 0.2\n   ```\n", encoding="utf-8")

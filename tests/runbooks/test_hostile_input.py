@@ -40,7 +40,7 @@ def test_redaction_of_a_step_output_as_large_as_the_cap_is_complete(filler: str)
 def test_shell_words_split_as_shlex_does() -> None:
     """The linear splitter gives shlex's words (or its ValueError) on 20,000 random lines of shell characters."""
     rng = random.Random(13)
-    alphabet = list("ab $-=/.;&|()'\"\\# \t\n") + ["\u00e9"]
+    alphabet = [*"ab $-=/.;&|()'\"\\# \t\n", "\u00e9"]
 
     def by_shlex(line: str) -> list[str] | str:
         lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,9 +59,9 @@ def write(tmp_path: Path, text: str, name: str = "book.md") -> Path:
     return path
 
 
-def rules_of(tmp_path: Path, text: str, **options: object) -> dict[str, list[int]]:
+def rules_of(tmp_path: Path, text: str, **options: Any) -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}
-    for f in lint_file(write(tmp_path, text), LintOptions(**options) if options else None):  # type: ignore[arg-type]
+    for f in lint_file(write(tmp_path, text), LintOptions(**options) if options else None):
         found.setdefault(f.rule, []).append(f.line)
     return found
 

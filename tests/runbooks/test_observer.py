@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -90,7 +91,7 @@ def test_a_run_with_the_broken_runbook_fails_on_the_runbook_verdict(
     assert "did not restore service" in report
 
 
-def _trigger(tmp_path: Path, *, alerts: list[str], events: list[tuple[str, dict[str, object]]]) -> str:
+def _trigger(tmp_path: Path, *, alerts: list[str], events: list[tuple[str, dict[str, Any]]]) -> str:
     from gameday.clock import FakeClock
     from gameday.contracts import RunContext
     from gameday.timeline import Timeline

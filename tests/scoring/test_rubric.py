@@ -11,7 +11,7 @@ from gameday.scoring.severity import DEFAULT_SEVERITIES
 from tests.scoring.builder import drill, ev, fixture_events, full_response
 
 
-def _reason(card, capability: str) -> str:  # type: ignore[no-untyped-def]
+def _reason(card, capability: str) -> str:
     return next(c.reason for c in card.capabilities if c.id == capability)
 
 
@@ -184,7 +184,8 @@ def test_sev4_needs_no_updates() -> None:
 
 def test_severity_names_are_configurable() -> None:
     table = DEFAULT_SEVERITIES.with_overrides({"SEV1": {"name": "P1"}, "SEV2": {"name": "P2"}})
-    assert table.get("P1") is table.get("SEV1") and table.get("p2").id == "SEV2"  # type: ignore[union-attr]
+    p2 = table.get("p2")
+    assert table.get("P1") is table.get("SEV1") and p2 is not None and p2.id == "SEV2"
     card = score(drill("SEV1", *full_response("SEV2")), ScoringContext(severities=table))
     assert _reason(card, "triage") == "declared P2, less severe than the expected P1"
 

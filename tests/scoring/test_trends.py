@@ -23,5 +23,5 @@ def test_one_long_drill_moves_the_median_little_where_a_mean_would_jump() -> Non
 
 
 def test_percentile_outside_0_to_100_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"percentile must be within 0\.\.100, got 101"):
         percentile([1.0], 101)

@@ -42,7 +42,7 @@ def stack_environ(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAMEDAY_DEMO_")}
     env["GAMEDAY_DEMO_STACK"] = f"stacktest-{secrets.token_hex(3)}"
     env["GAMEDAY_STATE_DIR"] = str(tmp_path_factory.mktemp("stack-state"))
-    for var, port in zip(PORT_VARS, _free_ports(len(PORT_VARS))):
+    for var, port in zip(PORT_VARS, _free_ports(len(PORT_VARS)), strict=True):
         env[f"GAMEDAY_DEMO_{var}_PORT"] = str(port)
     return env
 
@@ -53,7 +53,7 @@ def stack_config(stack_environ: dict[str, str]) -> StackConfig:
 
 
 @pytest.fixture(scope="session")
-def demo_images(docker_client, stack_config: StackConfig, stack_environ: dict[str, str]) -> list[str]:  # type: ignore[no-untyped-def]
+def demo_images(docker_client, stack_config: StackConfig, stack_environ: dict[str, str]) -> list[str]:
     """The base and toxiproxy images; built here (about 80 s) if their tags are missing."""
     stack = DemoStack(stack_config, environ=stack_environ, client=docker_client)
     try:
@@ -65,7 +65,7 @@ def demo_images(docker_client, stack_config: StackConfig, stack_environ: dict[st
 
 
 @pytest.fixture(scope="module")
-def test_stack(docker_client, demo_images, stack_config: StackConfig, stack_environ: dict[str, str]) -> Iterator[DemoStack]:  # type: ignore[no-untyped-def]
+def test_stack(docker_client, demo_images, stack_config: StackConfig, stack_environ: dict[str, str]) -> Iterator[DemoStack]:
     """The test copy of the stack, not yet up; always taken down afterwards."""
     stack = DemoStack(stack_config, environ=stack_environ, client=docker_client)
     stack.down()

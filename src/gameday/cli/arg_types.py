@@ -22,7 +22,7 @@ def run_id(text: str) -> str:
 
 
 def action_item(text: str) -> tuple[str, int]:
-    """``RUN_ID:N`` as `gameday action-items` lists them: N in ASCII digits (``²`` and ``١`` are digits to
+    """``RUN_ID:N`` as `gameday action-items` lists them: N in ASCII digits (``²`` and ``\u0661`` are digits to
     Python's ``isdigit``), small enough for a database integer."""
     run, _, number = text.rpartition(":")
     if not _RUN_ID.fullmatch(run) or not re.fullmatch(r"[0-9]{1,6}", number) or int(number) < 1:

@@ -63,7 +63,7 @@ class LiveView:
             line = _describe(event)
             if line is None:
                 return
-            self.recent = (self.recent + [line])[-8:]
+            self.recent = [*self.recent, line][-8:]
         if self._live is None:
             self.console.print(line, highlight=False, markup=False)
 

@@ -121,7 +121,7 @@ class ContainerKill(_ContainerFault):
     """Send a signal (default SIGKILL) to the container's main process."""
 
     kind = "container_kill"
-    args_model = KillArgs
+    args_model: ClassVar[type[FaultArgs]] = KillArgs
 
     def describe(self, name: str, args: Any) -> str:
         return f"kill {name} with {args.signal}"
@@ -136,7 +136,7 @@ class StopArgs(FaultArgs):
 
 class ContainerStop(_ContainerFault):
     kind = "container_stop"
-    args_model = StopArgs
+    args_model: ClassVar[type[FaultArgs]] = StopArgs
 
     def describe(self, name: str, args: Any) -> str:
         return f"stop {name}"
@@ -153,7 +153,7 @@ class ContainerPause(_ContainerFault):
     """Freeze every process of the container (cgroup freezer): it holds connections but answers nothing."""
 
     kind = "container_pause"
-    args_model = PauseArgs
+    args_model: ClassVar[type[FaultArgs]] = PauseArgs
 
     def describe(self, name: str, args: Any) -> str:
         return f"pause {name}"

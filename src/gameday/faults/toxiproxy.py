@@ -177,7 +177,7 @@ class Latency(_ToxicFault):
     """Delay the data through a proxy (Toxiproxy ``latency`` toxic)."""
 
     kind = "latency"
-    args_model = LatencyArgs
+    args_model: ClassVar[type[FaultArgs]] = LatencyArgs
     toxic_type = "latency"
 
     def attributes(self, args: Any) -> dict[str, int]:
@@ -192,7 +192,7 @@ class Bandwidth(_ToxicFault):
     """Limit the throughput of a proxy (Toxiproxy ``bandwidth`` toxic)."""
 
     kind = "bandwidth"
-    args_model = BandwidthArgs
+    args_model: ClassVar[type[FaultArgs]] = BandwidthArgs
     toxic_type = "bandwidth"
 
     def attributes(self, args: Any) -> dict[str, int]:
@@ -206,7 +206,7 @@ class Timeout(_ToxicFault):
     """Stop all data through a proxy, closing the connection after ``timeout`` (0: hold forever)."""
 
     kind = "timeout"
-    args_model = TimeoutArgs
+    args_model: ClassVar[type[FaultArgs]] = TimeoutArgs
     toxic_type = "timeout"
 
     def attributes(self, args: Any) -> dict[str, int]:
@@ -221,7 +221,7 @@ class ResetPeer(_ToxicFault):
     """Reset connections through a proxy with a TCP RST (Toxiproxy ``reset_peer`` toxic)."""
 
     kind = "reset_peer"
-    args_model = ResetPeerArgs
+    args_model: ClassVar[type[FaultArgs]] = ResetPeerArgs
     toxic_type = "reset_peer"
 
     def attributes(self, args: Any) -> dict[str, int]:
@@ -236,7 +236,7 @@ class ProxyDown(_ToxiproxyFault):
     """Disable a proxy: it stops listening and drops its connections, as if the path were cut."""
 
     kind = "proxy_down"
-    args_model = ProxyDownArgs
+    args_model: ClassVar[type[FaultArgs]] = ProxyDownArgs
 
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
         self.args_model.model_validate(fault.args)

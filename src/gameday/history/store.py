@@ -257,7 +257,7 @@ class History:
 
     @staticmethod
     def _record(row: Sequence[Any], items: list[dict[str, str]]) -> RunRecord:
-        data = dict(zip(COLUMNS, row))
+        data = dict(zip(COLUMNS, row, strict=True))
         data["passed"] = bool(data["passed"])
         data["metrics"] = json.loads(data["metrics"] or "{}")
         data["scores"] = json.loads(data["scores"] or "{}")

@@ -166,9 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     # From here on the process is gevent's: import locust first so it patches before anything else.
     import locust  # noqa: I001 - must come first: it monkey-patches this process
 
-    import gevent  # type: ignore[import-untyped]
-    import gevent.event  # type: ignore[import-untyped]
-    import gevent.socket  # type: ignore[import-untyped]
+    import gevent
+    import gevent.event
+    import gevent.socket
     from locust.env import Environment
     from locust.util.load_locustfile import load_locustfile
 

@@ -110,7 +110,7 @@ class Metrics:
             out += ["# HELP checkout_request_duration_seconds Request latency by endpoint.",
                     "# TYPE checkout_request_duration_seconds histogram"]
             for endpoint, counts in sorted(self.latency.items()):
-                for bound, n in zip(BUCKETS, counts):
+                for bound, n in zip(BUCKETS, counts, strict=True):
                     out.append(f'checkout_request_duration_seconds_bucket{{endpoint="{endpoint}",le="{bound}"}} {n}')
                 total = self.latency_count[endpoint]
                 out.append(f'checkout_request_duration_seconds_bucket{{endpoint="{endpoint}",le="+Inf"}} {total}')
