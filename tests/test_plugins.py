@@ -30,7 +30,7 @@ class Watcher:
 
 def _plugin_module(source: str) -> dict[str, object]:
     namespace: dict[str, object] = {}
-    exec(textwrap.dedent(source), namespace)  # noqa: S102 - test fixtures written here
+    exec(textwrap.dedent(source), namespace)  # test fixtures written here
     return namespace
 
 

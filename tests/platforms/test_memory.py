@@ -73,8 +73,10 @@ def test_the_memory_platform_is_a_container_platform() -> None:
     (ContainerStop, {"timeout": 1}, [("stop", "web"), ("start", "web")]),
     (ContainerPause, {}, [("pause", "web"), ("unpause", "web")]),
 ], ids=["kill", "stop", "pause"])
-def test_the_container_faults_break_and_revert_through_the_runtime(driver_cls: type, args: dict[str, object],
-                                                                   calls: list[tuple[str, ...]]) -> None:
+def test_the_container_faults_break_and_revert_through_the_runtime(
+    driver_cls: type[ContainerKill | ContainerStop | ContainerPause], args: dict[str, object],
+    calls: list[tuple[str, ...]],
+) -> None:
     runtime = MemoryRuntime()
     web = runtime.add("web", labels=ALLOWED)
     driver = driver_cls(platforms=registry(runtime))

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from gameday.plugins import build_observers
 from gameday.engine.run import RunOptions, run_scenario
+from gameday.plugins import build_observers
 from gameday.report.render import render_run
 from gameday.runbooks.observer import VERDICT_NAME, RunbookObserver
 from gameday.scenario.loader import load_scenario
