@@ -19,7 +19,7 @@ from tests.conftest import http_ok, wait_for
 pytestmark = pytest.mark.docker
 
 
-def test_a_long_form_docker_target_gives_the_handle_its_platform_fields(web_container) -> None:  # type: ignore[no-untyped-def]
+def test_a_long_form_docker_target_gives_the_handle_its_platform_fields(web_container) -> None:
     web = web_container()
     stack = StackSpec.model_validate({"targets": {"web": {"platform": "docker", "container": web.name}}})
     handle = ContainerKill().prepare(
@@ -31,7 +31,7 @@ def test_a_long_form_docker_target_gives_the_handle_its_platform_fields(web_cont
     assert set(handle.data) == {"container_name", "has_healthcheck", "args"}  # only the driver's own
 
 
-def test_exec_returns_the_exit_code_and_output_and_stops_waiting_at_the_timeout(web_container) -> None:  # type: ignore[no-untyped-def]
+def test_exec_returns_the_exit_code_and_output_and_stops_waiting_at_the_timeout(web_container) -> None:
     web = web_container()
     runtime = DockerRuntime(names={web.container.id: web.name})
     assert runtime.exec(web.container.id, ["sh", "-c", "echo hi; exit 3"], timeout=30) == ExecResult(3, "hi")
@@ -39,7 +39,7 @@ def test_exec_returns_the_exit_code_and_output_and_stops_waiting_at_the_timeout(
         runtime.exec(web.container.id, ["sleep", "30"], timeout=0.5)
 
 
-def test_cleanup_reverts_a_fault_journalled_before_handles_named_their_platform(tmp_path: Path, web_container) -> None:  # type: ignore[no-untyped-def]
+def test_cleanup_reverts_a_fault_journalled_before_handles_named_their_platform(tmp_path: Path, web_container) -> None:
     web = web_container()
     web.container.pause()
     old_handle = {  # the handle as the last version wrote it: Docker's keys inside data, no platform fields

@@ -58,7 +58,8 @@ def problems(tmp_path: Path, target: str, capsys: pytest.CaptureFixture[str], ki
     ids=["docker-container", "docker-labels", "toxiproxy", "host", "postgres", "redis"],
 )
 def test_the_long_and_the_short_form_are_the_same_target(tmp_path: Path, long: str, short: str, model: type) -> None:
-    kind = {DockerTarget: "container_kill", ToxiproxyTarget: "latency", HostTarget: "disk_fill"}.get(model, "revoke_credentials")
+    kinds: dict[type, str] = {DockerTarget: "container_kill", ToxiproxyTarget: "latency", HostTarget: "disk_fill"}
+    kind = kinds.get(model, "revoke_credentials")
     args = "\n    args: {latency: 1s}" if kind == "latency" else "\n    args: {write: 1MB}" if kind == "disk_fill" else ""
     targets = []
     for i, text in enumerate((long, short)):
@@ -72,8 +73,8 @@ def test_the_long_and_the_short_form_are_the_same_target(tmp_path: Path, long: s
 
 def test_an_unknown_platform_is_a_located_error_naming_the_known_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lines = problems(tmp_path, "{platform: kubernetes, pod: checkout}", capsys)
-    assert "5:21: stack.targets.web.platform: unknown platform 'kubernetes' " \
-           "(known: docker, host, postgres, redis, toxiproxy)" in lines
+    assert ("5:21: stack.targets.web.platform: unknown platform 'kubernetes' "
+            "(known: docker, host, postgres, redis, toxiproxy)") in lines
 
 
 def test_a_field_of_another_platform_is_an_unknown_key_where_it_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
