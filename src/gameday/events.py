@@ -242,7 +242,8 @@ LOAD_FINISHED: Final = _declare(
     details={"requests": "count", "failures": "count", "rps": "mean requests/s", "error_rate": "failures/requests",
              "p50_ms": "median", "p95_ms": "95th percentile", "p99_ms": "99th percentile",
              "duration_s": "how long it ran", "reason": "why it stopped", "complete": "totals arrived",
-             "exit_code": "the child's"})
+             "exit_code": "the child's", "locust_requests": "Locust's own count (a cross-check of requests)",
+             "locust_failures": "Locust's own count (a cross-check of failures)"})
 
 # --- runbooks (runbooks/execute.py, runbooks/observer.py; actor the observer or responder) -----------
 
@@ -375,3 +376,18 @@ def first(events: Iterable[Event], *kinds: str) -> Event | None:
 def last(events: Reversible[Event], *kinds: str) -> Event | None:
     """The last event of one of ``kinds``, or None."""
     return next((e for e in reversed(events) if e.kind in kinds), None)
+
+
+def undocumented(events: Iterable[Event]) -> list[str]:
+    """What in ``events`` the catalogue does not declare: an unknown kind, or a detail key not documented
+    with its kind (nor drill context). For tests of code that writes timelines; empty when all is declared."""
+    out = []
+    for e in events:
+        kind = _CATALOGUE.get(e.kind)
+        if kind is None:
+            out.append(f"{e.kind}: not in the catalogue")
+            continue
+        extra = sorted(set(e.details) - set(kind.details) - set(DRILL_CONTEXT))
+        if extra:
+            out.append(f"{e.kind}: details {', '.join(extra)} not documented")
+    return sorted(set(out))

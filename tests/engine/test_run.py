@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from gameday import events as ev
 from gameday.engine.run import Outcome, RunOptions, run_scenario
 from gameday.report.render import render_run
 from gameday.scenario.loader import load_scenario
+from gameday.timeline import read_timeline
 from tests.conftest import http_ok, wait_for
 from tests.helpers import events, harness_process, only_run_dir, run_harness, wait_for_event, web_scenario
 
@@ -48,6 +50,7 @@ def test_every_event_has_utc_time_offset_kind_actor_details(tmp_path: Path, web_
     assert offsets[0] == pytest.approx(0, abs=0.5)
     assert evs[0]["kind"] == "run.started" and evs[0]["details"]["drill"] is True
     assert evs[-1]["kind"] == "run.finished"
+    assert ev.undocumented(read_timeline(result.run_dir / "timeline.jsonl")) == []  # all in gameday/events.py
 
 
 def test_an_expectation_that_does_not_hold_fails_the_run(tmp_path: Path, web_container) -> None:

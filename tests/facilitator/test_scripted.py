@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from gameday import events as ev
 from gameday.engine.run import RunOptions, run_scenario
 from gameday.facilitator.drill import tabletop_scripted
 from gameday.scenario.loader import load_scenario
@@ -40,6 +41,7 @@ def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path,
                                                           handle_signals=False))
     events = timeline_of(result.run_dir)
     assert result.exit_code == 0, dump(events)
+    assert ev.undocumented(events) == []  # every kind and detail written is in gameday/events.py
     assert [e.kind for e in events if e.details.get("drill") or (e.kind == "runbook.step"
             and e.details["section"] == "steps")] == [
         "run.started",

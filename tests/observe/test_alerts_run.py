@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gameday import events as ev
 from gameday.engine.run import Outcome, RunOptions, RunResult, run_scenario
 from gameday.observe.alerts import AlertObserver
 from gameday.report.render import render_run
@@ -82,6 +83,10 @@ def test_the_expected_alert_arrives_through_the_webhook(finished_run: RunResult)
     assert fired[0].offset > effective.offset
     verdict = next(v for v in finished_run.verdicts if v.name.startswith("alert GamedayTestTargetDown"))
     assert verdict.met, verdict.detail
+
+
+def test_every_kind_and_detail_of_a_run_with_alerts_is_in_the_event_catalogue(finished_run: RunResult) -> None:
+    assert ev.undocumented(timeline_of(finished_run)) == []
 
 
 def test_an_alert_that_never_fires_is_reported_missed_once_its_deadline_passed(finished_run: RunResult) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from gameday import events as ev
 from gameday.clock import SystemClock
 from gameday.contracts import RunContext
 from gameday.errors import GamedayError, ScenarioError
@@ -147,6 +148,7 @@ def test_stats_arrive_every_second_and_errors_rise_when_the_server_dies(make_ctx
     observer.stop()  # lets the recovery phase run for the warmup (1 s) first
     events = ctx.timeline.events
 
+    assert ev.undocumented(events) == []  # load.started/stats/finished carry what gameday/events.py says
     assert len(kinds(events, "load.started")) == 1
     finished = kinds(events, "load.finished")
     assert len(finished) == 1 and finished[0].details["complete"] is True

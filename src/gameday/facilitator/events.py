@@ -13,6 +13,7 @@ from gameday.timeline import Event, Timeline
 
 Mode = Literal["live", "tabletop", "scripted"]
 
+
 def fault_phase_offset(events: list[Event]) -> float | None:
     """Timeline offset at which the fault phase began (T+0 of injects and responses), or None."""
     for event in events:
