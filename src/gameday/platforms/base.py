@@ -142,7 +142,7 @@ class ContainerState:
     id: str
     name: str
     status: str
-    """``running``, ``exited``, ``created``... (a paused container is ``running`` with ``paused``)."""
+    """``running``, ``exited``, ``created``...; a paused one says ``paused`` (Docker) or ``running``, and ``paused``."""
     paused: bool = False
     health: str | None = None
     """``healthy``, ``unhealthy`` or ``starting``; None when the container has no health check."""
