@@ -26,7 +26,97 @@ faults:
     duration: 10s
 """
 
+CREDS = """\
+version: 1
+name: creds
+stack:
+  targets:
+    token: {path: /tmp/gameday-token}
+    db: {postgres_role: checkout, dsn_env: PG_ADMIN}
+faults:
+  - kind: revoke_credentials
+    target: token
+    duration: 10s
+"""
+
+PROBE_UP = "    - probe: web\n      during_fault: down\n"
+
 BAD_INPUTS = [
+    # item 15: accepted although wrong
+    ("version true", GOOD.replace("version: 1", "version: true"), 1, "version", "must be the number 1, got True"),
+    ("version 1.0", GOOD.replace("version: 1", "version: 1.0"), 1, "version", "must be the number 1, got 1.0"),
+    ("a python tag on a sequence", GOOD + "tags: !!python/object/apply:os.system [echo hi]\n", 22, "tags",
+     "YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed"),
+    ("a custom tag on a mapping", GOOD.replace("      container: some-web", "      !x {container: some-web}")
+     .replace("    web:\n      !x", "    web: !x"), 5, "stack.targets.web", "YAML tag '!x' is not allowed"),
+    ("a tcp host with an empty label", GOOD.replace('http: {url: "http://127.0.0.1:1/", max_latency: 500ms}',
+                                                    'tcp: {host: "a..b", port: 5432}'), 10,
+     "steady_state.probes[0].tcp.host", "not a host name or IP address: 'a..b'"),
+    ("a tcp host with a space", GOOD.replace('http: {url: "http://127.0.0.1:1/", max_latency: 500ms}',
+                                             'tcp: {host: "a b", port: 5432}'), 10,
+     "steady_state.probes[0].tcp.host", "not a host name or IP address: 'a b'"),
+    ("a URL host with an empty label", GOOD.replace("http://127.0.0.1:1/", "http://a..b/"), 10,
+     "steady_state.probes[0].http.url", "not a valid host in URL"),
+    ("a URL host with a space", GOOD.replace("http://127.0.0.1:1/", "http://a b/"), 10,
+     "steady_state.probes[0].http.url", "not a valid host in URL"),
+    ("a load host that is no URL", GOOD + "load: {locustfile: x.py, host: 'a b'}\n", 22, "load.host",
+     "not an http:// or https:// URL"),
+    ("an infinite spawn rate", GOOD + "load: {locustfile: x.py, host: 'http://127.0.0.1:1', spawn_rate: .inf}\n", 22,
+     "load.spawn_rate", "finite number"),
+    ("no status to expect", GOOD.replace("max_latency: 500ms}", "max_latency: 500ms, expect_status: []}"), 10,
+     "steady_state.probes[0].http.expect_status", "at least 1 item"),
+    ("two faults with one name", GOOD.replace("  - kind: container_kill\n",
+                                              "  - {name: kill, kind: container_kill, target: web, duration: 5s}\n"
+                                              "  - name: kill\n    kind: container_kill\n"), 13, "faults[1].name",
+     "duplicate fault name 'kill' (also faults[0])"),
+    ("two guards with one name", GOOD + "guards:\n  - {name: g, alert: A}\n  - {name: g, alert: B}\n", 24,
+     "guards[1].name", "duplicate guard name 'g' (also guards[0])"),
+    ("a probe expected both up and down", GOOD.replace(PROBE_UP, PROBE_UP + "    - {probe: web, during_fault: up}\n"),
+     20, "expect.probes[1].probe", "probe 'web' is already expected at expect.probes[0]"),
+    ("a failure ratio on a probe expected down", GOOD.replace("during_fault: down", "during_fault: down\n"
+                                                              "      max_failure_ratio: 0.5"), 20,
+     "expect.probes[0].max_failure_ratio", "applies to during_fault: up only"),
+    ("an alert expected and forbidden", GOOD.replace("  recovers_within: 90s\n", "  recovers_within: 90s\n"
+                                                     "  alerts: [{name: Down}]\n  alerts_not_firing: [Down]\n"), 18,
+     "expect.alerts_not_firing[0]", "alert 'Down' is expected to fire (expect.alerts[0]) and not to fire"),
+    ("a guard on the alert the scenario expects", GOOD.replace("  recovers_within: 90s\n", "  recovers_within: 90s\n"
+                                                               "  alerts: [{name: Down}]\n")
+     + "guards:\n  - {name: g, alert: Down}\n", 24, "guards[0].alert",
+     "the guard would abort the run when the expected alert 'Down' fires"),
+    ("an inject at 8000 h", GOOD + "injects:\n  - {at: 8000h, text: late}\n", 23, "injects[0].at",
+     "after the scenario's end"),
+    ("an inject whose condition is due at 8000 h", GOOD + "injects:\n  - {unless: {no_alert_by: 8000h}, text: late}\n",
+     23, "injects[0].unless.no_alert_by", "after the scenario's end"),
+    ("runbook step 0", GOOD + "responses:\n  - {at: 1s, action: runbook_step, step: 0}\n", 23, "responses[0].step",
+     "greater than or equal to 1"),
+    ("runbook step -1", GOOD + "responses:\n  - {at: 1s, action: runbook_step, step: -1}\n", 23, "responses[0].step",
+     "greater than or equal to 1"),
+    ("declare without a severity", GOOD + "responses:\n  - {at: 1s, action: declare}\n", 23, "responses[0]",
+     "declare needs a severity"),
+    ("a runbook that does not exist", GOOD + "runbook: runbooks/nope.md\n", 22, "runbook",
+     "runbook 'runbooks/nope.md' (relative to the scenario, its folder's parent or the working folder): not found"),
+    ("an alert named nothing", GOOD.replace("  recovers_within: 90s\n", "  recovers_within: 90s\n  alerts: [{name: ''}]\n"),
+     17, "expect.alerts[0].name", "at least 1 character"),
+    ("a forbidden alert named nothing", GOOD.replace("  recovers_within: 90s\n",
+                                                     "  recovers_within: 90s\n  alerts_not_firing: ['']\n"),
+     17, "expect.alerts_not_firing[0]", "at least 1 character"),
+    ("a guard on an alert named nothing", GOOD + "guards:\n  - {name: g, alert: ''}\n", 23, "guards[0].alert",
+     "at least 1 character"),
+    # credential-target mistakes only plan caught
+    ("privileges on a credentials file", CREDS + "    args: {privileges: [INSERT], objects: [t]}\n", 11, "faults[0].args",
+     "privileges, objects do(es) not apply to a path target ('token')"),
+    ("env_key on a PostgreSQL role", CREDS.replace("target: token", "target: db") + "    args: {env_key: X}\n", 11,
+     "faults[0].args", "env_key do(es) not apply to a postgres_role target ('db')"),
+    ("a PostgreSQL role without dsn_env", CREDS.replace(", dsn_env: PG_ADMIN", "").replace("target: token", "target: db"),
+     9, "faults[0].target", "target 'db' needs dsn_env"),
+    # item 6: system files
+    ("revoking /etc/passwd", CREDS.replace("/tmp/gameday-token", "/etc/passwd"), 5, "stack.targets.token.path",
+     "/etc/passwd is a system path"),
+    ("a system path written the long way round", CREDS.replace("/tmp/gameday-token", "/tmp/../usr//lib/x"), 5,
+     "stack.targets.token.path", "is a system path"),
+    ("the package database", CREDS.replace("/tmp/gameday-token", "/var/lib/dpkg/status"), 5,
+     "stack.targets.token.path", "is a system path"),
+    # item 8
     ("a 400-digit size", FILL.replace("write: 64MB", "write: '" + "9" * 400 + "B'"), 9, "faults[0].args.write",
      "larger than 1024 TiB"),
     ("a 400-digit size as a number", FILL.replace("write: 64MB", "write: " + "9" * 400), 9, "faults[0].args.write",

@@ -5,6 +5,10 @@
     revert(handle)                          put it back; idempotent, safe to call after a crash
     check(handle) -> bool                   is the fault in effect right now (for timing)
 
+Optional: ``target_problems(target, target_name, args) -> [(where, message)]``, a method (of a driver made
+with no options) that finds mistakes without touching anything (``where`` is ``"target"`` or ``"args"``); ``gameday validate`` reports
+them located in the file, so what ``plan`` would refuse is caught before it.
+
 A ``FaultHandle`` (``gameday.handle``) holds everything revert needs and is plain JSON, so it is written to
 the journal before the fault is injected and a later process (``gameday cleanup``) can revert from it alone.
 Fault kinds are found through the ``gameday.faults`` entry point group; built-ins register there too.
@@ -59,7 +63,7 @@ def reverting() -> Iterator[None]:
 class FaultArgs(BaseModel):
     """Base of each fault kind's arguments model."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _driver_problems(name: str, cls: Any) -> list[str]:

@@ -180,18 +180,30 @@ class RevokeCredentials:
         """The backend serving targets on ``platform`` (every backend is loaded: they are small)."""
         return next((name for name in self._backends.names() if self._backend_class(name).platform == platform), None)
 
+    def target_problems(self, target: TargetSpec, target_name: str, args: FaultArgs) -> list[tuple[str, str]]:
+        """Mistakes seen without touching anything, as (``target`` or ``args``, message): validate reports them
+        located, and prepare refuses the first."""
+        backend_name = self._backend_for(target.platform)
+        if backend_name is None:
+            return [("target", (f"revoke_credentials acts on a postgres_role, redis_user or path target; "
+                                f"'{target_name}' has {target.selector}"))]
+        problems: list[tuple[str, str]] = []
+        misplaced = self._backend_class(backend_name).not_applying
+        given = [k for k in misplaced if getattr(args, k, None) not in (None, False)]
+        if given:
+            problems.append(("args", f"{', '.join(given)} do(es) not apply to a {backend_name} target ('{target_name}')"))
+        if "dsn_env" in type(target).model_fields and not getattr(target, "dsn_env", None):
+            problems.append(("target", (f"target '{target_name}' needs dsn_env: the environment variable holding "
+                                        "the admin connection URL")))
+        return problems
+
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
         target = stack.targets[fault.target]
         args = RevokeCredentialsArgs.model_validate(fault.args)
+        for _, problem in self.target_problems(target, fault.target, args)[:1]:
+            raise FaultError(problem, target=fault.target)
         backend_name = self._backend_for(target.platform)
-        if backend_name is None:
-            raise FaultError(f"revoke_credentials acts on a postgres_role, redis_user or path target; "
-                             f"'{fault.target}' has {target.selector}", target=fault.target)
-        misplaced = self._backend_class(backend_name).not_applying
-        given = [k for k in misplaced if getattr(args, k) not in (None, False)]
-        if given:
-            raise FaultError(f"{', '.join(given)} do(es) not apply to a {backend_name} target ('{fault.target}')",
-                             target=fault.target)
+        assert backend_name is not None, "target_problems said so"
         description, data = self._backend(backend_name).prepare(target, fault.target, args)
         resource = str(data.pop("resource", ""))
         return FaultHandle(kind=self.kind, target=fault.target, description=description,

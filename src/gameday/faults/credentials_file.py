@@ -22,7 +22,7 @@ from gameday.errors import FaultError, RevertError, TargetError
 from gameday.faults.base import os_errors
 from gameday.faults.credentials import RevokeCredentialsArgs, digest_matches, new_digest
 from gameday.folders import fsync_dir
-from gameday.platforms.resources import HostPlatform, HostTarget
+from gameday.platforms.resources import HostPlatform, HostTarget, system_path_problem
 from gameday.scenario.model import TargetSpec
 
 MAX_BYTES = 1024 * 1024
@@ -80,6 +80,10 @@ class CredentialsFile:
         assert isinstance(target, HostTarget), "chosen by the target's platform"
         given = target.path
         path = os.path.realpath(given)  # a mounted secret is often a symlink: change what it points at
+        # The target model refused a system path as written; a link to one, or to our own state, is refused here.
+        refused = system_path_problem(path, also=(os.path.realpath(self.backup_dir.parent),))
+        if refused is not None:
+            raise TargetError(f"credentials file {given}: {refused}", target=target_name)
         if not os.path.lexists(given):
             raise TargetError(f"credentials file {given} does not exist", target=target_name)
         with os_errors(target_name, f"cannot read {given}"):

@@ -13,10 +13,11 @@ stack like every platform; nothing else is allowlisted, as before.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+import posixpath
+from typing import Annotated, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from gameday.platforms.base import PlatformDefaults, Target
 
@@ -46,9 +47,37 @@ class ToxiproxyPlatform(PlatformDefaults):
         return f"toxiproxy:{host}:{parts.port or 8474}/{proxy}"
 
 
+SYSTEM_PATHS = ("/etc", "/usr", "/bin", "/sbin", "/boot", "/proc", "/sys", "/dev", "/lib", "/lib32", "/lib64",
+                "/libx32", "/var/lib/dpkg", "/var/lib/apt", "/var/lib/rpm", "/var/lib/dnf", "/var/lib/yum",
+                "/var/lib/pacman")
+"""Never a fault target: the machine's own system files (a stack's allowlist of paths comes with issue 14)."""
+
+
+def system_path_problem(path: str, *, also: tuple[str, ...] = ()) -> str | None:
+    """Why ``path`` is one gameday never touches (a system path, or under a folder in ``also``: the harness's
+    state); None when it is not. Lexical: a caller that can resolve links passes the resolved path too."""
+    normal = posixpath.normpath(path)
+    for folder in SYSTEM_PATHS:
+        if normal == folder or normal.startswith(folder + "/"):
+            return f"{path} is a system path (under {folder}); gameday never changes system files"
+    for folder in also:
+        folder = posixpath.normpath(folder)
+        if normal == folder or normal.startswith(folder + "/"):
+            return f"{path} is in gameday's own state folder ({folder}); gameday never changes it"
+    return None
+
+
+def _not_a_system_path(path: str) -> str:
+    problem = system_path_problem(path)
+    if problem is not None:
+        raise ValueError(problem)
+    return path
+
+
 class HostTarget(Target):
     platform: Literal["host"] = "host"
-    path: str = Field(min_length=1, description="a host path (disk and file faults)")
+    path: Annotated[str, AfterValidator(_not_a_system_path)] = Field(
+        min_length=1, description="a host path (disk and file faults); never under /etc, /usr, /boot, /proc, ...")
 
     @property
     def selector(self) -> str:

@@ -144,6 +144,9 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
     problem = regular_file_problem(doc.path.parent / locustfile) if isinstance(locustfile, str) else None
     if problem is not None:
         problems.append(doc.error(("load", "locustfile"), f"locustfile {locustfile!r} (relative to the scenario): {problem}"))
+    from gameday.scenario import checks
+
+    problems.extend(checks.all_problems(doc, registry))
     return problems
 
 

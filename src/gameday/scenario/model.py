@@ -22,6 +22,8 @@ generated from them. Fault arguments are checked by each fault driver's own mode
 from __future__ import annotations
 
 import functools
+import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -64,6 +66,26 @@ PositiveDuration = Annotated[Duration, AfterValidator(_more_than_zero)]
 """A duration that must not be 0s: an interval, a timeout, how long a fault stays live."""
 
 
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+
+
+def is_host(text: str) -> bool:
+    """An IP address or a DNS name: labels of 1-63 letters, digits, '-' or '_' (``a..b`` and ``a b`` are none)."""
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        pass
+    name = text.removesuffix(".")
+    return 0 < len(name) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in name.split("."))
+
+
+def _host(text: str) -> str:
+    if not is_host(text):
+        raise ValueError(f"not a host name or IP address: {text[:100]!r}")
+    return text
+
+
 def _http_url(text: str) -> str:
     """An http(s) URL a client can reach: checked here so a typo is a validate error, not a failed run."""
     try:
@@ -73,8 +95,7 @@ def _http_url(text: str) -> str:
         raise ValueError(f"not a valid URL: {text[:100]!r} ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http:// or https:// URL with a host: {text[:100]!r}")
-    labels = parts.hostname.split(".")
-    if len(parts.hostname) > 253 or any(not 0 < len(label) <= 63 for label in labels if label) or port == 0:
+    if not is_host(parts.hostname) or port == 0:
         raise ValueError(f"not a valid host in URL: {text[:100]!r}")
     return text
 
@@ -84,7 +105,8 @@ Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # allow_inf_nan=False: `.inf` and `.nan` are floats to YAML, never a rate, ratio or size anyone means.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 # --- stack --------------------------------------------------------------------------------------
@@ -149,6 +171,7 @@ def _as_list(value: Any) -> Any:
 StatusList = Annotated[
     list[HttpStatus],
     BeforeValidator(_as_list),  # `expect_status: 200` or `[200, 204]`: one error path either way
+    Field(min_length=1),  # `[]` would make every answer a failure
     WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 100, "maximum": 599},
                               {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599}}]}),
 ]
@@ -166,7 +189,7 @@ class HttpCheck(Model):
 
 
 class TcpCheck(Model):
-    host: str = "127.0.0.1"
+    host: Annotated[str, AfterValidator(_host)] = "127.0.0.1"
     port: int = Field(ge=1, le=65535)
     timeout: PositiveDuration = 2.0
 
@@ -229,7 +252,7 @@ class GuardSpec(Model):
     name: Name
     probe: ProbeSpec | None = Field(None, description="a probe outside the blast radius; trips when it stays red")
     load_error_rate_above: float | None = Field(None, gt=0.0, le=1.0, description="trips on load error rate above this")
-    alert: str | None = Field(None, description="trips when an alert with this alertname fires")
+    alert: str | None = Field(None, min_length=1, description="trips when an alert with this alertname fires")
     sustained: Duration = Field(0.0, description="how long the condition must hold before it trips")
 
     @model_validator(mode="after")
@@ -267,7 +290,7 @@ Matcher = Annotated[
 # (alerts.watching) and a run folder's scenario.yaml all become one, and scoring matches alerts against it.
 # (No docstring: pydantic would put it into the JSON Schema editors show.)
 class AlertExpectation(Model):
-    name: str = Field(description="alertname")
+    name: str = Field(min_length=1, description="alertname")
     labels: dict[str, str] = Field(default_factory=dict, description="labels that must be equal")
     matchers: list[Matcher] = Field(default_factory=list, description="more label matchers, all must match")
     within: Duration = Field(300.0, description="deadline after the fault is effective")
@@ -314,7 +337,8 @@ class Expectations(Model):
     recovers_within: Duration = Field(60.0, description="after revert, all probes green again within")
     probes: list[ProbeExpectation] = Field(default_factory=list)
     alerts: list[AlertExpectation] = Field(default_factory=list)
-    alerts_not_firing: list[str] = Field(default_factory=list, description="alertnames that must not fire")
+    alerts_not_firing: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list,
+                                                                         description="alertnames that must not fire")
 
 
 # --- load, people ------------------------------------------------------------------------------
@@ -322,7 +346,7 @@ class Expectations(Model):
 
 class LoadSpec(Model):
     locustfile: str
-    host: str
+    host: HttpUrl
     users: int = Field(10, ge=1, le=10_000)
     spawn_rate: float = Field(10.0, gt=0)
     warmup: Duration = Field(5.0, description="load before the fault, for the baseline")
@@ -380,7 +404,7 @@ class ResponseStep(Model):
     action: ResponseAction
     severity: Severity | None = None
     role: Role | None = None
-    step: int | None = None
+    step: int | None = Field(None, ge=1, description="runbook_step: the step's number, from 1")
     outcome: Literal["done", "failed", "skipped"] | None = None
     audience: Audience | None = None
     text: str = Field("", description="what is said; for review, the root cause")
@@ -417,8 +441,15 @@ class SeverityOverride(Model):
         return out
 
 
+def _version_one(value: Any) -> Any:
+    """A whole number (then Literal[1] says which): YAML's ``true`` and ``1.0`` equal 1 in Python."""
+    if type(value) is not int:
+        raise ValueError(f"must be the number 1, got {value!r}"[:200])
+    return value
+
+
 class Scenario(Model):
-    version: Literal[1]
+    version: Annotated[Literal[1], BeforeValidator(_version_one)]
     name: Name
     description: str = ""
     tags: list[str] = Field(default_factory=list)

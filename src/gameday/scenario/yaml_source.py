@@ -20,6 +20,8 @@ MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 20_000
 """A large real scenario has a few thousand values; more is an alias bomb, refused well under a second."""
 
+_PLAIN_TAGS: dict[type, str] = {yaml.MappingNode: "tag:yaml.org,2002:map", yaml.SequenceNode: "tag:yaml.org,2002:seq"}
+
 Location = tuple[int, int]  # 1-based line and column
 FieldPath = tuple[str | int, ...]
 
@@ -134,6 +136,10 @@ class _Builder:
                 node, path, f"document expands to more than {MAX_NODES} values (a YAML alias bomb?); refusing it"
             )
         self.doc.locations.setdefault(path, _pos(node))
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag != _PLAIN_TAGS[type(node)]:
+            # PyYAML's own constructors would run these (!!python/object/apply); we would silently drop them.
+            raise self._fail(node, path, f"YAML tag {node.tag[:100]!r} is not allowed on a "
+                                         f"{'mapping' if isinstance(node, yaml.MappingNode) else 'list'}")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
