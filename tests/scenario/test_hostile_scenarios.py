@@ -168,3 +168,35 @@ def test_a_file_name_with_a_newline_stays_one_line(tmp_path: Path, capsys: pytes
     assert main(["validate", str(path)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1 and "evil\\nname\\x1b.yaml:1" in out[0]
+
+
+def test_plan_refuses_a_system_file_as_written_and_through_a_link(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """revoke_credentials on /etc/passwd validated and `plan` said it would replace it (issue 13, item 6)."""
+    written = tmp_path / "written.yaml"
+    written.write_text(CREDS.replace("/tmp/gameday-token", "/etc/passwd"))
+    assert main(["plan", str(written)]) == 2
+    err = capsys.readouterr().err
+    assert "written.yaml:5:" in err and "/etc/passwd is a system path (under /etc)" in err
+    (tmp_path / "token").symlink_to("/etc/passwd")
+    linked = tmp_path / "linked.yaml"
+    linked.write_text(CREDS.replace("/tmp/gameday-token", str(tmp_path / "token")))
+    assert main(["plan", str(linked)]) == 2
+    out = " ".join(capsys.readouterr().out.split())  # plan's console wraps long lines
+    assert "/etc/passwd is a system path (under /etc); gameday never changes system files" in out
+    assert "would do: -" in out
+
+
+def test_plan_refuses_a_file_in_gamedays_own_state_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    (state / "locks").mkdir(parents=True)
+    (state / "locks" / "x.lock").write_text("TOKEN=1\n")
+    monkeypatch.setenv("GAMEDAY_STATE_DIR", str(state))
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(CREDS.replace("/tmp/gameday-token", str(state / "locks" / "x.lock")))
+    assert main(["plan", str(scenario)]) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"is in gameday's own state folder ({state})" in out
