@@ -23,6 +23,7 @@ from typing import Any
 from gameday.clock import Clock, iso, parse_iso
 from gameday.errors import JournalError
 from gameday.folders import make_folder
+from gameday.runfiles import open_append
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Timeline:
             raise JournalError(f"cannot write timeline {path}: {problem}", path=path)
         try:
             _drop_torn_tail(path)
-            self._file = path.open("a", encoding="utf-8")
+            self._file = os.fdopen(open_append(path), "a", encoding="utf-8")
         except OSError as exc:
             raise JournalError(f"cannot write timeline {path}: {exc.strerror}", path=path) from exc
 
@@ -134,12 +135,13 @@ def _drop_torn_tail(path: Path) -> None:
     timeline is an error for every reader.
     """
     try:
-        with path.open("rb+") as f:
-            data = f.read()
-            if data and not data.endswith(b"\n"):
-                f.truncate(data.rfind(b"\n") + 1)
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)  # a link is refused by open_append next
+    except OSError:  # missing: nothing to cut
         return
+    with os.fdopen(fd, "rb+") as f:
+        data = f.read()
+        if data and not data.endswith(b"\n"):
+            f.truncate(data.rfind(b"\n") + 1)
 
 
 def append_event(path: Path, kind: str, /, actor: str, at: datetime, **details: Any) -> Event | None:

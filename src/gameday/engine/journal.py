@@ -52,7 +52,7 @@ class Journal:
         line = json.dumps(record, sort_keys=True) + "\n"
         try:
             created = not self.path.exists()
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)  # never via a link
             try:
                 if created:
                     fsync_dir(self.path.parent)  # else a power cut could lose the new file, and its intent with it

@@ -11,7 +11,6 @@ import enum
 import functools
 import os
 import secrets
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from gameday.errors import EnvironmentProblem, GamedayError, RunAborted, RunInte
 from gameday.faults.base import FaultDriver, FaultHandle, FaultRegistry
 from gameday.observe.probes import Prober, ProbeResult
 from gameday.plugins import build_observers
+from gameday.runfiles import write_file
 from gameday.scenario.model import FaultSpec, ProbeSpec, Scenario
 from gameday.scoring.expectations import Verdict, judge
 from gameday.timeline import Listener, Timeline
@@ -217,7 +217,7 @@ class Runner:
 
     def run(self) -> RunResult:
         if self.options.scenario_file is not None:
-            shutil.copyfile(self.options.scenario_file, self.run_dir / "scenario.yaml")
+            write_file(self.run_dir / "scenario.yaml", self.options.scenario_file.read_bytes())  # never through a link
         self.timeline.record(
             ev.RUN_STARTED,
             run_id=self.run_id,

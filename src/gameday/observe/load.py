@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 from gameday import events as ev
 from gameday.contracts import Role, RunContext
 from gameday.errors import GamedayError, ScenarioError, ServiceUnavailable
+from gameday.runfiles import open_new
 from gameday.scenario.model import LoadSpec, Scenario
 from gameday.scoring.expectations import Verdict
 from gameday.timeline import Event
@@ -115,7 +116,7 @@ class LoadObserver:
             "--interval", str(self.interval), "--parent-pid", str(os.getpid()),
         ]
         try:
-            self._log = (ctx.run_dir / "locust.log").open("w", encoding="utf-8")
+            self._log = os.fdopen(open_new(ctx.run_dir / "locust.log"), "w", encoding="utf-8")
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True,
                 # Own session: a Ctrl-C at the terminal goes to the harness, which stops the child in order.

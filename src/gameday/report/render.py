@@ -21,6 +21,7 @@ from gameday.errors import GamedayError
 from gameday.report.markdown import cell
 from gameday.report.postmortem import Postmortem, build_postmortem
 from gameday.report.summary import RunSummary
+from gameday.runfiles import write_file
 from gameday.scoring.metrics import ScoringContext
 from gameday.scoring.scorecard import format_seconds
 from gameday.timeline import Event, read_timeline
@@ -130,8 +131,7 @@ def render_run(run_dir: Path, context: ScoringContext | None = None) -> Path:
 def write_reports(run_dir: Path, events: list[Event], pm: Postmortem) -> Path:
     """Write ``report.md``, ``report.html`` and ``scorecard.json`` from one postmortem (scored once)."""
     out = run_dir / "report.md"
-    out.write_text(render_markdown(pm.summary, events, postmortem=pm), encoding="utf-8")
-    (run_dir / "report.html").write_text(render_html(events, postmortem=pm), encoding="utf-8")
-    (run_dir / "scorecard.json").write_text(json.dumps(pm.scorecard.to_dict(), indent=2, default=str) + "\n",
-                                            encoding="utf-8")
+    write_file(out, render_markdown(pm.summary, events, postmortem=pm))
+    write_file(run_dir / "report.html", render_html(events, postmortem=pm))
+    write_file(run_dir / "scorecard.json", json.dumps(pm.scorecard.to_dict(), indent=2, default=str) + "\n")
     return out

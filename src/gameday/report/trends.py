@@ -17,6 +17,7 @@ from gameday.errors import GamedayError
 from gameday.folders import make_folder
 from gameday.history.store import RunRecord
 from gameday.report.markdown import cell, to_html
+from gameday.runfiles import write_file
 from gameday.scoring.scorecard import format_seconds
 from gameday.scoring.trends import median
 
@@ -202,8 +203,5 @@ def write_trends(report: TrendReport, out_dir: Path) -> tuple[Path, Path]:
         raise GamedayError(f"cannot write the trend report to {out_dir}: {problem}")
     md, html = out_dir / f"trends-{report.quarter}.md", out_dir / f"trends-{report.quarter}.html"
     for path, text in ((md, trends_markdown(report)), (html, trends_html(report))):
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise GamedayError(f"cannot write {path}: {exc.strerror or exc}") from None
+        write_file(path, text)
     return md, html
