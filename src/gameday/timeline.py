@@ -12,6 +12,7 @@ gameday/events.py.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from gameday.clock import Clock, iso, parse_iso
 from gameday.errors import JournalError
 from gameday.folders import make_folder
 from gameday.runfiles import open_append
+from gameday.timeline_shapes import MAX_DEPTH, details_problem, too_deep
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,13 @@ class Event:
 
     @classmethod
     def from_json(cls, line: str) -> Event:
-        """One event from its JSON line; ``ValueError`` saying what is wrong when it is not one."""
-        raw = json.loads(line)
+        """One event from its JSON line; ``ValueError`` saying what is wrong when it is not one (its message is
+        the whole problem: ``not valid JSON (...)``, ``not a timeline event: ...`` or ``kind details.key: ...``)."""
+        raw = decode_json(line)
         problem = _event_problem(raw)
+        if problem:
+            raise ValueError(f"not a timeline event: {problem}")
+        problem = details_problem(raw["kind"], raw.get("details") or {})
         if problem:
             raise ValueError(problem)
         return cls(at=raw["at"], offset=float(raw["offset"]), kind=raw["kind"], actor=raw.get("actor", "harness"),
@@ -71,11 +77,34 @@ def _event_problem(raw: Any) -> str | None:
         parse_iso(raw["at"])
     except ValueError:
         return f"at {raw['at']!r} is not a time"
+    offset = raw["offset"]
+    if isinstance(offset, str | bool):
+        return f"offset {offset!r} is not a number"
     try:
-        float(raw["offset"])
+        if not math.isfinite(float(offset)):
+            return f"offset {offset!r} is not a finite number"
     except (TypeError, ValueError):
-        return f"offset {raw['offset']!r} is not a number"
+        return f"offset {offset!r} is not a number"
     return None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"not valid JSON ({name} is not a number JSON allows)")
+
+
+def decode_json(line: str) -> Any:
+    """One JSON value, strictly: ``ValueError`` (with the whole problem as its message) for text that is not JSON,
+    for NaN and Infinity (Python's json writes them; no other reader accepts them), and for nesting deeper than
+    gameday ever writes (100,000 levels would exhaust the stack of every reader after this one)."""
+    try:
+        value = json.loads(line, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError(f"not valid JSON (nested more than {MAX_DEPTH} deep)") from None
+    if too_deep(value):
+        raise ValueError(f"not valid JSON (nested more than {MAX_DEPTH} deep)")
+    return value
 
 
 Listener = Callable[[Event], None]
@@ -193,10 +222,8 @@ def read_timeline(path: Path) -> list[Event]:
             events.append(Event.from_json(raw.decode("utf-8")))
         except UnicodeDecodeError:
             problem = "not UTF-8 text"
-        except json.JSONDecodeError as exc:
-            problem = f"not valid JSON ({exc.msg} at column {exc.colno})"
         except ValueError as exc:
-            problem = f"not a timeline event: {exc}"
+            problem = str(exc)
         else:
             continue
         if number == len(lines):  # no newline after it: written only in part

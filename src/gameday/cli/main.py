@@ -128,7 +128,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     scenario = _load_one(args.scenario)
     plan = make_plan(scenario, allow_production=args.allow_production)
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # one line per message, piped or not (80 columns when piped)
     console.print(f"[bold]plan for {escape(plan.scenario)}[/] (a dry run: nothing was changed)")
     for f in plan.faults:
         console.print(f"\n[bold]{escape(f.label)}[/] ({f.kind} on target {escape(f.target)}) at {f.when}")

@@ -20,12 +20,16 @@ def register(sub: Any) -> None:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from gameday.cli.common import run_dir as _run_dir
+    from gameday.errors import GamedayError
     from gameday.report.run_inputs import scoring_context
     from gameday.scoring.scorecard import score
     from gameday.timeline import read_timeline
 
     run_dir = _run_dir(args.reports, args.run_id)
-    card = score(read_timeline(run_dir / "timeline.jsonl"), scoring_context(run_dir))
+    events = read_timeline(run_dir / "timeline.jsonl")
+    if not events:  # as `gameday report` refuses it: a scorecard of nothing would rate a drill never run
+        raise GamedayError(f"{run_dir / 'timeline.jsonl'} is empty: nothing to score")
+    card = score(events, scoring_context(run_dir))
     if args.json:
         sys.stdout.write(json.dumps(card.to_dict(), indent=2, default=str) + "\n")
         return 0

@@ -29,7 +29,9 @@ from gameday.timeline import Event, read_timeline
 RATING_CLASSES = {"P": "p", "S": "s", "M": "m", "U": "u", None: "n"}
 
 
-def _environment(*, html: bool = False, sections: Sequence[ReportSection] = ()) -> Any:
+def _environment(*, html: bool = False, markdown_file: bool = False, sections: Sequence[ReportSection] = ()) -> Any:
+    """Templates for the HTML page (autoescaped), for report.md (``markdown_file``: no raw HTML gets through,
+    as Markdown viewers render it), or for section Markdown that report/markdown.py converts (it escapes)."""
     import jinja2
 
     loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("gameday.report", "templates")]
@@ -41,17 +43,40 @@ def _environment(*, html: bool = False, sections: Sequence[ReportSection] = ()) 
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=html,
+        finalize=_no_html if markdown_file else None,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
     env.filters["cell"] = cell
+    env.filters["code"] = code_span
     env.filters["ms"] = lambda v: "-" if v is None else f"{v:.0f} ms"
     env.filters["duration"] = format_seconds
     env.filters["steps"] = lambda v: ", ".join(str(x) for x in v) if v else "none"
     env.filters["detail"] = event_detail
     env.filters["rating_class"] = lambda r: RATING_CLASSES.get(r, "n")
     return env
+
+
+def _no_html(value: Any) -> Any:
+    """Every value a report.md template prints: a ``<`` from a timeline never opens an HTML tag in a viewer."""
+    from markupsafe import Markup
+
+    if value is None or isinstance(value, Markup | int | float):
+        return value
+    return str(value).replace("<", "&lt;")
+
+
+def code_span(value: Any) -> Any:
+    """``value`` as one Markdown code span (no HTML is read inside one), fenced longer than any backtick run in it."""
+    import re
+
+    from markupsafe import Markup
+
+    text = cell(value)
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return Markup(f"{fence}{pad}{text}{pad}{fence}")
 
 
 def event_detail(details: dict[str, Any]) -> str:
@@ -85,7 +110,7 @@ def render_markdown(
 
     pm = postmortem or build_postmortem(events, context)
     installed = report_sections()
-    env = _environment(sections=installed)
+    env = _environment(markdown_file=True, sections=installed)
     sections = build_sections(pm.narrated, installed)
     return str(env.get_template("report.md.j2").render(s=summary, pm=pm, timeline=pm.timeline, sections=sections))
 

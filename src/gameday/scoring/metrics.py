@@ -29,6 +29,7 @@ from gameday import events as ev
 from gameday.scenario.model import AlertExpectation
 from gameday.scoring.severity import DEFAULT_SEVERITIES, SeverityLevel, SeverityTable, table_for
 from gameday.timeline import Event
+from gameday.timeline_shapes import MAX_STEPS
 
 
 @dataclass(frozen=True)
@@ -465,7 +466,7 @@ def _runbook_stats(events: list[Event]) -> RunbookStats:
         if e.kind == ev.RUNBOOK_STEP:
             try:
                 step = int(e.details.get("step"))  # type: ignore[arg-type]
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 continue
             outcomes.setdefault(step, []).append(str(e.details.get("outcome") or ""))
             total = _max_int(total, e.details.get("total_steps"))
@@ -479,7 +480,8 @@ def _runbook_stats(events: list[Event]) -> RunbookStats:
     failed = [s for s in attempted if last_real[s][-1] == "failed"]
     retried = [s for s in succeeded if "failed" in last_real[s]]
     skipped = [s for s in seen if not last_real[s] and "skipped" in outcomes[s]]
-    upper = max([total or 0, *seen]) if seen or total else 0
+    # read_timeline refuses step numbers past MAX_STEPS; events built in memory are bounded here all the same.
+    upper = min(max([total or 0, *seen]) if seen or total else 0, MAX_STEPS)
     missing = [n for n in range(1, upper + 1) if n not in outcomes]
     restore = judged.details.get("time_to_restore_s") if judged else None
     return RunbookStats(
