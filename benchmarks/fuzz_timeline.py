@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gameday.cli.main import main  # noqa: E402
-from tests.timeline_mutations import mutations, structural  # noqa: E402
+from gameday.cli.main import main
+from tests.timeline_mutations import mutations, structural
 
 
 class Hung(Exception):

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from gameday.errors import GamedayError
 
+_LINK = "it is a symbolic link; gameday never writes through one"
+
 
 def _not_a_file(path: Path) -> str | None:
     """Why nothing can be written at ``path`` (a folder stands there), without following a link."""
@@ -31,8 +33,9 @@ def _not_a_file(path: Path) -> str | None:
 
 
 def write_file(path: Path, data: str | bytes) -> None:
-    """Replace ``path`` with ``data`` (text is UTF-8): a new file renamed into place, so a reader never sees half
-    of it and a link standing at ``path`` is replaced, never written through. ``GamedayError`` in one line."""
+    """Replace ``path`` with ``data`` (text is UTF-8): a new file renamed into place, so a reader never sees
+    half of it and a link standing at ``path`` is replaced, never written through. ``GamedayError`` in one
+    line when it cannot be written."""
     problem = _not_a_file(path)
     if problem:
         raise GamedayError(f"cannot write {path}: {problem}")
@@ -58,7 +61,7 @@ def open_append(path: Path) -> int:
         return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise OSError(errno.ELOOP, "it is a symbolic link; gameday never writes through one", str(path)) from None
+            raise OSError(errno.ELOOP, _LINK, str(path)) from None
         raise
 
 
@@ -68,5 +71,5 @@ def open_new(path: Path) -> int:
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise OSError(errno.ELOOP, "it is a symbolic link; gameday never writes through one", str(path)) from None
+            raise OSError(errno.ELOOP, _LINK, str(path)) from None
         raise

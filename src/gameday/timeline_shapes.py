@@ -41,7 +41,8 @@ def number(value: Any) -> str | None:
 
 
 def number_or_null(value: Any) -> str | None:
-    return None if value is None or is_number(value) else f"expected a finite number or null, got {_shown(value)}"
+    ok = value is None or is_number(value)
+    return None if ok else f"expected a finite number or null, got {_shown(value)}"
 
 
 def integer_or_null(value: Any) -> str | None:
@@ -70,7 +71,8 @@ def step(value: Any) -> str | None:
 
 
 def step_count(value: Any) -> str | None:
-    return None if value is None or _small(value, 0) else f"{_shown(value)} is not a step count (0 to {MAX_STEPS})"
+    ok = value is None or _small(value, 0)
+    return None if ok else f"{_shown(value)} is not a step count (0 to {MAX_STEPS})"
 
 
 def steps(value: Any) -> str | None:
@@ -100,7 +102,8 @@ def texts(value: Any) -> str | None:
 
 
 def text_or_texts(value: Any) -> str | None:
-    return None if isinstance(value, str) or texts(value) is None else f"expected text or a list of text, got {_shown(value)}"
+    ok = isinstance(value, str) or texts(value) is None
+    return None if ok else f"expected text or a list of text, got {_shown(value)}"
 
 
 def mappings(shape: Mapping[str, Check]) -> Check:
@@ -143,7 +146,8 @@ SHAPES: Mapping[str, Mapping[str, Check]] = {
                          "not_firing": texts, "poll_interval_s": number_or_null},
     ev.ALERT_FIRING: _ALERT,
     ev.ALERT_RESOLVED: _ALERT,
-    ev.LOAD_STARTED: {"users": integer_or_null, "spawn_rate": number_or_null, "locustfile": text, "host": text},
+    ev.LOAD_STARTED: {"users": integer_or_null, "spawn_rate": number_or_null, "locustfile": text,
+                      "host": text},
     ev.LOAD_STATS: _LOAD_STATS,
     ev.LOAD_FINISHED: {**_LOAD, "duration_s": number_or_null},
     ev.RUNBOOK_STARTED: {"total_steps": step_count, "steps": step_count},
@@ -161,7 +165,7 @@ SHAPES: Mapping[str, Mapping[str, Check]] = {
 
 
 def details_problem(kind: str, details: Mapping[str, Any]) -> str | None:
-    """``details.key: what is wrong`` for the first detail of this kind that readers could not use, else ``None``."""
+    """``kind details.key: what is wrong`` for the first detail readers could not use, else ``None``."""
     for key, check in SHAPES.get(kind, {}).items():
         if key in details and (problem := check(details[key])):
             return f"{kind} details.{key}: {problem}" if not problem.startswith("[") else \

@@ -28,12 +28,12 @@ def test_a_report_md_that_is_a_folder_is_one_line(run_dir: Path, capsys: pytest.
     (run_dir / "report.md").mkdir()
     assert main(["report", str(run_dir)]) == 2
     err = capsys.readouterr().err
-    assert err == f"gameday: error: cannot write {run_dir / 'report.md'}: it is a folder, not a file " \
-                  "(move it away and try again)\n"
+    assert err == (f"gameday: error: cannot write {run_dir / 'report.md'}: it is a folder, not a file "
+                   "(move it away and try again)\n")
 
 
 def test_write_file_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
-    with pytest.raises(GamedayError, match="cannot write .*gone/report.md: No such file or directory"):
+    with pytest.raises(GamedayError, match=r"cannot write .*gone/report\.md: No such file or directory"):
         write_file(tmp_path / "gone" / "report.md", "x")
 
 
