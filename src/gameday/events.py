@@ -127,13 +127,13 @@ FAULT_REVERTED: Final = _declare(
     details={"fault": _FAULT, "fault_id": "the journal's id (watchdog, cleanup)",
              "duration_s": "how long it was live", "revert_ms": "how long the revert took",
              "simulated": "True in a tabletop", "reason": "why it ended early",
-             "by": "who reverted it when not the run itself: resume, watchdog, cleanup",
+             "by": "who reverted it when not the run itself: resume, watchdog, cleanup, abort",
              "reverted_at": "when, for a revert copied from the journal"})
 REVERT_FAILED: Final = _declare(
     "revert.failed", actor="harness", writer="engine/run.py",
     doc="A revert failed: a human is needed (exit 3). Also written by the watchdog and `gameday cleanup`.",
     details={"fault": _FAULT, "error": "why", "fault_id": "the journal's id (watchdog, cleanup)",
-             "by": "watchdog or cleanup, when not the run itself", "reason": "why the watchdog acted"})
+             "by": "watchdog, cleanup or abort, when not the run itself", "reason": "why the watchdog acted"})
 OBSERVATION_FAILED: Final = _declare(
     "observation.failed", actor="harness", writer="engine/run.py",
     doc="A driver's optional observations(handle, phase) failed; the run goes on.",

@@ -43,10 +43,10 @@ def crashed_run(reports: Path, *, torn: bool = False) -> Path:
     return run_dir
 
 
-def run_cleanup(tmp_path: Path, *, fail: bool = False) -> None:
+def run_cleanup(tmp_path: Path, *, fail: bool = False, actor: str = "cleanup") -> None:
     Driver.fail = fail
     cleanup(tmp_path / "reports", registry=FaultRegistry(extra={"fake": Driver}),  # type: ignore[dict-item]
-            clock=FakeClock(), state_dir=tmp_path / "state", warn=lambda message: None)
+            clock=FakeClock(), state_dir=tmp_path / "state", warn=lambda message: None, actor=actor)
 
 
 def test_a_cleanup_revert_is_in_the_run_timeline_and_its_story(tmp_path: Path) -> None:
@@ -66,6 +66,15 @@ def test_a_failed_cleanup_revert_is_in_the_timeline_too(tmp_path: Path) -> None:
     run_cleanup(tmp_path, fail=True)
     last = read_timeline(run_dir / "timeline.jsonl")[-1]
     assert (last.kind, last.actor, last.details["error"]) == ("revert.failed", "cleanup", "the container is gone")
+
+
+def test_gameday_abort_reverting_for_a_run_is_named_as_abort(tmp_path: Path) -> None:
+    run_dir = crashed_run(tmp_path / "reports")
+    run_cleanup(tmp_path, actor="abort")
+    events = read_timeline(run_dir / "timeline.jsonl")
+    assert (events[-1].actor, events[-1].details["by"]) == ("abort", "abort")
+    assert '"by": "abort"' in (run_dir / "journal.jsonl").read_text()
+    assert "put back by `gameday abort`" in " ".join(build_postmortem(events).story)
 
 
 def test_a_torn_last_line_left_by_the_crash_is_cut_before_the_event_is_added(tmp_path: Path) -> None:

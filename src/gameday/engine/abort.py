@@ -63,4 +63,5 @@ def abort_all(reports_dir: Path, *, state_dir: Path | None = None, grace: float 
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and any(process_alive(p) for p in pids):
         time.sleep(0.1)
-    return AbortResult(signalled=pids, reverted=cleanup(reports_dir, state_dir=state_dir, include_live=True))
+    reverted = cleanup(reports_dir, state_dir=state_dir, include_live=True, actor="abort")
+    return AbortResult(signalled=pids, reverted=reverted)

@@ -92,12 +92,14 @@ def cleanup(
     state_dir: Path | None = None,
     include_live: bool = False,
     warn: Callable[[str], None] = warn_on_stderr,
+    actor: str = "cleanup",
 ) -> list[CleanupResult]:
     """Revert pending faults of every journal found; faults of runs still alive are left to them.
 
     A corrupt journal line, or a journal that cannot be read or written, is passed to ``warn`` (stderr
     unless told otherwise, since `gameday cleanup` and `gameday abort` must show it) and cleanup goes on
-    with every other fault and journal: one bad file must not leave the others' faults live.
+    with every other fault and journal: one bad file must not leave the others' faults live. ``actor``
+    (``cleanup``, or ``abort`` for `gameday abort`) is who the journal and the run's timeline say reverted it.
     """
     registry = registry or FaultRegistry()
     clock = clock or SystemClock()
@@ -118,13 +120,13 @@ def cleanup(
             results.append(result)
             try:
                 if result.reverted:
-                    journal.reverted(fault.fault_id, by="cleanup")
+                    journal.reverted(fault.fault_id, by=actor)
                 else:
                     journal.revert_failed(fault.fault_id, result.error or "")
             except JournalError as exc:
                 # The revert itself is done (or reported); a journal we cannot write must not stop the others.
                 warn(f"{exc}; {fault.fault_id} will be reverted again by the next cleanup (reverts are idempotent)")
-            record_in_timeline(fault, "cleanup", error=None if result.reverted else result.error or "failed")
+            record_in_timeline(fault, actor, error=None if result.reverted else result.error or "failed")
     return results
 
 

@@ -3,7 +3,7 @@
 ``reports/<run-id>/journal.jsonl`` holds one JSON record per line:
     {"op": "intent",   "fault_id": ..., "handle": {...}, "run_id": ..., "pid": ..., "at": ...}
     {"op": "injected", "fault_id": ...}
-    {"op": "reverted", "fault_id": ..., "by": "run" | "cleanup"}
+    {"op": "reverted", "fault_id": ..., "by": "run" | "watchdog" | "cleanup" | "abort" | "resume" | "hand ..."}
     {"op": "revert_failed", "fault_id": ..., "error": ...}
     {"op": "closed"}   the run is over (the watchdog may leave once nothing is pending)
 An intent carries ``deadline_monotonic``: past it the watchdog reverts the fault (its time-to-live).

@@ -22,7 +22,7 @@ from gameday.incident import ROLE_LABELS
 from gameday.timeline import Event
 
 SYSTEM_ACTORS = {"harness", "facilitator", "load", "alertmanager", "alerts", "system", "engine", "responder", "team",
-                 "runbook", "watchdog", "cleanup"}
+                 "runbook", "watchdog", "cleanup", "abort"}
 NOT_PARTICIPANTS = (ev.INJECT_RELEASED, ev.INJECT_WITHHELD, ev.ESCALATION_PROMPTED, ev.ALL_CLEAR_REFUSED)
 """Human-side kinds whose actor is a scenario-written source or the facilitator, not someone in the drill."""
 PERSON_KEYS = ("person", "confirmed_by")

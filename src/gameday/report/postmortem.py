@@ -72,7 +72,7 @@ def build_postmortem(events: list[Event], context: ScoringContext | None = None)
 _t = format_seconds
 
 
-PUT_BACK_BY = {"watchdog": "the watchdog", "cleanup": "`gameday cleanup`"}
+PUT_BACK_BY = {"watchdog": "the watchdog", "cleanup": "`gameday cleanup`", "abort": "`gameday abort`"}
 """Who else may revert a run's fault, when the run itself could not: they write to its timeline too."""
 
 
