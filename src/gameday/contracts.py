@@ -8,10 +8,11 @@
     gameday.observers          Observer          wanted(scenario), role, start(ctx), on_phase, stop, verdicts
     gameday.report_sections    ReportSection     name, order, build(events) -> data | None
 
-The core depends on these protocols, never on a plugin: plugins arrive through entry points, are checked
-against their contract when they load (gameday.plugins), and the one place that assembles a run
-(gameday.assemble) sits above both. This module imports only the standard library at run time; the
-types it names are imported for type checkers only, so any module may import it without a cycle.
+The core depends on these protocols, never on a plugin module: plugins arrive through entry points and
+are loaded and checked against their contract by the plugin manager (gameday.plugins), which the engine
+asks for what a scenario wants (tests/test_import_graph.py holds the core to this). This module imports
+only the standard library at run time; the types it names are imported for type checkers only, so any
+module may import it without a cycle.
 """
 
 from __future__ import annotations

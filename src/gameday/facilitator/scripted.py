@@ -86,10 +86,8 @@ class ScriptedResponder:
 
     def start(self, ctx: RunContext) -> None:
         self.ctx = ctx
-        if self.end_fault is None:
-            # An engine whose RunContext offers it lets an accepted all-clear end the fault window early.
-            hook = getattr(ctx, "end_fault_phase", None)
-            self.end_fault = hook if callable(hook) else None
+        if self.end_fault is None:  # an accepted all-clear ends the fault window early (RunContext's hook)
+            self.end_fault = ctx.end_fault_phase
         self.steps = sorted(enumerate(ctx.scenario.responses), key=lambda item: (item[1].at, item[0]))
 
     def on_phase(self, phase: str) -> None:

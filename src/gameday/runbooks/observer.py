@@ -1,7 +1,8 @@
 """In a scripted (CI) run, follow the scenario's runbook once the fault is in effect.
 
-Wanted (gameday.assemble.build_observers) when a scenario names a ``runbook:`` and has no scripted
-``runbook_step`` responses (with those, the facilitator's responder drives ``RunbookSession``).
+Wanted (``RunbookObserver.wanted``, asked by gameday.plugins.build_observers) when a scenario names a
+``runbook:`` and has no scripted ``runbook_step`` responses (with those, the facilitator's responder drives
+``RunbookSession``).
 
 Timing (a responder acts on the page): when the fault phase begins, a thread waits for the fault to
 take effect (``fault.effective``). If the scenario expects alerts, it then waits for the first of
