@@ -13,7 +13,8 @@ For each trial:
     error     = measured - truth                 what the harness adds: delivery (group_wait, HTTP) or polling
     bound     = scrape_interval + evaluation_interval + for + group_wait (push) / + poll interval (poll)
 
-Run from the repository root:  python benchmarks/alerting_mttd.py [--trials 8] [--markdown]
+Run from the repository root, as a module (it reuses the test suite's alerting fixtures, package tests):
+    python -m benchmarks.alerting_mttd [--trials 8] [--markdown]
 """
 
 from __future__ import annotations
@@ -28,14 +29,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from gameday.clock import SystemClock, parse_iso
 from gameday.contracts import RunContext
 from gameday.observe.alerts import AlertObserver
 from gameday.scenario.model import Scenario
+from gameday.testing import free_port
 from gameday.timeline import Event, Timeline
-from tests.conftest import free_port
 from tests.observe.alerting_fixtures import AlertStacks, MetricsTarget
 
 RULE = """\

@@ -3,7 +3,7 @@
     python benchmarks/disk_credentials.py --trials 10
 
 Real servers only: a PostgreSQL cluster and a redis-server started on free 127.0.0.1 ports
-(tests/services.py), a 64 MiB tmpfs mounted under /tmp (needs root), and a token file. For each trial:
+(gameday.testing.services), a 64 MiB tmpfs mounted under /tmp (needs root), and a token file. For each trial:
 prepare, inject, then the time until the break is seen from outside (a login refused, AUTH refused,
 ENOSPC on write, a changed file), then revert and the time until it works again. Prints a Markdown table.
 """
@@ -14,13 +14,10 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
 import redis
@@ -28,7 +25,7 @@ import redis
 from gameday.faults.credentials import RevokeCredentials
 from gameday.faults.disk import DiskFill
 from gameday.scenario.model import FaultSpec, StackSpec
-from tests.services import postgres_server, redis_server
+from gameday.testing.services import postgres_server, redis_server
 
 SECRET = "bench-secret-pw"
 

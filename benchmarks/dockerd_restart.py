@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,13 +30,9 @@ from typing import Any
 import docker
 import yaml
 
+from gameday.testing import free_port
+
 IMAGE = "gameday/busybox:test"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def dockerd_pid() -> int | None:

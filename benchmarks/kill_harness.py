@@ -37,7 +37,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,14 +51,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import docker
 import httpx
 import yaml
 
 from gameday.engine.journal import pending_faults
+from gameday.testing import free_port
 
 CONTAINER_KINDS = ["container_kill", "container_stop", "container_pause"]
 PROXY_KINDS = ["latency", "bandwidth", "timeout", "reset_peer", "proxy_down"]
@@ -72,12 +69,6 @@ PG_ENV = "GDKILL_PG_ADMIN_DSN"
 REDIS_ENV = "GDKILL_REDIS_ADMIN_URL"
 ROLE = "gdkill_app"
 FAULT = {"duration": "2s"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def httpd(client: docker.DockerClient, name: str, port: int, **kwargs: Any) -> Any:
@@ -388,7 +379,7 @@ def start_services(kinds: list[str], stack: contextlib.ExitStack, folder: Path) 
     """Start only what the chosen kinds need; everything binds 127.0.0.1 and stops with the stack."""
     from toxiproxy_env import toxiproxy_server
 
-    from tests.services import postgres_server, redis_server
+    from gameday.testing.services import postgres_server, redis_server
 
     services = Services(stack, folder)
     services.env["GAMEDAY_STATE_DIR"] = str(folder / "state")

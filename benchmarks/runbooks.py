@@ -1,7 +1,10 @@
 """Runbook benchmarks: how fast the linter is, and how long shipped runbooks take to restore the demo stack.
 
-    python benchmarks/runbooks.py --runs 10            lint timings
-    python benchmarks/runbooks.py --runs 3 --demo      also: real faults on the demo stack (it must be up)
+    python -m benchmarks.runbooks --runs 10            lint timings
+    python -m benchmarks.runbooks --runs 3 --demo      also: real faults on the demo stack (it must be up)
+
+Run from the repository root, as a module: the demo part reuses the test suite's demo-stack helpers
+(package tests).
 
 The demo part kills PostgreSQL / revokes the checkout role login, follows the shipped runbook, and
 reports the time to restore measured from the fault's injection. Every fault is reverted.
@@ -12,13 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 
 def lint_timings(runs: int) -> None:

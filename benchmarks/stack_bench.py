@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
 import tempfile
 import time
@@ -25,19 +24,10 @@ import httpx
 from gameday.stack.config import StackConfig
 from gameday.stack.images import base_tag, toxiproxy_tag
 from gameday.stack.manager import DemoStack
+from gameday.testing import free_ports
 
 PORTS = ("CHECKOUT", "POSTGRES", "REDIS", "TOXIPROXY", "POSTGRES_PROXY", "REDIS_PROXY", "PROMETHEUS", "ALERTMANAGER",
          "WEBHOOK")
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def timed(call: Callable[[], object]) -> float:

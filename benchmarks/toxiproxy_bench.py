@@ -31,11 +31,7 @@ from typing import Any
 
 import yaml
 
-from gameday.faults.toxiproxy import Latency
-from gameday.faults.toxiproxy_client import ToxiproxyClient
-from gameday.scenario.model import FaultSpec, StackSpec
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# benchmarks/ is sys.path[0] when this script runs, so its sibling module imports as it is.
 from toxiproxy_env import (
     echo_upstream,
     http_upstream,
@@ -44,6 +40,10 @@ from toxiproxy_env import (
     round_trip,
     toxiproxy_server,
 )
+
+from gameday.faults.toxiproxy import Latency
+from gameday.faults.toxiproxy_client import ToxiproxyClient
+from gameday.scenario.model import FaultSpec, StackSpec
 
 
 def latency_spec(url: str, proxy: str, latency_ms: int) -> tuple[FaultSpec, StackSpec]:

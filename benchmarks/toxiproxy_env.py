@@ -22,13 +22,9 @@ from pathlib import Path
 
 import httpx
 
+from gameday.testing import free_port
+
 FALLBACK_BIN = "/tmp/gobin/server"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def toxiproxy_binary() -> str:

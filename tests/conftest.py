@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
 import tarfile
 import time
 import uuid
@@ -20,15 +19,11 @@ from typing import Any
 
 import pytest
 
+from gameday.testing import free_port
+
 TEST_IMAGE = "gameday/busybox:test"
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 APPLETS = ("sh", "httpd", "sleep", "echo", "cat", "ls", "df", "dd", "rm", "mkdir", "stat", "nc", "wget", "true", "kill", "fallocate", "head", "wc", "sync", "touch")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _rootfs_tar() -> bytes:

@@ -11,8 +11,8 @@ from gameday.finish import finish_run
 from gameday.history.from_run import record_from_run
 from gameday.history.store import History
 from gameday.scoring.scorecard import score
+from gameday.testing import drill, ev, full_response
 from gameday.timeline import read_timeline
-from tests.scoring.builder import drill, ev, full_response
 
 
 def run_folder(tmp_path: Path) -> Path:

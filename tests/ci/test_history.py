@@ -8,7 +8,7 @@ import pytest
 
 from gameday.history.store import History, RunRecord
 from gameday.report.trends import Quarter, build_trends, trends_html, trends_markdown
-from tests.services import postgres_server
+from gameday.testing.services import postgres_server
 
 
 def record(run_id: str, started: str, *, scenario: str = "checkout-db-down", mttd: float | None = 60.0,

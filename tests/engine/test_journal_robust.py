@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import Any
 
 import pytest
 
@@ -15,13 +15,14 @@ from gameday.cli.main import main
 from gameday.clock import FakeClock
 from gameday.engine.cleanup import cleanup
 from gameday.engine.journal import Journal, find_journals, pending_faults, read_records, scan_journal
-from gameday.faults.base import FaultDriver, FaultHandle, FaultRegistry
+from gameday.faults.base import FaultHandle
+from gameday.testing import MemoryFaults
 
 
 def intent(fault_id: str, *, run_id: str | None = "r1", **extra: Any) -> bytes:
     record = {"op": "intent", "fault_id": fault_id, "run_id": run_id, "pid": None, "at": "2026-11-25T10:00:00.000Z",
               "deadline_monotonic": None,
-              "handle": {"kind": "fake", "target": "web", "description": f"break {fault_id}", "data": {}}}
+              "handle": {"kind": "fake", "target": f"web-{fault_id}", "description": f"break {fault_id}", "data": {}}}
     return json.dumps({**record, **extra}).encode()
 
 
@@ -91,7 +92,7 @@ def test_odd_field_types_in_a_good_intent_do_not_break_its_revert(tmp_path: Path
     path = journal(tmp_path / "r1", intent("f1", pid="1234", deadline_monotonic="soon", run_id=None))
     [fault] = pending_faults(path)
     assert (fault.pid, fault.deadline_monotonic, fault.run_id) == (None, None, "r1")
-    assert fault.handle == FaultHandle(kind="fake", target="web", description="break f1", data={})
+    assert fault.handle == FaultHandle(kind="fake", target="web-f1", description="break f1", data={})
 
 
 def test_a_journal_that_cannot_be_read_is_a_problem_not_an_exception(tmp_path: Path) -> None:
@@ -108,25 +109,16 @@ def test_a_pointer_that_is_not_text_does_not_stop_finding_journals(tmp_path: Pat
     assert find_journals(tmp_path / "reports", tmp_path / "state") == [path.resolve()]
 
 
-class FakeDriver:
-    kind: ClassVar[str] = "fake"
-    reverted: ClassVar[list[str]] = []
-
-    def revert(self, handle: FaultHandle) -> None:
-        self.reverted.append(handle.description)
-
-
 def test_cleanup_warns_about_a_corrupt_journal_and_reverts_every_journalled_fault(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     corrupt = journal(reports / "r1", intent("f1"), b"\xff garbage \xfe", b"[1]", intent("f2"))
     journal(reports / "r2", intent("g1", run_id="r2"))
     (reports / "r3" / "journal.jsonl").mkdir(parents=True)  # unreadable: warned about, never fatal
     warnings: list[str] = []
-    FakeDriver.reverted.clear()
-    only_revert = cast("type[FaultDriver]", FakeDriver)  # cleanup calls revert and nothing else
-    results = cleanup(reports, registry=FaultRegistry(extra={"fake": only_revert}),
-                      clock=FakeClock(), state_dir=tmp_path / "state", warn=warnings.append)
-    assert sorted(FakeDriver.reverted) == ["break f1", "break f2", "break g1"]
+    faults = MemoryFaults("fake")
+    results = cleanup(reports, registry=faults.registry(), clock=FakeClock(), state_dir=tmp_path / "state",
+                      warn=warnings.append)
+    assert sorted(faults.calls) == [("revert", "web-f1"), ("revert", "web-f2"), ("revert", "web-g1")]
     assert all(r.reverted for r in results) and len(results) == 3
     assert warnings == [f"{corrupt.resolve()}:2: not UTF-8 text; line skipped",
                         f"{corrupt.resolve()}:3: not a JSON object; line skipped",

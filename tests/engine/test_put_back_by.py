@@ -9,24 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import ClassVar
 
 from gameday.clock import FakeClock
 from gameday.engine.cleanup import cleanup
-from gameday.errors import RevertError
-from gameday.faults.base import FaultHandle, FaultRegistry
 from gameday.report.postmortem import build_postmortem
+from gameday.testing import MemoryFaults, ev
 from gameday.timeline import read_timeline
-from tests.scoring.builder import ev
-
-
-class Driver:
-    kind: ClassVar[str] = "fake"
-    fail: ClassVar[bool] = False
-
-    def revert(self, handle: FaultHandle) -> None:
-        if self.fail:
-            raise RevertError("the container is gone", target=handle.target)
 
 
 def crashed_run(reports: Path, *, torn: bool = False) -> Path:
@@ -44,9 +32,11 @@ def crashed_run(reports: Path, *, torn: bool = False) -> Path:
 
 
 def run_cleanup(tmp_path: Path, *, fail: bool = False, actor: str = "cleanup") -> None:
-    Driver.fail = fail
-    cleanup(tmp_path / "reports", registry=FaultRegistry(extra={"fake": Driver}),  # type: ignore[dict-item]
-            clock=FakeClock(), state_dir=tmp_path / "state", warn=lambda message: None, actor=actor)
+    faults = MemoryFaults("fake")
+    if fail:
+        faults.fail("revert", "the container is gone")
+    cleanup(tmp_path / "reports", registry=faults.registry(), clock=FakeClock(), state_dir=tmp_path / "state",
+            warn=lambda message: None, actor=actor)
 
 
 def test_a_cleanup_revert_is_in_the_run_timeline_and_its_story(tmp_path: Path) -> None:

@@ -198,21 +198,3 @@ def test_abort_stops_a_run_that_has_not_injected_yet_and_spares_later_runs(tmp_p
     later = run_harness("run", str(web_scenario(tmp_path, container=web.name, url=web.url, duration="1s",
                                                 name="later")), "--reports", "later", cwd=tmp_path, env=state)
     assert later.returncode == 0, later.stdout + later.stderr
-
-
-def test_a_journal_that_cannot_be_written_means_no_fault(tmp_path: Path, web_container) -> None:
-    """Disk full while writing the journal: the intent is not on disk, so nothing may be injected."""
-    from gameday.engine.run import Outcome, RunOptions, run_scenario
-    from gameday.scenario.loader import load_scenario
-
-    web = web_container()
-    run_dir = tmp_path / "reports" / "full-disk-run"
-    run_dir.mkdir(parents=True)
-    (run_dir / "journal.jsonl").symlink_to("/dev/full")  # every write fails with ENOSPC, as on a full disk
-    scenario = load_scenario(web_scenario(tmp_path, container=web.name, url=web.url, duration="1s"))
-    result = run_scenario(scenario, RunOptions(reports_dir=tmp_path / "reports", run_id="full-disk-run"))
-    assert result.outcome is Outcome.ERROR
-    assert "cannot write journal" in (result.error or "")
-    assert container_state(web)["Status"] == "running"
-    kinds = [e["kind"] for e in events(run_dir)]
-    assert "fault.intended" not in kinds and "fault.injected" not in kinds

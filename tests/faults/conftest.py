@@ -26,13 +26,8 @@ import pytest
 
 from gameday.errors import TargetError
 from gameday.faults.toxiproxy_client import Proxy, ToxiproxyClient
-from tests.services import PostgresServer, RedisServer, postgres_server, redis_server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from gameday.testing import free_port
+from gameday.testing.services import PostgresServer, RedisServer, postgres_server, redis_server
 
 
 def toxiproxy_binary() -> str | None:
@@ -204,7 +199,7 @@ def median_round_trip(port: int, samples: int = 5) -> float:
     return times[len(times) // 2]
 
 
-# --- real PostgreSQL and Redis for revoke_credentials (issue 6; servers in tests/services.py) ----------
+# --- real PostgreSQL and Redis for revoke_credentials (servers from gameday.testing.services) ----------
 
 
 @pytest.fixture(scope="session")

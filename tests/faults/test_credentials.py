@@ -23,8 +23,8 @@ from gameday.errors import FaultError, GamedayError, RevertError, ServiceUnavail
 from gameday.faults.base import FaultHandle
 from gameday.faults.credentials import RevokeCredentials, RevokeCredentialsArgs
 from gameday.scenario.model import FaultSpec, StackSpec
+from gameday.testing.services import PostgresServer, RedisServer
 from tests.helpers import events, first_run_dir, harness_process, write_scenario
-from tests.services import PostgresServer, RedisServer
 
 SECRET = "KNOWN-secret-pw-4f9c2e"
 """The password of the application role/user and the content of the token files: must never leak."""

@@ -12,7 +12,8 @@ import pytest
 
 from gameday.errors import FaultError, TargetError, ToxiproxyUnavailable
 from gameday.faults.toxiproxy_client import Proxy, ToxiproxyClient
-from tests.faults.conftest import Upstream, echo_round_trip, free_port, start_toxiproxy
+from gameday.testing import free_port
+from tests.faults.conftest import Upstream, echo_round_trip, start_toxiproxy
 
 
 def test_version_names_the_server(toxiproxy: ToxiproxyClient) -> None:

@@ -20,7 +20,8 @@ from gameday.faults.base import FaultDriver, FaultHandle, FaultRegistry
 from gameday.faults.toxiproxy import Bandwidth, Latency, ProxyDown, ResetPeer, Timeout
 from gameday.faults.toxiproxy_client import Proxy, ToxiproxyClient
 from gameday.scenario.model import FaultSpec, StackSpec
-from tests.faults.conftest import Upstream, echo_round_trip, free_port, median_round_trip
+from gameday.testing import free_port
+from tests.faults.conftest import Upstream, echo_round_trip, median_round_trip
 
 ProxyMaker = Callable[[Upstream], Proxy]
 

@@ -12,7 +12,8 @@ import yaml
 from gameday.engine.run import Outcome, RunOptions, run_scenario
 from gameday.faults.toxiproxy_client import ToxiproxyClient
 from gameday.scenario.loader import load_scenario
-from tests.faults.conftest import ToxiproxyServer, Upstream, free_port, start_toxiproxy
+from gameday.testing import free_port
+from tests.faults.conftest import ToxiproxyServer, Upstream, start_toxiproxy
 
 
 def restart_on_same_port(server: ToxiproxyServer, log: Path) -> ToxiproxyServer:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from gameday.cli.main import main
-from tests.conftest import free_port
+from gameday.testing import free_port
 from tests.observe.alerting_fixtures import MetricsTarget, StackFactory, alert_stack, metrics_target  # noqa: F401 - fixtures
 
 

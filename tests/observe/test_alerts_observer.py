@@ -18,8 +18,9 @@ from gameday.contracts import RunContext
 from gameday.observe.alertmanager import fingerprint
 from gameday.observe.alerts import AlertObserver
 from gameday.scenario.model import Scenario
+from gameday.testing import free_port
 from gameday.timeline import Event, Timeline
-from tests.conftest import free_port, wait_for
+from tests.conftest import wait_for
 from tests.observe.alerting_fixtures import MetricsTarget, StackFactory, alert_stack, metrics_target  # noqa: F401 - fixtures
 
 

@@ -15,8 +15,9 @@ from gameday.observe.alerts import AlertObserver
 from gameday.report.render import render_run
 from gameday.scenario.loader import load_scenario
 from gameday.scoring.alerting import score_run
+from gameday.testing import free_port
 from gameday.timeline import Event, read_timeline
-from tests.conftest import free_port, wait_http
+from tests.conftest import wait_http
 from tests.observe.alerting_fixtures import AlertStacks
 
 pytestmark = pytest.mark.docker

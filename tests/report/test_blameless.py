@@ -6,7 +6,7 @@ from pathlib import Path
 
 from gameday.report.blameless import HIDDEN_OWNER, Narrator
 from gameday.report.render import render_run
-from tests.scoring.builder import drill, ev
+from gameday.testing import drill, ev
 
 
 def events():

@@ -11,8 +11,9 @@ from gameday.report.markdown import to_html
 from gameday.report.render import render_run
 from gameday.report.sections import response
 from gameday.scoring.scorecard import score
+from gameday.testing import drill, ev
 from gameday.timeline import read_timeline
-from tests.scoring.builder import drill, ev, fixture_events
+from tests.scoring.drill_fixture import fixture_events
 
 PEOPLE = ("dana", "lee", "sam", "robin")
 

@@ -34,7 +34,7 @@ import json
 import pytest
 
 from gameday.scoring.scorecard import Scorecard, score
-from tests.scoring.builder import fixture_events
+from tests.scoring.drill_fixture import fixture_events
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ from gameday.scenario.model import AlertExpectation
 from gameday.scoring.metrics import ScoringContext, compute_metrics
 from gameday.scoring.scorecard import score
 from gameday.scoring.severity import DEFAULT_SEVERITIES
-from tests.scoring.builder import drill, ev, fixture_events, full_response
+from gameday.testing import drill, ev, full_response
+from tests.scoring.drill_fixture import fixture_events
 
 
 def _reason(card, capability: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -16,21 +15,7 @@ import pytest
 from gameday.errors import GamedayError
 from gameday.stack.config import StackConfig
 from gameday.stack.manager import DemoStack
-
-
-def _free_ports(n: int) -> list[int]:
-    """n distinct free loopback ports (held open together so they differ)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [int(s.getsockname()[1]) for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
+from gameday.testing import free_ports
 
 PORT_VARS = ("CHECKOUT", "POSTGRES", "REDIS", "TOXIPROXY", "POSTGRES_PROXY", "REDIS_PROXY", "PROMETHEUS",
              "ALERTMANAGER", "WEBHOOK")
@@ -42,7 +27,7 @@ def stack_environ(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAMEDAY_DEMO_")}
     env["GAMEDAY_DEMO_STACK"] = f"stacktest-{secrets.token_hex(3)}"
     env["GAMEDAY_STATE_DIR"] = str(tmp_path_factory.mktemp("stack-state"))
-    for var, port in zip(PORT_VARS, _free_ports(len(PORT_VARS)), strict=True):
+    for var, port in zip(PORT_VARS, free_ports(len(PORT_VARS)), strict=True):
         env[f"GAMEDAY_DEMO_{var}_PORT"] = str(port)
     return env
 

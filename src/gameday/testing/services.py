@@ -1,5 +1,8 @@
 """Real PostgreSQL and Redis servers for tests, on free 127.0.0.1 ports with throwaway data folders.
 
+For tests of what acts on real credentials (a ``revoke_credentials`` backend, a probe): gameday's own
+integration tests use them, and a plugin's tests can too. They need the servers' binaries installed.
+
     with postgres_server() as pg:   pg.admin_url, pg.url_for(role, password), pg.port
     with redis_server(users={"checkout": "pw"}) as rs:   rs.admin_url, rs.url_for(user, password)
 
@@ -16,19 +19,18 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from gameday.testing.network import free_port
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+if TYPE_CHECKING:
+    import redis
 
 
 def pg_bin_dir() -> Path:
@@ -152,7 +154,8 @@ class RedisServer:
     def url_for(self, user: str, password: str) -> str:
         return f"redis://{user}:{password}@127.0.0.1:{self.port}/0"
 
-    def client(self, user: str | None = None, password: str | None = None):
+    def client(self, user: str | None = None, password: str | None = None) -> redis.Redis:
+        """A client as ``user`` (the admin by default) that never retries."""
         import redis
 
         user = user or self.admin_user

@@ -1,0 +1,74 @@
+"""What the run does whatever the fault is: the record it writes, steady state before any inject, the journal
+before the fault. The fault is gameday.testing's in-memory one and the clock is fake, so no Docker is needed
+(test_run.py and test_safety.py break real containers where the container's behaviour is the point)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gameday import events as ev
+from gameday.engine.run import Outcome, run_scenario
+from gameday.testing import MemoryFaults, free_port, memory_scenario, run_options
+from gameday.timeline import read_timeline
+
+
+def events(run_dir: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (run_dir / "timeline.jsonl").read_text().splitlines()]
+
+
+def tcp_probe(port: int) -> dict[str, object]:
+    return {"name": "web", "tcp": {"port": port, "timeout": "200ms"}, "interval": "200ms"}
+
+
+@pytest.fixture
+def listening() -> Iterator[int]:
+    """A port something listens on, so a tcp probe is green (the kernel completes the handshake)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        yield int(server.getsockname()[1])
+
+
+def test_every_event_has_utc_time_offset_kind_actor_details(tmp_path: Path, listening: int) -> None:
+    scenario = memory_scenario(steady_state={"probes": [tcp_probe(listening)]},
+                               expect={"probes": [{"probe": "web", "during_fault": "up"}]})
+    result = run_scenario(scenario, run_options(tmp_path, faults=MemoryFaults()))
+    assert result.outcome is Outcome.PASSED, result.error
+    evs = events(result.run_dir)
+    assert [set(e) for e in evs] == [{"at", "offset", "kind", "actor", "details"}] * len(evs)
+    assert all(str(e["at"]).endswith("Z") for e in evs)
+    assert evs[0]["offset"] == 0
+    assert evs[0]["kind"] == "run.started" and evs[0]["details"]["drill"] is True
+    assert evs[-1]["kind"] == "run.finished"
+    assert "probe.checked" in [e["kind"] for e in evs]
+    assert ev.undocumented(read_timeline(result.run_dir / "timeline.jsonl")) == []  # all in gameday/events.py
+
+
+def test_no_fault_is_injected_when_steady_state_is_not_met(tmp_path: Path) -> None:
+    faults = MemoryFaults()
+    scenario = memory_scenario(steady_state={"timeout": "1s", "probes": [tcp_probe(free_port())]})
+    result = run_scenario(scenario, run_options(tmp_path, faults=faults))
+    assert result.outcome is Outcome.STEADY_STATE_FAILED
+    assert result.exit_code == 1
+    assert "fault.intended" not in [e["kind"] for e in events(result.run_dir)]
+    assert [call for call in faults.calls if call[0] != "prepare"] == []
+
+
+def test_a_journal_that_cannot_be_written_means_no_fault(tmp_path: Path) -> None:
+    """Disk full while writing the journal: the intent is not on disk, so nothing may be injected."""
+    faults = MemoryFaults()
+    run_dir = tmp_path / "reports" / "full-disk-run"
+    run_dir.mkdir(parents=True)
+    (run_dir / "journal.jsonl").symlink_to("/dev/full")  # every write fails with ENOSPC, as on a full disk
+    result = run_scenario(memory_scenario(), run_options(tmp_path, faults=faults, run_id="full-disk-run"))
+    assert result.outcome is Outcome.ERROR
+    assert "cannot write journal" in (result.error or "")
+    assert faults.calls == [("prepare", "web")]
+    kinds = [e["kind"] for e in events(run_dir)]
+    assert "fault.intended" not in kinds and "fault.injected" not in kinds
