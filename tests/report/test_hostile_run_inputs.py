@@ -46,7 +46,9 @@ def line_replaced(text: str, kind: str = "hypothesis.noted") -> Callable[[Path],
 
 def detail(key: str, value: object) -> Callable[[dict[str, object]], None]:
     def change(event: dict[str, object]) -> None:
-        event["details"][key] = value  # type: ignore[index]
+        details = event["details"]
+        assert isinstance(details, dict)
+        details[key] = value
     return change
 
 
