@@ -71,6 +71,8 @@ REFUSED_BY_THE_COMMAND = [
     ("report of a run id too long for a file name", ["report", LONG_ID], f"no run '{LONG_ID[:100]}"),
     ("score of a run id too long for a file name", ["score", LONG_ID], f"no run '{LONG_ID[:100]}"),
     ("resume of a run id too long for a file name", ["facilitate", "--resume", LONG_ID], f"no run '{LONG_ID[:100]}"),
+    ("demo of a scenario name too long for a file name", ["demo", "--scenario", LONG_ID],
+     f"no scenario '{LONG_ID[:100]}"),
 ]
 
 

@@ -82,14 +82,12 @@ def find_scenario(name: str, cwd: Path) -> Path:
     """A scenario file by path, or by name in ./scenarios or in this source tree's scenarios/."""
     from gameday.errors import GamedayError
 
-    direct = Path(name)
-    if direct.is_file():
-        return direct
+    from gameday.userfiles import regular_file_problem
+
     file_name = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
     source_tree = Path(__file__).resolve().parents[3] / "scenarios"
-    for folder in (cwd / "scenarios", source_tree):
-        candidate = folder / file_name
-        if candidate.is_file():
+    for candidate in (Path(name), cwd / "scenarios" / file_name, source_tree / file_name):
+        if regular_file_problem(candidate) is None:  # a name too long for a file is no scenario either
             return candidate
     raise GamedayError(f"no scenario '{name}' (looked in ./scenarios and {source_tree})")
 
@@ -99,8 +97,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from gameday.cli.main import build_parser
     from gameday.stack.state import stack_env
 
+    from gameday.scenario.loader import load_scenario
+
     console = _console()
     scenario = find_scenario(args.scenario, Path.cwd())
+    load_scenario(scenario)  # a scenario that does not validate stops here, before the stack is touched
     stack = _stack(console)
     _print_status(console, stack.up(timeout=args.timeout))
     # Scenarios name the admin URLs through dsn_env; they go into this process's environment only.
