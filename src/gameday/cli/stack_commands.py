@@ -81,7 +81,6 @@ def cmd_stack_status(args: argparse.Namespace) -> int:
 def find_scenario(name: str, cwd: Path) -> Path:
     """A scenario file by path, or by name in ./scenarios or in this source tree's scenarios/."""
     from gameday.errors import GamedayError
-
     from gameday.userfiles import regular_file_problem
 
     file_name = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
@@ -95,9 +94,8 @@ def find_scenario(name: str, cwd: Path) -> Path:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Bring the stack up (idempotent: only what is missing or stale), then run the scenario as ``gameday run``."""
     from gameday.cli.main import build_parser
-    from gameday.stack.state import stack_env
-
     from gameday.scenario.loader import load_scenario
+    from gameday.stack.state import stack_env
 
     console = _console()
     scenario = find_scenario(args.scenario, Path.cwd())
