@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from gameday.cli.main import main
 from gameday.clock import FakeClock
 from gameday.engine.cleanup import cleanup
 from gameday.report.postmortem import build_postmortem
@@ -72,3 +75,14 @@ def test_a_torn_last_line_left_by_the_crash_is_cut_before_the_event_is_added(tmp
     run_cleanup(tmp_path)
     assert [e.kind for e in read_timeline(run_dir / "timeline.jsonl")] == [
         "run.started", "fault.intended", "fault.injected", "fault.reverted"]
+
+
+def test_gameday_cleanup_renders_an_existing_report_again_so_it_says_who_tried(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """No driver 'fake' is installed for the CLI: its revert fails, and the report says so after cleanup."""
+    monkeypatch.setenv("GAMEDAY_STATE_DIR", str(tmp_path / "state"))
+    run_dir = crashed_run(tmp_path / "reports")
+    (run_dir / "report.md").write_text("the report as the run left it\n")
+    assert main(["cleanup", "--reports", str(tmp_path / "reports")]) == 3
+    assert "rendered again" in capsys.readouterr().out
+    assert "`gameday cleanup` could not put fault kill web back" in (run_dir / "report.md").read_text()

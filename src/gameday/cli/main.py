@@ -186,7 +186,21 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         else:
             failed += 1
             print(f"FAILED    {what}: {r.error}")
+    _rerender([r.fault.journal.parent for r in results if not r.skipped])
     return 3 if failed else 0
+
+
+def _rerender(run_dirs: list[Path]) -> None:
+    """A run that already has a report gets it again, so it says who put its faults back (its timeline does)."""
+    from gameday.report.render import render_run
+
+    for run_dir in dict.fromkeys(run_dirs):
+        if not (run_dir / "report.md").is_file():
+            continue  # a crashed run has none yet: `gameday report` writes it from the whole timeline
+        try:
+            print(f"report    {render_run(run_dir)} (rendered again)")
+        except Exception as exc:  # noqa: BLE001 - the reverts are done; a stale report is only a warning
+            _err(f"warning: the report of {run_dir.name} was not rendered again: {type(exc).__name__}: {exc}")
 
 
 def _forget(reports: Path, run_id: str) -> int:
