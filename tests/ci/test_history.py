@@ -34,7 +34,7 @@ def roundtrip(url: str) -> None:
     history.close()
 
     reopened = History(url)  # migrations already applied: nothing happens twice
-    assert reopened.migrate() == 1
+    assert reopened.migrate() == 2
     runs = reopened.runs()
     assert [r.run_id for r in runs] == ["r1", "r2"]
     got = runs[0]

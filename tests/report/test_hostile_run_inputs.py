@@ -120,6 +120,30 @@ def test_a_bad_timeline_is_one_located_line(command: str, build: Callable[[Path]
     assert sorted(p.name for p in run_dir.iterdir()) == ["timeline.jsonl"]
 
 
+def removed(key: str) -> Callable[[dict[str, object]], None]:
+    def change(event: dict[str, object]) -> None:
+        del event["details"][key]  # type: ignore[attr-defined]
+    return change
+
+
+# Odd but readable: scored and reported as written.
+HANDLED = [
+    ("a verdict without its restore time", changed("runbook.judged", removed("time_to_restore_s"))),
+    ("markup and HTML in a hypothesis", changed("hypothesis.noted", detail("text", "[/bold] <b>&</b>"))),
+    ("a kind no reader knows", changed("hypothesis.noted", field("kind", "plugin.observed"))),
+    ("a detail no reader knows", changed("probe.checked", detail("extra", [[1], {"a": None}]))),
+]
+
+
+@pytest.mark.parametrize("build", [c[1] for c in HANDLED], ids=[c[0] for c in HANDLED])
+@pytest.mark.parametrize("command", ["score", "report"])
+def test_an_odd_but_readable_timeline_is_handled(command: str, build: Callable[[Path], int], run_dir: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    build(run_dir)
+    assert main([command, str(run_dir)]) == 0
+    assert capsys.readouterr().err == ""
+
+
 SCENARIO_COPIES = [
     ("alias bomb", ALIAS_BOMB, "a YAML alias bomb?); refusing it"),
     ("50 MB", "x: " + "a" * 2_000_000 + "\n", "file is 2.0 MB; a scenario may be at most 1000 kB"),

@@ -77,6 +77,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def row_limit(text: str) -> int:
+    """How many rows a listing shows: 0 for all of them."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number of rows (0 for all)")
+    return int(text)
+
+
 def _seconds(text: str, *, zero_ok: bool) -> float:
     try:
         value = float(text)

@@ -60,10 +60,13 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     history = History(args.history)
     try:
-        runs = history.runs(scenario=args.scenario, since=args.since, until=args.until)
+        limit = args.limit or None
+        runs = history.runs(scenario=args.scenario, since=args.since, until=args.until, limit=limit)
+        total = history.count_runs(scenario=args.scenario, since=args.since, until=args.until) if limit else len(runs)
     finally:
         history.close()
-    table = Table(title=f"gameday history ({len(runs)} runs)")
+    shown = f"the latest {len(runs)} of {total} runs; --limit 0 for all" if len(runs) < total else f"{total} runs"
+    table = Table(title=f"gameday history ({shown})")
     for column in ("started (UTC)", "scenario", "outcome", "severity", "MTTD", "MTTR", "overall", "report"):
         table.add_column(column)
     for r in runs:
@@ -94,17 +97,17 @@ def cmd_action_items(args: argparse.Namespace) -> int:
             history.close_action_item(run_id, number - 1)
             print(f"action item {number} of run {run_id} is done")
             return 0
-        runs = history.runs(scenario=args.scenario)
+        items, total = history.action_items(scenario=args.scenario, include_done=args.all, limit=args.limit or None)
     finally:
         history.close()
-    table = Table(title="action items" + ("" if args.all else " still open"))
+    which = "action items" + ("" if args.all else " still open")
+    table = Table(title=f"{which} (the latest {len(items)} of {total}; --limit 0 for all)" if len(items) < total
+                  else which)
     for column in ("item", "scenario", "text", "owner", "due", "status"):
         table.add_column(column)
-    for run in runs:
-        for n, item in enumerate(run.action_items, start=1):
-            if args.all or item.get("status") != "done":
-                table.add_row(safe(f"{run.run_id}:{n}"), safe(run.scenario), safe(item.get("text", "")),
-                              safe(item.get("owner", "")), safe(item.get("due", "")), safe(item.get("status", "")))
+    for item in items:  # what people wrote: text, never markup
+        table.add_row(safe(f"{item.run_id}:{item.position + 1}"), safe(item.scenario), safe(item.text),
+                      safe(item.owner), safe(item.due), safe(item.status))
     Console(highlight=False).print(table)
     return 0
 
@@ -114,9 +117,10 @@ def cmd_trends(args: argparse.Namespace) -> int:
     from gameday.report.trends import Quarter, build_trends, write_trends
 
     quarter = Quarter.parse(args.quarter)
+    since = quarter.back(args.quarters - 1).start if args.quarters else None
     history = History(args.history)
     try:
-        runs = history.runs()
+        runs = history.runs(since=since, until=quarter.end)
     finally:
         history.close()
     md, html = write_trends(build_trends(runs, quarter), Path(args.out))
@@ -139,6 +143,7 @@ def register(sub: Any) -> None:
     p.add_argument("--scenario")
     p.add_argument("--since", type=arg_types.utc_time, help="UTC date or time, e.g. 2026-10-01")
     p.add_argument("--until", type=arg_types.utc_time, help="UTC date or time (exclusive)")
+    p.add_argument("--limit", type=arg_types.row_limit, default=50, help="show the latest N runs (default 50; 0: all)")
     p.add_argument("--history", type=arg_types.history, help=history_help)
     p.set_defaults(func=cmd_history)
 
@@ -146,11 +151,15 @@ def register(sub: Any) -> None:
     p.add_argument("--all", action="store_true", help="also list the ones that are done")
     p.add_argument("--scenario")
     p.add_argument("--done", metavar="RUN_ID:N", help="mark this item done (as listed)")
+    p.add_argument("--limit", type=arg_types.row_limit, default=100,
+                   help="show the items of the latest runs, N at most (default 100; 0: all)")
     p.add_argument("--history", type=arg_types.history, help=history_help)
     p.set_defaults(func=cmd_action_items)
 
     p = sub.add_parser("trends", help="render the trend report for a quarter (Markdown and HTML)")
     p.add_argument("--quarter", required=True, help="e.g. 2026Q4")
     p.add_argument("--out", default="reports/trends")
+    p.add_argument("--quarters", type=arg_types.row_limit, default=8,
+                   help="how many quarters up to --quarter the report covers (default 8; 0: the whole history)")
     p.add_argument("--history", type=arg_types.history, help=history_help)
     p.set_defaults(func=cmd_trends)

@@ -49,6 +49,11 @@ class Quarter:
     def end(self) -> str:
         return (date(self.year + 1, 1, 1) if self.number == 4 else date(self.year, 3 * self.number + 1, 1)).isoformat()
 
+    def back(self, quarters: int) -> Quarter:
+        """The quarter ``quarters`` before this one (never before 1970Q1, where the parser starts)."""
+        index = max(self.year * 4 + self.number - 1 - quarters, 1970 * 4)
+        return Quarter(index // 4, index % 4 + 1)
+
     def __str__(self) -> str:
         return f"{self.year}Q{self.number}"
 
@@ -71,6 +76,12 @@ class TrendReport:
     categories: dict[str, int]
     open_actions: list[dict[str, str]]
     charts: list[tuple[str, str]] = field(default_factory=list)
+    open_total: int = 0
+    """Action items still open in all; ``open_actions`` lists the latest ``OPEN_SHOWN`` of them."""
+
+
+OPEN_SHOWN = 50
+"""Open action items listed in the report; `gameday action-items` lists them all."""
 
 
 def _rate(values: list[bool]) -> float | None:
@@ -108,7 +119,7 @@ def build_trends(runs: list[RunRecord], quarter: Quarter) -> TrendReport:
         for r in upto for item in r.action_items if item.get("status", "open") == "open"
     ]
     report = TrendReport(str(quarter), [_row(q, rs) for q, rs in sorted(by_quarter.items())], scenarios,
-                         dict(sorted(categories.items())), open_actions)
+                         dict(sorted(categories.items())), open_actions[-OPEN_SHOWN:], open_total=len(open_actions))
     for label, key in METRICS:
         report.charts.append((f"{label} per scenario over time", _metric_chart(upto, key, label)))
     return report
@@ -122,8 +133,13 @@ COLORS = ("#2563eb", "#db2777", "#0d9488", "#b45309", "#7c3aed", "#4b5563")
 
 
 def _metric_chart(runs: list[RunRecord], key: str, label: str) -> str:
-    """One line per scenario: the metric at each run, by date; an inline SVG."""
-    points = [(r.started_at[:10], r.scenario, v) for r in runs if (v := r.metrics.get(key)) is not None]
+    """One line per scenario: the metric by date (the median of a day's runs: a point per day however many ran);
+    an inline SVG."""
+    by_day: dict[tuple[str, str], list[float]] = {}
+    for r in runs:
+        if (value := r.metrics.get(key)) is not None:
+            by_day.setdefault((r.started_at[:10], r.scenario), []).append(value)
+    points = [(day, scenario, median(values) or 0.0) for (day, scenario), values in by_day.items()]
     width, height, left, bottom, top = 760, 240, 60, 40, 20
     if not points:
         return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="60"><text x="10" y="30" '
@@ -175,6 +191,9 @@ def trends_markdown(report: TrendReport) -> str:
     lines += ["", f"## Incidents by category in {report.quarter}", "", "| Category | Runs |", "|---|---|"]
     lines += [f"| {cell(c)} | {n} |" for c, n in report.categories.items()]
     lines += ["", "## Action items still open", ""]
+    if report.open_total > len(report.open_actions):
+        shown = f"The latest {len(report.open_actions)} of {report.open_total}"
+        lines += [f"{shown}; `gameday action-items --limit 0` lists them all.", ""]
     if report.open_actions:
         lines += ["| Raised | Scenario | Action | Owner | Due |", "|---|---|---|---|---|"]
         lines += ["| " + " | ".join(cell(a.get(k, "")) for k in ("raised", "scenario", "text", "owner", "due")) + " |"
