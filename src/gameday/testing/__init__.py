@@ -6,6 +6,7 @@
     memory_scenario, run_options  a scenario with a memory fault, and RunOptions for a run on a fake clock
     ev, drill, full_response, T0  timelines written in a test, for scoring rules and report sections
     free_port, free_ports         ports on 127.0.0.1 for servers a test starts
+    installed_plugins             entry points installed for a test: a plugin loads and is checked as in a drill
 
     faults = MemoryFaults()
     result = run_scenario(memory_scenario(), run_options(tmp_path, faults=faults))
@@ -20,6 +21,7 @@ from gameday.clock import FakeClock
 from gameday.platforms.memory import MemoryPlatform, MemoryRuntime, MemoryTarget
 from gameday.testing.faults import MemoryFault, MemoryFaultArgs, MemoryFaults
 from gameday.testing.network import free_port, free_ports
+from gameday.testing.plugins import installed_plugins
 from gameday.testing.runs import memory_scenario, run_options
 from gameday.testing.timelines import T0, drill, ev, full_response
 
@@ -37,6 +39,7 @@ __all__ = [
     "free_port",
     "free_ports",
     "full_response",
+    "installed_plugins",
     "memory_scenario",
     "run_options",
 ]
