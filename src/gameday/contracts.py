@@ -49,7 +49,9 @@ class FaultDriver(Protocol):
     kind: ClassVar[str]
     args_model: ClassVar[type[FaultArgs]]
     target_fields: ClassVar[tuple[str, ...]]
-    """Which target fields this kind can act on, e.g. ('container', 'labels'), whatever the platform."""
+    """Which target fields this kind can act on, e.g. ('container', 'labels'), whatever the platform. A driver
+    may also declare ``target_platforms`` (platform classes, or a capability such as ContainerPlatform):
+    validate then asks the target's platform instead, so a new platform with containers needs no new field."""
 
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle: ...
 

@@ -103,7 +103,7 @@ def test_validate_rejects_bad_network_fault_args_with_file_and_line(tmp_path: Pa
     assert any(line.startswith(f"{file}:11:") and "faults[0].args.direction: must be one of" in line for line in lines)
     assert any(line.startswith(f"{file}:11:") and line.endswith("faults[0].args.colour: unknown key") for line in lines)
     assert any(line.startswith(f"{file}:15:") and "faults[1].args.rate_kb" in line for line in lines)
-    assert any(line.startswith(f"{file}:18:") and "fault kind 'proxy_down' acts on a target with proxy" in line
+    assert any(line.startswith(f"{file}:18:") and "fault kind 'proxy_down' acts on a target on platform toxiproxy; 'db' is on platform" in line
                for line in lines)
     assert "Traceback" not in done.stderr
 

@@ -104,12 +104,14 @@ def test_a_platform_that_is_not_a_name_is_refused(tmp_path: Path, capsys: pytest
     assert any("stack.targets.web.platform: must be a platform name, got list" in line for line in lines), lines
 
 
-def test_a_fault_on_a_target_without_the_fields_it_acts_on_is_located_at_the_fault(
+def test_a_fault_on_a_target_of_a_platform_it_cannot_act_on_is_located_at_the_fault(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lines = problems(tmp_path, "{platform: toxiproxy, proxy: postgres}", capsys)
-    assert lines == [("8:13: faults[0].target: fault kind 'container_kill' acts on a target with container or labels; "
-                      "'web' has proxy")]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("8:13: faults[0].target: fault kind 'container_kill' acts on a target on platform ")
+    assert lines[0].endswith("; 'web' is on platform toxiproxy")
+    assert "docker" in lines[0], "the platforms with containers are named"
 
 
 def test_a_target_that_is_not_a_mapping_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

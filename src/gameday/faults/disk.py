@@ -333,6 +333,7 @@ class DiskFill:
     kind: ClassVar[str] = "disk_fill"
     args_model: ClassVar[type[FaultArgs]] = DiskFillArgs
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels", "path")
+    target_platforms: ClassVar[tuple[type, ...]] = (ContainerPlatform, HostPlatform)
 
     def __init__(self, *, platforms: PlatformRegistry | None = None) -> None:
         self._platforms = platforms

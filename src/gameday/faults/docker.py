@@ -27,6 +27,8 @@ class _ContainerFault:
     kind: ClassVar[str]
     args_model: ClassVar[type[FaultArgs]]
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels")
+    target_platforms: ClassVar[tuple[type, ...]] = (ContainerPlatform,)
+    """Any platform with containers (Docker, Compose...): validate asks the platform, not the field names."""
 
     def __init__(self, *, platforms: PlatformRegistry | None = None) -> None:
         self._platforms = platforms

@@ -83,6 +83,7 @@ class _ToxiproxyFault:
     kind: ClassVar[str]
     args_model: ClassVar[type[FaultArgs]]
     target_fields: ClassVar[tuple[str, ...]] = ("proxy",)
+    target_platforms: ClassVar[tuple[type, ...]] = (ToxiproxyPlatform,)
 
     def __init__(self, *, timeout: float = 5.0) -> None:
         self._timeout = timeout

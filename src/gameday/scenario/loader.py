@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gameday.errors import GamedayError, ScenarioError, ScenarioErrors
+from gameday.errors import GamedayError, ScenarioError, ScenarioErrors, UnknownPlatform
+from gameday.platforms.registry import SHORT_FORMS, installed_platforms
 from gameday.scenario.model import Scenario
 from gameday.scenario.yaml_source import FieldPath, SourceDocument, load_yaml_file
 from gameday.userfiles import regular_file_problem
@@ -111,15 +112,10 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
                 driver.args_model.model_validate(args)
             except ValidationError as exc:
                 problems.extend(_translate(doc, exc, prefix=(*at, "args")))
-        fields = getattr(driver, "target_fields", ())
-        if isinstance(target, dict) and fields and not any(target.get(f) for f in fields):
-            have = ", ".join(str(k) for k in target if k not in ("description", "platform")) or "nothing"
-            problems.append(
-                doc.error(
-                    (*at, "target"),
-                    f"fault kind '{kind}' acts on a target with {' or '.join(fields)}; '{target_name}' has {have}",
-                )
-            )
+        if isinstance(target, dict):
+            problem = wrong_platform_problem(driver, kind, str(target_name), target)
+            if problem is not None:
+                problems.append(doc.error((*at, "target"), problem))
     problems.extend(_too_long_faults(doc, data, faults))
     steady = _mapping(data.get("steady_state"))
     probes = _list(steady.get("probes"))
@@ -148,6 +144,45 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
 
     problems.extend(checks.all_problems(doc, registry))
     return problems
+
+
+def wrong_platform_problem(driver: Any, kind: str, target_name: str, target: dict[str, Any]) -> str | None:
+    """Why a fault of ``kind`` cannot act on this target as written; None when it can (or the target's own
+    model will say what is wrong with it).
+
+    A driver that declares ``target_platforms`` (platform classes, or a capability such as ContainerPlatform)
+    is asked by capability, so a new platform with containers (Compose) serves the container faults without
+    their knowing it; one that does not is asked by the target's field names, as before platforms existed.
+    """
+    accepted = getattr(driver, "target_platforms", None)
+    if accepted is None:
+        fields = getattr(driver, "target_fields", ())
+        if not fields or any(target.get(f) for f in fields):
+            return None
+        have = ", ".join(str(k) for k in target if k not in ("description", "platform")) or "nothing"
+        return f"fault kind '{kind}' acts on a target with {' or '.join(fields)}; '{target_name}' has {have}"
+    name = target.get("platform")
+    if name is None:
+        chosen = [SHORT_FORMS[key] for key in SHORT_FORMS if target.get(key)]
+        name = chosen[0] if len(chosen) == 1 else None
+    if not isinstance(name, str):
+        return None
+    platforms = installed_platforms()
+    try:
+        platform = platforms.get(name)
+    except UnknownPlatform:
+        return None  # the target's model reports the unknown platform at target.platform
+    if isinstance(platform, tuple(accepted)):
+        return None
+    able = []
+    for other in platforms.names():
+        try:
+            if isinstance(platforms.get(other), tuple(accepted)):
+                able.append(other)
+        except UnknownPlatform:
+            continue  # a broken plugin is reported where a target names it
+    return (f"fault kind '{kind}' acts on a target on platform {' or '.join(able) or '(none installed)'}; "
+            f"'{target_name}' is on platform {name}")
 
 
 def _too_long_faults(doc: SourceDocument, data: dict[str, Any], faults: list[Any]) -> list[ScenarioError]:
