@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 
 from gameday import events as ev
 from gameday.engine.run import Outcome, run_scenario
+from gameday.engine.safety import TargetLocks
 from gameday.testing import MemoryFaults, free_port, memory_scenario, run_options
 from gameday.timeline import read_timeline
 
@@ -72,3 +75,34 @@ def test_a_journal_that_cannot_be_written_means_no_fault(tmp_path: Path) -> None
     assert faults.calls == [("prepare", "web")]
     kinds = [e["kind"] for e in events(run_dir)]
     assert "fault.intended" not in kinds and "fault.injected" not in kinds
+
+
+def test_a_target_another_live_run_holds_is_refused_naming_that_run(tmp_path: Path) -> None:
+    # Another run on this machine: a live process whose command line says gameday, holding the lock.
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", "gameday-other-run"],
+                              stdin=subprocess.PIPE)
+    try:
+        other = TargetLocks(run_id="other-run", scenario="other", state_dir=tmp_path / "state")
+        other.acquire("memory:web")
+        lock_file = other.held[0].path
+        lock_file.write_text(json.dumps({**json.loads(lock_file.read_text()), "pid": holder.pid}))
+        faults = MemoryFaults()
+        result = run_scenario(memory_scenario(), run_options(tmp_path, faults=faults))
+    finally:
+        holder.communicate(b"", timeout=30)
+    assert result.outcome is Outcome.ERROR
+    assert result.error == (f"memory:web is in use by run other-run (scenario other, pid {holder.pid}); "
+                            "one run per target")
+    assert ("inject", "web") not in faults.calls
+
+
+def test_a_lock_left_by_a_dead_run_is_taken_over(tmp_path: Path) -> None:
+    dead = TargetLocks(run_id="dead-run", scenario="x", state_dir=tmp_path / "state")
+    dead.acquire("memory:web")
+    lock_file = dead.held[0].path
+    lock_file.write_text(json.dumps({**json.loads(lock_file.read_text()), "pid": 2**22 + 12345}))  # not running
+    faults = MemoryFaults()
+    result = run_scenario(memory_scenario(), run_options(tmp_path, faults=faults))
+    assert result.outcome is Outcome.PASSED, result.error
+    assert faults.calls == [("prepare", "web"), ("inject", "web"), ("revert", "web")]
+    assert not lock_file.exists()  # released when the run ended

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -127,20 +126,6 @@ def test_a_second_run_on_the_same_target_is_refused(tmp_path: Path, web_containe
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=60)
     assert container_state(web)["Status"] == "running"
-
-
-def test_a_lock_left_by_a_dead_run_is_released(tmp_path: Path, web_container, docker_client) -> None:
-    from gameday.engine.safety import TargetLocks
-
-    web = web_container()
-    dead = TargetLocks(run_id="dead-run", scenario="x")
-    dead.acquire(f"docker:{web.container.id}")
-    lock_file = dead.held[0].path
-    record = json.loads(lock_file.read_text())
-    lock_file.write_text(json.dumps({**record, "pid": 2**22 + 12345}))  # a pid that is not running
-    done = run_harness("run", str(web_scenario(tmp_path, container=web.name, url=web.url, duration="1s")),
-                       "--reports", "r", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
 
 
 def test_plan_resolves_checks_and_changes_nothing(tmp_path: Path, web_container) -> None:
