@@ -1,5 +1,5 @@
 """What the run does whatever the fault is: the record it writes, steady state before any inject, the journal
-before the fault. The fault is gameday.testing's in-memory one and the clock is fake, so no Docker is needed
+before the fault, one run per target. The fault is gameday.testing's in-memory one and the clock is fake, so no Docker is needed
 (test_run.py and test_safety.py break real containers where the container's behaviour is the point)."""
 
 from __future__ import annotations
