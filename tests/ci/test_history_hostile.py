@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ def seeded(path: Path) -> Path:
     return path
 
 
-def updated(sql: str, *params: object) -> object:
+def updated(sql: str, *params: object) -> Callable[[Path], None]:
     def change(db: Path) -> None:
         with sqlite3.connect(db) as conn:
             conn.execute(sql, params)
@@ -65,12 +66,13 @@ BAD_ROWS = [
 
 @pytest.mark.parametrize(("change", "message"), [c[1:] for c in BAD_ROWS], ids=[c[0] for c in BAD_ROWS])
 @pytest.mark.parametrize("command", RUN_COMMANDS, ids=[c[0] for c in RUN_COMMANDS])
-def test_a_row_gameday_did_not_write_is_one_line(command: list[str], change: object, message: str, tmp_path: Path,
+def test_a_row_gameday_did_not_write_is_one_line(command: list[str], change: Callable[[Path], None], message: str,
+                                                 tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     db = seeded(tmp_path / "h.sqlite")
-    change(db)  # type: ignore[operator]
+    change(db)
     assert main([*command, "--history", str(db)]) == 2
     err = capsys.readouterr().err
     assert err == f"gameday: error: history database {db}: {message}, which gameday never writes\n"
@@ -82,7 +84,7 @@ def test_an_action_item_gameday_did_not_write_is_one_line(command: list[str], tm
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     db = seeded(tmp_path / "h.sqlite")
-    updated("UPDATE action_items SET text = X'6869'")(db)  # type: ignore[operator]
+    updated("UPDATE action_items SET text = X'6869'")(db)
     assert main([*command, "--history", str(db)]) == 2
     assert capsys.readouterr().err == (f"gameday: error: history database {db}: run 'r1': action item text: "
                                        "expected text, got b'hi', which gameday never writes\n")

@@ -122,7 +122,9 @@ def test_a_bad_timeline_is_one_located_line(command: str, build: Callable[[Path]
 
 def removed(key: str) -> Callable[[dict[str, object]], None]:
     def change(event: dict[str, object]) -> None:
-        del event["details"][key]  # type: ignore[attr-defined]
+        details = event["details"]
+        assert isinstance(details, dict)
+        del details[key]
     return change
 
 
