@@ -15,8 +15,9 @@ from gameday.testing.faults import MemoryFaults
 
 def memory_scenario(*, name: str = "memory-drill", faults: list[dict[str, Any]] | None = None,
                     targets: dict[str, Any] | None = None, **sections: Any) -> Scenario:
-    """A scenario as a test writes it, validated as a file would be (the sections of a scenario file as
-    keyword arguments: ``steady_state=``, ``expect=``, ``guards=``...).
+    """A scenario as a test writes it (the sections of a scenario file as keyword arguments:
+    ``steady_state=``, ``expect=``, ``guards=``...), validated by the scenario model; the loader's checks
+    across sections (is the fault kind installed, does the target have the fields it acts on) are not run.
 
     By default one fault, ``{kind: memory, target: web, duration: 5s}``, on the target
     ``web: {platform: memory, container: web}``; the memory platform is known here, so the targets
