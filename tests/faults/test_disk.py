@@ -164,7 +164,8 @@ def test_filling_to_zero_free_makes_writes_fail_with_enospc_until_revert(small_f
 def test_bad_host_input_is_one_line_and_changes_nothing(
     small_fs: Path, case: str, args: dict[str, Any], error: type[GamedayError], message: str
 ) -> None:
-    path = {"missing": small_fs / "nope", "file": small_fs / "keep.txt", "root-fs": Path("/usr")}.get(case, small_fs)
+    # root-fs: / itself (/usr, used before, is now refused as a system path before this rule is reached)
+    path = {"missing": small_fs / "nope", "file": small_fs / "keep.txt", "root-fs": Path("/")}.get(case, small_fs)
     if case == "readonly":
         subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
     before = sorted(os.listdir(small_fs)), free_bytes(small_fs)
