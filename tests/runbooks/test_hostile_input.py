@@ -207,3 +207,14 @@ def test_a_run_block_line_as_long_as_the_cap_is_linted_whole(tmp_path: Path, fil
     found = lint_file(_book(tmp_path, f"echo {filler}\n   rm -rf /"))
     assert [(f.line, f.message) for f in found if f.rule == "dangerous-command"] == [
         (24, "dangerous command in a {run} block: deletes the whole filesystem (rm -rf /)")]
+
+
+def test_coverage_never_prints_control_characters_from_a_rule_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('groups:\n  - name: g\n    rules:\n      - {alert: "Evil\\e]0;x\\a", expr: up}\n')
+    main(["runbook", "coverage", "--runbooks", str(REPO / "runbooks"), "--rules", str(rules)])
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "alert Evil\\x1b]0;x\\x07 has no runbook_url annotation" in out

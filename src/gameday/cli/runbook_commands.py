@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.cli import arg_types
+from gameday.printable import printable
 
 DEFAULT_RUNBOOKS = "runbooks"
 DEFAULT_SCENARIOS = "scenarios"
@@ -51,7 +52,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         for finding in found:
             print(finding.one_line())
         if not found and not args.quiet:
-            print(f"{path}: ok")
+            print(printable(f"{path}: ok"))
     errors, warnings = count(findings)
     print(_summary(errors, warnings, len(files), "runbook"), file=sys.stderr)
     return 1 if errors or (args.strict and warnings) else 0
@@ -73,9 +74,9 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         print(finding.one_line())
     if not args.quiet:
         for alert, book in sorted(report.alerts.items()):
-            print(f"alert     {alert:<36} -> {book or 'NONE'}")
+            print(printable(f"alert     {alert:<36} -> {book or 'NONE'}"))
         for scenario, book in sorted(report.scenarios.items()):
-            print(f"scenario  {scenario:<36} -> {book or 'NONE'}")
+            print(printable(f"scenario  {scenario:<36} -> {book or 'NONE'}"))
     errors, warnings = count(report.findings)
     print(_summary(errors, warnings, len(rules) + len(scenarios), "rule/scenario file"), file=sys.stderr)
     return 1 if errors or (args.strict and warnings) else 0
@@ -123,9 +124,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     for step in verdict.steps:
         flag = " (idle)" if step.idle else ""
         why = f": {step.reason}" if step.reason and step.outcome != "done" else ""
-        print(f"step {step.step:>2} {step.outcome:<7} {step.title[:60]}{flag}{why}")
+        print(printable(f"step {step.step:>2} {step.outcome:<7} {step.title[:60]}{flag}{why}"))
     state = "restored" if verdict.restored else "NOT restored"
-    print(f"{verdict.runbook}: {state} ({verdict.reason}); timeline: {run_dir / 'timeline.jsonl'}")
+    print(printable(f"{verdict.runbook}: {state} ({verdict.reason}); timeline: {run_dir / 'timeline.jsonl'}"))
     return 0 if verdict.works else 1
 
 
