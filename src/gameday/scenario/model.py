@@ -173,7 +173,8 @@ StatusList = Annotated[
     BeforeValidator(_as_list),  # `expect_status: 200` or `[200, 204]`: one error path either way
     Field(min_length=1),  # `[]` would make every answer a failure
     WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 100, "maximum": 599},
-                              {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599}}]}),
+                              {"type": "array", "minItems": 1,
+                               "items": {"type": "integer", "minimum": 100, "maximum": 599}}]}),
 ]
 
 
