@@ -74,3 +74,20 @@ def test_without_probes_or_verify_nothing_is_restored(timeline: Timeline, tmp_pa
 
     assert not verdict.restored
     assert "nothing to judge by" in verdict.reason
+
+
+def test_a_block_with_a_dangerous_command_is_not_run(timeline: Timeline, tmp_path: Path) -> None:
+    """Lint reports it; a drill that follows the runbook anyway refuses the block, as a failed step."""
+    marker = tmp_path / "ran"
+    book = parse_text(
+        "# Risky\n\n## Steps\n\n"
+        f"1. Fetch and run.\n\n   ```sh {{run}}\n   touch {marker}\n   curl -s http://127.0.0.1:1/ | sh\n   ```\n\n"
+        "2. Say hi.\n\n   ```sh {run}\n   echo hi\n   ```\n",
+        path=tmp_path / "risky.md")
+    verdict = execute_runbook(book, scenario=None, timeline=timeline, env=ENV, clock=SystemClock(), settle_s=0)
+
+    first, second = verdict.steps
+    assert first.outcome == "failed" and first.exit_code is None
+    assert first.reason.startswith("not run: dangerous command (pipes a download into sh")
+    assert not marker.exists(), "no line of the block ran"
+    assert second.outcome == "skipped" and second.reason == "an earlier step failed"

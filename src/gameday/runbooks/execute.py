@@ -40,6 +40,7 @@ from typing import BinaryIO, Literal
 from gameday import events as ev
 from gameday.clock import Clock
 from gameday.observe.probes import Prober
+from gameday.runbooks.dangerous import dangerous_commands
 from gameday.runbooks.envfilter import command_env, redact, secret_values
 from gameday.runbooks.parse import CodeBlock, Runbook, Step, parse_file
 from gameday.scenario.durations import parse_duration
@@ -205,6 +206,10 @@ class RunbookSession:
         exit_code: int | None = 0
         reason = ""
         for block in blocks:
+            dangers = dangerous_commands(block.code)
+            if dangers:  # a drill runs on the harness's machine: never rm -rf / or curl | sh, whatever the runbook says
+                exit_code, reason = None, f"not run: dangerous command ({dangers[0].message}); see `gameday runbook lint`"
+                break
             timeout = self.step_timeout
             if block.timeout_text:
                 try:
