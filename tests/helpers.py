@@ -18,6 +18,15 @@ def write_scenario(path: Path, **overrides: Any) -> Path:
     return path
 
 
+def stack_file(folder: Path, name: str, stack: dict[str, Any], allow: dict[str, list[str]]) -> str:
+    """Writes ``folder/stacks/<name>.yaml`` with ``stack`` and its allowlist ``allow``; what a scenario's
+    ``stack:`` says to use it. Proxies, paths, roles and users are approved only by a stack file (issue 14)."""
+    (folder / "stacks").mkdir(parents=True, exist_ok=True)
+    (folder / "stacks" / f"{name}.yaml").write_text(yaml.safe_dump({"version": 1, "name": name, **stack,
+                                                                     "allow": allow}, sort_keys=False))
+    return name
+
+
 def web_scenario(
     tmp_path: Path,
     *,

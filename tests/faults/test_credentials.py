@@ -24,7 +24,7 @@ from gameday.faults.base import FaultHandle
 from gameday.faults.credentials import RevokeCredentials, RevokeCredentialsArgs
 from gameday.scenario.model import FaultSpec, StackSpec
 from gameday.testing.services import PostgresServer, RedisServer
-from tests.helpers import events, first_run_dir, harness_process, write_scenario
+from tests.helpers import events, first_run_dir, harness_process, stack_file, write_scenario
 
 SECRET = "KNOWN-secret-pw-4f9c2e"
 """The password of the application role/user and the content of the token files: must never leak."""
@@ -473,11 +473,11 @@ def credentials_scenario(tmp_path: Path, role: str, user: str, token: Path, dura
         tmp_path / "creds.yaml",
         version=1,
         name="creds-revoked",
-        stack={"targets": {
+        stack=stack_file(tmp_path, "creds", {"targets": {
             "db-role": {"postgres_role": role, "dsn_env": "T_PG_ADMIN"},
             "cache-user": {"redis_user": user, "dsn_env": "T_REDIS_ADMIN"},
             "token": {"path": str(token)},
-        }},
+        }}, {"postgres": [role], "redis": [user], "host": [str(token)]}),
         faults=[
             {"kind": "revoke_credentials", "target": "db-role", "duration": duration, "args": {"terminate_sessions": True}},
             {"kind": "revoke_credentials", "target": "cache-user", "duration": duration},

@@ -21,7 +21,7 @@ from gameday.faults.base import FaultHandle
 from gameday.faults.disk import FILL_PREFIX, DiskFill, DiskFillArgs, Usage, plan_fill
 from gameday.scenario.model import FaultSpec, StackSpec
 from gameday.scenario.sizes import parse_size
-from tests.helpers import events, first_run_dir, harness_process, write_scenario
+from tests.helpers import events, first_run_dir, harness_process, stack_file, write_scenario
 
 MiB = 1024 * 1024
 LOW_FLOOR = {"floor_bytes": 0, "floor_percent": 0}
@@ -266,7 +266,10 @@ def gameday(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Completed
 
 def disk_scenario(tmp_path: Path, target: dict[str, Any], args: dict[str, Any], duration: str) -> Path:
     return write_scenario(
-        tmp_path / "disk.yaml", version=1, name="disk-full", stack={"targets": {"spool": target}},
+        tmp_path / "disk.yaml", version=1, name="disk-full",
+        # A container opts in by its label, inline; only a stack file approves a host path.
+        stack=stack_file(tmp_path, "disk", {"targets": {"spool": target}}, {"host": [target["path"]]})
+        if "path" in target else {"targets": {"spool": target}},
         faults=[{"kind": "disk_fill", "target": "spool", "duration": duration, "args": args}],
         expect={"recovers_within": "5s"},
     )

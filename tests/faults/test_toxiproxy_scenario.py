@@ -17,7 +17,7 @@ from gameday.engine.run import Outcome, RunOptions, run_scenario
 from gameday.faults.toxiproxy_client import Proxy, ToxiproxyClient
 from gameday.scenario.loader import load_scenario
 from tests.faults.conftest import Upstream
-from tests.helpers import write_scenario
+from tests.helpers import stack_file, write_scenario
 
 
 def latency_scenario(path: Path, *, url: str, proxy: Proxy, args: dict[str, Any]) -> Path:
@@ -26,7 +26,8 @@ def latency_scenario(path: Path, *, url: str, proxy: Proxy, args: dict[str, Any]
         path,
         version=1,
         name="path-latency",
-        stack={"toxiproxy": {"url": url}, "targets": {"api-path": {"proxy": proxy.name}}},
+        stack=stack_file(path.parent, "proxied", {"toxiproxy": {"url": url}, "targets": {"api-path": {"proxy": proxy.name}}},
+                         {"toxiproxy": [proxy.name]}),
         steady_state={"probes": [{"name": "api", "interval": "200ms",
                                   "http": {"url": probe_url, "timeout": "2s", "max_latency": "250ms"}}]},
         faults=[{"kind": "latency", "target": "api-path", "args": args, "duration": "2s"}],
@@ -62,7 +63,9 @@ def test_unknown_proxy_ends_the_run_before_anything_is_injected(
 ) -> None:
     proxy = make_proxy(http_upstream)
     file = latency_scenario(tmp_path / "typo.yaml", url=toxiproxy.base_url, proxy=proxy, args={"latency": "600ms"})
-    file.write_text(file.read_text().replace(f"proxy: {proxy.name}", "proxy: no-such-proxy"))
+    stack = tmp_path / "stacks" / "proxied.yaml"
+    stack.write_text(stack.read_text().replace(f"proxy: {proxy.name}", "proxy: no-such-proxy")
+                     .replace(f"- {proxy.name}", "- no-such-proxy"))
 
     result = run_scenario(load_scenario(file), RunOptions(reports_dir=tmp_path / "reports", handle_signals=False,
                                                           observers=[]))

@@ -44,16 +44,54 @@ def test_the_allow_label_is_the_stacks_own() -> None:
 
 @pytest.mark.parametrize("platform", ["docker", "toxiproxy", "host", "postgres", "redis", ""])
 def test_every_platform_refuses_a_production_stack_unless_the_run_allows_it(platform: str) -> None:
-    handle = FaultHandle("k", "web", "", platform=platform, labels=ALLOWED if platform == "docker" else None)
+    handle = FaultHandle("k", "web", "", platform=platform, labels=ALLOWED if platform == "docker" else None,
+                         address={"name": "web-1"})
+    declared = {"toxiproxy": {"proxy": "p"}, "host": {"path": "/srv"}, "postgres": {"postgres_role": "r"},
+                "redis": {"redis_user": "u"}, "docker": {"container": "web-1"}}
+    allowed = {"allow": {platform: ["*", "/*"]}, "targets": {"web": declared[platform]}} if platform else {}
     with pytest.raises(TargetError, match="stack 'shop' is marked environment: production"):
-        check_allowed(handle, stack(environment="production"), allow_production=False)
-    check_allowed(handle, stack(environment="production"), allow_production=True)
+        check_allowed(handle, stack(environment="production", **allowed), allow_production=False)
+    check_allowed(handle, stack(environment="production", **allowed), allow_production=True)
 
 
-def test_targets_without_labels_are_not_allowlisted_yet() -> None:
-    """Proxies, roles, users and paths have no allowlist of their own yet (issue 14 brings stack files)."""
-    for platform in ("toxiproxy", "host", "postgres", "redis"):
-        check_allowed(FaultHandle("k", "t", "", platform=platform), stack(), allow_production=False)
+TARGETS = {"db-path": {"proxy": "postgres"}, "spool": {"path": "/srv/spool"},
+           "role": {"postgres_role": "checkout", "dsn_env": "PG"}, "user": {"redis_user": "checkout", "dsn_env": "R"}}
+PLATFORMS = {"db-path": "toxiproxy", "spool": "host", "role": "postgres", "user": "redis"}
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_an_inline_stack_cannot_approve_a_proxy_a_path_a_role_or_a_user(target: str) -> None:
+    """They carry no opt-in of their own (no label): only a stack file's allowlist approves them."""
+    handle = FaultHandle("k", target, "", platform=PLATFORMS[target])
+    with pytest.raises(TargetError, match=f"on platform '{PLATFORMS[target]}', whose targets carry no opt-in"):
+        check_allowed(handle, stack(targets=TARGETS), allow_production=False)
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_a_stack_files_allowlist_approves_by_name_and_nothing_else(target: str) -> None:
+    platform = PLATFORMS[target]
+    name = next(iter(v for k, v in TARGETS[target].items() if k != "dsn_env"))
+    handle = FaultHandle("k", target, "", platform=platform)
+    check_allowed(handle, stack(targets=TARGETS, allow={platform: [name]}), allow_production=False)
+    with pytest.raises(TargetError, match=f"is not in stack 'shop''s allowlist: add it under allow.{platform}"):
+        check_allowed(handle, stack(targets=TARGETS, allow={platform: ["other"]}), allow_production=False)
+    with pytest.raises(TargetError, match="is not in stack 'shop''s allowlist"):
+        check_allowed(handle, stack(targets=TARGETS, allow={}), allow_production=False)
+
+
+def test_a_path_in_the_allowlist_allows_what_is_below_it_and_nothing_beside_it() -> None:
+    handle = FaultHandle("k", "spool", "", platform="host")
+    check_allowed(handle, stack(targets=TARGETS, allow={"host": ["/srv"]}), allow_production=False)
+    with pytest.raises(TargetError, match="not in stack"):
+        check_allowed(handle, stack(targets=TARGETS, allow={"host": ["/sr"]}), allow_production=False)
+
+
+def test_with_a_stack_file_a_container_needs_the_allowlist_not_the_label() -> None:
+    """The stack file's owner approves: its allowlist (names or globs) decides, whatever the labels say."""
+    unlabelled = docker_handle({"app": "web"})
+    check_allowed(unlabelled, stack(allow={"docker": ["web-*"]}), allow_production=False)
+    with pytest.raises(TargetError, match=r"container web-1 \(target 'web'\) is not in stack 'shop''s allowlist"):
+        check_allowed(docker_handle(), stack(allow={"docker": ["db-*"], "toxiproxy": ["web-1"]}), allow_production=False)
 
 
 def test_lock_keys_keep_their_spelling() -> None:

@@ -62,9 +62,15 @@ def test_the_long_and_the_short_form_are_the_same_target(tmp_path: Path, long: s
     kind = kinds.get(model, "revoke_credentials")
     args = "\n    args: {latency: 1s}" if kind == "latency" else "\n    args: {write: 1MB}" if kind == "disk_fill" else ""
     targets = []
+    platform = long.split("platform: ")[1].split(",")[0]
     for i, text in enumerate((long, short)):
+        # Only a stack file approves a proxy, a path, a role or a user: the target is written in one.
+        (tmp_path / "stacks").mkdir(exist_ok=True)
+        (tmp_path / "stacks" / f"s{i}.yaml").write_text(
+            f"version: 1\ntargets:\n  web: {text}\nallow: {{{platform}: ['*', '/*']}}\n")
         path = tmp_path / f"{i}.yaml"
-        path.write_text(SCENARIO.format(target=text, kind=kind).replace("duration: 1s", "duration: 1s" + args))
+        text = SCENARIO.format(target=text, kind=kind).replace("duration: 1s", "duration: 1s" + args)
+        path.write_text(text.replace("stack:\n  targets:\n    web: " + (long, short)[i], f"stack: s{i}"))
         targets.append(load_scenario(path).stack.targets["web"])
     assert type(targets[0]) is model
     assert targets[0] == targets[1]

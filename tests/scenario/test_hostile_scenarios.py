@@ -6,6 +6,7 @@ words the message must hold.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,18 @@ faults:
     target: token
     duration: 10s
 """
+
+
+
+def in_stack_file(tmp_path: Path, text: str, allow: str = "allow: {host: ['/'], postgres: ['*']}\n") -> str:
+    """The scenario with its inline stack moved into tmp_path/stacks/s.yaml, which approves ``allow``: only a
+    stack file approves a path or a role (issue 14), and these plans must get as far as preparing the fault."""
+    head, _, rest = text.partition("stack:\n")
+    stack_lines, faults = rest.split("faults:", 1)
+    (tmp_path / "stacks").mkdir(exist_ok=True)
+    (tmp_path / "stacks" / "s.yaml").write_text("version: 1\n" + textwrap.dedent(stack_lines) + allow)
+    return head + "stack: s\nfaults:" + faults
+
 
 PROBE_UP = "    - probe: web\n      during_fault: down\n"
 
@@ -179,9 +192,13 @@ def test_plan_refuses_a_system_file_as_written_and_through_a_link(
     assert main(["plan", str(written)]) == 2
     err = capsys.readouterr().err
     assert "written.yaml:5:" in err and "/etc/passwd is a system path (under /etc)" in err
+    written.write_text(in_stack_file(tmp_path, CREDS.replace("/tmp/gameday-token", "/etc/passwd")))
+    assert main(["plan", str(written)]) == 2
+    err = capsys.readouterr().err
+    assert "s.yaml:3:" in err and "/etc/passwd is a system path (under /etc)" in err, err
     (tmp_path / "token").symlink_to("/etc/passwd")
     linked = tmp_path / "linked.yaml"
-    linked.write_text(CREDS.replace("/tmp/gameday-token", str(tmp_path / "token")))
+    linked.write_text(in_stack_file(tmp_path, CREDS.replace("/tmp/gameday-token", str(tmp_path / "token"))))
     assert main(["plan", str(linked)]) == 2
     out = " ".join(capsys.readouterr().out.split())  # plan's console wraps long lines
     assert "/etc/passwd is a system path (under /etc); gameday never changes system files" in out
@@ -196,7 +213,7 @@ def test_plan_refuses_a_file_in_gamedays_own_state_folder(
     (state / "locks" / "x.lock").write_text("TOKEN=1\n")
     monkeypatch.setenv("GAMEDAY_STATE_DIR", str(state))
     scenario = tmp_path / "s.yaml"
-    scenario.write_text(CREDS.replace("/tmp/gameday-token", str(state / "locks" / "x.lock")))
+    scenario.write_text(in_stack_file(tmp_path, CREDS.replace("/tmp/gameday-token", str(state / "locks" / "x.lock"))))
     assert main(["plan", str(scenario)]) == 2
     out = " ".join(capsys.readouterr().out.split())
     assert f"is in gameday's own state folder ({state})" in out

@@ -61,9 +61,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from gameday.scenario.schema import installed_schema_text
+    from gameday.scenario.schema import installed_schema_text, installed_stack_schema_text
 
-    text = installed_schema_text()
+    text = installed_stack_schema_text() if args.stack else installed_schema_text()
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
@@ -253,8 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("schema", help="print the JSON Schema of a scenario")
+    p = sub.add_parser("schema", help="print the JSON Schema of a scenario (or, with --stack, of a stack file)")
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.add_argument("--stack", action="store_true", help="the schema of a stack file (stacks/<name>.yaml)")
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("run", help="run a scenario non-interactively")

@@ -21,9 +21,12 @@ from gameday.platforms.registry import PlatformRegistry, installed_platforms
 from gameday.scenario.model import StackSpec
 
 
-def safety_policy(stack: StackSpec, *, allow_production: bool) -> SafetyPolicy:
+def safety_policy(stack: StackSpec, *, allow_production: bool, target: str = "") -> SafetyPolicy:
+    """The stack's rules for one target (``target``: its name in ``stack.targets``)."""
+    allow = None if stack.allow is None else {name: tuple(entries) for name, entries in stack.allow.items()}
     return SafetyPolicy(stack=stack.name, environment=stack.environment, allow_label=stack.allow_label,
-                        allow_production=allow_production)
+                        allow_production=allow_production, allow=allow, declared=stack.targets.get(target),
+                        stack_file=stack.source or "")
 
 
 def resource_key(handle: FaultHandle, platforms: PlatformRegistry | None = None) -> str:
@@ -35,7 +38,7 @@ def check_allowed(handle: FaultHandle, stack: StackSpec, *, allow_production: bo
                   platforms: PlatformRegistry | None = None) -> None:
     """Refuse production unless explicitly overridden, and targets the stack has not opted in (the platform's rules)."""
     platform = (platforms or installed_platforms()).for_handle(handle)
-    platform.check_allowed(handle, safety_policy(stack, allow_production=allow_production))
+    platform.check_allowed(handle, safety_policy(stack, allow_production=allow_production, target=handle.target))
 
 
 def holder(key: str, locks: LockBook, *, platform: str = "", platforms: PlatformRegistry | None = None) -> str | None:

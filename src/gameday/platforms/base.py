@@ -5,7 +5,9 @@ speaks only these protocols, and each platform plugs in through the ``gameday.pl
 point group, the built-ins exactly as a third party's would.
 
     Platform            name, target_model (its pydantic model of a target), and the safety methods:
-      check_allowed(handle, policy)   refuse production and targets not opted in (the allowlist)
+      check_allowed(handle, policy)   refuse production and targets not approved: by the stack file's
+                                      allowlist (``allow.<platform>``), or in an inline stack by the
+                                      platform's own opt-in (a container's label)
       lock_key(handle) -> str         what the fault touches, as one lock key
       holder(key, locks) -> run id    who else holds it, for plans and "in use by run X" errors
     ContainerPlatform   a Platform with containers: find_container(...) and runtime(address)
@@ -13,10 +15,18 @@ point group, the built-ins exactly as a third party's would.
 
 This module sits below the scenario format (which validates each target with its platform's model),
 so it imports nothing of gameday but the error tree and the handle.
+
+Approval (issue 14). A stack file lists what may be faulted per platform (``allow: {docker: [...],
+toxiproxy: [...]}``); each platform says which name of a target an entry matches (``allow_name``: a
+container's name, a proxy's, a role's, a user's, a path). A scenario's inline ``stack:`` has no allowlist
+(it cannot approve its own blast radius): there a target needs its platform's own opt-in, ``opt_in``
+says what that is, and a platform with none (``opt_in = ""``) refuses inline targets.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -49,6 +59,12 @@ class SafetyPolicy:
     environment: str = "staging"
     allow_label: str = "gameday.allowed=true"
     allow_production: bool = False
+    allow: Mapping[str, tuple[str, ...]] | None = None
+    """The stack file's allowlist, per platform name; None for an inline stack (the platform's opt-in rules)."""
+    declared: Target | None = None
+    """The stack's declaration of the handle's target (what ``allow_name`` reads); None if unknown."""
+    stack_file: str = ""
+    """Where the stack file is, for messages."""
 
 
 class LockBook(Protocol):
@@ -101,15 +117,67 @@ def refuse_unlabelled(handle: FaultHandle, policy: SafetyPolicy, *, what: str, h
         )
 
 
+def allowlist_matches(entries: Sequence[str], name: str) -> bool:
+    """An allowlist entry is a name or a glob (``gameday-demo-*``); an entry that is an absolute path also
+    allows everything below it."""
+    for entry in entries:
+        if fnmatch.fnmatchcase(name, entry):
+            return True
+        if entry.startswith("/") and name.startswith("/"):
+            folder = posixpath.normpath(entry)
+            if posixpath.normpath(name).startswith(folder.rstrip("/") + "/"):
+                return True
+    return False
+
+
+def refuse_unlisted(handle: FaultHandle, policy: SafetyPolicy, *, platform: str, names: Sequence[str | None],
+                    what: str = "target") -> None:
+    """The stack file's allowlist: one of ``names`` (the target as declared, the container found) must match
+    an entry under ``allow.<platform>``. Nothing to match (a selector not resolved) is refused too."""
+    entries = (policy.allow or {}).get(platform, ())
+    given = [n for n in names if n]
+    if any(allowlist_matches(entries, n) for n in given):
+        return
+    where = f" ({policy.stack_file})" if policy.stack_file else ""
+    shown = given[-1] if given else handle.target
+    raise TargetError(
+        f"{what} {shown} (target '{handle.target}') is not in stack '{policy.stack}''s allowlist: add it under "
+        f"allow.{platform} in its stack file{where}",
+        target=handle.target,
+    )
+
+
+def refuse_inline(handle: FaultHandle, policy: SafetyPolicy, *, platform: str) -> None:
+    """A platform whose targets carry no opt-in of their own: in an inline stack only a stack file approves them."""
+    raise TargetError(
+        f"target '{handle.target}' is on platform '{platform}', whose targets carry no opt-in of their own; an "
+        f"inline stack cannot approve it: put the stack in a stack file (stacks/{policy.stack}.yaml) and list it "
+        f"under allow.{platform}",
+        target=handle.target,
+    )
+
+
 class PlatformDefaults:
-    """Behaviour a platform may inherit: production refusal, the handle's resource as its lock key,
-    and the run's own lock files for who holds it."""
+    """Behaviour a platform may inherit: production refusal, approval by the stack file's allowlist (and, in
+    an inline stack, refusal: it has no opt-in of its own), the handle's resource as its lock key, and the
+    run's own lock files for who holds it."""
 
     name: ClassVar[str]
     target_model: ClassVar[type[Target]]
+    opt_in: ClassVar[str] = ""
+    """What the platform's own opt-in is, for people (``the label gameday.allowed=true``); "" for none."""
+
+    def allow_name(self, target: Target) -> str | None:
+        """The name of a declared target an allowlist entry matches; None if known only once it is found."""
+        return None
 
     def check_allowed(self, handle: FaultHandle, policy: SafetyPolicy) -> None:
         refuse_production(handle, policy)
+        if policy.allow is not None:
+            declared = self.allow_name(policy.declared) if policy.declared is not None else None
+            refuse_unlisted(handle, policy, platform=self.name, names=[declared])
+        elif not self.opt_in:
+            refuse_inline(handle, policy, platform=self.name)
 
     def lock_key(self, handle: FaultHandle) -> str:
         return handle.resource or f"{handle.kind}:{handle.target}"
@@ -119,10 +187,14 @@ class PlatformDefaults:
 
 
 class NoPlatform(PlatformDefaults):
-    """For a handle that names no platform (a driver written before platforms, or a test's fake)."""
+    """For a handle that names no platform (a driver written before platforms, or a test's fake): no allowlist
+    can name it, so only production is refused, as before platforms."""
 
     name: ClassVar[str] = ""
     target_model: ClassVar[type[Target]] = Target
+
+    def check_allowed(self, handle: FaultHandle, policy: SafetyPolicy) -> None:
+        refuse_production(handle, policy)
 
 
 # --- containers -----------------------------------------------------------------------------------
@@ -206,6 +278,20 @@ class ContainerPlatform(Platform, Protocol):
     def runtime(self, address: Mapping[str, Any]) -> ContainerRuntime:
         """The runtime that reaches the container at this address (made or reused)."""
         ...
+
+
+def check_container_allowed(platform: PlatformDefaults, handle: FaultHandle, policy: SafetyPolicy, *,
+                            hint: str = "") -> None:
+    """Docker's rules, for every container platform: production refused; with a stack file, the container (as
+    declared or as found) must be in its ``allow.<platform>``; in an inline stack it must carry the label."""
+    refuse_production(handle, policy)
+    if policy.allow is not None:
+        declared = platform.allow_name(policy.declared) if policy.declared is not None else None
+        found = handle.address.get("name")
+        refuse_unlisted(handle, policy, platform=platform.name, names=[declared, str(found) if found else None],
+                        what="container")
+    else:
+        refuse_unlabelled(handle, policy, what="container", hint=hint)
 
 
 def container_handle_fields(platform: ContainerPlatform, container: ContainerState,

@@ -3,7 +3,8 @@
     target: {platform: docker, container: checkout}      (version 1: {container: checkout})
     target: {platform: docker, labels: {app: web}}       (version 1: {labels: {app: web}})
 
-A container is a fault target only if it carries the stack's ``allow_label``; its lock key is
+A container is a fault target only if the stack file's ``allow.docker`` lists it (by name or glob) or, in
+a scenario's inline stack, if it carries the stack's ``allow_label``; its lock key is
 ``docker:<container id>``. The daemon is ``stack.docker.base_url`` (default: ``DOCKER_HOST`` or the
 local socket). Every docker SDK and socket error is translated into gameday errors here.
 """
@@ -28,8 +29,7 @@ from gameday.platforms.base import (
     PlatformDefaults,
     SafetyPolicy,
     Target,
-    refuse_production,
-    refuse_unlabelled,
+    check_container_allowed,
 )
 
 if TYPE_CHECKING:
@@ -196,11 +196,13 @@ class DockerPlatform(PlatformDefaults):
 
     name: ClassVar[str] = "docker"
     target_model: ClassVar[type[Target]] = DockerTarget
+    opt_in: ClassVar[str] = "the container's label (the stack's allow_label, gameday.allowed=true by default)"
+
+    def allow_name(self, target: Target) -> str | None:
+        return target.container if isinstance(target, DockerTarget) else None
 
     def check_allowed(self, handle: FaultHandle, policy: SafetyPolicy) -> None:
-        refuse_production(handle, policy)
-        refuse_unlabelled(handle, policy, what="container",
-                          hint=f"start it with `--label {policy.allow_label}` to allow it")
+        check_container_allowed(self, handle, policy, hint=f"start it with `--label {policy.allow_label}` to allow it")
 
     def lock_key(self, handle: FaultHandle) -> str:
         container_id = handle.address.get("id")

@@ -34,8 +34,7 @@ from gameday.platforms.base import (
     PlatformDefaults,
     SafetyPolicy,
     Target,
-    refuse_production,
-    refuse_unlabelled,
+    check_container_allowed,
 )
 
 
@@ -162,9 +161,13 @@ class MemoryPlatform(PlatformDefaults):
     def __init__(self, runtime: MemoryRuntime | None = None) -> None:
         self.memory = runtime or MemoryRuntime()
 
+    opt_in: ClassVar[str] = "the container's label (the stack's allow_label)"
+
+    def allow_name(self, target: Target) -> str | None:
+        return target.container if isinstance(target, MemoryTarget) else None
+
     def check_allowed(self, handle: FaultHandle, policy: SafetyPolicy) -> None:
-        refuse_production(handle, policy)
-        refuse_unlabelled(handle, policy, what="container")
+        check_container_allowed(self, handle, policy)
 
     def lock_key(self, handle: FaultHandle) -> str:
         container_id = handle.address.get("id")

@@ -6,9 +6,11 @@ role, a Redis ACL user. Each is a platform of its own, with its own target model
     {platform: postgres, postgres_role: checkout, dsn_env: PG_ADMIN}  (version 1: without platform)
     {platform: redis, redis_user: checkout, dsn_env: REDIS_ADMIN}     (version 1: without platform)
 
-Being platforms, not fields of one target type, lets each grow its own allowlist (issue 14: the proxies,
-roles, users and paths a stack file opts in) without touching the core. Today they refuse a production
-stack like every platform; nothing else is allowlisted, as before.
+Being platforms, not fields of one target type, gives each its own allowlist: a stack file's
+``allow.toxiproxy`` (proxy names), ``allow.postgres`` (roles), ``allow.redis`` (users), ``allow.host``
+(paths; an entry allows the folder and everything below it). None of them carries an opt-in of its own
+(a proxy, a role or an ACL user has nowhere to put a label that gameday could read before touching it),
+so in a scenario's inline stack they are refused: only a stack file approves them.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class ToxiproxyPlatform(PlatformDefaults):
 
     name: ClassVar[str] = "toxiproxy"
     target_model: ClassVar[type[Target]] = ToxiproxyTarget
+
+    def allow_name(self, target: Target) -> str | None:
+        return target.proxy if isinstance(target, ToxiproxyTarget) else None
 
     @staticmethod
     def resource(url: str, proxy: str) -> str:
@@ -90,6 +95,9 @@ class HostPlatform(PlatformDefaults):
     name: ClassVar[str] = "host"
     target_model: ClassVar[type[Target]] = HostTarget
 
+    def allow_name(self, target: Target) -> str | None:
+        return target.path if isinstance(target, HostTarget) else None
+
     @staticmethod
     def file_resource(path: str) -> str:
         return f"file:{path}"
@@ -114,6 +122,9 @@ class PostgresPlatform(PlatformDefaults):
     name: ClassVar[str] = "postgres"
     target_model: ClassVar[type[Target]] = PostgresTarget
 
+    def allow_name(self, target: Target) -> str | None:
+        return target.postgres_role if isinstance(target, PostgresTarget) else None
+
     @staticmethod
     def resource(server: str, role: str) -> str:
         return f"postgres_role:{server}/{role}"
@@ -132,6 +143,9 @@ class RedisTarget(Target):
 class RedisPlatform(PlatformDefaults):
     name: ClassVar[str] = "redis"
     target_model: ClassVar[type[Target]] = RedisTarget
+
+    def allow_name(self, target: Target) -> str | None:
+        return target.redis_user if isinstance(target, RedisTarget) else None
 
     @staticmethod
     def resource(host: str, port: int, user: str) -> str:

@@ -1,4 +1,7 @@
-"""Load and check scenario files: YAML -> located data -> typed Scenario, with every problem at once."""
+"""Load and check scenario files: YAML -> located data -> typed Scenario, with every problem at once.
+
+A scenario's stack is read first (the stack file it names, or its inline ``stack:``; scenario.stackfile), so
+the stack's problems are located in the file they are in, and probes can name the stack's endpoints."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from pydantic import ValidationError
 
 from gameday.errors import GamedayError, ScenarioError, ScenarioErrors, UnknownPlatform
 from gameday.platforms.registry import SHORT_FORMS, installed_platforms
-from gameday.scenario.model import Scenario
+from gameday.scenario.model import Scenario, StackSpec
 from gameday.scenario.yaml_source import FieldPath, SourceDocument, load_yaml_file
 from gameday.userfiles import regular_file_problem
 
@@ -23,18 +26,29 @@ def load_scenario(path: Path | str, *, registry: Any | None = None) -> Scenario:
 
 
 def check_document(doc: SourceDocument, *, registry: Any | None = None) -> Scenario:
+    from gameday.scenario.stackfile import resolve_stack, target_approval_problems
+
     if not isinstance(doc.data, dict):
         kind = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__}"
         raise ScenarioErrors([doc.error((), f"a scenario is a mapping of keys (version, name, faults, ...), not {kind}")])
-    problems: list[ScenarioError] = []
+    stack, stack_raw, problems = resolve_stack(doc)
     scenario: Scenario | None = None
+    # The stack was checked on its own (its problems are reported): the scenario's model sees the result, and
+    # a stack with problems is replaced by an empty one whose endpoints resolve to a placeholder.
+    data = {**doc.data, "stack": stack if stack is not None else StackSpec()}
     try:
-        scenario = Scenario.model_validate(doc.data)
+        scenario = Scenario.model_validate(data, context={"stack": stack, "stack_failed": stack is None})
     except ValidationError as exc:
         problems.extend(_translate(doc, exc))
-    # Cross-field checks run on the raw data too, so one pass reports every problem.
+    # Cross-field checks run on the raw data too, so one pass reports every problem; they see the stack's
+    # raw data wherever it was written.
     known = {(p.field, p.message) for p in problems}
-    problems.extend(p for p in semantic_problems(doc, registry=registry) if (p.field, p.message) not in known)
+    raw_doc = SourceDocument(doc.path, {**doc.data, "stack": stack_raw}, doc.locations)
+    extra = semantic_problems(raw_doc, registry=registry)
+    problems.extend(p for p in extra if (p.field, p.message) not in known)
+    if stack is not None:  # approval is judged on a target that fits its fault; a wrong kind is said already
+        wrong = {p.field for p in problems}
+        problems.extend(p for p in target_approval_problems(doc, stack) if p.field not in wrong)
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise ScenarioErrors(problems)
@@ -42,7 +56,8 @@ def check_document(doc: SourceDocument, *, registry: Any | None = None) -> Scena
     return scenario
 
 
-def _translate(doc: SourceDocument, exc: ValidationError, prefix: FieldPath = ()) -> list[ScenarioError]:
+def translate_errors(doc: SourceDocument, exc: ValidationError, prefix: FieldPath = ()) -> list[ScenarioError]:
+    """pydantic's errors as located ScenarioErrors (``prefix``: where the validated data sits in the file)."""
     errors: list[ScenarioError] = []
     seen: set[tuple[FieldPath, str]] = set()
     for err in exc.errors(include_url=False):
@@ -54,6 +69,9 @@ def _translate(doc: SourceDocument, exc: ValidationError, prefix: FieldPath = ()
         seen.add((path, message))
         errors.append(doc.error(path, message))
     return errors
+
+
+_translate = translate_errors
 
 
 def _is_field(part: str | int) -> bool:
@@ -217,11 +235,16 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def find_scenario_files(paths: list[Path]) -> list[Path]:
-    """Files named on the command line, and the *.yaml / *.yml files in named directories."""
+    """Files named on the command line, and the *.yaml / *.yml files in named directories (not in a stacks/
+    folder below them)."""
+    from gameday.scenario.stackfile import STACK_FOLDER
+
     found: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found.extend(sorted(f for f in p.rglob("*") if f.suffix in SCENARIO_SUFFIXES and f.is_file()))
+            # Stack files (in a stacks/ folder) are checked as part of the scenarios that name them.
+            found.extend(sorted(f for f in p.rglob("*") if f.suffix in SCENARIO_SUFFIXES and f.is_file()
+                                and STACK_FOLDER not in f.relative_to(p).parts[:-1]))
         else:
             found.append(p)
     return found

@@ -4,8 +4,10 @@ A scenario says WHAT happens in a game day:
 
     version: 1
     name: checkout-db-down
-    stack:        where things are: Docker, Toxiproxy, Prometheus/Alertmanager, and named targets (each
-                  validated by its platform's model: ``{platform: docker, container: checkout}``)
+    stack:        where things are: a stack file's name (``stack: demo`` is ``stacks/demo.yaml``, see
+                  scenario.stackfile) or, for one-file use, the stack inline: Docker, Toxiproxy,
+                  Prometheus/Alertmanager, named endpoints and targets (each validated by its platform's
+                  model: ``{platform: docker, container: checkout}``)
     steady_state: probes that must be green before a fault and again after revert
     faults:       what breaks (kind, target, args), when (at) and for how long (duration)
     expect:       what must hold: probe behaviour during the fault, recovery time, alerts
@@ -35,6 +37,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     WithJsonSchema,
     model_validator,
@@ -101,6 +104,25 @@ def _http_url(text: str) -> str:
 
 
 HttpUrl = Annotated[str, AfterValidator(_http_url), Field(max_length=2048, examples=["http://127.0.0.1:18080/health"])]
+
+
+def _no_password(text: str) -> str:
+    """A stack's URLs are written into files people share and runs copy: a secret is named by its environment
+    variable (a ``*_env`` field), never written inline."""
+    try:
+        password = urlsplit(text).password
+    except ValueError:
+        return text  # the URL check says what is wrong with it
+    if password is not None:
+        raise ValueError("holds a password: give the URL by environment variable (a *_env field), never inline")
+    return text
+
+
+PublicUrl = Annotated[HttpUrl, AfterValidator(_no_password)]
+"""An http(s) URL without a password (a stack's endpoints)."""
+
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$",
+                               description="the name of an environment variable (its value is read at run time)")]
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 
 
@@ -131,14 +153,39 @@ PlatformTarget = Annotated[
 
 
 class Endpoint(Model):
-    url: HttpUrl
+    url: PublicUrl
+
+
+class NamedEndpoint(Model):
+    """A URL of the stack that scenarios name (``{endpoint: checkout, path: /health}``) instead of writing it."""
+
+    url: PublicUrl | None = Field(None, description="the base URL, e.g. http://127.0.0.1:18080")
+    url_env: EnvName | None = Field(None, description="or: the environment variable holding it (an admin URL "
+                                                      "with a password); probes cannot use these")
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NamedEndpoint:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("an endpoint has exactly one of url, url_env")
+        return self
+
+
+def _base_url_without_password(text: str | None) -> str | None:
+    if text is not None:
+        _no_password(text)
+    return text
 
 
 class DockerEndpoint(Model):
-    base_url: str | None = Field(None, description="e.g. unix:///var/run/docker.sock; default: DOCKER_HOST or the local socket")
+    base_url: Annotated[str | None, AfterValidator(_base_url_without_password)] = Field(
+        None, description="e.g. unix:///var/run/docker.sock; default: DOCKER_HOST or the local socket")
 
 
 class StackSpec(Model):
+    """Where a staging stack is and what in it may be faulted: a stack file's contents, or a scenario's
+    inline ``stack:`` (which has no allowlist: its targets need their platform's own opt-in)."""
+
     name: str = "demo"
     environment: Literal["development", "staging", "production"] = Field(
         "staging", description="production refuses every fault unless the run passes --allow-production"
@@ -150,12 +197,43 @@ class StackSpec(Model):
     toxiproxy: Endpoint | None = None
     prometheus: Endpoint | None = None
     alertmanager: Endpoint | None = None
+    endpoints: dict[Name, NamedEndpoint] = Field(
+        default_factory=dict, description="named URLs that probes and load name ({endpoint: checkout, path: /health})")
     targets: dict[Name, PlatformTarget] = Field(default_factory=dict)
+    platforms: dict[Name, dict[str, Any]] = Field(
+        default_factory=dict, description="settings per platform ({compose: {project: shop}}), as each platform reads them")
+    allow: dict[Name, list[Annotated[str, Field(min_length=1, max_length=1000)]]] | None = Field(
+        None, description="stack files only: what may be faulted, per platform (docker: container names, toxiproxy: "
+                          "proxies, postgres: roles, redis: users, host: paths); names or globs")
+    _source: str | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> str | None:
+        """The stack file this came from; None for an inline stack."""
+        return self._source
+
+    def from_file(self, path: str) -> StackSpec:
+        """This stack, marked as read from the stack file at ``path``."""
+        self._source = path
+        return self
 
     def platform_settings(self, platform: str) -> dict[str, Any]:
-        """The stack's own section for a platform (``docker:`` for Docker), as that platform reads it; {} if none."""
+        """The stack's settings for a platform, as that platform reads them: its own section (``docker:`` for
+        Docker) and ``platforms.<name>``, the latter winning; {} if none."""
         section = getattr(self, platform, None) if platform in type(self).model_fields else None
-        return section.model_dump() if isinstance(section, BaseModel) else {}
+        settings = section.model_dump() if isinstance(section, BaseModel) else {}
+        return {**settings, **self.platforms.get(platform, {})}
+
+    def endpoint_url(self, name: str, path: str = "") -> str:
+        """``endpoints.<name>.url`` joined with ``path``; ValueError naming the known ones when there is none."""
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
+            known = ", ".join(sorted(self.endpoints)) or "none defined under stack endpoints"
+            raise ValueError(f"unknown endpoint '{name}' (known: {known})")
+        if endpoint.url is None:
+            raise ValueError(f"endpoint '{name}' is given by environment variable ({endpoint.url_env}); "
+                             "a probe needs a url it can show")
+        return endpoint.url.rstrip("/") + ("/" + path.lstrip("/") if path else "")
 
 
 # --- probes ----------------------------------------------------------------------------------------
@@ -178,12 +256,43 @@ StatusList = Annotated[
 ]
 
 
+def _endpoint_reference(value: Any, info: ValidationInfo) -> Any:
+    """``{endpoint: checkout, path: /health}`` -> ``url`` from the stack's endpoints (``context["stack"]``,
+    which the loader gives); the reference is kept beside the URL it became."""
+    if not isinstance(value, dict) or "endpoint" not in value or value.get("url") is not None:
+        return value
+    context = info.context if isinstance(info.context, dict) else {}
+    stack = context.get("stack")
+    name, path = value.get("endpoint"), value.get("path", "")
+    if not isinstance(name, str) or not isinstance(path, str):
+        return value  # the field types say what is wrong
+    if context.get("stack_failed"):
+        return {**value, "url": "http://stack.invalid/"}  # the stack's own problems are reported instead
+    if not isinstance(stack, StackSpec):
+        # A ValueError, not a TypeError: pydantic turns only the former into a located error.
+        raise ValueError("an endpoint is resolved against the scenario's stack; load the scenario with "  # noqa: TRY004
+                         "gameday.scenario.load_scenario")
+    return {**value, "url": stack.endpoint_url(name, path)}
+
+
+def _url_or_endpoint(schema: dict[str, Any]) -> None:
+    # The loader fills url from endpoint before the model sees it; editors must accept either.
+    schema["required"] = [r for r in schema.get("required", []) if r != "url"]
+    schema["anyOf"] = [{"required": ["url"]}, {"required": ["endpoint"]}]
+
+
 class HttpCheck(Model):
+    model_config = ConfigDict(json_schema_extra=_url_or_endpoint)
+
     url: HttpUrl
+    endpoint: Name | None = Field(None, description="instead of url: a named endpoint of the stack")
+    path: str = Field("", max_length=2048, description="with endpoint: the path after its URL, e.g. /health")
     method: Literal["GET", "HEAD", "POST"] = "GET"
     expect_status: StatusList = Field(default_factory=lambda: [200])
     max_latency: PositiveDuration = 2.0
     timeout: PositiveDuration = 5.0
+
+    _from_endpoint = model_validator(mode="before")(_endpoint_reference)
 
     def status_ok(self, status: int) -> bool:
         return status in self.expect_status
@@ -345,9 +454,26 @@ class Expectations(Model):
 # --- load, people ------------------------------------------------------------------------------
 
 
+def _load_host(schema: dict[str, Any]) -> None:
+    schema["required"] = [r for r in schema.get("required", []) if r != "host"]
+    schema["anyOf"] = [{"required": ["host"]}, {"required": ["endpoint"]}]
+
+
+def _load_endpoint(value: Any, info: ValidationInfo) -> Any:
+    if isinstance(value, dict) and "endpoint" in value and value.get("host") is None:
+        resolved = _endpoint_reference({"endpoint": value["endpoint"], "path": value.get("path", "")}, info)
+        return {**value, "host": resolved.get("url")} if isinstance(resolved, dict) else value
+    return value
+
+
 class LoadSpec(Model):
+    model_config = ConfigDict(json_schema_extra=_load_host)
+
     locustfile: str
     host: HttpUrl
+    endpoint: Name | None = Field(None, description="instead of host: a named endpoint of the stack")
+    path: str = Field("", max_length=2048, description="with endpoint: a path after its URL")
+    _from_endpoint = model_validator(mode="before")(_load_endpoint)
     users: int = Field(10, ge=1, le=10_000)
     spawn_rate: float = Field(10.0, gt=0)
     warmup: Duration = Field(5.0, description="load before the fault, for the baseline")
@@ -449,12 +575,24 @@ def _version_one(value: Any) -> Any:
     return value
 
 
+def _stack_reference(value: Any, info: ValidationInfo) -> Any:
+    """``stack: demo`` or ``stack: {file: ...}`` names a stack file; the loader reads it and hands the result in
+    ``context["stack"]`` (an inline stack is validated here as it is)."""
+    if isinstance(value, str) or (isinstance(value, dict) and "file" in value):
+        stack = info.context.get("stack") if isinstance(info.context, dict) else None
+        if not isinstance(stack, StackSpec):
+            raise ValueError("a stack file is read by the scenario loader (gameday.scenario.load_scenario)")
+        return stack
+    return value
+
+
 class Scenario(Model):
     version: Annotated[Literal[1], BeforeValidator(_version_one)]
     name: Name
     description: str = ""
     tags: list[str] = Field(default_factory=list)
-    stack: StackSpec = StackSpec()
+    stack: Annotated[StackSpec, BeforeValidator(_stack_reference)] = Field(
+        StackSpec(), description="a stack file's name (stacks/<name>.yaml), {file: path}, or the stack inline")
     steady_state: SteadyState = SteadyState()
     faults: list[FaultSpec] = Field(min_length=1)
     expect: Expectations = Expectations()

@@ -25,6 +25,16 @@ def scenario_json_schema(fault_args: Mapping[str, type[BaseModel]] | list[str] |
     schema = Scenario.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "gameday scenario (version 1)"
+    # stack: a stack file's name, {file: path}, or the stack inline (the loader reads the file).
+    inline = schema["properties"]["stack"]
+    schema["properties"]["stack"] = {
+        "description": inline.get("description", ""),
+        "anyOf": [{"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$",
+                   "description": "a stack file: stacks/<name>.yaml beside or above the scenario, or in the working folder"},
+                  {"type": "object", "properties": {"file": {"type": "string", "minLength": 1}}, "required": ["file"],
+                   "additionalProperties": False},
+                  {k: v for k, v in inline.items() if k not in ("description", "default")}],
+    }
     if targets:
         schema["$defs"]["Target"] = _targets(targets, short_forms or {}, schema["$defs"])
         by_name = schema["$defs"]["StackSpec"]["properties"]["targets"]["patternProperties"]  # names follow Name
@@ -81,6 +91,30 @@ def scenario_json_schema_text(fault_args: Mapping[str, type[BaseModel]] | list[s
                               targets: Mapping[str, type[BaseModel]] | None = None,
                               short_forms: Mapping[str, str] | None = None) -> str:
     return json.dumps(scenario_json_schema(fault_args, targets, short_forms), indent=2, sort_keys=True) + "\n"
+
+
+def stack_json_schema(targets: Mapping[str, type[BaseModel]] | None = None,
+                      short_forms: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The JSON Schema of a stack file (``stacks/<name>.yaml``), targets following their platforms' models."""
+    from gameday.scenario.stackfile import StackFile
+
+    schema = StackFile.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "gameday stack file (version 1)"
+    if targets:
+        schema["$defs"]["Target"] = _targets(targets, short_forms or {}, schema["$defs"])
+        by_name = schema["properties"]["targets"]["patternProperties"]
+        for pattern in by_name:
+            by_name[pattern] = {"$ref": "#/$defs/Target"}
+    return schema
+
+
+def installed_stack_schema_text() -> str:
+    """The stack file schema for the platforms installed here: what ``gameday schema --stack`` writes."""
+    from gameday.platforms.registry import SHORT_FORMS, installed_platforms
+
+    schema = stack_json_schema(installed_platforms().target_models(), SHORT_FORMS)
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
 def installed_schema_text() -> str:
