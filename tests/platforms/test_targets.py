@@ -129,7 +129,9 @@ def schema_errors(target: dict[str, Any]) -> list[str]:
     schema = json.loads(installed_schema_text())
     doc = {"version": 1, "name": "t", "stack": {"targets": {"web": target}},
            "faults": [{"kind": "container_kill", "target": "web", "duration": "1s"}]}
-    return [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)]
+    # stack: is a stack file's name or the stack inline (anyOf): an editor shows the inline branch's errors.
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    return [e.message for e in errors] + [c.message for e in errors for c in e.context or []]
 
 
 @pytest.mark.parametrize("target", [

@@ -105,15 +105,24 @@ def read_scenario_document(path: Path) -> SourceDocument:
 def scenario_containers(paths: Iterable[Path]) -> tuple[set[str], list[ScenarioError]]:
     """The containers the scenarios' ``stack.targets`` name (what a runbook's commands may address), and the
     scenario files that could not be read."""
+    from gameday.scenario.stackfile import find_stack_file, read_stack_file, stack_reference
+
     found: set[str] = set()
     problems: list[ScenarioError] = []
     for path in paths:
         try:
-            data = read_scenario_document(path).data
+            doc = read_scenario_document(path)
         except ScenarioError as exc:
             problems.append(exc)
             continue
-        stack = data.get("stack")
+        stack = doc.data.get("stack")
+        if stack_reference(stack) is not None:  # stack: demo names a stack file: its targets count
+            stack_path, problem = find_stack_file(doc, stack)
+            if problem is not None or stack_path is None:
+                problems.extend([problem] if problem else [])
+                continue
+            _, stack, stack_problems = read_stack_file(stack_path)
+            problems.extend(stack_problems)
         targets = stack.get("targets") if isinstance(stack, dict) else None
         for target in targets.values() if isinstance(targets, dict) else ():
             name = target.get("container") if isinstance(target, dict) else None
