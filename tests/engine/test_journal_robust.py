@@ -6,6 +6,7 @@ Journals are written by hand here, line by line, as a crash, a full disk or a st
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,7 @@ def test_odd_field_types_in_a_good_intent_do_not_break_its_revert(tmp_path: Path
 def test_a_journal_that_cannot_be_read_is_a_problem_not_an_exception(tmp_path: Path) -> None:
     (tmp_path / "r1" / "journal.jsonl").mkdir(parents=True)
     scan = scan_journal(tmp_path / "r1" / "journal.jsonl")
-    assert scan.pending == [] and scan.problems == [f"{tmp_path / 'r1' / 'journal.jsonl'}: cannot read: Is a directory"]
+    assert scan.pending == [] and scan.problems == [f"{tmp_path / 'r1' / 'journal.jsonl'}: cannot read: not a regular file: a directory"]
 
 
 def test_a_pointer_that_is_not_text_does_not_stop_finding_journals(tmp_path: Path) -> None:
@@ -122,7 +123,7 @@ def test_cleanup_warns_about_a_corrupt_journal_and_reverts_every_journalled_faul
     assert all(r.reverted for r in results) and len(results) == 3
     assert warnings == [f"{corrupt.resolve()}:2: not UTF-8 text; line skipped",
                         f"{corrupt.resolve()}:3: not a JSON object; line skipped",
-                        f"{(reports / 'r3' / 'journal.jsonl').resolve()}: cannot read: Is a directory"]
+                        f"{(reports / 'r3' / 'journal.jsonl').resolve()}: cannot read: not a regular file: a directory"]
     assert pending_faults(corrupt) == []  # marked reverted despite its bad lines
 
 
@@ -139,3 +140,39 @@ def test_gameday_cleanup_on_a_corrupt_journal_warns_in_one_line_per_problem(
          "whatever it was for cannot be reverted from this journal"),
         f"gameday: warning: {path.resolve()}:3: not a JSON object; line skipped",
     ]
+
+
+@pytest.mark.parametrize(("bad", "problem"), [
+    (b"[" * 100_000 + b"]" * 100_000, "not valid JSON (nested more than 32 deep); line skipped"),
+    (b'{"op": "note", "x": ' + b"[" * 40 + b"]" * 40 + b"}", "nested more than 32 deep; line skipped"),
+])
+def test_a_deeply_nested_line_is_named_and_never_raises(tmp_path: Path, bad: bytes, problem: str) -> None:
+    """issue 13: 100,000-deep JSON was a RecursionError out of scan_journal, and so out of `gameday cleanup`."""
+    path = journal(tmp_path / "r1", intent("f1"), bad, intent("f2"))
+    scan = scan_journal(path)
+    assert [f.fault_id for f in scan.pending] == ["f1", "f2"]
+    assert scan.problems == [f"{path}:2: {problem}"]
+
+
+def test_a_nan_deadline_is_no_deadline(tmp_path: Path) -> None:
+    """NaN compares false with every clock reading: as a deadline it would never come due."""
+    path = journal(tmp_path / "r1", intent("f1", deadline_monotonic=float("nan")))
+    assert b'"deadline_monotonic": NaN' in path.read_bytes()
+    [fault] = scan_journal(path).pending
+    assert fault.deadline_monotonic is None
+
+
+def test_a_fifo_in_place_of_a_journal_never_blocks_the_scan(tmp_path: Path) -> None:
+    path = tmp_path / "r1" / "journal.jsonl"
+    path.parent.mkdir()
+    os.mkfifo(path)
+    assert scan_journal(path).problems == [f"{path}: cannot read: not a regular file: a FIFO (named pipe)"]
+
+
+def test_gameday_cleanup_on_a_100000_deep_journal_line_warns_and_exits_0(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("GAMEDAY_STATE_DIR", str(tmp_path / "state"))
+    path = journal(tmp_path / "reports" / "r1", b"[" * 100_000 + b"]" * 100_000, b"{}")
+    assert main(["cleanup", "--reports", str(tmp_path / "reports")]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f"gameday: warning: {path.resolve()}:1: not valid JSON (nested more than 32 deep); line skipped"]

@@ -22,11 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from gameday.clock import Clock, iso
-from gameday.errors import JournalError
+from gameday.errors import JournalError, UnreadableFile
 from gameday.folders import default_state_dir, fsync_dir
 from gameday.handle import FaultHandle
+from gameday.timeline_shapes import MAX_DEPTH, is_number, too_deep
+from gameday.userfiles import read_regular_file
 
 JOURNAL_NAME = "journal.jsonl"
+MAX_JOURNAL_BYTES = 64_000_000
+"""Far more than any run writes (a few hundred bytes per fault); a bigger file is read up to this bound."""
 
 
 @dataclass(frozen=True)
@@ -132,11 +136,13 @@ def _parse(path: Path, data: bytes) -> tuple[list[tuple[int, dict[str, Any]]], l
             problem = "not UTF-8 text"
         except ValueError:
             problem = "not valid JSON"
+        except RecursionError:  # 100,000 nested brackets: never raise (cleanup depends on this scan)
+            problem = f"not valid JSON (nested more than {MAX_DEPTH} deep)"
         else:
-            if isinstance(record, dict):
+            if isinstance(record, dict) and not too_deep(record):
                 records.append((number, record))
                 continue
-            problem = "not a JSON object"
+            problem = "not a JSON object" if not isinstance(record, dict) else f"nested more than {MAX_DEPTH} deep"
         if number < len(lines):  # a last line with no newline is a crash mid-write: expected, not a problem
             problems.append((number, f"{path}:{number}: {problem}; line skipped"))
     return records, problems
@@ -152,7 +158,8 @@ def _handle(raw: Any) -> FaultHandle | None:
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """A finite number, else None (NaN compares false with every deadline, so it would never come due)."""
+    return float(value) if is_number(value) else None
 
 
 def _pending(path: Path, records: list[tuple[int, dict[str, Any]]]) -> tuple[list[PendingFault], list[tuple[int, str]]]:
@@ -184,24 +191,34 @@ def _pending(path: Path, records: list[tuple[int, dict[str, Any]]]) -> tuple[lis
 def scan_journal(path: Path) -> JournalScan:
     """Read a journal without ever raising: what cannot be read is in ``problems``, the rest is used."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        data = b""
-    except OSError as exc:
-        return JournalScan(path, [], [], [f"{path}: cannot read: {exc.strerror or exc}"])
+        data, too_long = _read(path)
+    except UnreadableFile as exc:
+        return JournalScan(path, [], [], [f"{path}: cannot read: {exc.reason}"])
     numbered, problems = _parse(path, data)
     pending, bad_intents = _pending(path, numbered)
-    return JournalScan(path, [rec for _, rec in numbered], pending, [p for _, p in sorted(problems + bad_intents)])
+    found = [p for _, p in sorted(problems + bad_intents)]
+    if too_long:
+        found.append(f"{path}: over {MAX_JOURNAL_BYTES // 1_000_000} MB; only the lines before that were read")
+    return JournalScan(path, [rec for _, rec in numbered], pending, found)
+
+
+def _read(path: Path) -> tuple[bytes, bool]:
+    """The journal's bytes (none when it is missing), at most MAX_JOURNAL_BYTES of whole lines, and whether
+    there was more. Only a regular file is read: a FIFO or /dev/zero put in its place never blocks cleanup."""
+    if not os.path.lexists(path):
+        return b"", False
+    data = read_regular_file(path, limit=MAX_JOURNAL_BYTES)
+    if len(data) <= MAX_JOURNAL_BYTES:
+        return data, False
+    return data[:data.rfind(b"\n", 0, MAX_JOURNAL_BYTES) + 1], True
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
     """The journal's records; lines that are not JSON objects are skipped (``scan_journal`` names them)."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise JournalError(f"cannot read journal {path}: {exc.strerror}", path=path) from exc
+        data, _ = _read(path)
+    except UnreadableFile as exc:
+        raise JournalError(f"cannot read journal {path}: {exc.reason}", path=path) from None
     return [rec for _, rec in _parse(path, data)[0]]
 
 
