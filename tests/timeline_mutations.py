@@ -34,18 +34,18 @@ class Mutation:
     """The whole mutated timeline."""
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+def field_paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     """Every field path in an event, containers as well as leaves (a list of labels turned into text)."""
     if prefix:
         yield prefix
     if isinstance(value, dict):
         for key, inner in value.items():
-            yield from _paths(inner, (*prefix, key))
+            yield from field_paths(inner, (*prefix, key))
     elif isinstance(value, list) and value:
-        yield from _paths(value[0], (*prefix, 0))
+        yield from field_paths(value[0], (*prefix, 0))
 
 
-def _set(event: Any, path: tuple[Any, ...], new: Any) -> Any:
+def with_field(event: Any, path: tuple[Any, ...], new: Any) -> Any:
     out = json.loads(json.dumps(event))
     parent = out
     for part in path[:-1]:
@@ -57,22 +57,30 @@ def _set(event: Any, path: tuple[Any, ...], new: Any) -> Any:
     return out
 
 
-def mutations(fixture: Path = FIXTURE, *, values: list[tuple[str, Any]] | None = None) -> Iterator[Mutation]:
-    lines = fixture.read_text(encoding="utf-8").splitlines()
+def fields(fixture: Path = FIXTURE) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(line index, field path) of every field of the first event of each kind."""
     seen: set[str] = set()
-    for index, line in enumerate(lines):
+    for index, line in enumerate(fixture.read_text(encoding="utf-8").splitlines()):
         event = json.loads(line)
-        if event["kind"] in seen:
-            continue
-        seen.add(event["kind"])
-        for path in _paths(event):
-            for label, new in values or VALUES:
-                if new is _DELETE and isinstance(path[-1], int):
-                    continue
-                changed = _set(event, path, new)
-                text = "\n".join([*lines[:index], json.dumps(changed), *lines[index + 1:]]) + "\n"
-                where = ".".join(str(p) for p in path)
-                yield Mutation(f"{event['kind']}:{where}={label}", index + 1, text)
+        if event["kind"] not in seen:
+            seen.add(event["kind"])
+            yield from ((index, path) for path in field_paths(event))
+
+
+def mutations(fixture: Path = FIXTURE, *, values: list[tuple[str, Any]] | None = None,
+              cycle: bool = False) -> Iterator[Mutation]:
+    """Each field changed to each value; ``cycle``: each field changed once, to the values in turn (bounded)."""
+    lines = fixture.read_text(encoding="utf-8").splitlines()
+    choices = values or VALUES
+    for number, (index, path) in enumerate(fields(fixture)):
+        event = json.loads(lines[index])
+        for label, new in [choices[number % len(choices)]] if cycle else choices:
+            if new is _DELETE and isinstance(path[-1], int):
+                continue
+            changed = with_field(event, path, new)
+            text = "\n".join([*lines[:index], json.dumps(changed), *lines[index + 1:]]) + "\n"
+            where = ".".join(str(p) for p in path)
+            yield Mutation(f"{event['kind']}:{where}={label}", index + 1, text)
 
 
 def structural() -> Iterator[Mutation]:
