@@ -189,3 +189,20 @@ def test_trends_cover_eight_quarters_unless_asked_and_list_the_latest_open_items
     md = (tmp_path / "t" / "trends-2026Q4.md").read_text()
     assert "| 2020Q1 |" in md
     assert "The latest 50 of 70; `gameday action-items --limit 0` lists them all." in md
+
+
+def test_more_than_a_thousand_rows_are_tab_separated_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """rich takes about 3 ms to lay out a row: 30,000 runs in a table took a minute and a half."""
+    monkeypatch.setattr("gameday.cli.ci_commands.TABLE_ROWS", 20)
+    db = tmp_path / "h.sqlite"
+    many_runs(db, 30)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE action_items SET text = 'tab\tand [/bold] and \x1b]0;title\x07' WHERE run_id = 'r00029'")
+    conn.close()
+    assert main(["action-items", "--history", str(db), "--limit", "0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "action items still open: one line per row, tab-separated"
+    assert lines[1] == "item\tscenario\ttext\towner\tdue\tstatus"
+    assert len(lines) == 32
+    assert "r00029:1\ts1\ttab\\tand [/bold] and \\x1b]0;title\\x07\tsre\t2027-01-01\topen" in lines
