@@ -7,14 +7,12 @@ from pathlib import Path
 import pytest
 
 from gameday.cli.main import main
+from tests.helpers import stack_file
 
 SCENARIO = """\
 version: 1
 name: a-scenario-with-a-rather-long-name-so-that-lines-pass-eighty-columns
-stack:
-  toxiproxy: {url: "http://127.0.0.1:9"}
-  targets:
-    the-path-from-checkout-to-its-database: {proxy: postgres}
+stack: far
 faults:
   - kind: latency
     target: the-path-from-checkout-to-its-database
@@ -24,6 +22,9 @@ faults:
 
 
 def test_plan_keeps_each_message_on_one_line_when_piped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stack_file(tmp_path, "far", {"toxiproxy": {"url": "http://127.0.0.1:9"},
+                                 "targets": {"the-path-from-checkout-to-its-database": {"proxy": "postgres"}}},
+               allow={"toxiproxy": ["postgres"]})
     (tmp_path / "s.yaml").write_text(SCENARIO)
     assert main(["plan", str(tmp_path / "s.yaml")]) == 2
     lines = capsys.readouterr().out.splitlines()
