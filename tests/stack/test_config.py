@@ -10,7 +10,7 @@ import pytest
 from gameday.cli.stack_commands import find_scenario
 from gameday.errors import GamedayError
 from gameday.stack.config import StackConfig
-from gameday.stack.images import base_tag, host_mirror, toxiproxy_tag
+from gameday.stack.images import base_tag, debian_mirror, host_mirror, toxiproxy_tag
 from gameday.stack.parts import part_names, parts, proxies
 from gameday.stack.state import (
     PASSWORD_KEYS,
@@ -140,20 +140,47 @@ def test_nothing_is_mounted_from_the_state_folder(tmp_path: Path) -> None:
     assert {p.name for p in parts(config) if p.needs_secrets} == {"postgres", "redis", "checkout"}
 
 
-def test_the_mirror_is_read_from_the_hosts_apt_sources(tmp_path: Path) -> None:
-    sources = tmp_path / "sources.list.d"
-    sources.mkdir()
-    (sources / "debian.sources").write_text(
-        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\n"
-        "Types: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm bookworm-updates\nComponents: main\n"
-    )
-    assert host_mirror(sources, tmp_path / "missing.list") == "http://mirror.example/debian"
-    empty = tmp_path / "empty.d"
-    empty.mkdir()
-    one_line = tmp_path / "sources.list"
-    one_line.write_text("deb [arch=amd64] http://other.example/debian bookworm main\n")
-    assert host_mirror(empty, one_line) == "http://other.example/debian"
-    assert host_mirror(empty, tmp_path / "missing.list") == "http://deb.debian.org/debian"
+APT = Path(__file__).parent / "fixtures" / "apt"
+
+
+def mirror_of(case: str) -> str | None:
+    return host_mirror(APT / case / "sources.list.d", APT / case / "sources.list")
+
+
+def test_the_mirror_is_the_hosts_deb822_source_for_bookworm() -> None:
+    """Not the security archive, not a disabled or deb-src stanza, not a mirror+file: URI; folded fields read."""
+    assert mirror_of("deb822") == "http://mirror.invalid/debian"
+
+
+def test_the_mirror_is_the_hosts_one_line_source_for_bookworm() -> None:
+    """Options in brackets (with spaces), comments, deb-src lines and a vendor's suite are read past."""
+    assert mirror_of("one-line") == "http://one-line.invalid/debian"
+
+
+@pytest.mark.parametrize("case", ["third-party", "other-suite", "missing"])
+def test_no_debian_source_for_bookworm_is_no_mirror_and_the_error_names_the_option(case: str) -> None:
+    assert mirror_of(case) is None
+    with pytest.raises(GamedayError) as caught:
+        debian_mirror(None, sources_dir=APT / case / "sources.list.d", sources_list=APT / case / "sources.list")
+    assert "no Debian mirror for bookworm in this machine's apt sources" in str(caught.value)
+    assert "pass one with --mirror URL" in str(caught.value)
+
+
+def test_the_mirror_option_wins_over_the_hosts_sources_and_must_be_a_url() -> None:
+    sources = {"sources_dir": APT / "deb822" / "sources.list.d", "sources_list": APT / "deb822" / "sources.list"}
+    assert debian_mirror("http://given.invalid/debian/", **sources) == "http://given.invalid/debian"
+    with pytest.raises(GamedayError, match=r"--mirror 'given.invalid': give an http://, https:// or file:/ URL"):
+        debian_mirror("given.invalid", **sources)
+
+
+def test_no_mirror_host_name_is_written_in_the_source() -> None:
+    """The mirror is the host's (or the one the option names): gameday guesses none of its own."""
+    import re
+
+    source = Path(__file__).resolve().parents[2] / "src"
+    names = [f"{path.relative_to(source)}: {m.group(0)}" for path in source.rglob("*.py")
+             for m in re.finditer(r"[\w.-]*(debian\.org|ubuntu\.com|debian\.net)[\w./-]*", path.read_text())]
+    assert names == []
 
 
 def test_image_tags_name_the_recipe_and_the_toxiproxy_version() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +81,46 @@ def test_the_schema_accepts_every_shipped_scenario_and_checks_args_by_kind() -> 
     latency["kind"] = "container_kill"  # the same args under another kind: checked against that kind's model
     del latency["args"]["latncy"]
     assert any("latency" in e.message for e in validator.iter_errors(scenario))
+
+
+def test_the_shipped_demo_stack_file_is_the_one_written_for_the_default_configuration(tmp_path: Path) -> None:
+    from gameday.stack.config import StackConfig
+    from gameday.stack.stackfile import demo_stack_file
+
+    shipped = (ROOT / "stacks" / "demo.yaml").read_text(encoding="utf-8")
+    assert shipped == demo_stack_file(StackConfig.from_env({"HOME": str(tmp_path)})), (
+        "stacks/demo.yaml is stale: run `gameday stack file -o stacks/demo.yaml` with no GAMEDAY_DEMO_* set")
+
+
+def test_every_shipped_scenario_takes_the_demo_stack_from_the_stack_file() -> None:
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert "\nstack: demo" in text, path.name
+        assert "127.0.0.1:1" not in text and "gameday-demo-" not in text, f"{path.name} names the stack itself"
+
+
+def test_a_moved_demo_stack_is_one_edit_of_its_stack_file(tmp_path: Path, stack_config: Any) -> None:
+    """The test copy of the stack (other ports, other names): the shipped scenarios, unchanged, beside a stack file
+    written for it, point at it and at nothing of the default stack."""
+    import shutil
+
+    from gameday.stack.stackfile import demo_stack_file
+
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "demo.yaml").write_text(demo_stack_file(stack_config))
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    shutil.copytree(ROOT / "loadtests", tmp_path / "loadtests")
+    shutil.copytree(ROOT / "runbooks", tmp_path / "runbooks")
+    prefix = f"gameday-{stack_config.stack}-"
+    for path in sorted((tmp_path / "scenarios").glob("*.yaml")):
+        scenario = load_scenario(path)
+        assert scenario.stack.source == str(tmp_path / "stacks" / "demo.yaml")
+        assert scenario.stack.toxiproxy is not None
+        assert scenario.stack.toxiproxy.url == f"http://127.0.0.1:{stack_config.toxiproxy_port}"
+        for probe in scenario.steady_state.probes:
+            assert probe.http is not None and probe.http.url.startswith(f"http://127.0.0.1:{stack_config.checkout_port}/")
+        containers = [t.selector.removeprefix("container=") for t in scenario.stack.targets.values()
+                      if t.platform == "docker"]
+        assert containers and all(c.startswith(prefix) for c in containers)
+        if scenario.load is not None:
+            assert scenario.load.host == f"http://127.0.0.1:{stack_config.checkout_port}"

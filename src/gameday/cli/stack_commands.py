@@ -11,6 +11,7 @@ from typing import Any
 from gameday.cli import arg_types
 
 DEFAULT_DEMO_SCENARIO = "checkout-db-down-drill"
+MIRROR_HELP = "Debian mirror for the demo base image (default: the one this machine's apt sources use for bookworm)"
 
 
 def _console() -> Any:
@@ -19,11 +20,12 @@ def _console() -> Any:
     return Console(highlight=False)
 
 
-def _stack(console: Any) -> Any:
+def _stack(console: Any, args: argparse.Namespace | None = None) -> Any:
     from gameday.printable import markup_safe
     from gameday.stack.manager import stack_from_env
 
-    return stack_from_env(os.environ, log=lambda message: console.print(f"[dim]{markup_safe(message)}[/]"))
+    return stack_from_env(os.environ, log=lambda message: console.print(f"[dim]{markup_safe(message)}[/]"),
+                          mirror=getattr(args, "mirror", None))
 
 
 def _print_status(console: Any, statuses: list[Any]) -> None:
@@ -44,7 +46,7 @@ def _print_status(console: Any, statuses: list[Any]) -> None:
 
 def cmd_stack_build(args: argparse.Namespace) -> int:
     console = _console()
-    for result in _stack(console).build():
+    for result in _stack(console, args).build():
         what = f"built in {result.seconds:.0f}s" if result.built else "cached"
         console.print(f"{result.tag}  {what}", markup=False)
     return 0
@@ -54,7 +56,7 @@ def cmd_stack_up(args: argparse.Namespace) -> int:
     from gameday.printable import markup_safe
 
     console = _console()
-    stack = _stack(console)
+    stack = _stack(console, args)
     statuses = stack.up(timeout=args.timeout)
     _print_status(console, statuses)
     console.print(f"[green]demo stack is up[/]; admin URLs for scenarios are in {markup_safe(stack.config.env_file)} "
@@ -76,6 +78,23 @@ def cmd_stack_status(args: argparse.Namespace) -> int:
     statuses = _stack(console).status()
     _print_status(console, statuses)
     return 0 if all(s.healthy for s in statuses) else 1
+
+
+def cmd_stack_file(args: argparse.Namespace) -> int:
+    """Write (or print) the demo stack's stack file for the stack as configured now."""
+    from gameday.errors import GamedayError
+    from gameday.stack.config import StackConfig
+    from gameday.stack.stackfile import demo_stack_file
+
+    text = demo_stack_file(StackConfig.from_env(os.environ))
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise GamedayError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def find_scenario(name: str, cwd: Path) -> Path:
@@ -100,7 +119,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     console = _console()
     scenario = find_scenario(args.scenario, Path.cwd())
     load_scenario(scenario)  # a scenario that does not validate stops here, before the stack is touched
-    stack = _stack(console)
+    stack = _stack(console, args)
     _print_status(console, stack.up(timeout=args.timeout))
     # Scenarios name the admin URLs through dsn_env; they go into this process's environment only.
     os.environ.update(stack_env(stack.config))
@@ -116,18 +135,24 @@ def register(sub: Any) -> None:
     stack_sub = p.add_subparsers(dest="stack_command", metavar="ACTION", required=True)
 
     q = stack_sub.add_parser("build", help="build the stack's images if their tags are missing (cached)")
+    q.add_argument("--mirror", metavar="URL", help=MIRROR_HELP)
     q.set_defaults(func=cmd_stack_build)
     q = stack_sub.add_parser("up", help="start the stack (idempotent) and wait until every part is healthy")
+    q.add_argument("--mirror", metavar="URL", help=MIRROR_HELP)
     q.add_argument("--timeout", type=arg_types.positive_seconds, default=120.0, help="seconds to wait for health (default 120)")
     q.set_defaults(func=cmd_stack_up)
     q = stack_sub.add_parser("down", help="remove every container of the stack (idempotent)")
     q.set_defaults(func=cmd_stack_down)
     q = stack_sub.add_parser("status", help="each part and its health; exit 1 unless all are healthy")
     q.set_defaults(func=cmd_stack_status)
+    q = stack_sub.add_parser("file", help="print the stack file (stacks/demo.yaml) for the stack as configured now")
+    q.add_argument("-o", "--output", help="write it to this file (e.g. stacks/demo.yaml) instead of stdout")
+    q.set_defaults(func=cmd_stack_file)
 
     p = sub.add_parser("demo", help="bring the demo stack up if needed and run a demo scenario end to end")
     p.add_argument("--scenario", default=DEFAULT_DEMO_SCENARIO,
                    help=f"scenario name or file (default {DEFAULT_DEMO_SCENARIO})")
     p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
     p.add_argument("--timeout", type=arg_types.positive_seconds, default=120.0, help="seconds to wait for the stack's health")
+    p.add_argument("--mirror", metavar="URL", help=MIRROR_HELP)
     p.set_defaults(func=cmd_demo)

@@ -44,7 +44,6 @@ BASE_PACKAGES = (
 BASE_REPOSITORY = "gameday/demo-base"
 TOXIPROXY_REPOSITORY = "gameday/demo-toxiproxy"
 TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 Log = Callable[[str], None]
@@ -98,24 +97,82 @@ def image_exists(client: docker.DockerClient, tag: str) -> bool:
     return True
 
 
-def host_mirror(sources_dir: Path = Path("/etc/apt/sources.list.d"), sources_list: Path = Path("/etc/apt/sources.list")) -> str:
-    """The Debian mirror the host's apt uses for bookworm (deb822 or one-line format), else deb.debian.org."""
-    candidates: list[Path] = sorted(sources_dir.glob("*.sources")) + sorted(sources_dir.glob("*.list")) + [sources_list]
-    for path in candidates:
+APT_SOURCES_DIR = Path("/etc/apt/sources.list.d")
+APT_SOURCES_LIST = Path("/etc/apt/sources.list")
+MIRROR_SCHEMES = ("http://", "https://", "file:/")
+"""What debootstrap can fetch from; ``mirror+file:``, ``cdrom:`` and ``tor+http:`` sources are not mirrors it reads."""
+
+
+def _deb822_mirrors(text: str) -> list[str]:
+    """URIs of the enabled ``Types: deb`` stanzas of a ``.sources`` file that carry the image's suite."""
+    found = []
+    for stanza in re.split(r"\n[ \t]*\n", text):
+        fields: dict[str, str] = {}
+        key = ""
+        for line in stanza.splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if line[0] in " \t" and key:  # a continuation line (deb822 folds long fields)
+                fields[key] += " " + line.strip()
+                continue
+            key, _, value = line.partition(":")
+            key = key.strip().lower()
+            fields[key] = value.strip()
+        if fields.get("enabled", "yes").lower() == "no" or "deb" not in fields.get("types", "").split():
+            continue
+        if SUITE in fields.get("suites", "").split():
+            found.extend(fields.get("uris", "").split())
+    return found
+
+
+def _one_line_mirrors(text: str) -> list[str]:
+    """URIs of the ``deb`` lines of a ``.list`` file (``deb [options] URI suite components``) for the suite."""
+    found = []
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if not words or words[0] != "deb":
+            continue
+        words = words[1:]
+        if words and words[0].startswith("["):  # options: [arch=amd64 signed-by=...], possibly several words
+            while words and not words[0].endswith("]"):
+                words = words[1:]
+            words = words[1:]
+        if len(words) >= 2 and words[1] == SUITE:
+            found.append(words[0])
+    return found
+
+
+def host_mirror(sources_dir: Path = APT_SOURCES_DIR, sources_list: Path = APT_SOURCES_LIST) -> str | None:
+    """The Debian mirror the host's apt uses for the image's suite (``bookworm``), from its deb822 ``*.sources``
+    and one-line ``*.list`` files; None when no source names one. Nothing else is guessed: gameday names
+    no mirror of its own."""
+    files = [*sorted(sources_dir.glob("*.sources")), *sorted(sources_dir.glob("*.list")), sources_list]
+    for path in files:
         try:
             text = path.read_text(encoding="utf-8")
-        except OSError:
+        except (OSError, UnicodeDecodeError):
             continue
-        for stanza in re.split(r"\n\s*\n", text):
-            uris = re.search(r"^URIs:\s*(\S+)", stanza, re.MULTILINE)
-            suites = re.search(r"^Suites:\s*(.+)$", stanza, re.MULTILINE)
-            if uris and suites and SUITE in suites.group(1).split() and "security" not in uris.group(1):
-                return uris.group(1).rstrip("/")
-        for line in text.splitlines():
-            m = re.match(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+(\S+)", line.strip())
-            if m and m.group(2) == SUITE:
-                return m.group(1).rstrip("/")
-    return DEFAULT_MIRROR
+        uris = _deb822_mirrors(text) if path.suffix == ".sources" else _one_line_mirrors(text)
+        for uri in uris:
+            if uri.startswith(MIRROR_SCHEMES):
+                return uri.rstrip("/")
+    return None
+
+
+def debian_mirror(explicit: str | None = None, *, sources_dir: Path = APT_SOURCES_DIR,
+                  sources_list: Path = APT_SOURCES_LIST) -> str:
+    """``--mirror`` when given, else the host's apt mirror for the suite; an error naming ``--mirror`` if none."""
+    if explicit:
+        if not explicit.startswith(MIRROR_SCHEMES):
+            raise EnvironmentProblem(f"--mirror {explicit[:200]!r}: give an http://, https:// or file:/ URL of a "
+                                     "Debian mirror")
+        return explicit.rstrip("/")
+    found = host_mirror(sources_dir, sources_list)
+    if found is None:
+        raise EnvironmentProblem(
+            f"no Debian mirror for {SUITE} in this machine's apt sources ({sources_dir}/*.sources, *.list, "
+            f"{sources_list}); pass one with --mirror URL (e.g. gameday stack build --mirror URL)")
+    return found
 
 
 def build_base_image(
@@ -135,7 +192,7 @@ def build_base_image(
     debootstrap = shutil.which("debootstrap") or ("/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None)
     if debootstrap is None:
         raise EnvironmentProblem(f"building {tag} needs debootstrap: apt-get install -y debootstrap")
-    mirror = mirror or host_mirror()
+    mirror = debian_mirror(mirror)
     config.cache_dir.mkdir(parents=True, exist_ok=True)
     log_path = config.cache_dir / "demo-base-build.log"
     log(f"building {tag} with debootstrap from {mirror} (a few minutes; log: {log_path})")
@@ -271,11 +328,13 @@ def build_images(
     config: StackConfig,
     environ: Mapping[str, str],
     *,
+    mirror: str | None = None,
     log: Log = lambda _: None,
     clock: Clock | None = None,
 ) -> list[BuildResult]:
-    """Every image the stack needs, each built only if its tag is missing."""
+    """Every image the stack needs, each built only if its tag is missing; ``mirror`` (``--mirror``) overrides
+    the host's apt mirror."""
     return [
-        build_base_image(client, config, mirror=environ.get("GAMEDAY_DEBIAN_MIRROR"), log=log, clock=clock),
+        build_base_image(client, config, mirror=mirror, log=log, clock=clock),
         build_toxiproxy_image(client, config, environ, log=log, clock=clock),
     ]

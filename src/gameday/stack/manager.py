@@ -59,9 +59,12 @@ class DemoStack:
         client: docker.DockerClient | None = None,
         clock: Clock | None = None,
         log: Log = lambda _: None,
+        mirror: str | None = None,
     ) -> None:
         self.config = config
         self.environ = environ
+        self.mirror = mirror
+        """The Debian mirror for the base image (``--mirror``); None: the host's apt sources say."""
         self.clock = clock or SystemClock()
         self.log = log
         self._client = client
@@ -78,7 +81,7 @@ class DemoStack:
     # --- build ----------------------------------------------------------------------------------
 
     def build(self) -> list[BuildResult]:
-        return build_images(self.client, self.config, self.environ, log=self.log, clock=self.clock)
+        return build_images(self.client, self.config, self.environ, mirror=self.mirror, log=self.log, clock=self.clock)
 
     # --- up ---------------------------------------------------------------------------------------
 
@@ -327,6 +330,6 @@ def _checkout_checks(url: str) -> str:
     return "; ".join(f"{k}: {' '.join(str(v).split())[:80]}" for k, v in failing.items())
 
 
-def stack_from_env(environ: Mapping[str, str], *, log: Log = lambda _: None) -> DemoStack:
-    """The demo stack as the environment configures it."""
-    return DemoStack(StackConfig.from_env(environ), environ=environ, log=log)
+def stack_from_env(environ: Mapping[str, str], *, log: Log = lambda _: None, mirror: str | None = None) -> DemoStack:
+    """The demo stack as the environment configures it (``mirror``: ``--mirror``, for building its base image)."""
+    return DemoStack(StackConfig.from_env(environ), environ=environ, log=log, mirror=mirror)
