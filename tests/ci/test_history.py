@@ -44,8 +44,13 @@ def roundtrip(url: str) -> None:
     assert [r.run_id for r in reopened.runs(scenario="checkout-cache-flaky")] == ["r2"]
     assert [r.run_id for r in reopened.runs(since="2026-11-01")] == ["r2"]
     assert [r.run_id for r in reopened.runs(until="2026-11-01")] == ["r1"]
+    assert [r.run_id for r in reopened.runs(limit=1)] == ["r2"] and reopened.count_runs() == 2
+    items, total = reopened.action_items(limit=5)
+    assert total == 1 and [(i.run_id, i.position, i.scenario, i.text) for i in items] == [
+        ("r1", 0, "checkout-db-down", "add a DB alert")]
     reopened.close_action_item("r1", 0)
     assert reopened.runs(scenario="checkout-db-down")[0].action_items[0]["status"] == "done"
+    assert reopened.action_items() == ([], 0) and reopened.action_items(include_done=True)[1] == 1
     reopened.close()
 
 

@@ -206,3 +206,25 @@ def test_more_than_a_thousand_rows_are_tab_separated_lines(tmp_path: Path, capsy
     assert lines[1] == "item\tscenario\ttext\towner\tdue\tstatus"
     assert len(lines) == 32
     assert "r00029:1\ts1\ttab\\tand [/bold] and \\x1b]0;title\\x07\tsre\t2027-01-01\topen" in lines
+
+
+def test_a_postgresql_runs_view_over_an_endless_query_is_stopped(capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    from gameday.testing.services import postgres_server
+
+    monkeypatch.setattr(store, "QUERY_SECONDS", 0.5)  # statement_timeout = 500 ms
+    with postgres_server() as pg:
+        History(pg.admin_url).close()
+        with psycopg.connect(pg.admin_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE action_items; DROP TABLE runs; CREATE VIEW runs AS WITH RECURSIVE n(i) AS "
+                         "(SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i::text AS run_id, "
+                         + ", ".join(f"''::text AS {c}" for c in store.COLUMNS[1:]) + " FROM n WHERE i < 0")
+        started = time.monotonic()
+        assert main(["history", "--history", pg.admin_url]) == 2
+        assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert err.startswith("gameday: error: cannot use the history database postgresql://") and err.count("\n") == 1
+    assert err.endswith(": a query ran past 0.5 s and was stopped (is runs or action_items a view over an endless "
+                        "query?)\n")

@@ -226,8 +226,9 @@ class History:
                 pass  # the connection may be unusable; the first error is the one worth reporting
             if isinstance(exc, self._errors):
                 # e.g. a file that is not SQLite, a locked or read-only database, a server gone mid-query
+                stopped = self._interrupted or getattr(exc, "sqlstate", None) == "57014"  # PostgreSQL's timeout
                 reason = (f"a query ran past {QUERY_SECONDS:g} s and was stopped (is runs or action_items a view "
-                          "over an endless query?)" if self._interrupted else self._reason(exc))
+                          "over an endless query?)" if stopped else self._reason(exc))
                 raise GamedayError(f"cannot use the history database {self.where}: {reason}") from None
             raise
         finally:
