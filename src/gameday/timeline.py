@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from gameday.clock import Clock, iso, parse_iso
-from gameday.errors import JournalError
+from gameday.errors import JournalError, UnreadableFile
 from gameday.folders import make_folder
 from gameday.runfiles import open_append
 from gameday.timeline_shapes import MAX_DEPTH, details_problem, too_deep
+from gameday.userfiles import read_regular_file
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,9 @@ def decode_json(line: str) -> Any:
 
 
 Listener = Callable[[Event], None]
+
+MAX_TIMELINE_BYTES = 64_000_000
+"""Reading more would pass the 500 MB a reader may use (50 MB of events take about 400 MB once decoded)."""
 
 
 class Timeline:
@@ -205,14 +209,18 @@ def append_event(path: Path, kind: str, /, actor: str, at: datetime, **details: 
 def read_timeline(path: Path) -> list[Event]:
     """Events of a saved timeline; a torn last line (a crash mid-write, or the event being written) is skipped.
 
-    Any other line that is not an event is a ``JournalError`` naming ``file:line`` and what is wrong.
+    Any other line that is not an event is a ``JournalError`` naming ``file:line`` and what is wrong; so is a
+    file that is not a regular file (a FIFO, a device) or is larger than ``MAX_TIMELINE_BYTES``.
     """
+    if not os.path.lexists(path):
+        raise JournalError(f"no timeline at {path}", path=path)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise JournalError(f"no timeline at {path}", path=path) from None
-    except OSError as exc:
-        raise JournalError(f"cannot read timeline {path}: {exc.strerror or exc}", path=path) from None
+        data = read_regular_file(path, limit=MAX_TIMELINE_BYTES)
+    except UnreadableFile as exc:
+        raise JournalError(f"cannot read timeline {path}: {exc.reason}", path=path) from None
+    if len(data) > MAX_TIMELINE_BYTES:
+        raise JournalError(f"{path}: over {MAX_TIMELINE_BYTES // 1_000_000} MB, more than any run writes "
+                           "(an hour of a drill under load is a few MB); not read", path=path)
     lines = data.split(b"\n")
     events: list[Event] = []
     for number, raw in enumerate(lines, start=1):

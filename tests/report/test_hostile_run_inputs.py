@@ -189,3 +189,23 @@ def test_a_code_span_keeps_backticks_and_angle_brackets_as_written(run_dir: Path
     changed("load.started", detail("locustfile", "a`b<c>.py"))(run_dir)
     assert main(["report", str(run_dir)]) == 0
     assert "Locust ran ``a`b<c>.py`` against" in (run_dir / "report.md").read_text()
+
+
+def test_a_timeline_past_the_size_bound_is_refused_unread(run_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 50 MB timeline took 6.6 s and 410 MB to score; the bound (64 MB) keeps every reader under 500 MB."""
+    monkeypatch.setattr("gameday.timeline.MAX_TIMELINE_BYTES", 10_000)
+    assert main(["score", str(run_dir)]) == 2
+    assert capsys.readouterr().err == (f"gameday: error: {run_dir / 'timeline.jsonl'}: over 0 MB, more than any run "
+                                       "writes (an hour of a drill under load is a few MB); not read\n")
+
+
+def test_a_timeline_that_is_a_fifo_is_one_line(tmp_path: Path) -> None:
+    import os
+
+    from gameday.errors import JournalError
+    from gameday.timeline import read_timeline
+
+    os.mkfifo(tmp_path / "timeline.jsonl")
+    with pytest.raises(JournalError, match=r"cannot read timeline .*: not a regular file: a FIFO \(named pipe\)"):
+        read_timeline(tmp_path / "timeline.jsonl")
