@@ -14,6 +14,7 @@ from gameday.faults.toxiproxy_client import ToxiproxyClient
 from gameday.scenario.loader import load_scenario
 from gameday.testing import free_port
 from tests.faults.conftest import ToxiproxyServer, Upstream, start_toxiproxy
+from tests.helpers import stack_file
 
 
 def restart_on_same_port(server: ToxiproxyServer, log: Path) -> ToxiproxyServer:
@@ -36,7 +37,9 @@ def test_a_toxiproxy_restart_mid_fault_is_survived(tmp_path: Path, http_upstream
         client.create_proxy("web", listen=f"127.0.0.1:{listen}", upstream=http_upstream.address)
     path = tmp_path / "latency.yaml"
     path.write_text(yaml.safe_dump({
-        "version": 1, "name": "restart", "stack": {"toxiproxy": {"url": server.url}, "targets": {"web": {"proxy": "web"}}},
+        "version": 1, "name": "restart",
+        "stack": stack_file(tmp_path, "proxied", {"toxiproxy": {"url": server.url}, "targets": {"web": {"proxy": "web"}}},
+                            {"toxiproxy": ["web"]}),
         "steady_state": {"probes": [{"name": "web", "http": {"url": f"http://127.0.0.1:{listen}/", "timeout": "1s"},
                                      "interval": "200ms"}]},
         "faults": [{"kind": "latency", "target": "web", "duration": "2s", "args": {"latency": "300ms"}}],

@@ -223,3 +223,19 @@ def test_the_allowlist_is_enforced_when_the_fault_is_prepared_not_only_by_valida
         check_allowed(FaultHandle("container_kill", "db", "", platform="docker", labels={"gameday.allowed": "true"},
                                   address={"name": "shop-db"}), stack, allow_production=False)
     assert os.path.isfile(tmp_path / "stacks" / "shop.yaml")
+
+
+def test_a_run_keeps_the_stack_file_beside_its_scenario_copy_so_a_resumed_drill_finds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "token").write_text("TOKEN=1\n")
+    path = write(tmp_path, kind="revoke_credentials", target="token")
+    path.write_text(path.read_text().replace("duration: 10s", "duration: 1s") + "expect: {recovers_within: 5s}\n")
+    path.write_text(path.read_text().replace("  probes:\n    - name: web\n      http: {endpoint: web, path: /health}\n",
+                                             "  probes: []\n"))
+    assert main(["run", str(path), "--reports", str(tmp_path / "reports")]) == 0, capsys.readouterr().out[-2000:]
+    (run_dir,) = [p for p in (tmp_path / "reports").iterdir() if p.is_dir()]
+    assert (run_dir / "stacks" / "shop.yaml").read_bytes() == (tmp_path / "stacks" / "shop.yaml").read_bytes()
+    (tmp_path / "stacks" / "shop.yaml").unlink()
+    monkeypatch.chdir(run_dir.parent)
+    assert load_scenario(run_dir / "scenario.yaml").stack.source == str(run_dir / "stacks" / "shop.yaml")

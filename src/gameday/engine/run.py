@@ -215,9 +215,24 @@ class Runner:
 
     # --- phases -----------------------------------------------------------------------------
 
+    def _copy_stack_file(self, source: Path) -> None:
+        """The stack file beside the scenario's copy, where ``stack: <name>`` finds it when a drill is resumed."""
+        from gameday.errors import UnreadableFile
+        from gameday.scenario.yaml_source import MAX_FILE_BYTES
+        from gameday.userfiles import read_regular_file
+
+        try:
+            text = read_regular_file(source, limit=MAX_FILE_BYTES)
+        except UnreadableFile:
+            return  # gone since it was read: the run goes on with the stack it loaded, a resume will say so
+        (self.run_dir / "stacks").mkdir(exist_ok=True)
+        write_file(self.run_dir / "stacks" / source.name, text)
+
     def run(self) -> RunResult:
         if self.options.scenario_file is not None:
             write_file(self.run_dir / "scenario.yaml", self.options.scenario_file.read_bytes())  # never through a link
+        if self.scenario.stack.source:
+            self._copy_stack_file(Path(self.scenario.stack.source))
         self.timeline.record(
             ev.RUN_STARTED,
             run_id=self.run_id,
