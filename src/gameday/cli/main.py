@@ -134,6 +134,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         console.print(f"\n[bold]{escape(f.label)}[/] ({f.kind} on target {escape(f.target)}) at {f.when}")
         console.print(f"  would do:   {escape(f.do)}")
         console.print(f"  would undo: {escape(f.undo)}")
+        for note in f.notes:
+            console.print(f"  target:     {escape(note)}")
         console.print("  check:      " + ("[green]ok[/]" if f.problem is None else f"[red]{escape(f.problem)}[/]"))
     if plan.checks:
         console.print("\n[bold]steady state now[/]")

@@ -15,6 +15,8 @@ from gameday.errors import GamedayError
 from gameday.faults.base import FaultRegistry
 from gameday.handle import FaultHandle
 from gameday.observe.probes import Prober
+from gameday.platforms.base import DescribesTarget
+from gameday.platforms.registry import installed_platforms
 from gameday.scenario.durations import format_duration
 from gameday.scenario.model import Scenario
 
@@ -28,6 +30,8 @@ class PlannedFault:
     do: str
     undo: str
     problem: str | None = None
+    notes: tuple[str, ...] = ()
+    """What the target's platform says a person should know (Compose: dependencies, restart policy)."""
 
 
 @dataclass
@@ -48,6 +52,12 @@ def describe_revert(driver: object, handle: FaultHandle) -> str:
     return f"undo: {handle.description}"
 
 
+def target_notes(handle: FaultHandle) -> tuple[str, ...]:
+    """The target platform's notes on it (the optional DescribesTarget hook); none from a platform without it."""
+    platform = installed_platforms().for_handle(handle)
+    return tuple(platform.target_notes(handle)) if isinstance(platform, DescribesTarget) else ()
+
+
 def make_plan(scenario: Scenario, *, registry: FaultRegistry | None = None, state_dir: Path | None = None,
               allow_production: bool = False) -> Plan:
     registry = registry or FaultRegistry()
@@ -62,7 +72,7 @@ def make_plan(scenario: Scenario, *, registry: FaultRegistry | None = None, stat
             held_by = holder(resource_key(handle), locks, platform=handle.platform)
             problem = f"target in use by run {held_by}" if held_by else None
             plan.faults.append(PlannedFault(spec.label, spec.kind, spec.target, when, handle.description,
-                                            describe_revert(driver, handle), problem))
+                                            describe_revert(driver, handle), problem, target_notes(handle)))
         except GamedayError as exc:
             plan.faults.append(PlannedFault(spec.label, spec.kind, spec.target, when, "-", "-", str(exc)))
     prober = Prober()

@@ -88,7 +88,7 @@ class _ContainerFault:
             state = runtime.inspect(container_id)
             if state.paused:
                 runtime.unpause(container_id)
-            elif state.status != "running":
+            elif state.status not in ("running", "restarting"):  # restarting: its restart policy brings it back
                 runtime.start(container_id)
             wait_until_ready(runtime, container_id, handle.data["container_name"],
                              healthcheck=handle.data.get("has_healthcheck", False))

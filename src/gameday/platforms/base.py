@@ -10,6 +10,7 @@ point group, the built-ins exactly as a third party's would.
                                       platform's own opt-in (a container's label)
       lock_key(handle) -> str         what the fault touches, as one lock key
       holder(key, locks) -> run id    who else holds it, for plans and "in use by run X" errors
+    DescribesTarget     optional: target_notes(handle), what plan says about the target (Compose: its dependencies)
     ContainerPlatform   a Platform with containers: find_container(...) and runtime(address)
     ContainerRuntime    inspect, exec with a timeout, and the lifecycle calls container faults make
 
@@ -91,6 +92,14 @@ class Platform(Protocol):
     def holder(self, key: str, locks: LockBook) -> str | None:
         """The live run holding this key, if any."""
         ...
+
+
+@runtime_checkable
+class DescribesTarget(Protocol):
+    """Optional for a platform: what a person should know about a target before a fault on it (its
+    dependencies, what restarts it), one sentence each; ``gameday plan`` shows them."""
+
+    def target_notes(self, handle: FaultHandle) -> list[str]: ...
 
 
 def refuse_production(handle: FaultHandle, policy: SafetyPolicy) -> None:
