@@ -15,8 +15,11 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$@"
 }
 
-APT_PACKAGES=(docker.io busybox-static debootstrap postgresql redis-server prometheus prometheus-alertmanager
-              chromium tmux curl jq)
+# docker-compose: Debian's Compose v1 (1.29.2), for the compose platform and `gameday init --compose`; gameday
+# uses the v2 plugin (`docker compose`) instead where one is installed. v1 from apt took 44 s here; building v2
+# from its Go module took 7 min on two cores (docs/decisions.md).
+APT_PACKAGES=(docker.io docker-compose busybox-static debootstrap postgresql redis-server prometheus
+              prometheus-alertmanager chromium tmux curl jq)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -106,7 +106,7 @@ def test_the_plugin_platform_is_in_the_schema(plugin: MemoryRuntime, capsys: pyt
 
 def test_without_the_plugin_the_platform_is_unknown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "-q", str(scenario_file(tmp_path))]) == 1
-    assert "stack.targets.web.platform: unknown platform 'memory' (known: docker, host" in capsys.readouterr().out
+    assert "stack.targets.web.platform: unknown platform 'memory' (known: compose, docker, host" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("entry_point", "message"), [

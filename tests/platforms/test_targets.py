@@ -80,7 +80,7 @@ def test_the_long_and_the_short_form_are_the_same_target(tmp_path: Path, long: s
 def test_an_unknown_platform_is_a_located_error_naming_the_known_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lines = problems(tmp_path, "{platform: kubernetes, pod: checkout}", capsys)
     assert ("5:21: stack.targets.web.platform: unknown platform 'kubernetes' "
-            "(known: docker, host, postgres, redis, toxiproxy)") in lines
+            "(known: compose, docker, host, postgres, redis, toxiproxy)") in lines
 
 
 def test_a_field_of_another_platform_is_an_unknown_key_where_it_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -145,7 +145,7 @@ def test_the_schema_accepts_long_and_short_forms(target: dict[str, Any]) -> None
 
 @pytest.mark.parametrize(("target", "words"), [
     ({"platform": "docker", "proxy": "p"}, "'proxy' was unexpected"),
-    ({"platform": "kubernetes", "pod": "p"}, "is not one of ['docker', 'host', 'postgres', 'redis', 'toxiproxy']"),
+    ({"platform": "kubernetes", "pod": "p"}, "is not one of ['compose', 'docker', 'host', 'postgres', 'redis', 'toxiproxy']"),
     ({"platform": "toxiproxy"}, "'proxy' is a required property"),
 ])
 def test_the_schema_checks_a_target_by_its_platforms_model(target: dict[str, Any], words: str) -> None:
@@ -158,3 +158,26 @@ def test_the_short_forms_mean_the_built_in_platforms_in_the_schema_too() -> None
     assert {"if": {"properties": {"platform": {"const": "docker"}}, "required": ["platform"]},
             "then": {"$ref": "#/$defs/DockerTarget"}} in rules
     assert rules[-1]["if"] == {"not": {"required": ["platform"]}}
+
+
+@pytest.mark.parametrize("kind", ["container_kill", "container_stop", "container_pause", "disk_fill"])
+def test_a_compose_service_is_a_target_of_every_fault_that_acts_on_a_container(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """validate asks the platform whether it has containers; it does not look for a field named container."""
+    lines = problems(tmp_path, "{platform: compose, project: shop, service: checkout}", capsys, kind)
+    assert [line for line in lines if "target" in line] == []
+
+
+def test_a_toxiproxy_fault_on_a_compose_service_is_located_naming_where_it_acts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = problems(tmp_path, "{platform: compose, project: shop, service: checkout}", capsys, "latency")
+    assert [line for line in lines if ".target:" in line] == [
+        "8:13: faults[0].target: fault kind 'latency' acts on a target on platform toxiproxy; 'web' is on platform compose"]
+
+
+def test_a_compose_target_names_its_project_and_service(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = problems(tmp_path, "{platform: compose, service: checkout, index: 0}", capsys)
+    assert any("stack.targets.web.project: required field is missing" in line for line in lines), lines
+    assert any("stack.targets.web.index: input should be greater than or equal to 1" in line for line in lines), lines
