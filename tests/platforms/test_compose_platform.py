@@ -5,10 +5,12 @@ Compose replaced during a fault, and the allowlist by the service's labels."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gameday.cli.main import main
 from gameday.engine.plan import make_plan
 from gameday.engine.safety import check_allowed
 from gameday.errors import TargetError
@@ -17,6 +19,7 @@ from gameday.platforms.compose import ComposePlatform
 from gameday.platforms.compose_config import ComposeFiles, read_config
 from gameday.platforms.docker import DockerPlatform
 from gameday.scenario.model import FaultSpec, Scenario, StackSpec
+from gameday.scenario.stackfile import load_stack_file
 from gameday.testing import free_port
 from tests.compose_projects import ComposeProject, compose_project  # noqa: F401 -- the fixture
 from tests.conftest import http_ok, wait_for
@@ -168,3 +171,29 @@ def test_the_resolved_configuration_is_read_through_compose(shop: Any, docker_cl
     assert config.services["cache"].healthcheck and not config.services["web"].healthcheck
     [volume] = config.services["cache"].volumes
     assert (volume.type, volume.target, volume.read_only) == ("volume", "/data", False)
+
+
+def test_a_stack_file_allows_services_by_name_and_gives_the_project(
+    shop: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project, _ = shop
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "shop.yaml").write_text(
+        "version: 1\nplatform: compose\n"
+        f"platforms: {{compose: {{project: {project.name}}}}}\n"
+        "targets:\n  web: {platform: compose, service: web}\n  cache: {platform: compose, service: cache}\n"
+        "allow:\n  compose: [web]\n")
+    scenario = tmp_path / "shop-kill.yaml"
+    scenario.write_text("version: 1\nname: shop-kill\nstack: shop\nfaults:\n"
+                        "  - {kind: container_kill, target: web, duration: 1s}\n"
+                        "  - {kind: container_kill, target: cache, duration: 1s}\n")
+    assert main(["validate", "-q", str(scenario)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [(f"{scenario}:6:36: faults[1].target: target 'cache' (service=cache) is not allowed by stack "
+                     f"'shop': its allow.compose in {tmp_path / 'stacks' / 'shop.yaml'} does not list cache")]
+    loaded = load_stack_file(tmp_path / "stacks" / "shop.yaml")
+    handle = ContainerKill().prepare(fault("container_kill", "cache"), loaded)
+    assert handle.address["project"] == project.name  # from platforms.compose.project
+    with pytest.raises(TargetError, match=r"service cache \(target 'cache'\) is not in stack 'shop''s allowlist"):
+        check_allowed(handle, loaded, allow_production=False)
+    check_allowed(ContainerKill().prepare(fault("container_kill"), loaded), loaded, allow_production=False)

@@ -177,7 +177,9 @@ def test_a_toxiproxy_fault_on_a_compose_service_is_located_naming_where_it_acts(
         "8:13: faults[0].target: fault kind 'latency' acts on a target on platform toxiproxy; 'web' is on platform compose"]
 
 
-def test_a_compose_target_names_its_project_and_service(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    lines = problems(tmp_path, "{platform: compose, service: checkout, index: 0}", capsys)
-    assert any("stack.targets.web.project: required field is missing" in line for line in lines), lines
+def test_a_compose_target_names_its_service_and_a_replica_from_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = problems(tmp_path, "{platform: compose, project: shop, index: 0}", capsys)
+    assert any("stack.targets.web.service: required field is missing" in line for line in lines), lines
     assert any("stack.targets.web.index: input should be greater than or equal to 1" in line for line in lines), lines

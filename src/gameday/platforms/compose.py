@@ -1,13 +1,15 @@
 """The Compose platform: a service's container in a Docker Compose project (v1 or v2), by Compose's labels.
 
     target: {platform: compose, project: shop, service: checkout}            (index: 1, the first replica)
+    target: {platform: compose, service: checkout}     the project from the stack's platforms.compose.project
 
 The container is the one Compose labelled ``com.docker.compose.project=shop``, ``...service=checkout`` and
 ``...container-number=1`` (the same labels for v1 and v2), so a target survives ``docker compose up``
 recreating it under a new id. Everything else is Docker's: the container faults and disk_fill reach it
-through the Docker runtime, its lock key is ``docker:<container id>`` (a Docker target naming the same
-container takes the same lock), and it is a fault target only with the stack's ``allow_label``, which a
-service gets from ``labels:`` in the Compose file (Compose passes service labels on to the container).
+through the Docker runtime, and its lock key is ``docker:<container id>`` (a Docker target naming the same
+container takes the same lock). A stack file allows a service by name (``allow: {compose: [checkout]}``,
+globs too); in a scenario's inline stack, a service is a fault target only with the stack's ``allow_label``,
+which it gets from ``labels:`` in the Compose file (Compose passes service labels on to the container).
 
 What Compose knows and Docker does not is read from the project's resolved configuration (``config``):
 its dependencies both ways, its health check, its restart policy; ``gameday plan`` shows them, because they
@@ -27,7 +29,14 @@ from pydantic import Field
 
 from gameday.errors import GamedayError, TargetError
 from gameday.handle import FaultHandle
-from gameday.platforms.base import ContainerState, SafetyPolicy, Target, refuse_production, refuse_unlabelled
+from gameday.platforms.base import (
+    ContainerState,
+    SafetyPolicy,
+    Target,
+    refuse_production,
+    refuse_unlabelled,
+    refuse_unlisted,
+)
 from gameday.platforms.compose_config import (
     NUMBER_LABEL,
     ONEOFF_LABEL,
@@ -55,13 +64,15 @@ class ComposeTarget(Target):
     """One container of a Compose service."""
 
     platform: Literal["compose"] = "compose"
-    project: str = Field(min_length=1, description="the Compose project name (`docker compose -p`, default: its folder)")
+    project: str | None = Field(None, min_length=1, description="the Compose project name (`docker compose -p`, "
+                                "default: its folder); default: the stack's platforms.compose.project")
     service: str = Field(min_length=1, description="the service name in the Compose file")
     index: int = Field(1, ge=1, le=10_000, description="which replica of the service (Compose's container number)")
 
     @property
     def selector(self) -> str:
-        return f"project={self.project},service={self.service}" + (f",index={self.index}" if self.index != 1 else "")
+        project = f"project={self.project}," if self.project else ""
+        return f"{project}service={self.service}" + (f",index={self.index}" if self.index != 1 else "")
 
 
 def service_filters(project: str, service: str, index: int) -> dict[str, list[str]]:
@@ -152,18 +163,32 @@ class ComposePlatform(DockerPlatform):
     def __init__(self) -> None:
         self._configs: dict[ComposeFiles, ComposeProject | str] = {}
 
+    opt_in: ClassVar[str] = 'the service\'s label (labels: {gameday.allowed: "true"} in the Compose file)'
+
+    def allow_name(self, target: Target) -> str | None:
+        return target.service if isinstance(target, ComposeTarget) else None
+
     def check_allowed(self, handle: FaultHandle, policy: SafetyPolicy) -> None:
+        """With a stack file, its ``allow.compose`` lists the service; inline, the service carries the label."""
         refuse_production(handle, policy)
+        service = str(handle.address.get("service") or "")
+        if policy.allow is not None:
+            declared = self.allow_name(policy.declared) if policy.declared is not None else None
+            refuse_unlisted(handle, policy, platform=self.name, names=[declared, service], what="service")
+            return
         key, _, value = policy.allow_label.partition("=")
-        service = handle.address.get("service") or "the service"
         refuse_unlabelled(handle, policy, what="container",
-                          hint=f'add `labels: {{{key}: "{value}"}}` to {service} in the Compose file, then '
-                               "`docker compose up -d` to apply it")
+                          hint=f'add `labels: {{{key}: "{value}"}}` to {service or "the service"} in the Compose '
+                               "file, then `docker compose up -d` to apply it")
 
     def find_container(self, target: Target, target_name: str, settings: Mapping[str, Any]) -> ContainerState:
         if not isinstance(target, ComposeTarget):
             raise TargetError(f"target '{target_name}' is not a compose target", target=target_name)
-        container = find_service_container(settings.get("base_url"), target.project, target.service, target.index,
+        project = target.project or settings.get("project")
+        if not isinstance(project, str) or not project:
+            raise TargetError(f"target '{target_name}' names no Compose project: give it project:, or the stack "
+                              "platforms: {compose: {project: NAME}}", target=target_name)
+        container = find_service_container(settings.get("base_url"), project, target.service, target.index,
                                            target_name)
         return container_state(container)
 
