@@ -239,3 +239,50 @@ def test_a_run_keeps_the_stack_file_beside_its_scenario_copy_so_a_resumed_drill_
     (tmp_path / "stacks" / "shop.yaml").unlink()
     monkeypatch.chdir(run_dir.parent)
     assert load_scenario(run_dir / "scenario.yaml").stack.source == str(run_dir / "stacks" / "shop.yaml")
+
+
+def test_a_stack_file_named_on_the_command_line_is_validated_as_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path)
+    stack_file = tmp_path / "stacks" / "shop.yaml"
+    assert main(["validate", str(stack_file)]) == 0
+    assert f"{stack_file}: ok (stack file)" in capsys.readouterr().out
+    stack_file.write_text(stack_file.read_text().replace("version: 1", "version: 2"))
+    assert main(["validate", str(stack_file)]) == 1
+    assert f"{stack_file}:1:10: version: must be one of 1, got 2" in capsys.readouterr().out
+
+
+def test_platform_settings_are_checked_by_the_platforms_own_settings_model(tmp_path: Path) -> None:
+    from typing import ClassVar
+
+    from pydantic import BaseModel, ConfigDict
+
+    from gameday.platforms.base import PlatformDefaults, Target
+    from gameday.platforms.docker import DockerPlatform
+    from gameday.platforms.registry import PlatformRegistry
+
+    class Settings(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        project: str
+
+    class Configured(DockerPlatform):
+        settings_model: ClassVar[type[BaseModel]] = Settings
+
+    class Plain(PlatformDefaults):
+        name: ClassVar[str] = "plain"
+        target_model: ClassVar[type[Target]] = Target
+
+    registry = PlatformRegistry(extra={"docker": Configured(), "plain": Plain()})
+    stack_file = tmp_path / "stacks" / "shop.yaml"
+    write(tmp_path, stack=STACK + "platforms:\n  docker: {project: shop}\n  plain: {anything: 1}\n")
+    stack = load_stack_file(stack_file, platforms=registry)
+    assert stack.platform_settings("docker") == {"base_url": None, "project": "shop"}
+    assert stack.platform_settings("plain") == {"anything": 1}
+    write(tmp_path, stack=STACK + "platforms:\n  docker: {projekt: shop}\n  nomad: {}\n")
+    with pytest.raises(ScenarioErrors) as caught:
+        load_stack_file(stack_file, platforms=registry)
+    lines = caught.value.lines()
+    assert any(":16:21: platforms.docker.projekt: unknown key" in line for line in lines), lines
+    assert any(":16:3: platforms.docker.project: required field is missing" in line for line in lines), lines
+    assert any(":17:3: platforms.nomad: unknown platform 'nomad'" in line for line in lines), lines

@@ -29,6 +29,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from gameday.faults.base import FaultRegistry
     from gameday.printable import printable
     from gameday.scenario.loader import find_scenario_files, load_scenario
+    from gameday.scenario.stackfile import STACK_FOLDER, load_stack_file
 
     files = find_scenario_files([Path(p) for p in args.paths])
     if not files:
@@ -38,6 +39,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems = 0
     for f in files:
         try:
+            if f.parent.name == STACK_FOLDER:  # a stack file named on the command line: checked as one
+                load_stack_file(f)
+                if not args.quiet:
+                    print(printable(f"{f}: ok (stack file)"))
+                continue
             scenario = load_scenario(f, registry=registry)
         except ScenarioErrors as exc:
             for line in exc.lines():

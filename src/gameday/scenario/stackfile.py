@@ -9,7 +9,8 @@
       endpoints:  {checkout: {url: http://127.0.0.1:18080}}   probes say {endpoint: checkout, path: /health}
       targets:    {postgres: {container: gameday-demo-postgres}, db-path: {proxy: postgres}, ...}
       allow:      {docker: [gameday-demo-postgres], toxiproxy: [postgres], postgres: [checkout], ...}
-      platforms:  {compose: {...}}         settings a platform reads (its ``platform_settings``)
+      platforms:  {compose: {...}}         settings a platform reads (``StackSpec.platform_settings``), checked
+                                           by the platform's ``settings_model`` when it has one
 
 A stack file is read by the same YAML reader as a scenario (same limits, same ``file:line:column: field:
 message`` errors). Secrets are named by environment variable (``dsn_env``, ``url_env``), never written: a
@@ -117,7 +118,8 @@ def read_stack_file(path: Path, *, platforms: Any | None = None) -> tuple[StackF
     except ValidationError as exc:
         problems.extend(translate_errors(doc, exc))
     known = {(p.field, p.message) for p in problems}
-    for extra in url_secret_problems(doc, raw, ()) + _allow_problems(doc, raw, registry):
+    for extra in url_secret_problems(doc, raw, ()) + _allow_problems(doc, raw, registry) + \
+            platform_settings_problems(doc, raw, registry, ()):
         if (extra.field, extra.message) not in known:
             problems.append(extra)
     problems.sort(key=lambda p: (p.line or 0, p.column or 0))
@@ -139,6 +141,31 @@ def _allow_problems(doc: SourceDocument, raw: dict[str, Any], registry: Any) -> 
     platform = raw.get("platform")
     if isinstance(platform, str) and platform not in registry:
         problems.append(doc.error(("platform",), f"unknown platform '{platform}' (known: {', '.join(registry.names())})"))
+    return problems
+
+
+def platform_settings_problems(doc: SourceDocument, raw: dict[str, Any], registry: Any,
+                               at: FieldPath) -> list[ScenarioError]:
+    """``platforms.<name>``: an installed platform, and its settings as its own ``settings_model`` (a pydantic
+    model, optional) reads them."""
+    from gameday.errors import GamedayError
+    from gameday.scenario.loader import translate_errors
+
+    settings = raw.get("platforms")
+    problems: list[ScenarioError] = []
+    for name, values in settings.items() if isinstance(settings, dict) else ():
+        where: FieldPath = (*at, "platforms", name)
+        try:
+            platform = registry.get(name)
+        except GamedayError as exc:
+            problems.append(doc.error(where, str(exc)))
+            continue
+        model = getattr(platform, "settings_model", None)
+        if model is not None and isinstance(values, dict):
+            try:
+                model.model_validate(values)
+            except ValidationError as exc:
+                problems.extend(translate_errors(doc, exc, prefix=where))
     return problems
 
 
@@ -196,7 +223,8 @@ def resolve_stack(doc: SourceDocument, *, platforms: Any | None = None,
                                                       "allowlist in a stack file (stacks/<name>.yaml) and write "
                                                       "stack: <name>"))
     known = {(p.field, p.message) for p in problems}
-    problems.extend(p for p in url_secret_problems(doc, raw, ("stack",)) if (p.field, p.message) not in known)
+    extra = url_secret_problems(doc, raw, ("stack",)) + platform_settings_problems(doc, raw, registry, ("stack",))
+    problems.extend(p for p in extra if (p.field, p.message) not in known)
     return (stack if not problems else None), raw, problems
 
 
