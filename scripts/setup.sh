@@ -19,7 +19,7 @@ apt_install() {
 # uses the v2 plugin (`docker compose`) instead where one is installed. v1 from apt took 44 s here; building v2
 # from its Go module took 7 min on two cores (docs/decisions.md).
 APT_PACKAGES=(docker.io docker-compose busybox-static debootstrap postgresql redis-server prometheus
-              prometheus-alertmanager chromium tmux curl jq)
+              prometheus-alertmanager chromium tmux curl jq etcd-server)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -58,4 +58,9 @@ if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ] && [ ! -x "$HOME/
   apt_install golang-go
 fi
 python3 -m gameday stack build
+
+# The local Kubernetes control plane (gameday cluster up): built from source once, cached under
+# ~/.cache/gameday/kubernetes/ (about 15 min and 2 GB of memory the first time; seconds afterwards).
+step "building Kubernetes and kwok from source (cached)"
+bash scripts/build-kubernetes.sh
 echo "setup done"

@@ -311,14 +311,15 @@ def _extend(sub: Any) -> None:
     from gameday.cli import (
         alert_commands,
         ci_commands,
+        cluster_commands,
         facilitate_commands,
         runbook_commands,
         score_commands,
         stack_commands,
     )
 
-    for module in (stack_commands, alert_commands, score_commands, runbook_commands, facilitate_commands,
-                   ci_commands):
+    for module in (stack_commands, cluster_commands, alert_commands, score_commands, runbook_commands,
+                   facilitate_commands, ci_commands):
         module.register(sub)
 
 
