@@ -6,12 +6,14 @@ import contextlib
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gameday.cluster import processes
 from gameday.cluster.manager import PARTS, LocalCluster
+from tests.cluster.conftest import cluster_config
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow]
 
@@ -94,22 +96,37 @@ def test_up_again_keeps_what_runs_and_restarts_a_part_that_died(local_cluster: L
     assert local_cluster.status().healthy
 
 
-def test_down_stops_every_process_and_is_harmless_to_repeat(local_cluster: LocalCluster) -> None:
-    recorded = [processes.read_pid_file(local_cluster.pid_file(part)) for part in PARTS]
-    assert all(r is not None for r in recorded)
+def test_down_stops_every_process_and_is_harmless_to_repeat(tmp_path: Path) -> None:
+    cluster = LocalCluster(cluster_config(tmp_path, nodes=1))  # its own: the session's cluster stays up
+    try:
+        assert cluster.up(timeout=300).healthy
+        recorded = [processes.read_pid_file(cluster.pid_file(part)) for part in PARTS]
+        ports = [p.port for p in cluster.status().parts]
+    finally:
+        stopped = cluster.down()
 
-    assert local_cluster.down() == list(reversed(PARTS))
+    assert stopped == list(reversed(PARTS))
+    assert all(r is not None and not processes.alive(r) for r in recorded)
+    assert not any(port for _, port in _listening_addresses_on(ports)), "a port is still listened on"
+    assert [p.state for p in cluster.status().parts] == ["stopped"] * len(PARTS)
+    assert cluster.down() == []
+    assert not cluster.status().ready
 
-    assert not any(processes.alive(r) for r in recorded if r is not None)
-    assert [p.state for p in local_cluster.status().parts] == ["stopped"] * len(PARTS)
-    assert local_cluster.down() == []
-    assert not local_cluster.status().ready
+
+def _listening_addresses_on(ports: list[int]) -> set[tuple[str, int]]:
+    """Listening sockets on these ports, whoever holds them."""
+    return {(a, p) for a, p in _listening(None) if p in ports}
 
 
 def _listening_addresses(pids: set[int]) -> set[tuple[str, int]]:
     """(address, port) of every TCP socket in LISTEN state owned by one of ``pids`` (from /proc)."""
+    return _listening(pids)
+
+
+def _listening(pids: set[int] | None) -> set[tuple[str, int]]:
+    """(address, port) of TCP sockets in LISTEN state: those of ``pids``, or all of them (None)."""
     inodes: set[str] = set()
-    for pid in pids:
+    for pid in pids or ():
         with contextlib.suppress(OSError):
             for fd in os.listdir(f"/proc/{pid}/fd"):
                 with contextlib.suppress(OSError):
@@ -121,7 +138,7 @@ def _listening_addresses(pids: set[int]) -> set[tuple[str, int]]:
         with open(table, encoding="ascii") as f:
             for line in f.readlines()[1:]:
                 cols = line.split()
-                if cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
+                if cols[3] == "0A" and (pids is None or cols[9] in inodes):  # 0A: LISTEN
                     address, port = cols[1].split(":")
                     found.add((_address(address, family), int(port, 16)))
     return found

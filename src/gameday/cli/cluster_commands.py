@@ -26,7 +26,7 @@ def _cluster(console: Any, *, nodes: int | None = None, saved: bool = True) -> A
     if nodes is not None:
         config = replace(config, nodes=nodes)
         config.check()
-    log = lambda message: console.print(f"[dim]{markup_safe(message)}[/]")  # noqa: E731
+    log = lambda message: console.print(f"[dim]{markup_safe(message)}[/]", soft_wrap=True)  # noqa: E731
     return LocalCluster.saved(config, log=log) if saved else LocalCluster(config, log=log)
 
 
@@ -36,28 +36,33 @@ def _print_status(console: Any, status: Any) -> None:
     from gameday.printable import markup_safe as safe
 
     table = Table(box=None, pad_edge=False)
-    for column in ("part", "pid", "port", "state", "log"):
+    for column in ("part", "pid", "port", "state"):
         table.add_column(column, no_wrap=True)
     for p in status.parts:
         colour = "green" if p.state == "running" else "red"
-        table.add_row(p.part, str(p.pid or "-"), str(p.port), f"[{colour}]{p.state}[/]", safe(str(p.log)))
+        table.add_row(p.part, str(p.pid or "-"), str(p.port), f"[{colour}]{p.state}[/]")
     console.print(table)
+    if status.parts:
+        console.print(f"logs: {safe(str(status.parts[0].log.parent))}", soft_wrap=True)
     colour = "green" if status.ready else "red"
     console.print(f"API server: [{colour}]{safe(status.readiness)}[/]")
     ready = sum(1 for _, ok in status.nodes if ok)
     colour = "green" if status.nodes and ready == len(status.nodes) else "red"
     console.print(f"nodes: [{colour}]{ready}/{len(status.nodes)} Ready[/]"
                   + "".join(f"\n  {safe(name)}: {'Ready' if ok else 'NotReady'}" for name, ok in status.nodes))
-    console.print(f"kubeconfig: {safe(str(status.kubeconfig))}")
+    console.print(f"kubeconfig: {safe(str(status.kubeconfig))}", soft_wrap=True)
 
 
 def cmd_cluster_up(args: argparse.Namespace) -> int:
+    from gameday.printable import markup_safe
+
     console = _console()
     # An explicit --nodes wins over what the last `up` recorded; the ports are the ones configured now.
     cluster = _cluster(console, nodes=args.nodes, saved=False)
     status = cluster.up(timeout=args.timeout)
     _print_status(console, status)
-    console.print(f"[green]local cluster is up[/]: kubectl --kubeconfig {status.kubeconfig} get nodes", markup=True)
+    console.print(f"[green]local cluster is up[/]: kubectl --kubeconfig {markup_safe(str(status.kubeconfig))} get nodes",
+                  soft_wrap=True)
     return 0
 
 
@@ -73,7 +78,7 @@ def cmd_cluster_down(args: argparse.Namespace) -> int:
     console = _console()
     stopped = _cluster(console).down()
     console.print(f"stopped {len(stopped)} process{'es' if len(stopped) != 1 else ''}"
-                  + (f": {', '.join(stopped)}" if stopped else " (nothing was running)"), markup=False)
+                  + (f": {', '.join(stopped)}" if stopped else " (nothing was running)"), markup=False, soft_wrap=True)
     return 0
 
 

@@ -43,6 +43,10 @@ class LocalAPI:
         """POST ``body``; an object that exists already (409) is fine: ``up`` is repeatable."""
         return self._call("POST", path, body, ok=(409,))
 
+    def delete(self, path: str) -> None:
+        """DELETE; an object already gone (404) is fine."""
+        self._call("DELETE", path, ok=(404,))
+
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None, ok: tuple[int, ...] = ()) -> Any:
         try:
             response = self._client.request(method, path, content=None if body is None else json.dumps(body),

@@ -134,6 +134,9 @@ class LocalCluster:
             names = [f"kwok-node-{i}" for i in range(self.config.nodes)]
             for name in names:
                 api.create_kwok_node(name)
+            for name, _ in api.nodes():  # fewer nodes than last time: the extra ones go
+                if name.startswith("kwok-node-") and name not in names:
+                    api.delete(f"/api/v1/nodes/{name}")
             self._log(f"waiting for {len(names)} kwok node{'s' if len(names) != 1 else ''} to be Ready")
             self._wait("kwok", lambda: _all_ready(api.nodes(), names), deadline)
             # Pods are refused until the controller manager has made the namespace's service account.
@@ -160,7 +163,7 @@ class LocalCluster:
     def _start(self, part: str, binaries: dict[str, Path], running: set[str]) -> None:
         if part in running:
             return
-        self._log(f"starting {part} on {HOST}:{self.port(part)} (log: {self.log_file(part)})")
+        self._log(f"starting {part} on {HOST}:{self.port(part)}")
         processes.start([str(binaries[part]), *self._args(part)], pid_file=self.pid_file(part),
                         log_file=self.log_file(part))
 

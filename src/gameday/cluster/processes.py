@@ -2,7 +2,8 @@
 
 A pid file holds the pid and the process's start time (``/proc/<pid>/stat`` field 22), so a pid the
 kernel has since given to another program is not mistaken for ours: that is a stale pid file, and the
-process counts as dead. A zombie (a child of this very process that has exited) counts as dead too.
+process counts as dead. A zombie (a child of this very process that has exited) counts as dead too, once
+none of its threads is left.
 """
 
 from __future__ import annotations
@@ -48,7 +49,20 @@ def alive(recorded: Recorded) -> bool:
     """True while the recorded process itself runs (not a zombie, not a newer process with its pid)."""
     _reap(recorded.pid)
     stat = _proc_stat(recorded.pid)
-    return stat is not None and stat[0] not in ("Z", "X") and stat[1] == recorded.start_time
+    if stat is None or stat[1] != recorded.start_time:
+        return False
+    if stat[0] in ("Z", "X"):
+        # A killed multi-threaded process (Go) shows its first thread as a zombie while the others still
+        # exit, holding its sockets open: it is gone only once no thread is left.
+        return _threads(recorded.pid) > 1
+    return True
+
+
+def _threads(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
 
 
 def _reap(pid: int) -> None:
