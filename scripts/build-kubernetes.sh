@@ -21,10 +21,10 @@ say() { printf 'build-kubernetes: %s\n' "$*"; }
 fail() { printf 'build-kubernetes: %s\n' "$*" >&2; exit 1; }
 
 answers() {  # answers BINARY EXPECTED: the binary runs and its --version output names EXPECTED
-  local out
+  local version
   [ -x "$1" ] || return 1
-  out=$("$1" --version 2>&1 | head -3) || return 1
-  case "$out" in *"$2"*) return 0 ;; *) return 1 ;; esac
+  version=$("$1" --version 2>&1) || return 1  # all of it: a pipe into head or grep -q could SIGPIPE the binary
+  case "$version" in *"$2"*) return 0 ;; *) return 1 ;; esac
 }
 
 k8s_cached() {
@@ -38,7 +38,9 @@ k8s_cached() {
   done
 }
 answers_kubectl() {  # kubectl --version is not a flag; `kubectl version --client` is
-  [ -x "$1" ] && "$1" version --client 2>/dev/null | grep -q "$K8S_VERSION"
+  local version
+  [ -x "$1" ] && version=$("$1" version --client 2>/dev/null) || return 1
+  case "$version" in *"$K8S_VERSION"*) return 0 ;; *) return 1 ;; esac
 }
 
 find_go() {
@@ -72,6 +74,8 @@ run_step() {
 }
 
 mkdir -p "$CACHE"
+out=""  # the current build's output folder, inside the cache: removed on any exit, so no half build stays
+trap '[ -z "$out" ] || rm -rf "$out"' EXIT
 etcd_bin=$(command -v etcd || true)
 [ -n "$etcd_bin" ] || [ -x /usr/bin/etcd ] || fail "etcd is missing: apt-get install etcd-server (setup.sh does)"
 
