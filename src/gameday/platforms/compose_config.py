@@ -107,6 +107,8 @@ class Service:
     labels: dict[str, str] = field(default_factory=dict)
     network_mode: str = ""
     container_name: str = ""
+    command: tuple[str, ...] = ()
+    """Its entrypoint and command, as words (what it says it listens on, with host networking)."""
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,19 @@ def _service(name: str, body: dict[str, Any]) -> Service:
         labels=_pairs(body.get("labels")),
         network_mode=str(body.get("network_mode") or ""),
         container_name=str(body.get("container_name") or ""),
+        command=(*_words(body.get("entrypoint")), *_words(body.get("command"))),
     )
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    if isinstance(value, str):
+        try:
+            return tuple(shlex.split(value))
+        except ValueError:
+            return tuple(value.split())
+    return ()
 
 
 def _depends_on(value: Any) -> dict[str, str]:
