@@ -81,6 +81,17 @@ def test_a_target_outside_the_allowlist_is_a_validate_error_at_the_faults_target
          f"allow.docker in {tmp_path / 'stacks' / 'shop.yaml'} does not list shop-db")]
 
 
+def test_an_allowlist_with_every_entry_commented_out_allows_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`allow:` left empty is null to YAML: it must allow nothing, not fall back to the inline stacks' label rule."""
+    empty = STACK[:STACK.index("allow:")] + "allow:\n  # docker: [shop-web]\n"
+    path = write(tmp_path, stack=empty)
+    lines = problems(path, capsys)
+    assert len(lines) == 1 and "target 'web' (container=shop-web) is not allowed by stack 'shop'" in lines[0], lines
+    assert load_stack_file(tmp_path / "stacks" / "shop.yaml").allow == {}
+
+
 def test_an_unknown_target_and_a_wrong_kind_are_located_at_the_fault_too(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

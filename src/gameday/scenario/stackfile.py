@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from gameday.errors import ScenarioError, ScenarioErrors
 from gameday.scenario.model import Name, StackSpec, _no_password
@@ -48,6 +48,13 @@ class StackFile(StackSpec):
         default_factory=dict,
         description="what may be faulted, per platform: docker: container names, toxiproxy: proxies, postgres: "
                     "roles, redis: users, host: paths (a folder allows what is below it); names or globs")
+
+    @field_validator("allow", mode="before")
+    @classmethod
+    def _null_allows_nothing(cls, value: Any) -> Any:
+        # `allow:` with every entry commented out is null to YAML; it must allow nothing, never read as an
+        # inline stack's "no allowlist" (which would let any labelled container be faulted).
+        return {} if value is None else value
 
 
 def stack_file_candidates(name: str, scenario_dir: Path, cwd: Path) -> list[Path]:
