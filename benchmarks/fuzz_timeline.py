@@ -2,7 +2,7 @@
 and `gameday report` in-process. Prints each crash site (the innermost gameday frame) with how many cases hit it,
 the slow cases, and the totals.
 
-    python benchmarks/fuzz_timeline.py [--limit N] [--timeout 10]
+    python -m benchmarks.fuzz_timeline [--limit N] [--timeout 10]
 
 Memory is capped (RLIMIT_AS, 2 GiB) so a runaway case is a MemoryError here instead of a machine in trouble.
 """
@@ -15,14 +15,11 @@ import io
 import resource
 import shutil
 import signal
-import sys
 import tempfile
 import time
 import traceback
 from collections import Counter, defaultdict
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gameday.cli.main import main
 from tests.timeline_mutations import mutations, structural

@@ -1,7 +1,7 @@
 """How `gameday history`, `action-items` and `trends` scale: a SQLite history of N runs (two action items each,
 one done), then each command timed in its own process (wall time, peak RSS) with a 60 s bound.
 
-    python benchmarks/history_scale.py --runs 30000 [--python PYTHON] [--src SRC]
+    python -m benchmarks.history_scale --runs 30000 [--python PYTHON] [--src SRC]
 
 ``--src`` runs another checkout's code (e.g. the main branch before a change) with the same database.
 """
@@ -17,8 +17,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from gameday.history.store import History, RunRecord
 

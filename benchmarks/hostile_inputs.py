@@ -1,7 +1,7 @@
 """Hostile input, measured end to end (issue 13): every named bad input of the tests, through the real CLI.
 
-    python benchmarks/hostile_inputs.py            one table row per input family
-    python benchmarks/hostile_inputs.py --slowest 5   also the slowest cases
+    python -m benchmarks.hostile_inputs            one table row per input family
+    python -m benchmarks.hostile_inputs --slowest 5   also the slowest cases
 
 Each case is one `python -m gameday ...` process, bounded at 60 s, measured for wall time and peak memory
 (the child's own ru_maxrss from wait4). A case passes when it ends in under 5 s with a non-zero exit and no
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 
 @dataclass

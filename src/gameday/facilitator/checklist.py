@@ -50,10 +50,7 @@ def resolve_runbook(reference: str, scenario_dir: Path, cwd: Path | None = None)
 
 def load_checklist(path: Path) -> Checklist:
     """Steps of a runbook file; raises OSError when it cannot be read."""
-    try:
-        from gameday.runbooks.parse import parse_file
-    except ImportError:
-        return _fallback(path)
+    from gameday.runbooks.parse import parse_file  # lazily: a drill without a runbook never parses one
     book = parse_file(path)
     items = []
     for step in book.steps:
@@ -61,43 +58,6 @@ def load_checklist(path: Path) -> Checklist:
         command = "\n".join(b.code.strip() for b in blocks if b.code.strip()) or None
         items.append(ChecklistItem(step.number, step.title or step.prose or f"step {step.number}", command))
     return Checklist(book.title or book.name, path, tuple(items))
-
-
-_STEP = re.compile(r"^\s{0,3}(\d+)[.)]\s+(.*\S)\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-
-
-def _fallback(path: Path) -> Checklist:
-    text = path.read_text(encoding="utf-8", errors="replace")
-    title = path.stem
-    items: list[ChecklistItem] = []
-    current: tuple[str, list[str]] | None = None
-    in_fence = False
-    fence_lines: list[str] = []
-
-    def flush() -> None:
-        if current is not None:
-            items.append(ChecklistItem(len(items) + 1, current[0], "\n".join(current[1]).strip() or None))
-
-    for line in text.splitlines():
-        if _FENCE.match(line):
-            if in_fence and current is not None:
-                current[1].extend(fence_lines)
-            in_fence, fence_lines = not in_fence, []
-            continue
-        if in_fence:
-            fence_lines.append(line.strip())
-            continue
-        if line.startswith("# ") and title == path.stem:
-            title = line[2:].strip()
-        elif (match := _STEP.match(line)) is not None:
-            flush()
-            current = (match.group(2), [])
-        elif line.startswith("#"):
-            flush()
-            current = None
-    flush()
-    return Checklist(title, path, tuple(items))
 
 
 def clean_environment(env: Mapping[str, str]) -> dict[str, str]:

@@ -196,11 +196,8 @@ class ScriptedResponder:
         """The runbook executor (gameday.runbooks) for a live run, when it and the runbook file exist."""
         if self._runbook is not None or self.mode == "tabletop" or self.ctx is None or not self.ctx.scenario.runbook:
             return self._runbook
-        try:
-            from gameday.runbooks.execute import RunbookSession
-            from gameday.runbooks.observer import resolve_runbook
-        except ImportError:
-            return None
+        from gameday.runbooks.execute import RunbookSession
+        from gameday.runbooks.observer import resolve_runbook
         path = resolve_runbook(self.ctx.scenario.runbook, self.ctx.scenario_dir)
         if path is None:
             return None

@@ -61,7 +61,7 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-QUERY_SECONDS = 4.0
+QUERY_SECONDS = 3.0
 """A bound on every query: a ``runs`` that is a view over an endless recursive query must not hang a command.
 A real history of 30,000 runs answers every query gameday asks in well under a second."""
 
