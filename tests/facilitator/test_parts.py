@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gameday.clock import FakeClock
-from gameday.facilitator.checklist import _fallback, clean_environment, load_checklist, run_command
+from gameday.facilitator.checklist import clean_environment, load_checklist, run_command
 from gameday.facilitator.clock import ScaledClock
 from gameday.facilitator.prompts import parse_date
 from gameday.facilitator.templates import TemplateContext, draft
@@ -47,11 +47,10 @@ def test_the_scaled_clock_runs_scenario_time_faster_and_sleeps_less() -> None:
         ScaledClock(base, 0)
 
 
-@pytest.mark.parametrize("loader", [load_checklist, _fallback], ids=["runbooks-parser", "fallback"])
-def test_a_runbook_becomes_a_numbered_checklist(tmp_path: Path, loader) -> None:
+def test_a_runbook_becomes_a_numbered_checklist(tmp_path: Path) -> None:
     path = tmp_path / "cache.md"
     path.write_text(RUNBOOK)
-    checklist = loader(path)
+    checklist = load_checklist(path)
     assert checklist.name == "Cache down"
     assert [(i.step, i.title, i.command) for i in checklist.items] == [
         (1, "Look at the cache", "redis-cli ping"), (2, "Restart it", "docker restart cache"),
