@@ -23,6 +23,17 @@ def err(message: str) -> None:
     sys.stderr.write(f"gameday: error: {printable(message)}\n")
 
 
+def write_output(text: str, output: str | None) -> None:
+    """Write a generated file (a schema, a stack file) to ``output``, or to standard output without one."""
+    if not output:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GamedayError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
 def run_dir(reports: str, run_id: str) -> Path:
     """The folder of a run: a run id in ``reports``, or a run folder itself."""
     for candidate in (Path(run_id), Path(reports) / run_id):

@@ -10,6 +10,7 @@ from typing import Any
 
 from gameday import __version__
 from gameday.cli import arg_types
+from gameday.cli.common import write_output
 from gameday.errors import GamedayError, ScenarioErrors
 
 Command = Callable[[argparse.Namespace], int]
@@ -70,13 +71,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from gameday.scenario.schema import installed_schema_text, installed_stack_schema_text
 
     text = installed_stack_schema_text() if args.stack else installed_schema_text()
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise GamedayError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
+    write_output(text, args.output)
     return 0
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.cli import arg_types
+from gameday.cli.common import write_output
 
 DEFAULT_DEMO_SCENARIO = "checkout-db-down-drill"
 MIRROR_HELP = "Debian mirror for the demo base image (default: the one this machine's apt sources use for bookworm)"
@@ -82,18 +83,11 @@ def cmd_stack_status(args: argparse.Namespace) -> int:
 
 def cmd_stack_file(args: argparse.Namespace) -> int:
     """Write (or print) the demo stack's stack file for the stack as configured now."""
-    from gameday.errors import GamedayError
     from gameday.stack.config import StackConfig
     from gameday.stack.stackfile import demo_stack_file
 
     text = demo_stack_file(StackConfig.from_env(os.environ))
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise GamedayError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
+    write_output(text, args.output)
     return 0
 
 
