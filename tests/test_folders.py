@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gameday.folders import default_state_dir
+from gameday.folders import default_cache_dir, default_state_dir
 from gameday.stack.config import StackConfig
 
 
@@ -40,3 +40,13 @@ def test_the_demo_stack_keeps_its_state_under_the_same_folder() -> None:
     env = {"XDG_STATE_HOME": "/x/state", "HOME": "/home/a"}
     assert StackConfig.from_env(env).state_dir == default_state_dir(env) / "demo"
     assert StackConfig.from_env({**env, "GAMEDAY_DEMO_STACK": "second"}).state_dir == Path("/x/state/gameday/second")
+
+
+def test_the_cache_is_xdg_cache_home_else_home_and_the_stack_and_cluster_share_it() -> None:
+    from gameday.cluster.config import KUBERNETES_VERSION, ClusterConfig
+
+    assert default_cache_dir({"XDG_CACHE_HOME": "/c", "HOME": "/h"}) == Path("/c/gameday")
+    assert default_cache_dir({"HOME": "/h"}) == Path("/h/.cache/gameday")
+    environ = {"HOME": "/h", "GAMEDAY_STATE_DIR": "/s", "PATH": ""}
+    assert StackConfig.from_env(environ).cache_dir == Path("/h/.cache/gameday")
+    assert ClusterConfig.from_env(environ).bin_dir == Path("/h/.cache/gameday/kubernetes") / KUBERNETES_VERSION

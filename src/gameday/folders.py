@@ -27,6 +27,12 @@ def default_state_dir(environ: Mapping[str, str]) -> Path:
     return _home(environ) / ".local" / "state" / "gameday"
 
 
+def default_cache_dir(environ: Mapping[str, str]) -> Path:
+    """gameday's build cache (the demo images' inputs, toxiproxy-server, the Kubernetes binaries):
+    ``$XDG_CACHE_HOME/gameday``, else ``$HOME/.cache/gameday``; only the environment given is read."""
+    return Path(environ.get("XDG_CACHE_HOME") or _home(environ) / ".cache") / "gameday"
+
+
 def _home(environ: Mapping[str, str]) -> Path:
     if environ.get("HOME"):
         return Path(environ["HOME"])

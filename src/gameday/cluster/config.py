@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from gameday.errors import EnvironmentProblem, GamedayError
-from gameday.folders import default_state_dir
+from gameday.folders import default_cache_dir, default_state_dir
 
 HOST = "127.0.0.1"
 """The only address the cluster binds or is reached at: never a pod or a cluster IP."""
@@ -44,8 +44,7 @@ class ClusterConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ClusterConfig:
-        home = Path(environ.get("HOME") or os.path.expanduser("~"))
-        cache = Path(environ.get("XDG_CACHE_HOME") or home / ".cache") / "gameday" / "kubernetes" / KUBERNETES_VERSION
+        cache = default_cache_dir(environ) / "kubernetes" / KUBERNETES_VERSION
         bin_dir = Path(environ["GAMEDAY_KUBERNETES_BIN"]) if environ.get("GAMEDAY_KUBERNETES_BIN") else cache
         etcd = environ.get("GAMEDAY_ETCD_BIN") or shutil.which("etcd", path=environ.get("PATH")) or "/usr/bin/etcd"
         overrides: dict[str, int] = {}

@@ -7,14 +7,13 @@ busy port do not collide. The environment is passed in, never read here from ``o
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from gameday.errors import GamedayError
-from gameday.folders import default_state_dir
+from gameday.folders import default_cache_dir, default_state_dir
 
 HOST = "127.0.0.1"
 """The only address the stack binds or talks to."""
@@ -51,10 +50,8 @@ class StackConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> StackConfig:
         """Defaults, overridden by ``GAMEDAY_DEMO_*_PORT``, ``GAMEDAY_STATE_DIR`` and ``XDG_CACHE_HOME``."""
-        home = Path(environ.get("HOME") or os.path.expanduser("~"))
         state_root = default_state_dir(environ)
-        cache_root = os.path.join(environ.get("XDG_CACHE_HOME") or str(home / ".cache"), "gameday")
-        config = cls(state_dir=Path(state_root) / "demo", cache_dir=Path(cache_root),
+        config = cls(state_dir=Path(state_root) / "demo", cache_dir=default_cache_dir(environ),
                      docker_base_url=environ.get("DOCKER_HOST") or None)
         overrides: dict[str, int] = {}
         for f in fields(cls):
