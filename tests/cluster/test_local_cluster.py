@@ -13,7 +13,7 @@ import pytest
 
 from gameday.cluster import processes
 from gameday.cluster.manager import PARTS, LocalCluster
-from tests.cluster.conftest import cluster_config
+from tests.local_cluster import cluster_config
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow]
 

@@ -1,4 +1,5 @@
-"""A real local control plane for the module's tests: etcd, kube-apiserver, kube-controller-manager,
+"""A real local control plane for every test that needs one (the cluster module's, the Kubernetes platform's and
+its faults'), one per session: etcd, kube-apiserver, kube-controller-manager,
 kube-scheduler and kwok on free 127.0.0.1 ports, in a temporary state folder. Skipped, saying why, only
 when the binaries are not built (scripts/setup.sh builds them, so CI has them)."""
 
