@@ -46,10 +46,11 @@ class Plan:
 
 
 def describe_revert(driver: object, handle: FaultHandle) -> str:
-    """The driver's own words for its revert (the optional DescribesRevert hook), else the handle's."""
+    """The driver's own words for its revert (the optional DescribesRevert hook), else what the fault does
+    (plan prints it after "would undo:")."""
     if isinstance(driver, DescribesRevert):
         return str(driver.describe_revert(handle))
-    return f"undo: {handle.description}"
+    return handle.description
 
 
 def target_notes(handle: FaultHandle) -> tuple[str, ...]:

@@ -216,6 +216,14 @@ class RevokeCredentials:
     def check(self, handle: FaultHandle) -> bool:
         return self._backend(handle.data["backend"]).check(handle.data)
 
+    def describe_revert(self, handle: FaultHandle) -> str:
+        """A backend may say it in its own words (an optional ``describe_revert(data)``); else the general rule."""
+        backend = self._backend(handle.data["backend"])
+        own = getattr(backend, "describe_revert", None)
+        if callable(own):
+            return str(own(handle.data))
+        return f"put back exactly what was changed ({handle.description}), checked against the recorded state"
+
     def revert(self, handle: FaultHandle) -> None:
         """Put back exactly the prior state; idempotent, and works from the handle alone."""
         self._backend(handle.data["backend"]).revert(handle.data)

@@ -172,6 +172,9 @@ class CredentialsFile:
         return (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (data["mode"], data["uid"], data["gid"]) and \
             digest_matches(content, data["digest"])
 
+    def describe_revert(self, data: dict[str, Any]) -> str:
+        return f"restore {data['path']} from its backup (checked against the recorded digest), mode and owner too"
+
     def revert(self, data: dict[str, Any]) -> None:
         path, target = data["path"], data["target"]
         backup = Path(data["backup"])

@@ -210,6 +210,12 @@ class PostgresRole:
                         return False
             return True
 
+    def describe_revert(self, data: dict[str, Any]) -> str:
+        if data["mode"] == "login":
+            return f"give PostgreSQL role {data['role']} its LOGIN back as it was, and check it"
+        tables = ", ".join(f"{o['schema']}.{o['table']}" for o in data["objects"])
+        return f"grant {', '.join(data['privileges'])} on {tables} to role {data['role']} again, as they were"
+
     def revert(self, data: dict[str, Any]) -> None:
         from psycopg import sql
 

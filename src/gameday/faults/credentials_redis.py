@@ -163,6 +163,9 @@ class RedisUser:
             line = rule_line(client, data["user"])
         return line is not None and not _enabled(line)
 
+    def describe_revert(self, data: dict[str, Any]) -> str:
+        return f"enable Redis ACL user {data['user']} again and check its rules match the recorded digest"
+
     def revert(self, data: dict[str, Any]) -> None:
         url = self._url(data, reverting=True)
         target = data["target"]

@@ -439,6 +439,10 @@ class DiskFill:
         fs = self._filesystem(handle)
         return all(fs.exists(f) for f in handle.data["files"])
 
+    def describe_revert(self, handle: FaultHandle) -> str:
+        files = ", ".join(handle.data["files"])
+        return f"delete {files} (only the file it wrote) and check the free space is back"
+
     def revert(self, handle: FaultHandle) -> None:
         """Delete exactly the files this fault made; then the free space must be back within tolerance."""
         data = handle.data

@@ -156,6 +156,9 @@ class _ToxicFault(_ToxiproxyFault):
         data = handle.data
         return self._client(data["url"]).proxy(data["proxy"]).toxic(data["toxic"]) is not None
 
+    def describe_revert(self, handle: FaultHandle) -> str:
+        return f"remove toxic {handle.data['toxic']} from proxy {handle.data['proxy']} (any other toxic stays)"
+
     def revert(self, handle: FaultHandle) -> None:
         """Remove our toxic; already gone (or its proxy gone) is fine. Other toxics are left alone."""
         data = handle.data
@@ -260,6 +263,9 @@ class ProxyDown(_ToxiproxyFault):
     def check(self, handle: FaultHandle) -> bool:
         """True while the proxy is disabled."""
         return not self._client(handle.data["url"]).proxy(handle.data["proxy"]).enabled
+
+    def describe_revert(self, handle: FaultHandle) -> str:
+        return f"enable proxy {handle.data['proxy']} again"
 
     def revert(self, handle: FaultHandle) -> None:
         """Enable the proxy again if it was enabled before; harmless when it already is."""
