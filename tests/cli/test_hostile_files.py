@@ -22,7 +22,7 @@ READERS = [
     ("facilitate", ["facilitate", "X"]),
     ("tabletop", ["facilitate", "--speed", "10", "X"]),
     ("doctor", ["doctor", "X", "--alertmanager", "http://127.0.0.1:1"]),
-    ("runbook lint", ["runbook", "lint", "--scenarios", "/nonexistent", "X"]),
+    ("runbook lint", ["runbook", "lint", "X"]),
     ("runbook run", ["runbook", "run", "X"]),
     ("runbook run --scenario", ["runbook", "run", BOOK, "--scenario", "X"]),
     ("runbook coverage --rules", ["runbook", "coverage", "--runbooks", str(REPO / "runbooks"), "--rules", "X"]),

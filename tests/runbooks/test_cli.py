@@ -44,7 +44,7 @@ def test_lint_knows_the_containers_the_scenarios_target(tmp_path: Path) -> None:
     (scenarios / "db.yaml").write_text("version: 1\nname: db\nstack:\n  targets:\n    db: {container: my-db}\n")
     (scenarios / "deep.yaml").write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")  # unreadable: ignored, no crash
     assert main(["runbook", "lint", "--scenarios", str(scenarios), str(book)]) == 0
-    assert main(["runbook", "lint", "--scenarios", str(tmp_path / "none"), str(book)]) == 1
+    assert main(["runbook", "lint", "--scenarios", str(tmp_path / "none"), str(book)]) == 2  # a typo, not 0 containers
 
 
 def test_lint_of_a_missing_path_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

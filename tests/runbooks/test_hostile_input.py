@@ -85,8 +85,10 @@ def test_lint_says_which_scenarios_it_could_not_read(tmp_path: Path, capsys: pyt
     scenarios.mkdir()
     (scenarios / "dup.yaml").write_text("name: a\nname: b\n")
     assert main(["runbook", "lint", "-q", "--scenarios", str(scenarios), str(REPO / "runbooks")]) == 0
-    assert "dup.yaml:2:1: name: duplicate key 'name' (its targets' containers are not known to lint)" \
-        in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "dup.yaml:2:1: name: duplicate key 'name' (its targets' containers are not known to lint)" in err
+    assert "0 errors, 1 warning in 12 runbooks" in err  # counted, so --strict fails on it
+    assert main(["runbook", "lint", "-q", "--strict", "--scenarios", str(scenarios), str(REPO / "runbooks")]) == 1
 
 
 def test_a_rules_file_without_alerts_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

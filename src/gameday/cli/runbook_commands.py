@@ -38,9 +38,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from gameday.runbooks.coverage import scenario_containers
     from gameday.scenario.loader import find_scenario_files
 
-    scenario_dir = Path(args.scenarios)
+    scenario_dir = Path(args.scenarios or DEFAULT_SCENARIOS)
+    if args.scenarios is not None and not scenario_dir.is_dir():  # only the default may be absent
+        raise GamedayError(f"--scenarios {scenario_dir}: no such folder")
     known, unread = scenario_containers(find_scenario_files([scenario_dir])) if scenario_dir.is_dir() else (set(), [])
-    for problem in unread:  # the runbooks are still linted; only these scenarios' containers are unknown
+    for problem in unread:  # the runbooks are still linted; these scenarios' containers are unknown (a warning each)
         print(f"gameday: warning: {problem.one_line()} (its targets' containers are not known to lint)",
               file=sys.stderr)
     options = LintOptions(extra_containers=tuple(sorted(known | set(args.container or ()))),
@@ -54,6 +56,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         if not found and not args.quiet:
             print(printable(f"{path}: ok"))
     errors, warnings = count(findings)
+    warnings += len(unread)
     print(_summary(errors, warnings, len(files), "runbook"), file=sys.stderr)
     return 1 if errors or (args.strict and warnings) else 0
 
@@ -139,8 +142,8 @@ def register(sub: Any) -> None:
     q.add_argument("--strict", action="store_true", help="warnings fail too")
     q.add_argument("--container", action="append", metavar="NAME",
                    help="a container the stack has besides the demo stack's and the scenarios' (repeatable)")
-    q.add_argument("--scenarios", default="scenarios", metavar="DIR",
-                   help="the containers these scenarios' targets name are known too (default: scenarios)")
+    q.add_argument("--scenarios", metavar="DIR",
+                   help="the containers these scenarios' targets name are known too (default: scenarios, if there)")
     q.add_argument("--host", action="append", metavar="HOST", help="a host commands may talk to besides loopback")
     q.add_argument("-q", "--quiet", action="store_true", help="print only findings")
     q.set_defaults(func=cmd_lint)
