@@ -32,6 +32,11 @@ class FaultHandle:
     """The target's labels when it was prepared, for the allowlist; None for a target that has none."""
     address: dict[str, Any] = field(default_factory=dict)
     """The platform's own JSON record of where the target is (a daemon URL and a container id, say)."""
+    run_id: str = ""
+    """The run that injects it, stamped by the engine just before the journal records the intent ("" in a plan
+    or outside a run), so a driver can mark what it changes as this run's (a label, an annotation)."""
+    fault_id: str = ""
+    """The fault's id within its run (``f0``, ``f1``...), stamped with ``run_id``."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -48,6 +53,8 @@ class FaultHandle:
             "target": str(raw["target"]),
             "description": description if isinstance(description, str) else str(description),
             "data": data,
+            "run_id": str(raw.get("run_id") or ""),
+            "fault_id": str(raw.get("fault_id") or ""),
         }
         if "platform" in raw:
             labels = raw.get("labels")

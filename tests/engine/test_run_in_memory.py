@@ -106,3 +106,11 @@ def test_a_lock_left_by_a_dead_run_is_taken_over(tmp_path: Path) -> None:
     assert result.outcome is Outcome.PASSED, result.error
     assert faults.calls == [("prepare", "web"), ("inject", "web"), ("revert", "web")]
     assert not lock_file.exists()  # released when the run ended
+
+
+def test_the_journalled_handle_names_its_run_and_fault_so_a_driver_can_mark_what_it_changes(tmp_path: Path) -> None:
+    result = run_scenario(memory_scenario(), run_options(tmp_path, faults=MemoryFaults()))
+    assert result.outcome is Outcome.PASSED, result.error
+    intents = [json.loads(line) for line in (result.run_dir / "journal.jsonl").read_text().splitlines()
+               if json.loads(line).get("op") == "intent"]
+    assert [(i["handle"]["run_id"], i["handle"]["fault_id"]) for i in intents] == [(result.run_id, "f0")]

@@ -21,7 +21,8 @@ OLD_DOCKER = {  # what a container_pause handle looked like in a journal before 
 def test_a_handle_survives_the_journal_unchanged() -> None:
     handle = FaultHandle("container_kill", "web", "kill web-1", {"args": {"signal": "SIGKILL"}}, platform="docker",
                          resource="docker:3f2a", labels={"gameday.allowed": "true"},
-                         address={"base_url": None, "id": "3f2a", "name": "web-1"})
+                         address={"base_url": None, "id": "3f2a", "name": "web-1"}, run_id="20261203T120000Z-x-ab12",
+                         fault_id="f0")
     assert FaultHandle.from_json(json.loads(json.dumps(handle.to_json()))) == handle
 
 

@@ -14,7 +14,7 @@ import secrets
 import subprocess
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -474,6 +474,9 @@ class Runner:
                 self.clock.sleep(min(tick, max(0.0, min(upcoming) - (self.clock.monotonic() - phase_start))))
 
     def _inject(self, fault_id: str, spec: FaultSpec, driver: FaultDriver, handle: FaultHandle) -> None:
+        # Stamped before the journal sees it, so a driver marks what it changes as this run's and fault's, and a
+        # revert from the journal (cleanup, watchdog) knows the same marks.
+        handle = replace(handle, run_id=self.run_id, fault_id=fault_id)
         details: dict[str, Any] = {"fault": spec.label, "fault_id": fault_id, "kind": spec.kind, "target": spec.target,
                    "description": handle.description, **self._sim}
         live = _LiveFault(fault_id, spec, driver, handle, self.timeline.now())
