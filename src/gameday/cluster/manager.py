@@ -214,6 +214,10 @@ class LocalCluster:
                 "--service-cluster-ip-range=10.96.0.0/16", "--authorization-mode=RBAC",
                 # The `kubernetes` Service would point at 127.0.0.1, which endpoints may not hold.
                 "--endpoint-reconciler-type=none", "--allow-privileged=true", "--profiling=false",
+                # With WatchList on (1.34's default) a watch from resourceVersion 0, as kwok's informers make,
+                # becomes a watch-list stream that etcd 3.4 cannot serve: it fails at once and kwok relists
+                # after a back-off growing to 30 s, so pods took that long to be Ready or to go.
+                "--feature-gates=WatchList=false",
             ],
             "kube-controller-manager": [
                 *client_auth, f"--cert-dir={self._dir / 'serving-certs'}",
