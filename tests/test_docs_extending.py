@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from gameday.contracts import FAULTS_GROUP, OBSERVERS_GROUP, REPORT_SECTIONS_GROUP
+from gameday.contracts import FAULTS_GROUP, OBSERVERS_GROUP, PROBES_GROUP, REPORT_SECTIONS_GROUP
 from gameday.faults.credentials import BACKENDS_GROUP
 from gameday.platforms.registry import ENTRY_POINT_GROUP as PLATFORMS_GROUP
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "extending.md"
-GROUPS = {FAULTS_GROUP, PLATFORMS_GROUP, OBSERVERS_GROUP, REPORT_SECTIONS_GROUP, BACKENDS_GROUP}
+GROUPS = {FAULTS_GROUP, PLATFORMS_GROUP, PROBES_GROUP, OBSERVERS_GROUP, REPORT_SECTIONS_GROUP, BACKENDS_GROUP}
 
 
 def sections() -> dict[str, list[tuple[str, str, str]]]:
@@ -46,7 +46,7 @@ RUNNABLE = [title for title, blocks in SECTIONS.items() if any(lang == "python" 
 
 
 def test_the_page_shows_each_kind_of_plugin_with_a_runnable_example() -> None:
-    assert {"A fault kind", "A platform", "An observer", "A report section",
+    assert {"A fault kind", "A platform", "A probe kind", "An observer", "A report section",
             "How a plugin is found and checked"} <= set(RUNNABLE)
 
 

@@ -7,6 +7,7 @@
     gameday.platforms          Platform          (gameday.platforms.base) allowlist, lock key, lock holder
     gameday.observers          Observer          wanted(scenario), role, start(ctx), on_phase, stop, verdicts
     gameday.report_sections    ReportSection     name, order, build(events) -> data | None
+    gameday.probes             ProbeKind         name, check_model, check(check, stack) -> why red | None
 
 The core depends on these protocols, never on a plugin module: plugins arrive through entry points and
 are loaded and checked against their contract by the plugin manager (gameday.plugins), which the engine
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # names for annotations only: importing them here would put this module above them
+    from pydantic import BaseModel
+
     from gameday.clock import Clock
     from gameday.faults.base import FaultArgs
     from gameday.handle import FaultHandle
@@ -33,6 +36,7 @@ if TYPE_CHECKING:  # names for annotations only: importing them here would put t
 FAULTS_GROUP = "gameday.faults"
 OBSERVERS_GROUP = "gameday.observers"
 REPORT_SECTIONS_GROUP = "gameday.report_sections"
+PROBES_GROUP = "gameday.probes"
 
 Role = Literal["watches", "responds"]
 """An observer that watches records what it sees (load, alerts, guards); one that responds acts for a team
@@ -148,3 +152,26 @@ class ReportSection(Protocol):
     order: int
 
     def build(self, events: list[Event]) -> Any | None: ...
+
+
+# --- probe kinds -------------------------------------------------------------------------------
+
+
+class ProbeKind(Protocol):
+    """A kind of probe beyond the built-in ``http`` and ``tcp``, named by its key in a probe: in
+    ``{name: web-ready, kubernetes: {target: web, ...}}`` the kind is ``kubernetes``.
+
+        check_model            the pydantic model of what is under its key, validated where probes are
+                               (steady state, guards) with the loader's context: ``context["stack"]`` is
+                               the scenario's StackSpec, so a name it refers to is checked at its line
+        check(check, stack)    one check of a validated ``check_model``: None when green, else why it
+                               is red, in one line; it raises nothing but a GamedayError (counted red)
+
+    Made with no arguments, once per prober (each probe loop's thread has its own), so it may keep a
+    client between checks. How long a check took is measured around it, as for http and tcp.
+    """
+
+    name: str
+    check_model: ClassVar[type[BaseModel]]
+
+    def check(self, check: Any, stack: StackSpec) -> str | None: ...

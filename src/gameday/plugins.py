@@ -12,12 +12,21 @@ contracts, never a plugin module.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Collection
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, cast
 
-from gameday.contracts import OBSERVERS_GROUP, REPORT_SECTIONS_GROUP, Observer, ReportSection, Role
+from gameday.contracts import (
+    OBSERVERS_GROUP,
+    PROBES_GROUP,
+    REPORT_SECTIONS_GROUP,
+    Observer,
+    ProbeKind,
+    ReportSection,
+    Role,
+)
 from gameday.errors import PluginError
 
 if TYPE_CHECKING:
@@ -184,6 +193,29 @@ def report_sections() -> list[ReportSection]:
     for plugin in _in_order(loaded):
         made.append(cast("ReportSection", plugin() if inspect.isclass(plugin) else plugin))  # a class, or an object
     return made
+
+
+BUILT_IN_PROBE_KEYS = ("name", "interval", "http", "tcp")
+"""What every probe may have already: a probe kind with one of these names would be shadowed by it."""
+
+
+@functools.lru_cache(maxsize=1)
+def installed_probe_kinds() -> PluginGroup:
+    """The probe kinds installed here (group ``gameday.probes``), each loaded and checked when a probe first
+    names it; looked up once per process (a test that installs one clears this cache)."""
+    return PluginGroup(PROBES_GROUP, ProbeKind, what="probe kind", check=_probe_kind_problems)
+
+
+def _probe_kind_problems(name: str, plugin: Any) -> list[str]:
+    from pydantic import BaseModel
+
+    problems = _named(name, plugin)
+    if name in BUILT_IN_PROBE_KEYS:
+        problems.append(f"'{name}' is a key every probe has already; name the kind otherwise")
+    model = getattr(plugin, "check_model", None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        problems.append("check_model must be a pydantic model (a subclass of pydantic.BaseModel)")
+    return problems
 
 
 def _named(name: str, plugin: Any) -> list[str]:

@@ -59,7 +59,7 @@ class GuardObserver:
 
     def _probe_loop(self, guard: GuardSpec) -> None:
         assert self._ctx is not None and guard.probe is not None
-        prober = Prober()
+        prober = Prober(self._ctx.scenario.stack)
         try:
             while not self._stop.is_set():
                 result = prober.check(guard.probe)

@@ -76,7 +76,7 @@ def make_plan(scenario: Scenario, *, registry: FaultRegistry | None = None, stat
                                             describe_revert(driver, handle), problem, target_notes(handle)))
         except GamedayError as exc:
             plan.faults.append(PlannedFault(spec.label, spec.kind, spec.target, when, "-", "-", str(exc)))
-    prober = Prober()
+    prober = Prober(scenario.stack)
     try:
         for probe in scenario.steady_state.probes:
             result = prober.check(probe)

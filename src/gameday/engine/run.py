@@ -32,7 +32,7 @@ from gameday.faults.base import FaultDriver, FaultHandle, FaultRegistry
 from gameday.observe.probes import Prober, ProbeResult
 from gameday.plugins import build_observers
 from gameday.runfiles import write_file
-from gameday.scenario.model import FaultSpec, ProbeSpec, Scenario
+from gameday.scenario.model import FaultSpec, ProbeSpec, Scenario, StackSpec
 from gameday.scoring.expectations import Verdict, judge
 from gameday.timeline import Listener, Timeline
 
@@ -136,8 +136,10 @@ def record_check(timeline: Timeline, result: ProbeResult, phase: str) -> None:
 class ProbeLoop:
     """Runs each probe on its own interval in a background thread, recording ``probe.checked``."""
 
-    def __init__(self, probes: list[ProbeSpec], timeline: Timeline, *, phase: str) -> None:
+    def __init__(self, probes: list[ProbeSpec], timeline: Timeline, *, phase: str,
+                 stack: StackSpec | None = None) -> None:
         self.probes = probes
+        self.stack = stack
         self.timeline = timeline
         self.phase = phase
         self._stop = threading.Event()
@@ -150,7 +152,7 @@ class ProbeLoop:
             self._threads.append(thread)
 
     def _loop(self, probe: ProbeSpec) -> None:
-        prober = Prober()  # one client per thread: httpx clients are not shared across threads here
+        prober = Prober(self.stack)  # one client per thread: httpx clients are not shared across threads here
         try:
             while not self._stop.is_set():
                 started = self.timeline.now()
@@ -193,7 +195,7 @@ class Runner:
             self.run_dir / JOURNAL_NAME, run_id=self.run_id, clock=self.clock, state_dir=options.state_dir)
         self._sim: dict[str, Any] = {"simulated": True} if self.simulation else {}
         """Added to the fault events of a tabletop, so no reader takes them for real ones."""
-        self.prober = Prober()
+        self.prober = Prober(scenario.stack)
         self.live: list[_LiveFault] = []
         self.guard = SignalGuard() if options.handle_signals else NoGuard()
         self.revert_failed = False
@@ -297,7 +299,8 @@ class Runner:
             return Outcome.STEADY_STATE_FAILED, []
 
         self._phase("fault")
-        probes = ProbeLoop([] if self.simulation else self.scenario.steady_state.probes, self.timeline, phase="fault")
+        probes = ProbeLoop([] if self.simulation else self.scenario.steady_state.probes, self.timeline, phase="fault",
+                           stack=self.scenario.stack)
         probes.start()
         try:
             self._fault_schedule(prepared)

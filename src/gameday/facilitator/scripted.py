@@ -247,7 +247,7 @@ def check_probes(scenario: Scenario) -> list[tuple[str, bool, str]]:
     """One check of each steady-state probe: (name, ok, why not). A probe that errors counts as red."""
     from gameday.observe.probes import Prober
 
-    prober = Prober()
+    prober = Prober(scenario.stack)
     out: list[tuple[str, bool, str]] = []
     try:
         for probe in scenario.steady_state.probes:

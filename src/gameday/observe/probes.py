@@ -1,16 +1,21 @@
-"""Steady-state probes: what a user would see (an HTTP answer in time, a TCP port that accepts)."""
+"""Steady-state probes: what a user would see (an HTTP answer in time, a TCP port that accepts), and the probe
+kinds plugins add (``gameday.probes``: a Kubernetes workload's available replicas, say)."""
 
 from __future__ import annotations
 
 import socket
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from gameday.scenario.model import ProbeSpec
+from gameday.errors import GamedayError
+from gameday.plugins import installed_probe_kinds
+from gameday.scenario.model import ProbeSpec, StackSpec
 
 if TYPE_CHECKING:
     import httpx
+
+    from gameday.contracts import ProbeKind
 
 
 @dataclass(frozen=True)
@@ -31,10 +36,15 @@ class ProbeResult:
 
 
 class Prober:
-    """Runs probes; one HTTP client is reused so connection set-up is not counted as latency each time."""
+    """Runs probes; one HTTP client is reused so connection set-up is not counted as latency each time.
 
-    def __init__(self) -> None:
+    ``stack`` is the scenario's: a probe kind from a plugin resolves the names it refers to (a target) there.
+    """
+
+    def __init__(self, stack: StackSpec | None = None) -> None:
+        self.stack = stack if stack is not None else StackSpec()
         self._http: httpx.Client | None = None
+        self._kinds: dict[str, ProbeKind] = {}
 
     def _client(self) -> httpx.Client:
         if self._http is None:
@@ -47,7 +57,28 @@ class Prober:
     def check(self, probe: ProbeSpec) -> ProbeResult:
         if probe.http is not None:
             return self._check_http(probe)
-        return self._check_tcp(probe)
+        if probe.tcp is not None:
+            return self._check_tcp(probe)
+        return self._check_plugin(probe)
+
+    def _check_plugin(self, probe: ProbeSpec) -> ProbeResult:
+        found = probe.plugin_check
+        if found is None:  # a ProbeSpec made with model_construct: validation would have refused it
+            return ProbeResult(probe.name, False, 0.0, error="the probe says nothing to check")
+        name, spec = found
+        start = time.perf_counter()
+        try:
+            reason = self._kind(name).check(spec, self.stack)
+        except GamedayError as exc:
+            reason = str(exc)
+        latency_ms = (time.perf_counter() - start) * 1000
+        return ProbeResult(probe.name, reason is None, latency_ms, error=None if reason is None else reason[:300])
+
+    def _kind(self, name: str) -> ProbeKind:
+        if name not in self._kinds:
+            plugin: Any = installed_probe_kinds().load(name)  # checked already, when the scenario was validated
+            self._kinds[name] = plugin() if isinstance(plugin, type) else plugin
+        return self._kinds[name]
 
     def _check_http(self, probe: ProbeSpec) -> ProbeResult:
         import httpx

@@ -130,7 +130,7 @@ class RunbookSession:
         self.cancel = cancel or threading.Event()
         self.results: list[StepResult] = []
         self._secrets = secret_values(self.env)
-        self._prober = Prober()
+        self._prober = Prober(scenario.stack if scenario is not None else None)
         self._started = False
         self._start_offset = 0.0
         self._failed = False

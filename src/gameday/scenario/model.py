@@ -43,9 +43,11 @@ from pydantic import (
     model_validator,
 )
 
+from gameday.errors import PluginError
 from gameday.incident import Audience, Role
 from gameday.platforms.base import Target
 from gameday.platforms.registry import installed_platforms
+from gameday.plugins import installed_probe_kinds
 from gameday.scenario.durations import DURATION_PATTERN, parse_duration
 from gameday.scenario.matchers import LabelMatcher, parse_matcher
 
@@ -296,17 +298,70 @@ class TcpCheck(Model):
     timeout: PositiveDuration = 2.0
 
 
+class _KindKey:
+    """A probe's key that is not one of its fields, with what is under it: a probe kind from a plugin."""
+
+    def __init__(self, key: str, value: Any) -> None:
+        self.key, self.value = key, value
+
+    def __repr__(self) -> str:  # what pydantic shows as the input of an error
+        return repr(self.value)
+
+
+def _plugin_check(value: Any, info: ValidationInfo) -> Any:
+    """What is under a probe kind's key, validated by that kind's own model (errors located under the key);
+    a key no installed kind has is an unknown key, as on any other model."""
+    if not isinstance(value, _KindKey):
+        return value
+    kinds = installed_probe_kinds()
+    if value.key not in kinds:
+        raise ValueError(f"unknown key: a probe has a name, an interval and one of {probe_kinds_text()}")
+    try:
+        kind = kinds.load(value.key)
+    except PluginError as exc:
+        raise ValueError(str(exc)) from None
+    return kind.check_model.model_validate(value.value, context=info.context)
+
+
+PluginCheck = Annotated[Any, BeforeValidator(_plugin_check), WithJsonSchema({"type": "object"})]
+
+
+def probe_kinds_text() -> str:
+    """``http, tcp or kubernetes``: the keys that say what a probe checks, built in and installed."""
+    names = ["http", "tcp", *installed_probe_kinds().names()]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
 class ProbeSpec(Model):
+    # Keys beyond these fields are probe kinds from the gameday.probes entry points ({kubernetes: {...}}),
+    # each validated by its kind's model; a key no kind has is refused as an unknown key.
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, PluginCheck] = Field(init=False)
+
     name: Name
     http: HttpCheck | None = None
     tcp: TcpCheck | None = None
     interval: PositiveDuration = 1.0
 
+    @model_validator(mode="before")
+    @classmethod
+    def _mark_kinds(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v if k in cls.model_fields else _KindKey(str(k), v) for k, v in data.items()}
+        return data
+
     @model_validator(mode="after")
     def _one_check(self) -> ProbeSpec:
-        if (self.http is None) == (self.tcp is None):
-            raise ValueError("a probe has exactly one of http or tcp")
+        given = [k for k in ("http", "tcp") if getattr(self, k) is not None] + list(self.model_extra or {})
+        if len(given) != 1:
+            raise ValueError(f"a probe has exactly one of {probe_kinds_text()}"
+                             + (f" (got {', '.join(given)})" if given else ""))
         return self
+
+    @property
+    def plugin_check(self) -> tuple[str, BaseModel] | None:
+        """The probe kind from a plugin and its validated check, or None for an http or tcp probe."""
+        return next(iter((self.model_extra or {}).items()), None)
 
 
 class SteadyState(Model):

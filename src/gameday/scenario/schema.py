@@ -3,7 +3,8 @@
 Each fault kind's arguments come from its driver's own model, so an editor completes and checks
 ``args`` for the kind written beside it (``if kind is latency then args is LatencyArgs``). Each target
 likewise follows its platform's model (``if platform is docker then DockerTarget``); a target without
-``platform:`` is version 1's short form of one of the built-in platforms.
+``platform:`` is version 1's short form of one of the built-in platforms. A probe kind from a plugin
+(``kubernetes:`` beside ``http:`` and ``tcp:``) is a property of a probe, following its kind's model.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from gameday.scenario.model import Scenario
 
 def scenario_json_schema(fault_args: Mapping[str, type[BaseModel]] | list[str] | None = None,
                          targets: Mapping[str, type[BaseModel]] | None = None,
-                         short_forms: Mapping[str, str] | None = None) -> dict[str, Any]:
+                         short_forms: Mapping[str, str] | None = None,
+                         probe_kinds: Mapping[str, type[BaseModel]] | None = None) -> dict[str, Any]:
     """``fault_args``: each fault kind and its arguments model (a list of kinds only names them);
-    ``targets``: each platform and its target model; ``short_forms``: version 1's keys and their platforms."""
+    ``targets``: each platform and its target model; ``short_forms``: version 1's keys and their platforms;
+    ``probe_kinds``: each probe kind from a plugin and its check model (then a probe has no other keys)."""
     schema = Scenario.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "gameday scenario (version 1)"
@@ -40,6 +43,11 @@ def scenario_json_schema(fault_args: Mapping[str, type[BaseModel]] | list[str] |
         by_name = schema["$defs"]["StackSpec"]["properties"]["targets"]["patternProperties"]  # names follow Name
         for pattern in by_name:
             by_name[pattern] = {"$ref": "#/$defs/Target"}
+    if probe_kinds is not None:
+        probe = schema["$defs"]["ProbeSpec"]
+        for kind, model in sorted(probe_kinds.items()):
+            probe["properties"][kind] = _definition(model, schema["$defs"], f"probe kind {kind}")
+        probe["additionalProperties"] = False
     if not fault_args:
         return schema
     fault = schema["$defs"]["FaultSpec"]
@@ -89,8 +97,10 @@ def _definition(model: type[BaseModel], defs: dict[str, Any], what: str) -> dict
 
 def scenario_json_schema_text(fault_args: Mapping[str, type[BaseModel]] | list[str] | None = None,
                               targets: Mapping[str, type[BaseModel]] | None = None,
-                              short_forms: Mapping[str, str] | None = None) -> str:
-    return json.dumps(scenario_json_schema(fault_args, targets, short_forms), indent=2, sort_keys=True) + "\n"
+                              short_forms: Mapping[str, str] | None = None,
+                              probe_kinds: Mapping[str, type[BaseModel]] | None = None) -> str:
+    schema = scenario_json_schema(fault_args, targets, short_forms, probe_kinds)
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
 def stack_json_schema(targets: Mapping[str, type[BaseModel]] | None = None,
@@ -122,7 +132,9 @@ def installed_schema_text() -> str:
     ``gameday schema`` writes."""
     from gameday.faults.base import FaultRegistry
     from gameday.platforms.registry import SHORT_FORMS, installed_platforms
+    from gameday.plugins import installed_probe_kinds
 
     registry = FaultRegistry()
+    probe_kinds = {name: kind.check_model for name, kind in installed_probe_kinds().load_all().items()}
     return scenario_json_schema_text({kind: registry.driver_class(kind).args_model for kind in registry.kinds()},
-                                     installed_platforms().target_models(), SHORT_FORMS)
+                                     installed_platforms().target_models(), SHORT_FORMS, probe_kinds)

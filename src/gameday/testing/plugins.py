@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from gameday.platforms.registry import installed_platforms
+from gameday.plugins import installed_probe_kinds
 
 
 @contextlib.contextmanager
@@ -35,11 +36,13 @@ def installed_plugins(groups: Mapping[str, Mapping[str, str]], *,
     (dist / "entry_points.txt").write_text("\n".join(lines), encoding="utf-8")
     sys.path.insert(0, str(site))
     importlib.invalidate_caches()
-    installed_platforms.cache_clear()  # the process-wide registry is read again, with these
+    installed_platforms.cache_clear()  # the process-wide registries are read again, with these
+    installed_probe_kinds.cache_clear()
     try:
         yield
     finally:
         sys.path.remove(str(site))
         importlib.invalidate_caches()
         installed_platforms.cache_clear()
+        installed_probe_kinds.cache_clear()
         shutil.rmtree(site, ignore_errors=True)
