@@ -165,7 +165,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    from gameday.observe.alert_receiver import DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT
+    from gameday.observe.receiver_defaults import DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT
 
     p = sub.add_parser("doctor", help="check Alertmanager/Prometheus answer and alerts reach the harness")
     p.add_argument("scenario", nargs="?", help="a scenario: its stack's URLs and expected alerts are checked")

@@ -21,12 +21,13 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import quote
 
-import httpx
-
 from gameday.errors import FaultError, TargetError, ToxiproxyUnavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds for any one API call; the server answers in milliseconds when it is alive."""
@@ -88,6 +89,8 @@ class ToxiproxyClient:
     """Talks to one Toxiproxy server. Not shared across threads; cheap to create."""
 
     def __init__(self, base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        import httpx  # here, not at the top: `gameday validate` loads the drivers' args models, never a client
+
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         # No keep-alive: a server that died between two calls is seen at once, and no socket is
@@ -241,6 +244,8 @@ class ToxiproxyClient:
 
     @contextlib.contextmanager
     def _translate(self, method: str, path: str, proxy: str) -> Iterator[None]:
+        import httpx
+
         try:
             yield
         except httpx.TimeoutException as exc:

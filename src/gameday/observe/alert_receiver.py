@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 
 from gameday.errors import GamedayError, ServiceUnavailable
 from gameday.observe.alertmanager import PayloadError, ReceivedAlert, parse_webhook
+from gameday.observe.receiver_defaults import DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 19099
-DEFAULT_PATH = "/alerts"
+__all__ = ["DEFAULT_HOST", "DEFAULT_PATH", "DEFAULT_PORT", "MAX_BODY", "AlertReceiver"]
+
 MAX_BODY = 5_000_000
 
 OnAlerts = Callable[[list[ReceivedAlert]], None]

@@ -1,0 +1,100 @@
+"""Commands import only what they use: `gameday validate` and `gameday --help` load no network client, no
+Docker SDK, no rich and no Jinja2 (issue 19: start-up cost against Chaos Toolkit; benchmarks/startup.py).
+
+Each command runs in a fresh interpreter, which then reports ``sys.modules``; what the bare interpreter
+already had (a site hook's imports) is not the command's doing and is left out.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+HEAVY = ("httpx", "httpcore", "h11", "requests", "urllib3", "trio", "anyio", "docker", "rich", "jinja2",
+         "lightkube", "kubernetes", "psycopg", "redis", "locust", "gevent", "markdown_it", "http.server")
+"""Network clients, SDKs and renderers: none is needed to check a scenario or to print the help."""
+
+CHILD = """
+import json, sys
+before = set(sys.modules)
+from gameday.cli.main import main
+try:
+    code = main(sys.argv[2:])
+except SystemExit as exc:  # --help exits through argparse
+    code = exc.code
+with open(sys.argv[1], "w") as out:
+    json.dump({"code": code, "before": sorted(before), "after": sorted(sys.modules)}, out)
+"""
+
+
+def imported_by(tmp_path: Path, *args: str) -> tuple[int, set[str]]:
+    """The exit code of ``gameday ARGS`` and the modules it imported, from a fresh interpreter."""
+    report = tmp_path / "modules.json"
+    done = subprocess.run([sys.executable, "-c", CHILD, str(report), *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert report.exists(), done.stderr
+    data = json.loads(report.read_text())
+    return data["code"], set(data["after"]) - set(data["before"])
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+
+def test_validate_of_every_shipped_scenario_imports_no_client_sdk_or_renderer(tmp_path: Path) -> None:
+    scenarios = sorted(str(p) for p in (ROOT / "scenarios").glob("*.yaml"))
+    assert scenarios
+    code, modules = imported_by(tmp_path, "validate", "--quiet", *scenarios)
+    assert code == 0
+    assert "gameday.scenario.model" in modules  # it did check them
+    assert heavy(modules) == []
+
+
+def test_help_imports_no_client_sdk_or_renderer_and_not_the_scenario_models(tmp_path: Path) -> None:
+    code, modules = imported_by(tmp_path, "--help")
+    assert code == 0
+    assert heavy(modules) == []
+    assert "pydantic" not in modules and "gameday.scenario.model" not in modules
+
+
+def test_validate_with_a_bad_scenario_still_imports_nothing_heavy(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: bad\nfaults:\n  - {kind: latency, target: nowhere, duration: 1s}\n")
+    code, modules = imported_by(tmp_path, "validate", str(bad))
+    assert code == 1
+    assert heavy(modules) == []
+
+
+def test_validate_does_not_ask_prometheus_about_alerts_the_shipped_rules_define(tmp_path: Path) -> None:
+    """Every expected alert is in gameday's own rule files, so no warning can come of asking the
+    scenario's Prometheus: validate does not connect to it (an unknown name would, see test_alerts_cli)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # a connection attempt would wait in the backlog, to be seen below
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        path = tmp_path / "s.yaml"
+        path.write_text(yaml.safe_dump({
+            "version": 1, "name": "known-alerts",
+            "stack": {"prometheus": {"url": url}, "targets": {"web": {"container": "web"}}},
+            "faults": [{"kind": "container_kill", "target": "web", "duration": "2s"}],
+            "expect": {"alerts": [{"name": "InstanceDown", "within": "30s"}]},
+        }))
+        code, modules = imported_by(tmp_path, "validate", str(path))
+        listener.setblocking(False)
+        try:
+            conn, _ = listener.accept()
+        except BlockingIOError:
+            connected = False
+        else:
+            conn.close()
+            connected = True
+    assert code == 0
+    assert not connected, "validate connected to the scenario's Prometheus"
+    assert heavy(modules) == []
