@@ -2,7 +2,8 @@
 # Build the local Kubernetes control plane from source, once, into the user's cache (no prebuilt binaries,
 # no registry): kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and kubectl from
 # k8s.io/kubernetes (tools/kubernetes: a wrapper module, since `go install` refuses k8s.io/kubernetes's
-# replace directives), and kwok (tools/kwok). etcd is Debian's etcd-server (setup.sh installs it).
+# replace directives), kwok (tools/kwok), and the pause program of the real node's pod sandboxes
+# (tools/pause). etcd is Debian's etcd-server (setup.sh installs it).
 #
 #   ${XDG_CACHE_HOME:-~/.cache}/gameday/kubernetes/<version>/   the binaries, and build logs
 #
@@ -14,6 +15,7 @@ ROOT=$PWD
 
 K8S_VERSION=v1.34.4   # tools/kubernetes/go.mod pins k8s.io/kubernetes and its staging modules to match
 KWOK_VERSION=v0.8.0   # tools/kwok/go.mod; kwok 0.8.0 lists Kubernetes 1.34 among its supported releases
+PAUSE_VERSION="gameday-pause v1"   # tools/pause/main.go says it
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/gameday/kubernetes/$K8S_VERSION"
 K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
 
@@ -79,11 +81,12 @@ trap '[ -z "$out" ] || rm -rf "$out"' EXIT
 etcd_bin=$(command -v etcd || true)
 [ -n "$etcd_bin" ] || [ -x /usr/bin/etcd ] || fail "etcd is missing: apt-get install etcd-server (setup.sh does)"
 
-k8s_done="" kwok_done=""
+k8s_done="" kwok_done="" pause_done=""
 k8s_cached && k8s_done=1
 answers "$CACHE/kwok" "$KWOK_VERSION" && kwok_done=1
-if [ -n "$k8s_done" ] && [ -n "$kwok_done" ]; then
-  say "Kubernetes $K8S_VERSION and kwok $KWOK_VERSION already built in $CACHE"
+answers "$CACHE/pause" "$PAUSE_VERSION" && pause_done=1
+if [ -n "$k8s_done" ] && [ -n "$kwok_done" ] && [ -n "$pause_done" ]; then
+  say "Kubernetes $K8S_VERSION, kwok $KWOK_VERSION and $PAUSE_VERSION already built in $CACHE"
   exit 0
 fi
 
@@ -120,5 +123,13 @@ if [ -z "$kwok_done" ]; then
   mv -f "$out/kwok" "$CACHE/kwok"
   rmdir "$out"
   answers "$CACHE/kwok" "$KWOK_VERSION" || fail "step 'check kwok' failed: $CACHE/kwok --version does not say $KWOK_VERSION"
+fi
+if [ -z "$pause_done" ]; then
+  out=$(mktemp -d "$CACHE/.build-XXXXXX")
+  run_step "go build pause" "$CACHE/build-pause.log" \
+    nice -n 10 "$GO" -C "$ROOT/tools/pause" build -ldflags "-s -w" -o "$out/pause" .
+  mv -f "$out/pause" "$CACHE/pause"
+  rmdir "$out"
+  answers "$CACHE/pause" "$PAUSE_VERSION" || fail "step 'check pause' failed: $CACHE/pause --version does not say $PAUSE_VERSION"
 fi
 say "built into $CACHE"

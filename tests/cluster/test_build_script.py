@@ -52,6 +52,7 @@ def test_a_cache_whose_binaries_answer_with_the_pinned_version_is_not_built_agai
         _executable(cache / name, 'echo "Kubernetes v1.34.4"\n' if name != "kubectl" else
                     '[ "$1" = version ] && echo "Client Version: v1.34.4" || exit 1\n')
     _executable(cache / "kwok", 'echo "kwok version v0.8.0 go1.26.8 (linux/amd64)"\n')
+    _executable(cache / "pause", 'echo "gameday-pause v1"\n')
 
     result = _run(tmp_path)
 

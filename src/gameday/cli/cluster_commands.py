@@ -15,7 +15,7 @@ def _console() -> Any:
     return Console(highlight=False)
 
 
-def _cluster(console: Any, *, nodes: int | None = None, saved: bool = True) -> Any:
+def _cluster(console: Any, *, nodes: int | None = None, real_node: bool = False, saved: bool = True) -> Any:
     from dataclasses import replace
 
     from gameday.cluster.config import ClusterConfig
@@ -24,7 +24,7 @@ def _cluster(console: Any, *, nodes: int | None = None, saved: bool = True) -> A
 
     config = ClusterConfig.from_env(os.environ)
     if nodes is not None:
-        config = replace(config, nodes=nodes)
+        config = replace(config, nodes=nodes, real_node=real_node)
         config.check()
     log = lambda message: console.print(f"[dim]{markup_safe(message)}[/]", soft_wrap=True)  # noqa: E731
     return LocalCluster.saved(config, log=log) if saved else LocalCluster(config, log=log)
@@ -58,7 +58,7 @@ def cmd_cluster_up(args: argparse.Namespace) -> int:
 
     console = _console()
     # An explicit --nodes wins over what the last `up` recorded; the ports are the ones configured now.
-    cluster = _cluster(console, nodes=args.nodes, saved=False)
+    cluster = _cluster(console, nodes=args.nodes, real_node=args.real_node, saved=False)
     status = cluster.up(timeout=args.timeout)
     _print_status(console, status)
     console.print(f"[green]local cluster is up[/]: kubectl --kubeconfig {markup_safe(str(status.kubeconfig))} get nodes",
@@ -87,6 +87,8 @@ def register(sub: Any) -> None:
     csub = p.add_subparsers(dest="cluster_cmd", required=True)
     up = csub.add_parser("up", help="start it on 127.0.0.1 (what runs already is kept) and write a kubeconfig")
     up.add_argument("--nodes", type=arg_types.positive_int, default=3, help="kwok nodes to simulate (default 3)")
+    up.add_argument("--real-node", action="store_true",
+                    help="also run one real node (containerd and a kubelet: containers really run; needs root)")
     up.add_argument("--timeout", type=arg_types.positive_seconds, default=300.0,
                     help="seconds to wait for the nodes to be Ready (default 300)")
     up.set_defaults(func=cmd_cluster_up)

@@ -36,11 +36,17 @@ class ClusterConfig:
     controller_manager_port: int = 10357
     scheduler_port: int = 10359
     kwok_port: int = 10347
+    kubelet_port: int = 10450
+    kubelet_healthz_port: int = 10448
+    containerd_stream_port: int = 10451
+    """The real node's (``real_node``): the kubelet's API and health ports, containerd's exec/log streams."""
     state_dir: Path = Path.home() / ".local" / "state" / "gameday" / "cluster"
     bin_dir: Path = Path.home() / ".cache" / "gameday" / "kubernetes" / KUBERNETES_VERSION
     etcd_bin: Path = Path("/usr/bin/etcd")
     nodes: int = 3
     """How many kwok nodes ``up`` makes (``kwok-node-0`` ...)."""
+    real_node: bool = False
+    """Also run one real node (containerd and a kubelet): gameday.cluster.node."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ClusterConfig:
@@ -71,10 +77,15 @@ class ClusterConfig:
             raise GamedayError(f"--nodes {self.nodes}: between 1 and 1000")
 
     def binary(self, name: str) -> Path:
-        """A built binary, or one line saying how to build it."""
-        path = self.etcd_bin if name == "etcd" else self.bin_dir / name
+        """A built binary (Debian's etcd and containerd), or one line saying how to build or install it."""
+        if name == "containerd":
+            path = Path(shutil.which("containerd") or "/usr/bin/containerd")
+        else:
+            path = self.etcd_bin if name == "etcd" else self.bin_dir / name
         if not (path.is_file() and os.access(path, os.X_OK)):
-            hint = "apt-get install etcd-server or set GAMEDAY_ETCD_BIN" if name == "etcd" else BUILD_HINT
+            hint = {"etcd": "apt-get install etcd-server or set GAMEDAY_ETCD_BIN",
+                    "containerd": "apt-get install containerd runc containernetworking-plugins (setup.sh does)"
+                    }.get(name, BUILD_HINT)
             raise EnvironmentProblem(f"{name} is not built: no executable {path}; {hint}")
         return path
 

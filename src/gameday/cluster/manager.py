@@ -7,6 +7,7 @@
       kubeconfig          admin access to https://127.0.0.1:<apiserver port>
       pids/<part>.pid     pid and start time of each process
       logs/<part>.log     each process's output
+      node/               the real node's containerd and kubelet, with ``--real-node`` (node.py)
 
 ``up`` starts what is not running (so it is repeatable and heals a dead part), ``down`` stops what runs
 (so it is harmless to repeat). Nothing here addresses a pod or cluster IP: only 127.0.0.1.
@@ -29,11 +30,16 @@ from gameday.cluster import processes
 from gameday.cluster.api import LocalAPI
 from gameday.cluster.certs import ensure_certs
 from gameday.cluster.config import HOST, ClusterConfig
+from gameday.cluster.node import NODE_NAME, RealNode
 from gameday.errors import EnvironmentProblem, GamedayError
 
 PARTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+NODE_PARTS = ("containerd", "kubelet")
+"""The real node's processes, after the control plane's (``--real-node``)."""
 PORT_OF = {"etcd": "etcd", "kube-apiserver": "apiserver", "kube-controller-manager": "controller_manager",
-           "kube-scheduler": "scheduler", "kwok": "kwok"}
+           "kube-scheduler": "scheduler", "kwok": "kwok", "containerd": "containerd_stream", "kubelet": "kubelet"}
+MORE_PORTS = {"etcd": "etcd_peer", "kubelet": "kubelet_healthz"}
+"""Ports a part listens on besides its own."""
 UP_TIMEOUT = 300.0
 """A first start on two busy cores: the API server alone takes 5-60 s before /readyz says ok."""
 
@@ -72,6 +78,7 @@ class LocalCluster:
         self.config = config
         self._log = log
         self._dir = config.state_dir
+        self.node = RealNode(config, self.certs, log=log)
 
     @classmethod
     def saved(cls, config: ClusterConfig, *, log: Log = lambda _: None) -> LocalCluster:
@@ -79,7 +86,7 @@ class LocalCluster:
         try:
             saved = json.loads((config.state_dir / "cluster.json").read_text(encoding="utf-8"))
             numbers = {k: int(v) for k, v in saved.items() if k.endswith("_port") or k == "nodes"}
-            config = replace(config, **numbers)  # type: ignore[arg-type]
+            config = replace(config, **numbers, real_node=saved.get("real_node") is True)  # type: ignore[arg-type]
         except (OSError, ValueError, TypeError, AttributeError):
             pass  # never started here (or the file is damaged): the configured ports are the best guess
         return cls(config, log=log)
@@ -99,6 +106,12 @@ class LocalCluster:
     def port(self, part: str) -> int:
         return self.config.ports()[PORT_OF[part]]
 
+    def in_use(self) -> tuple[str, ...]:
+        """The parts of this cluster: the control plane, and the real node's when it has one (or had: a pid
+        file left by an earlier ``up --real-node`` still counts, so ``down`` stops it)."""
+        had_node = any(self.pid_file(part).exists() for part in NODE_PARTS)
+        return PARTS + NODE_PARTS if self.config.real_node or had_node else PARTS
+
     def api(self) -> LocalAPI:
         return LocalAPI(self.config.apiserver_url, self.certs)
 
@@ -107,9 +120,13 @@ class LocalCluster:
     def up(self, *, timeout: float = UP_TIMEOUT) -> ClusterStatus:
         """Start every part that is not running, make the kwok nodes, wait until the nodes are Ready."""
         deadline = time.monotonic() + timeout
-        binaries = {part: self.config.binary(part) for part in PARTS}
-        running = {part for part in PARTS if self._alive(part)}
-        for part in PARTS:
+        parts = PARTS + NODE_PARTS if self.config.real_node else PARTS
+        binaries = {part: self.config.binary(part) for part in parts}
+        if self.config.real_node:
+            binaries["pause"] = self.config.binary("pause")
+            self.node.check_host()
+        running = {part for part in parts if self._alive(part)}
+        for part in parts:
             if part not in running:
                 self._check_port_free(part)
         for folder in ("pids", "logs", "etcd"):
@@ -118,7 +135,8 @@ class LocalCluster:
         ensure_certs(self.certs)
         self._write_kubeconfig()
         (self._dir / "cluster.json").write_text(
-            json.dumps({**{f"{k}_port": v for k, v in self.config.ports().items()}, "nodes": self.config.nodes}),
+            json.dumps({**{f"{k}_port": v for k, v in self.config.ports().items()}, "nodes": self.config.nodes,
+                        "real_node": self.config.real_node}),
             encoding="utf-8")
         stages = self._dir / "kwok-stages.yaml"
         stages.write_text((resources.files("gameday.cluster") / "files" / "kwok-stages.yaml").read_text("utf-8"),
@@ -142,21 +160,33 @@ class LocalCluster:
             # Pods are refused until the controller manager has made the namespace's service account.
             self._wait("kube-controller-manager",
                        lambda: _exists(api, "/api/v1/namespaces/default/serviceaccounts/default"), deadline)
+            if self.config.real_node:
+                self._up_real_node(api, binaries, running, deadline)
         return self.status()
+
+    def _up_real_node(self, api: LocalAPI, binaries: dict[str, Path], running: set[str], deadline: float) -> None:
+        self.node.write_files()
+        self._start("containerd", binaries, running)
+        self._wait("containerd", self.node.containerd_ready, deadline)
+        self.node.ensure_pause_image()
+        self._start("kubelet", binaries, running)
+        self._log(f"waiting for the real node {NODE_NAME} to be Ready")
+        self._wait("kubelet", lambda: _all_ready(api.nodes(), [NODE_NAME]), deadline)
 
     def _alive(self, part: str) -> bool:
         recorded = processes.read_pid_file(self.pid_file(part))
         return recorded is not None and processes.alive(recorded)
 
     def _check_port_free(self, part: str) -> None:
-        ports = [self.port(part)] + ([self.config.etcd_peer_port] if part == "etcd" else [])
-        for port in ports:
+        names = [PORT_OF[part]] + ([MORE_PORTS[part]] if part in MORE_PORTS else [])
+        for name in names:
+            port = self.config.ports()[name]
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     s.bind((HOST, port))
                 except OSError:
-                    var = f"GAMEDAY_CLUSTER_{PORT_OF[part].upper()}_PORT"
+                    var = f"GAMEDAY_CLUSTER_{name.upper()}_PORT"
                     raise EnvironmentProblem(f"{part} cannot listen on {HOST}:{port}: something else uses it "
                                              f"(choose another port with {var})") from None
 
@@ -164,7 +194,8 @@ class LocalCluster:
         if part in running:
             return
         self._log(f"starting {part} on {HOST}:{self.port(part)}")
-        processes.start([str(binaries[part]), *self._args(part)], pid_file=self.pid_file(part),
+        args = self.node.args(part) if part in NODE_PARTS else self._args(part)
+        processes.start([str(binaries[part]), *args], pid_file=self.pid_file(part),
                         log_file=self.log_file(part))
 
     def _wait(self, part: str, ready: Callable[[], bool], deadline: float) -> None:
@@ -251,7 +282,7 @@ class LocalCluster:
     # --- status and down -------------------------------------------------------------------------
 
     def parts(self) -> Iterator[PartStatus]:
-        for part in PARTS:
+        for part in self.in_use():
             recorded = processes.read_pid_file(self.pid_file(part))
             if recorded is None:
                 state, pid = "stopped", None
@@ -271,17 +302,21 @@ class LocalCluster:
         return ClusterStatus(parts, ready, readiness, nodes, self.config.kubeconfig)
 
     def down(self, *, timeout: float = 30.0) -> list[str]:
-        """Stop every running part (the controllers before the API server before etcd); the names stopped."""
+        """Stop every running part (the real node's containers, kubelet and containerd; then the controllers
+        before the API server before etcd); the names stopped."""
         stopped = []
-        for part in reversed(PARTS):
+        for part in reversed(self.in_use()):
+            if part == "containerd":  # the kubelet is stopped: now its containers, while containerd still runs
+                self.node.stop_containers()
             recorded = processes.read_pid_file(self.pid_file(part))
-            if recorded is None:
-                continue
-            if processes.alive(recorded):
-                if not processes.stop(recorded, timeout=timeout):
-                    raise EnvironmentProblem(f"{part} (pid {recorded.pid}) did not stop, even after SIGKILL")
-                stopped.append(part)
-            self.pid_file(part).unlink(missing_ok=True)
+            if recorded is not None:
+                if processes.alive(recorded):
+                    if not processes.stop(recorded, timeout=timeout):
+                        raise EnvironmentProblem(f"{part} (pid {recorded.pid}) did not stop, even after SIGKILL")
+                    stopped.append(part)
+                self.pid_file(part).unlink(missing_ok=True)
+            if part == "containerd":
+                self.node.unmount()
         return stopped
 
 

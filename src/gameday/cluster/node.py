@@ -1,0 +1,169 @@
+"""The local cluster's real node (``gameday cluster up --real-node``): containers really run and really die.
+
+    <state>/cluster/node/
+      containerd.toml, kubelet.yaml, cni/   the configuration written at ``up``
+      containerd/{root,state,runc}          containerd's own instance (never Docker's)
+      containerd.sock                       its socket (the kubelet's runtime endpoint)
+      kubelet/                              the kubelet's root folder (pods' volumes)
+
+Debian's containerd with its CRI plugin and runc; the kubelet built with the control plane; a pause image
+made here from tools/pause (no registry). Pods use ``hostNetwork`` and listen on 127.0.0.1, so no network
+is made: a loopback-only CNI configuration only lets the runtime report itself ready. The node is tainted
+``gameday.dev/real-node=true:NoSchedule``, so only pods that tolerate it run here (kwok's nodes take the rest).
+What this machine needed is in docs/kubernetes.md ("A real node").
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from gameday.cluster.config import HOST, ClusterConfig
+from gameday.cluster.images import oci_archive
+from gameday.errors import EnvironmentProblem
+
+NODE_NAME = "gameday-node-0"
+NODE_TAINT = "gameday.dev/real-node"
+PAUSE_IMAGE = "gameday.local/pause:1"
+CRI_NAMESPACE = "k8s.io"
+"""containerd's namespace for the kubelet's containers (and for images the kubelet may use)."""
+CNI_BIN = Path("/usr/lib/cni")
+SOCKET_PATH_MAX = 100
+"""A unix socket path longer than ~107 bytes cannot be bound; leave room for ``.ttrpc``."""
+
+Log = Callable[[str], None]
+
+
+class RealNode:
+    """Files, commands and clean-up of the real node of the cluster whose state folder is ``config.state_dir``."""
+
+    def __init__(self, config: ClusterConfig, certs: Path, *, log: Log = lambda _: None) -> None:
+        self.config = config
+        self.certs = certs
+        self.dir = config.state_dir / "node"
+        self._log = log
+
+    @property
+    def socket(self) -> Path:
+        return self.dir / "containerd.sock"
+
+    def check_host(self) -> None:
+        """What the node needs from this machine, each missing piece one line saying how to get it."""
+        for tool in ("containerd", "ctr", "runc"):
+            if shutil.which(tool) is None:
+                raise EnvironmentProblem(f"the real node needs {tool}: apt-get install containerd runc "
+                                         "(setup.sh does)")
+        if not (CNI_BIN / "loopback").is_file():
+            raise EnvironmentProblem(f"the real node needs the CNI loopback plugin ({CNI_BIN / 'loopback'}): "
+                                     "apt-get install containernetworking-plugins (setup.sh does)")
+        if os.geteuid() != 0:
+            raise EnvironmentProblem("the real node runs containerd and the kubelet, which need root")
+        if len(str(self.socket)) > SOCKET_PATH_MAX:
+            raise EnvironmentProblem(f"the state folder's path is too long for containerd's socket ({self.socket}); "
+                                     "set GAMEDAY_STATE_DIR to a shorter folder")
+
+    def write_files(self) -> None:
+        for folder in ("cni", "containerd/root", "containerd/state", "containerd/runc", "kubelet"):
+            (self.dir / folder).mkdir(parents=True, exist_ok=True)
+        (self.dir / "containerd").chmod(0o700)
+        files = resources.files("gameday.cluster") / "files"
+        (self.dir / "cni" / "10-gameday-loopback.conflist").write_text(
+            (files / "cni-loopback.conflist").read_text("utf-8"), encoding="utf-8")
+        containerd = Template((files / "containerd.toml").read_text("utf-8")).substitute(
+            root=self.dir / "containerd" / "root", state=self.dir / "containerd" / "state", socket=self.socket,
+            runc_root=self.dir / "containerd" / "runc", pause_image=PAUSE_IMAGE,
+            stream_port=self.config.containerd_stream_port, cni_bin=CNI_BIN, cni_conf=self.dir / "cni")
+        (self.dir / "containerd.toml").write_text(containerd, encoding="utf-8")
+        kubelet = Template((files / "kubelet.yaml").read_text("utf-8")).substitute(
+            port=self.config.kubelet_port, healthz_port=self.config.kubelet_healthz_port, socket=self.socket,
+            ca=self.certs / "ca.crt", taint=NODE_TAINT)
+        (self.dir / "kubelet.yaml").write_text(kubelet, encoding="utf-8")
+
+    def args(self, part: str) -> list[str]:
+        if part == "containerd":
+            return [f"--config={self.dir / 'containerd.toml'}"]
+        return [f"--config={self.dir / 'kubelet.yaml'}", f"--kubeconfig={self.config.kubeconfig}",
+                f"--hostname-override={NODE_NAME}", f"--node-ip={HOST}", f"--root-dir={self.dir / 'kubelet'}",
+                f"--cert-dir={self.dir / 'kubelet' / 'pki'}", "--node-labels=gameday.dev/node=real"]
+
+    # --- containerd ---------------------------------------------------------------------------------
+
+    def ctr(self, *argv: str, stdin: bytes | None = None, timeout: float = 60.0) -> subprocess.CompletedProcess[bytes]:
+        """``ctr`` against this node's containerd, in the kubelet's namespace; never Docker's."""
+        try:
+            return subprocess.run(["ctr", "--address", str(self.socket), "--namespace", CRI_NAMESPACE, *argv],
+                                  input=stdin, capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise EnvironmentProblem(f"ctr {' '.join(argv[:2])} did not finish in {timeout:g} s") from exc
+
+    def containerd_ready(self) -> bool:
+        return self.socket.exists() and self.ctr("version", timeout=10).returncode == 0
+
+    def images(self) -> set[str]:
+        result = self.ctr("images", "list", "--quiet")
+        return set(result.stdout.decode(errors="replace").split()) if result.returncode == 0 else set()
+
+    def import_image(self, archive: bytes, name: str) -> None:
+        result = self.ctr("images", "import", "-", stdin=archive, timeout=300)
+        if result.returncode != 0 or name not in self.images():
+            detail = result.stderr.decode(errors="replace").strip().splitlines()
+            raise EnvironmentProblem(f"could not import image {name} into the real node's containerd"
+                                     + (f": {detail[-1][:200]}" if detail else ""))
+
+    def ensure_pause_image(self) -> None:
+        if PAUSE_IMAGE in self.images():
+            return
+        pause = self.config.binary("pause")
+        self._log(f"importing the pause image {PAUSE_IMAGE} (built from tools/pause)")
+        self.import_image(oci_archive(PAUSE_IMAGE, {"/pause": (pause.read_bytes(), 0o755)}, entrypoint=["/pause"]),
+                          PAUSE_IMAGE)
+
+    # --- down ------------------------------------------------------------------------------------
+
+    def stop_containers(self, *, timeout: float = 30.0) -> int:
+        """Kill and delete every container task of the node (the kubelet, stopped first, leaves them running);
+        how many there were. Each task's shim exits once its task is deleted."""
+        if not self.containerd_ready():
+            return 0
+        listed = self.ctr("tasks", "list", "--quiet")
+        tasks = listed.stdout.decode(errors="replace").split() if listed.returncode == 0 else []
+        for task in tasks:
+            self.ctr("tasks", "kill", "--signal", "SIGKILL", task)
+        deadline = time.monotonic() + timeout
+        left = list(tasks)
+        while left and time.monotonic() < deadline:
+            left = [t for t in left if self.ctr("tasks", "delete", "--force", t).returncode != 0
+                    and self._task_exists(t)]
+            if left:
+                time.sleep(0.2)
+        if left:
+            raise EnvironmentProblem(f"containers of the real node did not stop: {', '.join(left[:5])}")
+        return len(tasks)
+
+    def _task_exists(self, task: str) -> bool:
+        listed = self.ctr("tasks", "list", "--quiet")
+        return task in listed.stdout.decode(errors="replace").split()
+
+    def unmount(self) -> list[str]:
+        """Unmount what is left mounted below the node's folder (pods' volumes, a container's root file
+        system after a crash), deepest first; the mount points unmounted."""
+        base = str(self.dir.resolve()) + "/"
+        points = sorted((p for p in _mount_points() if p.startswith(base)), key=len, reverse=True)
+        for point in points:
+            subprocess.run(["umount", "--lazy", point], capture_output=True, timeout=30, check=False)
+        return points
+
+
+def _mount_points() -> list[str]:
+    try:
+        lines = Path("/proc/self/mountinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    # Field 5 is the mount point, with spaces and the like written as octal escapes.
+    return [line.split()[4].encode().decode("unicode_escape") for line in lines if len(line.split()) > 4]

@@ -1,0 +1,3 @@
+module gameday.local/pause
+
+go 1.21
