@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from gameday import events as ev
-from gameday.engine.run import Outcome, run_scenario
+from gameday.engine.run import Outcome, StopRequest, run_scenario
 from gameday.engine.safety import TargetLocks
 from gameday.testing import MemoryFaults, free_port, memory_scenario, run_options
 from gameday.timeline import read_timeline
@@ -114,3 +114,46 @@ def test_the_journalled_handle_names_its_run_and_fault_so_a_driver_can_mark_what
     intents = [json.loads(line) for line in (result.run_dir / "journal.jsonl").read_text().splitlines()
                if json.loads(line).get("op") == "intent"]
     assert [(i["handle"]["run_id"], i["handle"]["fault_id"]) for i in intents] == [(result.run_id, "f0")]
+
+
+class _PeopleStillAtThePrompt:
+    """An observer that holds the run open after the fault window, as a facilitated drill does while the team
+    answers, and is told to stop there: Ctrl-C at a prompt after the fault was already reverted."""
+
+    name = "people"
+    role = "responds"
+
+    def __init__(self, stop: StopRequest) -> None:
+        self.stop_request = stop
+
+    @staticmethod
+    def wanted(scenario: Any) -> bool:
+        return False
+
+    def start(self, ctx: Any) -> None:
+        pass
+
+    def on_phase(self, phase: str) -> None:
+        pass
+
+    def stop(self) -> None:
+        self.stop_request.interrupt("SIGINT")
+
+    def verdicts(self, scenario: Any, events: Any) -> list[Any]:
+        return []
+
+
+def test_an_interrupt_after_the_fault_window_still_ends_the_run_as_interrupted(tmp_path: Path) -> None:
+    """The fault was reverted at the end of its window; a stop asked for while the run waits for its observers
+    (the people) is an interruption all the same: outcome interrupted, exit 130, no evaluation."""
+    stop = StopRequest()
+    faults = MemoryFaults()
+    result = run_scenario(memory_scenario(), run_options(tmp_path, faults=faults, stop=stop,
+                                                         observers=[_PeopleStillAtThePrompt(stop)]))
+    evs = events(result.run_dir)
+    assert (result.outcome, result.exit_code) == (Outcome.INTERRUPTED, 130), evs
+    assert evs[-1]["kind"] == "run.finished"
+    assert (evs[-1]["details"]["outcome"], evs[-1]["details"]["exit_code"]) == ("interrupted", 130)
+    kinds = [e["kind"] for e in evs]
+    assert kinds.count("fault.reverted") == 1 and "run.aborted" in kinds
+    assert {"phase": "evaluation"} not in [e["details"] for e in evs if e["kind"] == "phase.changed"]

@@ -312,6 +312,9 @@ class Runner:
         self._wait_recovery()
 
         self._stop_observers()
+        # A stop asked for while the observers held the run open (Ctrl-C at a drill's prompt after the
+        # fault window) is an interruption too, not a pass: the faults are already reverted.
+        self._stop_requested()
         self._phase("evaluation")
         # A tabletop's system was never touched: only its observers (the team's response) are judged.
         verdicts = [] if self.simulation else judge(self.scenario, self.timeline.events)

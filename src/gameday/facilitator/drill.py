@@ -172,8 +172,9 @@ def facilitate(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, co
     if "crash" in holder:
         raise holder["crash"]
     result: RunResult = holder["result"]
-    exit_code = 130 if stopped is not None else result.exit_code
-    return DrillResult(result.run_id, result.run_dir, exit_code, result.outcome.name.lower(), result.error)
+    # The engine's outcome is the one the timeline, the report and the history show: a stop at a prompt is
+    # INTERRUPTED (130) there too, even after the fault window, and a failed revert (3) still outranks it.
+    return DrillResult(result.run_id, result.run_dir, result.exit_code, result.outcome.name.lower(), result.error)
 
 
 def _record_stop(facilitator: FacilitatorObserver, runner: Runner, reason: str) -> None:
