@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gameday.scenario.model import AlertExpectation
-from gameday.scoring.metrics import ScoringContext, compute_metrics
+from gameday.scoring.metrics import ScoringContext
 from gameday.scoring.scorecard import score
 from gameday.scoring.severity import DEFAULT_SEVERITIES
 from gameday.testing import drill, ev, full_response
@@ -97,8 +97,14 @@ def test_a_drill_stopped_halfway_leaves_later_phases_not_reached() -> None:
     resolve = next(t for t in card.metrics.targets if t.interval == "time_to_resolve_from_detection")
     assert resolve.met is None
     assert any("stopped before it finished" in n for n in card.notes)
-    # 5 rated: P S P M P, sorted best first P P P S M -> the middle is P; points 3+2+3+1+3 = 12 of 15
-    assert (card.overall, card.points, card.max_points) == ("P", 12, 15)
+    # 5 rated: P S P M P. A median of them (P) would rate a drill nobody completed: it is "incomplete" overall,
+    # saying how far it got; the points are those of what was rated (3+2+3+1+3 = 12 of 15).
+    assert (card.overall, card.points, card.max_points) == ("incomplete", 12, 15)
+    assert card.overall_meaning == "stopped before it finished"
+    assert card.overall_reason.startswith("the drill stopped before it finished (the record ends without run.finished")
+    assert "rated so far: Detection P, Alerting S, Acknowledgement P, Triage and declaration M, Communication P" \
+        in card.overall_reason
+    assert card.tally.startswith("Points 12 of 15 for the 5 capabilities rated so far;")
 
 
 def test_an_interrupted_run_counts_as_stopped_even_with_run_finished() -> None:
@@ -191,10 +197,36 @@ def test_severity_names_are_configurable() -> None:
     assert _reason(card, "triage") == "declared P2, less severe than the expected P1"
 
 
-def test_acknowledging_before_the_alert_gives_a_negative_time_from_alert() -> None:
+def test_acknowledging_before_the_alert_is_said_in_words_never_as_a_negative_time() -> None:
     alert = ev(90, "alert.firing", "alertmanager", alertname="A", labels={}, fingerprint="1", via="webhook")
-    m = compute_metrics(drill("SEV2", *full_response("SEV2"), alert))
-    assert m.seconds("time_to_acknowledge_from_alert") == -20.0   # ack at 70, alert at 90
+    card = score(drill("SEV2", *full_response("SEV2"), alert))   # noticed on a dashboard at 60, ack 70, alert 90
+    from_alert = card.metrics.intervals["time_to_acknowledge_from_alert"]
+    assert (from_alert.seconds, from_alert.early_s) == (None, 20.0)
+    assert from_alert.text == "acknowledged 20 s before the first alert fired (from a dashboard)"
+    assert _reason(card, "acknowledgement") == "acknowledged 10 s after detection, 20 s before the first alert fired"
+    assert card.rating("acknowledgement") == "P"
+
+
+def test_no_interval_of_any_timeline_is_ever_a_negative_time() -> None:
+    """Declared, updated, mitigated and resolved before the only alert, with no incident.detected: every span
+    whose end came first is words, and its target is met (it came before the moment the target runs from)."""
+    alert = ev(450, "alert.firing", "alertmanager", alertname="A", labels={}, fingerprint="1", via="webhook")
+    early = [e for e in full_response("SEV1", update_offsets=(75.0, 100.0)) if e.kind != "incident.detected"]
+    early.append(ev(79, "severity.declared", "ic", severity="SEV1"))
+    card = score(drill("SEV1", *early, alert))
+    m = card.metrics
+    assert all(i.seconds is None or i.seconds >= 0 for i in m.intervals.values())
+    assert all(t.actual_s is None or t.actual_s >= 0 for t in m.targets)
+    assert m.updates.first_from_declaration_s is None and m.updates.first_before_declaration_s == 4.0
+    assert m.intervals["time_to_resolve_from_detection"].text == "resolved 50 s before detection"
+    assert m.intervals["time_to_declare_from_detection"].text == "declared 6 min 11 s before detection"
+    ack = next(t for t in m.targets if t.interval == "time_to_acknowledge_from_detection")
+    assert (ack.met, ack.note) == (True, "met: acknowledged 6 min 20 s before detection")
+    first = next(t for t in m.targets if t.interval == "first_update_from_declaration")
+    assert (first.met, first.note) == (True, "met: first update sent 4 s before the declaration")
+    assert _reason(card, "acknowledgement") == "acknowledged 6 min 20 s before detection"
+    assert _reason(card, "resolution").endswith("resolved 50 s before detection")
+    assert not any(i.text.startswith("-") for i in m.intervals.values())
 
 
 def test_a_drill_stopped_at_the_facilitator_is_unfinished_until_resumed() -> None:

@@ -43,7 +43,6 @@ def print_scorecard(card: Any, console: Any = None) -> None:
     from rich.table import Table
 
     from gameday.printable import markup_safe as safe
-    from gameday.scoring.scorecard import RATINGS, format_seconds
 
     # What a timeline says (scenario, run id, reasons quoting names) is text, never markup.
     console = console or Console(highlight=False)
@@ -57,10 +56,8 @@ def print_scorecard(card: Any, console: Any = None) -> None:
         table.add_row(safe(c.title), f"[{style}]{safe(c.rating or '-')}[/]", safe(c.reason))
     console.print(table)
     overall = card.overall
-    meaning = RATINGS[overall] if overall else "not rated"
-    console.print(f"Overall: [{RATING_STYLES.get(overall, 'dim')}]{safe(overall or '-')}[/] ({safe(meaning)}): "
-                  f"{safe(card.overall_reason)}. Points {card.points} of {card.max_points}; "
-                  f"time targets met {card.targets_met} of {card.targets_timed}.")
+    console.print(f"Overall: [{RATING_STYLES.get(overall, 'dim')}]{safe(overall or '-')}[/] "
+                  f"({safe(card.overall_meaning)}): {safe(card.overall_reason)}. {safe(card.tally)}")
     times = Table(title="Response times", title_justify="left")
     times.add_column("Metric")
     times.add_column("From")
@@ -68,7 +65,7 @@ def print_scorecard(card: Any, console: Any = None) -> None:
     times.add_column("Time", justify="right")
     for name, interval in card.metrics.intervals.items():
         times.add_row(safe(name.replace("_", " ")), safe(interval.start_event or "-"), safe(interval.end_event),
-                      format_seconds(interval.seconds))
+                      safe(interval.text))
     console.print(times)
     for note in card.notes:
         console.print(f"[dim]{safe(note)}[/]")

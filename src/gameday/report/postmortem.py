@@ -16,7 +16,15 @@ from gameday.report.charts import Chart, build_charts
 from gameday.report.impact import Impact, build_impact
 from gameday.report.summary import RunSummary, summarize
 from gameday.scoring.metrics import ScoringContext
-from gameday.scoring.scorecard import RATINGS, RUBRIC, Capability, Scorecard, format_seconds, score
+from gameday.scoring.scorecard import (
+    RATINGS,
+    RUBRIC,
+    Capability,
+    Scorecard,
+    acknowledged_words,
+    format_seconds,
+    score,
+)
 from gameday.timeline import Event
 
 
@@ -106,18 +114,32 @@ def story(card: Scorecard) -> list[str]:
         out.append(f"An alert fired {_t(detected)} later." if detected is not None else "No alert fired.")
         out.append("Nobody responded in this run: it ran without a facilitator or scripted responders.")
     else:
+        # "never" only of a drill that finished: a stopped one had not reached the step yet.
+        never = "never" if m.finished else "not yet"
         if detected is None:
-            out.append("Nobody detected it.")
+            out.append("Nobody detected it." if m.finished else "Nobody had detected it when the drill stopped.")
         elif m.seconds("time_to_acknowledge") is None:
-            out.append(f"It was detected by {signal} after {_t(detected)} and never acknowledged.")
+            out.append(f"It was detected by {signal} after {_t(detected)} and {never} acknowledged.")
         else:
-            out.append(f"It was detected by {signal} after {_t(detected)} and acknowledged "
-                       f"{_t(m.seconds('time_to_acknowledge_from_detection'))} later.")
-        out.append(m.severity.text[0].upper() + m.severity.text[1:] + ".")
+            out.append(f"It was detected by {signal} after {_t(detected)} and {acknowledged_words(m)}.")
+        out.append(sentence(m.severity.text if m.finished or m.severity.first_declared
+                            else "no severity was declared before the drill stopped"))
         if m.seconds("time_to_mitigate") is not None:
             out.append(f"Impact was halted after {_t(m.seconds('time_to_mitigate'))}.")
         if m.seconds("time_to_resolve") is not None:
-            out.append(f"The incident was resolved {_t(m.seconds('time_to_resolve'))} after it started "
-                       f"({_t(m.seconds('time_to_resolve_from_detection'))} after detection).")
-    out.extend(m.notes[:1] if not m.finished else [])
+            from_detection = m.intervals["time_to_resolve_from_detection"]
+            after = from_detection.note or f"{from_detection.text} after detection"
+            out.append(f"The incident was resolved {_t(m.seconds('time_to_resolve'))} after it started ({after}).")
+    if m.stopped is not None:
+        reached = f"; phases reached: {', '.join(m.phases_reached)}" if m.phases_reached else ""
+        out.append(sentence(f"the drill stopped before it finished ({m.stopped}{reached}): "
+                            "later steps are not reached, not failed"))
     return out
+
+
+def sentence(text: str) -> str:
+    """A clause as a sentence of the summary: capitalised, ending with one full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")

@@ -26,7 +26,9 @@ from itertools import pairwise
 from typing import Any
 
 from gameday import events as ev
+from gameday.incident import SIGNAL_WORDS
 from gameday.scenario.model import AlertExpectation
+from gameday.scoring.durations import format_seconds
 from gameday.scoring.severity import DEFAULT_SEVERITIES, SeverityLevel, SeverityTable, table_for
 from gameday.timeline import Event
 from gameday.timeline_shapes import MAX_STEPS
@@ -53,6 +55,17 @@ class Interval:
     start: float | None
     end: float | None
     seconds: float | None
+    """Never negative: None when either event is missing or when the end came first (see ``early_s``)."""
+    early_s: float | None = None
+    """The end came this many seconds before the start (the team acknowledged before any alert fired):
+    not a duration, so it is said in ``note`` instead of printed as a negative time."""
+    note: str = ""
+    """The words shown instead of a time when the end came first."""
+
+    @property
+    def text(self) -> str:
+        """The time as the scorecard and the report show it: ``1 min 05 s``, ``-``, or the note."""
+        return self.note if self.early_s is not None else format_seconds(self.seconds)
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,8 @@ class UpdateStats:
     audiences: dict[str, int]
     offsets: list[float]
     first_from_declaration_s: float | None
+    first_before_declaration_s: float | None
+    """The first update went out this long before the declaration (else None): the cadence was kept."""
     gaps_s: list[float]
     largest_gap_s: float | None
     """Largest gap between two consecutive updates (None with fewer than two updates)."""
@@ -164,6 +179,10 @@ class ResponseMetrics:
     all_clear_refusals: int
     review: ReviewFacts | None
     notes: list[str] = field(default_factory=list)
+    phases_reached: list[str] = field(default_factory=list)
+    """The drill's phases in the order reached (the facilitator's detect, triage, ...; else the engine's)."""
+    stopped: str | None = None
+    """How an unfinished drill stopped, in words (None when it finished)."""
 
     def seconds(self, name: str) -> float | None:
         interval = self.intervals.get(name)
@@ -187,6 +206,11 @@ INTERVALS: tuple[tuple[str, str, str], ...] = (
     ("time_to_resolve_from_detection", "detected", "resolved"),
 )
 
+END_WORDS = {"detected": "detected", "acknowledged": "acknowledged", "declared": "declared",
+             "first_update": "first update sent", "mitigated": "mitigated", "resolved": "resolved"}
+START_WORDS = {"start": "the fault took effect", "first_alert": "the first alert fired", "detected": "detection"}
+"""How an interval whose end came before its start reads: "acknowledged 1 s before the first alert fired"."""
+
 MILESTONE_EVENTS = {
     "detected": "first alert.firing / incident.detected",
     "first_alert": ev.ALERT_FIRING,
@@ -207,10 +231,11 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
     started = ev.first(events, ev.RUN_STARTED)
     finished = drill_finished(events)
     notes: list[str] = []
+    stopped = None if finished or not events else how_it_stopped(events)
     if not events:
         notes.append("the timeline is empty")
-    elif not finished:
-        notes.append("the drill stopped before it finished: later phases are not reached, not failed")
+    elif stopped is not None:
+        notes.append(f"the drill stopped before it finished ({stopped}): later phases are not reached, not failed")
     speed = _speed(started)
     if speed != 1.0:
         notes.append(f"tabletop replay at speed {speed:g}: offsets are already scenario time")
@@ -243,14 +268,7 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
         signal = "alert" if detection.kind == ev.ALERT_FIRING else str(detection.details.get("signal") or "other")
 
     intervals = {
-        name: Interval(
-            name=name,
-            start_event=(start_event or "start") if a == "start" else MILESTONE_EVENTS[a],
-            end_event=MILESTONE_EVENTS[b],
-            start=milestones[a], end=milestones[b],
-            seconds=_span(milestones[a], milestones[b]),
-        )
-        for name, a, b in INTERVALS
+        name: _interval(name, a, b, milestones, start_event=start_event, signal=signal) for name, a, b in INTERVALS
     }
 
     severity = _severity_check(events, started, table)
@@ -280,6 +298,8 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
         all_clear_refusals=sum(1 for e in events if e.kind == ev.ALL_CLEAR_REFUSED),
         review=_review(events),
         notes=notes,
+        phases_reached=phases_reached(events),
+        stopped=stopped,
     )
 
 
@@ -294,6 +314,30 @@ def drill_finished(events: list[Event]) -> bool:
     stops = [e.offset for e in events if e.kind == ev.DRILL_STOPPED]
     resumes = [e.offset for e in events if e.kind == ev.DRILL_RESUMED]
     return not stops or (bool(resumes) and max(resumes) >= max(stops))
+
+
+def phases_reached(events: list[Event]) -> list[str]:
+    """The phases a run reached, in order: the facilitator's (``drill.phase``) when people or a facilitator
+    recorded any, else the engine's (``phase.changed``)."""
+    for kind in (ev.DRILL_PHASE, ev.PHASE_CHANGED):
+        seen = [str(e.details.get("phase")) for e in events if e.kind == kind and e.details.get("phase")]
+        if seen:
+            return list(dict.fromkeys(seen))
+    return []
+
+
+def how_it_stopped(events: list[Event]) -> str:
+    """Why an unfinished run ended, in words: the signal and phase of its last ``drill.stopped``, the
+    reason of an interrupted run, or a record that ends without ``run.finished``."""
+    stop = ev.last(events, ev.DRILL_STOPPED)
+    finished = ev.last(events, ev.RUN_FINISHED)
+    if stop is not None and not any(e.kind == ev.DRILL_RESUMED and e.offset >= stop.offset for e in events):
+        where = f" in the {stop.details['phase']} phase" if stop.details.get("phase") else ""
+        return f"{stop.details.get('signal') or 'stopped'}{where}"
+    if finished is None:
+        return "the record ends without run.finished: the harness stopped mid-run"
+    aborted = ev.last(events, ev.RUN_ABORTED)
+    return str(aborted.details.get("reason") if aborted and aborted.details.get("reason") else "interrupted")
 
 
 def _speed(started: Event | None) -> float:
@@ -315,12 +359,32 @@ def _incident_start(events: list[Event]) -> tuple[str | None, float | None]:
     return None, None
 
 
+def _interval(name: str, a: str, b: str, milestones: dict[str, float | None], *, start_event: str | None,
+              signal: str | None) -> Interval:
+    span = _span(milestones[a], milestones[b])
+    early, note = None, ""
+    if span is not None and span < 0:
+        # Acknowledged from a probe before the alert fired, declared before an alert: a fact, not a time.
+        early = -span
+        note = f"{END_WORDS[b]} {format_seconds(early)} before {START_WORDS[a]}"
+        if a == "first_alert" and signal and signal != "alert":
+            note += f" (from {SIGNAL_WORDS.get(signal, signal)})"
+    return Interval(
+        name=name,
+        start_event=(start_event or "start") if a == "start" else MILESTONE_EVENTS[a],
+        end_event=MILESTONE_EVENTS[b],
+        start=milestones[a], end=milestones[b],
+        seconds=span if early is None else None, early_s=early, note=note,
+    )
+
+
 def _offset(event: Event | None) -> float | None:
     return event.offset if event is not None else None
 
 
 def _span(a: float | None, b: float | None) -> float | None:
-    """Signed seconds from a to b (negative: b came first, e.g. an ack before the alert fired)."""
+    """Signed seconds from a to b (negative: b came first, e.g. an ack before the alert fired); callers
+    turn a negative span into words, never into a time shown."""
     if a is None or b is None:
         return None
     return round(b - a, 3)
@@ -387,11 +451,13 @@ def _update_stats(
         met = longest is None or longest <= cadence
     elif cadence is not None and not offsets:
         met = False
+    first = _span(anchor, offsets[0]) if offsets else None
     return UpdateStats(
         count=len(updates),
         audiences=audiences,
         offsets=offsets,
-        first_from_declaration_s=_span(anchor, offsets[0]) if offsets else None,
+        first_from_declaration_s=first if first is None or first >= 0 else None,
+        first_before_declaration_s=-first if first is not None and first < 0 else None,
         gaps_s=gaps,
         largest_gap_s=max(gaps) if gaps else None,
         longest_silence_s=longest,
@@ -414,11 +480,15 @@ def _targets(
     sev = level.name if level else "no severity"
 
     def check(name: str, interval: str, limit: float | None, source: str, actual: float | None = None,
-              reached: bool | None = None) -> None:
+              reached: bool | None = None, early: str = "") -> None:
         value = intervals[interval].seconds if actual is None and interval in intervals else actual
-        happened = value is not None if reached is None else reached
+        early = early or (intervals[interval].note if interval in intervals else "")
+        happened = (value is not None or bool(early)) if reached is None else reached
         if limit is None:
             met, note = None, f"not timed for {sev}"
+        elif early:
+            # It came before the moment its target runs from: the target cannot have been missed.
+            met, note = True, f"met: {early}"
         elif not happened:
             met, note = (False, "never happened") if finished else (None, "not reached before the drill stopped")
         elif value is None:
@@ -435,9 +505,12 @@ def _targets(
           "INCIDENT-PROCESS: MTTA < 5 min for SEV1; respond-within for the others")
     check("declare within respond-within (from detection)", "time_to_declare_from_detection",
           level.respond_within_s if level else None, "INCIDENT-PROCESS severity table: respond within")
+    first_early = updates.first_before_declaration_s
     check("first status update within the cadence (from declaration)", "first_update_from_declaration",
           level.update_every_s if level else None, "INCIDENT-PROCESS severity table: update cadence",
-          actual=updates.first_from_declaration_s, reached=updates.count > 0)
+          actual=updates.first_from_declaration_s, reached=updates.count > 0,
+          early="" if first_early is None else f"first update sent {format_seconds(first_early)} before "
+                                               f"{'the declaration' if milestones.get('declared') is not None else 'detection'}")
     check("update cadence kept (longest silence)", "longest_update_silence",
           level.update_every_s if level else None, "INCIDENT-PROCESS severity table: update cadence",
           actual=updates.longest_silence_s, reached=updates.count > 0)
@@ -451,7 +524,9 @@ def _targets(
         check("mitigated within the escalation trigger (from the SEV1 declaration)", "time_to_mitigate_from_sev1",
               level.escalate_unmitigated_after_s,
               "INCIDENT-PROCESS escalation: SEV1 not mitigated in 30 min -> engineering leadership",
-              actual=took, reached=took is not None)
+              actual=took if took is None or took >= 0 else None, reached=took is not None,
+              early="" if took is None or took >= 0 else
+              f"mitigated {format_seconds(-took)} before {'the SEV1 was declared' if declared is not None else 'detection'}")
     check("resolve within target (from detection)", "time_to_resolve_from_detection",
           level.resolve_within_s if level else None, "INCIDENT-PROCESS metrics: MTTR < 1 h for SEV1")
     return out

@@ -12,7 +12,9 @@ black box:
 
 Each capability's core action and its major and minor challenges are listed in ``RUBRIC`` (and in
 docs/scoring.md). The overall rating is the median of the rated capabilities (the lower of the two
-middle ones when their number is even, so a tie never rounds up), shown with the counts behind it.
+middle ones when their number is even, so a tie never rounds up), shown with the counts behind it; a
+drill stopped before it finished is rated "incomplete" overall, with the phases it reached and the
+capabilities rated so far, never a median of the part it reached.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from gameday import events as ev
 from gameday.incident import SIGNAL_WORDS
+from gameday.scoring.durations import format_seconds as format_seconds  # re-exported: reports import it here
 from gameday.scoring.metrics import ResponseMetrics, ScoringContext, compute_metrics
 from gameday.scoring.severity import SeverityTable, table_for
 from gameday.timeline import Event
@@ -33,6 +36,9 @@ RATINGS: dict[str, str] = {
     "U": "unable to be performed",
 }
 POINTS = {"P": 3, "S": 2, "M": 1, "U": 0}
+INCOMPLETE = "incomplete"
+"""The overall rating of a drill stopped before it finished: a median of the phases it reached would rate a
+drill nobody completed as if it had been."""
 MAJOR_FACTOR = 2.0
 """A time target missed by more than this factor is a major challenge; missed by less, a minor one."""
 
@@ -105,6 +111,22 @@ class Scorecard:
     def rating(self, capability: str) -> str | None:
         return next(c.rating for c in self.capabilities if c.id == capability)
 
+    @property
+    def overall_meaning(self) -> str:
+        """The overall rating in words: the HSEEP meaning, "stopped before it finished", or "not rated"."""
+        if self.overall == INCOMPLETE:
+            return "stopped before it finished"
+        return RATINGS.get(self.overall or "", "not rated")
+
+    @property
+    def tally(self) -> str:
+        """Points and time targets, as every scorecard prints them after the overall reason."""
+        rated = sum(1 for c in self.capabilities if c.rating is not None)
+        points = f"Points {self.points} of {self.max_points}"
+        if self.overall == INCOMPLETE:
+            points += f" for the {rated} capabilit{'y' if rated == 1 else 'ies'} rated so far"
+        return f"{points}; time targets met {self.targets_met} of {self.targets_timed}."
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; holds no people's names (metrics and ratings only)."""
         return asdict(self)
@@ -117,6 +139,8 @@ def score(events: list[Event], context: ScoringContext | None = None) -> Scoreca
     ratings = rate(metrics, table_for(events, (context or ScoringContext()).severities))
     rated = [c for c in ratings if c.rating is not None]
     overall, reason = _overall(rated)
+    if not metrics.finished and not metrics.empty:
+        overall, reason = INCOMPLETE, _incomplete(metrics, rated)
     timed = [t for t in metrics.targets if t.met is not None]
     return Scorecard(
         run_id=str(started.details.get("run_id", "")) if started else "",
@@ -193,19 +217,6 @@ def _timed(value: float | None, limit: float | None, what: str, v: _Verdict) -> 
     (v.major if value > MAJOR_FACTOR * limit else v.minor).append(text)
 
 
-def format_seconds(seconds: float | None) -> str:
-    """Short human form: ``45 s``, ``2 min 05 s``, ``1 h 10 min``; ``-`` when unknown; keeps a sign."""
-    if seconds is None:
-        return "-"
-    value = float(seconds)
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    if value < 60:
-        return f"{sign}{value:.0f} s"
-    minutes, secs = divmod(round(value), 60)
-    return f"{sign}{minutes} min {secs:02d} s" if minutes < 60 else f"{sign}{minutes // 60} h {minutes % 60:02d} min"
-
-
 _fmt = format_seconds
 
 
@@ -250,12 +261,29 @@ def _acknowledgement(m: ResponseMetrics, _: SeverityTable, level: Any) -> _Verdi
     if from_fault is None:
         return _Verdict(False, "nobody acknowledged the incident")
     from_detection = m.seconds("time_to_acknowledge_from_detection")
-    v = _Verdict(True, f"acknowledged {_fmt(from_detection or 0)} after detection")
+    v = _Verdict(True, acknowledged_words(m))
     if level is None:
         v.core_text += " (no severity, so no target to judge against)"
     else:
         _timed(from_detection, level.acknowledge_within_s, "acknowledgement", v)
     return v
+
+
+def acknowledged_words(m: ResponseMetrics) -> str:
+    """When the incident was acknowledged, said without a negative time: after detection, before the first
+    alert fired (from a probe), or after the fault when nothing detected it first."""
+    ack = m.intervals["time_to_acknowledge_from_detection"]
+    if ack.early_s is not None:
+        text = ack.note
+    elif ack.seconds is not None:
+        text = ("acknowledged as it was detected" if ack.seconds < 0.5
+                else f"acknowledged {_fmt(ack.seconds)} after detection")
+    else:
+        text = f"acknowledged {_fmt(m.seconds('time_to_acknowledge'))} after the fault (no detection recorded)"
+    from_alert = m.intervals["time_to_acknowledge_from_alert"]
+    if from_alert.early_s is not None and ack.early_s is None:
+        text += f", {_fmt(from_alert.early_s)} before the first alert fired"
+    return text
 
 
 def _triage(m: ResponseMetrics, _: SeverityTable, level: Any) -> _Verdict:
@@ -322,8 +350,11 @@ def _resolution(m: ResponseMetrics, _: SeverityTable, level: Any) -> _Verdict:
     ttr = m.seconds("time_to_resolve")
     if ttr is None:
         return _Verdict(False, "the incident was never resolved (no all-clear)")
-    v = _Verdict(True, f"resolved {_fmt(ttr)} after the fault, "
-                       f"{_fmt(m.seconds('time_to_resolve_from_detection') or 0)} after detection")
+    from_detection = m.intervals["time_to_resolve_from_detection"]
+    after = (from_detection.note if from_detection.early_s is not None
+             else f"{_fmt(from_detection.seconds)} after detection" if from_detection.seconds is not None
+             else "no detection recorded")
+    v = _Verdict(True, f"resolved {_fmt(ttr)} after the fault, {after}")
     if level is not None:
         _timed(m.seconds("time_to_resolve_from_detection"), level.resolve_within_s, "resolution", v)
     if m.all_clear_refusals:
@@ -350,6 +381,19 @@ def _review(m: ResponseMetrics, _: SeverityTable, __: Any) -> _Verdict:
 
 def _steps(steps: list[int]) -> str:
     return ", ".join(str(s) for s in steps)
+
+
+def _incomplete(m: ResponseMetrics, rated: list[CapabilityRating]) -> str:
+    """Why a stopped drill has no overall rating: how it stopped, the phases it reached, what was rated."""
+    reason = f"the drill stopped before it finished ({m.stopped})"
+    if m.phases_reached:
+        reason += f"; phases reached: {', '.join(m.phases_reached)}"
+    if rated:
+        so_far = ", ".join(f"{c.title} {c.rating}" for c in rated)
+        reason += f"; rated so far: {so_far}; the other {len(RUBRIC) - len(rated)} not reached or not rated"
+    else:
+        reason += "; no capability was rated before it stopped"
+    return reason
 
 
 def _overall(rated: list[CapabilityRating]) -> tuple[str | None, str]:

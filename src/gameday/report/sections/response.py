@@ -32,6 +32,8 @@ class MetricRow:
     start_event: str
     end_event: str
     seconds: float | None
+    time: str
+    """As shown: a duration, ``-``, or words when the end came first ("acknowledged 1 s before ...")."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def build(events: list[Event]) -> ResponseSection | None:
     if not any(e.kind in ev.HUMAN_KINDS for e in events):
         return None
     m = compute_metrics(events)
-    rows = [MetricRow(LABELS.get(name, name), i.start_event, i.end_event, i.seconds) for name, i in m.intervals.items()]
+    rows = [MetricRow(LABELS.get(name, name), i.start_event, i.end_event, i.seconds, i.text) for name, i in m.intervals.items()]
     return ResponseSection(metrics=m, rows=rows, targets=m.targets)
 
 
