@@ -152,3 +152,23 @@ def test_action_items_are_listed_open_and_closed_from_the_command_line(
     assert "no action item 9 in run r1" in capsys.readouterr().err
     assert main(["action-items", "--history", database, "--done", "r1"]) == 2
     assert "--done takes RUN_ID:N" in capsys.readouterr().err
+
+
+def test_an_action_item_without_an_owner_reads_unassigned_in_trends_and_the_action_item_list(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in the postmortem: the owner as recorded, or "unassigned", never an empty cell."""
+    from gameday.cli.main import main
+
+    items = [{"text": "add a DB alert", "owner": "", "due": "2026-11-01"},
+             {"text": "restart policy", "owner": "platform-team", "due": "2026-11-15"}]
+    report = build_trends([record("r1", "2026-11-01T10:00:00Z", items=items)], Quarter.parse("2026Q4"))
+    md = trends_markdown(report)
+    assert "| add a DB alert | unassigned | 2026-11-01 |" in md and "| restart policy | platform-team |" in md
+    database = str(tmp_path / "h.sqlite")
+    history = History(database)
+    history.record(record("r1", "2026-11-01T10:00:00Z", items=items))
+    history.close()
+    monkeypatch.setenv("COLUMNS", "200")  # one table row per line
+    assert main(["action-items", "--history", database]) == 0
+    listed = capsys.readouterr().out
+    assert "unassigned" in listed and "platform-team" in listed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gameday.report.blameless import HIDDEN_OWNER, Narrator
+from gameday.report.blameless import UNASSIGNED, Narrator
 from gameday.report.render import render_run
 from gameday.testing import drill, ev
 
@@ -39,7 +39,35 @@ def test_names_in_free_text_and_owners_are_replaced() -> None:
     assert update.details["text"] == "incident commander and SME 1 are on it; ask incident commander."
     review = next(n.event(e) for e in events() if e.kind == "review.recorded")
     assert review.details["went_well"] == ["SME 1 found it"]
-    assert [i["owner"] for i in review.details["action_items"]] == ["SME 2", HIDDEN_OWNER]
+    # chen took part (SME 2 in the narrative); erin did not: an owner outside the drill is named as recorded.
+    assert [i["owner"] for i in review.details["action_items"]] == ["SME 2", "erin"]
+
+
+def test_action_item_owners_are_shown_as_recorded_or_unassigned(tmp_path: Path) -> None:
+    """An owner is who follows an item up, not blame: a team, a role, a person outside the drill are named;
+    a drill participant keeps their role label, so the owners column never undoes the narrative's labels."""
+    items = [{"text": "restart policy", "owner": "platform-team", "due": "2026-12-15"},
+             {"text": "inhibit the alert", "owner": "incident_commander", "due": "2026-12-31"},
+             {"text": "runbook", "owner": "BOB", "due": "2026-12-31"},
+             {"text": "nobody yet", "owner": "", "due": ""},
+             {"text": "no owner key"}]
+    timeline = [*events()[:-1], ev(60, "review.recorded", "team", root_cause="x", went_well=[], went_poorly=[],
+                                   got_lucky=[], action_items=items)]
+    n = Narrator(timeline)
+    assert [n.action_item(i)["owner"] for i in items] == \
+        ["platform-team", "incident commander", "SME 1", UNASSIGNED, UNASSIGNED]
+    opted = Narrator(timeline, names=True)
+    assert [opted.action_item(i)["owner"] for i in items] == \
+        ["platform-team", "incident_commander", "BOB", UNASSIGNED, UNASSIGNED]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "timeline.jsonl").write_text("".join(e.to_json() + "\n" for e in sorted(timeline, key=lambda e: e.offset)))
+    render_run(run)
+    report = (run / "report.md").read_text()
+    assert "| restart policy | platform-team | 2026-12-15 |" in report
+    assert "| nobody yet | unassigned | - |" in report
+    assert "named in the record" not in report and "named in the record" not in (run / "report.html").read_text()
+    assert "<td>platform-team</td>" in (run / "report.html").read_text()
 
 
 def test_opting_in_keeps_names() -> None:

@@ -117,7 +117,8 @@ def cmd_action_items(args: argparse.Namespace) -> int:
     which = "action items" + ("" if args.all else " still open")
     print_rows(f"{which} (the latest {len(items)} of {total}; --limit 0 for all)" if len(items) < total else which,
                ("item", "scenario", "text", "owner", "due", "status"),
-               [(f"{i.run_id}:{i.position + 1}", i.scenario, i.text, i.owner, i.due, i.status) for i in items])
+               [(f"{i.run_id}:{i.position + 1}", i.scenario, i.text, i.owner or "unassigned", i.due, i.status)
+                for i in items])
     return 0
 
 

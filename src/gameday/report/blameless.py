@@ -1,10 +1,18 @@
 """Blameless by construction: the report's narrative names roles, not people.
 
+Why: a postmortem that says who did what invites blame, and people who expect blame stop reporting
+what they did. So the narrative (who acted, who was paged, who confirmed) names roles, never people.
+
 People enter the timeline as actors of human-side events and in a few details (``person`` of
-role.assigned / incident.detected / incident.acknowledged, ``confirmed_by`` of incident.resolved, an
-action item's ``owner``). Each person gets the label of the first role they were assigned ("incident
-commander", "SME 2"), or "responder N" if they never had one; those labels replace the names in actors,
-in those details, and, word for word, in free text (status updates, hypotheses, review notes).
+role.assigned / incident.detected / incident.acknowledged, ``confirmed_by`` of incident.resolved). Each
+person gets the label of the first role they were assigned ("incident commander", "SME 2"), or
+"responder N" if they never had one; those labels replace the names in actors, in those details, and,
+word for word, in free text (status updates, hypotheses, review notes).
+
+An action item's ``owner`` is not blame: it says who follows the item up, and a postmortem names its
+owners (a team, a role, a person). It is shown as recorded, or "unassigned" when none was given; only
+when the owner took part in the drill is the owner shown by that person's role label, so the owners
+column never undoes the narrative's labels.
 
 A team opts in to names with ``names_in_report: true`` in the details of ``run.started``. The raw
 ``timeline.jsonl`` always keeps what was recorded; only the rendered reports are changed.
@@ -26,7 +34,8 @@ SYSTEM_ACTORS = {"harness", "facilitator", "load", "alertmanager", "alerts", "sy
 NOT_PARTICIPANTS = (ev.INJECT_RELEASED, ev.INJECT_WITHHELD, ev.ESCALATION_PROMPTED, ev.ALL_CLEAR_REFUSED)
 """Human-side kinds whose actor is a scenario-written source or the facilitator, not someone in the drill."""
 PERSON_KEYS = ("person", "confirmed_by")
-HIDDEN_OWNER = "an owner (named in the record)"
+UNASSIGNED = "unassigned"
+"""An action item's owner when the review gave none."""
 
 
 def names_allowed(events: Iterable[Event]) -> bool:
@@ -89,12 +98,16 @@ class Narrator:
         return self._pattern.sub(lambda m: self._lower.get(m.group(0).lower(), m.group(0)), value)
 
     def owner(self, value: Any) -> str:
-        owner = str(value or "")
-        if self.names or not owner:
+        """An action item's owner as the report shows it: as recorded (a role id in words), a drill
+        participant by their role label, "unassigned" when there is none."""
+        owner = str(value or "").strip()
+        if not owner:
+            return UNASSIGNED
+        if self.names:
             return owner
         if owner.lower() in self._lower:
             return self._lower[owner.lower()]
-        return ROLE_LABELS.get(owner, HIDDEN_OWNER)
+        return ROLE_LABELS.get(owner, owner)
 
     def details(self, details: dict[str, Any]) -> dict[str, Any]:
         if self.names:

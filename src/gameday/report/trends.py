@@ -196,7 +196,8 @@ def trends_markdown(report: TrendReport) -> str:
         lines += [f"{shown}; `gameday action-items --limit 0` lists them all.", ""]
     if report.open_actions:
         lines += ["| Raised | Scenario | Action | Owner | Due |", "|---|---|---|---|---|"]
-        lines += ["| " + " | ".join(cell(a.get(k, "")) for k in ("raised", "scenario", "text", "owner", "due")) + " |"
+        lines += ["| " + " | ".join(cell(a.get(k) or ("unassigned" if k == "owner" else ""))
+                                    for k in ("raised", "scenario", "text", "owner", "due")) + " |"
                   for a in report.open_actions]
     else:
         lines.append("None.")
