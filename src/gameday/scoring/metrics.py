@@ -17,6 +17,9 @@ severity table's targets unchanged; the speed is only noted.
 A drill counts as finished when ``run.finished`` was written, its outcome is not ``interrupted``, and
 no ``drill.stopped`` is left without a later ``drill.resumed``. In an unfinished drill, a step that
 never happened is "not reached", never "failed".
+
+An interval whose end came before its start (acknowledged from a probe before the alert fired) is not a
+duration: its ``seconds`` is None and ``note`` says it in words; no metric here is ever a negative time.
 """
 
 from __future__ import annotations
