@@ -55,3 +55,19 @@ def test_the_markdown_shows_each_alert_with_fired_and_resolved_times() -> None:
     assert "Never within 5 s | **missed**" in section
     assert "DiskAlmostFull must not fire | met" in section
     assert "alerts.unreachable" in section
+
+
+def test_an_alert_that_resolved_before_the_revert_is_said_so_never_a_negative_reset_time() -> None:
+    evs = timeline(
+        ev(0.5, "alerts.watching", receiver="http://127.0.0.1:19099/alerts", **EXPECT.to_details()),
+        fault("kill", 10, 11, 40),
+        firing(18.5, "InstanceDown", "a", job="checkout", severity="critical"),
+        resolved(35, "InstanceDown", "a"),                  # cleared 5 s before the fault was reverted at 40
+    )
+    text = render_markdown(summarize(evs), evs)
+    section = text[text.index("## Alerts"):text.index("## Timeline")]
+    assert "-5.0 s" not in section
+    assert "| Reset time | 5.0 s before the revert |" in section
+    assert "| InstanceDown within 30 s | met | 7.5 s | yes, 5.0 s before the revert |" in section
+    row = next(line for line in section.splitlines() if line.startswith("| InstanceDown |"))
+    assert "| 5.0 s before the revert | expected |" in row
