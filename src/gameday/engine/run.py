@@ -208,6 +208,8 @@ class Runner:
         self._stop = options.stop or StopRequest()
         self._heartbeat_stop = threading.Event()
         self._watchdog: subprocess.Popen[bytes] | None = None
+        self._wake_watchdog: int | None = None
+        """Our end of the watchdog's wake pipe: closing it (or dying) wakes the watchdog at once."""
 
     def request_abort(self, reason: str) -> None:
         """Ask the run to stop injecting and revert at once (from a guard, in any thread)."""
@@ -349,9 +351,14 @@ class Runner:
 
         threading.Thread(target=beat, name="heartbeat", daemon=True).start()
         if self.options.watchdog:
-            self._watchdog = start_watchdog(self.run_dir / JOURNAL_NAME, heartbeat, harness_pid=os.getpid(),
-                                            state_dir=self.options.state_dir,
-                                            heartbeat_timeout=self.scenario.safety.heartbeat_timeout)
+            wake_read, self._wake_watchdog = os.pipe()
+            try:
+                self._watchdog = start_watchdog(self.run_dir / JOURNAL_NAME, heartbeat, harness_pid=os.getpid(),
+                                                state_dir=self.options.state_dir,
+                                                heartbeat_timeout=self.scenario.safety.heartbeat_timeout,
+                                                wake_fd=wake_read)
+            finally:
+                os.close(wake_read)
             self.timeline.record(ev.WATCHDOG_STARTED, pid=self._watchdog.pid)
 
     def _finish_safety(self) -> None:
@@ -361,6 +368,9 @@ class Runner:
         except GamedayError as exc:
             self.timeline.record(ev.JOURNAL_FAILED, error=str(exc))
         self.locks.release_all()
+        if self._wake_watchdog is not None:  # the journal is closed: the watchdog may look now, not at its next poll
+            os.close(self._wake_watchdog)
+            self._wake_watchdog = None
         if self._watchdog is not None:
             try:
                 self._watchdog.wait(timeout=5)  # it leaves once the journal is closed and nothing is pending

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import subprocess
 import sys
 import time
@@ -39,23 +40,42 @@ GIVE_UP_AFTER = 100
 
 
 def start_watchdog(journal: Path, heartbeat: Path, *, harness_pid: int, state_dir: Path | None,
-                   heartbeat_timeout: float = HEARTBEAT_TIMEOUT) -> subprocess.Popen[bytes]:
-    """Start the watchdog detached from this process's session and terminal."""
+                   heartbeat_timeout: float = HEARTBEAT_TIMEOUT, wake_fd: int | None = None) -> subprocess.Popen[bytes]:
+    """Start the watchdog detached from this process's session and terminal.
+
+    ``wake_fd``: the read end of a pipe whose write end only the harness holds; the watchdog waits on it
+    between polls, so the harness closing it (when its journal is closed, or by dying) wakes it at once."""
     log = (journal.parent / "watchdog.log").open("ab")
     try:
         env = dict(os.environ)
         if state_dir is not None:
             env["GAMEDAY_STATE_DIR"] = str(state_dir)
+        wake = ["--wake-fd", str(wake_fd)] if wake_fd is not None else []
         return subprocess.Popen(
             [sys.executable, "-m", "gameday.engine.watchdog", "--journal", str(journal), "--heartbeat", str(heartbeat),
-             "--pid", str(harness_pid), "--heartbeat-timeout", str(heartbeat_timeout)],
+             "--pid", str(harness_pid), "--heartbeat-timeout", str(heartbeat_timeout), *wake],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True, env=env,
+            pass_fds=() if wake_fd is None else (wake_fd,),
         )
     finally:
         log.close()
 
 
-def watch(journal: Path, heartbeat: Path, harness_pid: int, heartbeat_timeout: float) -> int:
+def _pause(wake_fd: int | None) -> int | None:
+    """One poll interval, cut short when the harness closes its end of the wake pipe; the pipe still worth
+    waiting on (None once it has closed: from then on the watchdog polls as it did without one)."""
+    if wake_fd is None:
+        time.sleep(POLL_SECONDS)
+        return None
+    ready, _, _ = select.select([wake_fd], [], [], POLL_SECONDS)
+    if ready and not os.read(wake_fd, 64):  # end of file: the harness closed it or is gone
+        os.close(wake_fd)
+        return None
+    return wake_fd
+
+
+def watch(journal: Path, heartbeat: Path, harness_pid: int, heartbeat_timeout: float,
+          wake_fd: int | None = None) -> int:
     from gameday.faults.base import FaultRegistry
 
     registry = FaultRegistry()
@@ -123,7 +143,7 @@ def watch(journal: Path, heartbeat: Path, harness_pid: int, heartbeat_timeout: f
             record_in_timeline(fault, "watchdog", reason=reason)
             log(f"reverted {fault.fault_id} ({fault.handle.description}): {reason}")
             to_verify.extend((time.monotonic() + delay, fault, driver) for delay in VERIFY_AFTER)
-        time.sleep(POLL_SECONDS)
+        wake_fd = _pause(wake_fd)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,8 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heartbeat", required=True, type=Path)
     parser.add_argument("--pid", required=True, type=int)
     parser.add_argument("--heartbeat-timeout", type=float, default=HEARTBEAT_TIMEOUT)
+    parser.add_argument("--wake-fd", type=int, help="read end of the harness's wake pipe (start_watchdog)")
     args = parser.parse_args(argv)
-    return watch(args.journal, args.heartbeat, args.pid, args.heartbeat_timeout)
+    return watch(args.journal, args.heartbeat, args.pid, args.heartbeat_timeout, args.wake_fd)
 
 
 if __name__ == "__main__":

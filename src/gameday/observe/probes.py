@@ -43,16 +43,20 @@ class Prober:
 
     def __init__(self, stack: StackSpec | None = None) -> None:
         self.stack = stack if stack is not None else StackSpec()
-        self._http: httpx.Client | None = None
+        self._http: dict[bool, httpx.Client] = {}
         self._kinds: dict[str, ProbeKind] = {}
 
-    def _client(self) -> httpx.Client:
-        if self._http is None:
+    def _client(self, url: str) -> httpx.Client:
+        """One client for plain http and one for https, each made on first use: loading the CA bundle takes
+        ~0.1 s, which plain http never needs (redirects are not followed, so it never turns into TLS)."""
+        tls = url.lower().startswith("https:")
+        if tls not in self._http:
             import httpx
 
             # No keep-alive: a probe must see a dead server at once, not reuse a socket that says nothing.
-            self._http = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0), trust_env=False)
-        return self._http
+            self._http[tls] = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0), trust_env=False,
+                                           verify=tls)
+        return self._http[tls]
 
     def check(self, probe: ProbeSpec) -> ProbeResult:
         if probe.http is not None:
@@ -85,9 +89,10 @@ class Prober:
 
         spec = probe.http
         assert spec is not None
+        client = self._client(spec.url)  # made before the clock starts: its set-up is not the probe's latency
         start = time.perf_counter()
         try:
-            response = self._client().request(spec.method, spec.url, timeout=spec.timeout)
+            response = client.request(spec.method, spec.url, timeout=spec.timeout)
         except httpx.TimeoutException:
             return ProbeResult(probe.name, False, (time.perf_counter() - start) * 1000, error=f"timed out after {spec.timeout:g}s")
         except httpx.HTTPError as exc:
@@ -115,9 +120,9 @@ class Prober:
         return ProbeResult(probe.name, True, (time.perf_counter() - start) * 1000)
 
     def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+        for client in self._http.values():
+            client.close()
+        self._http.clear()
 
 
 def _reason(exc: Exception) -> str:
