@@ -1,19 +1,38 @@
-"""CLI start-up time: `gameday --help` and `gameday validate` beside Chaos Toolkit's `chaos --help` / `chaos validate`.
+"""CLI start-up cost: `gameday validate` / `gameday --help` beside Chaos Toolkit's `chaos validate` / `chaos --help`
+(issue 19, goals: validate and --help each <= 0.5x Chaos Toolkit's CPU time), and validating 1,000 scenario files
+in one call.
 
-Run on demand:  python benchmarks/startup.py [--chaos PATH_TO_chaos] [--runs 20]
-Chaos Toolkit is best installed in its own virtualenv (python -m venv /tmp/ctk && /tmp/ctk/bin/pip install chaostoolkit).
+Run on demand, from the repository root:
+
+    python benchmarks/startup.py --chaos /path/to/ctk-venv/bin/chaos [--gameday /path/to/bin/gameday] [--runs 10]
+
+Chaos Toolkit goes in its own virtualenv (python -m venv /tmp/ctk && /tmp/ctk/bin/pip install chaostoolkit==1.19.0),
+and so, for a fair start-up, does gameday (python -m venv /tmp/gd && /tmp/gd/bin/pip install -e .): a virtualenv
+made with --system-site-packages also runs the system's site hooks at every start. ``--gameday`` defaults to the
+`gameday` beside this interpreter.
+
+How it measures: each command is one child process under /usr/bin/time (peak RSS, %M); CPU is user + system time
+of that child from wait4 (microseconds, including the command's own children), wall time from the parent's clock.
+Every pair (gameday, Chaos Toolkit) runs alternately, the order swapped every round, ``--runs`` rounds, after two
+unmeasured warm-up runs of each command (so Python's bytecode caches exist, as after any install). The children run
+without PYTHONDONTWRITEBYTECODE, as a user's shell would. Floors: a bare interpreter of each virtualenv, and the
+gameday one importing only PyYAML and pydantic's BaseModel (what any pydantic-based validate must pay).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 SCENARIO = """\
@@ -51,42 +70,130 @@ EXPERIMENT = {
                    "provider": {"type": "process", "path": "docker", "arguments": "start web"}}],
 }
 
+ROOT = Path(__file__).resolve().parents[1]
 
-def timed(cmd: list[str], runs: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(runs):
+
+@dataclass
+class Sample:
+    cpu_ms: float
+    wall_ms: float
+    rss_mib: float
+    code: int
+
+
+def measure(cmd: list[str], *, cwd: Path, env: dict[str, str]) -> Sample:
+    """One run of ``cmd``: CPU (wait4 of /usr/bin/time, which includes the command it waited for), wall, peak RSS."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         start = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples), min(samples)
+        child = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", report.name, *cmd], cwd=cwd, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        lines = Path(report.name).read_text().strip().splitlines()
+    # /usr/bin/time prints "Command exited with non-zero status N" before %M when the command fails.
+    return Sample((usage.ru_utime + usage.ru_stime) * 1000, wall * 1000, int(lines[-1]) / 1024, child.returncode)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--chaos", default=shutil.which("chaos") or "/tmp/ctk-venv/bin/chaos")
-    parser.add_argument("--runs", type=int, default=20)
+def alternate(pairs: dict[str, tuple[list[str], list[str] | None]], *, runs: int, cwd: Path,
+              env: dict[str, str]) -> dict[str, list[Sample]]:
+    """Each label's gameday and Chaos Toolkit commands, alternately; keys ``label`` and ``label/chaos``."""
+    out: dict[str, list[Sample]] = {}
+    jobs = [(label, cmd) for label, (ours, theirs) in pairs.items()
+            for label, cmd in ((label, ours), (f"{label}/chaos", theirs)) if cmd is not None]
+    for label, cmd in jobs:  # warm-up: bytecode caches written, files in the page cache
+        for _ in range(2):
+            measure(cmd, cwd=cwd, env=env)
+        out[label] = []
+    for round_ in range(runs):
+        for label, (ours, theirs) in pairs.items():
+            order = [(label, ours), (f"{label}/chaos", theirs)]
+            for key, cmd in order if round_ % 2 == 0 else order[::-1]:
+                if cmd is not None:
+                    out[key].append(measure(cmd, cwd=cwd, env=env))
+    return out
+
+
+def med(samples: list[Sample], attr: str) -> float:
+    return statistics.median(getattr(s, attr) for s in samples)
+
+
+def machine() -> str:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{platform.system()} {platform.release()}, {os.cpu_count()} cores, load average at start {load}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chaos", default=shutil.which("chaos"), help="Chaos Toolkit's `chaos` (its own virtualenv)")
+    parser.add_argument("--gameday", default=str(Path(sys.executable).with_name("gameday")))
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--files", type=int, default=1000, help="scenario files validated in one call")
+    parser.add_argument("--batch-runs", type=int, default=3, help="runs of the many-files validate")
     args = parser.parse_args()
-    gameday = shutil.which("gameday") or "gameday"
-    with tempfile.TemporaryDirectory() as tmp:
-        scenario = Path(tmp) / "web-kill.yaml"
-        scenario.write_text(SCENARIO)
-        experiment = Path(tmp) / "web-kill.json"
-        experiment.write_text(json.dumps(EXPERIMENT))
-        rows = [
-            ("gameday --help", [gameday, "--help"]),
-            ("gameday validate", [gameday, "validate", str(scenario)]),
-            ("chaos --help", [args.chaos, "--help"]),
-            ("chaos validate", [args.chaos, "--no-log-file", "validate", str(experiment)]),
-        ]
-        print("| command | median ms | min ms | runs |\n|---|---|---|---|")
-        for label, cmd in rows:
-            if not Path(cmd[0]).exists() and shutil.which(cmd[0]) is None:
-                print(f"| {label} | not installed | | |")
-                continue
-            med, low = timed(cmd, args.runs)
-            print(f"| {label} | {med:.0f} | {low:.0f} | {args.runs} |")
-    sys.stdout.flush()
+    if not args.chaos or not Path(args.chaos).exists():
+        raise SystemExit("no Chaos Toolkit: pass --chaos PATH (pip install chaostoolkit==1.19.0 in its own venv)")
+    gameday, chaos = args.gameday, args.chaos
+    gd_python, ctk_python = str(Path(gameday).with_name("python")), str(Path(chaos).with_name("python"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    ctk_version = subprocess.run([chaos, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"Machine: {machine()}; Python {platform.python_version()}; {started}.",
+             f"gameday: {gameday}; Chaos Toolkit: {chaos} ({ctk_version or 'version unknown'}).", ""]
+
+    with tempfile.TemporaryDirectory(prefix="gameday-startup-") as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "web-kill.yaml").write_text(SCENARIO)
+        (tmp / "web-kill.json").write_text(json.dumps(EXPERIMENT))
+        chaos_validate = [chaos, "--no-version-check", "--no-log-file", "validate", "web-kill.json"]
+        pairs: dict[str, tuple[list[str], list[str] | None]] = {
+            "validate": ([gameday, "validate", "web-kill.yaml"], chaos_validate),
+            "validate scenarios/checkout-db-down.yaml": (
+                [gameday, "validate", str(ROOT / "scenarios" / "checkout-db-down.yaml")], chaos_validate),
+            "--help": ([gameday, "--help"], [chaos, "--help"]),
+            "python -c pass": ([gd_python, "-c", "pass"], [ctk_python, "-c", "pass"]),
+            "import yaml + pydantic.BaseModel": (
+                [gd_python, "-c", "import yaml; from pydantic import BaseModel"], None),
+        }
+        results = alternate(pairs, runs=args.runs, cwd=tmp, env=env)
+
+        lines += [("| command | gameday CPU ms | Chaos Toolkit CPU ms | CPU ratio | gameday wall ms | Chaos Toolkit "
+                  "wall ms | wall ratio | gameday peak RSS MiB | Chaos Toolkit peak RSS MiB | exit codes |"),
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for label in pairs:
+            ours, theirs = results[label], results.get(f"{label}/chaos")
+            codes = sorted({s.code for s in ours} | {s.code for s in theirs or []})
+            if theirs:
+                lines.append(
+                    f"| {label} | {med(ours, 'cpu_ms'):.0f} | {med(theirs, 'cpu_ms'):.0f} | "
+                    f"{med(ours, 'cpu_ms') / med(theirs, 'cpu_ms'):.2f}x | {med(ours, 'wall_ms'):.0f} | "
+                    f"{med(theirs, 'wall_ms'):.0f} | {med(ours, 'wall_ms') / med(theirs, 'wall_ms'):.2f}x | "
+                    f"{med(ours, 'rss_mib'):.1f} | {med(theirs, 'rss_mib'):.1f} | {codes} |")
+            else:
+                lines.append(f"| {label} | {med(ours, 'cpu_ms'):.0f} | - | - | {med(ours, 'wall_ms'):.0f} | - | - | "
+                             f"{med(ours, 'rss_mib'):.1f} | - | {codes} |")
+        lines += ["", f"Medians of {args.runs} alternating runs each (min CPU ms: " + ", ".join(
+            f"{key} {min(s.cpu_ms for s in samples):.0f}" for key, samples in results.items()) + ").", ""]
+
+        # Many files in one call: the per-file cost is the slope between one file and N.
+        folder = tmp / "many"
+        folder.mkdir()
+        for i in range(args.files):
+            (folder / f"s{i:04d}.yaml").write_text(SCENARIO.replace("name: web-kill", f"name: web-kill-{i}"))
+        one = [measure([gameday, "validate", "-q", str(folder / "s0000.yaml")], cwd=tmp, env=env)
+               for _ in range(args.batch_runs)]
+        many = [measure([gameday, "validate", "-q", str(folder)], cwd=tmp, env=env) for _ in range(args.batch_runs)]
+        per_cpu = (med(many, "cpu_ms") - med(one, "cpu_ms")) / (args.files - 1)
+        per_wall = (med(many, "wall_ms") - med(one, "wall_ms")) / (args.files - 1)
+        lines += [(f"`gameday validate -q` of {args.files} scenario files in one call ({args.batch_runs} runs, medians): "
+                  f"CPU {med(many, 'cpu_ms') / 1000:.2f} s, wall {med(many, 'wall_ms') / 1000:.2f} s, peak RSS "
+                  f"{med(many, 'rss_mib'):.1f} MiB, exit codes {sorted({s.code for s in many})}; one file: CPU "
+                  f"{med(one, 'cpu_ms'):.0f} ms. Per file after the first: {per_cpu:.1f} ms CPU, {per_wall:.1f} ms wall "
+                  f"(Chaos Toolkit validates one experiment per call: {med(results['validate/chaos'], 'cpu_ms'):.0f} "
+                  "ms CPU each)."), ""]
+    print("\n".join(lines))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -192,6 +193,7 @@ def _engine_timing(url: str, rounds: int) -> dict[str, list[float]]:
         proxy = client.create_proxy(f"bench-e-{uuid.uuid4().hex[:6]}", listen="127.0.0.1:0", upstream=up.address)
         path = Path(tmp) / "s.yaml"
         path.write_text(yaml.safe_dump(_scenario(url, proxy.name, proxy.listen_port, "300ms", "1s", interval="100ms")))
+        _write_stack(Path(tmp), url, proxy.name)
         for i in range(rounds):
             result = run_scenario(load_scenario(path), RunOptions(reports_dir=Path(tmp) / "r", run_id=f"b{i}",
                                                                   handle_signals=False, observers=[],
@@ -209,11 +211,20 @@ def _engine_timing(url: str, rounds: int) -> dict[str, list[float]]:
 # --- (c) overhead vs Chaos Toolkit -----------------------------------------------------------
 
 
+def _write_stack(folder: Path, url: str, proxy: str) -> None:
+    """stacks/bench.yaml beside the scenario: a proxy target needs a stack file whose allowlist names it."""
+    (folder / "stacks").mkdir(exist_ok=True)
+    (folder / "stacks" / "bench.yaml").write_text(yaml.safe_dump({
+        "version": 1, "name": "bench", "environment": "staging", "toxiproxy": {"url": url},
+        "targets": {"path": {"proxy": proxy}}, "allow": {"toxiproxy": [proxy]},
+    }))
+
+
 def _scenario(url: str, proxy: str, port: int, latency: str, duration: str, interval: str = "1s") -> dict[str, Any]:
     return {
         "version": 1,
         "name": "bench-latency",
-        "stack": {"toxiproxy": {"url": url}, "targets": {"path": {"proxy": proxy}}},
+        "stack": "bench",  # stacks/bench.yaml (_write_stack)
         "steady_state": {"probes": [{"name": "api", "interval": interval,
                                      "http": {"url": f"http://127.0.0.1:{port}/", "timeout": "3s",
                                               "max_latency": "300ms"}}]},
@@ -247,19 +258,22 @@ def _experiment(url: str, proxy: str, port: int, latency_ms: int, duration_s: in
     }
 
 
-def _measure(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB, exit code) of one child process.
+def _measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS MiB, exit code, CPU seconds) of one child process.
 
     Peak RSS comes from /usr/bin/time (%M): ru_maxrss of a child forked straight from this Python would
     count the parent's pages it held between fork and exec (about 50 MiB here, even for `python -c pass`).
+    CPU (user + system) is wait4's for /usr/bin/time, which includes the command it waited for.
     """
     report = cwd / "time.txt"
     start = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(report), *cmd], cwd=cwd,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    child = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", str(report), *cmd], cwd=cwd, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
     peak_kib = int(report.read_text().strip().splitlines()[-1])
-    return wall, peak_kib / 1024, done.returncode
+    return wall, peak_kib / 1024, child.returncode, usage.ru_utime + usage.ru_stime
 
 
 def _gameday_run_seconds(reports: Path) -> float:
@@ -269,16 +283,17 @@ def _gameday_run_seconds(reports: Path) -> float:
     return float(events[-1]["offset"]) - float(events[0]["offset"])
 
 
-def bench_overhead(url: str, rounds: int) -> list[str]:
+def bench_overhead(url: str, rounds: int, chaos: str) -> list[str]:
     latency_ms, duration_s = 500, 2
     client = ToxiproxyClient(url)
-    chaos_bin = Path(sys.executable).with_name("chaos")
-    results: dict[str, list[tuple[float, float, int]]] = {"gameday": [], "chaos": [], "python": []}
+    chaos_bin = Path(chaos)
+    results: dict[str, list[tuple[float, float, int, float]]] = {"gameday": [], "chaos": [], "python": []}
     with http_upstream() as up, tempfile.TemporaryDirectory(prefix="gameday-bench-c-") as tmp_name:
         tmp = Path(tmp_name)
         proxy = client.create_proxy(f"bench-c-{uuid.uuid4().hex[:6]}", listen="127.0.0.1:0", upstream=up.address)
         (tmp / "scenario.yaml").write_text(yaml.safe_dump(
             _scenario(url, proxy.name, proxy.listen_port, f"{latency_ms}ms", f"{duration_s}s")))
+        _write_stack(tmp, url, proxy.name)
         (tmp / "experiment.json").write_text(json.dumps(
             _experiment(url, proxy.name, proxy.listen_port, latency_ms, duration_s), indent=1))
         gameday_cmd = [sys.executable, "-m", "gameday", "run", "scenario.yaml", "--reports", str(tmp / "reports")]
@@ -287,13 +302,22 @@ def bench_overhead(url: str, rounds: int) -> list[str]:
                      "run", "--rollback-strategy", "always", "--journal-path", str(tmp / "journal.json"),
                      "experiment.json"]
         env_state = tmp / "state"
-        os.environ["GAMEDAY_STATE_DIR"] = str(env_state)
-        for _ in range(rounds):
-            results["python"].append(_measure([sys.executable, "-c", "pass"], tmp))
-            results["gameday"].append(_measure(gameday_cmd, tmp))
-            in_run["gameday"].append(_gameday_run_seconds(tmp / "reports"))
-            results["chaos"].append(_measure(chaos_cmd, tmp))
-            in_run["chaos"].append(float(json.loads((tmp / "journal.json").read_text())["duration"]))
+        # The children run as from a user's shell: bytecode caches are written and used (a first, unmeasured
+        # run of each writes them), whatever this process was started with.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["GAMEDAY_STATE_DIR"] = str(env_state)
+        _measure(gameday_cmd, tmp, env)
+        _measure(chaos_cmd, tmp, env)
+        for i in range(rounds):
+            # alternating, the order swapped every round
+            for name in ("gameday", "chaos") if i % 2 == 0 else ("chaos", "gameday"):
+                if name == "gameday":
+                    results["gameday"].append(_measure(gameday_cmd, tmp, env))
+                    in_run["gameday"].append(_gameday_run_seconds(tmp / "reports"))
+                else:
+                    results["chaos"].append(_measure(chaos_cmd, tmp, env))
+                    in_run["chaos"].append(float(json.loads((tmp / "journal.json").read_text())["duration"]))
+            results["python"].append(_measure([sys.executable, "-c", "pass"], tmp, env))
             left = client.toxics(proxy.name)
             if left:
                 raise SystemExit(f"a run left toxics behind: {[t.name for t in left]}")
@@ -310,19 +334,23 @@ def bench_overhead(url: str, rounds: int) -> list[str]:
         codes = sorted({r[2] for r in runs})
         over = f"{median(walls) - duration_s:.2f}" if name != "python" else "-"
         inside = f"{median(in_run[name]):.2f}" if name in in_run else "-"
+        cpu = median([r[3] for r in runs])
         return (f"| {label} | {median(walls):.2f} | {min(walls):.2f} / {max(walls):.2f} | {over} | {inside} | "
-                f"{median(rss):.1f} | {max(rss):.1f} | {', '.join(map(str, codes))} |")
+                f"{cpu:.2f} | {median(rss):.1f} | {max(rss):.1f} | {', '.join(map(str, codes))} |")
 
-    import chaoslib
-    import chaostoolkit
+    versions = subprocess.run([str(chaos_bin.with_name("python")), "-c",
+                               "import chaoslib, chaostoolkit; print(chaostoolkit.__version__, chaoslib.__version__)"],
+                              capture_output=True, text=True, check=False).stdout.split() or ["?", "?"]
+    ratios = (f"Ratios of the medians, gameday / Chaos Toolkit: wall {_ratio(results, 0):.2f}x, peak RSS "
+              f"{_ratio(results, 1):.2f}x, CPU {_ratio(results, 3):.2f}x.")
 
     return [
         f"### (c) Harness overhead vs Chaos Toolkit ({rounds} alternating runs each, same toxiproxy and proxy)",
         "",
         f"Both: HTTP steady-state probe through the proxy, add {latency_ms} ms latency, hold {duration_s} s, remove the",
         "toxic, check again. gameday: `python -m gameday run scenario.yaml` (probes every 1 s during the fault,",
-        (f"recovery wait, scoring, report). Chaos Toolkit {chaostoolkit.__version__} "
-         f"(chaostoolkit-lib {chaoslib.__version__}, chaostoolkit-toxiproxy):"),
+        (f"recovery wait, scoring, report; {sys.executable}). Chaos Toolkit {versions[0]} "
+         f"(chaostoolkit-lib {versions[1]}, chaostoolkit-toxiproxy; {chaos_bin}, its own virtualenv):"),
         "`chaos --no-version-check run --rollback-strategy always experiment.json` with `create_latency_toxic` + pause,",
         "rollback `delete_toxic`. (Its hypothesis is re-checked before rollbacks, while the toxic is on, so its probe",
         "gets a 3 s timeout; with the default strategy a deviated hypothesis skips the rollback and leaves the toxic.)",
@@ -334,13 +362,24 @@ def bench_overhead(url: str, rounds: int) -> list[str]:
         "Chaos Toolkit's journal `duration`; the rest of the wall time is interpreter start, imports, loading, reports.",
         "",
         ("| run | wall median s | wall min / max s | overhead over the 2 s fault, s | in-run median s | "
-         "peak RSS median MiB | max MiB | exit codes |"),
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+         "CPU median s | peak RSS median MiB | max MiB | exit codes |"),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         row("gameday", "gameday"),
         row("chaos", "Chaos Toolkit"),
         row("python", "bare `python -c pass` (floor)"),
         "",
+        ratios,
+        "",
     ]
+
+
+def _ratio(results: dict[str, list[tuple[float, float, int, float]]], index: int) -> float:
+    return median([r[index] for r in results["gameday"]]) / median([r[index] for r in results["chaos"]])
+
+
+def _default_chaos() -> str | None:
+    beside = Path(sys.executable).with_name("chaos")
+    return str(beside) if beside.exists() else shutil.which("chaos")
 
 
 def main() -> int:
@@ -348,6 +387,8 @@ def main() -> int:
     parser.add_argument("--only", choices=["a", "b", "c"], action="append")
     parser.add_argument("--samples", type=int, default=11, help="(a) round trips per latency")
     parser.add_argument("--rounds", type=int, default=5, help="(b) and (c) repetitions")
+    parser.add_argument("--chaos", default=_default_chaos(),
+                        help="(c) Chaos Toolkit's `chaos`, with chaostoolkit-toxiproxy, in its own virtualenv")
     args = parser.parse_args()
     parts = args.only or ["a", "b", "c"]
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -362,7 +403,9 @@ def main() -> int:
         if "b" in parts:
             lines += bench_timing(url, args.rounds)
         if "c" in parts:
-            lines += bench_overhead(url, args.rounds)
+            if not args.chaos:
+                raise SystemExit("(c) needs Chaos Toolkit: --chaos PATH (chaostoolkit and chaostoolkit-toxiproxy)")
+            lines += bench_overhead(url, args.rounds, args.chaos)
     print("\n".join(lines))
     return 0
 
