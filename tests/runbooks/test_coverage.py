@@ -83,11 +83,20 @@ def test_the_shipped_runbooks_cover_every_demo_alert() -> None:
                             scenario_files=sorted((REPO / "scenarios").glob("checkout-*.yaml")))
     assert [f.one_line() for f in report.findings if f.is_error] == []
     assert set(report.alerts) >= {"CheckoutLatencyHigh", "CheckoutErrorRateHigh", "InstanceDown",
-                                  "DatabaseUnreachable", "DiskAlmostFull", "AuthenticationFailures"}
+                                  "DatabaseUnreachable", "DiskAlmostFull", "AuthenticationFailures",
+                                  "DatabaseConnectionsExhausted", "DatabaseLockContention", "DatabaseReadOnly",
+                                  "CacheOutOfMemory", "CacheUnresponsive"}
     assert all(report.alerts.values())
     for scenario in ("checkout-db-down", "checkout-db-latency", "checkout-cache-flaky", "checkout-disk-full",
                      "checkout-db-credentials-revoked", "checkout-cache-credentials-revoked"):
         assert (REPO / "runbooks" / f"{scenario}.md").is_file()
+    # The data-store scenarios name the runbook of the alert they page with: covered, no warning.
+    for scenario, book in (("checkout-db-connections-exhausted", "database-connections-exhausted"),
+                           ("checkout-db-lock", "database-lock-contention"),
+                           ("checkout-db-read-only", "database-read-only"),
+                           ("checkout-cache-out-of-memory", "cache-out-of-memory"),
+                           ("checkout-cache-paused", "cache-unresponsive")):
+        assert report.scenarios[scenario] == book
 
 
 def test_a_scenario_without_runbook_gets_the_line_to_add_when_a_runbook_serves_it(tmp_path: Path) -> None:

@@ -140,6 +140,31 @@ def test_orders_are_stored_in_postgres_and_spooled(up: list[PartStatus], stack_c
     assert row == (2, 3)
 
 
+def test_the_write_check_writes_to_both_stores_and_keeps_no_order(up: list[PartStatus], stack_config: StackConfig) -> None:
+    c = stack_config
+    admin = stack_env(c)["GAMEDAY_DEMO_PG_ADMIN_DSN"]
+    with psycopg.connect(admin, connect_timeout=5) as conn:
+        before = conn.execute("SELECT count(*) FROM orders").fetchone()
+    answer = get(c, "/health/writes")
+    assert answer.status_code == 200 and answer.json()["checks"] == {"postgres": "ok", "redis": "ok"}
+    with psycopg.connect(admin, connect_timeout=5) as conn:
+        assert conn.execute("SELECT count(*) FROM orders").fetchone() == before  # rolled back
+        # A read-only session is its own reason, which DatabaseReadOnly reads (not DatabaseUnreachable's).
+        conn.execute("ALTER ROLE checkout SET default_transaction_read_only = on")
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'checkout'")
+        conn.commit()
+    try:
+        failing = get(c, "/health/writes")
+        assert failing.status_code == 503 and "read-only transaction" in failing.json()["checks"]["postgres"]
+        assert 'checkout_dependency_errors_total{dependency="postgres",reason="read_only"} 0' not in \
+            get(c, "/metrics").text
+    finally:
+        with psycopg.connect(admin, connect_timeout=5, autocommit=True) as conn:
+            conn.execute("ALTER ROLE checkout RESET default_transaction_read_only")
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'checkout'")
+    assert eventually(lambda: get(c, "/health/writes").status_code == 200, timeout=10)
+
+
 def test_a_frozen_database_is_an_error_within_seconds_not_a_hang(up: list[PartStatus], stack_config: StackConfig,
                                                                  docker_client: Any) -> None:
     c = stack_config

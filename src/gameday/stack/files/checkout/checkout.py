@@ -1,6 +1,7 @@
 """checkout: the demo stack's web service. Standard library plus psycopg and redis from Debian.
 
     GET  /health        PostgreSQL (through Toxiproxy), Redis (through Toxiproxy), spool writable -> 200 or 503
+    GET  /health/writes a write to each store: an order inserted and rolled back, a short-lived cache key
     GET  /metrics       Prometheus text format, written by hand
     GET  /products      from PostgreSQL, cached in Redis for 30 s (a cache failure is counted, not fatal)
     POST /orders        {"product_id": 1, "quantity": 2} -> row in PostgreSQL + a file in the spool
@@ -38,7 +39,7 @@ SPOOL = os.environ.get("CHECKOUT_SPOOL", "/var/lib/checkout/spool")
 TIMEOUT_S = 2.0
 QUERY_DEADLINE_S = 3.0
 """Longer than the server's statement_timeout (2 s), which answers first when the server is alive."""
-REASONS = ("connect", "timeout", "auth", "other")
+REASONS = ("connect", "timeout", "auth", "saturated", "lock", "read_only", "oom", "other")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -150,13 +151,21 @@ class DependencyError(Exception):
 
 
 def reason_of(exc: BaseException) -> str:
-    """connect, timeout, auth or other: what the alert rules tell apart."""
+    """One of REASONS: what the alert rules tell apart."""
     text = str(exc).lower()
     if isinstance(exc, redis.AuthenticationError) or any(
         w in text for w in ("password authentication", "authentication failed", "wrongpass", "noauth",
                             "invalid username-password", "user is disabled", "noperm", "not permitted to log in")
     ):
         return "auth"
+    if "too many clients" in text or "remaining connection slots are reserved" in text:
+        return "saturated"
+    if "lock timeout" in text:  # before "timeout": the server answered, a lock held the statement
+        return "lock"
+    if "read-only transaction" in text:
+        return "read_only"
+    if "oom command not allowed" in text:
+        return "oom"
     if isinstance(exc, redis.TimeoutError) or "timeout" in text or "timed out" in text:
         return "timeout"
     if isinstance(exc, (redis.ConnectionError, psycopg.OperationalError)):
@@ -184,7 +193,7 @@ class Pool:
                 raise DependencyError("postgres", f"no connection within {TIMEOUT_S:g}s", reason) from exc
             raise DependencyError("postgres", short(exc), reason) from exc
 
-    def run(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+    def run(self, query: str, params: tuple[object, ...], *, rollback: bool = False) -> list[tuple[object, ...]]:
         try:
             conn, reused = self.idle.get_nowait(), True
         except queue.Empty:
@@ -193,7 +202,9 @@ class Pool:
         deadline = threading.Timer(QUERY_DEADLINE_S, cut, args=(conn, timed_out))
         deadline.start()
         try:
-            with conn.cursor() as cur:
+            # Only a rolled-back write pays for BEGIN and ROLLBACK: every other query stays one round trip.
+            block = conn.transaction(force_rollback=True) if rollback else contextlib.nullcontext()
+            with block, conn.cursor() as cur:
                 cur.execute(query, params)
                 rows = cur.fetchall() if cur.description else []
         except psycopg.Error as exc:
@@ -201,7 +212,7 @@ class Pool:
             if timed_out.is_set():
                 raise DependencyError("postgres", f"no answer within {QUERY_DEADLINE_S:g}s", "timeout") from exc
             if reused and conn.broken:
-                return self.run(query, params)  # it died while idle (a restart): one fresh try
+                return self.run(query, params, rollback=rollback)  # it died while idle (a restart): one fresh try
             raise DependencyError("postgres", short(exc), reason_of(exc)) from exc
         finally:
             deadline.cancel()
@@ -275,6 +286,27 @@ def health() -> tuple[int, dict[str, object]]:
     return (200 if ok else 503), {"status": "ok" if ok else "failing", "checks": checks}
 
 
+def health_writes() -> tuple[int, dict[str, object]]:
+    """Can checkout write? An order row inserted and rolled back (a lock on orders or a read-only session shows
+    here, not in /health), and a cache key with a short expiry (a Redis out of memory or paused shows here)."""
+    checks: dict[str, str] = {}
+    try:
+        POOL.run("INSERT INTO orders (product_id, quantity) SELECT id, 1 FROM products ORDER BY id LIMIT 1",
+                 (), rollback=True)
+        checks["postgres"] = "ok"
+    except DependencyError as exc:
+        METRICS.dependency_error("postgres", exc.reason)
+        checks["postgres"] = exc.detail
+    try:
+        CACHE.set("checkout:health-write", "1", ex=10)
+        checks["redis"] = "ok"
+    except redis.RedisError as exc:
+        METRICS.dependency_error("redis", reason_of(exc))
+        checks["redis"] = short(exc)
+    ok = all(v == "ok" for v in checks.values())
+    return (200 if ok else 503), {"status": "ok" if ok else "failing", "checks": checks}
+
+
 def products() -> tuple[int, object]:
     try:
         cached = CACHE.get("checkout:products")
@@ -332,6 +364,8 @@ class Handler(BaseHTTPRequestHandler):
         order = re.fullmatch(r"/orders/(\d+)", self.path)
         if self.path == "/health":
             self.route("/health", health)
+        elif self.path == "/health/writes":
+            self.route("/health/writes", health_writes)
         elif self.path == "/products":
             self.route("/products", products)
         elif order:
