@@ -172,3 +172,12 @@ def test_an_action_item_without_an_owner_reads_unassigned_in_trends_and_the_acti
     assert main(["action-items", "--history", database]) == 0
     listed = capsys.readouterr().out
     assert "unassigned" in listed and "platform-team" in listed
+
+
+def test_a_negative_duration_an_older_version_recorded_is_left_out_of_the_trends() -> None:
+    """Resolved before detection was once recorded as a negative MTTR; it is not a duration, so no median takes it."""
+    old = record("old", "2026-11-01T10:00:00Z")
+    old.metrics["time_to_resolve_from_detection"] = -5.0
+    report = build_trends([old, record("new", "2026-11-02T10:00:00Z")], Quarter.parse("2026Q4"))
+    assert report.quarters[-1].medians["MTTR"] == 600.0
+    assert "-5 s" not in trends_markdown(report)

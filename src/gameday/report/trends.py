@@ -88,6 +88,13 @@ def _rate(values: list[bool]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _duration(run: RunRecord, key: str) -> float | None:
+    """A run's recorded duration; a negative one (an end before its start, recorded before scoring said
+    such spans in words) is not a duration and is left out of medians and charts."""
+    value = run.metrics.get(key)
+    return value if value is not None and value >= 0 else None
+
+
 def _row(label: str, runs: list[RunRecord]) -> QuarterRow:
     runbooks = [bool(r.scores.get("runbook_restored")) for r in runs if r.scores.get("runbook_restored") is not None]
     coverage = [v for r in runs if (v := r.metrics.get("alert_recall")) is not None]
@@ -95,7 +102,7 @@ def _row(label: str, runs: list[RunRecord]) -> QuarterRow:
         quarter=label,
         runs=len(runs),
         passed=sum(r.passed for r in runs),
-        medians={name: median(v for r in runs if (v := r.metrics.get(key)) is not None) for name, key in METRICS},
+        medians={name: median(v for r in runs if (v := _duration(r, key)) is not None) for name, key in METRICS},
         runbook_pass_rate=_rate(runbooks),
         alert_coverage=median(coverage),
     )
@@ -137,7 +144,7 @@ def _metric_chart(runs: list[RunRecord], key: str, label: str) -> str:
     an inline SVG."""
     by_day: dict[tuple[str, str], list[float]] = {}
     for r in runs:
-        if (value := r.metrics.get(key)) is not None:
+        if (value := _duration(r, key)) is not None:
             by_day.setdefault((r.started_at[:10], r.scenario), []).append(value)
     points = [(day, scenario, median(values) or 0.0) for (day, scenario), values in by_day.items()]
     width, height, left, bottom, top = 760, 240, 60, 40, 20
