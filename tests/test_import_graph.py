@@ -140,3 +140,22 @@ def test_the_engine_never_imports_a_plugin_module_even_inside_a_function() -> No
     offending = {m: sorted(imported(m, functions=True) & plugins) for m in engine
                  if imported(m, functions=True) & plugins}
     assert offending == {}
+
+
+def third_party_imported(name: str) -> set[str]:
+    """The top-level packages outside gameday that ``name`` imports anywhere (functions too)."""
+    found: set[str] = set()
+    for node in _imports(ast.parse(MODULES[name].read_text()).body, functions=True):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found - {"gameday"}
+
+
+def test_the_kubernetes_client_is_imported_only_by_the_kubernetes_platform() -> None:
+    """lightkube (and its HTTP library) costs import time and memory; only gameday.kubernetes pays it."""
+    assert "lightkube" in third_party_imported("gameday.kubernetes.client")
+    offending = {m for m in MODULES if {"lightkube", "httpx2"} & third_party_imported(m)
+                 and not (m == "gameday.kubernetes" or m.startswith("gameday.kubernetes."))}
+    assert offending == set()

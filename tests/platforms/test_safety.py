@@ -131,8 +131,8 @@ def test_who_else_holds_a_target_is_asked_of_its_platform() -> None:
 
 
 def test_a_handle_on_a_platform_that_is_not_installed_is_one_clear_error() -> None:
-    with pytest.raises(UnknownPlatform, match="unknown platform 'kubernetes' \\(known: compose, docker, host"):
-        resource_key(FaultHandle("pod_kill", "web", "", platform="kubernetes"))
+    with pytest.raises(UnknownPlatform, match="unknown platform 'nomad' \\(known: compose, docker, host"):
+        resource_key(FaultHandle("job_kill", "web", "", platform="nomad"))
 
 
 def test_the_memory_platform_has_dockers_rules() -> None:
@@ -145,4 +145,5 @@ def test_the_memory_platform_has_dockers_rules() -> None:
 
 
 def test_the_installed_platforms_are_the_built_ins() -> None:
-    assert installed_platforms().names() == ["compose", "docker", "host", "postgres", "redis", "toxiproxy"]
+    assert installed_platforms().names() == ["compose", "docker", "host", "kubernetes", "postgres", "redis",
+                                             "toxiproxy"]

@@ -156,11 +156,11 @@ def test_an_inline_container_needs_only_its_label_which_is_checked_when_the_faul
 
 def test_the_stack_files_own_problems_are_located_in_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     broken = STACK.replace("db-path: {proxy: postgres}", "db-path: {proxy: postgres, colour: red}")
-    broken = broken.replace("toxiproxy: [postgres]", "toxiproxy: [postgres]\n  kubernetes: [web]")
+    broken = broken.replace("toxiproxy: [postgres]", "toxiproxy: [postgres]\n  nomad: [web]")
     lines = problems(write(tmp_path, stack=broken), capsys)
     stack_file = tmp_path / "stacks" / "shop.yaml"
     assert f"{stack_file}:9:38: targets.db-path.colour: unknown key" in lines, lines
-    assert any(line.startswith(f"{stack_file}:14:3: allow.kubernetes: unknown platform 'kubernetes'") for line in lines)
+    assert any(line.startswith(f"{stack_file}:14:3: allow.nomad: unknown platform 'nomad'") for line in lines)
     with pytest.raises(ScenarioErrors):
         load_stack_file(stack_file)
 

@@ -1,0 +1,41 @@
+"""Fixtures for tests against the session's local cluster (tests/local_cluster.py): a client, and a namespace
+of the test's own (unique name, deleted afterwards), so tests never see each other's objects."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from lightkube import ApiError, Client
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Namespace
+
+from gameday.cluster.manager import LocalCluster
+from gameday.kubernetes.client import close_all
+from tests.kubernetes.helpers import client_of
+
+
+@pytest.fixture(scope="session")
+def kube(local_cluster: LocalCluster) -> Iterator[Client]:
+    """An admin client of the local cluster (the tests' own, apart from gameday's)."""
+    with client_of(local_cluster) as client:
+        yield client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_gameday_clients() -> Iterator[None]:
+    """gameday keeps one client per cluster for the process; closed at the end (else an unclosed socket warns)."""
+    yield
+    close_all()
+
+
+@pytest.fixture
+def namespace(kube: Client) -> Iterator[str]:
+    """A fresh namespace with no labels; a test labels it (or its objects) as it needs."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    kube.create(Namespace(metadata=ObjectMeta(name=name)))
+    yield name
+    with contextlib.suppress(ApiError):
+        kube.delete(Namespace, name)
