@@ -1,0 +1,1 @@
+"""Kubernetes fault kinds of gameday (one module per family); lightkube is imported only below gameday.kubernetes."""

@@ -1,0 +1,236 @@
+"""``secret_revoke``: one key of a Secret replaced by a random value, and the exact prior value put back.
+
+Where the prior value waits: in a second Secret in the same namespace, ``<name>-gameday-<token>`` (immutable,
+labelled ``gameday.fault-token=<token>``), written by inject before the key is touched, holding the prior value
+and the value gameday wrote. It stays inside the cluster's own boundary for secrets (the same namespace, RBAC,
+audit and encryption at rest as the original), it survives a crash of the harness and of its machine, and any
+machine with the kubeconfig can revert from it (``gameday cleanup``, the watchdog). The journal, the timeline
+and the report never see a value: the handle holds the key's name, the Secret's resourceVersion when read, a
+salted scrypt digest of the prior value and the backup's name.
+
+Inject writes the random value with a JSON Patch that tests the Secret's resourceVersion and the key's value,
+so it changes nothing that moved since it was read. Revert writes the prior value back only if the key still
+holds the value gameday wrote (also tested in the patch), then deletes the backup; a key someone changed or
+removed since, or a Secret deleted, is a RevertError (exit 3) naming what changed, and the backup is kept for
+a person. Revert is idempotent: a key already back to the prior value only has its backup deleted.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import Any, ClassVar
+
+from lightkube import Client
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Secret
+from pydantic import Field
+
+from gameday.errors import FaultError, RevertError, TargetError
+from gameday.faults.base import FaultArgs
+from gameday.faults.credentials import digest_matches, new_digest
+from gameday.handle import FaultHandle
+from gameday.kubernetes.faults.objects import (
+    TOKEN_ANNOTATION,
+    api_errors,
+    guarded,
+    is_not_found,
+    json_patch,
+    pointer,
+    read,
+)
+from gameday.kubernetes.faults.target import resolve
+from gameday.scenario.model import FaultSpec, StackSpec
+
+BACKUP_OF = "gameday.backup-of"
+"""Annotation of a backup Secret: which Secret and key it holds the prior value of."""
+_NAME_MAX = 253
+
+
+class SecretRevokeArgs(FaultArgs):
+    key: str = Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$",
+                     description="the key of the Secret's data to replace with a random value")
+
+
+def backup_name(secret: str, token: str) -> str:
+    suffix = f"-gameday-{token}"
+    return secret[: _NAME_MAX - len(suffix)].rstrip("-.") + suffix
+
+
+def _value(secret: Any, key: str) -> bytes | None:
+    """The key's value as bytes, or None if the Secret has no such key."""
+    data = secret.data or {}
+    if key not in data:
+        return None
+    return base64.b64decode(data[key])
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+class SecretRevoke:
+    """Replace one key of a Secret with a random value; revert writes the exact prior value back."""
+
+    kind: ClassVar[str] = "secret_revoke"
+    args_model: ClassVar[type[FaultArgs]] = SecretRevokeArgs
+    target_fields: ClassVar[tuple[str, ...]] = ("kind", "name")
+
+    def target_problems(self, target: Any, target_name: str, args: FaultArgs) -> list[tuple[str, str]]:
+        if getattr(target, "platform", None) != "kubernetes" or getattr(target, "kind", None) != "Secret":
+            return [("target", (f"secret_revoke acts on a Kubernetes Secret; '{target_name}' is "
+                               f"{getattr(target, 'selector', target)}"))]
+        if not getattr(target, "name", None):
+            return [("target", f"secret_revoke acts on one Secret: give target '{target_name}' a name")]
+        return []
+
+    def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
+        target = stack.targets[fault.target]
+        args = SecretRevokeArgs.model_validate(fault.args)
+        for _, problem in self.target_problems(target, fault.target, args)[:1]:
+            raise TargetError(problem, target=fault.target)
+        found = resolve(target, fault.target, stack)
+        where = f"Secret {found.namespace}/{found.name}"
+        with api_errors(f"read {where}", target=fault.target):
+            secret = read(found.client, Secret, found.name, found.namespace)
+        value = _value(secret, args.key)
+        if value is None:
+            keys = ", ".join(sorted(secret.data or {})) or "none"
+            raise TargetError(f"{where} has no key '{args.key}' (its keys: {keys})", target=fault.target)
+        if (secret.metadata.annotations or {}).get(BACKUP_OF):
+            raise TargetError(f"{where} is a backup gameday keeps during a secret_revoke; not a target",
+                              target=fault.target)
+        if secret.immutable:
+            raise TargetError(f"{where} is immutable: its keys cannot be changed (nor put back)", target=fault.target)
+        token = secrets.token_hex(6)
+        data = {"key": args.key, "token": token, "digest": new_digest(value),
+                "resource_version": secret.metadata.resourceVersion, "backup": backup_name(found.name, token)}
+        return FaultHandle(kind=self.kind, target=fault.target,
+                           description=f"replace key {args.key} of {where} with a random value",
+                           data=data, **found.handle_fields)
+
+    def describe_revert(self, handle: FaultHandle) -> str:
+        data, where = handle.data, _where(handle)
+        return (f"write back the prior value of key {data['key']} of {where} (kept meanwhile in Secret "
+                f"{handle.address['namespace']}/{data['backup']}, never in the journal) if the key still holds "
+                "the value gameday wrote, then delete that backup; refused (exit 3) if someone changed the key since")
+
+    def inject(self, handle: FaultHandle) -> None:
+        data, client, name, namespace = self._reach(handle)
+        where, key = _where(handle), data["key"]
+        with api_errors(f"read {where}", target=handle.target):
+            secret = read(client, Secret, name, namespace)
+        live = _value(secret, key)
+        backup = self._backup(client, handle, reverting=False)
+        if backup is not None and live is not None and live == _value(backup, "written"):
+            return  # a retried inject: the random value is in place and the prior one kept
+        if live is None or not digest_matches(live, data["digest"]):
+            raise FaultError(f"key {key} of {where} changed after gameday read it; nothing done", target=handle.target)
+        written = f"gameday-revoked-{secrets.token_hex(16)}".encode()
+        if backup is None:
+            backup = self._write_backup(client, handle, live, written)
+        elif not digest_matches(_value(backup, "value") or b"", data["digest"]):
+            raise FaultError(f"Secret {namespace}/{data['backup']} exists and does not hold the prior value of "
+                             f"{where}; nothing done", target=handle.target)
+        written = _value(backup, "written") or written
+        operations = [{"op": "test", "path": pointer("data", key), "value": _b64(live)},
+                      {"op": "replace", "path": pointer("data", key), "value": _b64(written)}]
+        with api_errors(f"patch {where}", target=handle.target, secrets=_shown(live, written)):
+            json_patch(client, Secret, name, namespace, guarded(secret.metadata.resourceVersion, operations))
+
+    def check(self, handle: FaultHandle) -> bool:
+        """True while the key holds something other than its prior value."""
+        data, client, name, namespace = self._reach(handle)
+        with api_errors(f"read {_where(handle)}", target=handle.target):
+            live = _value(read(client, Secret, name, namespace), data["key"])
+        return live is None or not digest_matches(live, data["digest"])
+
+    def revert(self, handle: FaultHandle) -> None:
+        """Write the prior value back if the key still holds gameday's; harmless to repeat."""
+        data, client, name, namespace = self._reach(handle)
+        where, key, kept = _where(handle), data["key"], f"Secret {namespace}/{data['backup']}"
+        try:
+            with api_errors(f"read {where}", target=handle.target, reverting=True):
+                secret = read(client, Secret, name, namespace)
+        except RevertError as exc:
+            if is_not_found(exc.__cause__ or exc):
+                raise RevertError(f"{where} was deleted after gameday replaced key {key}; the prior value is kept in "
+                                  f"{kept}", target=handle.target) from exc
+            raise
+        live = _value(secret, key)
+        backup = self._backup(client, handle, reverting=True)
+        if live is not None and digest_matches(live, data["digest"]):
+            self._delete_backup(client, handle, backup)  # back already (a revert cut short before the deletion)
+            return
+        if backup is None:
+            raise RevertError(f"key {key} of {where} is not its prior value and the backup {kept} is gone; "
+                              "nothing to restore from", target=handle.target)
+        prior, written = _value(backup, "value") or b"", _value(backup, "written")
+        if not digest_matches(prior, data["digest"]):
+            raise RevertError(f"{kept} does not hold the prior value of key {key} (its digest differs); "
+                              f"{where} left as it is", target=handle.target)
+        if live is None:
+            raise RevertError(f"key {key} was removed from {where} after gameday replaced it (resourceVersion now "
+                              f"{secret.metadata.resourceVersion}); nothing restored, the prior value is kept in {kept}",
+                              target=handle.target)
+        if live != written:
+            raise RevertError(f"key {key} of {where} was changed by someone else after gameday replaced it "
+                              f"(resourceVersion now {secret.metadata.resourceVersion}, read at prepare "
+                              f"{data['resource_version']}): it holds neither gameday's value nor the prior one; nothing "
+                              f"restored, the prior value is kept in {kept}", target=handle.target)
+        operations = [{"op": "test", "path": pointer("data", key), "value": _b64(written)},
+                      {"op": "replace", "path": pointer("data", key), "value": _b64(prior)}]
+        with api_errors(f"restore key {key} of {where}", target=handle.target, reverting=True,
+                        secrets=_shown(prior, written)):
+            json_patch(client, Secret, name, namespace, guarded(secret.metadata.resourceVersion, operations))
+        self._delete_backup(client, handle, backup)
+
+    def _reach(self, handle: FaultHandle) -> tuple[dict[str, Any], Client, str, str]:
+        from gameday.kubernetes.faults.target import connect
+
+        address = handle.address
+        return handle.data, connect(address), str(address["name"]), str(address["namespace"])
+
+    def _backup(self, client: Client, handle: FaultHandle, *, reverting: bool) -> Any | None:
+        namespace, name = handle.address["namespace"], handle.data["backup"]
+        try:
+            with api_errors(f"read the backup Secret {namespace}/{name}", target=handle.target, reverting=reverting):
+                return read(client, Secret, name, namespace)
+        except (TargetError, RevertError, FaultError) as exc:
+            if is_not_found(exc.__cause__):
+                return None
+            raise
+
+    def _write_backup(self, client: Client, handle: FaultHandle, prior: bytes, written: bytes) -> Any:
+        namespace, name, token = handle.address["namespace"], handle.data["backup"], handle.data["token"]
+        backup = Secret(
+            metadata=ObjectMeta(name=name, namespace=namespace, labels={TOKEN_ANNOTATION: token},
+                                annotations={BACKUP_OF: f"{handle.address['name']}/{handle.data['key']}"}),
+            type="Opaque", immutable=True, data={"value": _b64(prior), "written": _b64(written)})
+        with api_errors(f"create the backup Secret {namespace}/{name}", target=handle.target,
+                        secrets=_shown(prior, written)):
+            return client.create(backup)
+
+    def _delete_backup(self, client: Client, handle: FaultHandle, backup: Any | None) -> None:
+        if backup is None:
+            return
+        namespace, name = handle.address["namespace"], handle.data["backup"]
+        try:
+            with api_errors(f"delete the backup Secret {namespace}/{name}", target=handle.target, reverting=True):
+                client.delete(Secret, name, namespace=namespace)
+        except RevertError as exc:
+            if not is_not_found(exc.__cause__):
+                raise
+
+
+def _where(handle: FaultHandle) -> str:
+    return f"Secret {handle.address['namespace']}/{handle.address['name']}"
+
+
+def _shown(*values: bytes | None) -> list[str]:
+    """Every form a value could take in an API server's message: as text and as base64."""
+    out = []
+    for value in values:
+        if value:
+            out += [value.decode("utf-8", "replace"), _b64(value)]
+    return out
