@@ -29,20 +29,20 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from lightkube import Client
+from lightkube import ApiError, Client
 from lightkube.resources.apps_v1 import ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet
+from lightkube.resources.core_v1 import Pod
 from pydantic import Field
 
 from gameday.errors import FaultError, RevertError, TargetError
 from gameday.faults.base import FaultArgs
 from gameday.handle import FaultHandle
-from gameday.kubernetes.faults.objects import (
-    CHANGED,
+from gameday.kubernetes.faults.patches import (
     TOKEN_ANNOTATION,
     api_errors,
-    guarded,
-    json_patch,
+    is_not_found,
     listed,
+    patch_unless_moved,
     pointer,
     read,
 )
@@ -262,23 +262,24 @@ class RolloutBreak:
     def inject(self, handle: FaultHandle) -> None:
         data, client, resource, name, namespace = self._reach(handle)
         where = _where(handle)
-        with api_errors(f"read {where}", target=handle.target):
-            obj = read(client, resource, name, namespace)
-        live = template_of(obj)
-        if is_ours(live, data):
-            return  # a retried inject: the bad template is already there
-        if live != data["template"]:
-            raise FaultError(f"{where}'s pod template changed after gameday read it ("
-                             f"{', '.join(differences(live, data['template']))}); nothing done", target=handle.target)
-        base = pointer("spec", "template", "spec", "containers", data["container_index"])
-        operations: list[dict[str, Any]] = [{"op": "test", "path": base + "/name", "value": data["container"]}]
-        operations += [{"op": "add", "path": f"{base}/{field}", "value": value}
-                       for field, value in broken_parts(data["how"], data["token"]).items()]
-        annotations = _annotations(live)
-        operations.append({"op": "add", "path": pointer("spec", "template", "metadata", "annotations"),
-                           "value": {**annotations, TOKEN_ANNOTATION: data["token"]}})
-        with api_errors(f"patch {where}", target=handle.target):
-            json_patch(client, resource, name, namespace, guarded(obj.metadata.resourceVersion, operations))
+
+        def plan(obj: Any) -> list[dict[str, Any]] | None:
+            live = template_of(obj)
+            if is_ours(live, data):
+                return None  # a retried inject: the bad template is already there
+            if live != data["template"]:
+                raise FaultError(f"{where}'s pod template changed after gameday read it ("
+                                 f"{', '.join(differences(live, data['template']))}); nothing done",
+                                 target=handle.target)
+            base = pointer("spec", "template", "spec", "containers", data["container_index"])
+            operations: list[dict[str, Any]] = [{"op": "test", "path": base + "/name", "value": data["container"]}]
+            operations += [{"op": "add", "path": f"{base}/{field}", "value": value}
+                           for field, value in broken_parts(data["how"], data["token"]).items()]
+            operations.append({"op": "add", "path": pointer("spec", "template", "metadata", "annotations"),
+                               "value": {**_annotations(live), TOKEN_ANNOTATION: data["token"]}})
+            return operations
+
+        patch_unless_moved(client, resource, name, namespace, plan, what=where, target=handle.target)
 
     def check(self, handle: FaultHandle) -> bool:
         """True while the bad template is the workload's and its rollout has started and not completed."""
@@ -294,35 +295,46 @@ class RolloutBreak:
 
     def revert(self, handle: FaultHandle) -> None:
         """Put the recorded template back; harmless when it is back already; refuses if someone rolled out since."""
+        self._restore_template(handle)
+        if handle.address["kind"] == "StatefulSet":
+            self._delete_broken_pods(handle)
+
+    def _restore_template(self, handle: FaultHandle) -> None:
         data, client, resource, name, namespace = self._reach(handle)
         where = _where(handle)
-        for _ in range(3):  # a status update between read and patch changes resourceVersion: read again
-            with api_errors(f"read {where}", target=handle.target, reverting=True):
-                obj = read(client, resource, name, namespace)
+
+        def plan(obj: Any) -> list[dict[str, Any]] | None:
             live = template_of(obj)
             if live == data["template"]:
-                return
+                return None  # back already
             if not is_ours(live, data):
                 raise RevertError(
                     f"{where} was rolled out by someone else after gameday's bad deploy: its pod template differs "
                     f"from revision {data.get('revision') or '(recorded)'} at {', '.join(_shown(live, data))}; "
                     "nothing changed (roll it back by hand if that deploy is wrong)", target=handle.target)
-            operations = _undo(live, data)
-            try:
-                with api_errors(f"patch {where}", target=handle.target, reverting=True):
-                    json_patch(client, resource, name, namespace, guarded(obj.metadata.resourceVersion, operations))
-            except RevertError as exc:
-                if CHANGED in str(exc):
-                    continue
-                raise
-            with api_errors(f"read {where}", target=handle.target, reverting=True):
-                after = template_of(read(client, resource, name, namespace))
-            if after != data["template"]:
-                raise RevertError(f"{where}'s pod template is not the recorded one after the rollback (differs at "
-                                  f"{', '.join(differences(after, data['template']))})", target=handle.target)
-            return
-        raise RevertError(f"{where} kept changing while gameday rolled it back; try gameday cleanup again",
-                          target=handle.target)
+            return _undo(live, data)
+
+        patch_unless_moved(client, resource, name, namespace, plan, what=where, target=handle.target, reverting=True)
+        with api_errors(f"read {where}", target=handle.target, reverting=True):
+            after = template_of(read(client, resource, name, namespace))
+        if after != data["template"]:
+            raise RevertError(f"{where}'s pod template is not the recorded one after the rollback (differs at "
+                              f"{', '.join(differences(after, data['template']))})", target=handle.target)
+
+    def _delete_broken_pods(self, handle: FaultHandle) -> None:
+        """A StatefulSet does not replace a pod stuck on a bad template once the template is reverted (it waits for
+        it to be Ready first); Kubernetes' documented step is to delete such pods. Only those made from this
+        fault's template go: they carry its token, copied from the template's annotations."""
+        data, client, _, name, namespace = self._reach(handle)
+        with api_errors(f"list the pods of {_where(handle)}", target=handle.target, reverting=True):
+            for pod in listed(client, Pod, namespace):
+                if (pod.metadata.annotations or {}).get(TOKEN_ANNOTATION) == data["token"] and \
+                        any(o.kind == "StatefulSet" and o.name == name for o in pod.metadata.ownerReferences or []):
+                    try:
+                        client.delete(Pod, pod.metadata.name, namespace=namespace)
+                    except ApiError as exc:
+                        if not is_not_found(exc):
+                            raise
 
     def _reach(self, handle: FaultHandle) -> tuple[dict[str, Any], Client, Any, str, str]:
         from gameday.kubernetes.faults.target import connect

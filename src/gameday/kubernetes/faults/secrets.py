@@ -30,12 +30,11 @@ from gameday.errors import FaultError, RevertError, TargetError
 from gameday.faults.base import FaultArgs
 from gameday.faults.credentials import digest_matches, new_digest
 from gameday.handle import FaultHandle
-from gameday.kubernetes.faults.objects import (
+from gameday.kubernetes.faults.patches import (
     TOKEN_ANNOTATION,
     api_errors,
-    guarded,
     is_not_found,
-    json_patch,
+    patch_unless_moved,
     pointer,
     read,
 )
@@ -119,24 +118,31 @@ class SecretRevoke:
         data, client, name, namespace = self._reach(handle)
         where, key = _where(handle), data["key"]
         with api_errors(f"read {where}", target=handle.target):
-            secret = read(client, Secret, name, namespace)
-        live = _value(secret, key)
+            live = _value(read(client, Secret, name, namespace), key)
         backup = self._backup(client, handle, reverting=False)
         if backup is not None and live is not None and live == _value(backup, "written"):
             return  # a retried inject: the random value is in place and the prior one kept
         if live is None or not digest_matches(live, data["digest"]):
             raise FaultError(f"key {key} of {where} changed after gameday read it; nothing done", target=handle.target)
-        written = f"gameday-revoked-{secrets.token_hex(16)}".encode()
-        if backup is None:
-            backup = self._write_backup(client, handle, live, written)
+        if backup is None:  # durable in the cluster before the key is touched
+            backup = self._write_backup(client, handle, live, f"gameday-revoked-{secrets.token_hex(16)}".encode())
         elif not digest_matches(_value(backup, "value") or b"", data["digest"]):
             raise FaultError(f"Secret {namespace}/{data['backup']} exists and does not hold the prior value of "
                              f"{where}; nothing done", target=handle.target)
-        written = _value(backup, "written") or written
-        operations = [{"op": "test", "path": pointer("data", key), "value": _b64(live)},
-                      {"op": "replace", "path": pointer("data", key), "value": _b64(written)}]
-        with api_errors(f"patch {where}", target=handle.target, secrets=_shown(live, written)):
-            json_patch(client, Secret, name, namespace, guarded(secret.metadata.resourceVersion, operations))
+        written = _value(backup, "written") or b""
+
+        def plan(obj: Any) -> list[dict[str, Any]] | None:
+            now = _value(obj, key)
+            if now == written:
+                return None
+            if now is None or not digest_matches(now, data["digest"]):
+                raise FaultError(f"key {key} of {where} changed after gameday read it; nothing done "
+                                 f"(the prior value is kept in Secret {namespace}/{data['backup']})", target=handle.target)
+            return [{"op": "test", "path": pointer("data", key), "value": _b64(now)},
+                    {"op": "replace", "path": pointer("data", key), "value": _b64(written)}]
+
+        patch_unless_moved(client, Secret, name, namespace, plan, what=where, target=handle.target,
+                           secrets=_shown(live, written))
 
     def check(self, handle: FaultHandle) -> bool:
         """True while the key holds something other than its prior value."""
@@ -151,13 +157,12 @@ class SecretRevoke:
         where, key, kept = _where(handle), data["key"], f"Secret {namespace}/{data['backup']}"
         try:
             with api_errors(f"read {where}", target=handle.target, reverting=True):
-                secret = read(client, Secret, name, namespace)
+                live = _value(read(client, Secret, name, namespace), key)
         except RevertError as exc:
-            if is_not_found(exc.__cause__ or exc):
+            if is_not_found(exc.__cause__):
                 raise RevertError(f"{where} was deleted after gameday replaced key {key}; the prior value is kept in "
                                   f"{kept}", target=handle.target) from exc
             raise
-        live = _value(secret, key)
         backup = self._backup(client, handle, reverting=True)
         if live is not None and digest_matches(live, data["digest"]):
             self._delete_backup(client, handle, backup)  # back already (a revert cut short before the deletion)
@@ -169,20 +174,25 @@ class SecretRevoke:
         if not digest_matches(prior, data["digest"]):
             raise RevertError(f"{kept} does not hold the prior value of key {key} (its digest differs); "
                               f"{where} left as it is", target=handle.target)
-        if live is None:
-            raise RevertError(f"key {key} was removed from {where} after gameday replaced it (resourceVersion now "
-                              f"{secret.metadata.resourceVersion}); nothing restored, the prior value is kept in {kept}",
-                              target=handle.target)
-        if live != written:
-            raise RevertError(f"key {key} of {where} was changed by someone else after gameday replaced it "
-                              f"(resourceVersion now {secret.metadata.resourceVersion}, read at prepare "
-                              f"{data['resource_version']}): it holds neither gameday's value nor the prior one; nothing "
-                              f"restored, the prior value is kept in {kept}", target=handle.target)
-        operations = [{"op": "test", "path": pointer("data", key), "value": _b64(written)},
-                      {"op": "replace", "path": pointer("data", key), "value": _b64(prior)}]
-        with api_errors(f"restore key {key} of {where}", target=handle.target, reverting=True,
-                        secrets=_shown(prior, written)):
-            json_patch(client, Secret, name, namespace, guarded(secret.metadata.resourceVersion, operations))
+
+        def plan(obj: Any) -> list[dict[str, Any]] | None:
+            now = _value(obj, key)
+            if now is not None and digest_matches(now, data["digest"]):
+                return None
+            if now is None:
+                raise RevertError(f"key {key} was removed from {where} after gameday replaced it (resourceVersion "
+                                  f"now {obj.metadata.resourceVersion}); nothing restored, the prior value is kept in "
+                                  f"{kept}", target=handle.target)
+            if now != written:
+                raise RevertError(f"key {key} of {where} was changed by someone else after gameday replaced it "
+                                  f"(resourceVersion now {obj.metadata.resourceVersion}, read at prepare "
+                                  f"{data['resource_version']}): it holds neither gameday's value nor the prior one; "
+                                  f"nothing restored, the prior value is kept in {kept}", target=handle.target)
+            return [{"op": "test", "path": pointer("data", key), "value": _b64(written)},
+                    {"op": "replace", "path": pointer("data", key), "value": _b64(prior)}]
+
+        patch_unless_moved(client, Secret, name, namespace, plan, what=f"key {key} of {where}", target=handle.target,
+                           reverting=True, secrets=_shown(prior, written))
         self._delete_backup(client, handle, backup)
 
     def _reach(self, handle: FaultHandle) -> tuple[dict[str, Any], Client, str, str]:

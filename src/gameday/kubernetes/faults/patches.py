@@ -11,7 +11,7 @@ FaultError, and a RevertError while reverting); ``scrub`` keeps a value out of a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -83,3 +83,29 @@ def read(client: Client, resource: Any, name: str, namespace: str) -> Any:
 
 def listed(client: Client, resource: Any, namespace: str) -> list[Any]:
     return list(client.list(resource, namespace=namespace))
+
+
+def patch_unless_moved(client: Client, resource: Any, name: str, namespace: str,
+                       plan: Callable[[Any], list[dict[str, Any]] | None], *, what: str, target: str,
+                       reverting: bool = False, secrets: Sequence[str] = (), attempts: int = 5) -> None:
+    """Read the object, ask ``plan`` what to write (None: nothing), and write it guarded by the resourceVersion
+    read. A workload's controller updates its status all the time, so an object that moved in between is read
+    again and ``plan`` asked again (it raises if what moved matters); a refusal that is not a move is raised."""
+    error_cls = RevertError if reverting else FaultError
+    for _ in range(attempts):
+        with api_errors(f"read {what}", target=target, reverting=reverting):
+            obj = read(client, resource, name, namespace)
+        operations = plan(obj)
+        if not operations:
+            return
+        version = obj.metadata.resourceVersion
+        try:
+            with api_errors(f"patch {what}", target=target, reverting=reverting, secrets=secrets):
+                json_patch(client, resource, name, namespace, guarded(version, operations))
+            return
+        except (FaultError, RevertError) as exc:
+            with api_errors(f"read {what}", target=target, reverting=reverting):
+                moved = read(client, resource, name, namespace).metadata.resourceVersion != version
+            if CHANGED not in str(exc) or not moved:
+                raise
+    raise error_cls(f"{what} kept changing while gameday wrote it ({attempts} tries); nothing written", target=target)
