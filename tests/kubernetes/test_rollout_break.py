@@ -22,8 +22,8 @@ from gameday.errors import RevertError, TargetError
 from gameday.kubernetes.faults.rollout import REVISION_ANNOTATION, RolloutBreak, rollout_state, template_of
 from tests.kubernetes.workloads import (
     deployment,
-    kube,  # noqa: F401 - fixture
-    namespace,  # noqa: F401 - fixture
+    get,
+    listed,
     prepared,
     revert_in_fresh_process,
     wait_for,
@@ -34,20 +34,20 @@ pytestmark = pytest.mark.kubernetes
 
 def rolled_out(kube: Client, resource: Any, kind: str, name: str, namespace: str) -> Any:
     def complete() -> Any:
-        obj = kube.get(resource, name, namespace=namespace)
+        obj = get(kube, resource, name, namespace)
         return obj if rollout_state(kind, obj)[0] else None
     return wait_for(f"{kind} {namespace}/{name} to be rolled out", complete)
 
 
 def new_pods(kube: Client, namespace: str, token: str) -> list[Any]:
     """The pods made from the fault's template (they carry its token, copied from the template's annotations)."""
-    return [p for p in kube.list(Pod, namespace=namespace)
+    return [p for p in listed(kube, Pod, namespace)
             if (p.metadata.annotations or {}).get("gameday.fault-token") == token and p.status is not None]
 
 
 def current_replica_set(kube: Client, namespace: str, name: str) -> str:
-    revision = (kube.get(Deployment, name, namespace=namespace).metadata.annotations or {})[REVISION_ANNOTATION]
-    return next(str(rs.metadata.name) for rs in kube.list(ReplicaSet, namespace=namespace)
+    revision = (get(kube, Deployment, name, namespace).metadata.annotations or {})[REVISION_ANNOTATION]
+    return next(str(rs.metadata.name) for rs in listed(kube, ReplicaSet, namespace)
                 if (rs.metadata.annotations or {}).get(REVISION_ANNOTATION) == revision)
 
 
@@ -70,7 +70,7 @@ def test_an_unpullable_image_starts_a_rollout_that_never_completes_and_revert_in
         if p.status.containerStatuses and p.status.containerStatuses[0].state.waiting is not None])
     assert pulling[0].spec.containers[0].image == f"gameday.invalid/broken:{token}"
     assert pulling[0].status.containerStatuses[0].state.waiting.reason == "ErrImagePull"
-    during = kube.get(Deployment, "web", namespace=namespace)
+    during = get(kube, Deployment, "web", namespace)
     assert not rollout_state("Deployment", during)[0]
     assert during.status.availableReplicas == 3, "the rolling update keeps the old pods serving"
     assert (during.metadata.annotations or {})[REVISION_ANNOTATION] == "2"
@@ -82,14 +82,14 @@ def test_an_unpullable_image_starts_a_rollout_that_never_completes_and_revert_in
     after = rolled_out(kube, Deployment, "Deployment", "web", namespace)
     assert template_of(after) == handle.data["template"]
     assert current_replica_set(kube, namespace, "web") == recorded_rs, "rolled back to the recorded ReplicaSet"
-    recorded = kube.get(ReplicaSet, recorded_rs, namespace=namespace)
+    recorded = get(kube, ReplicaSet, recorded_rs, namespace)
     assert recorded.metadata.annotations["deployment.kubernetes.io/revision-history"] == "1"
-    broken = [rs for rs in kube.list(ReplicaSet, namespace=namespace) if rs.metadata.name != recorded_rs]
+    broken = [rs for rs in listed(kube, ReplicaSet, namespace) if rs.metadata.name != recorded_rs]
     wait_for("the bad ReplicaSet to be scaled to 0",
-             lambda: kube.get(ReplicaSet, broken[0].metadata.name, namespace=namespace).spec.replicas == 0)
+             lambda: get(kube, ReplicaSet, broken[0].metadata.name, namespace).spec.replicas == 0)
     assert not driver.check(handle)
     driver.revert(handle)  # harmless to repeat (gameday cleanup may)
-    assert template_of(kube.get(Deployment, "web", namespace=namespace)) == handle.data["template"]
+    assert template_of(get(kube, Deployment, "web", namespace)) == handle.data["template"]
 
 
 def test_a_readiness_probe_that_always_fails_leaves_the_new_pods_running_but_never_ready(
@@ -100,7 +100,7 @@ def test_a_readiness_probe_that_always_fails_leaves_the_new_pods_running_but_nev
     handle = prepared(driver, local_cluster, kind="Deployment", name="api", namespace=namespace,
                       args={"how": "readiness"})
     driver.inject(handle)
-    live = kube.get(Deployment, "api", namespace=namespace).spec.template.spec.containers[0]
+    live = get(kube, Deployment, "api", namespace).spec.template.spec.containers[0]
     assert live.readinessProbe.exec.command == ["/gameday.invalid/never-ready", handle.data["token"]]
     assert live.image == "nginx:1.25", "only the probe changes"
     running = wait_for("a pod of the bad template to run", lambda: [
@@ -108,7 +108,7 @@ def test_a_readiness_probe_that_always_fails_leaves_the_new_pods_running_but_nev
     ready = {c.type: c.status for c in running[0].status.conditions}
     assert ready["Ready"] == "False" and ready["ContainersReady"] == "False"
     assert driver.check(handle)
-    assert not rollout_state("Deployment", kube.get(Deployment, "api", namespace=namespace))[0]
+    assert not rollout_state("Deployment", get(kube, Deployment, "api", namespace))[0]
 
     driver.revert(handle)
     after = rolled_out(kube, Deployment, "Deployment", "api", namespace)
@@ -131,7 +131,7 @@ def test_revert_refuses_with_exit_3_when_someone_else_rolled_out_another_templat
     assert done.returncode == 3, done.stdout + done.stderr
     assert "rolled out by someone else" in done.stdout
     assert "spec.containers[app].image (now nginx:1.26, recorded nginx:1.25)" in done.stdout
-    assert kube.get(Deployment, "web", namespace=namespace).spec.template.spec.containers[0].image == "nginx:1.26"
+    assert get(kube, Deployment, "web", namespace).spec.template.spec.containers[0].image == "nginx:1.26"
     with pytest.raises(RevertError, match="nothing changed"):
         driver.revert(handle)
 
@@ -145,7 +145,7 @@ def test_inject_changes_nothing_when_the_template_moved_after_prepare(
         {"name": "app", "image": "nginx:1.27"}]}}}}, namespace=namespace)
     with pytest.raises(Exception, match="changed after gameday read it"):
         driver.inject(handle)
-    assert kube.get(Deployment, "web", namespace=namespace).spec.template.spec.containers[0].image == "nginx:1.27"
+    assert get(kube, Deployment, "web", namespace).spec.template.spec.containers[0].image == "nginx:1.27"
 
 
 def test_prepare_refuses_a_paused_deployment_a_missing_container_and_one_still_carrying_a_bad_deploy(
@@ -189,6 +189,6 @@ def test_a_statefulset_or_daemonset_is_rolled_back_to_its_recorded_controller_re
     assert template_of(after) == handle.data["template"]
     if kind == "StatefulSet":
         assert after.status.currentRevision == handle.data["controller_revision"]
-    images = {p.spec.containers[0].image for p in kube.list(Pod, namespace=namespace)
+    images = {p.spec.containers[0].image for p in listed(kube, Pod, namespace)
               if p.metadata.deletionTimestamp is None}
     assert images == {"nginx:1.25"}

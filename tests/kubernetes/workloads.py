@@ -1,5 +1,4 @@
-"""Helpers for the fault tests on the real local cluster: a namespace of the test's own, objects in it, waiting on
-the API's state with generous deadlines (two busy cores), and reverting from a handle in a fresh process."""
+"""Helpers for the fault tests on the real local cluster: objects to break, waiting on the API's state with generous deadlines (two busy cores), and reverting from a handle in a fresh process."""
 
 from __future__ import annotations
 
@@ -7,14 +6,10 @@ import json
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-import pytest
-from lightkube import Client, KubeConfig, codecs
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Namespace
+from lightkube import codecs
 
 from gameday.cluster.manager import LocalCluster
 from gameday.handle import FaultHandle
@@ -32,22 +27,6 @@ def wait_for(what: str, check: Callable[[], T], *, timeout: float = DEADLINE) ->
             return result
         assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what} (last: {result!r})"
         time.sleep(0.2)
-
-
-@pytest.fixture
-def kube(local_cluster: LocalCluster) -> Iterator[Client]:
-    client = Client(KubeConfig.from_file(local_cluster.config.kubeconfig), trust_env=False)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def namespace(kube: Client) -> Iterator[str]:
-    """A namespace of the test's own, allowlisted by label; deleted afterwards (not waited for)."""
-    name = f"t-{uuid.uuid4().hex[:10]}"
-    kube.create(Namespace(metadata=ObjectMeta(name=name, labels={"gameday.allowed": "true"})))
-    yield name
-    kube.delete(Namespace, name)
 
 
 def deployment(name: str, namespace: str, *, replicas: int = 3, image: str = "nginx:1.25",
@@ -88,3 +67,12 @@ def prepared(driver: Any, cluster: LocalCluster, *, kind: str, name: str, namesp
     fault = SimpleNamespace(target="it", args=args or {})
     handle: FaultHandle = driver.prepare(fault, stack)
     return FaultHandle.from_json(json.loads(json.dumps(handle.to_json())))
+
+
+def get(kube: Any, resource: Any, name: str, namespace: str) -> Any:
+    """An object as Any: the models make every field optional, and a test asserts on what the server filled in."""
+    return kube.get(resource, name, namespace=namespace)
+
+
+def listed(kube: Any, resource: Any, namespace: str) -> list[Any]:
+    return list(kube.list(resource, namespace=namespace))
