@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-import httpx
+import httpx2
 from lightkube import ApiError, Client
 from lightkube.types import PatchType
 
@@ -62,7 +62,7 @@ def api_errors(what: str, *, target: str, reverting: bool = False, secrets: Sequ
             raise error_cls(f"{what}: {CHANGED} since it was read, or the API server refused the change; "
                             f"nothing written (HTTP {code}: {message})", target=target) from exc
         raise error_cls(f"{what}: the API server refused it (HTTP {code}: {message})", target=target) from exc
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise EnvironmentProblem(f"{what}: the Kubernetes API server cannot be reached "
                                  f"({scrub(str(exc) or type(exc).__name__, secrets)})") from exc
 
