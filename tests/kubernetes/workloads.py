@@ -13,6 +13,7 @@ from lightkube import codecs
 
 from gameday.cluster.manager import LocalCluster
 from gameday.handle import FaultHandle
+from gameday.scenario.model import FaultSpec, StackSpec
 
 T = TypeVar("T")
 DEADLINE = 180.0
@@ -58,13 +59,10 @@ def prepared(driver: Any, cluster: LocalCluster, *, kind: str, name: str, namesp
              args: dict[str, Any] | None = None) -> FaultHandle:
     """``driver.prepare`` for a target ``{platform: kubernetes, namespace, kind, name}`` on the local cluster, and the
     handle as the journal gives it back (through its JSON)."""
-    from types import SimpleNamespace
-
-    target = SimpleNamespace(platform="kubernetes", kind=kind, name=name, namespace=namespace, container=None,
-                             selector=f"{kind}/{name}")
-    stack = SimpleNamespace(targets={"it": target},
-                            platform_settings=lambda _: {"kubeconfig": str(cluster.config.kubeconfig)})
-    fault = SimpleNamespace(target="it", args=args or {})
+    stack = StackSpec.model_validate({
+        "platforms": {"kubernetes": {"kubeconfig": str(cluster.config.kubeconfig)}},
+        "targets": {"it": {"platform": "kubernetes", "namespace": namespace, "kind": kind, "name": name}}})
+    fault = FaultSpec.model_validate({"kind": driver.kind, "target": "it", "args": args or {}, "duration": "10s"})
     handle: FaultHandle = driver.prepare(fault, stack)
     return FaultHandle.from_json(json.loads(json.dumps(handle.to_json())))
 

@@ -37,16 +37,26 @@ from pydantic import Field
 from gameday.errors import FaultError, RevertError, TargetError
 from gameday.faults.base import FaultArgs
 from gameday.handle import FaultHandle
+from gameday.kubernetes.client import connect
 from gameday.kubernetes.faults.patches import (
     TOKEN_ANNOTATION,
-    api_errors,
+    api_call,
     is_not_found,
     listed,
     patch_unless_moved,
     pointer,
     read,
 )
-from gameday.kubernetes.faults.target import KubernetesObject, resolve
+from gameday.kubernetes.objects import (
+    allow_names,
+    cluster_of,
+    get_object,
+    handle_fields,
+    labels_of,
+    namespace_labels,
+    require_kubernetes_target,
+)
+from gameday.kubernetes.platform import KubernetesPlatform, KubernetesTarget
 from gameday.scenario.model import FaultSpec, StackSpec
 
 BROKEN_IMAGE = "gameday.invalid/broken"
@@ -201,26 +211,35 @@ class RolloutBreak:
     kind: ClassVar[str] = "rollout_break"
     args_model: ClassVar[type[FaultArgs]] = RolloutBreakArgs
     target_fields: ClassVar[tuple[str, ...]] = ("kind", "name")
+    target_platforms: ClassVar[tuple[type, ...]] = (KubernetesPlatform,)
 
     def target_problems(self, target: Any, target_name: str, args: FaultArgs) -> list[tuple[str, str]]:
-        if getattr(target, "platform", None) != "kubernetes" or getattr(target, "kind", None) not in WORKLOADS:
+        """Mistakes seen without touching anything (validate reports them at their line; prepare refuses the first)."""
+        if not isinstance(target, KubernetesTarget) or target.kind not in WORKLOADS:
             return [("target", (f"rollout_break acts on a Kubernetes Deployment, StatefulSet or DaemonSet; "
-                               f"'{target_name}' is {getattr(target, 'selector', target)}"))]
-        if not getattr(target, "name", None):
-            return [("target", f"rollout_break acts on one workload: give target '{target_name}' a name")]
+                                f"'{target_name}' is {getattr(target, 'selector', target)}"))]
+        if target.name is None:
+            return [("target", (f"rollout_break acts on one workload: give target '{target_name}' a name, "
+                               "not match_labels"))]
+        wanted = getattr(args, "container", None)
+        if wanted and target.container and wanted != target.container:
+            return [("args", f"container '{wanted}' is not the target's container '{target.container}'")]
         return []
 
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
-        target = stack.targets[fault.target]
+        target = require_kubernetes_target(stack.targets[fault.target], fault.target, self.kind)
         args = RolloutBreakArgs.model_validate(fault.args)
         for _, problem in self.target_problems(target, fault.target, args)[:1]:
             raise TargetError(problem, target=fault.target)
-        found: KubernetesObject = resolve(target, fault.target, stack)
-        client, kind, name, namespace = found.client, found.kind, found.name, found.namespace
-        with api_errors(f"read {kind} {namespace}/{name}", target=fault.target):
-            obj = read(client, WORKLOADS[kind], name, namespace)
-            template = template_of(obj)
+        cluster = cluster_of(stack)
+        client, kind, name, namespace = cluster.client, target.kind, str(target.name), target.namespace
+        obj = get_object(client, kind, name, namespace, target=fault.target)
+        template = template_of(obj)
+        with api_call(fault.target, f"read the revisions of {kind} {namespace}/{name}"):
             revision = current_revision(client, kind, obj)
+        fields = handle_fields(cluster, kind=kind, namespace=namespace, name=name, labels=labels_of(obj),
+                               namespace_labels=namespace_labels(client, namespace, target=fault.target),
+                               approve=[allow_names(namespace, name)])
         if (getattr(obj.spec, "paused", None)) is True:
             raise TargetError(f"{kind} {namespace}/{name} is paused: a bad deploy would not roll out "
                               "(kubectl rollout resume it first)", target=fault.target)
@@ -246,7 +265,7 @@ class RolloutBreak:
                 "template": template, "generation": obj.metadata.generation, **revision}
         return FaultHandle(kind=self.kind, target=fault.target,
                            description=f"bad deploy of {kind} {namespace}/{name}: container {container} gets {breaks}",
-                           data=data, **found.handle_fields)
+                           data=data, **fields)
 
     def describe_revert(self, handle: FaultHandle) -> str:
         data, where = handle.data, _where(handle)
@@ -284,7 +303,7 @@ class RolloutBreak:
     def check(self, handle: FaultHandle) -> bool:
         """True while the bad template is the workload's and its rollout has started and not completed."""
         data, client, resource, name, namespace = self._reach(handle)
-        with api_errors(f"read {_where(handle)}", target=handle.target):
+        with api_call(handle.target, f"read {_where(handle)}"):
             obj = read(client, resource, name, namespace)
         if _annotations(template_of(obj)).get(TOKEN_ANNOTATION) != data["token"]:
             return False
@@ -315,7 +334,7 @@ class RolloutBreak:
             return _undo(live, data)
 
         patch_unless_moved(client, resource, name, namespace, plan, what=where, target=handle.target, reverting=True)
-        with api_errors(f"read {where}", target=handle.target, reverting=True):
+        with api_call(handle.target, f"read {where}", reverting=True):
             after = template_of(read(client, resource, name, namespace))
         if after != data["template"]:
             raise RevertError(f"{where}'s pod template is not the recorded one after the rollback (differs at "
@@ -326,7 +345,7 @@ class RolloutBreak:
         it to be Ready first); Kubernetes' documented step is to delete such pods. Only those made from this
         fault's template go: they carry its token, copied from the template's annotations."""
         data, client, _, name, namespace = self._reach(handle)
-        with api_errors(f"list the pods of {_where(handle)}", target=handle.target, reverting=True):
+        with api_call(handle.target, f"list the pods of {_where(handle)}", reverting=True):
             for pod in listed(client, Pod, namespace):
                 if (pod.metadata.annotations or {}).get(TOKEN_ANNOTATION) == data["token"] and \
                         any(o.kind == "StatefulSet" and o.name == name for o in pod.metadata.ownerReferences or []):
@@ -337,8 +356,6 @@ class RolloutBreak:
                             raise
 
     def _reach(self, handle: FaultHandle) -> tuple[dict[str, Any], Client, Any, str, str]:
-        from gameday.kubernetes.faults.target import connect
-
         address = handle.address
         return (handle.data, connect(address), WORKLOADS[address["kind"]], str(address["name"]),
                 str(address["namespace"]))

@@ -30,15 +30,25 @@ from gameday.errors import FaultError, RevertError, TargetError
 from gameday.faults.base import FaultArgs
 from gameday.faults.credentials import digest_matches, new_digest
 from gameday.handle import FaultHandle
+from gameday.kubernetes.client import connect
 from gameday.kubernetes.faults.patches import (
     TOKEN_ANNOTATION,
-    api_errors,
+    api_call,
     is_not_found,
     patch_unless_moved,
     pointer,
     read,
 )
-from gameday.kubernetes.faults.target import resolve
+from gameday.kubernetes.objects import (
+    allow_names,
+    cluster_of,
+    get_object,
+    handle_fields,
+    labels_of,
+    namespace_labels,
+    require_kubernetes_target,
+)
+from gameday.kubernetes.platform import KubernetesPlatform, KubernetesTarget
 from gameday.scenario.model import FaultSpec, StackSpec
 
 BACKUP_OF = "gameday.backup-of"
@@ -74,24 +84,27 @@ class SecretRevoke:
     kind: ClassVar[str] = "secret_revoke"
     args_model: ClassVar[type[FaultArgs]] = SecretRevokeArgs
     target_fields: ClassVar[tuple[str, ...]] = ("kind", "name")
+    target_platforms: ClassVar[tuple[type, ...]] = (KubernetesPlatform,)
 
     def target_problems(self, target: Any, target_name: str, args: FaultArgs) -> list[tuple[str, str]]:
-        if getattr(target, "platform", None) != "kubernetes" or getattr(target, "kind", None) != "Secret":
+        """Mistakes seen without touching anything (validate reports them at their line; prepare refuses the first)."""
+        if not isinstance(target, KubernetesTarget) or target.kind != "Secret":
             return [("target", (f"secret_revoke acts on a Kubernetes Secret; '{target_name}' is "
-                               f"{getattr(target, 'selector', target)}"))]
-        if not getattr(target, "name", None):
-            return [("target", f"secret_revoke acts on one Secret: give target '{target_name}' a name")]
+                                f"{getattr(target, 'selector', target)}"))]
+        if target.name is None:
+            return [("target", (f"secret_revoke acts on one Secret: give target '{target_name}' a name, "
+                               "not match_labels"))]
         return []
 
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
-        target = stack.targets[fault.target]
+        target = require_kubernetes_target(stack.targets[fault.target], fault.target, self.kind)
         args = SecretRevokeArgs.model_validate(fault.args)
         for _, problem in self.target_problems(target, fault.target, args)[:1]:
             raise TargetError(problem, target=fault.target)
-        found = resolve(target, fault.target, stack)
-        where = f"Secret {found.namespace}/{found.name}"
-        with api_errors(f"read {where}", target=fault.target):
-            secret = read(found.client, Secret, found.name, found.namespace)
+        cluster = cluster_of(stack)
+        client, name, namespace = cluster.client, str(target.name), target.namespace
+        where = f"Secret {namespace}/{name}"
+        secret = get_object(client, "Secret", name, namespace, target=fault.target)
         value = _value(secret, args.key)
         if value is None:
             keys = ", ".join(sorted(secret.data or {})) or "none"
@@ -103,10 +116,13 @@ class SecretRevoke:
             raise TargetError(f"{where} is immutable: its keys cannot be changed (nor put back)", target=fault.target)
         token = secrets.token_hex(6)
         data = {"key": args.key, "token": token, "digest": new_digest(value),
-                "resource_version": secret.metadata.resourceVersion, "backup": backup_name(found.name, token)}
+                "resource_version": secret.metadata.resourceVersion, "backup": backup_name(name, token)}
+        fields = handle_fields(cluster, kind="Secret", namespace=namespace, name=name, labels=labels_of(secret),
+                               namespace_labels=namespace_labels(client, namespace, target=fault.target),
+                               approve=[allow_names(namespace, name)])
         return FaultHandle(kind=self.kind, target=fault.target,
                            description=f"replace key {args.key} of {where} with a random value",
-                           data=data, **found.handle_fields)
+                           data=data, **fields)
 
     def describe_revert(self, handle: FaultHandle) -> str:
         data, where = handle.data, _where(handle)
@@ -117,7 +133,7 @@ class SecretRevoke:
     def inject(self, handle: FaultHandle) -> None:
         data, client, name, namespace = self._reach(handle)
         where, key = _where(handle), data["key"]
-        with api_errors(f"read {where}", target=handle.target):
+        with api_call(handle.target, f"read {where}"):
             live = _value(read(client, Secret, name, namespace), key)
         backup = self._backup(client, handle, reverting=False)
         if backup is not None and live is not None and live == _value(backup, "written"):
@@ -147,7 +163,7 @@ class SecretRevoke:
     def check(self, handle: FaultHandle) -> bool:
         """True while the key holds something other than its prior value."""
         data, client, name, namespace = self._reach(handle)
-        with api_errors(f"read {_where(handle)}", target=handle.target):
+        with api_call(handle.target, f"read {_where(handle)}"):
             live = _value(read(client, Secret, name, namespace), data["key"])
         return live is None or not digest_matches(live, data["digest"])
 
@@ -156,7 +172,7 @@ class SecretRevoke:
         data, client, name, namespace = self._reach(handle)
         where, key, kept = _where(handle), data["key"], f"Secret {namespace}/{data['backup']}"
         try:
-            with api_errors(f"read {where}", target=handle.target, reverting=True):
+            with api_call(handle.target, f"read {where}", reverting=True):
                 live = _value(read(client, Secret, name, namespace), key)
         except RevertError as exc:
             if is_not_found(exc.__cause__):
@@ -196,15 +212,13 @@ class SecretRevoke:
         self._delete_backup(client, handle, backup)
 
     def _reach(self, handle: FaultHandle) -> tuple[dict[str, Any], Client, str, str]:
-        from gameday.kubernetes.faults.target import connect
-
         address = handle.address
         return handle.data, connect(address), str(address["name"]), str(address["namespace"])
 
     def _backup(self, client: Client, handle: FaultHandle, *, reverting: bool) -> Any | None:
         namespace, name = handle.address["namespace"], handle.data["backup"]
         try:
-            with api_errors(f"read the backup Secret {namespace}/{name}", target=handle.target, reverting=reverting):
+            with api_call(handle.target, f"read the backup Secret {namespace}/{name}", reverting=reverting):
                 return read(client, Secret, name, namespace)
         except (TargetError, RevertError, FaultError) as exc:
             if is_not_found(exc.__cause__):
@@ -217,7 +231,7 @@ class SecretRevoke:
             metadata=ObjectMeta(name=name, namespace=namespace, labels={TOKEN_ANNOTATION: token},
                                 annotations={BACKUP_OF: f"{handle.address['name']}/{handle.data['key']}"}),
             type="Opaque", immutable=True, data={"value": _b64(prior), "written": _b64(written)})
-        with api_errors(f"create the backup Secret {namespace}/{name}", target=handle.target,
+        with api_call(handle.target, f"create the backup Secret {namespace}/{name}",
                         secrets=_shown(prior, written)):
             return client.create(backup)
 
@@ -226,7 +240,7 @@ class SecretRevoke:
             return
         namespace, name = handle.address["namespace"], handle.data["backup"]
         try:
-            with api_errors(f"delete the backup Secret {namespace}/{name}", target=handle.target, reverting=True):
+            with api_call(handle.target, f"delete the backup Secret {namespace}/{name}", reverting=True):
                 client.delete(Secret, name, namespace=namespace)
         except RevertError as exc:
             if not is_not_found(exc.__cause__):
