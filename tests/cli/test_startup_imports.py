@@ -55,6 +55,16 @@ def test_validate_of_every_shipped_scenario_imports_no_client_sdk_or_renderer(tm
     assert code == 0
     assert "gameday.scenario.model" in modules  # it did check them
     assert heavy(modules) == []
+    # nor the other commands' modules: only the command named is built (main.build_parser)
+    assert sorted(m for m in modules if m.startswith("gameday.cli.") and m.endswith("_commands")) == []
+
+
+def test_a_mistyped_command_still_lists_every_command(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "gameday", "valdate", "x.yaml"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    for command in ("validate", "run", "doctor", "stack", "facilitate", "runbook", "init"):
+        assert f"'{command}'" in done.stderr
 
 
 def test_help_imports_no_client_sdk_or_renderer_and_not_the_scenario_models(tmp_path: Path) -> None:

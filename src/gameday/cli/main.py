@@ -243,7 +243,10 @@ def _run_dir(reports: str, run_id: str) -> Path:
 # --- parser ----------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given the ``argv`` it will parse, only as much of it as that needs: a command
+    defined here (validate, run, ...) named first skips importing and building the other modules' commands
+    (about 20 ms, a tenth of `gameday validate`). Anything else, --help included, gets every command."""
     parser = argparse.ArgumentParser(
         prog="gameday",
         description="Chaos game days: inject real faults, watch what a team would see, revert, report.",
@@ -294,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", default="reports")
     p.set_defaults(func=cmd_report)
 
-    _extend(sub)
+    if not argv or argv[0] not in sub.choices:
+        _extend(sub)
     return parser
 
 
@@ -320,7 +324,8 @@ def _extend(sub: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
