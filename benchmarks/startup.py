@@ -15,8 +15,9 @@ How it measures: each command is one child process under /usr/bin/time (peak RSS
 of that child from wait4 (microseconds, including the command's own children), wall time from the parent's clock.
 Every pair (gameday, Chaos Toolkit) runs alternately, the order swapped every round, ``--runs`` rounds, after two
 unmeasured warm-up runs of each command (so Python's bytecode caches exist, as after any install). The children run
-without PYTHONDONTWRITEBYTECODE, as a user's shell would. Floors: a bare interpreter of each virtualenv, and the
-gameday one importing only PyYAML and pydantic's BaseModel (what any pydantic-based validate must pay).
+without PYTHONDONTWRITEBYTECODE, as a user's shell would. Floors: a bare interpreter of each virtualenv, the gameday
+one importing PyYAML and pydantic's BaseModel, and the same building and using one small model (PYDANTIC_FLOOR:
+what any pydantic-based validate must pay).
 """
 
 from __future__ import annotations
@@ -72,6 +73,16 @@ EXPERIMENT = {
 
 ROOT = Path(__file__).resolve().parents[1]
 
+PYDANTIC_FLOOR = """\
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+class M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    name: str = Field(min_length=1)
+M.model_validate(yaml.safe_load("name: x"))
+"""
+"""The least a pydantic-based validate pays: a model class built (pydantic's plugin scan included) and used once."""
+
 
 @dataclass
 class Sample:
@@ -107,15 +118,15 @@ def alternate(pairs: dict[str, tuple[list[str], list[str] | None]], *, runs: int
         out[label] = []
     for round_ in range(runs):
         for label, (ours, theirs) in pairs.items():
-            order = [(label, ours), (f"{label}/chaos", theirs)]
-            for key, cmd in order if round_ % 2 == 0 else order[::-1]:
-                if cmd is not None:
-                    out[key].append(measure(cmd, cwd=cwd, env=env))
+            order: list[tuple[str, list[str] | None]] = [(label, ours), (f"{label}/chaos", theirs)]
+            for key, command in order if round_ % 2 == 0 else order[::-1]:
+                if command is not None:
+                    out[key].append(measure(command, cwd=cwd, env=env))
     return out
 
 
 def med(samples: list[Sample], attr: str) -> float:
-    return statistics.median(getattr(s, attr) for s in samples)
+    return float(statistics.median(getattr(s, attr) for s in samples))
 
 
 def machine() -> str:
@@ -127,6 +138,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chaos", default=shutil.which("chaos"), help="Chaos Toolkit's `chaos` (its own virtualenv)")
     parser.add_argument("--gameday", default=str(Path(sys.executable).with_name("gameday")))
+    parser.add_argument("--baseline", metavar="GAMEDAY",
+                        help="an earlier build's `gameday`, measured in the same alternation (its rows say baseline)")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--files", type=int, default=1000, help="scenario files validated in one call")
     parser.add_argument("--batch-runs", type=int, default=3, help="runs of the many-files validate")
@@ -154,24 +167,29 @@ def main() -> int:
             "python -c pass": ([gd_python, "-c", "pass"], [ctk_python, "-c", "pass"]),
             "import yaml + pydantic.BaseModel": (
                 [gd_python, "-c", "import yaml; from pydantic import BaseModel"], None),
+            "one pydantic model built and validated": ([gd_python, "-c", PYDANTIC_FLOOR], None),
         }
+        if args.baseline:  # the same commands from the earlier build: each its own pair with Chaos Toolkit
+            for label in ("validate", "validate scenarios/checkout-db-down.yaml", "--help"):
+                ours, theirs = pairs[label]
+                pairs[f"{label} (baseline)"] = ([args.baseline, *ours[1:]], theirs)
         results = alternate(pairs, runs=args.runs, cwd=tmp, env=env)
 
         lines += [("| command | gameday CPU ms | Chaos Toolkit CPU ms | CPU ratio | gameday wall ms | Chaos Toolkit "
                   "wall ms | wall ratio | gameday peak RSS MiB | Chaos Toolkit peak RSS MiB | exit codes |"),
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for label in pairs:
-            ours, theirs = results[label], results.get(f"{label}/chaos")
-            codes = sorted({s.code for s in ours} | {s.code for s in theirs or []})
-            if theirs:
+            mine, other = results[label], results.get(f"{label}/chaos")
+            codes = sorted({s.code for s in mine} | {s.code for s in other or []})
+            if other:
                 lines.append(
-                    f"| {label} | {med(ours, 'cpu_ms'):.0f} | {med(theirs, 'cpu_ms'):.0f} | "
-                    f"{med(ours, 'cpu_ms') / med(theirs, 'cpu_ms'):.2f}x | {med(ours, 'wall_ms'):.0f} | "
-                    f"{med(theirs, 'wall_ms'):.0f} | {med(ours, 'wall_ms') / med(theirs, 'wall_ms'):.2f}x | "
-                    f"{med(ours, 'rss_mib'):.1f} | {med(theirs, 'rss_mib'):.1f} | {codes} |")
+                    f"| {label} | {med(mine, 'cpu_ms'):.0f} | {med(other, 'cpu_ms'):.0f} | "
+                    f"{med(mine, 'cpu_ms') / med(other, 'cpu_ms'):.2f}x | {med(mine, 'wall_ms'):.0f} | "
+                    f"{med(other, 'wall_ms'):.0f} | {med(mine, 'wall_ms') / med(other, 'wall_ms'):.2f}x | "
+                    f"{med(mine, 'rss_mib'):.1f} | {med(other, 'rss_mib'):.1f} | {codes} |")
             else:
-                lines.append(f"| {label} | {med(ours, 'cpu_ms'):.0f} | - | - | {med(ours, 'wall_ms'):.0f} | - | - | "
-                             f"{med(ours, 'rss_mib'):.1f} | - | {codes} |")
+                lines.append(f"| {label} | {med(mine, 'cpu_ms'):.0f} | - | - | {med(mine, 'wall_ms'):.0f} | - | - | "
+                             f"{med(mine, 'rss_mib'):.1f} | - | {codes} |")
         lines += ["", f"Medians of {args.runs} alternating runs each (min CPU ms: " + ", ".join(
             f"{key} {min(s.cpu_ms for s in samples):.0f}" for key, samples in results.items()) + ").", ""]
 

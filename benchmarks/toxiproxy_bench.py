@@ -283,11 +283,13 @@ def _gameday_run_seconds(reports: Path) -> float:
     return float(events[-1]["offset"]) - float(events[0]["offset"])
 
 
-def bench_overhead(url: str, rounds: int, chaos: str) -> list[str]:
+def bench_overhead(url: str, rounds: int, chaos: str, baseline: str | None = None) -> list[str]:
+    """``baseline``: another Python whose ``-m gameday`` is an earlier build, run in the same alternation."""
     latency_ms, duration_s = 500, 2
     client = ToxiproxyClient(url)
     chaos_bin = Path(chaos)
-    results: dict[str, list[tuple[float, float, int, float]]] = {"gameday": [], "chaos": [], "python": []}
+    results: dict[str, list[tuple[float, float, int, float]]] = {"gameday": [], "chaos": [], "python": [],
+                                                                 "baseline": []}
     with http_upstream() as up, tempfile.TemporaryDirectory(prefix="gameday-bench-c-") as tmp_name:
         tmp = Path(tmp_name)
         proxy = client.create_proxy(f"bench-c-{uuid.uuid4().hex[:6]}", listen="127.0.0.1:0", upstream=up.address)
@@ -297,7 +299,10 @@ def bench_overhead(url: str, rounds: int, chaos: str) -> list[str]:
         (tmp / "experiment.json").write_text(json.dumps(
             _experiment(url, proxy.name, proxy.listen_port, latency_ms, duration_s), indent=1))
         gameday_cmd = [sys.executable, "-m", "gameday", "run", "scenario.yaml", "--reports", str(tmp / "reports")]
-        in_run: dict[str, list[float]] = {"gameday": [], "chaos": []}
+        in_run: dict[str, list[float]] = {"gameday": [], "chaos": [], "baseline": []}
+        commands = {"gameday": gameday_cmd}
+        if baseline:
+            commands["baseline"] = [baseline, *gameday_cmd[1:]]
         chaos_cmd = [str(chaos_bin), "--no-version-check", "--no-log-file", "--settings", str(tmp / "settings.yaml"),
                      "run", "--rollback-strategy", "always", "--journal-path", str(tmp / "journal.json"),
                      "experiment.json"]
@@ -306,14 +311,15 @@ def bench_overhead(url: str, rounds: int, chaos: str) -> list[str]:
         # run of each writes them), whatever this process was started with.
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["GAMEDAY_STATE_DIR"] = str(env_state)
-        _measure(gameday_cmd, tmp, env)
-        _measure(chaos_cmd, tmp, env)
+        for cmd in [*commands.values(), chaos_cmd]:
+            _measure(cmd, tmp, env)
+        order = [*commands, "chaos"]
         for i in range(rounds):
-            # alternating, the order swapped every round
-            for name in ("gameday", "chaos") if i % 2 == 0 else ("chaos", "gameday"):
-                if name == "gameday":
-                    results["gameday"].append(_measure(gameday_cmd, tmp, env))
-                    in_run["gameday"].append(_gameday_run_seconds(tmp / "reports"))
+            # alternating, the order reversed every other round
+            for name in order if i % 2 == 0 else order[::-1]:
+                if name in commands:
+                    results[name].append(_measure(commands[name], tmp, env))
+                    in_run[name].append(_gameday_run_seconds(tmp / "reports"))
                 else:
                     results["chaos"].append(_measure(chaos_cmd, tmp, env))
                     in_run["chaos"].append(float(json.loads((tmp / "journal.json").read_text())["duration"]))
@@ -365,6 +371,7 @@ def bench_overhead(url: str, rounds: int, chaos: str) -> list[str]:
          "CPU median s | peak RSS median MiB | max MiB | exit codes |"),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         row("gameday", "gameday"),
+        *([row("baseline", f"gameday, baseline build (`{baseline} -m gameday`)")] if baseline else []),
         row("chaos", "Chaos Toolkit"),
         row("python", "bare `python -c pass` (floor)"),
         "",
@@ -387,6 +394,8 @@ def main() -> int:
     parser.add_argument("--only", choices=["a", "b", "c"], action="append")
     parser.add_argument("--samples", type=int, default=11, help="(a) round trips per latency")
     parser.add_argument("--rounds", type=int, default=5, help="(b) and (c) repetitions")
+    parser.add_argument("--baseline", metavar="PYTHON",
+                        help="(c) also run `PYTHON -m gameday` (an earlier build) in the same alternation")
     parser.add_argument("--chaos", default=_default_chaos(),
                         help="(c) Chaos Toolkit's `chaos`, with chaostoolkit-toxiproxy, in its own virtualenv")
     args = parser.parse_args()
@@ -405,7 +414,7 @@ def main() -> int:
         if "c" in parts:
             if not args.chaos:
                 raise SystemExit("(c) needs Chaos Toolkit: --chaos PATH (chaostoolkit and chaostoolkit-toxiproxy)")
-            lines += bench_overhead(url, args.rounds, args.chaos)
+            lines += bench_overhead(url, args.rounds, args.chaos, args.baseline)
     print("\n".join(lines))
     return 0
 
