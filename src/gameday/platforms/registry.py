@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import typing
 from collections.abc import Mapping
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,7 +20,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from gameday.errors import TargetError, UnknownPlatform
 from gameday.handle import FaultHandle
 from gameday.platforms.base import ContainerPlatform, NoPlatform, Platform, Target
-from gameday.plugins import contract_problems
+from gameday.plugins import contract_problems, group_entry_points
 
 ENTRY_POINT_GROUP = "gameday.platforms"
 
@@ -39,7 +39,7 @@ class PlatformRegistry:
     """Platforms by name; ``extra`` adds instances directly (tests, an embedding program)."""
 
     def __init__(self, extra: Mapping[str, Platform] | None = None) -> None:
-        self._entry_points = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+        self._entry_points = {ep.name: ep for ep in group_entry_points(ENTRY_POINT_GROUP)}
         self._loaded: dict[str, Platform] = dict(extra or {})
 
     def names(self) -> list[str]:
