@@ -360,6 +360,18 @@ DISK_USAGE: Final = _declare(
              "size_bytes": "filesystem size", "free_bytes": "bytes free", "percent_used": "percent",
              "fill_bytes": "bytes the fault added"})
 
+KUBERNETES_WORKLOAD: Final = _declare(
+    "kubernetes.workload", actor="harness", writer="kubernetes/faults/pods.py",
+    doc="The workload a pod_delete or scale fault acts on, right after inject (during) and after the fault "
+        "window (after: once it is ready again, or after a minute).",
+    details={"fault": _FAULT, "target": "the scenario's target", "phase": "during or after",
+             "workload": "Kind namespace/name", "deleted": "pod_delete: the pods it deleted",
+             "replicas": "scale: the count it set",
+             "desired": "replicas the workload wants", "ready": "replicas ready",
+             "pods": "its pods now (not terminating)", "removed_left": "removed pods that still exist",
+             "recovered": "the removed pods are gone and as many replicas are ready as it wants",
+             "waited_s": "after: seconds waited for it to recover"})
+
 
 CATALOGUE: Final[Mapping[str, Kind]] = MappingProxyType(_CATALOGUE)
 """Every kind gameday writes, by its on-disk name."""

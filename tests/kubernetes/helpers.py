@@ -69,6 +69,13 @@ def wait_ready(client: Client, kind: Any, namespace: str, name: str, replicas: i
     return wait_for(f"{kind.__name__} {namespace}/{name} to have {replicas} ready replicas", ready)
 
 
+def replicas_of(client: Client, namespace: str, name: str) -> int | None:
+    """A Deployment's spec.replicas now."""
+    deployment: Any = client.get(Deployment, name, namespace=namespace)
+    replicas: int | None = deployment.spec.replicas
+    return replicas
+
+
 def make_pod(client: Client, namespace: str, name: str, *, labels: dict[str, str] | None = None) -> Pod:
     """A bare Pod (no controller), waited on until it is Running."""
     client.create(Pod(metadata=ObjectMeta(name=name, namespace=namespace, labels=labels or {}),

@@ -44,5 +44,5 @@ def test_count_and_percent_together_are_refused() -> None:
 
 
 def test_the_rule_reads_as_words() -> None:
-    assert SelectionArgs(percent=10, max=5, seed=7).describe() == "10% of the pods, at most 5 (seed 7)"
-    assert SelectionArgs().describe() == "1 pod (seed 0)"
+    assert SelectionArgs(percent=10, max=5, seed=7).describe(20) == "10% of 20 pods, at most 5, seed 7"
+    assert SelectionArgs().describe(1) == "1 of 1 pod, seed 0"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lightkube import Client
+from lightkube import ApiError, Client
 from lightkube.core.resource import Resource
 from lightkube.resources.apps_v1 import DaemonSet, Deployment, ReplicaSet, StatefulSet
 from lightkube.resources.core_v1 import Namespace, Node, Pod, Secret
@@ -73,6 +73,34 @@ def get_object(client: Client, kind: str, name: str, namespace: str, *, target: 
         if kind in ("Node", "Namespace"):
             return client.get(resource, name)
         return client.get(resource, name, namespace=namespace)
+
+
+def find_object(client: Client, kind: str, name: str, namespace: str, *, target: str,
+                reverting: bool = False) -> Any | None:
+    """One object by kind and name, or None when it is not there (other refusals raise, as ``api_errors`` says)."""
+    resource: Any = RESOURCES[kind]
+    with api_errors(target, f"read {kind} {namespace}/{name}" if namespace else f"read {kind} {name}",
+                    reverting=reverting):
+        try:
+            return client.get(resource, name, namespace=namespace) if namespace else client.get(resource, name)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                return None
+            raise
+
+
+def delete_object(client: Client, kind: str, name: str, namespace: str, *, target: str,
+                  grace_period: int | None = None) -> bool:
+    """Delete one object; False when it was not there (gone already is what a delete wants)."""
+    resource: Any = RESOURCES[kind]
+    with api_errors(target, f"delete {kind} {namespace}/{name}"):
+        try:
+            client.delete(resource, name, namespace=namespace, grace_period=grace_period)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                return False
+            raise
+    return True
 
 
 def list_objects(client: Client, kind: str, namespace: str, labels: Mapping[str, str], *, target: str) -> list[Any]:

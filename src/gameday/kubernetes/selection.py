@@ -39,11 +39,11 @@ class SelectionArgs(FaultArgs):
             wanted = min(wanted, self.max)
         return min(wanted, candidates)
 
-    def describe(self) -> str:
-        """The rule, for people: ``2 pods (seed 0)``, ``10% of the pods, at most 5 (seed 7)``."""
-        amount = f"{self.percent:g}% of the pods" if self.percent is not None else \
-            f"{self.count or 1} pod{'s' if (self.count or 1) != 1 else ''}"
-        return amount + (f", at most {self.max}" if self.max is not None else "") + f" (seed {self.seed})"
+    def describe(self, candidates: int) -> str:
+        """The rule, for people: ``2 of 5 pods, seed 0``, ``10% of 20 pods, at most 5, seed 7``."""
+        amount = f"{self.percent:g}% of {candidates} pods" if self.percent is not None else \
+            f"{self.count or 1} of {candidates} pod{'s' if candidates != 1 else ''}"
+        return amount + (f", at most {self.max}" if self.max is not None else "") + f", seed {self.seed}"
 
 
 def select(candidates: Iterable[str], args: SelectionArgs) -> list[str]:

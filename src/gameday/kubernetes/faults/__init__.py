@@ -1,1 +1,2 @@
-"""Kubernetes fault kinds of gameday (one module per family); lightkube is imported only below gameday.kubernetes."""
+"""Kubernetes fault kinds, one module per family, each kind registered in the ``gameday.faults`` entry points;
+lightkube is imported only below gameday.kubernetes."""
