@@ -373,6 +373,31 @@ KUBERNETES_WORKLOAD: Final = _declare(
              "waited_s": "after: seconds waited for it to recover"})
 
 
+# --- the cluster's own Events (kubernetes/events.py: a scenario with a fault on a Kubernetes target) ---------
+
+KUBERNETES_EVENTS_WATCHING: Final = _declare(
+    "kubernetes.events_watching", actor="kubernetes", writer="kubernetes/events.py",
+    doc="The cluster events recorder started: it watches the Events about each Kubernetes fault target, the "
+        "ReplicaSets of a Deployment and the target's pods.",
+    details={"targets": "[{target, selector}] the targets watched", "namespaces": "the namespaces watched "
+             "(all, for a Node target)", "limit": "at most this many kubernetes.event lines a run",
+             "per_reason": "at most this many lines of one reason; the rest are counted"})
+KUBERNETES_EVENT: Final = _declare(
+    "kubernetes.event", actor="kubernetes", writer="kubernetes/events.py",
+    doc="One Event of the cluster about a target or its pods (Killing, FailedScheduling, BackOff, Evicted, "
+        "SuccessfulCreate, ScalingReplicaSet, ...), recorded once; its repeats are counted in the summary.",
+    details={"target": "the scenario's target it is about", "object": "Kind/name of the object, e.g. Pod/web-7d9-x2x",
+             "namespace": "the object's namespace ('' for a Node)", "reason": "the Event's reason",
+             "type": "Normal or Warning", "message": "the Event's message (at most 300 characters)",
+             "count": "how many times it had happened when first seen", "source": "the component that reported it",
+             "event_at": "the Event's own time, UTC (its eventTime, last or first timestamp, else its creation)"})
+KUBERNETES_EVENTS_SUMMARY: Final = _declare(
+    "kubernetes.events_summary", actor="kubernetes", writer="kubernetes/events.py",
+    doc="The recorder stopped: what it saw beyond the lines it wrote, so a flood is counted, not written.",
+    details={"recorded": "kubernetes.event lines written", "summarised": "{reason: n} Events past the limits, not "
+             "written one by one", "repeated": "{reason: n} further occurrences of Events already written",
+             "errors": "the first watch errors, if any (the recorder retries)"})
+
 CATALOGUE: Final[Mapping[str, Kind]] = MappingProxyType(_CATALOGUE)
 """Every kind gameday writes, by its on-disk name."""
 

@@ -113,8 +113,8 @@ def test_a_key_no_kind_has_is_an_unknown_key_and_the_probe_lists_the_kinds_there
                                                                                    marker_kind: None) -> None:
     problems = _problems(_scenario_file(tmp_path, {"name": "m", "markr": {"path": "/x"}}))
     assert len(problems) == 1 and problems[0].endswith(
-        ":11:5: steady_state.probes[0].markr: unknown key: a probe has a name, an interval and one of http, tcp "
-        "or marker"), problems
+        ":11:5: steady_state.probes[0].markr: unknown key: a probe has a name, an interval and one of http, tcp, "
+        "kubernetes or marker"), problems
 
 
 def test_two_kinds_in_one_probe_are_refused(tmp_path: Path, marker_kind: None) -> None:

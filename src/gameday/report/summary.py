@@ -43,7 +43,8 @@ class RunSummary:
 
 
 PHASES = ("steady_state", "fault", "recovery")
-_QUIET = {ev.PROBE_CHECKED, ev.LOAD_STATS}
+# Cluster events have their own section (kubernetes_events): up to 200 rows would bury the run's own events.
+_QUIET = {ev.PROBE_CHECKED, ev.LOAD_STATS, ev.KUBERNETES_EVENT}
 
 
 def summarize(events: list[Event]) -> RunSummary:
