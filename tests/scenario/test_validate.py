@@ -98,7 +98,7 @@ BAD_INPUTS = [
     ("target with two selectors", GOOD.replace("      container: some-web", "      container: a\n      proxy: b"), 5,
      "stack.targets.web", "exactly one of"),
     ("probe without a check", GOOD.replace('      http: {url: "http://127.0.0.1:1/", max_latency: 500ms}\n', ""), 9,
-     "steady_state.probes[0]", "exactly one of http or tcp"),
+     "steady_state.probes[0]", "exactly one of http, tcp or kubernetes"),
     ("no faults", GOOD.split("faults:")[0] + "faults: []\n", 11, "faults", "at least 1"),
     ("severity name used twice", GOOD + "severities:\n  SEV1: {name: P1}\n  SEV2: {name: p1}\n", 24,
      "severities.SEV2.name", "'p1' already names SEV1"),
