@@ -20,6 +20,7 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Namespace, Secret
 
 from gameday.cluster.manager import LocalCluster
+from gameday.engine.journal import pending_faults
 from gameday.kubernetes.faults.rollout import rollout_state
 from tests.helpers import events, first_run_dir, harness_process, run_harness, stack_file, write_scenario
 from tests.kubernetes.workloads import deployment, get, listed, wait_for
@@ -43,7 +44,7 @@ def shop(kube: Client, namespace: str, prior: bytes) -> str:
     return namespace
 
 
-def scenario(tmp_path: Path, cluster: LocalCluster, namespace: str, duration: str) -> Path:
+def scenario(tmp_path: Path, cluster: LocalCluster, namespace: str, duration: str, **extra: Any) -> Path:
     targets = {"web": {"platform": "kubernetes", "namespace": namespace, "kind": "Deployment", "name": "web"},
                "creds": {"platform": "kubernetes", "namespace": namespace, "kind": "Secret", "name": "db"}}
     name = stack_file(tmp_path, "shop", {"platforms": {"kubernetes": {"kubeconfig": str(cluster.config.kubeconfig)}},
@@ -51,7 +52,7 @@ def scenario(tmp_path: Path, cluster: LocalCluster, namespace: str, duration: st
                       {"kubernetes": [f"{namespace}/web", f"{namespace}/db"]})
     return write_scenario(tmp_path / "bad-deploy.yaml", version=1, name="bad-deploy", stack=name, faults=[
         {"kind": "rollout_break", "target": "web", "duration": duration, "args": {"how": "image"}},
-        {"kind": "secret_revoke", "target": "creds", "duration": duration, "args": {"key": "password"}}])
+        {"kind": "secret_revoke", "target": "creds", "duration": duration, "args": {"key": "password"}}], **extra)
 
 
 def password(kube: Client, namespace: str) -> bytes:
@@ -125,6 +126,27 @@ def test_after_a_sigkill_of_harness_and_watchdog_cleanup_rolls_back_and_restores
     assert_nothing_holds(reports, prior)
     again = run_harness("cleanup", "--reports", str(reports), cwd=tmp_path, env=env)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_after_a_sigkill_of_the_harness_the_watchdog_alone_rolls_back_and_restores(
+        tmp_path: Path, kube: Client, shop: str, local_cluster: LocalCluster, prior: bytes) -> None:
+    reports, env = tmp_path / "reports", {"GAMEDAY_STATE_DIR": str(tmp_path / "state")}
+    proc = harness_process("run", str(scenario(tmp_path, local_cluster, shop, "120s",
+                                               safety={"heartbeat_timeout": "3s"})),
+                           "--reports", str(reports), cwd=tmp_path, env=env)
+    try:
+        wait_for("both faults to be injected",
+                 lambda: [e["kind"] for e in _events(reports)].count("fault.injected") == 2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
+    wait_for("the watchdog to put both back", lambda: image(kube, shop) == "nginx:1.25" and password(kube, shop) == prior
+             and [s.metadata.name for s in listed(kube, Secret, shop)] == ["db"])
+    wait_for("the journal to hold nothing pending", lambda: not pending_faults(first_run_dir(reports) / "journal.jsonl"))
+    assert_nothing_holds(reports, prior)
 
 
 def _events(reports: Path) -> list[dict[str, Any]]:
