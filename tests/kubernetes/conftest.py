@@ -15,6 +15,7 @@ from lightkube.resources.core_v1 import Namespace
 from gameday.cluster.manager import LocalCluster
 from gameday.kubernetes.client import close_all
 from tests.kubernetes.helpers import client_of
+from tests.kubernetes.kit import NodePool
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +40,14 @@ def namespace(kube: Client) -> Iterator[str]:
     yield name
     with contextlib.suppress(ApiError):
         kube.delete(Namespace, name)
+
+
+@pytest.fixture
+def node_pool(kube: Client) -> Iterator[NodePool]:
+    """Kwok nodes of the test's own (``node_pool.add(n)``), tainted for its pods only; deleted afterwards. Node
+    faults change nodes, so they never touch the shared kwok-node-*."""
+    pool = NodePool(kube, uuid.uuid4().hex[:8])
+    try:
+        yield pool
+    finally:
+        pool.delete()
