@@ -54,8 +54,8 @@ def test_isolate_puts_a_labelled_deny_all_policy_over_the_pods_and_a_fresh_proce
     assert handle.data["selector"] == {"matchLabels": {"app": "web"}} and len(handle.data["pods"]) == 2
     assert handle.labels == {"gameday.allowed": "true"}
     assert "deny all ingress and egress of the pods app=web" in handle.description
-    assert ("not enforced here: the policy is created but traffic is not blocked (the pods run on kwok nodes, "
-            "which have no pod network)") in handle.description
+    assert ("not enforced here: the policy is created but traffic is not blocked, since the pods run on the local "
+            "cluster's nodes (kwok's have no pod network, the real node's CNI is loopback only)") in handle.description
     assert driver.describe_revert(handle) == (f"delete NetworkPolicy {namespace}/{handle.data['policy']} (only that "
                                               "one, and only while it carries this fault's gameday.io/token label)")
     assert not driver.check(handle)
@@ -107,8 +107,8 @@ def test_the_stacks_word_on_enforcement_comes_first(local_cluster, web) -> None:
         return NetworkIsolate().prepare(fault("network_isolate", "web"), stack).description
 
     assert "NetworkPolicy enforced: the stack says network_policy_enforced: true" in described(True)
-    assert ("NetworkPolicy not enforced here: the policy is created but traffic is not blocked (the stack says "
-            "network_policy_enforced: false)") in described(False)
+    assert ("NetworkPolicy not enforced here: the policy is created but traffic is not blocked, since the stack "
+            "says network_policy_enforced: false") in described(False)
 
 
 def test_without_kwok_nodes_a_known_network_plugin_in_kube_system_is_named_and_none_is_unknown(kube) -> None:

@@ -39,6 +39,8 @@ SETTING = "network_policy_enforced"
 ENFORCERS = {"calico-node": "Calico", "cilium": "Cilium", "antrea-agent": "Antrea", "weave-net": "Weave Net",
              "kube-router": "kube-router", "canal": "Canal", "kube-ovn-cni": "Kube-OVN"}
 """Pods (by name prefix, in kube-system) of network plugins that enforce NetworkPolicy."""
+REAL_NODE_LABEL = "gameday.dev/node"
+"""The label of the local cluster's real node (gameday.cluster.node), whose CNI config is loopback only."""
 NOT_BLOCKED = "the policy is created but traffic is not blocked"
 
 Direction = Literal["ingress", "egress", "both"]
@@ -57,7 +59,7 @@ class Enforcement:
         if self.enforced == "yes":
             return f"enforced: {self.why}"
         if self.enforced == "no":
-            return f"not enforced here: {NOT_BLOCKED} ({self.why})"
+            return f"not enforced here: {NOT_BLOCKED}, since {self.why}"
         return f"enforcement unknown: {self.why}; without an enforcing network plugin {NOT_BLOCKED}"
 
 
@@ -69,10 +71,11 @@ def enforcement(client: Client, setting: object, nodes: Sequence[str], target: s
         return Enforcement("no", f"the stack says {SETTING}: false")
     with api_errors(target, "look for a network plugin"):
         names = nodes or [n.metadata.name for n in client.list(Node) if n.metadata and n.metadata.name]
-        kwok = [n for n in names if _kwok(client.get(Node, n))]
-        if names and len(kwok) == len(names):
-            where = "the pods run on kwok nodes" if nodes else "every node is a kwok node"
-            return Enforcement("no", f"{where}, which have no pod network")
+        local = [n for n in names if _local(client.get(Node, n))]
+        if names and len(local) == len(names):
+            where = "the pods run on" if nodes else "every node is one of"
+            return Enforcement("no", f"{where} the local cluster's nodes (kwok's have no pod network, the real "
+                                     "node's CNI is loopback only)")
         plugins = sorted({f"{ENFORCERS[prefix]} ({pod})" for pod in _pod_names(client, "kube-system")
                           for prefix in ENFORCERS if pod.startswith(prefix + "-")})
     if plugins:
@@ -81,8 +84,11 @@ def enforcement(client: Client, setting: object, nodes: Sequence[str], target: s
                                   f"runs in kube-system; set {SETTING}: true or false in the stack's platforms.kubernetes")
 
 
-def _kwok(node: Node) -> bool:
-    return bool(node.metadata and (node.metadata.annotations or {}).get(NODE_ANNOTATION) == "fake")
+def _local(node: Node) -> bool:
+    """A node of ``gameday cluster up``: kwok's (no pod network at all) or its real node (a loopback-only CNI)."""
+    meta = node.metadata
+    return bool(meta and ((meta.annotations or {}).get(NODE_ANNOTATION) == "fake"
+                          or (meta.labels or {}).get(REAL_NODE_LABEL) == "real"))
 
 
 def _pod_names(client: Client, namespace: str) -> list[str]:
