@@ -1,30 +1,29 @@
 """Helpers for the node and network fault tests on the session's local cluster (tests/local_cluster.py).
 
 Node faults change nodes, so these tests never touch the shared ``kwok-node-*``: each makes kwok nodes of its
-own, tainted so no other test's pod is scheduled there (its own pods tolerate the taint), and deletes them
-after; each works in a namespace of its own. Waits are on API state, with generous deadlines.
+own (the ``node_pool`` fixture), tainted so no other test's pod is scheduled there (its own pods tolerate the
+taint), and deletes them after; each works in a namespace of its own (``namespace``). Waits are on API state,
+with generous deadlines.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from lightkube import ApiError, Client, KubeConfig
+from lightkube import ApiError, Client
 from lightkube.models.apps_v1 import DeploymentSpec
 from lightkube.models.core_v1 import Container, NodeSpec, PodSpec, PodTemplateSpec, Taint, Toleration
 from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import Namespace, Node, Pod
+from lightkube.resources.core_v1 import Node, Pod
 
 from gameday.cluster.api import NODE_ANNOTATION
 from gameday.cluster.manager import LocalCluster
-from gameday.platforms.base import Target
 from gameday.scenario.model import FaultSpec, StackSpec
 
 DEADLINE = 90.0
@@ -41,10 +40,6 @@ def wait_until(what: str, condition: Callable[[], Any], timeout: float = DEADLIN
         if time.monotonic() > deadline:
             pytest.fail(f"waited {timeout:.0f}s for {what}")
         time.sleep(0.2)
-
-
-def client_for(cluster: LocalCluster) -> Client:
-    return Client(KubeConfig.from_file(str(cluster.config.kubeconfig)), trust_env=False, field_manager="tests")
 
 
 @dataclass
@@ -91,33 +86,6 @@ def node_ready(node: Node) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
-@pytest.fixture
-def kube(local_cluster: LocalCluster) -> Iterator[Client]:
-    client = client_for(local_cluster)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def node_pool(kube: Client) -> Iterator[NodePool]:
-    pool = NodePool(kube, uuid.uuid4().hex[:8])
-    try:
-        yield pool
-    finally:
-        pool.delete()
-
-
-@pytest.fixture
-def namespace(kube: Client) -> Iterator[str]:
-    """A namespace of the test's own, labelled gameday.allowed=true; deleted after (not waited for)."""
-    name = f"knodes-{uuid.uuid4().hex[:8]}"
-    kube.create(Namespace(metadata=ObjectMeta(name=name, labels={"gameday.allowed": "true"})))
-    try:
-        yield name
-    finally:
-        kube.delete(Namespace, name)
-
-
 def deployment(client: Client, namespace: str, name: str, *, replicas: int, pool: NodePool,
                labels: dict[str, str] | None = None) -> Deployment:
     """A Deployment whose pods run only on ``pool``'s nodes."""
@@ -146,20 +114,11 @@ def pods_by_node(client: Client, namespace: str, labels: dict[str, str]) -> dict
     return counts
 
 
-class _KubernetesTarget(Target):
-    """Stand-in for the platform's target model until gameday.kubernetes.platform lands."""
-
-    kind: str
-    namespace: str = "default"
-    name: str | None = None
-    match_labels: dict[str, str] | None = None
-
-
 def stack_for(cluster: LocalCluster, **targets: dict[str, Any]) -> StackSpec:
     """A stack of Kubernetes targets on the local cluster."""
-    return StackSpec.model_construct(
-        targets={name: _KubernetesTarget(platform="kubernetes", **fields) for name, fields in targets.items()},
-        platforms={"kubernetes": {"kubeconfig": str(cluster.config.kubeconfig)}})
+    return StackSpec.model_validate({
+        "targets": {name: {"platform": "kubernetes", **fields} for name, fields in targets.items()},
+        "platforms": {"kubernetes": {"kubeconfig": str(cluster.config.kubeconfig)}}})
 
 
 def fault(kind: str, target: str, duration: str = "60s", **args: Any) -> FaultSpec:

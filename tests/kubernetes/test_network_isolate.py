@@ -150,7 +150,7 @@ def test_a_strangers_policy_of_the_same_name_is_never_taken_nor_deleted(local_cl
 
 def test_a_workload_that_does_not_exist_is_a_target_error(local_cluster, namespace) -> None:
     stack = stack_for(local_cluster, web={"kind": "Deployment", "namespace": namespace, "name": "nope"})
-    with pytest.raises(TargetError, match=f"read Deployment {namespace}/nope: not found"):
+    with pytest.raises(TargetError, match=f"Deployment {namespace}/nope: not found"):
         NetworkIsolate().prepare(fault("network_isolate", "web"), stack)
 
 

@@ -259,3 +259,16 @@ def test_mirror_and_daemonset_pods_are_left_as_kubectl_drain_leaves_them() -> No
 def test_the_node_kinds_are_registered_as_entry_points() -> None:
     registry = FaultRegistry()
     assert registry.driver_class("node_cordon") is NodeCordon and registry.driver_class("node_drain") is NodeDrain
+
+
+def test_count_percent_and_max_pick_the_same_nodes_for_the_same_seed(local_cluster, node_pool) -> None:
+    names = node_pool.add(4)
+    stack = stack_for(local_cluster, pool={"kind": "Node", "match_labels": {"pool": node_pool.pool}})
+
+    def chosen(**args: object) -> list[str]:
+        return NodeCordon().prepare(fault("node_cordon", "pool", **args), stack).data["cordon"]
+
+    assert chosen() == names
+    assert len(chosen(count=1)) == 1 and chosen(count=1, seed=3) == chosen(count=1, seed=3)
+    assert len(chosen(percent=50)) == 2 and len(chosen(max=3)) == 3
+    assert {tuple(chosen(count=2, seed=s)) for s in range(8)} != {tuple(chosen(count=2))}  # the seed matters

@@ -97,6 +97,9 @@ class KubernetesSettings(BaseModel):
     production_contexts: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list, description="contexts that are production (names or globs): refused without "
                                           "--allow-production")
+    network_policy_enforced: bool | Literal["unknown"] = Field(
+        "unknown", description="whether the cluster's network plugin enforces NetworkPolicy (network_isolate says "
+                               "so in plan and the report); unknown: gameday looks at the nodes and kube-system")
 
 
 def kubeconfig_path(settings: KubernetesSettings, *, stack_file: str | None, env: Mapping[str, str]) -> Path:

@@ -3,8 +3,8 @@
 A mark is ``<run id>/<fault id>/<token>``: the run and fault the engine stamps on the handle before the
 journal records it (``-`` outside a run) and a random token drawn at prepare. It is computed from the
 handle alone, so the watchdog or ``gameday cleanup`` in another process finds the same mark after a crash.
-An object carries it as an annotation (any length); a label value (63 characters at most, for selectors)
-carries the token, and the run id where it fits.
+An object carries it as an annotation (any length); its labels (63 characters at most, for selectors) carry
+the token, the fault id and the run id (cut to fit, with a hash of the whole, when longer).
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ RUN_LABEL = PREFIX + "run"
 FAULT_LABEL = PREFIX + "fault"
 TOKEN_LABEL = PREFIX + "token"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "gameday"}
-FIELD_MANAGER = "gameday"
-"""The field manager of every write: the API server records who last set a field (managedFields), which
-tells a node this run cordoned from one somebody cordoned again after it."""
 
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 

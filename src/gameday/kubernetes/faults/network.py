@@ -20,7 +20,6 @@ from typing import Any, ClassVar, Literal, cast
 from lightkube import ApiError, Client
 from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
 from lightkube.models.networking_v1 import NetworkPolicySpec
-from lightkube.resources.apps_v1 import DaemonSet, Deployment, StatefulSet
 from lightkube.resources.core_v1 import Node, Pod
 from lightkube.resources.networking_v1 import NetworkPolicy
 from pydantic import Field
@@ -29,12 +28,24 @@ from gameday.cluster.api import NODE_ANNOTATION
 from gameday.errors import FaultError, TargetError
 from gameday.faults.base import FaultArgs, reverting
 from gameday.handle import FaultHandle
+from gameday.kubernetes.client import api_errors, connect
 from gameday.kubernetes.faults import marks
-from gameday.kubernetes.faults.api import api_errors, connect, status_code
-from gameday.kubernetes.faults.targets import ResolvedTarget, describe_selector, lock_key, resolved
+from gameday.kubernetes.faults.api import status_code
+from gameday.kubernetes.objects import (
+    allow_names,
+    cluster_of,
+    common_labels,
+    get_object,
+    handle_fields,
+    labels_of,
+    namespace_labels,
+    require_kubernetes_target,
+    top_owner,
+)
+from gameday.kubernetes.platform import WORKLOAD_KINDS, KubernetesPlatform, KubernetesTarget
+from gameday.platforms.base import Target
 from gameday.scenario.model import FaultSpec, StackSpec
 
-WORKLOADS: dict[str, Any] = {"Deployment": Deployment, "StatefulSet": StatefulSet, "DaemonSet": DaemonSet}
 SETTING = "network_policy_enforced"
 ENFORCERS = {"calico-node": "Calico", "cilium": "Cilium", "antrea-agent": "Antrea", "weave-net": "Weave Net",
              "kube-router": "kube-router", "canal": "Canal", "kube-ovn-cni": "Kube-OVN"}
@@ -95,18 +106,14 @@ def _pod_names(client: Client, namespace: str) -> list[str]:
     return [p.metadata.name for p in client.list(Pod, namespace=namespace) if p.metadata and p.metadata.name]
 
 
-def pod_selector(client: Client, target: ResolvedTarget, target_name: str) -> dict[str, Any]:
-    """The target's pods as a label selector (a workload's own ``spec.selector``)."""
-    if target.kind == "Pod":
+def pod_selector(workload: Any, target: KubernetesTarget, target_name: str) -> dict[str, Any]:
+    """The target's pods as a label selector: a workload's own ``spec.selector``, or a Pod target's labels."""
+    if workload is None:
         if not target.match_labels:
             raise TargetError(f"a NetworkPolicy selects pods by label, not by name: give target '{target_name}' "
                               "match_labels, or name its workload (Deployment, StatefulSet, DaemonSet)",
                               target=target_name)
         return {"matchLabels": dict(target.match_labels)}
-    if not target.name:
-        raise TargetError(f"network_isolate needs target '{target_name}' to name its {target.kind}", target=target_name)
-    with api_errors(target_name, f"read {target.kind} {target.namespace}/{target.name}"):
-        workload = client.get(WORKLOADS[target.kind], target.name, namespace=target.namespace)
     selector = workload.spec.selector.to_dict() if workload.spec and workload.spec.selector else {}
     if not selector.get("matchLabels") and not selector.get("matchExpressions"):
         raise TargetError(f"{target.kind} {target.namespace}/{target.name} has an empty pod selector: isolating "
@@ -115,7 +122,8 @@ def pod_selector(client: Client, target: ResolvedTarget, target_name: str) -> di
 
 
 def selector_text(selector: Mapping[str, Any]) -> str:
-    parts = [describe_selector(selector.get("matchLabels"))] if selector.get("matchLabels") else []
+    labels = selector.get("matchLabels") or {}
+    parts = [",".join(f"{k}={v}" for k, v in sorted(labels.items()))] if labels else []
     parts += [f"{e['key']} {e['operator']} {e.get('values') or ''}".strip() for e in selector.get("matchExpressions") or []]
     return ", ".join(parts)
 
@@ -126,36 +134,63 @@ class NetworkIsolate:
     kind: ClassVar[str] = "network_isolate"
     args_model: ClassVar[type[FaultArgs]] = IsolateArgs
     target_fields: ClassVar[tuple[str, ...]] = ("kind", "name", "match_labels", "namespace")
+    target_platforms: ClassVar[tuple[type, ...]] = (KubernetesPlatform,)
+
+    def target_problems(self, target: Target, target_name: str, args: FaultArgs) -> list[tuple[str, str]]:
+        """What validate can tell without the cluster: a workload, or pods by labels."""
+        if not isinstance(target, KubernetesTarget):
+            return []
+        if target.kind not in (*WORKLOAD_KINDS, "Pod"):
+            return [("target", (f"{self.kind} acts on a workload's pods (kind: Deployment, StatefulSet, DaemonSet, "
+                               f"or Pod with match_labels); '{target_name}' is a {target.kind}"))]
+        if target.kind == "Pod" and target.match_labels is None:
+            return [("target", ("a NetworkPolicy selects pods by label, not by name: give match_labels, or name "
+                               "the pods' workload"))]
+        if target.kind != "Pod" and target.name is None:
+            return [("target", f"{self.kind} needs the {target.kind}'s name (its own selector picks the pods)")]
+        return []
 
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
         args = IsolateArgs.model_validate(fault.args)
-        target = resolved(fault.target, stack, kinds=("Deployment", "StatefulSet", "DaemonSet", "Pod"),
-                          fault_kind=self.kind)
-        client = connect(target.address)
-        selector = pod_selector(client, target, fault.target)
-        with api_errors(fault.target, f"list the pods of {target.kind} {target.address['name']}"):
-            pods = [p for p in client.list(Pod, namespace=target.namespace, labels=_label_filter(selector))
-                    if p.metadata and p.metadata.name and _matches(p.metadata.labels or {}, selector)]
+        target = require_kubernetes_target(stack.targets.get(fault.target), fault.target, self.kind)
+        if target.kind not in (*WORKLOAD_KINDS, "Pod"):
+            raise TargetError(f"{self.kind} acts on a workload's pods; target '{fault.target}' is a {target.kind}",
+                              target=fault.target)
+        cluster = cluster_of(stack)
+        client = cluster.client
+        workload = None
+        if target.kind != "Pod":
+            if target.name is None:
+                raise TargetError(f"{self.kind} needs target '{fault.target}' to name its {target.kind}",
+                                  target=fault.target)
+            workload = get_object(client, target.kind, target.name, target.namespace, target=fault.target)
+        selector = pod_selector(workload, target, fault.target)
+        with api_errors(fault.target, f"list the pods {selector_text(selector)} in {target.namespace}"):
+            pods = sorted((p for p in client.list(Pod, namespace=target.namespace, labels=_label_filter(selector))
+                           if p.metadata and p.metadata.name and _matches(p.metadata.labels or {}, selector)),
+                          key=lambda p: str(p.metadata.name if p.metadata else ""))
         nodes = sorted({p.spec.nodeName for p in pods if p.spec and p.spec.nodeName})
         verdict = enforcement(client, stack.platform_settings("kubernetes").get(SETTING, "unknown"), nodes,
                               fault.target)
         token = marks.new_token()
         data = {"token": token, "policy": f"gameday-isolate-{token}", "namespace": target.namespace,
                 "selector": selector, "direction": args.model_dump()["direction"],
-                "pods": sorted(str(p.metadata.name) for p in pods if p.metadata),
+                "pods": [str(p.metadata.name) for p in pods if p.metadata],
                 "enforced": verdict.enforced, "enforcement": verdict.sentence()}
-        workload_labels = self._labels(client, target, fault.target)
-        return FaultHandle(kind=self.kind, target=fault.target, description=self.describe(data), data=data,
-                           platform="kubernetes", resource=lock_key(target.address), labels=workload_labels,
-                           address=target.address)
-
-    def _labels(self, client: Client, target: ResolvedTarget, target_name: str) -> dict[str, str] | None:
-        """The labels of the workload (for the allowlist); a Pod selector's pods are allowed by their namespace."""
-        if target.kind == "Pod" or not target.name:
-            return None
-        with api_errors(target_name, f"read {target.kind} {target.namespace}/{target.name}"):
-            workload = client.get(WORKLOADS[target.kind], target.name, namespace=target.namespace)
-        return dict(workload.metadata.labels or {}) if workload.metadata else {}
+        if workload is not None:
+            labels, approve = labels_of(workload), [allow_names(target.namespace, str(target.name))]
+        else:
+            # Pods by labels: each must carry the allow label (or its namespace), and be listed as itself or
+            # as the workload that owns it.
+            labels = common_labels(pods)
+            approve = [allow_names(target.namespace, str(p.metadata.name),
+                                   *([owner.name] if (owner := top_owner(client, p, target=fault.target)) else []))
+                       for p in pods if p.metadata]
+        fields = handle_fields(cluster, kind=target.kind, namespace=target.namespace,
+                               name=target.name or selector_text(selector), labels=labels,
+                               namespace_labels=namespace_labels(client, target.namespace, target=fault.target),
+                               approve=approve)
+        return FaultHandle(kind=self.kind, target=fault.target, description=self.describe(data), data=data, **fields)
 
     def describe(self, data: dict[str, Any]) -> str:
         what = {"ingress": "ingress", "egress": "egress", "both": "ingress and egress"}[data["direction"]]

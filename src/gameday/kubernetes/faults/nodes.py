@@ -20,20 +20,24 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from lightkube import ApiError, Client
 from lightkube.models.meta_v1 import DeleteOptions, ObjectMeta
 from lightkube.resources.core_v1 import Node, Pod
 from lightkube.types import PatchType
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from gameday.errors import FaultError, TargetError
 from gameday.faults.base import FaultArgs, reverting
 from gameday.handle import FaultHandle
+from gameday.kubernetes.client import FIELD_MANAGER, api_errors, connect
 from gameday.kubernetes.faults import marks
-from gameday.kubernetes.faults.api import api_errors, connect, reason, status_code
-from gameday.kubernetes.faults.targets import describe_selector, node_handle_fields, resolved
+from gameday.kubernetes.faults.api import reason, status_code
+from gameday.kubernetes.objects import cluster_of, common_labels, handle_fields, require_kubernetes_target
+from gameday.kubernetes.platform import KubernetesPlatform, KubernetesTarget
+from gameday.kubernetes.selection import SelectionArgs, select
+from gameday.platforms.base import Target
 from gameday.scenario.model import Duration, FaultSpec, StackSpec
 
 CORDONED_BY = marks.PREFIX + "cordoned-by"
@@ -44,10 +48,29 @@ _CONFLICT_TRIES = 10
 
 
 class CordonArgs(FaultArgs):
-    pass
+    """Which of the target's nodes: all of them, unless count, percent or max say fewer (chosen by seed)."""
+
+    count: int | None = Field(None, ge=1, le=10_000, description="how many of the matching nodes (default: all)")
+    percent: float | None = Field(None, gt=0, le=100, description="what share of the matching nodes, rounded up")
+    max: int | None = Field(None, ge=1, le=10_000, description="at most this many nodes")
+    seed: int = Field(0, description="the same seed picks the same nodes from the same candidates")
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> CordonArgs:
+        if self.count is not None and self.percent is not None:
+            raise ValueError("give count or percent, not both")
+        return self
+
+    def chosen(self, names: Sequence[str]) -> list[str]:
+        """The nodes picked, sorted (the platform's deterministic selection; all when nothing narrows it)."""
+        if self.count is None and self.percent is None and self.max is None:
+            return sorted(names)
+        rule = SelectionArgs(count=self.count, percent=self.percent if self.count is not None or
+                             self.percent is not None else 100.0, max=self.max, seed=self.seed)
+        return select(names, rule)
 
 
-class DrainArgs(FaultArgs):
+class DrainArgs(CordonArgs):
     timeout: Duration = Field(60.0, gt=0.0, le=3600.0,
                               description="how long evictions a PodDisruptionBudget refuses are retried, e.g. 2m; "
                                           "must end before the fault's duration does")
@@ -85,13 +108,13 @@ def _owner_of(node: Node, *path: str) -> str | None:
 def cordoned_by_us(node: Node, mark: str) -> bool:
     """The node is unschedulable because this fault made it so, and nobody has cordoned it again since."""
     return (_annotations(node).get(CORDONED_BY) == mark and _unschedulable(node)
-            and _owner_of(node, "f:spec", "f:unschedulable") == marks.FIELD_MANAGER)
+            and _owner_of(node, "f:spec", "f:unschedulable") == FIELD_MANAGER)
 
 
 def _patch_node(client: Client, name: str, body: dict[str, Any]) -> bool:
     """Patch guarded by the resourceVersion in ``body``; False on a conflict (somebody wrote the node first)."""
     try:
-        client.patch(Node, name, body, patch_type=PatchType.MERGE, field_manager=marks.FIELD_MANAGER)
+        client.patch(Node, name, body, patch_type=PatchType.MERGE, field_manager=FIELD_MANAGER)
     except ApiError as exc:
         if status_code(exc) == 409:
             return False
@@ -137,15 +160,21 @@ def uncordon(client: Client, name: str, mark: str, *, target: str) -> str:
                          target=target)
 
 
-def find_nodes(client: Client, target: str, name: str | None, match_labels: Mapping[str, str] | None) -> list[Node]:
+def find_nodes(client: Client, target: KubernetesTarget, target_name: str) -> list[Node]:
     """The nodes a target names, sorted by name; TargetError if there are none."""
-    with api_errors(target, f"find node {name}" if name else f"find nodes {describe_selector(match_labels)}"):
-        if name:
-            return [client.get(Node, name)]
-        nodes = sorted(client.list(Node, labels=dict(match_labels or {})), key=lambda n: (n.metadata.name if n.metadata else "") or "")
+    if target.name is not None:
+        with api_errors(target_name, f"Node {target.name}"):
+            return [client.get(Node, target.name)]
+    with api_errors(target_name, f"list the nodes {_labels_text(target.match_labels)}"):
+        nodes = sorted(client.list(Node, labels=dict(target.match_labels or {})),
+                       key=lambda n: (n.metadata.name if n.metadata else "") or "")
     if not nodes:
-        raise TargetError(f"no node matches {describe_selector(match_labels)}", target=target)
+        raise TargetError(f"no node matches {_labels_text(target.match_labels)}", target=target_name)
     return nodes
+
+
+def _labels_text(labels: Mapping[str, str] | None) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items()))
 
 
 # --- which pods a drain evicts ------------------------------------------------------------------
@@ -226,13 +255,25 @@ class NodeCordon:
     kind: ClassVar[str] = "node_cordon"
     args_model: ClassVar[type[FaultArgs]] = CordonArgs
     target_fields: ClassVar[tuple[str, ...]] = ("kind", "name", "match_labels")
+    target_platforms: ClassVar[tuple[type, ...]] = (KubernetesPlatform,)
+
+    def target_problems(self, target: Target, target_name: str, args: FaultArgs) -> list[tuple[str, str]]:
+        """What validate can tell without the cluster: the target must be nodes."""
+        if isinstance(target, KubernetesTarget) and target.kind != "Node":
+            return [("target", f"{self.kind} acts on nodes (kind: Node); '{target_name}' is a {target.kind}")]
+        return []
 
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
-        args = self.args_model.model_validate(fault.args)
-        target = resolved(fault.target, stack, kinds=("Node",), fault_kind=self.kind)
-        client = connect(target.address)
-        nodes = find_nodes(client, fault.target, target.name, target.match_labels)
-        before = [{"name": n.metadata.name, "unschedulable": _unschedulable(n)} for n in nodes if n.metadata]
+        args = cast(CordonArgs, self.args_model.model_validate(fault.args))
+        target = require_kubernetes_target(stack.targets.get(fault.target), fault.target, self.kind)
+        if target.kind != "Node":
+            raise TargetError(f"{self.kind} acts on nodes; target '{fault.target}' is a {target.kind}",
+                              target=fault.target)
+        cluster = cluster_of(stack)
+        client = cluster.client
+        found = {str(n.metadata.name): n for n in find_nodes(client, target, fault.target) if n.metadata}
+        nodes = [found[name] for name in args.chosen(list(found))]
+        before = [{"name": str(n.metadata.name), "unschedulable": _unschedulable(n)} for n in nodes if n.metadata]
         to_cordon = [str(n["name"]) for n in before if not n["unschedulable"]]
         if not to_cordon:
             raise TargetError(f"every node of target '{fault.target}' is cordoned already "
@@ -241,8 +282,12 @@ class NodeCordon:
         data: dict[str, Any] = {"token": marks.new_token(), "nodes": before, "cordon": to_cordon,
                                 "args": args.model_dump()}
         self._prepare_more(fault, client, data, args)
-        return FaultHandle(kind=self.kind, target=fault.target, description=self.describe(data), data=data,
-                           **node_handle_fields(target, nodes))
+        names = [str(n["name"]) for n in before]
+        # Every node touched must be approved by name (allow.kubernetes) and carry the allow label itself.
+        fields = handle_fields(cluster, kind="Node", namespace="", name=target.name or _labels_text(target.match_labels),
+                               labels=common_labels(nodes), namespace_labels={}, approve=[[n] for n in names],
+                               nodes=names)
+        return FaultHandle(kind=self.kind, target=fault.target, description=self.describe(data), data=data, **fields)
 
     def _prepare_more(self, fault: FaultSpec, client: Client, data: dict[str, Any], args: Any) -> None:
         """What a subclass adds to the handle at prepare."""
