@@ -15,10 +15,14 @@ Where the run really was at the kill is read from its own timeline. Trials rotat
     revoke_credentials/pg                               a login role of a real PostgreSQL cluster
     revoke_credentials/redis                            an ACL user of a real redis-server
     revoke_credentials/file                             a token file (bytes, mode and mtime compared)
+    db_connections_exhausted / db_lock / db_read_only   a role and a table of a real PostgreSQL (its own cluster)
+    redis_maxmemory / redis_pause                       a real redis-server with maxmemory 100mb, allkeys-lru
 
 The fault is judged by observing the real thing, never the journal: the container running and not
 paused; no toxic on the proxy and the proxy enabled; no fill file and the free space back; the role
-can log in; the Redis user can AUTH; the file's bytes, mode and mtime as before. A trial fails if, 25 s
+can log in; the Redis user can AUTH; the file's bytes, mode and mtime as before; the role gets a connection, writes
+the table without waiting, starts read-write, no session gameday held is left and the role and database
+settings are as before; Redis's maxmemory and policy as before, and a PUBLISH answers at once (no pause). A trial fails if, 25 s
 after the kill, the fault is still there, or if it is there again once the watchdog has left (it
 re-checks what it reverted for 6 s), or if a journal still holds a pending fault. For trials where the
 fault was live at the kill, the time from the kill to the observed restore is reported.
@@ -61,13 +65,18 @@ from gameday.testing import free_port
 CONTAINER_KINDS = ["container_kill", "container_stop", "container_pause"]
 PROXY_KINDS = ["latency", "bandwidth", "timeout", "reset_peer", "proxy_down"]
 CREDENTIAL_KINDS = ["revoke_credentials/pg", "revoke_credentials/redis", "revoke_credentials/file"]
-KINDS = [*CONTAINER_KINDS, *PROXY_KINDS, "disk_fill", *CREDENTIAL_KINDS]
+DATASTORE_KINDS = ["db_connections_exhausted", "db_lock", "db_read_only", "redis_maxmemory", "redis_pause"]
+KINDS = [*CONTAINER_KINDS, *PROXY_KINDS, "disk_fill", *CREDENTIAL_KINDS, *DATASTORE_KINDS]
 IMAGE = "gameday/busybox:test"
 RESTORE_DEADLINE = 25.0
 WATCHDOG_EXIT_DEADLINE = 40.0
 PG_ENV = "GDKILL_PG_ADMIN_DSN"
 REDIS_ENV = "GDKILL_REDIS_ADMIN_URL"
 ROLE = "gdkill_app"
+DS_PG_ENV = "GDKILL_DS_PG_ADMIN_DSN"
+DS_REDIS_ENV = "GDKILL_DS_REDIS_ADMIN_URL"
+DS_TABLE = "gdkill_orders"
+DS_STACK = "kill-datastores"
 FAULT = {"duration": "2s"}
 
 
@@ -313,6 +322,112 @@ class FileTarget(Target):
         self.path.unlink(missing_ok=True)
 
 
+@dataclass
+class DataStores:
+    """The data-store kinds' servers: a PostgreSQL cluster of their own (the exhaustion takes every ordinary
+    slot) with a role and its table, and a redis-server whose limit and policy are not the defaults."""
+
+    pg: Any
+    password: str
+    redis: Any
+
+    def pg_role(self, timeout: int = 2) -> Any:
+        import psycopg
+
+        return psycopg.connect(self.pg.url_for(ROLE, self.password, "checkout"), connect_timeout=timeout,
+                               autocommit=True)
+
+    def stack_file(self, folder: Path) -> str:
+        """Roles and users need a stack file's allowlist: written beside the trial's scenarios."""
+        (folder / "stacks").mkdir(exist_ok=True)
+        (folder / "stacks" / f"{DS_STACK}.yaml").write_text(yaml.safe_dump({
+            "version": 1, "name": DS_STACK,
+            "targets": {"db": {"postgres_role": ROLE, "dsn_env": DS_PG_ENV},
+                        "cache": {"redis_user": ROLE, "dsn_env": DS_REDIS_ENV}},
+            "allow": {"postgres": [ROLE], "redis": [ROLE]}}))
+        return DS_STACK
+
+
+class DataStoreTarget(Target):
+    """A PostgreSQL or Redis server fault; broken() asks the servers, as the app would see them."""
+
+    ARGS: ClassVar[dict[str, dict[str, Any]]] = {
+        "db_connections_exhausted": {}, "db_lock": {"table": DS_TABLE}, "db_read_only": {},
+        "redis_maxmemory": {}, "redis_pause": {"mode": "write"}}
+
+    def __init__(self, stores: DataStores, kind: str, folder: Path) -> None:
+        self.s = stores
+        self.kind = kind
+        self.folder = folder
+        self.settings = self._settings()
+        self.config = self._config()
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        on_pg = kind.startswith("db_")
+        port = self.s.pg.port if on_pg else self.s.redis.port
+        return {"stack": self.s.stack_file(self.folder), "steady_state": {"probes": [tcp_probe(port)]},
+                "faults": [{"kind": kind, "target": "db" if on_pg else "cache", "args": self.ARGS[kind], **FAULT}]}
+
+    def _settings(self) -> list[str]:
+        return sorted(map(repr, self.s.pg.sql("SELECT setdatabase, setrole, setconfig FROM pg_db_role_setting")))
+
+    def _held(self) -> int:
+        return int(self.s.pg.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE %s",
+                                 ("gameday-hold %",))[0][0])
+
+    def _config(self) -> tuple[str, str]:
+        with self.s.redis.client() as admin:
+            return (admin.config_get("maxmemory")["maxmemory"], admin.config_get("maxmemory-policy")["maxmemory-policy"])
+
+    def _role_problem(self) -> str | None:
+        """What the role meets: no connection, a read-only session, or a write that waits on a lock."""
+        import psycopg
+
+        try:
+            with self.s.pg_role() as conn:
+                if conn.execute("SHOW default_transaction_read_only").fetchone() != ("off",):
+                    return "read-only"
+                conn.execute("SET lock_timeout = '100ms'")
+                with conn.transaction(force_rollback=True):
+                    conn.execute(f"INSERT INTO {DS_TABLE} VALUES (1)")
+        except psycopg.errors.LockNotAvailable:
+            return "write waits on a lock"
+        except psycopg.Error as exc:
+            return " ".join(str(exc).split())[:80]
+        return None
+
+    def _paused(self) -> bool:
+        import redis
+
+        try:
+            with self.s.redis.client() as admin:
+                admin.connection_pool.connection_kwargs["socket_timeout"] = 0.3
+                admin.publish("gdkill:pause-check", "1")
+        except redis.exceptions.TimeoutError:
+            return True
+        return False
+
+    def broken(self) -> bool:
+        if self.kind.startswith("db_"):
+            return self._role_problem() is not None or self._held() > 0 or self._settings() != self.settings
+        return self._config() != self.config or self._paused()
+
+    def describe(self) -> str:
+        if self.kind.startswith("db_"):
+            return (f"role: {self._role_problem() or 'ok'}, {self._held()} held sessions, settings "
+                    f"{'same' if self._settings() == self.settings else 'changed'}")
+        return f"maxmemory/policy {self._config()} (before {self.config}), paused {self._paused()}"
+
+    def mend(self) -> None:
+        self.s.pg.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s",
+                      ("gameday-hold %",))
+        self.s.pg.sql(f"ALTER ROLE {ROLE} RESET default_transaction_read_only")
+        with self.s.redis.client() as admin:
+            admin.execute_command("CLIENT", "UNPAUSE")
+            admin.config_set("maxmemory", self.config[0])
+            admin.config_set("maxmemory-policy", self.config[1])
+
+
 # --- the shared services ------------------------------------------------------------------------------
 
 
@@ -326,6 +441,7 @@ class Services:
     pg: Any = None
     pg_password: str = ""
     redis: Any = None
+    stores: DataStores | None = None
     upstream_port: int = 0
 
     def target(self, kind: str) -> Target:
@@ -338,6 +454,9 @@ class Services:
         if kind in PROXY_KINDS:
             assert self.proxy is not None
             return ProxyTarget(self.proxy)
+        if kind in DATASTORE_KINDS:
+            assert self.stores is not None
+            return DataStoreTarget(self.stores, kind, self.folder)
         if kind.endswith("/pg"):
             return PgTarget(self.pg, self.pg_password)
         if kind.endswith("/redis"):
@@ -377,8 +496,6 @@ def http_upstream() -> Iterator[int]:
 
 def start_services(kinds: list[str], stack: contextlib.ExitStack, folder: Path) -> Services:
     """Start only what the chosen kinds need; everything binds 127.0.0.1 and stops with the stack."""
-    from toxiproxy_env import toxiproxy_server
-
     from gameday.testing.services import postgres_server, redis_server
 
     services = Services(stack, folder)
@@ -388,6 +505,9 @@ def start_services(kinds: list[str], stack: contextlib.ExitStack, folder: Path) 
         services.client = docker.from_env()
         stack.callback(services.client.close)
     if any(k in PROXY_KINDS for k in kinds):
+        # toxiproxy_env is beside this file: run it as python benchmarks/kill_harness.py
+        from toxiproxy_env import toxiproxy_server
+
         url = stack.enter_context(toxiproxy_server())
         listen = free_port()
         httpx.post(f"{url}/proxies", json={"name": "gdkill-web", "listen": f"127.0.0.1:{listen}",
@@ -402,6 +522,19 @@ def start_services(kinds: list[str], stack: contextlib.ExitStack, folder: Path) 
     if "revoke_credentials/redis" in kinds:
         services.redis = stack.enter_context(redis_server(users={ROLE: uuid.uuid4().hex}))
         services.env[REDIS_ENV] = services.redis.admin_url
+    if any(k in DATASTORE_KINDS for k in kinds):
+        password = uuid.uuid4().hex
+        pg = stack.enter_context(postgres_server(database="checkout"))
+        pg.sql(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{password}'")
+        pg.sql(f"CREATE TABLE {DS_TABLE} (id int)", database="checkout")
+        pg.sql(f"GRANT SELECT, INSERT ON {DS_TABLE} TO {ROLE}", database="checkout")
+        rs = stack.enter_context(redis_server(users={ROLE: uuid.uuid4().hex}))
+        with rs.client() as admin:
+            admin.config_set("maxmemory", "100mb")
+            admin.config_set("maxmemory-policy", "allkeys-lru")
+        services.stores = DataStores(pg, password, rs)
+        services.env[DS_PG_ENV] = pg.url_for(pg.admin_user, pg.admin_password, "checkout")
+        services.env[DS_REDIS_ENV] = rs.admin_url
     return services
 
 
@@ -443,7 +576,7 @@ def phase_at(events: list[dict[str, Any]], killed_at: datetime) -> str:
         return "startup" if not before else "preflight"
     phase = phases[-1]
     if phase != "fault":
-        return {"recovery": "after revert", "evaluation": "after revert", "done": "after revert"}.get(phase, phase)
+        return str({"recovery": "after revert", "evaluation": "after revert", "done": "after revert"}.get(phase, phase))
     kinds = [e["kind"] for e in before]
     if "fault.intended" not in kinds:
         return "fault phase, before inject"
@@ -683,9 +816,9 @@ def main() -> None:
     print(table(trials, kinds))
     print("\n| killed during | trials | fault live at the kill | left broken |\n|---|---|---|---|")
     for phase in PHASES:
-        chosen = [t for t in trials if t.phase == phase]
-        if chosen:
-            print(f"| {phase} | {len(chosen)} | {sum(t.live for t in chosen)} | {sum(not t.ok for t in chosen)} |")
+        in_phase = [t for t in trials if t.phase == phase]
+        if in_phase:
+            print(f"| {phase} | {len(in_phase)} | {sum(t.live for t in in_phase)} | {sum(not t.ok for t in in_phase)} |")
 
 
 if __name__ == "__main__":
