@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 
 from gameday.testing.services import PostgresServer, RedisServer, postgres_server, redis_server
-from tests.faults.test_credentials import assert_no_secret_in, gameday, wait_for_events
+from tests.faults.test_credentials import (
+    assert_no_secret_in,
+    gameday,
+    kill_harness_and_watchdog,
+    wait_for_events,
+)
 from tests.helpers import events, first_run_dir, harness_process, stack_file, write_scenario
 
 APP_PW = "KNOWN-app-secret-31c9"
@@ -132,3 +137,31 @@ def test_after_a_sigkill_the_held_faults_end_with_the_harness_and_the_watchdog_r
     assert sorted(e["actor"] for e in reverted) == ["watchdog"] * 5
     pg, small, rs = services
     assert_no_secret_in(reports, APP_PW, pg.admin_password, small.admin_password, rs.admin_password)
+
+
+def test_with_the_watchdog_killed_too_the_settings_stay_broken_until_cleanup_puts_all_five_back(
+    tmp_path: Path, services: tuple[PostgresServer, PostgresServer, RedisServer]
+) -> None:
+    before = state(services)
+    reports = tmp_path / "reports"
+    env = env_for(services, tmp_path)
+    proc = harness_process("run", str(scenario(tmp_path, services, "60s")), "--reports", str(reports),
+                           cwd=tmp_path, env=env)
+    try:
+        wait_for_events(reports, "fault.injected", 5)
+        kill_harness_and_watchdog(proc, reports)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+    deadline = time.monotonic() + 10
+    while state(services)["held"] and time.monotonic() < deadline:  # the server notices the closed sockets
+        time.sleep(0.05)
+    left = state(services)
+    assert left["held"] == 0 and left["locks"] == 0  # gone with the harness: nobody holds them any more
+    assert left["settings"] != before["settings"] and left["redis"] == ("1", "noeviction")  # these outlive it
+    out = gameday("cleanup", "--reports", str(reports), cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count("reverted") == 5
+    assert state(services) == before
+    assert services[0].admin_password not in out.stdout + out.stderr
