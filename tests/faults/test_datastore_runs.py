@@ -52,7 +52,7 @@ def scenario(tmp_path: Path, services: tuple[PostgresServer, PostgresServer, Red
     targets = {"db": {"postgres_role": "app", "dsn_env": "T_PG_ADMIN"},
                "db-small": {"postgres_role": "app", "dsn_env": "T_PG_SMALL"},
                "cache": {"redis_user": "app", "dsn_env": "T_REDIS_ADMIN"}}
-    faults = [{"kind": "db_lock", "target": "db", "args": {"table": "orders"}},
+    faults: list[dict[str, Any]] = [{"kind": "db_lock", "target": "db", "args": {"table": "orders"}},
               {"kind": "db_read_only", "target": "db"},
               {"kind": "db_connections_exhausted", "target": "db-small"},
               {"kind": "redis_maxmemory", "target": "cache"},
@@ -73,8 +73,8 @@ def state(services: tuple[PostgresServer, PostgresServer, RedisServer]) -> dict[
     with rs.client() as admin:
         config = (admin.config_get("maxmemory")["maxmemory"], admin.config_get("maxmemory-policy")["maxmemory-policy"])
     return {
-        "held": pg.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'gameday-hold %%'", ())[0][0]
-        + small.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'gameday-hold %%'", ())[0][0],
+        "held": sum(int(str(server.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
+                                       "'gameday-hold %%'", ())[0][0])) for server in (pg, small)),
         "locks": pg.sql("SELECT count(*) FROM pg_locks WHERE relation = 'orders'::regclass", database="checkout")[0][0],
         "settings": pg.sql("SELECT setconfig FROM pg_db_role_setting"),
         "redis": config,
