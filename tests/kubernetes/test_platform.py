@@ -119,3 +119,18 @@ def test_the_kubeconfig_is_relative_to_the_stack_file_else_kubeconfig_else_home(
 def test_settings_refuse_unknown_keys() -> None:
     with pytest.raises(ValidationError):
         KubernetesSettings.model_validate({"kubeconfig": "x", "namespace": "shop"})
+
+
+def test_validating_a_kubernetes_stack_does_not_import_the_kubernetes_client(tmp_path: Path) -> None:
+    """The target and settings models are plain pydantic: validate and schema stay as fast as before."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "stacks" / "shop.yaml"
+    path.parent.mkdir()
+    path.write_text(STACK)
+    code = ("import sys; from gameday.cli.main import main; code = main(['validate', '-q', sys.argv[1]]); "
+            "print(code, 'lightkube' in sys.modules, 'httpx2' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert out.stdout.split()[-3:] == ["0", "False", "False"], out.stdout + out.stderr

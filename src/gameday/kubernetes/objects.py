@@ -150,29 +150,48 @@ def controller_ref(obj: Any) -> Any | None:
     return next((ref for ref in obj.metadata.ownerReferences or [] if ref.controller), None)
 
 
+class Owners:
+    """The controller at the top of pods' owner chains, reading each ReplicaSet once (a Deployment of a
+    thousand pods has a few ReplicaSets, not a thousand)."""
+
+    def __init__(self, client: Client, *, target: str) -> None:
+        self._client = client
+        self._target = target
+        self._replica_sets: dict[tuple[str, str], Owner | None] = {}
+
+    def of(self, pod: Any) -> Owner | None:
+        """Who replaces this pod when it is deleted; None for a bare pod (nobody does)."""
+        ref = controller_ref(pod)
+        if ref is None:
+            return None
+        if ref.kind == "ReplicaSet":
+            key = (str(pod.metadata.namespace), str(ref.name))
+            if key not in self._replica_sets:
+                replica_set = get_object(self._client, "ReplicaSet", key[1], key[0], target=self._target)
+                up = controller_ref(replica_set)
+                self._replica_sets[key] = Owner(up.kind, up.name, up.uid) if up is not None and \
+                    up.kind == "Deployment" else None
+            if self._replica_sets[key] is not None:
+                return self._replica_sets[key]
+        return Owner(ref.kind, ref.name, ref.uid)
+
+
 def top_owner(client: Client, pod: Any, *, target: str) -> Owner | None:
     """Who replaces this pod when it is deleted; None for a bare pod (nobody does)."""
-    ref = controller_ref(pod)
-    if ref is None:
-        return None
-    if ref.kind == "ReplicaSet":
-        replica_set = get_object(client, "ReplicaSet", ref.name, str(pod.metadata.namespace), target=target)
-        up = controller_ref(replica_set)
-        if up is not None and up.kind == "Deployment":
-            return Owner(up.kind, up.name, up.uid)
-    return Owner(ref.kind, ref.name, ref.uid)
+    return Owners(client, target=target).of(pod)
 
 
-def pods_of_workload(client: Client, workload: Any, kind: str, *, target: str) -> list[Any]:
+def pods_of_workload(client: Client, workload: Any, kind: str, *, target: str,
+                     owners: Owners | None = None) -> list[Any]:
     """The pods a workload controls now (found by its selector's matchLabels, kept only if it owns them), by name."""
     selector = workload.spec.selector
     match = dict(selector.matchLabels or {}) if selector is not None else {}
     namespace = str(workload.metadata.namespace)
     uid = workload.metadata.uid
-    pods = list_objects(client, "Pod", namespace, match, target=target)
+    owners = owners or Owners(client, target=target)
     owned = []
-    for pod in pods:
-        owner = top_owner(client, pod, target=target)
+    for pod in list_objects(client, "Pod", namespace, match, target=target):
+        owner = owners.of(pod)
         if owner is not None and owner.kind == kind and owner.uid == uid:
             owned.append(pod)
     return owned

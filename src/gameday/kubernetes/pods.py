@@ -17,10 +17,10 @@ from gameday.errors import TargetError
 from gameday.kubernetes.objects import (
     Cluster,
     Owner,
+    Owners,
     get_object,
     list_objects,
     pods_of_workload,
-    top_owner,
 )
 from gameday.kubernetes.platform import WORKLOAD_KINDS, KubernetesTarget
 
@@ -63,9 +63,10 @@ def pods_of(cluster: Cluster, target: KubernetesTarget, target_name: str) -> Pod
     client = cluster.client
     namespace = target.namespace
     workload = None
+    owners = Owners(client, target=target_name)
     if target.kind in WORKLOAD_KINDS:
         workload = get_object(client, target.kind, str(target.name), namespace, target=target_name)
-        found = pods_of_workload(client, workload, target.kind, target=target_name)
+        found = pods_of_workload(client, workload, target.kind, target=target_name, owners=owners)
     elif target.kind == "Pod" and target.name is not None:
         found = [get_object(client, "Pod", target.name, namespace, target=target_name)]
     elif target.kind == "Pod":
@@ -74,5 +75,4 @@ def pods_of(cluster: Cluster, target: KubernetesTarget, target_name: str) -> Pod
         raise TargetError(f"target '{target_name}' is a {target.kind}, which has no pods: name a Deployment, "
                           "StatefulSet, DaemonSet or Pod", target=target_name)
     live = tuple(p for p in found if p.metadata.deletionTimestamp is None)
-    owners = {str(p.metadata.name): top_owner(client, p, target=target_name) for p in live}
-    return Pods(namespace, live, owners, workload)
+    return Pods(namespace, live, {str(p.metadata.name): owners.of(p) for p in live}, workload)
