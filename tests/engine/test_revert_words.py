@@ -8,7 +8,11 @@ import pytest
 
 from gameday.engine.plan import describe_revert
 from gameday.faults.credentials import RevokeCredentials
+from gameday.faults.db_connections import DbConnectionsExhausted
+from gameday.faults.db_lock import DbLock
+from gameday.faults.db_read_only import DbReadOnly
 from gameday.faults.disk import DiskFill
+from gameday.faults.redis_server import RedisMaxmemory, RedisPause
 from gameday.faults.toxiproxy import Latency, ProxyDown
 from gameday.handle import FaultHandle
 
@@ -32,6 +36,23 @@ def handle(kind: str, data: dict[str, Any], description: str = "break it") -> Fa
      "enable Redis ACL user checkout again and check its rules match the recorded digest"),
     (RevokeCredentials(), {"backend": "path", "path": "/etc/app/.env"},
      "restore /etc/app/.env from its backup (checked against the recorded digest), mode and owner too"),
+    (DbConnectionsExhausted(), {"tag": "gameday-hold conn 1a2b"},
+     ("close the held sessions (application_name 'gameday-hold conn 1a2b'), end any left from another process, "
+     "and check none remains")),
+    (DbLock(), {"tag": "gameday-hold lock 1a2b", "schema": "public", "table": "orders"},
+     ("roll back the locking transaction (or end the session tagged 'gameday-hold lock 1a2b') and check no lock of "
+     "it is left on public.orders")),
+    (DbReadOnly(), {"prior": None, "terminate_sessions": False},
+     "RESET default_transaction_read_only (it was not set) and check the catalog"),
+    (DbReadOnly(), {"prior": "off", "terminate_sessions": True},
+     ("set default_transaction_read_only back to 'off' and check the catalog; end the role's sessions again so "
+     "they reconnect writable")),
+    (RedisMaxmemory(), {"prior": {"maxmemory": "0", "policy": "noeviction"}},
+     "set maxmemory back to 0 bytes and maxmemory-policy to noeviction, and check both"),
+    (RedisPause(), {"mode": "write", "pause_ms": 30000}, "CLIENT UNPAUSE, then check writes go through again"),
+    (RedisPause(), {"mode": "all", "pause_ms": 30000},
+     ("CLIENT UNPAUSE; under ALL it waits behind the pause itself, so the pause ends at its timeout (30000 ms after "
+     "the inject); then check Redis answers")),
 ])
 def test_each_built_in_driver_says_what_its_revert_puts_back(driver: object, data: dict[str, Any], words: str) -> None:
     assert describe_revert(driver, handle("k", data)) == words

@@ -6,6 +6,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -284,3 +285,24 @@ def test_exhaustion_needs_a_superuser_admin_and_says_so_without_the_url(small_pg
     with pytest.raises(FaultError, match="not a superuser") as caught:
         DbConnectionsExhausted(environ=env).prepare(spec("db_connections_exhausted"), stack("app"))
     one_line(caught.value, "app-pw")
+
+
+def test_validate_names_each_mistake_once_located(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gameday.cli.main import main
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "version: 1\nname: bad\nstack:\n  targets:\n    web: {container: x}\n    db: {postgres_role: app}\n"
+        "faults:\n"
+        "  - {kind: db_lock, target: web, args: {table: orders}, duration: 5s}\n"
+        "  - {kind: db_read_only, target: db, duration: 5s}\n"
+        "  - {kind: redis_pause, target: db, args: {mode: most}, duration: 5s}\n")
+    assert main(["validate", str(path)]) != 0
+    out = capsys.readouterr()
+    lines = [line.split(": ", 1)[1] for line in (out.out + out.err).splitlines() if line.startswith(str(path))]
+    assert lines == [
+        "faults[0].target: fault kind 'db_lock' acts on a target with postgres_role; 'web' has container",
+        "faults[1].target: target 'db' needs dsn_env: the environment variable holding the admin connection URL",
+        "faults[2].target: fault kind 'redis_pause' acts on a target with redis_user; 'db' has postgres_role",
+        "faults[2].args.mode: must be one of 'write' or 'all', got 'most'",
+    ]

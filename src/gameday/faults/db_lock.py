@@ -52,7 +52,7 @@ class DbLock:
         self._held: dict[str, psycopg.Connection[Any]] = {}
 
     def target_problems(self, target: TargetSpec, target_name: str, args: FaultArgs) -> list[tuple[str, str]]:
-        return pg.target_problems(self.kind, target, target_name)
+        return pg.target_problems(self.kind, target, target_name, platform=False)
 
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
         target, url = pg.resolve(self.kind, fault, stack, self.environ)

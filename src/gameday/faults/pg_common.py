@@ -38,9 +38,11 @@ END_WAIT_S = 5.0
 """How long ending a tagged session may take before revert says it failed."""
 
 
-def target_problems(kind: str, target: TargetSpec, target_name: str) -> list[tuple[str, str]]:
+def target_problems(kind: str, target: TargetSpec, target_name: str, *, platform: bool = True) -> list[tuple[str, str]]:
     """What is wrong with the target for a PostgreSQL fault kind, without touching anything."""
     if not isinstance(target, PostgresTarget):
+        if not platform:  # validate: the loader names a target on another platform already (target_fields)
+            return []
         return [("target", (f"{kind} acts on a postgres target ({{postgres_role: ..., dsn_env: ...}}); "
                            f"'{target_name}' has {target.selector}"))]
     if not target.dsn_env:

@@ -39,8 +39,10 @@ PROBE_TIMEOUT_S = 0.5
 """check() under a pause: a command that does not answer within this while the server accepts connections."""
 
 
-def _target_problems(kind: str, target: TargetSpec, target_name: str) -> list[tuple[str, str]]:
+def _target_problems(kind: str, target: TargetSpec, target_name: str, *, platform: bool = True) -> list[tuple[str, str]]:
     if not isinstance(target, RedisTarget):
+        if not platform:  # validate: the loader names a target on another platform already (target_fields)
+            return []
         return [("target", (f"{kind} acts on a redis target ({{redis_user: ..., dsn_env: ...}}); "
                            f"'{target_name}' has {target.selector}"))]
     if not target.dsn_env:
@@ -71,7 +73,7 @@ class _RedisServerFault:
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
 
     def target_problems(self, target: TargetSpec, target_name: str, args: FaultArgs) -> list[tuple[str, str]]:
-        return _target_problems(self.kind, target, target_name)
+        return _target_problems(self.kind, target, target_name, platform=False)
 
     def _resolve(self, fault: FaultSpec, stack: StackSpec) -> tuple[RedisTarget, str, str]:
         target = stack.targets[fault.target]
