@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -115,6 +116,57 @@ class RealNode:
             detail = result.stderr.decode(errors="replace").strip().splitlines()
             raise EnvironmentProblem(f"could not import image {name} into the real node's containerd"
                                      + (f": {detail[-1][:200]}" if detail else ""))
+
+    def import_stream(self, chunks: Iterable[bytes], name: str, *, timeout: float = 1800.0) -> int:
+        """Import an image archive (OCI, or ``docker save``'s format) read from ``chunks`` as they come, so an
+        800 MB image is never held in memory; the bytes read. EnvironmentProblem unless ``name`` is there after."""
+        with tempfile.TemporaryFile() as out:
+            argv = ["ctr", "--address", str(self.socket), "--namespace", CRI_NAMESPACE, "images", "import", "-"]
+            # Its output goes to a file: a pipe nobody reads while we write could fill and stall both sides.
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
+            assert proc.stdin is not None
+            size = 0
+            try:
+                for chunk in chunks:
+                    proc.stdin.write(chunk)
+                    size += len(chunk)
+                proc.stdin.close()
+                code = proc.wait(timeout=timeout)
+            except BrokenPipeError:
+                code = proc.wait(timeout=timeout)  # ctr stopped reading: its output says why
+            except subprocess.TimeoutExpired as exc:
+                proc.kill()
+                proc.wait()
+                raise EnvironmentProblem(f"ctr images import of {name} did not finish in {timeout:g} s") from exc
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+            out.seek(0)
+            detail = out.read().decode(errors="replace").strip().splitlines()
+        if code != 0 or name not in self.images():
+            raise EnvironmentProblem(f"could not import image {name} into the real node's containerd"
+                                     + (f": {detail[-1][:200]}" if detail else f" (ctr exited {code})"))
+        return size
+
+    def image_labels(self) -> dict[str, dict[str, str]]:
+        """Every image of the node's containerd (kubelet's namespace) with its labels: name -> {key: value}."""
+        result = self.ctr("images", "list")
+        found: dict[str, dict[str, str]] = {}
+        for line in result.stdout.decode(errors="replace").splitlines()[1:] if result.returncode == 0 else []:
+            words = line.split()
+            if not words:
+                continue
+            # REF TYPE DIGEST SIZE PLATFORMS LABELS: labels come last, "-" or k=v,k=v (no spaces in ours).
+            labels = words[-1] if "=" in words[-1] else ""
+            found[words[0]] = dict(item.split("=", 1) for item in labels.split(",") if "=" in item)
+        return found
+
+    def label_image(self, name: str, key: str, value: str) -> None:
+        result = self.ctr("images", "label", name, f"{key}={value}")
+        if result.returncode != 0:
+            raise EnvironmentProblem(f"could not label image {name} in the real node's containerd: "
+                                     f"{result.stderr.decode(errors='replace').strip()[:200]}")
 
     def ensure_pause_image(self) -> None:
         if PAUSE_IMAGE in self.images():
