@@ -29,13 +29,38 @@ def _stack(console: Any, args: argparse.Namespace | None = None) -> Any:
                           mirror=getattr(args, "mirror", None))
 
 
-def _print_status(console: Any, statuses: list[Any]) -> None:
+def _kubernetes_stack(console: Any, args: argparse.Namespace | None = None) -> Any:
+    """The demo stack on the local cluster's real node; ``up`` first builds the images into Docker (if their
+    tags are missing) and copies into the node's containerd the ones it lacks."""
+    from gameday.printable import markup_safe
+    from gameday.stack.kubernetes_stack import kubernetes_stack_from_env
+
+    log = lambda message: console.print(f"[dim]{markup_safe(message)}[/]", soft_wrap=True)  # noqa: E731
+    docker_stack = _stack(console, args)
+
+    def prepare() -> object:
+        from gameday.stack.node_images import ensure_node_images
+
+        tags = [result.tag for result in docker_stack.build()]
+        return ensure_node_images(docker_stack.client, stack.cluster.node, tags, log=log)
+
+    stack = kubernetes_stack_from_env(os.environ, prepare=prepare, log=log)
+    return stack
+
+
+def _platform_stack(console: Any, args: argparse.Namespace) -> Any:
+    if getattr(args, "platform", "docker") == "kubernetes":
+        return _kubernetes_stack(console, args)
+    return _stack(console, args)
+
+
+def _print_status(console: Any, statuses: list[Any], *, platform: str = "docker") -> None:
     from rich.table import Table
 
     from gameday.printable import markup_safe as safe
 
     table = Table(box=None, pad_edge=False)
-    for column in ("part", "container", "port", "state", "health"):
+    for column in ("part", "pod" if platform == "kubernetes" else "container", "port", "state", "health"):
         table.add_column(column, no_wrap=True)
     table.add_column("detail")
     for s in statuses:
@@ -57,18 +82,20 @@ def cmd_stack_up(args: argparse.Namespace) -> int:
     from gameday.printable import markup_safe
 
     console = _console()
-    stack = _stack(console, args)
+    stack = _platform_stack(console, args)
     statuses = stack.up(timeout=args.timeout)
-    _print_status(console, statuses)
-    console.print(f"[green]demo stack is up[/]; admin URLs for scenarios are in {markup_safe(stack.config.env_file)} "
-                  "(mode 0600)")
+    _print_status(console, statuses, platform=args.platform)
+    where = f" on Kubernetes (namespace {stack.namespace})" if args.platform == "kubernetes" else ""
+    console.print(f"[green]demo stack is up{markup_safe(where)}[/]; admin URLs for scenarios are in "
+                  f"{markup_safe(stack.config.env_file)} (mode 0600)", soft_wrap=True)
     return 0
 
 
 def cmd_stack_down(args: argparse.Namespace) -> int:
     console = _console()
-    removed = _stack(console).down()
-    console.print(f"removed {len(removed)} container{'s' if len(removed) != 1 else ''}"
+    removed = _platform_stack(console, args).down()
+    what = "workload" if args.platform == "kubernetes" else "container"
+    console.print(f"removed {len(removed)} {what}{'s' if len(removed) != 1 else ''}"
                   + (f": {', '.join(removed)}" if removed else " (nothing was running)"), markup=False)
     return 0
 
@@ -76,8 +103,8 @@ def cmd_stack_down(args: argparse.Namespace) -> int:
 def cmd_stack_status(args: argparse.Namespace) -> int:
     """Exit 0 when every part is running and healthy, 1 otherwise."""
     console = _console()
-    statuses = _stack(console).status()
-    _print_status(console, statuses)
+    statuses = _platform_stack(console, args).status()
+    _print_status(console, statuses, platform=args.platform)
     return 0 if all(s.healthy for s in statuses) else 1
 
 
@@ -124,6 +151,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return int(run_args.func(run_args))
 
 
+def _platform_option(parser: Any) -> None:
+    parser.add_argument("--platform", choices=("docker", "kubernetes"), default="docker",
+                        help="docker (default): containers on this machine's Docker Engine; kubernetes: pods on the "
+                             "local cluster's real node (gameday cluster up --real-node)")
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("stack", help="the built-in demo staging stack (checkout, postgres, redis, toxiproxy, ...)")
     stack_sub = p.add_subparsers(dest="stack_command", metavar="ACTION", required=True)
@@ -134,10 +167,13 @@ def register(sub: Any) -> None:
     q = stack_sub.add_parser("up", help="start the stack (idempotent) and wait until every part is healthy")
     q.add_argument("--mirror", metavar="URL", help=MIRROR_HELP)
     q.add_argument("--timeout", type=arg_types.positive_seconds, default=120.0, help="seconds to wait for health (default 120)")
+    _platform_option(q)
     q.set_defaults(func=cmd_stack_up)
     q = stack_sub.add_parser("down", help="remove every container of the stack (idempotent)")
+    _platform_option(q)
     q.set_defaults(func=cmd_stack_down)
     q = stack_sub.add_parser("status", help="each part and its health; exit 1 unless all are healthy")
+    _platform_option(q)
     q.set_defaults(func=cmd_stack_status)
     q = stack_sub.add_parser("file", help="print the stack file (stacks/demo.yaml) for the stack as configured now")
     q.add_argument("-o", "--output", help="write it to this file (e.g. stacks/demo.yaml) instead of stdout")

@@ -47,16 +47,28 @@ class LocalAPI:
         """DELETE; an object already gone (404) is fine."""
         self._call("DELETE", path, ok=(404,))
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None, ok: tuple[int, ...] = ()) -> Any:
+    def get_or_none(self, path: str) -> Any:
+        """GET, or None when the object is not there (404)."""
+        found = self._call("GET", path, ok=(404,))
+        return None if isinstance(found, dict) and found.get("kind") == "Status" else found
+
+    def apply(self, path: str, body: dict[str, Any], *, manager: str = "gameday", secret: bool = False) -> Any:
+        """Server-side apply of ``body`` at its own ``path`` (made or brought to ``body``: repeatable). ``secret``:
+        the API's answer is left out of an error, so no value of the object can reach a message."""
+        return self._call("PATCH", f"{path}?fieldManager={manager}&force=true", body,
+                          content_type="application/apply-patch+yaml", secret=secret)
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None, ok: tuple[int, ...] = (), *,
+              content_type: str = "application/json", secret: bool = False) -> Any:
         try:
             response = self._client.request(method, path, content=None if body is None else json.dumps(body),
-                                            headers={"Content-Type": "application/json"})
+                                            headers={"Content-Type": content_type})
         except httpx.HTTPError as exc:
             raise EnvironmentProblem(f"the local API server at {self.url} did not answer {method} {path}: "
                                      f"{type(exc).__name__}: {exc}"[:300]) from exc
         if response.status_code >= 400 and response.status_code not in ok:
-            raise EnvironmentProblem(f"the local API server refused {method} {path}: {response.status_code} "
-                                     f"{response.text[:200]}")
+            detail = "" if secret else f" {response.text[:200]}"
+            raise EnvironmentProblem(f"the local API server refused {method} {path}: {response.status_code}{detail}")
         return response.json() if response.content else None
 
     def nodes(self) -> list[tuple[str, bool]]:

@@ -31,6 +31,8 @@ from gameday.errors import EnvironmentProblem
 
 NODE_NAME = "gameday-node-0"
 NODE_TAINT = "gameday.dev/real-node"
+NODE_LABEL = ("gameday.dev/node", "real")
+"""The real node's label (key, value): a pod's nodeSelector names it, so the pod never lands on a kwok node."""
 PAUSE_IMAGE = "gameday.local/pause:1"
 CRI_NAMESPACE = "k8s.io"
 """containerd's namespace for the kubelet's containers (and for images the kubelet may use)."""
@@ -91,7 +93,7 @@ class RealNode:
             return [f"--config={self.dir / 'containerd.toml'}"]
         return [f"--config={self.dir / 'kubelet.yaml'}", f"--kubeconfig={self.config.kubeconfig}",
                 f"--hostname-override={NODE_NAME}", f"--node-ip={HOST}", f"--root-dir={self.dir / 'kubelet'}",
-                f"--cert-dir={self.dir / 'kubelet' / 'pki'}", "--node-labels=gameday.dev/node=real"]
+                f"--cert-dir={self.dir / 'kubelet' / 'pki'}", f"--node-labels={NODE_LABEL[0]}={NODE_LABEL[1]}"]
 
     # --- containerd ---------------------------------------------------------------------------------
 

@@ -189,19 +189,7 @@ class DemoStack:
                 )
 
     def _ensure_proxies(self) -> None:
-        from gameday.faults.toxiproxy_client import ToxiproxyClient
-
-        wanted = proxies(self.config)
-        with ToxiproxyClient(self.config.url(self.config.toxiproxy_port)) as client:
-            have = client.proxies()
-            # /populate replaces a proxy it names, toxics and all: send only the missing or different ones.
-            missing = [
-                p for p in wanted
-                if p["name"] not in have
-                or (have[p["name"]].listen, have[p["name"]].upstream) != (p["listen"], p["upstream"])
-            ]
-            if missing:
-                client.populate(missing)
+        ensure_proxies(self.config)
 
     def _wait_api(self, url: str, timeout: float) -> None:
         import httpx
@@ -278,7 +266,7 @@ class DemoStack:
             health = (state.get("Health") or {}).get("Status", "none")
             detail = _last_health_output(state) if health == "unhealthy" else ""
             if part.name == "checkout" and container.status == "running":
-                detail = _checkout_checks(self.config.url(part.port, "/health"))
+                detail = checkout_checks(self.config.url(part.port, "/health"))
             out.append(PartStatus(part.name, name, part.port, container.status, health, detail))
         return out
 
@@ -286,6 +274,23 @@ class DemoStack:
         with docker_calls("listing the demo stack's containers"):
             found: list[Container] = self.client.containers.list(all=True, filters={"label": f"{STACK_LABEL}={self.config.stack}"})
         return found
+
+
+def ensure_proxies(config: StackConfig) -> None:
+    """Make Toxiproxy's two proxies, leaving one that exists as it is (a live fault's toxics survive)."""
+    from gameday.faults.toxiproxy_client import ToxiproxyClient
+
+    wanted = proxies(config)
+    with ToxiproxyClient(config.url(config.toxiproxy_port)) as client:
+        have = client.proxies()
+        # /populate replaces a proxy it names, toxics and all: send only the missing or different ones.
+        missing = [
+            p for p in wanted
+            if p["name"] not in have
+            or (have[p["name"]].listen, have[p["name"]].upstream) != (p["listen"], p["upstream"])
+        ]
+        if missing:
+            client.populate(missing)
 
 
 def _tar(files: Mapping[str, tuple[str, int]]) -> bytes:
@@ -315,7 +320,7 @@ def _last_health_output(state: Mapping[str, Any]) -> str:
     return " ".join(str(log[-1].get("Output", "")).split())[-160:]
 
 
-def _checkout_checks(url: str) -> str:
+def checkout_checks(url: str) -> str:
     """checkout's own view of its dependencies: ``postgres, redis, spool ok`` or what is failing."""
     import httpx
 
