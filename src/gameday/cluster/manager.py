@@ -166,6 +166,7 @@ class LocalCluster:
 
     def _up_real_node(self, api: LocalAPI, binaries: dict[str, Path], running: set[str], deadline: float) -> None:
         self.node.write_files()
+        self.node.make_cgroups()
         self._start("containerd", binaries, running)
         self._wait("containerd", self.node.containerd_ready, deadline)
         self.node.ensure_pause_image()
@@ -317,6 +318,7 @@ class LocalCluster:
                 self.pid_file(part).unlink(missing_ok=True)
             if part == "containerd":
                 self.node.unmount()
+                self.node.remove_cgroups()
         return stopped
 
 

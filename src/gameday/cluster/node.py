@@ -15,6 +15,7 @@ What this machine needed is in docs/kubernetes.md ("A real node").
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -37,6 +38,7 @@ PAUSE_IMAGE = "gameday.local/pause:1"
 CRI_NAMESPACE = "k8s.io"
 """containerd's namespace for the kubelet's containers (and for images the kubelet may use)."""
 CNI_BIN = Path("/usr/lib/cni")
+CGROUP_FS = Path("/sys/fs/cgroup")
 SOCKET_PATH_MAX = 100
 """A unix socket path longer than ~107 bytes cannot be bound; leave room for ``.ttrpc``."""
 
@@ -71,6 +73,45 @@ class RealNode:
             raise EnvironmentProblem(f"the state folder's path is too long for containerd's socket ({self.socket}); "
                                      "set GAMEDAY_STATE_DIR to a shorter folder")
 
+    @property
+    def cgroup_root(self) -> str:
+        """This node's own cgroup parent (the kubelet's ``cgroupRoot``), named after its folder. With the default
+        (``/``) every real node on the machine shares ``/kubepods``, and each kubelet takes the others' pod cgroups
+        for orphans of its own and kills their processes: two clusters (two test sessions) broke each other's
+        pods ("cgroup deleted", "cannot start a stopped process")."""
+        return "/gameday-" + hashlib.sha256(str(self.dir.resolve()).encode()).hexdigest()[:10]
+
+    def _cgroup_dirs(self) -> list[Path]:
+        name = self.cgroup_root.lstrip("/")
+        if (CGROUP_FS / "cgroup.controllers").exists():  # cgroup v2 only: one hierarchy
+            return [CGROUP_FS / name]
+        return [h / name for h in sorted(CGROUP_FS.iterdir()) if h.name != "unified" and (h / "cgroup.procs").exists()]
+
+    def make_cgroups(self) -> None:
+        """Create the node's cgroup parent in every hierarchy (the kubelet refuses a ``cgroupRoot`` that is missing)."""
+        for folder in self._cgroup_dirs():
+            try:
+                folder.mkdir(exist_ok=True)
+                if folder.parent.name == "cpuset":  # a cpuset cgroup takes no task until it has cpus and mems
+                    for key in ("cpuset.cpus", "cpuset.mems"):
+                        if not (folder / key).read_text().strip():
+                            (folder / key).write_text((folder.parent / key).read_text())
+            except OSError as exc:
+                raise EnvironmentProblem(f"cannot make the real node's cgroup {folder}: {exc.strerror or exc}") from exc
+
+    def remove_cgroups(self) -> list[Path]:
+        """Remove the node's cgroups (empty once its containers are gone), deepest first; the ones left."""
+        left = []
+        for folder in self._cgroup_dirs():
+            if not folder.is_dir():
+                continue
+            for path, _, _ in os.walk(folder, topdown=False):
+                try:
+                    os.rmdir(path)
+                except OSError:
+                    left.append(Path(path))
+        return left
+
     def write_files(self) -> None:
         for folder in ("cni", "containerd/root", "containerd/state", "containerd/runc", "kubelet"):
             (self.dir / folder).mkdir(parents=True, exist_ok=True)
@@ -85,7 +126,7 @@ class RealNode:
         (self.dir / "containerd.toml").write_text(containerd, encoding="utf-8")
         kubelet = Template((files / "kubelet.yaml").read_text("utf-8")).substitute(
             port=self.config.kubelet_port, healthz_port=self.config.kubelet_healthz_port, socket=self.socket,
-            ca=self.certs / "ca.crt", taint=NODE_TAINT)
+            ca=self.certs / "ca.crt", taint=NODE_TAINT, cgroup_root=self.cgroup_root)
         (self.dir / "kubelet.yaml").write_text(kubelet, encoding="utf-8")
 
     def args(self, part: str) -> list[str]:
