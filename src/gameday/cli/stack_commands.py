@@ -111,9 +111,15 @@ def cmd_stack_status(args: argparse.Namespace) -> int:
 def cmd_stack_file(args: argparse.Namespace) -> int:
     """Write (or print) the demo stack's stack file for the stack as configured now."""
     from gameday.stack.config import StackConfig
-    from gameday.stack.stackfile import demo_stack_file
+    from gameday.stack.stackfile import demo_stack_file, kubernetes_stack_file
 
-    text = demo_stack_file(StackConfig.from_env(os.environ))
+    config = StackConfig.from_env(os.environ)
+    if args.platform == "kubernetes":
+        from gameday.cluster.config import ClusterConfig
+
+        text = kubernetes_stack_file(config, ClusterConfig.from_env(os.environ).kubeconfig, os.environ)
+    else:
+        text = demo_stack_file(config)
     write_output(text, args.output)
     return 0
 
@@ -177,6 +183,7 @@ def register(sub: Any) -> None:
     q.set_defaults(func=cmd_stack_status)
     q = stack_sub.add_parser("file", help="print the stack file (stacks/demo.yaml) for the stack as configured now")
     q.add_argument("-o", "--output", help="write it to this file (e.g. stacks/demo.yaml) instead of stdout")
+    _platform_option(q)
     q.set_defaults(func=cmd_stack_file)
 
     p = sub.add_parser("demo", help="bring the demo stack up if needed and run a demo scenario end to end")

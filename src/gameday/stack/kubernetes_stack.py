@@ -35,8 +35,9 @@ DOWN_TIMEOUT = 120.0
 STARTING_S = 60.0
 """A pod not Ready this long after its container started is ``unhealthy``, before that ``starting``
 (Docker's health check has the same start period)."""
-FATAL_WAITING = frozenset({"ErrImageNeverPull", "InvalidImageName", "CreateContainerConfigError",
-                           "CreateContainerError", "RunContainerError"})
+FATAL_WAITING = frozenset({"ErrImageNeverPull", "InvalidImageName", "CreateContainerConfigError"})
+"""Reasons a pod waits that no retry cures. Others (RunContainerError: once "cannot start a stopped process"
+on this busy machine) the kubelet retries; a crash loop still ends ``up`` early."""
 CRASH_LOOPS = 3
 """Restarts in a crash loop after which ``up`` gives up on a part instead of waiting for its deadline."""
 

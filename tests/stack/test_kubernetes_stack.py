@@ -1,0 +1,241 @@
+"""The demo stack on Kubernetes, for real: a local cluster with a real node of the module's own, the demo images
+copied into its containerd, six pods serving on 127.0.0.1, a deleted PostgreSQL pod brought back by its
+StatefulSet, Prometheus scraping, and ``down`` leaving no object, process, port or data behind.
+
+One cluster and one copy of the stack (its own name, ports and state folder) for the module; the last test
+takes the stack down and checks what is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import pytest
+
+from gameday.cluster.manager import LocalCluster
+from gameday.cluster.node import NODE_NAME
+from gameday.errors import EnvironmentProblem
+from gameday.stack.config import StackConfig
+from gameday.stack.kubernetes import namespace, pgdata_dir
+from gameday.stack.kubernetes_stack import KubernetesStack
+from gameday.stack.node_images import ensure_node_images, node_name
+from gameday.stack.parts import part_names, parts
+from gameday.testing import free_ports
+from tests.local_cluster import cluster_config
+from tests.stack.conftest import PORT_VARS
+
+pytestmark = [pytest.mark.kubernetes, pytest.mark.slow, pytest.mark.docker]
+
+
+def low_free_ports(n: int) -> list[int]:
+    """``n`` free ports below the kernel's ephemeral range (32768-60999): a port picked by bind(0) can be taken
+    meanwhile as the local port of an outgoing connection (the API server's and kubelet's are many), and then
+    Toxiproxy cannot listen on it."""
+    socks: list[socket.socket] = []
+    try:
+        for port in random.sample(range(20000, 32000), 200):
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)
+            if len(socks) == n:
+                return [s.getsockname()[1] for s in socks]
+        raise AssertionError("no free ports below 32000")
+    finally:
+        for s in socks:
+            s.close()
+
+
+@dataclass
+class Up:
+    stack: KubernetesStack
+    environ: dict[str, str]
+    seconds: float
+    """``up`` from nothing (images already copied): what the stack-up time measures."""
+
+
+@pytest.fixture(scope="module")
+def kube(tmp_path_factory: pytest.TempPathFactory, docker_client: Any, demo_images: list[str]) -> Iterator[Up]:
+    if os.geteuid() != 0 or shutil.which("containerd") is None:
+        pytest.skip("the real node needs root and containerd (setup.sh installs it)")
+    state = tmp_path_factory.mktemp("kstack")
+    config = cluster_config(state / "cluster", nodes=1)
+    kubelet, healthz, stream = free_ports(3)
+    cluster = LocalCluster(replace(config, real_node=True, kubelet_port=kubelet, kubelet_healthz_port=healthz,
+                                   containerd_stream_port=stream))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GAMEDAY_DEMO_", "GAMEDAY_CLUSTER_"))}
+    environ |= {"GAMEDAY_DEMO_STACK": f"k8stest-{secrets.token_hex(3)}", "GAMEDAY_STATE_DIR": str(state)}
+    for var, port in zip(PORT_VARS, low_free_ports(len(PORT_VARS)), strict=True):
+        environ[f"GAMEDAY_DEMO_{var}_PORT"] = str(port)
+    stack_config = StackConfig.from_env(environ)
+    stack = KubernetesStack(stack_config, cluster,
+                            prepare=lambda: ensure_node_images(docker_client, cluster.node, demo_images, log=print))
+    try:
+        cluster.up(timeout=300)
+        started = time.monotonic()
+        ensure_node_images(docker_client, cluster.node, demo_images, log=print)
+        print(f"images copied into the node in {time.monotonic() - started:.1f} s")
+        started = time.monotonic()
+        stack.up(timeout=300)
+        seconds = time.monotonic() - started
+        print(f"stack up (images there) in {seconds:.1f} s")
+        yield Up(stack, environ, seconds)
+    finally:
+        with contextlib.suppress(Exception):
+            stack.down()
+        cluster.down()
+
+
+def api_get(up: Up, path: str) -> Any:
+    with contextlib.closing(up.stack.cluster.api()) as api:
+        return api.get(path)
+
+
+def pods(up: Up, part: str) -> list[dict[str, Any]]:
+    found = api_get(up, f"/api/v1/namespaces/{up.stack.namespace}/pods?labelSelector=gameday.part%3D{part}")
+    return list(found["items"])
+
+
+def ready_uids(up: Up, part: str) -> list[str]:
+    return [p["metadata"]["uid"] for p in pods(up, part) if not p["metadata"].get("deletionTimestamp")
+            and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))]
+
+
+def until(predicate: Callable[[], Any], what: str, timeout: float = 180.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError, EnvironmentProblem, KeyError, ValueError):
+            value = predicate()
+            if value:
+                return value
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout:g} s: {what}")
+
+
+def checkout(up: Up, path: str = "/health", **kwargs: Any) -> httpx.Response:
+    method = "POST" if "json" in kwargs else "GET"
+    return httpx.request(method, up.stack.config.url(up.stack.config.checkout_port, path), timeout=5,
+                         trust_env=False, **kwargs)
+
+
+def cli(up: Up, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gameday", *args], env={**up.environ, "COLUMNS": "200"},
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_the_stack_comes_up_on_the_real_node_and_checkout_answers_through_toxiproxy(kube: Up) -> None:
+    assert all(s.healthy for s in kube.stack.status())
+    for name in part_names():
+        (pod,) = pods(kube, name)
+        assert pod["spec"]["nodeName"] == NODE_NAME and pod["spec"]["hostNetwork"] is True, name
+    config = kube.stack.config
+    health = checkout(kube)
+    assert health.status_code == 200 and health.json()["checks"] == {"postgres": "ok", "redis": "ok", "spool": "ok"}
+    proxies = httpx.get(config.url(config.toxiproxy_port, "/proxies"), timeout=5, trust_env=False).json()
+    assert {p: proxies[p]["listen"] for p in ("postgres", "redis")} == {
+        "postgres": f"127.0.0.1:{config.postgres_proxy_port}", "redis": f"127.0.0.1:{config.redis_proxy_port}"}
+    order = checkout(kube, "/orders", json={"product_id": 1, "quantity": 2})
+    assert order.status_code == 201, order.text
+
+
+def test_the_images_are_copied_once_per_docker_image_id(kube: Up, docker_client: Any, demo_images: list[str]) -> None:
+    again = ensure_node_images(docker_client, kube.stack.cluster.node, demo_images)
+    assert [r.copied for r in again] == [False] * len(demo_images)
+    labels = kube.stack.cluster.node.image_labels()
+    for tag in demo_images:
+        assert labels[node_name(tag)]["gameday.docker-id"] == docker_client.images.get(tag).id
+
+
+def test_prometheus_scrapes_every_target_and_sends_to_the_stacks_alertmanager(kube: Up) -> None:
+    config = kube.stack.config
+
+    def targets() -> list[tuple[str, str]] | None:
+        data = httpx.get(config.url(config.prometheus_port, "/api/v1/targets"), timeout=5, trust_env=False).json()
+        found = sorted((t["labels"]["job"], t["health"]) for t in data["data"]["activeTargets"])
+        return found if found and all(health == "up" for _, health in found) else None
+
+    assert [job for job, _ in until(targets, "every target up")] == ["alertmanager", "checkout", "prometheus",
+                                                                      "toxiproxy"]
+    managers = httpx.get(config.url(config.prometheus_port, "/api/v1/alertmanagers"), timeout=5,
+                         trust_env=False).json()["data"]["activeAlertmanagers"]
+    assert [m["url"] for m in managers] == [f"http://127.0.0.1:{config.alertmanager_port}/api/v2/alerts"]
+
+
+def test_a_deleted_postgres_pod_is_brought_back_by_its_statefulset_with_its_data_and_checkout_recovers(kube: Up) -> None:
+    before = checkout(kube, "/orders", json={"product_id": 2, "quantity": 1}).json()["id"]
+    (old,) = ready_uids(kube, "postgres")
+    started = time.monotonic()
+    with contextlib.closing(kube.stack.cluster.api()) as api:
+        api.delete(f"/api/v1/namespaces/{kube.stack.namespace}/pods/postgres-0")
+    until(lambda: old not in ready_uids(kube, "postgres"), "the old pod is no longer Ready", timeout=60)
+    (new,) = until(lambda: ready_uids(kube, "postgres"), "a new PostgreSQL pod is Ready")
+    replaced = time.monotonic() - started
+    assert new != old
+    until(lambda: checkout(kube).status_code == 200, "checkout is healthy again", timeout=60)
+    recovered = time.monotonic() - started
+    print(f"postgres pod replaced and Ready in {replaced:.1f} s; checkout healthy again after {recovered:.1f} s")
+    after = checkout(kube, "/orders", json={"product_id": 2, "quantity": 1})
+    assert after.status_code == 201 and after.json()["id"] > before, "the database kept its data"
+
+
+def test_up_again_changes_nothing_and_status_says_every_part_is_healthy(kube: Up) -> None:
+    until(lambda: all(s.healthy for s in kube.stack.status()), "every part is Ready (after the last test)")
+    uids = {name: [p["metadata"]["uid"] for p in pods(kube, name)] for name in part_names()}
+    statuses = kube.stack.up(timeout=120)
+    assert all(s.healthy for s in statuses)
+    assert {name: ready_uids(kube, name) for name in part_names()} == uids, "no pod was replaced"
+    result = cli(kube, "stack", "status", "--platform", "kubernetes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in part_names():
+        assert name in result.stdout
+    env_text = kube.stack.config.env_file.read_text()
+    password = next(line.split("=", 1)[1] for line in env_text.splitlines() if "PG_ADMIN_PASSWORD=" in line)
+    assert password not in result.stdout + result.stderr
+
+
+def test_up_refuses_a_port_in_use_before_it_makes_anything(kube: Up, tmp_path) -> None:
+    """Another copy of the stack whose checkout port the running one holds (as the same stack on Docker would)."""
+    ports = dict(zip(("postgres", "redis", "toxiproxy", "postgres_proxy", "redis_proxy", "prometheus", "alertmanager",
+                      "webhook"), low_free_ports(8), strict=True))
+    other = replace(kube.stack.config, stack=f"{kube.stack.config.stack}-b", state_dir=tmp_path / "b",
+                    checkout_port=kube.stack.config.checkout_port, **{f"{k}_port": v for k, v in ports.items()})
+    stack = KubernetesStack(other, kube.stack.cluster)
+    with pytest.raises(EnvironmentProblem, match=f"port 127.0.0.1:{other.checkout_port} for checkout"):
+        stack.up(timeout=30)
+    with contextlib.closing(kube.stack.cluster.api()) as api:
+        assert api.get_or_none(f"/api/v1/namespaces/{namespace(other)}") is None
+
+
+def test_down_removes_the_namespace_and_leaves_no_process_port_or_data(kube: Up) -> None:
+    config = kube.stack.config
+    assert pgdata_dir(config).is_dir()
+    started = time.monotonic()
+    result = cli(kube, "stack", "down", "--platform", "kubernetes")
+    print(f"stack down in {time.monotonic() - started:.1f} s")
+    assert result.returncode == 0, result.stderr
+    assert "removed 6 workloads" in result.stdout
+    with contextlib.closing(kube.stack.cluster.api()) as api:
+        assert api.get_or_none(f"/api/v1/namespaces/{kube.stack.namespace}") is None
+    for part in parts(config):
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", part.port)) != 0, f"{part.name} still listens"
+    tasks = kube.stack.cluster.node.ctr("tasks", "list", "--quiet").stdout.split()
+    assert len(tasks) == 0, "every container of the stack has exited"
+    assert not pgdata_dir(config).exists()
+    status = cli(kube, "stack", "status", "--platform", "kubernetes")
+    assert status.returncode == 1 and "missing" in status.stdout
