@@ -140,3 +140,34 @@ def test_every_object_has_an_api_path() -> None:
     assert paths[0] == "/api/v1/namespaces/gameday-demo"
     assert "/apis/apps/v1/namespaces/gameday-demo/statefulsets/postgres" in paths
     assert "/api/v1/namespaces/gameday-demo/secrets/stack-env" in paths
+
+
+def test_the_shipped_kubernetes_stack_file_is_the_one_written_for_the_default_configuration(tmp_path: Path) -> None:
+    from gameday.cluster.config import ClusterConfig
+    from gameday.stack.stackfile import kubernetes_stack_file
+
+    environ = {"HOME": str(tmp_path)}
+    shipped = (Path(__file__).parents[2] / "stacks" / "demo-kubernetes.yaml").read_text(encoding="utf-8")
+    assert shipped == kubernetes_stack_file(StackConfig.from_env(environ), ClusterConfig.from_env(environ).kubeconfig,
+                                            environ), (
+        "stacks/demo-kubernetes.yaml is stale: run `gameday stack file --platform kubernetes -o "
+        "stacks/demo-kubernetes.yaml` with no GAMEDAY_DEMO_* or GAMEDAY_STATE_DIR set")
+    assert 'kubeconfig: "~/.local/state/gameday/cluster/kubeconfig"' in shipped
+
+
+def test_the_kubernetes_stack_files_targets_are_the_stacks_workloads_and_validate(tmp_path: Path) -> None:
+    from gameday.scenario.stackfile import load_stack_file
+    from gameday.stack.stackfile import kubernetes_stack_file
+
+    config = replace(StackConfig(), stack="other")
+    path = tmp_path / "stacks" / "demo-kubernetes.yaml"
+    path.parent.mkdir()
+    path.write_text(kubernetes_stack_file(config, tmp_path / "kubeconfig", {"HOME": "/nowhere"}))
+    stack = load_stack_file(path)
+    postgres = stack.targets["postgres"]
+    assert (postgres.platform, postgres.namespace, postgres.kind, postgres.name) == (
+        "kubernetes", "gameday-other", "StatefulSet", "postgres")
+    assert stack.targets["checkout"].kind == "Deployment"
+    assert stack.allow is not None and stack.allow["kubernetes"] == [
+        "gameday-other/checkout", "gameday-other/postgres", "gameday-other/redis"]
+    assert stack.platforms["kubernetes"] == {"kubeconfig": str(tmp_path / "kubeconfig")}

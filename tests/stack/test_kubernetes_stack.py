@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -133,9 +134,9 @@ def checkout(up: Up, path: str = "/health", **kwargs: Any) -> httpx.Response:
                          trust_env=False, **kwargs)
 
 
-def cli(up: Up, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(up: Up, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "gameday", *args], env={**up.environ, "COLUMNS": "200"},
-                          capture_output=True, text=True, timeout=300, check=False)
+                          capture_output=True, text=True, timeout=300, check=False, cwd=cwd)
 
 
 def test_the_stack_comes_up_on_the_real_node_and_checkout_answers_through_toxiproxy(kube: Up) -> None:
@@ -219,6 +220,43 @@ def test_up_refuses_a_port_in_use_before_it_makes_anything(kube: Up, tmp_path) -
         stack.up(timeout=30)
     with contextlib.closing(kube.stack.cluster.api()) as api:
         assert api.get_or_none(f"/api/v1/namespaces/{namespace(other)}") is None
+
+
+SCENARIO = """\
+version: 1
+name: k8s-postgres-pod-delete
+stack: demo-kubernetes
+steady_state:
+  probes:
+    - name: checkout-health
+      http: {endpoint: checkout, path: /health, timeout: 3s}
+      interval: 500ms
+  healthy_checks: 2
+  timeout: 60s
+faults:
+  - name: delete-postgres
+    kind: pod_delete
+    target: postgres
+    duration: 5s
+expect:
+  recovers_within: 60s
+"""
+
+
+def test_a_scenario_deletes_the_postgres_pod_through_the_stack_file_and_checkout_recovers(kube: Up, tmp_path) -> None:
+    """``stack file --platform kubernetes`` names the stack's workloads so that a scenario's pod_delete reaches the
+    real pod (the allowlist and the gameday.allowed label both let it) and the run sees checkout recover."""
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "scenarios").mkdir()
+    written = cli(kube, "stack", "file", "--platform", "kubernetes", "-o", "stacks/demo-kubernetes.yaml", cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    assert str(kube.stack.cluster.config.kubeconfig) in (tmp_path / "stacks" / "demo-kubernetes.yaml").read_text()
+    (tmp_path / "scenarios" / "pg.yaml").write_text(SCENARIO)
+    (old,) = ready_uids(kube, "postgres")
+    run = cli(kube, "run", "scenarios/pg.yaml", "--reports", "reports", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert old not in [p["metadata"]["uid"] for p in pods(kube, "postgres")], "the run deleted the real pod"
+    until(lambda: ready_uids(kube, "postgres"), "the replacement is Ready")
 
 
 def test_down_removes_the_namespace_and_leaves_no_process_port_or_data(kube: Up) -> None:
