@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gameday.cluster.node import NODE_TAINT
+from gameday.kubernetes.platform import KubernetesTarget
 from gameday.stack.config import StackConfig
 from gameday.stack.kubernetes import (
     TOXIPROXY_CONFIG,
@@ -164,10 +165,10 @@ def test_the_kubernetes_stack_files_targets_are_the_stacks_workloads_and_validat
     path.parent.mkdir()
     path.write_text(kubernetes_stack_file(config, tmp_path / "kubeconfig", {"HOME": "/nowhere"}))
     stack = load_stack_file(path)
-    postgres = stack.targets["postgres"]
-    assert (postgres.platform, postgres.namespace, postgres.kind, postgres.name) == (
-        "kubernetes", "gameday-other", "StatefulSet", "postgres")
-    assert stack.targets["checkout"].kind == "Deployment"
+    postgres, checkout = stack.targets["postgres"], stack.targets["checkout"]
+    assert isinstance(postgres, KubernetesTarget) and isinstance(checkout, KubernetesTarget)
+    assert (postgres.namespace, postgres.kind, postgres.name) == ("gameday-other", "StatefulSet", "postgres")
+    assert checkout.kind == "Deployment"
     assert stack.allow is not None and stack.allow["kubernetes"] == [
         "gameday-other/checkout", "gameday-other/postgres", "gameday-other/redis"]
     assert stack.platforms["kubernetes"] == {"kubeconfig": str(tmp_path / "kubeconfig")}

@@ -211,10 +211,11 @@ def test_up_again_changes_nothing_and_status_says_every_part_is_healthy(kube: Up
 
 def test_up_refuses_a_port_in_use_before_it_makes_anything(kube: Up, tmp_path) -> None:
     """Another copy of the stack whose checkout port the running one holds (as the same stack on Docker would)."""
-    ports = dict(zip(("postgres", "redis", "toxiproxy", "postgres_proxy", "redis_proxy", "prometheus", "alertmanager",
-                      "webhook"), low_free_ports(8), strict=True))
+    p = low_free_ports(8)
     other = replace(kube.stack.config, stack=f"{kube.stack.config.stack}-b", state_dir=tmp_path / "b",
-                    checkout_port=kube.stack.config.checkout_port, **{f"{k}_port": v for k, v in ports.items()})
+                    checkout_port=kube.stack.config.checkout_port, postgres_port=p[0], redis_port=p[1],
+                    toxiproxy_port=p[2], postgres_proxy_port=p[3], redis_proxy_port=p[4], prometheus_port=p[5],
+                    alertmanager_port=p[6], webhook_port=p[7])
     stack = KubernetesStack(other, kube.stack.cluster)
     with pytest.raises(EnvironmentProblem, match=f"port 127.0.0.1:{other.checkout_port} for checkout"):
         stack.up(timeout=30)
