@@ -1,21 +1,24 @@
-"""SIGKILL the harness during rollout_break and secret_revoke on a local cluster, then check on the cluster that
-nothing is left broken (issue 15 item 7, for these two kinds).
+"""SIGKILL the harness during rollout_break, secret_revoke, pod_delete and scale on a local cluster, then check on
+the cluster that nothing is left broken (issue 15 item 7, for these kinds).
 
 A cluster of its own (``benchmarks.k8s_scale.bench_cluster``: free ports, a temporary state folder). Each trial
 gets a fresh namespace labelled ``gameday.allowed=true`` holding what its kind breaks: a Deployment of 2 replicas,
 rolled out (``rollout_break``, ``how`` alternating image and readiness), or a Secret with a random key value
-(``secret_revoke``). It starts ``python -m gameday run`` on a 2 s fault (stack file, heartbeat_timeout 3 s) and
+(``secret_revoke``), or a Deployment of 3 replicas, ready (``pod_delete`` of 2 pods, ``scale`` to 1). It starts ``python -m gameday run`` on a 2 s fault (stack file, heartbeat_timeout 3 s) and
 SIGKILLs it, aimed in turn at the inject call (after ``fault.intended`` appears in the run's timeline) and at
 the revert call (after ``revert.started``), with a random delay of up to ``--window`` (100 ms). Then only the watchdog acts (no
 ``gameday cleanup``).
 
 Judged on the cluster, never on the journal: the Deployment's pod template as it was before the run and its
 rollout complete, no pod template carrying a ``gameday.fault-token``; the Secret's key holding exactly its prior
-bytes and no backup Secret left. A trial fails if that is not so 60 s after the kill, if it is broken again once
+bytes and no backup Secret left; the Deployment of ``pod_delete`` and ``scale`` back at 3 replicas, all ready
+(``pod_delete``'s revert has nothing to do: its controller replaces the pods). A trial fails if that is not so 60 s after the kill, if it is broken again once
 the watchdog has left, or if a journal still holds a pending fault. Where the run was at the kill is read from
 its timeline (``benchmarks.kill_harness.phase_at``).
 
-    python -m benchmarks.kill_k8s_faults --trials 28          # 14 per kind, half aimed at inject, half at revert
+    python -m benchmarks.kill_k8s_faults --trials 28 --kinds rollout_break,secret_revoke   # 14 per kind, half at
+                                                                                            # inject, half at revert
+    python -m benchmarks.kill_k8s_faults --trials 24 --kinds pod_delete,scale
     python -m benchmarks.kill_k8s_faults --trials 12 --kinds secret_revoke --aims inject --window 0.4
 """
 
@@ -51,7 +54,9 @@ from gameday.cluster.manager import LocalCluster
 from gameday.engine.journal import pending_faults
 from gameday.kubernetes.faults.rollout import rollout_state
 
-KINDS = ["rollout_break", "secret_revoke"]
+KINDS = ["rollout_break", "secret_revoke", "pod_delete", "scale"]
+REPLICAS = 3
+"""pod_delete's and scale's Deployment: scale takes it to 1, pod_delete deletes 2 of its pods."""
 RESTORE_DEADLINE = 60.0
 WATCHDOG_EXIT_DEADLINE = 60.0
 
@@ -87,6 +92,17 @@ class Target:
                     raise SystemExit(f"Deployment {self.namespace}/web did not roll out in 120 s")
                 time.sleep(0.1)
             self.template = self._deployment().spec.template.to_dict()
+        elif kind in ("pod_delete", "scale"):
+            kube.create(codecs.from_dict({
+                "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": self.namespace},
+                "spec": {"replicas": REPLICAS, "selector": {"matchLabels": {"app": "web"}}, "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "app", "image": "nginx:1.25"}]}}}}))
+            deadline = time.monotonic() + 120
+            while self.broken():
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"Deployment {self.namespace}/web not ready in 120 s: {self.broken()}")
+                time.sleep(0.1)
         else:
             self.prior = os.urandom(24)
             kube.create(Secret(metadata=ObjectMeta(name="db", namespace=self.namespace),
@@ -96,16 +112,26 @@ class Target:
         return self.kube.get(Deployment, "web", namespace=self.namespace)
 
     def fault(self) -> dict[str, Any]:
+        if self.kind == "pod_delete":
+            return {"kind": "pod_delete", "target": "it", "duration": "2s", "args": {"count": 2, "grace_period": 0}}
+        if self.kind == "scale":
+            return {"kind": "scale", "target": "it", "duration": "2s", "args": {"replicas": 1}}
         if self.kind == "rollout_break":
             return {"kind": "rollout_break", "target": "it", "duration": "2s", "args": {"how": self.how}}
         return {"kind": "secret_revoke", "target": "it", "duration": "2s", "args": {"key": "password"}}
 
     def target(self) -> dict[str, Any]:
-        kind, name = ("Deployment", "web") if self.kind == "rollout_break" else ("Secret", "db")
+        kind, name = ("Secret", "db") if self.kind == "secret_revoke" else ("Deployment", "web")
         return {"platform": "kubernetes", "namespace": self.namespace, "kind": kind, "name": name}
 
     def broken(self) -> str:
         """What is still broken, in words; "" when the object is exactly as before."""
+        if self.kind in ("pod_delete", "scale"):
+            dep = self._deployment()
+            ready = (dep.status.readyReplicas or 0) if dep.status else 0
+            if dep.spec.replicas != REPLICAS:
+                return f"{dep.spec.replicas} replicas, not {REPLICAS}"
+            return "" if ready == REPLICAS else f"{ready} of {REPLICAS} ready"
         if self.kind == "rollout_break":
             dep = self._deployment()
             if dep.spec.template.to_dict() != self.template:
@@ -148,7 +174,7 @@ def wait(predicate: Callable[[], bool], limit: float) -> bool:
 
 def trial(cluster: LocalCluster, kube: Client, kind: str, aim: str, how: str, rng: random.Random,
           work: Path, window: float) -> Trial:
-    result = Trial(kind if kind == "secret_revoke" else f"{kind} ({how})", aim)
+    result = Trial(f"{kind} ({how})" if kind == "rollout_break" else kind, aim)
     target = Target(kube, kind, how)
     reports = work / f"reports-{uuid.uuid4().hex[:6]}"
     try:
