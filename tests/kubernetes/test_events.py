@@ -4,11 +4,13 @@ with its own time; nothing from before the run, nothing about other workloads; a
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import Event as CoreEvent
 from lightkube.resources.core_v1 import Pod
 
 from gameday import events as ev
@@ -22,32 +24,43 @@ from gameday.scenario.loader import load_scenario
 from gameday.scenario.model import Scenario
 from gameday.testing import MemoryFaults, memory_scenario, run_options
 from gameday.timeline import Event, read_timeline
-from tests.kubernetes.helpers import kubernetes_stack, make_deployment, pod_names, wait_for
+from tests.kubernetes.helpers import ALLOWED, kubernetes_stack, make_deployment, pod_names, wait_for
 
 pytestmark = pytest.mark.kubernetes
 
 
-def drill(folder: Path, cluster: LocalCluster, namespace: str, faults: MemoryFaults) -> Scenario:
-    """A drill whose fault (the test plays it) is on the Deployment web, judged by web's ready pods."""
+def drill(folder: Path, cluster: LocalCluster, namespace: str, faults: MemoryFaults | None = None, *,
+          fault: str = "{kind: memory, target: web, duration: 5m}") -> Scenario:
+    """A drill with one fault on the Deployment web (by default one the test plays), judged by web's ready pods."""
     kubernetes_stack(folder / "stacks" / "shop.yaml", cluster,
                      targets=f"  web: {{platform: kubernetes, namespace: {namespace}, kind: Deployment, name: web}}",
                      allow=f"[{namespace}/web]")
     path = folder / "drill.yaml"
-    path.write_text("""\
+    path.write_text(f"""\
 version: 1
 name: pod-gone
 stack: shop
 steady_state:
   probes:
     - name: web-pods
-      kubernetes: {target: web, ready_pods: {at_least: 2}}
+      kubernetes: {{target: web, ready_pods: {{at_least: 2}}}}
       interval: 250ms
 faults:
-  - {kind: memory, target: web, duration: 5m}
+  - {fault}
 expect:
   recovers_within: 2m
 """)
-    return load_scenario(path, registry=faults.registry())
+    return load_scenario(path, registry=faults.registry() if faults is not None else None)
+
+
+def settled(kube: Client, namespace: str, deployment: str, replicas: int) -> None:
+    """Wait until the controllers have posted the Events of making the Deployment (they post in the background):
+    a run starting later must not take them for its own."""
+    def posted() -> bool:
+        reasons = Counter(str(e.reason) for e in kube.list(CoreEvent, namespace=namespace)
+                          if str(e.involvedObject.name).startswith(f"{deployment}-"))
+        return reasons["SuccessfulCreate"] >= replicas and reasons["Scheduled"] >= replicas
+    wait_for(f"the Events of making {deployment}", posted)
 
 
 def kinds(run_dir: Path) -> list[Event]:
@@ -64,6 +77,7 @@ def test_the_recorder_is_wanted_for_a_fault_on_a_kubernetes_target_only(tmp_path
 def test_a_pod_deleted_in_a_run_shows_in_the_timeline_and_the_report(
         tmp_path: Path, local_cluster: LocalCluster, kube: Client, namespace: str) -> None:
     make_deployment(kube, namespace, "web", replicas=2)  # its own Events happen before the run: not recorded
+    settled(kube, namespace, "web", 2)
     before = pod_names(kube, namespace, {"app": "web"})
     faults = MemoryFaults()
     scenario = drill(tmp_path, local_cluster, namespace, faults)
@@ -111,6 +125,7 @@ def test_a_pod_deleted_in_a_run_shows_in_the_timeline_and_the_report(
 def test_a_flood_is_written_up_to_the_limit_of_a_reason_and_counted_beyond_it(
         tmp_path: Path, local_cluster: LocalCluster, kube: Client, namespace: str) -> None:
     make_deployment(kube, namespace, "web", replicas=2)
+    settled(kube, namespace, "web", 2)
     faults = MemoryFaults()
     scenario = drill(tmp_path, local_cluster, namespace, faults)
     options = run_options(tmp_path, faults=faults, clock=SystemClock(), stop=StopRequest())
@@ -140,3 +155,55 @@ def test_a_flood_is_written_up_to_the_limit_of_a_reason_and_counted_beyond_it(
     report = render_run(result.run_dir).read_text()
     assert f"Not listed one by one (at most {PER_REASON} of a reason, {LIMIT} in all): " in report
     assert f"Scheduled {burst - 2 - PER_REASON}" in report
+
+
+def test_a_real_pod_delete_shows_the_replacement_in_the_timeline_and_the_report(
+        tmp_path: Path, local_cluster: LocalCluster, kube: Client, namespace: str) -> None:
+    make_deployment(kube, namespace, "web", replicas=2, labels=ALLOWED)
+    settled(kube, namespace, "web", 2)
+    before = pod_names(kube, namespace, {"app": "web"})
+    scenario = drill(tmp_path, local_cluster, namespace, fault="{kind: pod_delete, target: web, args: {count: 1}, "
+                                                              "duration: 2s}")
+    result = run_scenario(scenario, run_options(tmp_path, clock=SystemClock()))
+    assert result.outcome is Outcome.PASSED, result.error
+    timeline = read_timeline(result.run_dir / "timeline.jsonl")
+    deleted = next(e.details["deleted"] for e in timeline if e.kind == "kubernetes.workload")
+    replacements = [p for p in pod_names(kube, namespace, {"app": "web"}) if p not in before]
+    assert len(deleted) == 1 and deleted[0] in before and len(replacements) == 1
+    lines = [e.details for e in timeline if e.kind == ev.KUBERNETES_EVENT]
+    created = [d["message"] for d in lines if d["reason"] == "SuccessfulCreate"]
+    assert created == [f"Created pod: {replacements[0]}"], lines
+    assert [d["object"] for d in lines if d["reason"] == "Scheduled"] == [f"Pod/{replacements[0]}"], lines
+    report = render_run(result.run_dir).read_text()
+    assert f"| SuccessfulCreate | Normal | {created[0]} |" in report
+
+
+def test_a_pod_no_node_can_take_shows_as_a_warning_of_its_new_replica_set(
+        tmp_path: Path, local_cluster: LocalCluster, kube: Client, namespace: str) -> None:
+    make_deployment(kube, namespace, "web", replicas=2)
+    faults = MemoryFaults()
+    scenario = drill(tmp_path, local_cluster, namespace, faults)
+    options = run_options(tmp_path, faults=faults, clock=SystemClock(), stop=StopRequest())
+    unschedulable = {"spec": {"template": {"spec": {"nodeSelector": {"gameday-test": "no-such-node"}}}}}
+
+    def on_event(event: Event) -> None:  # the fault the test plays: a rollout whose pods no node can take
+        if event.kind == ev.FAULT_INJECTED:
+            kube.patch(Deployment, "web", unschedulable, namespace=namespace)
+        elif event.kind == ev.KUBERNETES_EVENT and event.details["reason"] == "FailedScheduling":
+            assert options.stop is not None
+            options.stop.end_fault_phase()
+        elif event.kind == ev.REVERT_STARTED:
+            kube.patch(Deployment, "web", {"spec": {"template": {"spec": {"nodeSelector": None}}}},
+                       namespace=namespace)
+
+    options.listeners.append(on_event)
+    result = run_scenario(scenario, options)
+    assert result.outcome is Outcome.PASSED, result.error
+    lines = [e.details for e in kinds(result.run_dir) if e.kind == ev.KUBERNETES_EVENT]
+    failed = [d for d in lines if d["reason"] == "FailedScheduling"]
+    assert failed and failed[0]["type"] == "Warning" and failed[0]["object"].startswith("Pod/web-"), lines
+    assert "didn't match Pod's node affinity/selector" in failed[0]["message"], failed[0]
+    new_sets = {d["object"] for d in lines if d["reason"] == "SuccessfulCreate"}
+    assert len(new_sets) >= 1 and all(o.startswith("ReplicaSet/web-") for o in new_sets)
+    report = render_run(result.run_dir).read_text()
+    assert "| FailedScheduling | Warning |" in report

@@ -52,7 +52,7 @@ class ClusterEventsObserver:
         from gameday.kubernetes.watch import LIMIT, PER_REASON, EventWatch, Scope
 
         scopes = [Scope(name, target) for name, target in sorted(kubernetes_fault_targets(ctx.scenario).items())]
-        watch = EventWatch(ctx.timeline, scopes, cluster_of(ctx.scenario.stack))
+        watch = EventWatch(ctx.timeline, scopes, cluster_of(ctx.scenario.stack), since=ctx.clock.wall())
         ctx.timeline.record(ev.KUBERNETES_EVENTS_WATCHING, actor="kubernetes",
                             targets=[{"target": s.name, "selector": s.target.selector} for s in scopes],
                             namespaces=["(all)" if n == "*" else n for n in watch.namespaces],

@@ -142,6 +142,14 @@ def event_time(event: Any) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
+def first_time(event: Any) -> datetime | None:
+    """When the Event first happened."""
+    when = event.eventTime or event.firstTimestamp or event.metadata.creationTimestamp
+    if not isinstance(when, datetime):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def event_count(event: Any) -> int:
     if event.series is not None and event.series.count:
         return int(event.series.count)
@@ -152,11 +160,13 @@ class Recorder:
     """Decides, once per Event, whether it is about a target, and writes it or counts it. Used from one thread.
 
     What was there before the watch began is not this run's: those Events are noted with their count, and
-    one counts again only when it happens again (its count grows) while the run watches."""
+    one counts again only when it happens again (its count grows) while the run watches. So is one that first
+    happened before ``since`` and reached the API server late (a controller posts its Events in the background)."""
 
-    def __init__(self, timeline: Timeline, scopes: list[Scope]) -> None:
+    def __init__(self, timeline: Timeline, scopes: list[Scope], *, since: datetime) -> None:
         self.timeline = timeline
         self.scopes = scopes
+        self.since = since.replace(microsecond=0)  # most Events' timestamps are whole seconds, cut
         self.before: dict[str, int] = {}
         self.counts: dict[str, int] = {}
         self.ignored: set[str] = set()
@@ -174,6 +184,10 @@ class Recorder:
         uid = str(event.metadata.uid)
         reason, count = str(event.reason or ""), event_count(event)
         if uid in self.ignored or (uid in self.before and count <= self.before[uid]):  # not this run's
+            return
+        first = first_time(event)
+        if uid not in self.before and uid not in self.counts and first is not None and first < self.since:
+            self.before[uid] = count  # it happened before the run; posted late
             return
         if uid in self.counts:
             if count > self.counts[uid]:
@@ -213,8 +227,8 @@ class EventWatch:
     """The watch of one run: ``start`` lists the targets' objects and pods and begins watching; ``stop`` ends it
     and returns what the recorder counted."""
 
-    def __init__(self, timeline: Timeline, scopes: list[Scope], cluster: Cluster) -> None:
-        self.recorder = Recorder(timeline, scopes)
+    def __init__(self, timeline: Timeline, scopes: list[Scope], cluster: Cluster, *, since: datetime) -> None:
+        self.recorder = Recorder(timeline, scopes, since=since)
         self.cluster = cluster
         self.namespaces = namespaces_of(scopes)
         self._loop = asyncio.new_event_loop()
