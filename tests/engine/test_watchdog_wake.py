@@ -49,3 +49,23 @@ def test_without_a_wake_pipe_the_watchdog_polls_as_before(monkeypatch: pytest.Mo
     monkeypatch.setattr(time, "sleep", slept.append)
     assert watchdog._pause(None) is None
     assert slept == [watchdog.POLL_SECONDS]
+
+
+def test_the_watchdog_process_leaves_with_its_log_written_once_the_harness_closes_the_pipe(tmp_path: Path) -> None:
+    """As a run ends: its own process (started as the run starts it) exits 0, its log flushed before it goes."""
+    run_dir = tmp_path / "20261203T120000Z-wake-c3d4"
+    run_dir.mkdir()
+    journal = Journal(run_dir / "journal.jsonl", run_id=run_dir.name, clock=SystemClock(), state_dir=tmp_path / "state")
+    heartbeat = run_dir / "heartbeat"
+    heartbeat.touch()
+    wake_read, wake_write = os.pipe()
+    try:
+        process = watchdog.start_watchdog(journal.path, heartbeat, harness_pid=os.getpid(), state_dir=tmp_path / "state",
+                                          wake_fd=wake_read)
+    finally:
+        os.close(wake_read)
+    journal.close()
+    os.close(wake_write)
+    assert process.wait(timeout=60) == 0
+    log = (run_dir / "watchdog.log").read_text()
+    assert "watching run" in log and log.rstrip().endswith("nothing pending; leaving")
