@@ -373,6 +373,17 @@ KUBERNETES_WORKLOAD: Final = _declare(
              "waited_s": "after: seconds waited for it to recover"})
 
 
+KUBERNETES_ROLLOUT: Final = _declare(
+    "kubernetes.rollout", actor="harness", writer="kubernetes/faults/rollout.py",
+    doc="The workload a rollout_break fault deploys badly, right after inject (during) and after its revert "
+        "(after: once the rollback has rolled out, or after a minute).",
+    details={"fault": _FAULT, "target": "the scenario's target", "phase": "during or after",
+             "workload": "Kind namespace/name", "template": "recorded, bad deploy, or another (someone else's)",
+             "revision": "a Deployment's revision now (its annotation), a StatefulSet's updateRevision; none for a "
+                         "DaemonSet",
+             "complete": "the rollout is complete", "state": "what kubectl rollout status would say",
+             "waited_s": "after: seconds waited for the rollback to roll out"})
+
 # --- the cluster's own Events (kubernetes/events.py: a scenario with a fault on a Kubernetes target) ---------
 
 KUBERNETES_EVENTS_WATCHING: Final = _declare(

@@ -92,6 +92,11 @@ def test_a_run_breaks_and_restores_both_and_no_value_reaches_the_journal_timelin
     run_dir = first_run_dir(reports)
     kinds = [e["kind"] for e in events(run_dir)]
     assert kinds.count("fault.effective") == 2 and kinds.count("fault.reverted") == 2
+    rollouts = {e["details"]["phase"]: e["details"] for e in events(run_dir) if e["kind"] == "kubernetes.rollout"}
+    assert rollouts["during"]["template"] == "bad deploy" and rollouts["during"]["complete"] is False
+    assert rollouts["during"]["revision"] == "2" and rollouts["during"]["workload"] == f"Deployment {shop}/web"
+    assert rollouts["after"]["template"] == "recorded" and rollouts["after"]["complete"] is True
+    assert rollouts["after"]["revision"] == "3", "the recorded ReplicaSet, renumbered as the newest revision"
     assert password(kube, shop) == prior
     assert get(kube, Deployment, "web", shop).spec.template.to_dict() == before
     assert [s.metadata.name for s in listed(kube, Secret, shop)] == ["db"], "the backup is gone"

@@ -19,13 +19,16 @@ differs, and changes nothing. Everything revert needs (the template, the contain
 handle, so the watchdog and ``gameday cleanup`` revert from another process.
 
 ``check`` reads the live rollout: the bad template is the workload's and its rollout has started and not
-completed (``kubectl rollout status`` would still wait, or has given up: ProgressDeadlineExceeded).
+completed (``kubectl rollout status`` would still wait, or has given up: ProgressDeadlineExceeded). Through the
+engine's observation hook the run records ``kubernetes.rollout`` right after inject and after revert (once the
+rollback has rolled out, waited up to a minute).
 """
 
 from __future__ import annotations
 
 import copy
 import secrets
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
@@ -34,6 +37,7 @@ from lightkube.resources.apps_v1 import ControllerRevision, DaemonSet, Deploymen
 from lightkube.resources.core_v1 import Pod
 from pydantic import Field
 
+from gameday import events as ev
 from gameday.errors import FaultError, RevertError, TargetError
 from gameday.faults.base import FaultArgs
 from gameday.handle import FaultHandle
@@ -62,6 +66,8 @@ from gameday.scenario.model import FaultSpec, StackSpec
 BROKEN_IMAGE = "gameday.invalid/broken"
 NEVER_READY = "/gameday.invalid/never-ready"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+RECOVERY_TIMEOUT_S = 60.0
+"""How long the after-revert observation waits for the rollback to roll out."""
 WORKLOADS: Mapping[str, Any] = {"Deployment": Deployment, "StatefulSet": StatefulSet, "DaemonSet": DaemonSet}
 
 
@@ -312,6 +318,28 @@ class RolloutBreak:
         complete, _ = rollout_state(handle.address["kind"], obj)
         return not complete
 
+    def observations(self, handle: FaultHandle, phase: str) -> list[tuple[str, dict[str, Any]]]:
+        """``kubernetes.rollout`` right after inject (during) and after revert, once the rollback has rolled out
+        (or after RECOVERY_TIMEOUT_S); nothing before."""
+        if phase == "before":
+            return []
+        data, client, resource, name, namespace = self._reach(handle)
+        kind, where = handle.address["kind"], _where(handle)
+        start = time.monotonic()
+        while True:
+            with api_call(handle.target, f"read {where}"):
+                obj = read(client, resource, name, namespace)
+            complete, state = rollout_state(kind, obj)
+            if phase == "during" or complete or time.monotonic() - start > RECOVERY_TIMEOUT_S:
+                break
+            time.sleep(0.5)
+        live = template_of(obj)
+        template = "recorded" if live == data["template"] else "bad deploy" if is_ours(live, data) else "another"
+        waited = {"waited_s": round(time.monotonic() - start, 2)} if phase == "after" else {}
+        return [(ev.KUBERNETES_ROLLOUT, {"target": handle.target, "phase": phase, "workload": where,
+                                         "template": template, "revision": _revision_now(kind, obj),
+                                         "complete": complete, "state": state, **waited})]
+
     def revert(self, handle: FaultHandle) -> None:
         """Put the recorded template back; harmless when it is back already; refuses if someone rolled out since."""
         self._restore_template(handle)
@@ -359,6 +387,15 @@ class RolloutBreak:
         address = handle.address
         return (handle.data, connect(address), WORKLOADS[address["kind"]], str(address["name"]),
                 str(address["namespace"]))
+
+
+def _revision_now(kind: str, obj: Any) -> str | None:
+    if kind == "Deployment":
+        revision = (obj.metadata.annotations or {}).get(REVISION_ANNOTATION)
+        return str(revision) if revision is not None else None
+    if kind == "StatefulSet" and obj.status is not None:
+        return str(obj.status.updateRevision) if obj.status.updateRevision else None
+    return None
 
 
 def _where(handle: FaultHandle) -> str:
