@@ -24,6 +24,7 @@ from tests.helpers import (
     write_scenario,
 )
 from tests.kubernetes.kit import NodePool, deployment, running_pods, wait_until
+from tests.kubernetes.test_node_faults import budget
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow]
 
@@ -129,3 +130,40 @@ def test_cleanup_deletes_the_policy_when_harness_and_watchdog_are_both_killed(tm
     done = run_harness("cleanup", "--reports", "reports", cwd=tmp_path, env=env(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
     wait_until("no NetworkPolicy left", lambda: not list(kube.list(NetworkPolicy, namespace=namespace)))
+
+
+def test_the_report_of_an_isolate_run_says_the_policy_was_not_enforced_here(tmp_path: Path, local_cluster,
+                                                                           kube: Client, node_pool: NodePool,
+                                                                           namespace: str) -> None:
+    node_pool.add(1)
+    deployment(kube, namespace, "web", replicas=1, pool=node_pool)
+    path = scenario(tmp_path, local_cluster,
+                    targets={"web": {"platform": "kubernetes", "namespace": namespace, "kind": "Deployment",
+                                     "name": "web"}},
+                    allow=[f"{namespace}/web"],
+                    fault={"kind": "network_isolate", "target": "web", "duration": "2s", "args": {"direction": "egress"}})
+    done = run_harness("run", str(path), "--reports", "reports", cwd=tmp_path, env=env(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = (only_run_dir(tmp_path / "reports") / "report.md").read_text()
+    assert "deny all egress of the pods app=web" in report
+    assert "not enforced here: the policy is created but traffic is not blocked" in report
+    assert not list(kube.list(NetworkPolicy, namespace=namespace))
+
+
+def test_a_drain_a_budget_blocks_fails_the_run_naming_the_pods_and_the_node_is_uncordoned(
+        tmp_path: Path, local_cluster, kube: Client, node_pool: NodePool, namespace: str) -> None:
+    (node,) = node_pool.add(1)
+    deployment(kube, namespace, "web", replicas=2, pool=node_pool)
+    wait_until("2 web pods running", lambda: len(running_pods(kube, namespace, {"app": "web"})) == 2)
+    budget(kube, namespace, {"app": "web"}, max_unavailable=0)
+    path = scenario(tmp_path, local_cluster, targets={"one": {"platform": "kubernetes", "kind": "Node", "name": node}},
+                    allow=[node], fault={"kind": "node_drain", "target": "one", "duration": "10s",
+                                         "args": {"timeout": "2s"}})
+    done = run_harness("run", str(path), "--reports", "reports", cwd=tmp_path, env=env(tmp_path))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "node_drain could not evict 2 pod(s) within 2s" in done.stdout + done.stderr
+    assert "disruption budget" in done.stdout + done.stderr
+    assert not unschedulable(kube, node)
+    kinds = [json.loads(line)["kind"] for line in
+             (only_run_dir(tmp_path / "reports") / "timeline.jsonl").read_text().splitlines()]
+    assert "fault.failed" in kinds and "fault.reverted" in kinds
