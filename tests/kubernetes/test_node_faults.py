@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from lightkube import Client
@@ -265,7 +266,7 @@ def test_count_percent_and_max_pick_the_same_nodes_for_the_same_seed(local_clust
     names = node_pool.add(4)
     stack = stack_for(local_cluster, pool={"kind": "Node", "match_labels": {"pool": node_pool.pool}})
 
-    def chosen(**args: object) -> list[str]:
+    def chosen(**args: Any) -> list[str]:
         return NodeCordon().prepare(fault("node_cordon", "pool", **args), stack).data["cordon"]
 
     assert chosen() == names
