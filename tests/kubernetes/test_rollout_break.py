@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from lightkube import Client, codecs
+from lightkube.models.core_v1 import HTTPGetAction, Probe
 from lightkube.resources.apps_v1 import DaemonSet, Deployment, ReplicaSet, StatefulSet
 from lightkube.resources.core_v1 import Pod
 
@@ -192,3 +193,26 @@ def test_a_statefulset_or_daemonset_is_rolled_back_to_its_recorded_controller_re
     images = {p.spec.containers[0].image for p in listed(kube, Pod, namespace)
               if p.metadata.deletionTimestamp is None}
     assert images == {"nginx:1.25"}
+
+
+def test_a_probe_and_annotations_of_the_teams_own_come_back_exactly(
+        kube: Client, namespace: str, local_cluster: LocalCluster) -> None:
+    dep = deployment("api", namespace, replicas=1)
+    dep.spec.template.metadata.annotations = {"team": "shop"}
+    dep.spec.template.spec.containers[0].readinessProbe = Probe(httpGet=HTTPGetAction(path="/ready", port=8080))
+    kube.create(dep)
+    driver = RolloutBreak()
+    handle = prepared(driver, local_cluster, kind="Deployment", name="api", namespace=namespace,
+                      args={"how": "readiness"})
+    driver.inject(handle)
+    live = get(kube, Deployment, "api", namespace).spec.template
+    assert live.metadata.annotations == {"team": "shop", "gameday.fault-token": handle.data["token"]}
+    assert live.spec.containers[0].readinessProbe.exec.command[0] == "/gameday.invalid/never-ready"
+    assert "readiness probe as it was" in driver.describe_revert(handle)
+
+    driver.revert(handle)
+    after = get(kube, Deployment, "api", namespace).spec.template
+    assert template_of(get(kube, Deployment, "api", namespace)) == handle.data["template"]
+    assert after.metadata.annotations == {"team": "shop"}
+    assert after.spec.containers[0].readinessProbe.httpGet.path == "/ready"
+    assert after.spec.containers[0].readinessProbe.exec is None

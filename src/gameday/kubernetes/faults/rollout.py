@@ -114,9 +114,11 @@ def without_fault(live: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str,
     annotations = _annotations(template)
     if annotations.get(TOKEN_ANNOTATION) == data["token"]:
         annotations.pop(TOKEN_ANNOTATION)
-        template.setdefault("metadata", {})["annotations"] = annotations or None
-        if recorded.get("metadata", {}).get("annotations") is None and not annotations:
-            template["metadata"].pop("annotations", None)
+        metadata = template.setdefault("metadata", {})
+        if annotations:
+            metadata["annotations"] = annotations
+        else:  # the API server leaves an empty map out, so the recorded template has none
+            metadata.pop("annotations", None)
     index = data["container_index"]
     containers = template["spec"]["containers"]
     if index < len(containers) and containers[index].get("name") == data["container"]:
