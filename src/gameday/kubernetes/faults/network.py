@@ -80,15 +80,19 @@ def enforcement(client: Client, setting: object, nodes: Sequence[str], target: s
         return Enforcement("yes", f"the stack says {SETTING}: true")
     if setting is False:
         return Enforcement("no", f"the stack says {SETTING}: false")
-    with api_errors(target, "look for a network plugin"):
-        names = nodes or [n.metadata.name for n in client.list(Node) if n.metadata and n.metadata.name]
-        local = [n for n in names if _local(client.get(Node, n))]
-        if names and len(local) == len(names):
-            where = "the pods run on" if nodes else "every node is one of"
-            return Enforcement("no", f"{where} the local cluster's nodes (kwok's have no pod network, the real "
-                                     "node's CNI is loopback only)")
-        plugins = sorted({f"{ENFORCERS[prefix]} ({pod})" for pod in _pod_names(client, "kube-system")
-                          for prefix in ENFORCERS if pod.startswith(prefix + "-")})
+    try:
+        with api_errors(target, "look for a network plugin"):
+            names = nodes or [n.metadata.name for n in client.list(Node) if n.metadata and n.metadata.name]
+            local = [n for n in names if _local(client.get(Node, n))]
+            if names and len(local) == len(names):
+                where = "the pods run on" if nodes else "every node is one of"
+                return Enforcement("no", f"{where} the local cluster's nodes (kwok's have no pod network, the real "
+                                         "node's CNI is loopback only)")
+            plugins = sorted({f"{ENFORCERS[prefix]} ({pod})" for pod in _pod_names(client, "kube-system")
+                              for prefix in ENFORCERS if pod.startswith(prefix + "-")})
+    except TargetError as exc:  # FaultError too: a user without nodes or kube-system's pods (RBAC) still isolates
+        return Enforcement("unknown", f"gameday could not look ({exc}); set {SETTING}: true or false in the "
+                                      "stack's platforms.kubernetes")
     if plugins:
         return Enforcement("yes", f"{', '.join(plugins)} runs in kube-system (set {SETTING} to be sure)")
     return Enforcement("unknown", f"no known enforcing network plugin ({', '.join(sorted(set(ENFORCERS.values())))}) "
