@@ -142,7 +142,7 @@ class SecretRevoke:
             raise FaultError(f"key {key} of {where} changed after gameday read it; nothing done", target=handle.target)
         if backup is None:  # durable in the cluster before the key is touched
             backup = self._write_backup(client, handle, live, f"gameday-revoked-{secrets.token_hex(16)}".encode())
-        elif not digest_matches(_value(backup, "value") or b"", data["digest"]):
+        elif _value(backup, "value") != live:  # live was checked against the digest just above
             raise FaultError(f"Secret {namespace}/{data['backup']} exists and does not hold the prior value of "
                              f"{where}; nothing done", target=handle.target)
         written = _value(backup, "written") or b""
@@ -151,7 +151,7 @@ class SecretRevoke:
             now = _value(obj, key)
             if now == written:
                 return None
-            if now is None or not digest_matches(now, data["digest"]):
+            if now != live:  # bytes compared: live matched the digest (scrypt is slow on purpose)
                 raise FaultError(f"key {key} of {where} changed after gameday read it; nothing done "
                                  f"(the prior value is kept in Secret {namespace}/{data['backup']})", target=handle.target)
             return [{"op": "test", "path": pointer("data", key), "value": _b64(now)},
@@ -180,20 +180,23 @@ class SecretRevoke:
                                   f"{kept}", target=handle.target) from exc
             raise
         backup = self._backup(client, handle, reverting=True)
-        if live is not None and digest_matches(live, data["digest"]):
+        prior = _value(backup, "value") if backup is not None else None
+        prior_ok = prior is not None and digest_matches(prior, data["digest"])
+        # One scrypt on the usual path: the live value is compared with the verified backup byte for byte.
+        if live is not None and (live == prior if prior_ok else digest_matches(live, data["digest"])):
             self._delete_backup(client, handle, backup)  # back already (a revert cut short before the deletion)
             return
         if backup is None:
             raise RevertError(f"key {key} of {where} is not its prior value and the backup {kept} is gone; "
                               "nothing to restore from", target=handle.target)
-        prior, written = _value(backup, "value") or b"", _value(backup, "written")
-        if not digest_matches(prior, data["digest"]):
+        written = _value(backup, "written")
+        if prior is None or not prior_ok:
             raise RevertError(f"{kept} does not hold the prior value of key {key} (its digest differs); "
                               f"{where} left as it is", target=handle.target)
 
         def plan(obj: Any) -> list[dict[str, Any]] | None:
             now = _value(obj, key)
-            if now is not None and digest_matches(now, data["digest"]):
+            if now == prior:  # bytes compared: prior matched the digest just above
                 return None
             if now is None:
                 raise RevertError(f"key {key} was removed from {where} after gameday replaced it (resourceVersion "
