@@ -87,11 +87,26 @@ def test_validate_warns_about_an_unknown_alert_listing_the_shipped_rules(
     assert main(["validate", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
     warning, = [line for line in out if "warning" in line]
-    assert warning.startswith(f"{path}:")
-    assert ": expect.alerts[1].name: warning: unknown alert 'InstanceDwon'" in warning
+    assert warning == (f"{path}:15:11: expect.alerts[1].name: warning: unknown alert 'InstanceDwon'; "
+                       "did you mean 'InstanceDown'?")
+    listing = out[out.index(warning) + 1]
+    assert listing.startswith("  ") and "alerts known from gameday's demo rule files: " in listing
     for known in ("InstanceDown", "CheckoutLatencyHigh", "DatabaseUnreachable", "DiskAlmostFull"):
-        assert known in warning
+        assert known in listing
+    assert "characters left out" not in listing, "the list is whole (it was cut mid-name past 400 characters)"
     assert out[-1] == f"{path}: ok"
+
+
+def test_an_unknown_alert_among_many_rules_lists_what_fits_and_counts_the_rest(tmp_path: Path) -> None:
+    from gameday.observe.alert_rules import KnownRules, unknown_alert_warnings
+    from gameday.scenario import load_scenario
+
+    path = write_scenario(tmp_path / "s.yaml", alerts=["Alert007"])
+    rules = KnownRules(names=frozenset(f"Alert{i:03d}x" for i in range(200)), sources=("rules.yml",))
+    warning, listing = unknown_alert_warnings(path, load_scenario(path), known=rules)
+    assert "warning: unknown alert 'Alert007'; did you mean 'Alert007x'" in warning
+    assert listing.startswith("  200 alerts known from rules.yml: Alert000x, Alert001x,")
+    assert listing.endswith(" more") and len(listing) < 400
 
 
 def test_validate_knows_the_rules_of_the_scenarios_prometheus(

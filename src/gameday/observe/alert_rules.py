@@ -7,6 +7,7 @@ httpx errors become ``ServiceUnavailable`` here.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -116,13 +117,30 @@ def unknown_alert_warnings(path: Path, scenario: Scenario, *, known: KnownRules 
     from gameday.scenario.yaml_source import format_field_path, load_yaml_file
 
     doc = load_yaml_file(path)
-    listing = ", ".join(sorted(rules.names))
+    listing = _listing(sorted(rules.names))
     lines = []
     for field_path, name in wanted:
         if name in rules.names:
             continue
         where = doc.locate(field_path)
         at = f"{path}:{where[0]}:{where[1]}" if where else str(path)
-        lines.append(f"{at}: {format_field_path(field_path)}: warning: unknown alert '{name}' "
-                     f"(known from {' and '.join(rules.sources)}: {listing})")
+        close = difflib.get_close_matches(name, rules.names, n=2, cutoff=0.75)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        lines.append(f"{at}: {format_field_path(field_path)}: warning: unknown alert '{name}'{hint}")
+        # The list on a line of its own: after a long path it was cut mid-list past 400 characters (printable).
+        lines.append(f"  {len(rules.names)} alerts known from {' and '.join(rules.sources)}: {listing}")
     return lines
+
+
+LISTING_LIMIT = 300
+"""Characters of alert names a warning lists, so its line stays whole however many rules there are."""
+
+
+def _listing(names: list[str]) -> str:
+    """The names, or as many as fit and how many more: the line stays whole however many rules there are."""
+    shown: list[str] = []
+    for i, name in enumerate(names):
+        if len(", ".join([*shown, name])) > LISTING_LIMIT:
+            return ", ".join(shown) + f" and {len(names) - i} more"
+        shown.append(name)
+    return ", ".join(shown)
