@@ -11,6 +11,7 @@ from lightkube import ApiError, Client
 from lightkube.models.core_v1 import Container, NodeSpec, PodSpec, Taint
 from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
 from lightkube.models.networking_v1 import NetworkPolicySpec
+from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Node, Pod
 from lightkube.resources.networking_v1 import NetworkPolicy
 
@@ -163,3 +164,21 @@ def test_revert_of_a_policy_someone_deleted_already_is_done(local_cluster, kube,
     driver.revert(handle)
     with pytest.raises(ApiError):
         kube.get(NetworkPolicy, handle.data["policy"], namespace=web)
+
+
+def test_pods_on_the_hosts_network_are_said_to_be_outside_any_policy(local_cluster, kube, node_pool,
+                                                                    namespace) -> None:
+    """Even where the stack says NetworkPolicy is enforced: a policy does not cover hostNetwork pods (the demo
+    stack's pods on the local cluster's real node are such)."""
+    node_pool.add(1)
+    deployment(kube, namespace, "web", replicas=1, pool=node_pool)
+    kube.patch(Deployment, "web", {"spec": {"template": {"spec": {"hostNetwork": True}}}}, namespace=namespace)
+    wait_until("a hostNetwork pod running", lambda: [p for p in running_pods(kube, namespace, {"app": "web"})
+                                                     if p.spec and p.spec.hostNetwork])
+    wait_until("only hostNetwork pods", lambda: all(p.spec and p.spec.hostNetwork
+                                                    for p in kube.list(Pod, namespace=namespace)))
+    stack = stack_for(local_cluster, web={"kind": "Deployment", "namespace": namespace, "name": "web"})
+    stack.platforms["kubernetes"]["network_policy_enforced"] = True
+    handle = NetworkIsolate().prepare(fault("network_isolate", "web"), stack)
+    assert ("NetworkPolicy not enforced here: the policy is created but traffic is not blocked, since the pods use "
+            "the host's network (hostNetwork: true), which NetworkPolicy does not cover") in handle.description

@@ -74,8 +74,13 @@ class Enforcement:
         return f"enforcement unknown: {self.why}; without an enforcing network plugin {NOT_BLOCKED}"
 
 
-def enforcement(client: Client, setting: object, nodes: Sequence[str], target: str) -> Enforcement:
-    """Whether the cluster enforces NetworkPolicy, and how we know: the stack's word first, then the cluster."""
+def enforcement(client: Client, setting: object, nodes: Sequence[str], target: str, *,
+                host_network: bool = False) -> Enforcement:
+    """Whether the cluster enforces NetworkPolicy on these pods, and how we know: pods on the host's network are
+    outside any policy; then the stack's word; then what the cluster shows."""
+    if host_network:
+        return Enforcement("no", "the pods use the host's network (hostNetwork: true), which NetworkPolicy does "
+                                 "not cover")
     if setting is True:
         return Enforcement("yes", f"the stack says {SETTING}: true")
     if setting is False:
@@ -175,7 +180,8 @@ class NetworkIsolate:
                           key=lambda p: str(p.metadata.name if p.metadata else ""))
         nodes = sorted({p.spec.nodeName for p in pods if p.spec and p.spec.nodeName})
         verdict = enforcement(client, stack.platform_settings("kubernetes").get(SETTING, "unknown"), nodes,
-                              fault.target)
+                              fault.target, host_network=bool(pods) and all(p.spec and p.spec.hostNetwork
+                                                                            for p in pods))
         token = marks.new_token()
         data = {"token": token, "policy": f"gameday-isolate-{token}", "namespace": target.namespace,
                 "selector": selector, "direction": args.model_dump()["direction"],
