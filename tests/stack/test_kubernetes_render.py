@@ -172,3 +172,21 @@ def test_the_kubernetes_stack_files_targets_are_the_stacks_workloads_and_validat
     assert stack.allow is not None and stack.allow["kubernetes"] == [
         "gameday-other/checkout", "gameday-other/postgres", "gameday-other/redis"]
     assert stack.platforms["kubernetes"] == {"kubeconfig": str(tmp_path / "kubeconfig")}
+
+
+def test_without_a_local_cluster_up_says_how_to_start_one_and_status_and_down_do_no_harm(config, tmp_path) -> None:
+    from gameday.cluster.config import ClusterConfig
+    from gameday.cluster.manager import LocalCluster
+    from gameday.errors import EnvironmentProblem
+    from gameday.stack.kubernetes_stack import KubernetesStack
+
+    prepared: list[bool] = []
+    stack = KubernetesStack(config, LocalCluster(replace(ClusterConfig(), state_dir=tmp_path / "cluster")),
+                            prepare=lambda: prepared.append(True))
+    with pytest.raises(EnvironmentProblem, match=r"no local cluster in .*: gameday cluster up --real-node"):
+        stack.up(timeout=5)
+    assert prepared == [], "no image is copied for a cluster that is not there"
+    statuses = stack.status()
+    assert [s.state for s in statuses] == ["missing"] * len(part_names())
+    assert "gameday cluster up --real-node" in statuses[0].detail
+    assert stack.down() == []

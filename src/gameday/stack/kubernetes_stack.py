@@ -72,7 +72,7 @@ class KubernetesStack:
 
     def up(self, *, timeout: float = UP_TIMEOUT) -> list[PartStatus]:
         """Make every part's pod run and be Ready on the real node; returns their status."""
-        with contextlib.closing(self.cluster.api()) as api:
+        with contextlib.closing(self._api()) as api:
             self._check_node(api)
             self.prepare()
             self._settle_secrets(api)
@@ -93,6 +93,15 @@ class KubernetesStack:
                        "toxiproxy answers", deadline)
             ensure_proxies(self.config)
             return self._wait(api, lambda: self._all_healthy(api), "every part is Ready", deadline)
+
+    def _has_cluster(self) -> bool:
+        return (self.cluster.certs / "admin.key").is_file()
+
+    def _api(self) -> LocalAPI:
+        if not self._has_cluster():
+            raise EnvironmentProblem(f"no local cluster in {self.cluster.config.state_dir} (the demo stack's pods need "
+                                     "its real node): gameday cluster up --real-node")
+        return self.cluster.api()
 
     def _check_node(self, api: LocalAPI) -> None:
         ready, why = api.readyz()
@@ -175,12 +184,12 @@ class KubernetesStack:
 
     def status(self) -> list[PartStatus]:
         """Each part, in start order: its pod's state and readiness (``missing`` without a pod)."""
-        with contextlib.closing(self.cluster.api()) as api:
-            try:
+        try:
+            with contextlib.closing(self._api()) as api:
                 return self._statuses(api)
-            except GamedayError:
-                return [PartStatus(p.name, "-", p.port, "missing", "-", "the local cluster does not answer")
-                        for p in parts(self.config)]
+        except GamedayError as exc:
+            return [PartStatus(p.name, "-", p.port, "missing", "-", "" if i else str(exc)[:200])
+                    for i, p in enumerate(parts(self.config))]
 
     def _pods(self, api: LocalAPI) -> list[dict[str, Any]]:
         found = api.get(f"/api/v1/namespaces/{self.namespace}/pods?labelSelector={STACK_LABEL}%3D{self.config.stack}")
@@ -231,9 +240,9 @@ class KubernetesStack:
         """Delete the stack's namespace and wait until it is gone (every pod's process ended), then remove
         PostgreSQL's data; the workloads removed (``Deployment/checkout`` ...)."""
         removed: list[str] = []
-        with contextlib.closing(self.cluster.api()) as api:
+        with contextlib.closing(self._api()) if self._has_cluster() else contextlib.nullcontext() as api:
             ns_path = f"/api/v1/namespaces/{self.namespace}"
-            if api.readyz()[0] and api.get_or_none(ns_path) is not None:
+            if api is not None and api.readyz()[0] and api.get_or_none(ns_path) is not None:
                 for part in parts(self.config):
                     kind = workload_kind(part)
                     if api.get_or_none(self._workload_path(part.name, kind)) is not None:
