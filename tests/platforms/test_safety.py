@@ -145,5 +145,5 @@ def test_the_memory_platform_has_dockers_rules() -> None:
 
 
 def test_the_installed_platforms_are_the_built_ins() -> None:
-    assert installed_platforms().names() == ["compose", "docker", "host", "kubernetes", "postgres", "redis",
+    assert installed_platforms().names() == ["compose", "docker", "host", "kubernetes", "port", "postgres", "redis",
                                              "toxiproxy"]
