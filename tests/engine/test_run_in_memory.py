@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from gameday import events as ev
-from gameday.engine.run import Outcome, StopRequest, run_scenario
+from gameday.clock import FakeClock
+from gameday.engine.run import EFFECTIVE_TIMEOUT, Outcome, StopRequest, run_scenario
 from gameday.engine.safety import TargetLocks
 from gameday.testing import MemoryFaults, free_port, memory_scenario, run_options
 from gameday.timeline import read_timeline
@@ -114,6 +115,26 @@ def test_the_journalled_handle_names_its_run_and_fault_so_a_driver_can_mark_what
     intents = [json.loads(line) for line in (result.run_dir / "journal.jsonl").read_text().splitlines()
                if json.loads(line).get("op") == "intent"]
     assert [(i["handle"]["run_id"], i["handle"]["fault_id"]) for i in intents] == [(result.run_id, "f0")]
+
+
+def test_a_fault_whose_inject_outlasts_the_wait_for_its_effect_is_still_checked_and_seen_effective(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deleting 100 of 1,000 pods one by one took 11-24 s on a busy machine: the wait for the fault to show was
+    counted from the inject call, so no check ran and the run had no fault.effective (nor an incident start)."""
+    clock = FakeClock()
+    faults = MemoryFaults()
+    inject = faults.driver.inject
+
+    def slow_inject(self: Any, handle: Any) -> None:
+        clock.sleep(EFFECTIVE_TIMEOUT + 5)
+        inject(self, handle)
+
+    monkeypatch.setattr(faults.driver, "inject", slow_inject)
+    result = run_scenario(memory_scenario(), run_options(tmp_path, faults=faults, clock=clock))
+    assert result.outcome is Outcome.PASSED, result.error
+    effective = [e for e in events(result.run_dir) if e["kind"] == ev.FAULT_EFFECTIVE]
+    assert len(effective) == 1
+    assert effective[0]["details"]["after_ms"] >= (EFFECTIVE_TIMEOUT + 5) * 1000, "counted from the inject call"
 
 
 class _PeopleStillAtThePrompt:
