@@ -16,6 +16,7 @@ from gameday.cluster.manager import LocalCluster
 from gameday.kubernetes.client import close_all
 from tests.kubernetes.helpers import client_of
 from tests.kubernetes.kit import NodePool
+from tests.kubernetes.shop import MANIFEST, assert_as_declared, kubectl
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +52,16 @@ def node_pool(kube: Client) -> Iterator[NodePool]:
         yield pool
     finally:
         pool.delete()
+
+
+@pytest.fixture(scope="session")
+def shop(local_cluster: LocalCluster, kube: Client) -> Iterator[None]:
+    """The shipped shop workload (manifests/shop.yaml), applied with the command docs/kubernetes.md gives; deleted
+    (its namespace and nodes too) at the end of the session."""
+    applied = kubectl(local_cluster, "apply", "-f", str(MANIFEST))
+    assert applied.returncode == 0, applied.stderr
+    try:
+        assert_as_declared(kube)
+        yield
+    finally:
+        kubectl(local_cluster, "delete", "-f", str(MANIFEST), "--wait=true", "--timeout=120s")

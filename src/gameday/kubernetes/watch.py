@@ -1,6 +1,7 @@
 """Watching a cluster's Events for the targets of a run (the cluster events recorder's machinery).
 
-The Events of the targets' namespaces (of every namespace, for a Node) are watched and those about a target
+The Events of the targets' namespaces (``default`` for a Node: Events about a cluster-scoped object are recorded
+there, by the node controller and the kubelet alike) are watched and those about a target
 kept: the object itself, a Deployment's ReplicaSets, and the target's pods (by its selector while the pod
 exists; once it is gone, by the name its controller gave it). Each Event is written once, as
 ``kubernetes.event`` with its own time; an Event that repeats (its count grows) is counted, not written
@@ -310,10 +311,12 @@ class EventWatch:
 
 
 def namespaces_of(scopes: list[Scope]) -> list[str]:
-    """Each target's namespace, once; a Node target's Events are in any namespace (usually default)."""
-    if any(s.target.kind == "Node" for s in scopes):
-        return [ALL_NS]
-    return sorted({s.namespace for s in scopes})
+    """Each target's namespace, once; a Node target's is ``default``, where Events about cluster-scoped objects
+    are recorded (watching every namespace would need a cluster-wide read of Events for nothing more)."""
+    return sorted({s.namespace or NODE_EVENTS_NAMESPACE for s in scopes})
+
+
+NODE_EVENTS_NAMESPACE = "default"
 
 
 def _shown(namespace: str) -> str:
