@@ -16,7 +16,7 @@ from gameday.cluster.manager import LocalCluster
 from gameday.kubernetes.client import close_all
 from tests.kubernetes.helpers import client_of
 from tests.kubernetes.kit import NodePool
-from tests.kubernetes.shop import MANIFEST, assert_as_declared, kubectl
+from tests.kubernetes.shop import MANIFEST, NODES, assert_as_declared, kubectl
 
 
 @pytest.fixture(scope="session")
@@ -57,11 +57,12 @@ def node_pool(kube: Client) -> Iterator[NodePool]:
 @pytest.fixture(scope="session")
 def shop(local_cluster: LocalCluster, kube: Client) -> Iterator[None]:
     """The shipped shop workload (manifests/shop.yaml), applied with the command docs/kubernetes.md gives; deleted
-    (its namespace and nodes too) at the end of the session."""
+    as it says at the end of the session (the namespace, then the nodes)."""
     applied = kubectl(local_cluster, "apply", "-f", str(MANIFEST))
     assert applied.returncode == 0, applied.stderr
     try:
         assert_as_declared(kube)
         yield
     finally:
-        kubectl(local_cluster, "delete", "-f", str(MANIFEST), "--wait=true", "--timeout=120s")
+        kubectl(local_cluster, "delete", "namespace", "shop", "--timeout=120s")
+        kubectl(local_cluster, "delete", "node", *NODES)

@@ -10,6 +10,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -31,7 +32,7 @@ from tests.kubernetes.shop import (
 pytestmark = pytest.mark.kubernetes
 
 # The two kinds no shipped scenario uses, on the same workload.
-EXTRA = {
+EXTRA: dict[str, dict[str, Any]] = {
     "shop-node-cordon": {"kind": "node_cordon", "target": "shop-node"},
     "shop-web-isolated": {"kind": "network_isolate", "target": "web", "args": {"direction": "both"}},
 }

@@ -16,7 +16,15 @@ from lightkube import Client
 from gameday.cli.main import main
 from gameday.cluster.manager import LocalCluster
 from gameday.scenario.loader import load_scenario
-from tests.kubernetes.shop import ROOT, SHOP, STACK, assert_as_declared, harness_alone, run_passes, shipped_tree
+from tests.kubernetes.shop import (
+    ROOT,
+    SHOP,
+    STACK,
+    assert_as_declared,
+    harness_alone,
+    run_passes,
+    shipped_tree,
+)
 
 pytestmark = pytest.mark.kubernetes
 
