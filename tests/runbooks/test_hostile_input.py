@@ -87,7 +87,8 @@ def test_lint_says_which_scenarios_it_could_not_read(tmp_path: Path, capsys: pyt
     assert main(["runbook", "lint", "-q", "--scenarios", str(scenarios), str(REPO / "runbooks")]) == 0
     err = capsys.readouterr().err
     assert "dup.yaml:2:1: name: duplicate key 'name' (its targets' containers are not known to lint)" in err
-    assert "0 errors, 1 warning in 12 runbooks" in err  # counted, so --strict fails on it
+    shipped = len(list((REPO / "runbooks").glob("*.md")))
+    assert f"0 errors, 1 warning in {shipped} runbooks" in err  # counted, so --strict fails on it
     assert main(["runbook", "lint", "-q", "--strict", "--scenarios", str(scenarios), str(REPO / "runbooks")]) == 1
 
 
