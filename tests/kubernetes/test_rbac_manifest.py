@@ -124,9 +124,9 @@ def test_a_missing_verb_is_one_line_naming_the_permission(
                       str(tmp_path / "reports"), cwd=sa_tree, env={"GAMEDAY_STATE_DIR": str(tmp_path / "state")},
                       timeout=300)
     text = out.stdout + out.stderr
-    assert out.returncode != 0 and "Traceback" not in text
-    refused = [line for line in text.splitlines() if "forbidden" in line]
-    assert refused, text[-3000:]
-    assert (f'cannot patch resource "{resource}" in API group "apps" in the namespace "shop"' in refused[0]
-            and "lacks the RBAC permission" in refused[0]), refused
+    assert out.returncode == 2 and "Traceback" not in text, text[-3000:]
+    errors = [line for line in out.stderr.splitlines() if line.startswith("gameday: error:")]
+    assert len(errors) == 1, out.stderr
+    assert f'cannot patch resource "{resource}" in API group "apps" in the namespace "shop"' in errors[0]
+    assert "the kubeconfig's user lacks the RBAC permission" in errors[0]
     assert_as_declared(kube)

@@ -130,8 +130,11 @@ class Scale:
             raise RevertError(f"{where} was deleted{' and made again' if found else ''} since the fault: its "
                               f"{handle.data['prior']} replicas cannot be restored by gameday", target=handle.target)
         prior = int(handle.data["prior"])
-        self._set(handle, prior, reverting=True)
         now = _replicas(client, workload["kind"], workload["name"], namespace, target=handle.target, reverting=True)
+        if now != prior:  # at the prior count already (an inject refused, a repeat): nothing to write
+            self._set(handle, prior, reverting=True)
+            now = _replicas(client, workload["kind"], workload["name"], namespace, target=handle.target,
+                            reverting=True)
         if now != prior and not handle.data.get("autoscaler"):
             raise RevertError(f"{where} has {now} replicas after revert set {prior}", target=handle.target)
 
