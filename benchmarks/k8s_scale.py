@@ -400,6 +400,13 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Mea
     return Measured(wall, peak_kib / 1024, done.returncode, started, (done.stdout + done.stderr)[-4000:])
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a measured child: no proxy settings, and bytecode written as from a user's shell (a
+    PYTHONDONTWRITEBYTECODE here would make every start compile gameday's sources again)."""
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower() and k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, **extra}
+
+
 def ctk_venv(path: Path) -> Path:
     """The ``chaos`` executable of a virtualenv with chaostoolkit and chaostoolkit-kubernetes (made if missing)."""
     chaos = path / "bin" / "chaos"
@@ -456,8 +463,7 @@ class Round:
 
 
 def run_chaos(chaos: Path, tmp: Path, kubeconfig: Path, watcher: Watcher, replicas: int) -> Round:
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env["KUBECONFIG"] = str(kubeconfig)
+    env = child_env(KUBECONFIG=str(kubeconfig))
     journal = tmp / "journal.json"
     journal.unlink(missing_ok=True)
     with watcher.record.changed:
@@ -504,8 +510,7 @@ def _timeline(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def run_gameday(work: Path, watcher: Watcher, replicas: int, percent: int, seed: int) -> Round:
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env["GAMEDAY_STATE_DIR"] = str(work / "state")
+    env = child_env(GAMEDAY_STATE_DIR=str(work / "state"))
     scenario = gameday_scenario(work, percent, seed)
     plan = measure([sys.executable, "-m", "gameday", "plan", scenario.name], work, env)
     if plan.code != 0:
@@ -641,16 +646,18 @@ def main(argv: list[str] | None = None) -> int:
         gameday_files(work, cluster.config.kubeconfig, args.percent)
         rounds: list[Round] = []
         cpu_rounds_start = part_cpu_seconds(cluster)
-        for i in range(args.rounds):
+        for i in range(-1, args.rounds):  # round -1 warms up (bytecode, the API server's caches): not counted
             for tool in tools:
                 watcher.wait("steady state before a round", watcher.steady(args.replicas), timeout=600)
                 if tool == "chaos":
                     assert chaos is not None
                     done = run_chaos(chaos, work, cluster.config.kubeconfig, watcher, args.replicas)
                 else:
-                    done = run_gameday(work, watcher, args.replicas, args.percent, seed=i)
-                rounds.append(done)
-                say(f"round {i + 1} {tool}: run {done.run.wall:.2f} s, inject {done.inject_s:.2f} s, "
+                    done = run_gameday(work, watcher, args.replicas, args.percent, seed=i + 1)
+                if i >= 0:
+                    rounds.append(done)
+                which = f"round {i + 1}" if i >= 0 else "warm-up"
+                say(f"{which} {tool}: run {done.run.wall:.2f} s, inject {done.inject_s:.2f} s, "
                     f"{len(done.changes.deleted)} deleted, fully available "
                     f"{done.changes.fully_available - done.changes.first_delete:.2f} s after the first delete")
         cpu_rounds = {k: v - cpu_rounds_start.get(k, 0.0) for k, v in part_cpu_seconds(cluster).items()}
