@@ -139,8 +139,9 @@ def deploy_workload(kube: Kube, replicas: int) -> None:
             "selector": {"matchLabels": dict(APP_LABELS)},
             "template": {"metadata": {"labels": labels}, "spec": {
                 "nodeSelector": {"type": "kwok"},
-                # kwok runs no container: the image is never pulled, so it names nothing real.
-                "containers": [{"name": "app", "image": "registry.invalid/web:1"}],
+                # kwok runs no container, so the image is never pulled (not in .invalid: kwok's stages make
+                # those fail to pull, as rollout_break wants).
+                "containers": [{"name": "app", "image": "gameday-bench/web:1"}],
             }},
         },
     }, ok=(409,))
@@ -607,6 +608,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--nodes: between 1 and 1000")
     if args.replicas < 1 or args.rounds < 1:
         parser.error("--replicas and --rounds: at least 1")
+    if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
+        parser.error(f"--keep {args.keep}: not empty (a cluster from an earlier run would be reused)")
     return args
 
 
