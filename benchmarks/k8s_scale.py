@@ -528,11 +528,13 @@ def run_gameday(work: Path, watcher: Watcher, replicas: int, percent: int, seed:
     first = {e["kind"]: e for e in reversed(events)}
     inject_s = first["fault.injected"]["offset"] - first["fault.intended"]["offset"]
     effective = first.get("fault.effective")
-    reverted = first.get("fault.reverted")
-    # The run's own confirmation: the fault's check seeing the pods replaced, or the revert's wait for it.
-    confirmed_at = _wall(reverted["at"]) if reverted else None
-    confirmed = (f"effective after {effective['details'].get('after_ms') if effective else '-'} ms, "
-                 f"reverted in {reverted['details'].get('revert_ms') if reverted else '-'} ms")
+    # The run's own confirmation: pod_delete's `after` observation, once the workload is ready again.
+    after = next((e for e in events if e["kind"] == "kubernetes.workload" and e["details"].get("phase") == "after"),
+                 None)
+    confirmed_at = _wall(after["at"]) if after else None
+    confirmed = (f"effective after {effective['details'].get('after_ms') if effective else '-'} ms; after: "
+                 f"recovered {after['details'].get('recovered') if after else '-'}, "
+                 f"waited {after['details'].get('waited_s') if after else '-'} s")
     return Round("gameday", run, plan, inject_s, confirmed_at, confirmed, changes)
 
 
