@@ -13,6 +13,8 @@ point group, the built-ins exactly as a third party's would.
     DescribesTarget     optional: target_notes(handle), what plan says about the target (Compose: its dependencies)
     ContainerPlatform   a Platform with containers: find_container(...) and runtime(address)
     ContainerRuntime    inspect, exec with a timeout, and the lifecycle calls container faults make
+    ResourcePlatform    a ContainerPlatform whose runtime also reads and changes CPU and memory limits
+                        (ResourceRuntime: resources, update_resources); Docker and the in-memory one today
 
 This module sits below the scenario format (which validates each target with its platform's model),
 so it imports nothing of gameday but the error tree and the handle.
@@ -229,6 +231,8 @@ class ContainerState:
     """``healthy``, ``unhealthy`` or ``starting``; None when the container has no health check."""
     labels: Mapping[str, str] = field(default_factory=dict)
     mounts: tuple[Mount, ...] = ()
+    oom_killed: bool = False
+    """The kernel's OOM killer ended its main process (Docker's State.OOMKilled), since it last started."""
 
     @property
     def serving(self) -> bool:
@@ -267,6 +271,47 @@ class ContainerRuntime(Protocol):
     def unpause(self, container_id: str) -> None: ...
 
 
+DEFAULT_CPU_PERIOD = 100_000
+"""Microseconds: the kernel's CFS period when a container sets none."""
+
+
+@dataclass(frozen=True)
+class ContainerResources:
+    """A container's CPU and memory limits as its runtime holds them now, in the Engine API's units and with its
+    meaning of 0: no limit of that kind (``memory_swap`` 0 with a memory limit: twice it; -1: unlimited)."""
+
+    nano_cpus: int = 0
+    cpu_quota: int = 0
+    """Microseconds of CPU per period; 0 or -1: none."""
+    cpu_period: int = 0
+    """Microseconds; 0: the default (100 ms)."""
+    memory: int = 0
+    memory_swap: int = 0
+    memory_reservation: int = 0
+
+    @property
+    def cpus(self) -> float | None:
+        """The CPUs the container may use, as one number (``nano_cpus`` or quota/period); None for no limit."""
+        if self.nano_cpus > 0:
+            return self.nano_cpus / 1e9
+        if self.cpu_quota > 0:
+            return self.cpu_quota / (self.cpu_period or DEFAULT_CPU_PERIOD)
+        return None
+
+
+class ResourceRuntime(ContainerRuntime, Protocol):
+    """A runtime that reads and changes a container's limits while it runs (Docker's ``update``)."""
+
+    def resources(self, container_id: str) -> ContainerResources:
+        """The limits as the runtime holds them now (a fresh read, never a cache)."""
+        ...
+
+    def update_resources(self, container_id: str, changes: Mapping[str, int]) -> None:
+        """Change the named fields of ``ContainerResources`` in one call; a field left out is left as it is.
+        FaultError if the runtime refuses (a limit below what the container uses, a value it cannot take)."""
+        ...
+
+
 @runtime_checkable
 class ContainerPlatform(Platform, Protocol):
     """A platform whose targets are containers (Docker today; Compose and Kubernetes later)."""
@@ -286,6 +331,15 @@ class ContainerPlatform(Platform, Protocol):
 
     def runtime(self, address: Mapping[str, Any]) -> ContainerRuntime:
         """The runtime that reaches the container at this address (made or reused)."""
+        ...
+
+
+@runtime_checkable
+class ResourcePlatform(ContainerPlatform, Protocol):
+    """A container platform whose runtime changes limits in place (cpu_pressure and memory_pressure need it)."""
+
+    def resource_runtime(self, address: Mapping[str, Any]) -> ResourceRuntime:
+        """``runtime(address)``, as a runtime that also reads and changes limits."""
         ...
 
 

@@ -23,6 +23,7 @@ from pydantic import Field, model_validator
 from gameday.errors import DockerUnavailable, FaultError, TargetError
 from gameday.handle import FaultHandle
 from gameday.platforms.base import (
+    ContainerResources,
     ContainerState,
     ExecResult,
     Mount,
@@ -118,7 +119,12 @@ def container_state(container: Container) -> ContainerState:
                          source=str(m.get("Source") or "")) for m in container.attrs.get("Mounts") or [])
     return ContainerState(id=container.id, name=container.name, status=str(state.get("Status")),
                           paused=bool(state.get("Paused")), health=health.get("Status") if health else None,
-                          labels=dict(container.labels), mounts=mounts)
+                          labels=dict(container.labels), mounts=mounts, oom_killed=bool(state.get("OOMKilled")))
+
+
+RESOURCE_FIELDS = {"nano_cpus": "NanoCpus", "cpu_quota": "CpuQuota", "cpu_period": "CpuPeriod", "memory": "Memory",
+                   "memory_swap": "MemorySwap", "memory_reservation": "MemoryReservation"}
+"""ContainerResources' fields by their Engine API names (HostConfig and the update call share them)."""
 
 
 class DockerRuntime:
@@ -190,6 +196,23 @@ class DockerRuntime:
         with docker_errors(self._name(container_id)):
             container.unpause()
 
+    def resources(self, container_id: str) -> ContainerResources:
+        host = self._get(container_id).attrs.get("HostConfig") or {}
+        return ContainerResources(**{name: int(host.get(api) or 0) for name, api in RESOURCE_FIELDS.items()})
+
+    def update_resources(self, container_id: str, changes: Mapping[str, int]) -> None:
+        """``POST /containers/{id}/update``. Sent raw: the SDK's update_container has no NanoCpus. The daemon
+        reads 0 as "leave it", so a limit once set cannot be taken away again through this call."""
+        unknown = set(changes) - set(RESOURCE_FIELDS)
+        if unknown:
+            raise ValueError(f"not a container resource: {', '.join(sorted(unknown))}")
+        container = self._get(container_id)
+        api = docker_client(self.base_url).api
+        with docker_errors(self._name(container_id)):
+            response = api._post_json(api._url("/containers/{0}/update", container.id),
+                                      data={RESOURCE_FIELDS[k]: int(v) for k, v in changes.items()})
+            api._raise_for_status(response)
+
 
 class DockerPlatform(PlatformDefaults):
     """Containers on a Docker Engine; allowlisted by label, locked by container id."""
@@ -240,3 +263,6 @@ class DockerPlatform(PlatformDefaults):
     def runtime(self, address: Mapping[str, Any]) -> DockerRuntime:
         names = {str(address["id"]): str(address.get("name") or "")} if address.get("id") else {}
         return DockerRuntime(address.get("base_url"), names=names)
+
+    def resource_runtime(self, address: Mapping[str, Any]) -> DockerRuntime:
+        return self.runtime(address)

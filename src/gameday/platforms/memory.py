@@ -28,6 +28,7 @@ from pydantic import Field, model_validator
 from gameday.errors import FaultError, TargetError
 from gameday.handle import FaultHandle
 from gameday.platforms.base import (
+    ContainerResources,
     ContainerState,
     ExecResult,
     Mount,
@@ -70,6 +71,7 @@ def no_commands(container: ContainerState, argv: list[str]) -> ExecResult:
 class _Record:
     state: ContainerState
     history: list[str] = field(default_factory=list)
+    limits: ContainerResources = field(default_factory=ContainerResources)
 
 
 class MemoryRuntime:
@@ -148,6 +150,20 @@ class MemoryRuntime:
     def pause(self, container_id: str) -> None:
         self._change("pause", container_id, paused=True)
 
+    def resources(self, container_id: str) -> ContainerResources:
+        with self._lock:
+            return self._get(container_id).limits
+
+    def update_resources(self, container_id: str, changes: Mapping[str, int]) -> None:
+        """Docker's rules: 0 leaves a field as it is, and a memory limit needs at least 6 MiB."""
+        with self._lock:
+            record = self._get(container_id)
+            self.calls.append(("update_resources", record.state.name,
+                               *(f"{k}={v}" for k, v in sorted(changes.items()))))
+            if 0 < changes.get("memory", 0) < 6 * 2**20 or changes.get("memory", 0) < 0:
+                raise FaultError("Minimum memory limit allowed is 6MB", target=record.state.name)
+            record.limits = replace(record.limits, **{k: int(v) for k, v in changes.items() if v != 0})
+
     def unpause(self, container_id: str) -> None:
         self._change("unpause", container_id, paused=False)
 
@@ -193,4 +209,7 @@ class MemoryPlatform(PlatformDefaults):
         return {"id": container.id, "name": container.name}
 
     def runtime(self, address: Mapping[str, Any]) -> MemoryRuntime:
+        return self.memory
+
+    def resource_runtime(self, address: Mapping[str, Any]) -> MemoryRuntime:
         return self.memory

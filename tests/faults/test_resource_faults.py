@@ -1,0 +1,165 @@
+"""cpu_pressure and memory_pressure on real Docker containers: the kernel's own cgroup files show the limit
+lowered, and revert puts back exactly what was there, from the journalled JSON alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gameday.errors import FaultError, TargetError
+from gameday.faults.base import FaultHandle
+from gameday.faults.resources import CpuPressure, MemoryPressure
+from gameday.platforms.memory import MemoryPlatform
+from gameday.platforms.registry import PlatformRegistry
+from gameday.scenario.model import FaultSpec, StackSpec
+from tests.conftest import http_ok, wait_for
+
+CGROUP = Path("/sys/fs/cgroup")
+
+
+def stack_for(container: str) -> StackSpec:
+    return StackSpec.model_validate({"targets": {"web": {"container": container}}})
+
+
+def fault(kind: str, **args: object) -> FaultSpec:
+    return FaultSpec.model_validate({"kind": kind, "target": "web", "duration": "1s", "args": args})
+
+
+def cgroup(container, controller: str, name: str) -> int:
+    """The kernel's live value (cgroup v1 with the cgroupfs driver, as on this machine)."""
+    return int((CGROUP / controller / "docker" / container.id / name).read_text())
+
+
+def host_config(container) -> dict:
+    container.reload()
+    return container.attrs["HostConfig"]
+
+
+LIMIT_KEYS = ("NanoCpus", "CpuQuota", "CpuPeriod", "Memory", "MemorySwap", "MemoryReservation")
+
+
+@pytest.mark.docker
+def test_cpu_pressure_lowers_the_quota_and_revert_lifts_it(web_container) -> None:
+    web = web_container()
+    assert cgroup(web.container, "cpu", "cpu.cfs_quota_us") == -1
+    driver = CpuPressure()
+    handle = driver.prepare(fault("cpu_pressure", cpus=0.1), stack_for(web.name))
+    assert driver.check(handle) is False
+
+    driver.inject(handle)
+    assert cgroup(web.container, "cpu", "cpu.cfs_quota_us") == 10_000
+    assert cgroup(web.container, "cpu", "cpu.cfs_period_us") == 100_000
+    assert driver.check(handle) is True
+    assert http_ok(web.url)  # throttled, not down
+
+    CpuPressure().revert(FaultHandle.from_json(handle.to_json()))
+    assert cgroup(web.container, "cpu", "cpu.cfs_quota_us") == -1
+    assert driver.check(handle) is False
+
+
+@pytest.mark.docker
+def test_cpu_pressure_on_nano_cpus_puts_the_exact_nano_cpus_back(web_container) -> None:
+    web = web_container(nano_cpus=1_500_000_000)
+    before = {k: host_config(web.container)[k] for k in LIMIT_KEYS}
+    driver = CpuPressure()
+    handle = driver.prepare(fault("cpu_pressure", cpus=0.25), stack_for(web.name))
+    driver.inject(handle)
+    assert host_config(web.container)["NanoCpus"] == 250_000_000
+    assert cgroup(web.container, "cpu", "cpu.cfs_quota_us") == 25_000
+    driver.revert(handle)
+    driver.revert(handle)  # harmless twice
+    assert {k: host_config(web.container)[k] for k in LIMIT_KEYS} == before
+    assert cgroup(web.container, "cpu", "cpu.cfs_quota_us") == 150_000
+
+
+@pytest.mark.docker
+def test_cpu_pressure_refuses_a_limit_that_would_not_lower_anything(web_container) -> None:
+    web = web_container(nano_cpus=200_000_000)
+    with pytest.raises(TargetError, match="already use only 0.2 CPUs"):
+        CpuPressure().prepare(fault("cpu_pressure", cpus=0.5), stack_for(web.name))
+
+
+@pytest.mark.docker
+def test_a_starved_container_leaves_the_others_answering(web_container) -> None:
+    """Bounded: the quota slows only the target; a probe of another container keeps answering at once."""
+    web = web_container()
+    other = web_container()
+    driver = CpuPressure()
+    handle = driver.prepare(fault("cpu_pressure", cpus=0.01), stack_for(web.name))
+    driver.inject(handle)
+    try:
+        # A busy loop inside the target burns its quota; the other container must not notice.
+        web.container.exec_run(["sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"], detach=True)
+        for _ in range(20):
+            assert httpx.get(other.url, timeout=2, trust_env=False).status_code == 200
+    finally:
+        driver.revert(handle)
+    assert cgroup(web.container, "cpu", "cpu.cfs_quota_us") == -1
+
+
+@pytest.mark.docker
+def test_memory_pressure_lowers_the_limit_and_puts_limit_swap_and_reservation_back(web_container) -> None:
+    web = web_container(mem_limit="256m", mem_reservation="8m")
+    before = {k: host_config(web.container)[k] for k in LIMIT_KEYS}
+    driver = MemoryPressure()
+    handle = driver.prepare(fault("memory_pressure", limit="32MiB"), stack_for(web.name))
+    driver.inject(handle)
+    assert cgroup(web.container, "memory", "memory.limit_in_bytes") == 32 * 2**20
+    assert cgroup(web.container, "memory", "memory.memsw.limit_in_bytes") == 32 * 2**20
+    assert driver.check(handle) is True
+    assert http_ok(web.url)
+
+    MemoryPressure().revert(FaultHandle.from_json(handle.to_json()))
+    assert {k: host_config(web.container)[k] for k in LIMIT_KEYS} == before
+    assert cgroup(web.container, "memory", "memory.limit_in_bytes") == 256 * 2**20
+    assert cgroup(web.container, "memory", "memory.memsw.limit_in_bytes") == 512 * 2**20
+    assert driver.check(handle) is False
+
+
+@pytest.mark.docker
+def test_memory_pressure_refuses_unlimited_swap_it_could_not_put_back(web_container) -> None:
+    web = web_container(mem_limit="128m", memswap_limit=-1)
+    with pytest.raises(TargetError, match="unlimited swap"):
+        MemoryPressure().prepare(fault("memory_pressure", limit="16MiB"), stack_for(web.name))
+    assert host_config(web.container)["MemorySwap"] == -1
+
+
+@pytest.mark.docker
+def test_memory_pressure_refuses_a_container_without_a_limit(web_container) -> None:
+    """Docker's update cannot take a memory limit away again, so 0 (unlimited) could not round-trip."""
+    web = web_container()
+    with pytest.raises(TargetError, match="has no memory limit, and Docker cannot take one away"):
+        MemoryPressure().prepare(fault("memory_pressure", limit="32MiB"), stack_for(web.name))
+    assert host_config(web.container)["Memory"] == 0
+
+
+@pytest.mark.docker
+def test_a_limit_below_what_the_container_holds_is_refused_and_changes_nothing(web_container) -> None:
+    """cgroup v1 will not shrink below memory it cannot reclaim (no swap): the update fails, limits stay."""
+    web = web_container(mem_limit="96m", memswap_limit="96m")
+    web.container.exec_run(["sh", "-c", "x=$(head -c 40000000 /dev/zero | tr '\\0' a); sleep 600"], detach=True)
+    wait_for(lambda: cgroup(web.container, "memory", "memory.usage_in_bytes") > 40 * 2**20, timeout=20)
+    before = {k: host_config(web.container)[k] for k in LIMIT_KEYS}
+    driver = MemoryPressure()
+    handle = driver.prepare(fault("memory_pressure", limit="8MiB"), stack_for(web.name))
+    with pytest.raises(FaultError):
+        driver.inject(handle)
+    driver.revert(handle)
+    assert {k: host_config(web.container)[k] for k in LIMIT_KEYS} == before
+    assert http_ok(web.url)
+
+
+def test_the_memory_platform_records_the_update_calls() -> None:
+    platform = MemoryPlatform()
+    platform.memory.add("web", labels={"gameday.allowed": "true"})
+    driver = CpuPressure(platforms=PlatformRegistry(extra={"memory": platform}))
+    stack = StackSpec.model_validate({"targets": {"web": {"platform": "memory", "container": "web"}}},
+                                     context={"platforms": PlatformRegistry(extra={"memory": platform})})
+    handle = driver.prepare(fault("cpu_pressure", cpus=0.5), stack)
+    driver.inject(handle)
+    assert driver.check(handle) is True
+    driver.revert(handle)
+    assert driver.check(handle) is False
+    assert [c[0] for c in platform.memory.calls] == ["update_resources", "update_resources"]
