@@ -14,7 +14,7 @@ from gameday.faults.resources import CpuPressure, MemoryPressure
 from gameday.platforms.memory import MemoryPlatform
 from gameday.platforms.registry import PlatformRegistry
 from gameday.scenario.model import FaultSpec, StackSpec
-from tests.conftest import http_ok, wait_for
+from tests.conftest import http_ok
 
 CGROUP = Path("/sys/fs/cgroup")
 
@@ -30,6 +30,11 @@ def fault(kind: str, **args: object) -> FaultSpec:
 def cgroup(container, controller: str, name: str) -> int:
     """The kernel's live value (cgroup v1 with the cgroupfs driver, as on this machine)."""
     return int((CGROUP / controller / "docker" / container.id / name).read_text())
+
+
+def shmem(container) -> int:
+    stat = (CGROUP / "memory" / "docker" / container.id / "memory.stat").read_text().split()
+    return int(stat[stat.index("total_shmem") + 1])
 
 
 def host_config(container) -> dict:
@@ -77,7 +82,7 @@ def test_cpu_pressure_on_nano_cpus_puts_the_exact_nano_cpus_back(web_container) 
 @pytest.mark.docker
 def test_cpu_pressure_refuses_a_limit_that_would_not_lower_anything(web_container) -> None:
     web = web_container(nano_cpus=200_000_000)
-    with pytest.raises(TargetError, match="already use only 0.2 CPUs"):
+    with pytest.raises(TargetError, match=r"already use only 0\.2 CPUs"):
         CpuPressure().prepare(fault("cpu_pressure", cpus=0.5), stack_for(web.name))
 
 
@@ -139,12 +144,14 @@ def test_memory_pressure_refuses_a_container_without_a_limit(web_container) -> N
 def test_a_limit_below_what_the_container_holds_is_refused_and_changes_nothing(web_container) -> None:
     """cgroup v1 will not shrink below memory it cannot reclaim (no swap): the update fails, limits stay."""
     web = web_container(mem_limit="96m", memswap_limit="96m")
-    web.container.exec_run(["sh", "-c", "x=$(head -c 40000000 /dev/zero | tr '\\0' a); sleep 600"], detach=True)
-    wait_for(lambda: cgroup(web.container, "memory", "memory.usage_in_bytes") > 40 * 2**20, timeout=20)
+    # 40 MiB in the container's /dev/shm (tmpfs, charged to its memory cgroup; with no swap, not reclaimable).
+    code, output = web.container.exec_run(["dd", "if=/dev/zero", "of=/dev/shm/hold", "bs=1M", "count=40"])
+    assert code == 0, output
+    assert shmem(web.container) >= 40 * 2**20
     before = {k: host_config(web.container)[k] for k in LIMIT_KEYS}
     driver = MemoryPressure()
     handle = driver.prepare(fault("memory_pressure", limit="8MiB"), stack_for(web.name))
-    with pytest.raises(FaultError):
+    with pytest.raises(FaultError, match=r"refused to update the limits of .*unable to set memory limit to 8388608"):
         driver.inject(handle)
     driver.revert(handle)
     assert {k: host_config(web.container)[k] for k in LIMIT_KEYS} == before

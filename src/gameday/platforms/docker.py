@@ -208,10 +208,18 @@ class DockerRuntime:
             raise ValueError(f"not a container resource: {', '.join(sorted(unknown))}")
         container = self._get(container_id)
         api = docker_client(self.base_url).api
-        with docker_errors(self._name(container_id)):
+        import docker.errors
+
+        name = self._name(container_id)
+        with docker_errors(name):
             response = api._post_json(api._url("/containers/{0}/update", container.id),
                                       data={RESOURCE_FIELDS[k]: int(v) for k, v in changes.items()})
-            api._raise_for_status(response)
+            try:
+                api._raise_for_status(response)
+            except docker.errors.APIError as exc:  # the daemon's reason, not the URL with the container id
+                reason = str(exc.explanation or exc).split(": runc did not terminate successfully: exit status 1: ")[-1]
+                raise FaultError(f"Docker refused to update the limits of {name}: {_short(reason)}",
+                                 target=name) from exc
 
 
 class DockerPlatform(PlatformDefaults):
