@@ -62,7 +62,7 @@ def test_a_deployments_pods_are_scheduled_to_kwok_nodes_and_run(local_cluster: L
         "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
         "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
                  "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "web", "image": "example.invalid/web:1"}]}}},
+                              "spec": {"containers": [{"name": "web", "image": "example.test/web:1"}]}}},
     }
     with contextlib.closing(local_cluster.api()) as api:
         api.create("/apis/apps/v1/namespaces/default/deployments", deployment)
