@@ -391,7 +391,7 @@ KUBERNETES_EVENTS_WATCHING: Final = _declare(
     doc="The cluster events recorder started: it watches the Events about each Kubernetes fault target, the "
         "ReplicaSets of a Deployment and the target's pods.",
     details={"targets": "[{target, selector}] the targets watched", "namespaces": "the namespaces watched "
-             "(all, for a Node target)", "limit": "at most this many kubernetes.event lines a run",
+             "(default for a Node target: Events of cluster-scoped objects are there)", "limit": "at most this many kubernetes.event lines a run",
              "per_reason": "at most this many lines of one reason; the rest are counted"})
 KUBERNETES_EVENT: Final = _declare(
     "kubernetes.event", actor="kubernetes", writer="kubernetes/events.py",

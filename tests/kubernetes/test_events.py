@@ -4,14 +4,17 @@ with its own time; nothing from before the run, nothing about other workloads; a
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from lightkube import Client
+from lightkube.models.core_v1 import NodeSpec, Taint
+from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Event as CoreEvent
-from lightkube.resources.core_v1 import Pod
+from lightkube.resources.core_v1 import Node, Pod
 
 from gameday import events as ev
 from gameday.clock import SystemClock
@@ -207,3 +210,39 @@ def test_a_pod_no_node_can_take_shows_as_a_warning_of_its_new_replica_set(
     assert len(new_sets) >= 1 and all(o.startswith("ReplicaSet/web-") for o in new_sets)
     report = render_run(result.run_dir).read_text()
     assert "| FailedScheduling | Warning |" in report
+
+
+def test_a_node_targets_events_are_watched_in_default(
+        tmp_path: Path, local_cluster: LocalCluster, kube: Client) -> None:
+    """A Node's Events are in no namespace of its own (the node controller writes them in default): the recorder
+    watches default for it. The node is made during the run (tainted, and no kwok node: nothing lands on it),
+    so the controller's RegisteredNode Event about it is this run's."""
+    name = f"gameday-test-{uuid.uuid4().hex[:8]}"
+    faults = MemoryFaults()
+    kubernetes_stack(tmp_path / "stacks" / "shop.yaml", local_cluster,
+                     targets=f"  node: {{platform: kubernetes, kind: Node, name: {name}}}", allow=f"[{name}]")
+    path = tmp_path / "drill.yaml"
+    path.write_text("version: 1\nname: node-events\nstack: shop\nfaults:\n  - {kind: memory, target: node, duration: 5m}\n")
+    scenario = load_scenario(path, registry=faults.registry())
+    options = run_options(tmp_path, faults=faults, clock=SystemClock(), stop=StopRequest())
+
+    def on_event(event: Event) -> None:
+        if event.kind == ev.FAULT_INJECTED:
+            kube.create(Node(metadata=ObjectMeta(name=name),
+                             spec=NodeSpec(taints=[Taint(key="gameday-test", value="no", effect="NoSchedule")])))
+        elif event.kind == ev.KUBERNETES_EVENT and event.details["object"] == f"Node/{name}":
+            assert options.stop is not None
+            options.stop.end_fault_phase()
+
+    options.listeners.append(on_event)
+    try:
+        result = run_scenario(scenario, options)
+    finally:
+        kube.delete(Node, name)
+    assert result.outcome is Outcome.PASSED, result.error
+    recorded = kinds(result.run_dir)
+    assert recorded[0].details["namespaces"] == ["default"]
+    lines = [e.details for e in recorded if e.kind == ev.KUBERNETES_EVENT]
+    assert lines and {d["object"] for d in lines} == {f"Node/{name}"}, lines
+    assert any(d["reason"] == "RegisteredNode" for d in lines), lines
+    assert recorded[-1].details["errors"] == []

@@ -55,7 +55,7 @@ class ClusterEventsObserver:
         watch = EventWatch(ctx.timeline, scopes, cluster_of(ctx.scenario.stack), since=ctx.clock.wall())
         ctx.timeline.record(ev.KUBERNETES_EVENTS_WATCHING, actor="kubernetes",
                             targets=[{"target": s.name, "selector": s.target.selector} for s in scopes],
-                            namespaces=["(all)" if n == "*" else n for n in watch.namespaces],
+                            namespaces=list(watch.namespaces),
                             limit=LIMIT, per_reason=PER_REASON)
         self._timeline, self._watch = ctx.timeline, watch
         watch.start()

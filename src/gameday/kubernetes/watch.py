@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
-from lightkube import ALL_NS, ApiError, AsyncClient
+from lightkube import ApiError, AsyncClient
 from lightkube.resources.apps_v1 import DaemonSet, Deployment, ReplicaSet, StatefulSet
 from lightkube.resources.core_v1 import Event, Node, Pod, Secret
 
@@ -289,7 +289,7 @@ class EventWatch:
                     await self.recorder.see(client, event)
             return events.resourceVersion
         except (ApiError, httpx2.HTTPError) as exc:
-            self.recorder.error(f"listing Events in {_shown(namespace)}: {_why(exc)}")
+            self.recorder.error(f"listing Events in {namespace}: {_why(exc)}")
             return None
 
     async def _watch(self, client: AsyncClient, namespace: str, version: str | None) -> None:
@@ -304,7 +304,7 @@ class EventWatch:
                         if op != "DELETED":
                             await self.recorder.see(client, event)
                 except (ApiError, httpx2.HTTPError) as exc:
-                    self.recorder.error(f"watching Events in {_shown(namespace)}: {_why(exc)}")
+                    self.recorder.error(f"watching Events in {namespace}: {_why(exc)}")
                     version = None
             await asyncio.sleep(delay)  # cancelled at once when the watch stops
             delay = min(delay * 2, 5.0)
@@ -317,10 +317,6 @@ def namespaces_of(scopes: list[Scope]) -> list[str]:
 
 
 NODE_EVENTS_NAMESPACE = "default"
-
-
-def _shown(namespace: str) -> str:
-    return "every namespace" if namespace == ALL_NS else namespace
 
 
 def _why(exc: BaseException) -> str:
