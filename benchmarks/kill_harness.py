@@ -8,6 +8,8 @@ steady state, inject, observe, revert), aimed at the inject call, anywhere, aime
 Where the run really was at the kill is read from its own timeline. Trials rotate over every fault kind:
 
     container_kill / container_stop / container_pause   a fresh busybox httpd container per trial
+    cpu_pressure / memory_pressure                      the same, with a 128 MiB memory limit; judged by the
+                                                        kernel's cgroup files (CFS quota, memory and memsw limits)
     latency / bandwidth / timeout / reset_peer / proxy_down
                                                         one proxy of one real toxiproxy server, in front
                                                         of a small loopback HTTP server
@@ -66,7 +68,8 @@ CONTAINER_KINDS = ["container_kill", "container_stop", "container_pause"]
 PROXY_KINDS = ["latency", "bandwidth", "timeout", "reset_peer", "proxy_down"]
 CREDENTIAL_KINDS = ["revoke_credentials/pg", "revoke_credentials/redis", "revoke_credentials/file"]
 DATASTORE_KINDS = ["db_connections_exhausted", "db_lock", "db_read_only", "redis_maxmemory", "redis_pause"]
-KINDS = [*CONTAINER_KINDS, *PROXY_KINDS, "disk_fill", *CREDENTIAL_KINDS, *DATASTORE_KINDS]
+RESOURCE_KINDS = ["cpu_pressure", "memory_pressure"]
+KINDS = [*CONTAINER_KINDS, *RESOURCE_KINDS, *PROXY_KINDS, "disk_fill", *CREDENTIAL_KINDS, *DATASTORE_KINDS]
 IMAGE = "gameday/busybox:test"
 RESTORE_DEADLINE = 25.0
 WATCHDOG_EXIT_DEADLINE = 40.0
@@ -159,6 +162,38 @@ class ContainerTarget(Target):
 
     def close(self) -> None:
         self.container.remove(force=True)
+
+
+class ResourceTarget(ContainerTarget):
+    """A busybox httpd with a 128 MiB memory limit (256 MiB with swap) and no CPU limit, judged by the kernel's
+    own cgroup files (cgroup v1, the cgroupfs driver): CFS quota -1, the memory limits as they were."""
+
+    ARGS: ClassVar[dict[str, dict[str, Any]]] = {"cpu_pressure": {"cpus": 0.1}, "memory_pressure": {"limit": "32MiB"}}
+    EXPECTED: ClassVar[dict[str, int]] = {"cpu/cpu.cfs_quota_us": -1, "memory/memory.limit_in_bytes": 128 * 2**20,
+                                          "memory/memory.memsw.limit_in_bytes": 256 * 2**20}
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+        self.port = free_port()
+        self.name = f"gdkill-{uuid.uuid4().hex[:6]}"
+        self.container = httpd(client, self.name, self.port, mem_limit="128m", memswap_limit="256m")
+        wait_until(lambda: http_ok(self.port))
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        return {"stack": {"name": "kill-bench", "targets": {"web": {"container": self.name}}},
+                "steady_state": {"probes": [http_probe(self.port)]},
+                "faults": [{"kind": kind, "target": "web", "args": self.ARGS[kind], **FAULT}]}
+
+    def _limits(self) -> dict[str, int]:
+        root = Path("/sys/fs/cgroup")
+        return {key: int((root / key.split("/")[0] / "docker" / self.container.id / key.split("/")[1]).read_text())
+                for key in self.EXPECTED}
+
+    def broken(self) -> bool:
+        return super().broken() or self._limits() != self.EXPECTED
+
+    def describe(self) -> str:
+        return f"{super().describe()}, limits {self._limits()}"
 
 
 class DiskTarget(ContainerTarget):
@@ -448,6 +483,9 @@ class Services:
         if kind in CONTAINER_KINDS:
             assert self.client is not None
             return ContainerTarget(self.client)
+        if kind in RESOURCE_KINDS:
+            assert self.client is not None
+            return ResourceTarget(self.client)
         if kind == "disk_fill":
             assert self.client is not None
             return DiskTarget(self.client)
@@ -501,7 +539,7 @@ def start_services(kinds: list[str], stack: contextlib.ExitStack, folder: Path) 
     services = Services(stack, folder)
     services.env["GAMEDAY_STATE_DIR"] = str(folder / "state")
     services.upstream_port = stack.enter_context(http_upstream())
-    if any(k in CONTAINER_KINDS or k == "disk_fill" for k in kinds):
+    if any(k in CONTAINER_KINDS or k in RESOURCE_KINDS or k == "disk_fill" for k in kinds):
         services.client = docker.from_env()
         stack.callback(services.client.close)
     if any(k in PROXY_KINDS for k in kinds):
