@@ -170,3 +170,41 @@ def test_the_memory_platform_records_the_update_calls() -> None:
     driver.revert(handle)
     assert driver.check(handle) is False
     assert [c[0] for c in platform.memory.calls] == ["update_resources", "update_resources"]
+
+
+SCENARIO = """\
+version: 1
+name: starved
+stack:
+  targets:
+    web: {target}
+steady_state:
+  probes:
+    - name: web
+      http: {{url: "http://127.0.0.1:1/"}}
+faults:
+  - kind: {kind}
+    target: web
+    duration: 30s
+    args: {args}
+"""
+
+
+@pytest.mark.parametrize(("target", "kind", "args", "message"), [
+    ("{platform: kubernetes, namespace: shop, kind: Deployment, name: web, container: web}", "cpu_pressure",
+     "{cpus: 0.5}", "fault kind 'cpu_pressure' acts on a target on platform compose or docker; 'web' is on platform kubernetes"),
+    ("{container: web}", "cpu_pressure", "{cpus: 0}", "greater than 0"),
+    ("{container: web}", "memory_pressure", "{limit: lots}", "args.limit"),
+    ("{container: web}", "memory_pressure", "{limit: 32MiB, oom_kill: sure}", "'possible' or 'expected'"),
+], ids=["kubernetes", "zero-cpus", "bad-size", "bad-oom"])
+def test_validate_refuses_what_the_resource_faults_cannot_do(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              target: str, kind: str, args: str, message: str) -> None:
+    from gameday.cli.main import main
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text(SCENARIO.format(target=target, kind=kind, args=args))
+    code = main(["validate", "-q", str(path)])
+    out = capsys.readouterr().out
+    assert code != 0
+    assert message in out
+    assert "Traceback" not in out
