@@ -16,7 +16,7 @@ from lightkube.resources.core_v1 import Namespace, Pod
 from gameday.cluster.manager import LocalCluster
 from gameday.engine.safety import check_allowed
 from gameday.errors import TargetError
-from gameday.kubernetes.faults.pods import PodDelete
+from gameday.kubernetes.faults.pods import DELETE_CONCURRENCY, PodDelete
 from gameday.scenario.model import FaultSpec, StackSpec
 from tests.kubernetes.helpers import ALLOWED, make_deployment, make_pod, make_statefulset, pod_names, wait_for
 
@@ -71,6 +71,25 @@ def test_prepare_names_exactly_the_pods_the_seed_picks_and_inject_deletes_only_t
     assert not set(chosen) & set(after["pods"])
     driver.inject(handle)  # again: the pods are gone already, nothing else is deleted
     assert set(pod_names(kube, namespace, {"app": "web"})) == set(after["pods"])
+
+
+def test_more_pods_than_deletes_at_once_are_all_deleted_and_no_others(
+        kube: Client, local_cluster: LocalCluster, namespace: str) -> None:
+    make_deployment(kube, namespace, "web", replicas=12, labels=ALLOWED)
+    before = pod_uids(kube, namespace)
+    driver = PodDelete()
+    handle = driver.prepare(spec(count=DELETE_CONCURRENCY + 2, seed=1),
+                            stack(local_cluster, namespace, kind="Deployment", name="web"))
+    chosen = {p["name"] for p in handle.data["pods"]}
+    driver.inject(handle)
+    assert driver.check(handle)
+
+    def gone() -> dict[str, str] | None:
+        now = pod_uids(kube, namespace)
+        return None if chosen & set(now) else now
+
+    left = wait_for("the chosen pods gone", gone)
+    assert {name: uid for name, uid in before.items() if name not in chosen}.items() <= left.items()
 
 
 def test_a_statefulsets_replacement_of_the_same_name_is_not_deleted_again(
