@@ -8,6 +8,7 @@ re-granted as its original grantor (``SET ROLE``), so the grantor and grant opti
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -91,6 +92,28 @@ def _grants(conn: psycopg.Connection[Any], rel_oid: int, role: str, privileges: 
         (rel_oid, role, privileges),
     ).fetchall()
     return [{"grantor": g, "privilege": p, "grantable": bool(opt)} for g, p, opt in rows]
+
+
+END_SESSIONS_WAIT_S = 5.0
+"""How long ending sessions may take before the fault carries on without waiting for the rest."""
+
+
+def end_sessions(conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]) -> list[int]:
+    """End the sessions of ``pg_stat_activity`` that ``where`` (our own SQL) selects, and wait until they are
+    gone: ``pg_terminate_backend`` only signals a backend, so a session used or counted right after it (on a
+    busy machine) could still be there. Returns the pids still there after the wait."""
+    pids = [int(r[0]) for r in conn.execute(f"SELECT pid FROM pg_stat_activity WHERE {where}", params).fetchall()]
+    for pid in pids:
+        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    deadline = time.monotonic() + END_SESSIONS_WAIT_S
+    while pids:
+        alive = {int(r[0]) for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)",
+                                                  (pids,)).fetchall()}
+        pids = [pid for pid in pids if pid in alive]
+        if not pids or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    return pids
 
 
 class PostgresRole:
@@ -192,8 +215,7 @@ class PostgresRole:
                                 _privilege(g["privilege"]), table, role))
                             conn.execute("RESET ROLE")
             if data["terminate_sessions"]:
-                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                             "WHERE usename = %s AND pid <> pg_backend_pid()", (data["role"],))
+                end_sessions(conn, "usename = %s AND pid <> pg_backend_pid()", (data["role"],))
 
     def check(self, data: dict[str, Any]) -> bool:
         url = self._url(data)

@@ -135,8 +135,7 @@ class DbConnectionsExhausted:
                 elif terminated:
                     return
                 if not terminated:
-                    counter.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s "
-                                    "AND application_name <> %s", (data["role"], data["tag"]))
+                    pg.end_sessions(counter, "usename = %s AND application_name <> %s", (data["role"], data["tag"]))
                     terminated = True
 
     def check(self, handle: FaultHandle) -> bool:

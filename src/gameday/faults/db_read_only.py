@@ -115,8 +115,7 @@ class DbReadOnly:
 
     def _end_sessions(self, conn: psycopg.Connection[Any], data: dict[str, Any]) -> None:
         database = "" if data["scope"] == "role" else " AND datname = current_database()"
-        conn.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s "
-                     f"AND pid <> pg_backend_pid(){database}", (data["role"],))
+        pg.end_sessions(conn, f"usename = %s AND pid <> pg_backend_pid(){database}", (data["role"],))
 
     def inject(self, handle: FaultHandle) -> None:
         data = handle.data

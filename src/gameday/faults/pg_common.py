@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from gameday.errors import FaultError, RevertError
 from gameday.faults.credentials import admin_url, env_url
-from gameday.faults.credentials_pg import connect, pg_errors
+from gameday.faults.credentials_pg import connect, end_sessions, pg_errors
 
-__all__ = ["admin", "backstop_options", "close_quietly", "connect", "end_tagged", "new_tag", "open_held", "pg_errors",
+__all__ = ["admin", "backstop_options", "close_quietly", "connect", "end_sessions", "end_tagged", "new_tag", "open_held", "pg_errors",
            "resolve", "same_database", "server_facts", "tagged_pids", "target_problems", "url_of"]
 from gameday.platforms.resources import PostgresTarget
 from gameday.scenario.model import FaultSpec, StackSpec, TargetSpec
