@@ -14,7 +14,7 @@ from gameday.faults.resources import CpuPressure, MemoryPressure
 from gameday.platforms.memory import MemoryPlatform
 from gameday.platforms.registry import PlatformRegistry
 from gameday.scenario.model import FaultSpec, StackSpec
-from tests.conftest import http_ok
+from tests.conftest import http_ok, wait_for
 
 CGROUP = Path("/sys/fs/cgroup")
 
@@ -208,3 +208,33 @@ def test_validate_refuses_what_the_resource_faults_cannot_do(tmp_path: Path, cap
     assert code != 0
     assert message in out
     assert "Traceback" not in out
+
+
+@pytest.mark.docker
+def test_an_expected_oom_kill_ends_the_container_and_revert_starts_it_again(docker_client, test_image) -> None:
+    """The main process asks for 48 MiB once /tmp/go exists; under a 16 MiB limit the kernel kills it, Docker
+    says OOMKilled; revert puts the 128 MiB limit back, then starts the container."""
+    import uuid
+
+    name = f"gdtest-{uuid.uuid4().hex[:8]}"
+    script = ("while [ ! -f /tmp/go ]; do sleep 0.1; done; "
+              "exec awk 'BEGIN { s = sprintf(\"%48000000s\", \"\"); system(\"sleep 600\") }'")
+    container = docker_client.containers.run(test_image, ["sh", "-c", script], name=name, detach=True,
+                                             network_mode="none", mem_limit="128m", memswap_limit="128m",
+                                             labels={"gameday.test": "1", "gameday.allowed": "true"})
+    try:
+        driver = MemoryPressure()
+        handle = driver.prepare(fault("memory_pressure", limit="16MiB", oom_kill="expected"), stack_for(name))
+        driver.inject(handle)
+        container.exec_run(["touch", "/tmp/go"])
+        wait_for(lambda: container.reload() or container.attrs["State"]["Status"] == "exited", timeout=30)
+        assert container.attrs["State"]["OOMKilled"] is True
+        assert driver.check(handle) is True
+
+        driver.revert(FaultHandle.from_json(handle.to_json()))
+        container.reload()
+        assert container.attrs["State"]["Status"] == "running"
+        assert container.attrs["HostConfig"]["Memory"] == 128 * 2**20
+        assert cgroup(container, "memory", "memory.limit_in_bytes") == 128 * 2**20
+    finally:
+        container.remove(force=True)
