@@ -17,7 +17,10 @@ import gameday
 RULES = Path(gameday.__file__).parent / "stack" / "files" / "prometheus" / "rules" / "checkout.yml"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 EXPECTED = {"CheckoutLatencyHigh", "CheckoutErrorRateHigh", "InstanceDown", "DatabaseUnreachable",
-            "DiskAlmostFull", "AuthenticationFailures"}
+            "DiskAlmostFull", "AuthenticationFailures",
+            # the data-store faults' (issue 17): one alert per way a store answers and refuses
+            "DatabaseConnectionsExhausted", "DatabaseLockContention", "DatabaseReadOnly", "CacheOutOfMemory",
+            "CacheUnresponsive"}
 
 
 def rules() -> list[dict[str, Any]]:
@@ -29,7 +32,7 @@ def kebab(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
-def test_the_six_alerts_are_defined() -> None:
+def test_the_shipped_alerts_are_defined() -> None:
     assert {r["alert"] for r in rules()} == EXPECTED
 
 
@@ -44,7 +47,7 @@ def test_promtool_accepts_the_rule_file() -> None:
     result = subprocess.run([PROMTOOL, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=30,
                             check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "6 rules found" in result.stdout
+    assert f"{len(EXPECTED)} rules found" in result.stdout
 
 
 def alert(name: str, **labels: str) -> dict[str, Any]:
@@ -106,6 +109,26 @@ UNIT_TESTS: list[dict[str, Any]] = [
             {"eval_time": "50s", "alertname": "DatabaseUnreachable", "exp_alerts": []},
         ],
     },
+]
+
+
+# A store that answers and refuses (no slot, a lock, read-only, out of memory, paused) has its own alert, and is
+# not "unreachable" as well.
+REFUSALS = [("postgres", "saturated", "DatabaseConnectionsExhausted"), ("postgres", "lock", "DatabaseLockContention"),
+            ("postgres", "read_only", "DatabaseReadOnly"), ("redis", "oom", "CacheOutOfMemory"),
+            ("redis", "timeout", "CacheUnresponsive")]
+UNIT_TESTS += [
+    {
+        "interval": "1s",
+        "input_series": [{"series": f'checkout_dependency_errors_total{{dependency="{store}",reason="{reason}"}}',
+                          "values": "0x30 1+1x30"}],
+        "alert_rule_test": [
+            {"eval_time": "25s", "alertname": name, "exp_alerts": []},
+            {"eval_time": "50s", "alertname": name, "exp_alerts": [alert(name)]},
+            {"eval_time": "50s", "alertname": "DatabaseUnreachable", "exp_alerts": []},
+        ],
+    }
+    for store, reason, name in REFUSALS
 ]
 
 
