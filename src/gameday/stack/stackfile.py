@@ -36,12 +36,14 @@ targets:
   checkout-spool: {{container: {c_checkout}, description: "checkout's order spool (disk_fill path /var/lib/checkout/spool)"}}
   checkout-db-role: {{postgres_role: checkout, dsn_env: {pg_env}, description: "checkout's database role"}}
   checkout-cache-user: {{redis_user: checkout, dsn_env: {redis_env}, description: "checkout's Redis ACL user"}}
+  postgres-port: {{platform: port, port: {pg_proxy_port}, description: "the port checkout reaches PostgreSQL on (Toxiproxy's listener), for network faults"}}
 # What may be faulted. A scenario cannot add to this list.
 allow:
   docker: [{c_checkout}, {c_postgres}, {c_redis}]
   toxiproxy: [postgres, redis]
   postgres: [checkout]
   redis: [checkout]
+  port: ["{pg_proxy_port}"]
 """
 
 
@@ -54,6 +56,7 @@ def demo_stack_file(config: StackConfig) -> str:
         alertmanager=config.url(config.alertmanager_port), checkout=config.url(config.checkout_port),
         c_checkout=config.container_name("checkout"), c_postgres=config.container_name("postgres"),
         c_redis=config.container_name("redis"), pg_env=PG_ADMIN_DSN, redis_env=REDIS_ADMIN_URL,
+        pg_proxy_port=config.postgres_proxy_port,
     )
 
 
