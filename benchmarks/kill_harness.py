@@ -19,12 +19,14 @@ Where the run really was at the kill is read from its own timeline. Trials rotat
     revoke_credentials/file                             a token file (bytes, mode and mtime compared)
     db_connections_exhausted / db_lock / db_read_only   a role and a table of a real PostgreSQL (its own cluster)
     redis_maxmemory / redis_pause                       a real redis-server with maxmemory 100mb, allkeys-lru
+    packet_loss / partition                             iptables rules on a fresh loopback port per trial
 
 The fault is judged by observing the real thing, never the journal: the container running and not
 paused; no toxic on the proxy and the proxy enabled; no fill file and the free space back; the role
 can log in; the Redis user can AUTH; the file's bytes, mode and mtime as before; the role gets a connection, writes
 the table without waiting, starts read-write, no session gameday held is left and the role and database
-settings are as before; Redis's maxmemory and policy as before, and a PUBLISH answers at once (no pause). A trial fails if, 25 s
+settings are as before; Redis's maxmemory and policy as before, and a PUBLISH answers at once (no pause);
+the live rule set (`iptables -S`) names the trial's port nowhere and holds no GAMEDAY-* chain it did not hold before. A trial fails if, 25 s
 after the kill, the fault is still there, or if it is there again once the watchdog has left (it
 re-checks what it reverted for 6 s), or if a journal still holds a pending fault. For trials where the
 fault was live at the kill, the time from the kill to the observed restore is reported.
@@ -42,6 +44,7 @@ import contextlib
 import json
 import os
 import random
+import shlex
 import signal
 import statistics
 import subprocess
@@ -69,7 +72,9 @@ PROXY_KINDS = ["latency", "bandwidth", "timeout", "reset_peer", "proxy_down"]
 CREDENTIAL_KINDS = ["revoke_credentials/pg", "revoke_credentials/redis", "revoke_credentials/file"]
 DATASTORE_KINDS = ["db_connections_exhausted", "db_lock", "db_read_only", "redis_maxmemory", "redis_pause"]
 RESOURCE_KINDS = ["cpu_pressure", "memory_pressure"]
-KINDS = [*CONTAINER_KINDS, *RESOURCE_KINDS, *PROXY_KINDS, "disk_fill", *CREDENTIAL_KINDS, *DATASTORE_KINDS]
+NETWORK_KINDS = ["packet_loss", "partition"]
+KINDS = [*CONTAINER_KINDS, *RESOURCE_KINDS, *PROXY_KINDS, "disk_fill", *CREDENTIAL_KINDS, *DATASTORE_KINDS,
+         *NETWORK_KINDS]
 IMAGE = "gameday/busybox:test"
 RESTORE_DEADLINE = 25.0
 WATCHDOG_EXIT_DEADLINE = 40.0
@@ -463,6 +468,54 @@ class DataStoreTarget(Target):
             admin.config_set("maxmemory-policy", self.config[1])
 
 
+class NetworkTarget(Target):
+    """A fresh loopback port per trial (nothing listens: the rules are what is judged). ``broken()`` reads the
+    live rule set: a rule naming the port, or a GAMEDAY-* chain that was not there when the trial began."""
+
+    def __init__(self, folder: Path, upstream_port: int) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.upstream_port = upstream_port
+        self.chains_before = self._chains()
+
+    @staticmethod
+    def _rules() -> list[str]:
+        return subprocess.run(["iptables", "-w", "10", "-S"], check=True, capture_output=True,
+                              text=True).stdout.splitlines()
+
+    def _chains(self) -> set[str]:
+        return {line.split()[1] for line in self._rules() if line.startswith("-N GAMEDAY-")}
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        stack = f"kill-net-{self.port}"
+        (self.folder / "stacks").mkdir(exist_ok=True)
+        (self.folder / "stacks" / f"{stack}.yaml").write_text(yaml.safe_dump({
+            "version": 1, "name": stack, "targets": {"svc": {"platform": "port", "port": self.port}},
+            "allow": {"port": [str(self.port)]}}))
+        args = {"percent": 30, "protocol": "all", "direction": "both"} if kind == "packet_loss" else {"protocol": "all"}
+        return {"stack": stack, "steady_state": {"probes": [tcp_probe(self.upstream_port)]},
+                "faults": [{"kind": kind, "target": "svc", "args": args, **FAULT}]}
+
+    def _left(self) -> list[str]:
+        new = self._chains() - self.chains_before
+        return [line for line in self._rules() if f"port {self.port} " in line
+                or any(c in line.split()[:2] for c in new)]
+
+    def broken(self) -> bool:
+        return bool(self._left())
+
+    def describe(self) -> str:
+        return "; ".join(self._left()) or "no rule left"
+
+    def mend(self) -> None:
+        for line in self._left():
+            if line.startswith(("-A INPUT ", "-A OUTPUT ")):
+                subprocess.run(["iptables", "-w", "10", "-D", *shlex.split(line)[1:]], check=False)
+        for chain in self._chains() - self.chains_before:
+            subprocess.run(["iptables", "-w", "10", "-F", chain], check=False)
+            subprocess.run(["iptables", "-w", "10", "-X", chain], check=False)
+
+
 # --- the shared services ------------------------------------------------------------------------------
 
 
@@ -495,6 +548,8 @@ class Services:
         if kind in DATASTORE_KINDS:
             assert self.stores is not None
             return DataStoreTarget(self.stores, kind, self.folder)
+        if kind in NETWORK_KINDS:
+            return NetworkTarget(self.folder, self.upstream_port)
         if kind.endswith("/pg"):
             return PgTarget(self.pg, self.pg_password)
         if kind.endswith("/redis"):

@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--percents", default="1,5,10,30,50,90")
     opts = parser.parse_args()
-    print(f"| fault | asked | datagrams per trial | observed loss, median (min-max) | worst error, points | trials |")
+    print("| fault | asked | datagrams per trial | observed loss, median (min-max) | worst error, points | trials |")
     print("|---|---|---|---|---|---|")
     for percent in [float(p) for p in opts.percents.split(",")]:
         shares = []
