@@ -96,7 +96,8 @@ def test_the_shipped_runbooks_cover_every_demo_alert() -> None:
                            ("checkout-db-read-only", "database-read-only"),
                            ("checkout-cache-out-of-memory", "cache-out-of-memory"),
                            ("checkout-cache-paused", "cache-unresponsive"),
-                           ("checkout-cpu-starved", "checkout-cpu-starved")):
+                           ("checkout-cpu-starved", "checkout-cpu-starved"),
+                           ("checkout-db-partitioned", "database-unreachable")):
         assert report.scenarios[scenario] == book
 
 
