@@ -8,7 +8,7 @@ prepare   picks the pods (``gameday.kubernetes.selection``) and records each one
           controller that owns it; a bare pod (no controller: nothing recreates it, so nothing can revert its
           deletion) is refused unless ``allow_bare_pods: true``.
 inject    deletes exactly those pods, 8 at a time (by uid: a StatefulSet's replacement of the same name is never touched).
-check     True once every recorded pod is gone or terminating: ``fault.effective``.
+check     True once every recorded pod is gone or terminating (read 8 at a time): ``fault.effective``.
 revert    nothing to restore: the controller replaces deleted pods; so revert is a no-op, harmless to repeat.
 observations  ``kubernetes.workload`` during (the pods deleted, replicas desired and ready) and after the
           fault window: the workload replaced the pods and is ready again (``recovered``), waited for up to
@@ -137,14 +137,17 @@ class PodDelete:
             done.result()
 
     def check(self, handle: FaultHandle) -> bool:
-        """True once every recorded pod is gone (or being deleted)."""
+        """True once every recorded pod is gone (or being deleted); read DELETE_CONCURRENCY at a time (100 reads one
+        by one took 4.7 s on a busy machine, which delayed fault.effective by as much)."""
         client = connect(handle.address)
         namespace = str(handle.address["namespace"])
-        for pod in handle.data["pods"]:
+
+        def still_there(pod: dict[str, Any]) -> bool:
             live = find_object(client, "Pod", pod["name"], namespace, target=handle.target)
-            if live is not None and live.metadata.uid == pod["uid"] and live.metadata.deletionTimestamp is None:
-                return False
-        return True
+            return live is not None and live.metadata.uid == pod["uid"] and live.metadata.deletionTimestamp is None
+
+        with ThreadPoolExecutor(max_workers=DELETE_CONCURRENCY, thread_name_prefix="pod-check") as pool:
+            return not any(pool.map(still_there, handle.data["pods"]))
 
     def revert(self, handle: FaultHandle) -> None:
         """Nothing to restore: a controller replaces deleted pods, and a bare pod cannot be brought back."""
