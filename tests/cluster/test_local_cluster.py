@@ -33,7 +33,8 @@ def test_up_leaves_every_part_running_the_api_ready_and_the_kwok_nodes_ready(loc
     status = local_cluster.status()
     assert [(p.part, p.state) for p in status.parts] == [(part, "running") for part in PARTS]
     assert status.ready, status.readiness
-    assert status.nodes == [("kwok-node-0", True), ("kwok-node-1", True)]
+    # Tests of the session may have added nodes of their own (node faults, the shop's pool): up's are these two.
+    assert [n for n in status.nodes if n[0].startswith("kwok-node-")] == [("kwok-node-0", True), ("kwok-node-1", True)]
     assert status.healthy
 
 
