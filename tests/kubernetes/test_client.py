@@ -47,8 +47,19 @@ def test_a_missing_kubeconfig_or_an_unknown_context_is_an_environment_problem(lo
     with pytest.raises(EnvironmentProblem, match="has no context 'prod' \\(it has: gameday-local\\)"):
         cluster_of(stack(kubeconfig=str(local_cluster.config.kubeconfig), context="prod"))
     (tmp_path / "bad").write_text("just: [text")
-    with pytest.raises(EnvironmentProblem, match="is not a readable kubeconfig"):
+    with pytest.raises(EnvironmentProblem, match="is not a readable kubeconfig") as caught:
         cluster_of(stack(kubeconfig=str(tmp_path / "bad")))
+    assert "\n" not in str(caught.value) and "invalid YAML at line 1, column" in str(caught.value)  # PyYAML's caret
+
+
+def test_the_yaml_reason_is_one_line_with_its_place() -> None:
+    from gameday.kubernetes.client import _why
+
+    try:
+        yaml.safe_load("clusters: [\n  - bad: {\n")
+    except yaml.YAMLError as exc:
+        why = _why(exc)
+    assert why.startswith("invalid YAML at line 2, column 3: ") and "\n" not in why
 
 
 def test_a_cluster_that_does_not_answer_is_an_environment_problem(local_cluster: LocalCluster,

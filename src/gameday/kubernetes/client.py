@@ -66,7 +66,7 @@ def _config(kubeconfig: str) -> KubeConfig:
     try:
         return KubeConfig.from_file(kubeconfig)
     except ConfigError as exc:
-        raise EnvironmentProblem(f"kubeconfig {kubeconfig}: {exc}"[:300]) from exc
+        raise EnvironmentProblem(f"kubeconfig {kubeconfig}: {_why(exc)}"[:300]) from exc
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
         raise EnvironmentProblem(f"kubeconfig {kubeconfig} is not a readable kubeconfig: {_why(exc)}"[:300]) from exc
 
@@ -86,9 +86,15 @@ def contexts(kubeconfig: Path) -> list[str]:
 
 
 def _why(exc: BaseException) -> str:
+    """One line: a YAML error as its problem and place (PyYAML writes several lines with a caret)."""
     if isinstance(exc, KeyError):
         return f"no entry {exc}"
-    return f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+    mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, yaml.YAMLError) and mark is not None:
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 @contextlib.contextmanager
