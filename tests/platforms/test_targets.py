@@ -80,7 +80,7 @@ def test_the_long_and_the_short_form_are_the_same_target(tmp_path: Path, long: s
 def test_an_unknown_platform_is_a_located_error_naming_the_known_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lines = problems(tmp_path, "{platform: nomad, job: checkout}", capsys)
     assert ("5:21: stack.targets.web.platform: unknown platform 'nomad' "
-            "(known: compose, docker, host, kubernetes, postgres, redis, toxiproxy)") in lines
+            "(known: compose, docker, host, kubernetes, port, postgres, redis, toxiproxy)") in lines
 
 
 def test_a_field_of_another_platform_is_an_unknown_key_where_it_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -146,7 +146,7 @@ def test_the_schema_accepts_long_and_short_forms(target: dict[str, Any]) -> None
 @pytest.mark.parametrize(("target", "words"), [
     ({"platform": "docker", "proxy": "p"}, "'proxy' was unexpected"),
     ({"platform": "nomad", "job": "p"},
-     "is not one of ['compose', 'docker', 'host', 'kubernetes', 'postgres', 'redis', 'toxiproxy']"),
+     "is not one of ['compose', 'docker', 'host', 'kubernetes', 'port', 'postgres', 'redis', 'toxiproxy']"),
     ({"platform": "toxiproxy"}, "'proxy' is a required property"),
 ])
 def test_the_schema_checks_a_target_by_its_platforms_model(target: dict[str, Any], words: str) -> None:
