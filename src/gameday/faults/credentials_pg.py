@@ -98,11 +98,12 @@ END_SESSIONS_WAIT_S = 5.0
 """How long ending sessions may take before the fault carries on without waiting for the rest."""
 
 
-def end_sessions(conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]) -> list[int]:
+def end_sessions(conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]) -> tuple[list[int], list[int]]:
     """End the sessions of ``pg_stat_activity`` that ``where`` (our own SQL) selects, and wait until they are
     gone: ``pg_terminate_backend`` only signals a backend, so a session used or counted right after it (on a
-    busy machine) could still be there. Returns the pids still there after the wait."""
-    pids = [int(r[0]) for r in conn.execute(f"SELECT pid FROM pg_stat_activity WHERE {where}", params).fetchall()]
+    busy machine) could still be there. Returns (the pids found, those still there after the wait)."""
+    found = [int(r[0]) for r in conn.execute(f"SELECT pid FROM pg_stat_activity WHERE {where}", params).fetchall()]
+    pids = list(found)
     for pid in pids:
         conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
     deadline = time.monotonic() + END_SESSIONS_WAIT_S
@@ -113,7 +114,7 @@ def end_sessions(conn: psycopg.Connection[Any], where: str, params: tuple[Any, .
         if not pids or time.monotonic() > deadline:
             break
         time.sleep(0.02)
-    return pids
+    return found, pids
 
 
 class PostgresRole:

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gameday.errors import FaultError, RevertError
 from gameday.faults.credentials import admin_url, env_url
-from gameday.faults.credentials_pg import connect, end_sessions, pg_errors
+from gameday.faults.credentials_pg import END_SESSIONS_WAIT_S, connect, end_sessions, pg_errors
 
 __all__ = ["admin", "backstop_options", "close_quietly", "connect", "end_sessions", "end_tagged", "new_tag", "open_held", "pg_errors",
            "resolve", "same_database", "server_facts", "tagged_pids", "target_problems", "url_of"]
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
 
 BACKSTOP_MARGIN_S = 60.0
 """A held session ends itself (server-side idle timeout) this long after the fault's planned end."""
-END_WAIT_S = 5.0
+END_WAIT_S = END_SESSIONS_WAIT_S
 """How long ending a tagged session may take before revert says it failed."""
 
 
@@ -111,7 +110,7 @@ def tagged_pids(conn: psycopg.Connection[Any], tag: str) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def end_tagged(url: str, data: dict[str, Any], *, clock: Any = time.monotonic) -> int:
+def end_tagged(url: str, data: dict[str, Any]) -> int:
     """End every session carrying the fault's tag (from any process) and wait until none is left.
 
     Returns how many were still there (0 when the holder had already gone, e.g. with a killed harness).
@@ -119,12 +118,7 @@ def end_tagged(url: str, data: dict[str, Any], *, clock: Any = time.monotonic) -
     target = data["target"]
     with connect(url, target, reverting=True) as conn, pg_errors(url, target, reverting=True):
         same_database(conn, data, reverting=True)
-        found = tagged_pids(conn, data["tag"])
-        for pid in found:
-            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        deadline = clock() + END_WAIT_S
-        while (left := tagged_pids(conn, data["tag"])) and clock() < deadline:
-            time.sleep(0.05)
+        found, left = end_sessions(conn, "application_name = %s AND pid <> pg_backend_pid()", (data["tag"],))
         if left:
             raise RevertError(f"{len(left)} session(s) tagged '{data['tag']}' still open after "
                               f"{END_WAIT_S:.0f}s (pids {', '.join(map(str, left))})", target=target)
