@@ -52,6 +52,7 @@ def test_a_team_drill_on_the_demo_stack_with_the_shipped_runbook(tmp_path: Path,
     doc["expect"].pop("alerts")
     doc["runbook"] = str(REPO / "runbooks" / "checkout-db-down.md")
     doc["stack"] = {"file": str(REPO / "stacks" / "demo.yaml")}
+    doc["load"]["locustfile"] = str(REPO / "loadtests" / "checkout.py")
     scenario = tmp_path / "checkout-db-down-drill.yaml"
     scenario.write_text(yaml.safe_dump(doc, sort_keys=False))
     term = Terminal("facilitate", str(scenario), "--reports", "reports", cwd=tmp_path, timeout=90)

@@ -7,6 +7,7 @@ stack (label ``gameday.stack=demo``). If the stack was not up before, it is take
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -81,6 +82,12 @@ def test_demo_brings_the_stack_up_runs_the_db_down_game_day_and_writes_the_repor
     assert judged["restored"] is True and judged["restored_by"] == "runbook", judged
     assert kinds.index("incident.resolved") < kinds.index("fault.reverted")
     assert "review.recorded" in kinds
+    # What customers felt: the drill runs load, so the report's impact counts failed requests in the window.
+    assert kinds.count("load.started") == kinds.count("load.finished") == 1
+    failed_under_load = [e for e in events if e.kind == "load.stats" and e.details.get("phase") == "fault"
+                         and e.details.get("failures", 0) > 0]
+    assert failed_under_load, "the load saw no failed request while PostgreSQL was down"
+    assert re.search(r"Under load, \d+ of \d+ requests failed while the fault was live", report), report
     # The console shows the team's steps as they happen and ends with the scorecard.
     assert "oncall declared SEV2" in result.stdout and "runbook checkout-db-down restored service" in result.stdout
     assert "Scorecard: checkout-db-down-drill" in result.stdout and "Overall:" in result.stdout
