@@ -11,7 +11,7 @@ import pytest
 
 from gameday.cli.main import main
 from gameday.cluster import processes
-from gameday.cluster.certs import FILES, ensure_certs
+from gameday.cluster.certs import FILES, KUBELET_FILES, ensure_certs
 from gameday.cluster.config import ClusterConfig
 from gameday.cluster.manager import PARTS, LocalCluster
 from gameday.errors import EnvironmentProblem, GamedayError
@@ -85,6 +85,27 @@ def test_certificates_are_made_once_with_private_keys_for_the_owner_only(tmp_pat
     out = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"), "-verify_ip", "127.0.0.1",
                           str(tmp_path / "apiserver.crt")], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_a_state_folder_made_before_the_kubelet_pairs_gets_them_signed_by_its_own_ca(tmp_path: Path) -> None:
+    ensure_certs(tmp_path)
+    for name in KUBELET_FILES:
+        (tmp_path / name).unlink()
+    ca = (tmp_path / "ca.crt").read_bytes()
+    admin = (tmp_path / "admin.crt").read_bytes()
+
+    ensure_certs(tmp_path)
+
+    assert (tmp_path / "ca.crt").read_bytes() == ca and (tmp_path / "admin.crt").read_bytes() == admin
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)
+    serving = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"), "-verify_ip", "127.0.0.1",
+                              "-purpose", "sslserver", str(tmp_path / "kubelet.crt")],
+                             capture_output=True, text=True, check=False)
+    assert serving.returncode == 0, serving.stdout + serving.stderr
+    client = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"), "-purpose", "sslclient",
+                             str(tmp_path / "apiserver-kubelet-client.crt")], capture_output=True, text=True, check=False)
+    assert client.returncode == 0, client.stdout + client.stderr
+    assert (tmp_path / "kubelet.key").stat().st_mode & 0o077 == 0
 
 
 def test_down_and_status_of_a_cluster_never_started_say_so(tmp_path: Path) -> None:

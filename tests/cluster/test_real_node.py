@@ -116,6 +116,28 @@ def test_a_pod_really_serves_on_loopback_and_a_deleted_pod_is_really_replaced(re
     assert _until(lambda: httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200, "the new pod serves")
 
 
+def test_exec_and_logs_reach_a_pod_through_the_api_server(real_cluster: LocalCluster) -> None:
+    """kubectl exec and logs: the API server reaches the kubelet at the node's InternalIP (127.0.0.1, which `up`
+    sets), shows it the CA-signed client certificate and checks its serving certificate."""
+    port = free_port()
+    _kubectl(real_cluster, "apply", "-f", "-", stdin=_deployment("talk", port))
+    pod = _until(lambda: _ready_pods(real_cluster, "talk"), "the pod is Ready")[0]
+    node = json.loads(_kubectl(real_cluster, "get", "node", NODE_NAME, "-o", "json"))
+    assert {"type": "InternalIP", "address": "127.0.0.1"} in node["status"]["addresses"]
+
+    out = _kubectl(real_cluster, "exec", pod, "--", "/bin/busybox", "sh", "-c", "echo $((6 * 7)); cat /www/index.html")
+    assert out == "42\nserved by a real pod\n"
+    httpx.get(f"http://127.0.0.1:{port}/", timeout=5)  # one request: busybox httpd logs nothing, but answers
+    kubectl = real_cluster.config.binary("kubectl")
+    failed = subprocess.run([str(kubectl), f"--kubeconfig={real_cluster.config.kubeconfig}", "exec", pod, "--",
+                             "/bin/busybox", "sh", "-c", "exit 3"], capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert failed.returncode == 3, failed.stderr  # the command's own exit code comes back
+    logs = subprocess.run([str(kubectl), f"--kubeconfig={real_cluster.config.kubeconfig}", "logs", pod],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert logs.returncode == 0, logs.stderr
+
+
 def test_down_leaves_no_container_shim_or_mount_of_the_node(tmp_path_factory: pytest.TempPathFactory,
                                                            real_cluster: LocalCluster) -> None:
     port = free_port()

@@ -81,6 +81,18 @@ class LocalAPI:
             result.append((node["metadata"]["name"], ready))
         return sorted(result)
 
+    def set_node_address(self, name: str, ip: str) -> None:
+        """Give a node the address the API server reaches its kubelet at (exec, logs). The kubelet refuses a
+        loopback ``--node-ip`` ("nodeIP can't be loopback address", kubelet_node_status.go validateNodeIP) and
+        then reports no address at all: its address setter returns on that error before it writes
+        ``status.addresses`` (nodestatus/setters.go NodeAddress), on every status update, so what is written here
+        stays. Without ``--node-ip`` it would report the default route's interface instead, which the kubelet
+        (on 127.0.0.1) does not listen on and which is off this machine's loopback."""
+        self._call("PATCH", f"/api/v1/nodes/{name}/status",
+                   {"status": {"addresses": [{"type": "InternalIP", "address": ip},
+                                             {"type": "Hostname", "address": name}]}},
+                   content_type="application/merge-patch+json")
+
     def create_kwok_node(self, name: str) -> None:
         """A Node object kwok takes over (it fakes the kubelet's heartbeats and its pods' status)."""
         self.create("/api/v1/nodes", {

@@ -4,8 +4,12 @@
     apiserver.crt / .key        serving certificate for 127.0.0.1 and localhost
     admin.crt / admin.key       client certificate in group system:masters (kubectl, the controllers, gameday)
     sa.key / sa.pub             the service-account token signing key pair
+    apiserver-kubelet-client.crt / .key   the API server's client certificate at the kubelet (exec, logs)
+    kubelet.crt / kubelet.key   the real node's kubelet serving certificate for 127.0.0.1, which the API
+                                server checks against the CA (``--kubelet-certificate-authority``)
 
-Every private key is written with mode 0600.
+Every private key is written with mode 0600. The two kubelet pairs came later (issue 16): a state folder made
+before them gets them signed by its existing CA, so a running cluster's CA is never replaced.
 """
 
 from __future__ import annotations
@@ -20,14 +24,54 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
     from cryptography.x509 import Certificate, CertificateBuilder, Name
 
-FILES = ("ca.crt", "ca.key", "apiserver.crt", "apiserver.key", "admin.crt", "admin.key", "sa.key", "sa.pub")
+BASE_FILES = ("ca.crt", "ca.key", "apiserver.crt", "apiserver.key", "admin.crt", "admin.key", "sa.key", "sa.pub")
+KUBELET_FILES = ("apiserver-kubelet-client.crt", "apiserver-kubelet-client.key", "kubelet.crt", "kubelet.key")
+FILES = BASE_FILES + KUBELET_FILES
 VALID_DAYS = 3650
+KUBELET_CLIENT_NAME = "kube-apiserver-kubelet-client"
+"""The API server's name at the kubelet (which authorizes every client the CA signed: AlwaysAllow)."""
 
 
 def ensure_certs(folder: Path) -> None:
-    """Write the files above into ``folder`` unless all are there already."""
-    if all((folder / name).is_file() for name in FILES):
-        return
+    """Write the files above into ``folder``: all of them if the CA set is incomplete, else only what is missing
+    of the kubelet pairs, signed by the CA already there."""
+    if not all((folder / name).is_file() for name in BASE_FILES):
+        _make_base(folder)
+    if not all((folder / name).is_file() for name in KUBELET_FILES):
+        _make_kubelet_pairs(folder)
+
+
+def _make_kubelet_pairs(folder: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey), "ensure_certs writes an EC key"
+    ca_name = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes()).subject
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = _sign(x509.CertificateBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, KUBELET_CLIENT_NAME),
+                                            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters")]))
+                   .public_key(client_key.public_key())
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False),
+                   ca_name, ca_key)
+    serving_key = ec.generate_private_key(ec.SECP256R1())
+    serving = _sign(x509.CertificateBuilder()
+                    .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gameday-node-0")]))
+                    .public_key(serving_key.public_key())
+                    .add_extension(x509.SubjectAlternativeName([
+                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]), critical=False)
+                    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False),
+                    ca_name, ca_key)
+    _write_key(folder / "apiserver-kubelet-client.key", client_key)
+    _write_cert(folder / "apiserver-kubelet-client.crt", client)
+    _write_key(folder / "kubelet.key", serving_key)
+    _write_cert(folder / "kubelet.crt", serving)
+
+
+def _make_base(folder: Path) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID

@@ -173,6 +173,7 @@ class LocalCluster:
         self._start("kubelet", binaries, running)
         self._log(f"waiting for the real node {NODE_NAME} to be Ready")
         self._wait("kubelet", lambda: _all_ready(api.nodes(), [NODE_NAME]), deadline)
+        api.set_node_address(NODE_NAME, HOST)
 
     def _alive(self, part: str) -> bool:
         recorded = processes.read_pid_file(self.pid_file(part))
@@ -250,6 +251,13 @@ class LocalCluster:
                 # becomes a watch-list stream that etcd 3.4 cannot serve: it fails at once and kwok relists
                 # after a back-off growing to 30 s, so pods took that long to be Ready or to go.
                 "--feature-gates=WatchList=false",
+                # exec, logs and attach go through the kubelet (the real node's; kwok's nodes serve none): the API
+                # server shows it a client certificate the CA signed and checks its serving certificate, at the
+                # node's InternalIP (127.0.0.1, set by `up`: the kubelet reports no address for a loopback node IP).
+                f"--kubelet-client-certificate={certs / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={certs / 'apiserver-kubelet-client.key'}",
+                f"--kubelet-certificate-authority={certs / 'ca.crt'}",
+                "--kubelet-preferred-address-types=InternalIP",
             ],
             "kube-controller-manager": [
                 *client_auth, f"--cert-dir={self._dir / 'serving-certs'}",

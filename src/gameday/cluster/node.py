@@ -126,12 +126,15 @@ class RealNode:
         (self.dir / "containerd.toml").write_text(containerd, encoding="utf-8")
         kubelet = Template((files / "kubelet.yaml").read_text("utf-8")).substitute(
             port=self.config.kubelet_port, healthz_port=self.config.kubelet_healthz_port, socket=self.socket,
-            ca=self.certs / "ca.crt", taint=NODE_TAINT, cgroup_root=self.cgroup_root)
+            ca=self.certs / "ca.crt", taint=NODE_TAINT, cgroup_root=self.cgroup_root,
+            tls_cert=self.certs / "kubelet.crt", tls_key=self.certs / "kubelet.key")
         (self.dir / "kubelet.yaml").write_text(kubelet, encoding="utf-8")
 
     def args(self, part: str) -> list[str]:
         if part == "containerd":
             return [f"--config={self.dir / 'containerd.toml'}"]
+        # --node-ip=127.0.0.1 is refused as loopback, and that is what keeps the kubelet from writing any address:
+        # `up` then sets the node's InternalIP to 127.0.0.1 itself (LocalAPI.set_node_address says why).
         return [f"--config={self.dir / 'kubelet.yaml'}", f"--kubeconfig={self.config.kubeconfig}",
                 f"--hostname-override={NODE_NAME}", f"--node-ip={HOST}", f"--root-dir={self.dir / 'kubelet'}",
                 f"--cert-dir={self.dir / 'kubelet' / 'pki'}", f"--node-labels={NODE_LABEL[0]}={NODE_LABEL[1]}"]
