@@ -233,6 +233,12 @@ class ContainerState:
     mounts: tuple[Mount, ...] = ()
     oom_killed: bool = False
     """The kernel's OOM killer ended its main process (Docker's State.OOMKilled), since it last started."""
+    pid: int = 0
+    """Its main process on this machine (Docker's State.Pid); 0 when stopped or when the runtime cannot say."""
+    network_mode: str = ""
+    """``host`` when it shares the host's network namespace (Docker's HostConfig.NetworkMode); "" if unknown."""
+    started_at: str = ""
+    """When it last started, as the runtime says (a restart changes it)."""
 
     @property
     def serving(self) -> bool:
