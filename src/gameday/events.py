@@ -281,61 +281,62 @@ INJECT_RELEASED: Final = _declare(
     "inject.released", actor="the inject's source", writer="facilitator/loop.py", human=True,
     doc="A scenario inject (a message, a customer report) reached the team.",
     details={"inject": "its name", "kind": "inject kind", "source": "who sends it", "text": "what it says",
-             "condition": "what it waited for", "due_t_s": "when it was due"})
+             "condition": "what it waited for", "due_t_s": "when it was due",
+             "by": "facilitator: released by hand ahead of its time (drill room)"})
 INJECT_WITHHELD: Final = _declare(
     "inject.withheld", actor="facilitator", writer="facilitator/loop.py", human=True,
     doc="An inject's condition did happen in time, so it was not needed.",
     details={"inject": "its name", "kind": "inject kind", "condition": "what it waited for",
              "reason": "what happened in time (e.g. alert.firing at T+12.0s)"})
 INCIDENT_DETECTED: Final = _declare(
-    "incident.detected", actor=_PERSON_ACTOR, writer="facilitator/session.py", human=True,
+    "incident.detected", actor=_PERSON_ACTOR, writer="facilitator/core.py", human=True,
     doc="Someone noticed the incident.",
     details={"signal": "alert, customer_report, dashboard, probe or other", "alert": "which alert",
              "person": "who"})
 INCIDENT_ACKNOWLEDGED: Final = _declare(
-    "incident.acknowledged", actor=_PERSON_ACTOR, writer="facilitator/session.py", human=True,
+    "incident.acknowledged", actor=_PERSON_ACTOR, writer="facilitator/core.py", human=True,
     doc="The page was acknowledged.", details={"person": "who"})
 SEVERITY_DECLARED: Final = _declare(
-    "severity.declared", actor=_PERSON_ACTOR, writer="facilitator/session.py", human=True,
+    "severity.declared", actor=_PERSON_ACTOR, writer="facilitator/core.py", human=True,
     doc="A severity was declared; may come again (an upgrade or downgrade).",
     details={"severity": "SEV1..SEV4", "previous": "the one before"})
 ROLE_ASSIGNED: Final = _declare(
-    "role.assigned", actor=_PERSON_ACTOR, writer="facilitator/session.py", human=True,
+    "role.assigned", actor=_PERSON_ACTOR, writer="facilitator/core.py", human=True,
     doc="A person took an incident role.",
     details={"role": "incident_commander, communications, scribe or sme", "person": "who"})
 HYPOTHESIS_NOTED: Final = _declare(
-    "hypothesis.noted", actor=_PERSON_ACTOR, writer="facilitator/session.py", human=True,
+    "hypothesis.noted", actor=_PERSON_ACTOR, writer="facilitator/core.py", human=True,
     doc="A hypothesis about the cause.", details={"text": "the hypothesis"})
 NOTE_RECORDED: Final = _declare(
     "note.recorded", actor=_PERSON_ACTOR, writer="facilitator/scripted.py", human=True,
     doc="A note for the record.", details={"text": "the note"})
 ACTION_NOTED: Final = _declare(
-    "action.noted", actor=_PERSON_ACTOR, writer="facilitator/session.py", human=True,
+    "action.noted", actor=_PERSON_ACTOR, writer="facilitator/core.py", human=True,
     doc="A mitigation action taken outside a runbook.", details={"text": "what was done"})
 STATUS_UPDATE_SENT: Final = _declare(
-    "status_update.sent", actor=_PERSON_ACTOR, writer="facilitator/session.py", human=True,
+    "status_update.sent", actor=_PERSON_ACTOR, writer="facilitator/core.py", human=True,
     doc="A status update went out.", details={"audience": "internal, customer or executive", "text": "its text"})
 ESCALATION_PROMPTED: Final = _declare(
     "escalation.prompted", actor="facilitator", writer="facilitator/loop.py", human=True,
     doc="The facilitator prompted an escalation (a severity's rule was due).",
     details={"reason": "why", "rule": "which rule", "due_t_s": "when it was due"})
 INCIDENT_MITIGATED: Final = _declare(
-    "incident.mitigated", actor=_PERSON_ACTOR, writer="facilitator/session.py", human=True,
+    "incident.mitigated", actor=_PERSON_ACTOR, writer="facilitator/core.py", human=True,
     doc="Impact halted.")
 ALL_CLEAR_REFUSED: Final = _declare(
-    "all_clear.refused", actor=_PERSON_ACTOR, writer="facilitator/session.py", human=True,
+    "all_clear.refused", actor=_PERSON_ACTOR, writer="facilitator/core.py", human=True,
     doc="An all-clear was refused: probes not green (or the simulated fault still live).",
     details={"reason": "what is still red"})
 INCIDENT_RESOLVED: Final = _declare(
-    "incident.resolved", actor=_PERSON_ACTOR, writer="facilitator/session.py", human=True,
+    "incident.resolved", actor=_PERSON_ACTOR, writer="facilitator/core.py", human=True,
     doc="The all-clear was accepted.", details={"confirmed_by": "who", "probes": "the probes checked"})
 REVIEW_RECORDED: Final = _declare(
-    "review.recorded", actor=_PERSON_ACTOR, writer="facilitator/session.py", human=True,
+    "review.recorded", actor=_PERSON_ACTOR, writer="facilitator/core.py", human=True,
     doc="The post-incident review.",
     details={"went_well": "text", "went_poorly": "text", "got_lucky": "text", "root_cause": "text",
              "action_items": "[{text, owner, due}]", "scripted": "a scripted responder wrote it"})
 DRILL_PHASE: Final = _declare(
-    "drill.phase", actor="facilitator", writer="facilitator/session.py", human=True,
+    "drill.phase", actor="facilitator", writer="facilitator/core.py", human=True,
     doc="The facilitator entered a phase (detect, triage, investigate, mitigate, verify, review, done); "
         "a resumed drill starts from the last one.", details={"phase": "the phase"})
 DRILL_STOPPED: Final = _declare(
@@ -347,7 +348,7 @@ DRILL_RESUMED: Final = _declare(
     details={"from_phase": "where it resumes", "previous_pid": "the process that died",
              "reverted": "faults reverted on resume"})
 DRILL_FINISHED: Final = _declare(
-    "drill.finished", actor="facilitator", writer="facilitator/session.py", human=True,
+    "drill.finished", actor="facilitator", writer="facilitator/core.py", human=True,
     doc="The facilitator's last event.")
 
 # --- fault drivers' own observations (through the engine's observations hook) -----------------------

@@ -1,4 +1,4 @@
-"""The facilitator's script: walk a team through the incident process and record every answer.
+"""The terminal facilitator's script: walk a team through the incident process at one screen.
 
 Phases (state.PHASES): detect & acknowledge, triage (severity, roles, first notification), investigate
 (hypotheses; injects appear as they are released), mitigate (the runbook as a checklist), verify and
@@ -6,12 +6,13 @@ all-clear (probes must be green), review. Status updates are prompted between qu
 severity's cadence says one is due. What is already in the timeline is not asked again, so a resumed
 drill picks up where it stopped.
 
-The console, the environment and the clock are passed in; nothing here exits the process.
+This module only asks and shows: every answer is an action of the one drill core (core.py), taken as the
+facilitator at the screen, so the drill room and the terminal write the same events. The console, the
+environment and the clock are passed in; nothing here exits the process.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -20,23 +21,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from gameday import events as ev
-from gameday.facilitator.checklist import (
-    Checklist,
-    ChecklistItem,
-    load_checklist,
-    resolve_runbook,
-    run_command,
-)
+from gameday.facilitator.checklist import Checklist, ChecklistItem
+from gameday.facilitator.core import AT_THE_SCREEN, ActionRefused, Actor, DrillCore, ProbeCheck
 from gameday.facilitator.events import DrillRecorder
 from gameday.facilitator.prompts import Asker, parse_date
-from gameday.facilitator.scripted import check_probes
-from gameday.facilitator.severity import status_update_due
-from gameday.facilitator.state import PHASES, DrillState, drill_state
-from gameday.facilitator.templates import STATUSES, TemplateContext, draft
+from gameday.facilitator.state import PHASES, DrillState
+from gameday.facilitator.templates import STATUSES
 from gameday.incident import AUDIENCES, ROLE_LABELS, ROLES, SIGNALS
 from gameday.scenario.durations import format_duration
 from gameday.scenario.model import Scenario
-from gameday.scoring.severity import SeverityTable, table_for
+from gameday.scoring.severity import SeverityTable
 from gameday.timeline import Event
 
 ROLE_ALIASES = {r: r for r in ROLES} | {
@@ -51,7 +45,7 @@ SIGNAL_ALIASES = {s: s for s in SIGNALS} | {"customer": "customer_report", "repo
 OUTCOMES = {"done": "done", "d": "done", "failed": "failed", "f": "failed", "skipped": "skipped", "s": "skipped",
             "skip": "skipped", "run": "run", "r": "run"}
 
-ProbeCheck = Callable[[Scenario], list[tuple[str, bool, str]]]
+__all__ = ["FacilitatorSession", "ProbeCheck", "describe_event"]
 
 
 class FacilitatorSession:
@@ -62,38 +56,26 @@ class FacilitatorSession:
         self.rec = recorder
         self.console = console
         self.ask = Asker(console)
-        self.env = env
-        self.scenario_dir = scenario_dir
-        self.end_fault = end_fault
-        self.probe_check = probe_check or check_probes
-        self.command_timeout = command_timeout
-        self.tabletop = recorder.mode == "tabletop"
+        self.core = DrillCore(scenario, recorder, scenario_dir=scenario_dir, env=env, end_fault=end_fault,
+                              probe_check=probe_check, command_timeout=command_timeout)
+        self.tabletop = self.core.tabletop
+        self.me = AT_THE_SCREEN
 
     # --- helpers ----------------------------------------------------------------------------
 
     @property
     def state(self) -> DrillState:
-        return drill_state(self.rec.events())
-
-    def _person(self, role: str, fallback: str) -> str:
-        people = self.state.roles.get(role)
-        return people[0] if people else fallback
-
-    def _responder(self) -> str:
-        """Who acknowledged: the one who acts until an incident commander is named."""
-        acked = ev.first(self.rec.events(), ev.INCIDENT_ACKNOWLEDGED)
-        return str(acked.details.get("person") or acked.actor) if acked is not None else "responder"
+        return self.core.state
 
     def _say(self, text: str) -> None:
         self.console.print(text, highlight=False)
 
+    def _refused(self, exc: ActionRefused) -> None:
+        self.console.print(f"[red]{escape(str(exc))}[/]")
+
     def _heading(self, title: str, hint: str) -> None:
         self.console.rule(f"[bold]{title}[/]  T+{format_duration(max(0.0, self.rec.t()))}")
         self._say(f"[dim]{escape(hint)}[/]")
-
-    def _enter(self, phase: str) -> None:
-        if self.state.phase != phase:
-            self.rec.record(ev.DRILL_PHASE, phase=phase)
 
     # --- the script -------------------------------------------------------------------------
 
@@ -101,11 +83,11 @@ class FacilitatorSession:
         """Walk the phases from the last one reached to the end."""
         start = self.state.phase_index
         for phase in PHASES[start:]:
-            self._enter(phase)
+            self.core.enter(phase)
             if phase == "done":
                 break
             getattr(self, f"_phase_{phase}")()
-        self.rec.record(ev.DRILL_FINISHED)
+        self.core.finish()
         self._say("[bold green]Drill finished.[/] Thank you, everyone.")
 
     def _phase_detect(self) -> None:
@@ -121,14 +103,13 @@ class FacilitatorSession:
                 fired = self.state.alerts_fired
                 alert = self.ask.text("Which alert?" + (f" (fired: {escape(', '.join(fired))})" if fired else ""),
                                       default=fired[0] if fired else None)
-            self.rec.record(ev.INCIDENT_DETECTED, actor=person, signal=signal, alert=alert, person=person)
+            self.core.detect(self.me, person=person, signal=signal, alert=alert)
         if not self.state.acknowledged:
             person = self.ask.text("Who acknowledges and responds (the on-call engineer)?")
-            self.rec.record(ev.INCIDENT_ACKNOWLEDGED, actor=person, person=person)
+            self.core.acknowledge(self.me, person=person)
 
     def _severities(self) -> SeverityTable:
-        """The run's table: the default with the scenario's changes, as run.started recorded them."""
-        return table_for(self.rec.events())
+        return self.core.severities()
 
     def _severity_table(self) -> Table:
         table = Table(title="Severity", show_lines=False)
@@ -149,8 +130,7 @@ class FacilitatorSession:
             severity = self.ask.parsed(
                 f"Severity ({table.choices()})", table.parse,
                 lambda a: f"unknown severity '{a}': choose {table.choices()}")
-            self.rec.record(ev.SEVERITY_DECLARED, actor=self._person("incident_commander", self._responder()),
-                            severity=severity)
+            self.core.declare_severity(self.me, severity)
             self._say(f"Open the incident channel: [bold]#inc-{self.rec.timeline.clock.wall():%Y-%m-%d}-"
                       f"{escape(self.scenario.name)}[/]")
         self._assign_roles()
@@ -171,37 +151,27 @@ class FacilitatorSession:
                 self.console.print("[red]assign an incident commander before moving on[/]")
                 continue
             person = self.ask.text(f"Who is the {ROLE_PROMPTS[role]}?")
-            self.rec.record(ev.ROLE_ASSIGNED, actor="facilitator", role=role, person=person)
-
-    def _cadence(self) -> float | None:
-        """Seconds to the next status update (the short end of the severity's cadence), or None."""
-        level = self._severities().get(self.state.severity)
-        return level.update_every_min_s if level else None
+            self.core.assign_role(self.me, role=role, person=person)
 
     def _status_update(self) -> None:
-        state = self.state
         audience = self.ask.choice("Audience (internal, customer, executive)", {a: a for a in AUDIENCES}
                                    | {"exec": "executive", "customers": "customer"}, default="internal",
                                    what="audience")
-        cadence = self._cadence()
-        next_update = f"T+{format_duration(self.rec.t() + cadence)}" if cadence else "<when it changes>"
-        status = "resolved" if state.resolved else "mitigating" if state.mitigated else \
-            "identified" if state.phase_index >= PHASES.index("mitigate") else "investigating"
-        template = draft(audience, TemplateContext(
-            incident=self.scenario.name, severity=state.severity or "", status=status,
-            theory=state.hypotheses[-1] if state.hypotheses else "", next_update=next_update))
+        template = self.core.template(audience)
         self._say(f"[dim]Template ({audience}; statuses: {', '.join(STATUSES)}):[/]")
         self._say(f"[dim]{escape(template)}[/]")
-        text = self.ask.paragraph("Type the update as sent")
-        self.rec.record(ev.STATUS_UPDATE_SENT, actor=self._person("communications", "communications"),
-                        audience=audience, text=text)
+        while True:
+            text = self.ask.paragraph("Type the update as sent")
+            try:
+                self.core.status_update(self.me, audience=audience, text=text)
+                return
+            except ActionRefused as exc:
+                self._refused(exc)
 
     def _maybe_update(self) -> None:
         """Prompt a status update when the severity's cadence says one is due."""
-        table = self._severities()
-        overdue = status_update_due(self.rec.events(), fault_start=self.rec.fault_start, now=self.rec.timeline.now(),
-                                    table=table)
-        level = table.get(self.state.severity)
+        overdue = self.core.update_due()
+        level = self._severities().get(self.state.severity)
         if overdue is None or level is None:
             return
         self._say(f"[bold yellow]A status update is due[/] ({level.name}: {level.cadence_text}).")
@@ -218,20 +188,24 @@ class FacilitatorSession:
             if text.startswith("/"):
                 self._command(text)
                 continue
-            self.rec.record(ev.HYPOTHESIS_NOTED, actor=self._person("incident_commander", "team"), text=text)
+            self._note(self.core.hypothesis, text)
+
+    def _note(self, action: Callable[[Actor, str], object], text: str) -> None:
+        """Note a hypothesis or an action; a refusal (too long, say) is said and the script goes on."""
+        try:
+            action(self.me, text)
+        except ActionRefused as exc:
+            self._refused(exc)
 
     def _command(self, text: str) -> None:
         """``/sev SEVn`` (upgrade or downgrade), ``/update``, ``/roles``; anything else is said and ignored."""
         word, _, rest = text[1:].strip().partition(" ")
         match word.lower():
             case "sev" | "severity":
-                table = self._severities()
-                severity = table.parse(rest)
-                if severity is None:
-                    self.console.print(f"[red]unknown severity '{escape(rest)}': choose {escape(table.choices())}[/]")
-                    return
-                self.rec.record(ev.SEVERITY_DECLARED, actor=self._person("incident_commander", self._responder()),
-                                severity=severity, previous=self.state.severity)
+                try:
+                    self.core.declare_severity(self.me, rest)
+                except ActionRefused as exc:
+                    self._refused(exc)
             case "update":
                 self._status_update()
             case "roles":
@@ -239,20 +213,12 @@ class FacilitatorSession:
             case _:
                 self.console.print(f"[red]unknown command '/{escape(word)}': use /sev SEVn, /update or /roles[/]")
 
-    def _checklist(self) -> Checklist | None:
-        if not self.scenario.runbook:
-            return None
-        path = resolve_runbook(self.scenario.runbook, self.scenario_dir, Path.cwd())
-        try:
-            return load_checklist(path)
-        except OSError as exc:
-            self._say(f"[red]cannot read the runbook {escape(str(path))}: {escape(exc.strerror or str(exc))}[/]")
-            return None
-
     def _phase_mitigate(self) -> None:
         self._heading("MITIGATE", "Stop the bleeding first (restart, rollback, failover, feature flag). "
                                   "Every action is timestamped.")
-        checklist = self._checklist()
+        checklist = self.core.checklist()
+        if self.core.checklist_error:
+            self._say(f"[red]{escape(self.core.checklist_error)}[/]")
         if checklist is None or not checklist.items:
             self._say("No runbook checklist for this scenario: note each action as it is taken.")
             while True:
@@ -260,7 +226,7 @@ class FacilitatorSession:
                 text = self.ask.text("Action taken (empty when done)", allow_empty=True)
                 if not text:
                     break
-                self.rec.record(ev.ACTION_NOTED, actor=self._person("sme", "team"), text=text)
+                self._note(self.core.note_action, text)
         else:
             self._show_checklist(checklist)
             for item in checklist.items:
@@ -270,13 +236,11 @@ class FacilitatorSession:
                 self._step(checklist, item)
         while not self.state.mitigated:
             if self.ask.confirm("Is the impact halted (mitigated)?", default=True):
-                self.rec.record(ev.INCIDENT_MITIGATED, actor=self._person("incident_commander", "team"))
-                if self.tabletop and self.end_fault is not None:
-                    self.end_fault()  # in a tabletop, mitigating is what ends the simulated fault
+                self.core.mitigated(self.me)
                 break
             text = self.ask.text("What is the team doing now? (empty to ask again)", allow_empty=True)
             if text:
-                self.rec.record(ev.ACTION_NOTED, actor=self._person("sme", "team"), text=text)
+                self._note(self.core.note_action, text)
 
     def _show_checklist(self, checklist: Checklist) -> None:
         table = Table(title=f"Runbook: {escape(checklist.name)}")
@@ -294,55 +258,29 @@ class FacilitatorSession:
         self._say(f"[bold]Step {item.step}:[/] {escape(item.title)}")
         if item.command:
             self._say(f"  [cyan]$ {escape(item.command)}[/]")
-        choices = dict(OUTCOMES) if item.command and not self.tabletop else \
+        choices = dict(OUTCOMES) if item.command and self.core.can_run_commands() else \
             {k: v for k, v in OUTCOMES.items() if v != "run"}
         listed = "done, failed, skipped" + (", run" if "run" in choices else "")
-        actor = self._person("sme", self._person("incident_commander", "team"))
         while True:
             outcome = self.ask.choice(f"Step {item.step} outcome ({listed})", choices, what="outcome")
             if outcome != "run":
-                self.rec.record(ev.RUNBOOK_STEP, actor=actor, step=item.step, title=item.title, outcome=outcome,
-                                command=item.command, exit_code=None, duration_s=None, output="",
-                                runbook=str(checklist.path))
+                self.core.runbook_step(self.me, step=item.step, outcome=outcome)
                 return
-            assert item.command is not None
             if not self.ask.confirm("Run this command now on this machine?", default=False):
                 continue
-            result = run_command(item.command, env=self.env, cwd=self.scenario_dir, timeout=self.command_timeout)
+            _, result = self.core.run_step(self.me, step=item.step, confirmed=True)
             style = "green" if result.ok else "red"
             self._say(f"[{style}]exit {result.exit_code}[/] in {result.duration_s:.1f}s")
             if result.output:
                 self._say(f"[dim]{escape(result.output)}[/]")
-            self.rec.record(ev.RUNBOOK_STEP, actor=actor, step=item.step, title=item.title,
-                            outcome="done" if result.ok else "failed", command=item.command,
-                            exit_code=result.exit_code, duration_s=result.duration_s, output=result.output,
-                            runbook=str(checklist.path), ran=True)
             return
 
-    def _green(self) -> tuple[bool, str]:
-        """Are the steady-state probes green? Shows each; a probe that errors is red, never a crash."""
+    def _show_probe(self, name: str, ok: bool, why: str) -> None:
         if self.tabletop:
-            live = self.state.fault_live
-            if live and self.state.mitigated:
-                # Mitigating ends the simulated fault; give the tabletop's loop a moment to record it.
-                for _ in range(40):
-                    threading.Event().wait(0.05)
-                    if not (live := self.state.fault_live):
-                        break
-            self._say("tabletop: no real system; the simulated fault is " + ("[red]still live[/]" if live else
-                                                                             "[green]over[/]"))
-            return (not live), ("the simulated fault is still live" if live else "")
-        if not self.scenario.steady_state.probes:
-            self._say("[yellow]this scenario has no steady-state probes: confirm with your own monitoring[/]")
-            return True, ""
-        try:
-            results = self.probe_check(self.scenario)
-        except Exception as exc:  # noqa: BLE001 - a probe failure must never end a drill
-            return False, f"probes could not run: {exc}"
-        for name, ok, why in results:
-            self._say(f"  probe {escape(name)}: " + ("[green]green[/]" if ok else f"[red]red[/] ({escape(why)})"))
-        failing = [f"{name}: {why}" for name, ok, why in results if not ok]
-        return (not failing), "; ".join(failing)
+            self._say("tabletop: no real system; the simulated fault is " + ("[green]over[/]" if ok else
+                                                                             "[red]still live[/]"))
+            return
+        self._say(f"  probe {escape(name)}: " + ("[green]green[/]" if ok else f"[red]red[/] ({escape(why)})"))
 
     def _phase_verify(self) -> None:
         self._heading("VERIFY AND ALL-CLEAR", "Confirm recovery with monitoring, by more than one person; "
@@ -350,24 +288,23 @@ class FacilitatorSession:
         while not self.state.resolved:
             self._maybe_update()
             self.ask.text("Press Enter to check the steady-state probes", allow_empty=True)
-            green, reason = self._green()
-            if not green:
-                self.rec.record(ev.ALL_CLEAR_REFUSED, actor="facilitator", reason=reason)
+            if not self.tabletop and not self.scenario.steady_state.probes:
+                self._say("[yellow]this scenario has no steady-state probes: confirm with your own monitoring[/]")
+            pending = self.core.request_all_clear(self.me, say=self._show_probe)
+            if pending is None:
                 self._say("[red]All-clear refused:[/] the probes are not green. Keep mitigating, then check again.")
                 text = self.ask.text("Action taken meanwhile (empty to check again)", allow_empty=True)
                 if text:
-                    self.rec.record(ev.ACTION_NOTED, actor=self._person("sme", "team"), text=text)
+                    self._note(self.core.note_action, text)
                 continue
-            ic = self._person("incident_commander", "")
-            by = self.ask.text("Who declares the all-clear?", default=ic or None)
+            by = self.ask.text("Who declares the all-clear?", default=pending.by or None)
             while True:
                 second = self.ask.text("Who confirms it (a second person)?")
-                if second.lower() != by.lower():
+                try:
+                    self.core.confirm_all_clear(self.me, second=second, by=by)
                     break
-                self.console.print("[red]the all-clear needs a second person to confirm it[/]")
-            self.rec.record(ev.INCIDENT_RESOLVED, actor=by, confirmed_by=second)
-            if self.end_fault is not None:
-                self.end_fault()
+                except ActionRefused as exc:
+                    self._refused(exc)
 
     def _phase_review(self) -> None:
         if self.state.reviewed:
@@ -388,8 +325,8 @@ class FacilitatorSession:
             due = self.ask.parsed("  Due date (YYYY-MM-DD)", parse_date,
                                   lambda a: f"'{a}' is not a date: write it as YYYY-MM-DD")
             items.append({"text": text, "owner": owner, "due": due})
-        self.rec.record(ev.REVIEW_RECORDED, actor="team", went_well=went_well, went_poorly=went_poorly,
-                        got_lucky=got_lucky, root_cause=root_cause, action_items=items)
+        self.core.record_review(self.me, went_well=went_well, went_poorly=went_poorly, got_lucky=got_lucky,
+                                root_cause=root_cause, action_items=items)
 
 
 def describe_event(event: Event) -> str | None:
