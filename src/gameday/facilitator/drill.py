@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from gameday.engine.journal import JOURNAL_NAME, Journal, pending_faults, read_r
 from gameday.engine.run import Outcome, Runner, RunOptions, RunResult, StopRequest
 from gameday.errors import GamedayError
 from gameday.facilitator.clock import ScaledClock
+from gameday.facilitator.core import DrillCore
 from gameday.facilitator.events import DrillRecorder, Mode, fault_phase_offset
 from gameday.facilitator.loop import DrillLoop
 from gameday.facilitator.observer import FacilitatorObserver
@@ -106,55 +107,125 @@ def _printer(console: Console) -> Callable[[Event], None]:
     return listener
 
 
+class DrillHost:
+    """A drill's engine in a background thread, and its core once the fault phase begins.
+
+    Both front ends use it: the terminal (``facilitate``) runs its prompts in the foreground, the drill
+    room serves its seats; either ends the human side with ``done()`` (or ``stop(reason)``) and then
+    ``join()`` for the result. With ``tabletop`` (or a speed) no real fault is injected."""
+
+    def __init__(self, scenario: Scenario, scenario_file: Path, *, reports_dir: Path, env: Mapping[str, str],
+                 speed: float | None = None, tabletop: bool = False, clock: Clock | None = None,
+                 run_id: str | None = None, listeners: Sequence[Callable[[Event], None]] = ()) -> None:
+        base = clock or SystemClock()
+        self.scenario = scenario
+        self.scenario_file = scenario_file
+        self.env = env
+        self.tabletop = tabletop or speed is not None
+        self.speed = speed or 1.0
+        self.mode: Mode = "tabletop" if self.tabletop else "live"
+        self.clock: Clock = ScaledClock(base, self.speed) if self.tabletop else base
+        self.stop_request = StopRequest()
+        self.facilitator = FacilitatorObserver(mode=self.mode)
+        if self.tabletop:
+            self.runner = tabletop_runner(scenario, clock=self.clock, speed=self.speed, reports_dir=reports_dir,
+                                          observers=[self.facilitator], stop=self.stop_request,
+                                          scenario_file=scenario_file, listeners=list(listeners), run_id=run_id)
+        else:
+            # The people respond and follow the runbook here: only the observers that watch (load, alerts, guards) stay.
+            others: list[Observer] = build_observers(scenario, roles={"watches"})
+            self.runner = Runner(scenario, RunOptions(
+                reports_dir=reports_dir, run_id=run_id, clock=self.clock, scenario_file=scenario_file,
+                listeners=list(listeners), handle_signals=False, observers=[self.facilitator, *others],
+                stop=self.stop_request))
+        self.run_id = self.runner.run_id
+        self._holder: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._engine, name="gameday-engine", daemon=True)
+        self._core: DrillCore | None = None
+
+    def _engine(self) -> None:
+        try:
+            self._holder["result"] = self.runner.run()
+        except BaseException as exc:  # noqa: BLE001 - reported by the front end, never lost
+            self._holder["crash"] = exc
+            self.facilitator.fault_started.set()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def started(self) -> bool:
+        return self._thread.is_alive() or bool(self._holder)
+
+    def wait_begun(self, timeout: float | None = None) -> bool:
+        """Wait for the fault phase (the drill has begun) or the engine's end; True when the drill began."""
+        deadline = None if timeout is None else self.clock_real() + timeout
+        while not self.facilitator.fault_started.wait(0.1):
+            if not self._thread.is_alive() or (deadline is not None and self.clock_real() >= deadline):
+                break
+        return self.facilitator.recorder is not None and "crash" not in self._holder
+
+    @staticmethod
+    def clock_real() -> float:
+        return SystemClock().monotonic()
+
+    def core(self, *, end_fault: bool = True) -> DrillCore | None:
+        """The drill core once the drill has begun (one per drill), else None."""
+        recorder = self.facilitator.recorder
+        if recorder is None:
+            return None
+        if self._core is None:
+            self._core = DrillCore(self.scenario, recorder, env=self.env,
+                                   scenario_dir=self.scenario_file.resolve().parent,
+                                   end_fault=self.stop_request.end_fault_phase if end_fault else None)
+        return self._core
+
+    @property
+    def ended(self) -> bool:
+        """The engine's run is over (it finished, crashed or ended before the drill began)."""
+        return self.started and not self._thread.is_alive()
+
+    def stop(self, reason: str) -> None:
+        """Stop the drill (Ctrl-C, SIGTERM, the room's stop): recorded; the engine reverts as usual."""
+        _record_stop(self.facilitator, self.runner, reason)
+        self.stop_request.interrupt(reason)
+        self.done()
+
+    def done(self) -> None:
+        """The human side is over: the engine evaluates and writes run.finished."""
+        self.facilitator.session_done.set()
+
+    def join(self, timeout: float | None = None) -> DrillResult:
+        """The drill's result once the engine has finished (re-raises an engine crash)."""
+        self._thread.join(timeout)
+        if "crash" in self._holder:
+            raise self._holder["crash"]
+        result: RunResult = self._holder["result"]
+        # The engine's outcome is the one the timeline, the report and the history show: a stop at a prompt is
+        # INTERRUPTED (130) there too, even after the fault window, and a failed revert (3) still outranks it.
+        return DrillResult(result.run_id, result.run_dir, result.exit_code, result.outcome.name.lower(), result.error)
+
+
 def facilitate(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, console: Console,
                env: Mapping[str, str], speed: float | None = None, tabletop: bool = False,
                clock: Clock | None = None, run_id: str | None = None) -> DrillResult:
     """A drill with people at one screen; with ``tabletop`` (or a speed) no real fault is injected."""
-    base = clock or SystemClock()
-    tabletop = tabletop or speed is not None
-    mode: Mode = "tabletop" if tabletop else "live"
-    run_clock: Clock = ScaledClock(base, speed or 1.0) if tabletop else base
-    stop = StopRequest()
-    facilitator = FacilitatorObserver(mode=mode)
-    runner: Runner
-    if tabletop:
-        runner = tabletop_runner(scenario, clock=run_clock, speed=speed or 1.0, reports_dir=reports_dir,
-                                 observers=[facilitator], stop=stop, scenario_file=scenario_file,
-                                 listeners=[_printer(console)], run_id=run_id)
-    else:
-        # The people respond and follow the runbook here: only the observers that watch (load, alerts, guards) stay.
-        others: list[Observer] = build_observers(scenario, roles={"watches"})
-        runner = Runner(scenario, RunOptions(
-            reports_dir=reports_dir, run_id=run_id, clock=run_clock, scenario_file=scenario_file,
-            listeners=[_printer(console)], handle_signals=False, observers=[facilitator, *others], stop=stop))
+    host = DrillHost(scenario, scenario_file, reports_dir=reports_dir, env=env, speed=speed, tabletop=tabletop,
+                     clock=clock, run_id=run_id, listeners=[_printer(console)])
     console.rule(f"[bold]gameday drill: {scenario.name}[/]")
     console.print("[bold yellow]THIS IS A DRILL[/] - " + ("a tabletop exercise: no real fault is injected; "
-                  f"scenario time runs {speed or 1.0:g}x" if tabletop else "a real fault is injected into "
-                  f"the {scenario.stack.environment} stack and reverted at the end") + f"  (run {runner.run_id})")
-
-    holder: dict[str, Any] = {}
-
-    def engine() -> None:
-        try:
-            holder["result"] = runner.run()
-        except BaseException as exc:  # noqa: BLE001 - reported by the foreground, never lost
-            holder["crash"] = exc
-            facilitator.fault_started.set()
-
-    thread = threading.Thread(target=engine, name="gameday-engine", daemon=True)
+                  f"scenario time runs {host.speed:g}x" if host.tabletop else "a real fault is injected into "
+                  f"the {scenario.stack.environment} stack and reverted at the end") + f"  (run {host.run_id})")
     stopped: str | None = None
     with _signals_raise():
         try:
-            thread.start()
+            host.start()
             console.print("[dim]waiting for the system to be in steady state...[/]")
-            while not facilitator.fault_started.wait(0.1):
-                if not thread.is_alive():
-                    break
-            if facilitator.recorder is not None and "crash" not in holder:
+            if host.wait_begun() and host.facilitator.recorder is not None:
                 console.print("[bold]The drill has begun.[/] Respond as you would to a real incident.")
                 session = FacilitatorSession(
-                    scenario, facilitator.recorder, console=console, env=env, scenario_dir=scenario_file.resolve().parent,
-                    end_fault=stop.end_fault_phase)
+                    scenario, host.facilitator.recorder, console=console, env=env,
+                    scenario_dir=scenario_file.resolve().parent, end_fault=host.stop_request.end_fault_phase)
                 session.run()
         except KeyboardInterrupt:
             stopped = "SIGINT"
@@ -164,17 +235,10 @@ def facilitate(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, co
             stopped = exc.reason
         finally:
             if stopped is not None:
-                _record_stop(facilitator, runner, stopped)
-                stop.interrupt(stopped)
-            facilitator.session_done.set()
+                host.stop(stopped)
+            host.done()
     with _signals_noted(console):
-        thread.join()
-    if "crash" in holder:
-        raise holder["crash"]
-    result: RunResult = holder["result"]
-    # The engine's outcome is the one the timeline, the report and the history show: a stop at a prompt is
-    # INTERRUPTED (130) there too, even after the fault window, and a failed revert (3) still outranks it.
-    return DrillResult(result.run_id, result.run_dir, result.exit_code, result.outcome.name.lower(), result.error)
+        return host.join()
 
 
 def _record_stop(facilitator: FacilitatorObserver, runner: Runner, reason: str) -> None:
