@@ -230,7 +230,7 @@ class DrillCore:
         roles, phases = ACTIONS[action]
         label = ACTION_LABELS[action]
         if not self.allowed(action, actor.role):
-            who = " or ".join(r.replace("_", " ") for r in roles) or "the facilitator"
+            who = " or ".join(r.replace("_", " ") for r in roles) or "facilitator"
             raise ActionRefused(f"only the {who} can {label}; you are the {actor.role.replace('_', ' ')}")
         state = self.state
         if state.finished:
