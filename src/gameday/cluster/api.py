@@ -58,6 +58,10 @@ class LocalAPI:
         return self._call("PATCH", f"{path}?fieldManager={manager}&force=true", body,
                           content_type="application/apply-patch+yaml", secret=secret)
 
+    def merge_patch(self, path: str, body: dict[str, Any]) -> Any:
+        """A JSON merge patch (RFC 7386) of the object at ``path``."""
+        return self._call("PATCH", path, body, content_type="application/merge-patch+json")
+
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None, ok: tuple[int, ...] = (), *,
               content_type: str = "application/json", secret: bool = False) -> Any:
         try:

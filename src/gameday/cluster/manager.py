@@ -30,7 +30,7 @@ from gameday.cluster import processes
 from gameday.cluster.api import LocalAPI
 from gameday.cluster.certs import ensure_certs
 from gameday.cluster.config import HOST, ClusterConfig
-from gameday.cluster.node import NODE_NAME, RealNode
+from gameday.cluster.node import NODE_NAME, RUNTIME_ANNOTATION, RealNode
 from gameday.errors import EnvironmentProblem, GamedayError
 
 PARTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
@@ -174,6 +174,9 @@ class LocalCluster:
         self._log(f"waiting for the real node {NODE_NAME} to be Ready")
         self._wait("kubelet", lambda: _all_ready(api.nodes(), [NODE_NAME]), deadline)
         api.set_node_address(NODE_NAME, HOST)
+        # Where the node's runtime is: container_kill reaches a container through it (the kubelet sees a crash).
+        api.merge_patch(f"/api/v1/nodes/{NODE_NAME}",
+                        {"metadata": {"annotations": {RUNTIME_ANNOTATION: str(self.node.socket.resolve())}}})
 
     def _alive(self, part: str) -> bool:
         recorded = processes.read_pid_file(self.pid_file(part))

@@ -37,6 +37,9 @@ NODE_LABEL = ("gameday.dev/node", "real")
 PAUSE_IMAGE = "gameday.local/pause:1"
 CRI_NAMESPACE = "k8s.io"
 """containerd's namespace for the kubelet's containers (and for images the kubelet may use)."""
+RUNTIME_ANNOTATION = "gameday.dev/containerd-socket"
+"""The node's annotation naming its containerd socket, set by ``up``: faults that act through the runtime
+(``container_kill``) find it there, and refuse a node without it (one gameday does not run)."""
 CNI_BIN = Path("/usr/lib/cni")
 CGROUP_FS = Path("/sys/fs/cgroup")
 SOCKET_PATH_MAX = 100

@@ -3,6 +3,10 @@
 The target's platform finds the container and hands back a runtime that reaches it (``gameday.platforms``);
 this module never speaks to Docker itself. Revert brings the container back to the state it had before
 (running), and waits until it is running, and healthy where it has a health check.
+
+A platform that treats a container fault its own way (``OwnContainerFaults``: on Kubernetes the kubelet
+restarts a killed container, so revert waits rather than starts) gets every call on its targets handed to
+the driver it names; the kinds it has none for are refused at validate.
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ from pydantic import Field, field_validator
 from gameday.errors import RevertError, TargetError
 from gameday.faults.base import FaultArgs, reverting
 from gameday.handle import FaultHandle
-from gameday.platforms.base import ContainerPlatform, ContainerRuntime, container_handle_fields
+from gameday.platforms.base import (
+    ContainerPlatform,
+    ContainerRuntime,
+    OwnContainerFaults,
+    Target,
+    container_handle_fields,
+)
 from gameday.platforms.registry import PlatformRegistry, installed_platforms
 from gameday.scenario.model import FaultSpec, StackSpec
 
@@ -27,8 +37,9 @@ class _ContainerFault:
     kind: ClassVar[str]
     args_model: ClassVar[type[FaultArgs]]
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels")
-    target_platforms: ClassVar[tuple[type, ...]] = (ContainerPlatform,)
-    """Any platform with containers (Docker, Compose...): validate asks the platform, not the field names."""
+    target_platforms: ClassVar[tuple[type, ...]] = (ContainerPlatform, OwnContainerFaults)
+    """Any platform with containers (Docker, Compose, Kubernetes...): validate asks the platform, not the field
+    names."""
 
     def __init__(self, *, platforms: PlatformRegistry | None = None) -> None:
         self._platforms = platforms
@@ -36,8 +47,35 @@ class _ContainerFault:
     def _platform(self, name: str, target: str) -> ContainerPlatform:
         return (self._platforms or installed_platforms()).containers(name, kind=self.kind, target=target)
 
+    def _own(self, platform_name: str | None, target: str) -> Any | None:
+        """The platform's own driver of this kind, when its containers need one (OwnContainerFaults); else None.
+        TargetError when the platform has its own container faults but none of this kind."""
+        if not platform_name:
+            return None
+        platform = (self._platforms or installed_platforms()).get(platform_name)
+        if not isinstance(platform, OwnContainerFaults):
+            return None
+        driver = platform.container_fault(self.kind)
+        if driver is None:
+            raise TargetError(f"{self.kind} is not available on platform '{platform_name}' (target '{target}')",
+                              target=target)
+        return driver
+
+    def target_problems(self, target: Target, target_name: str, args: Any) -> list[tuple[str, str]]:
+        """A platform with its own container faults that has none of this kind is refused at validate."""
+        try:
+            own = self._own(target.platform, target_name)
+        except TargetError as exc:
+            return [("target", str(exc))]
+        problems = getattr(own, "target_problems", None)
+        return list(problems(target, target_name, args)) if problems is not None else []
+
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
         target = stack.targets[fault.target]
+        own = self._own(target.platform, fault.target)
+        if own is not None:
+            handle: FaultHandle = own.prepare(fault, stack)
+            return handle
         platform = self._platform(target.platform, fault.target)
         settings = stack.platform_settings(target.platform)
         container = platform.find_container(target, fault.target, settings)
@@ -62,6 +100,9 @@ class _ContainerFault:
         return f"{self.kind} {name}"
 
     def describe_revert(self, handle: FaultHandle) -> str:
+        own = self._own(handle.platform, handle.target)
+        if own is not None:
+            return str(own.describe_revert(handle))
         wait = "running and healthy" if handle.data.get("has_healthcheck") else "running"
         return f"start or unpause {handle.data['container_name']} and wait until it is {wait}"
 
@@ -70,6 +111,10 @@ class _ContainerFault:
         return platform.runtime(handle.address), str(handle.address["id"])
 
     def inject(self, handle: FaultHandle) -> None:
+        own = self._own(handle.platform, handle.target)
+        if own is not None:
+            own.inject(handle)
+            return
         runtime, container_id = self._runtime(handle)
         self._break(runtime, container_id, handle.data["args"])
 
@@ -78,11 +123,18 @@ class _ContainerFault:
 
     def check(self, handle: FaultHandle) -> bool:
         """True while the container is not serving (not running, or paused)."""
+        own = self._own(handle.platform, handle.target)
+        if own is not None:
+            return bool(own.check(handle))
         runtime, container_id = self._runtime(handle)
         return not runtime.inspect(container_id).serving
 
     def revert(self, handle: FaultHandle) -> None:
         """Bring the container back to running (and healthy); harmless when it already is."""
+        own = self._own(handle.platform, handle.target)
+        if own is not None:
+            own.revert(handle)
+            return
         runtime, container_id = self._runtime(handle)
         with reverting():
             state = runtime.inspect(container_id)

@@ -139,6 +139,16 @@ class KubernetesPlatform(PlatformDefaults):
     def check_allowed(self, handle: FaultHandle, policy: SafetyPolicy) -> None:
         safety.check_allowed(handle, policy, declared=self.allow_name(policy.declared) if policy.declared else None)
 
+    def container_fault(self, kind: str) -> Any | None:
+        """The container faults' driver for a pod's container (OwnContainerFaults): ``container_kill`` acts through
+        the node's runtime and the kubelet restarts the container; the others have none here yet."""
+        if kind == "container_kill":
+            # Imported when used: it imports lightkube, which validate of a Docker scenario never needs.
+            from gameday.kubernetes.faults.containers import KubernetesContainerKill
+
+            return KubernetesContainerKill()
+        return None
+
     def target_notes(self, handle: FaultHandle) -> list[str]:
         """What prepare found that a person should know (the controller that replaces pods, an autoscaler...)."""
         notes = handle.address.get("notes") or []

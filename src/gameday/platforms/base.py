@@ -15,6 +15,8 @@ point group, the built-ins exactly as a third party's would.
     ContainerRuntime    inspect, exec with a timeout, and the lifecycle calls container faults make
     ResourcePlatform    a ContainerPlatform whose runtime also reads and changes CPU and memory limits
                         (ResourceRuntime: resources, update_resources); Docker and the in-memory one today
+    OwnContainerFaults  a platform that runs a container fault its own way: container_fault(kind) -> driver
+                        (Kubernetes: a kill through the node's runtime is a crash its kubelet restarts)
 
 This module sits below the scenario format (which validates each target with its platform's model),
 so it imports nothing of gameday but the error tree and the handle.
@@ -346,6 +348,18 @@ class ResourcePlatform(ContainerPlatform, Protocol):
 
     def resource_runtime(self, address: Mapping[str, Any]) -> ResourceRuntime:
         """``runtime(address)``, as a runtime that also reads and changes limits."""
+        ...
+
+
+@runtime_checkable
+class OwnContainerFaults(Platform, Protocol):
+    """A platform whose containers a container fault must treat its own way: on Kubernetes a killed container is
+    restarted by the kubelet (revert waits for that, it never starts one), and its id changes when it is. The
+    container faults hand every call on such a target to the driver this returns."""
+
+    def container_fault(self, kind: str) -> Any | None:
+        """The driver (a ``FaultDriver``) of the container fault ``kind`` on this platform's targets; None when the
+        platform has none for that kind (validate and plan then refuse it in one line)."""
         ...
 
 
