@@ -21,7 +21,6 @@ import pytest
 import yaml
 from lightkube import Client, codecs
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Namespace, Node, Pod
 
 from gameday.cluster.images import oci_archive
