@@ -20,13 +20,16 @@ Where the run really was at the kill is read from its own timeline. Trials rotat
     db_connections_exhausted / db_lock / db_read_only   a role and a table of a real PostgreSQL (its own cluster)
     redis_maxmemory / redis_pause                       a real redis-server with maxmemory 100mb, allkeys-lru
     packet_loss / partition                             iptables rules on a fresh loopback port per trial
+    dns_failure                                         a fresh host-networked busybox httpd per trial, mode fail
+                                                        and timeout in turn; judged by the live rule set
 
 The fault is judged by observing the real thing, never the journal: the container running and not
 paused; no toxic on the proxy and the proxy enabled; no fill file and the free space back; the role
 can log in; the Redis user can AUTH; the file's bytes, mode and mtime as before; the role gets a connection, writes
 the table without waiting, starts read-write, no session gameday held is left and the role and database
 settings are as before; Redis's maxmemory and policy as before, and a PUBLISH answers at once (no pause);
-the live rule set (`iptables -S`) names the trial's port nowhere and holds no GAMEDAY-* chain it did not hold before. A trial fails if, 25 s
+the live rule set (`iptables -S`) names the trial's port (or, for dns_failure, the container's cgroup) nowhere and
+holds no GAMEDAY-* chain it did not hold before. A trial fails if, 25 s
 after the kill, the fault is still there, or if it is there again once the watchdog has left (it
 re-checks what it reverted for 6 s), or if a journal still holds a pending fault. For trials where the
 fault was live at the kill, the time from the kill to the observed restore is reported.
@@ -73,8 +76,9 @@ CREDENTIAL_KINDS = ["revoke_credentials/pg", "revoke_credentials/redis", "revoke
 DATASTORE_KINDS = ["db_connections_exhausted", "db_lock", "db_read_only", "redis_maxmemory", "redis_pause"]
 RESOURCE_KINDS = ["cpu_pressure", "memory_pressure"]
 NETWORK_KINDS = ["packet_loss", "partition"]
+DNS_KINDS = ["dns_failure"]
 KINDS = [*CONTAINER_KINDS, *RESOURCE_KINDS, *PROXY_KINDS, "disk_fill", *CREDENTIAL_KINDS, *DATASTORE_KINDS,
-         *NETWORK_KINDS]
+         *NETWORK_KINDS, *DNS_KINDS]
 IMAGE = "gameday/busybox:test"
 RESTORE_DEADLINE = 25.0
 WATCHDOG_EXIT_DEADLINE = 40.0
@@ -516,6 +520,49 @@ class NetworkTarget(Target):
             subprocess.run(["iptables", "-w", "10", "-X", chain], check=False)
 
 
+class DnsTarget(ContainerTarget):
+    """A fresh host-networked busybox httpd; ``broken()`` reads the live rule set: a rule naming the container's
+    cgroup, or a GAMEDAY-* chain that was not there when the trial began. Trials take fail and timeout in turn."""
+
+    modes: ClassVar[list[str]] = ["fail", "timeout"]
+    made: ClassVar[int] = 0
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        super().__init__(client)
+        self.chains_before = self._chains()
+        self.mode = self.modes[DnsTarget.made % 2]
+        DnsTarget.made += 1
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        return {"stack": {"name": "kill-bench", "targets": {"web": {"container": self.name}}},
+                "steady_state": {"probes": [http_probe(self.port)]},
+                "faults": [{"kind": kind, "target": "web", "args": {"mode": self.mode}, **FAULT}]}
+
+    @staticmethod
+    def _chains() -> set[str]:
+        return {line.split()[1] for line in NetworkTarget._rules() if line.startswith("-N GAMEDAY-")}
+
+    def _left(self) -> list[str]:
+        new = self._chains() - self.chains_before
+        return [line for line in NetworkTarget._rules() if self.container.id in line
+                or any(c in line.split()[:2] for c in new)]
+
+    def broken(self) -> bool:
+        return bool(self._left())
+
+    def describe(self) -> str:
+        return "; ".join(self._left()) or "no rule left"
+
+    def mend(self) -> None:
+        for line in self._left():
+            if line.startswith(("-A INPUT ", "-A OUTPUT ")):
+                subprocess.run(["iptables", "-w", "10", "-D", *shlex.split(line)[1:]], check=False)
+        for line in self._left():
+            if line.startswith("-N "):
+                subprocess.run(["iptables", "-w", "10", "-F", line.split()[1]], check=False)
+                subprocess.run(["iptables", "-w", "10", "-X", line.split()[1]], check=False)
+
+
 # --- the shared services ------------------------------------------------------------------------------
 
 
@@ -550,6 +597,9 @@ class Services:
             return DataStoreTarget(self.stores, kind, self.folder)
         if kind in NETWORK_KINDS:
             return NetworkTarget(self.folder, self.upstream_port)
+        if kind in DNS_KINDS:
+            assert self.client is not None
+            return DnsTarget(self.client)
         if kind.endswith("/pg"):
             return PgTarget(self.pg, self.pg_password)
         if kind.endswith("/redis"):
@@ -594,7 +644,7 @@ def start_services(kinds: list[str], stack: contextlib.ExitStack, folder: Path) 
     services = Services(stack, folder)
     services.env["GAMEDAY_STATE_DIR"] = str(folder / "state")
     services.upstream_port = stack.enter_context(http_upstream())
-    if any(k in CONTAINER_KINDS or k in RESOURCE_KINDS or k == "disk_fill" for k in kinds):
+    if any(k in CONTAINER_KINDS or k in RESOURCE_KINDS or k in DNS_KINDS or k == "disk_fill" for k in kinds):
         services.client = docker.from_env()
         stack.callback(services.client.close)
     if any(k in PROXY_KINDS for k in kinds):
