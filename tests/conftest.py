@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from gameday.testing import free_port
-from tests.local_cluster import local_cluster  # noqa: F401 - the session's local Kubernetes, for every test folder
+from tests.local_cluster import local_cluster, real_node_cluster  # noqa: F401 - the session's local Kubernetes, for every test folder
 
 TEST_IMAGE = "gameday/busybox:test"
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"

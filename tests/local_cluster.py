@@ -1,11 +1,18 @@
 """A real local control plane for every test that needs one (the cluster module's, the Kubernetes platform's and
 its faults'), one per session: etcd, kube-apiserver, kube-controller-manager,
 kube-scheduler and kwok on free 127.0.0.1 ports, in a temporary state folder. Skipped, saying why, only
-when the binaries are not built (scripts/setup.sh builds them, so CI has them)."""
+when the binaries are not built (scripts/setup.sh builds them, so CI has them).
+
+``real_node_cluster`` is a second one, with a real node (containerd and a kubelet of its own), for the tests that
+run real containers (the demo stack on Kubernetes, the demo game day on it); one per session, because the first
+copy of the demo images into its containerd takes a minute."""
 
 from __future__ import annotations
 
 import os
+import random
+import shutil
+import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -40,3 +47,43 @@ def local_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalClu
         yield cluster
     finally:
         cluster.down()
+
+
+@pytest.fixture(scope="session")
+def real_node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A cluster with the real node ``gameday-node-0``, in ``<tmp>/cluster``: the CLI finds it with
+    ``GAMEDAY_STATE_DIR=<tmp>`` (``cluster.config.state_dir.parent``). Several tests' stacks may run on it at once,
+    each under its own name and ports; stopped at the end whatever happened."""
+    if os.geteuid() != 0 or shutil.which("containerd") is None:
+        pytest.skip("the real node needs root and containerd (setup.sh installs it)")
+    config = cluster_config(tmp_path_factory.mktemp("realnode") / "cluster", nodes=1)
+    kubelet, healthz, stream = free_ports(3)
+    cluster = LocalCluster(replace(config, real_node=True, kubelet_port=kubelet, kubelet_healthz_port=healthz,
+                                   containerd_stream_port=stream))
+    try:
+        cluster.up(timeout=300)
+        yield cluster
+    finally:
+        cluster.down()
+
+
+def low_free_ports(n: int) -> list[int]:
+    """``n`` free ports below the kernel's ephemeral range (32768-60999), for pods on the real node's host network:
+    a port picked by bind(0) can be taken meanwhile as the local port of an outgoing connection (the API server's
+    and kubelet's are many), and then Toxiproxy cannot listen on it."""
+    socks: list[socket.socket] = []
+    try:
+        for port in random.sample(range(20000, 32000), 200):
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)
+            if len(socks) == n:
+                return [s.getsockname()[1] for s in socks]
+        raise AssertionError("no free ports below 32000")
+    finally:
+        for s in socks:
+            s.close()

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -33,33 +31,10 @@ from gameday.stack.kubernetes import namespace, pgdata_dir
 from gameday.stack.kubernetes_stack import KubernetesStack
 from gameday.stack.node_images import ensure_node_images, node_name
 from gameday.stack.parts import part_names, parts
-from gameday.testing import free_ports
-from tests.local_cluster import cluster_config
+from tests.local_cluster import low_free_ports
 from tests.stack.conftest import PORT_VARS
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow, pytest.mark.docker]
-
-
-def low_free_ports(n: int) -> list[int]:
-    """``n`` free ports below the kernel's ephemeral range (32768-60999): a port picked by bind(0) can be taken
-    meanwhile as the local port of an outgoing connection (the API server's and kubelet's are many), and then
-    Toxiproxy cannot listen on it."""
-    socks: list[socket.socket] = []
-    try:
-        for port in random.sample(range(20000, 32000), 200):
-            s = socket.socket()
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                s.close()
-                continue
-            socks.append(s)
-            if len(socks) == n:
-                return [s.getsockname()[1] for s in socks]
-        raise AssertionError("no free ports below 32000")
-    finally:
-        for s in socks:
-            s.close()
 
 
 @dataclass
@@ -71,23 +46,17 @@ class Up:
 
 
 @pytest.fixture(scope="module")
-def kube(tmp_path_factory: pytest.TempPathFactory, docker_client: Any, demo_images: list[str]) -> Iterator[Up]:
-    if os.geteuid() != 0 or shutil.which("containerd") is None:
-        pytest.skip("the real node needs root and containerd (setup.sh installs it)")
-    state = tmp_path_factory.mktemp("kstack")
-    config = cluster_config(state / "cluster", nodes=1)
-    kubelet, healthz, stream = free_ports(3)
-    cluster = LocalCluster(replace(config, real_node=True, kubelet_port=kubelet, kubelet_healthz_port=healthz,
-                                   containerd_stream_port=stream))
+def kube(real_node_cluster: LocalCluster, docker_client: Any, demo_images: list[str]) -> Iterator[Up]:
+    cluster = real_node_cluster
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("GAMEDAY_DEMO_", "GAMEDAY_CLUSTER_"))}
-    environ |= {"GAMEDAY_DEMO_STACK": f"k8stest-{secrets.token_hex(3)}", "GAMEDAY_STATE_DIR": str(state)}
+    environ |= {"GAMEDAY_DEMO_STACK": f"k8stest-{secrets.token_hex(3)}",
+                "GAMEDAY_STATE_DIR": str(cluster.config.state_dir.parent)}
     for var, port in zip(PORT_VARS, low_free_ports(len(PORT_VARS)), strict=True):
         environ[f"GAMEDAY_DEMO_{var}_PORT"] = str(port)
     stack_config = StackConfig.from_env(environ)
     stack = KubernetesStack(stack_config, cluster,
                             prepare=lambda: ensure_node_images(docker_client, cluster.node, demo_images, log=print))
     try:
-        cluster.up(timeout=300)
         started = time.monotonic()
         ensure_node_images(docker_client, cluster.node, demo_images, log=print)
         print(f"images copied into the node in {time.monotonic() - started:.1f} s")
@@ -99,7 +68,6 @@ def kube(tmp_path_factory: pytest.TempPathFactory, docker_client: Any, demo_imag
     finally:
         with contextlib.suppress(Exception):
             stack.down()
-        cluster.down()
 
 
 def api_get(up: Up, path: str) -> Any:

@@ -12,6 +12,7 @@ from gameday.cli import arg_types
 from gameday.cli.common import write_output
 
 DEFAULT_DEMO_SCENARIO = "checkout-db-down-drill"
+DEFAULT_DEMO_SCENARIOS = {"docker": DEFAULT_DEMO_SCENARIO, "kubernetes": "checkout-db-down-drill-kubernetes"}
 MIRROR_HELP = "Debian mirror for the demo base image (default: the one this machine's apt sources use for bookworm)"
 
 
@@ -138,23 +139,52 @@ def find_scenario(name: str, cwd: Path) -> Path:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Bring the stack up (idempotent: only what is missing or stale), then run the scenario as ``gameday run``."""
+    """Bring the stack up (idempotent: only what is missing or stale), then run the scenario as ``gameday run``.
+    On Kubernetes, the local cluster with its real node first (``cluster up --real-node``, also idempotent).
+    The cluster and the stack stay up afterwards, as on Docker."""
     from gameday.cli.main import build_parser
     from gameday.scenario.loader import load_scenario
     from gameday.stack.state import stack_env
 
     console = _console()
-    scenario = find_scenario(args.scenario, Path.cwd())
+    scenario = find_scenario(args.scenario or DEFAULT_DEMO_SCENARIOS[args.platform], Path.cwd())
     load_scenario(scenario)  # a scenario that does not validate stops here, before the stack is touched
-    stack = _stack(console, args)
-    _print_status(console, stack.up(timeout=args.timeout))
+    if args.platform == "kubernetes":
+        run_env = _kubernetes_demo_up(console, args)
+    else:
+        stack = _stack(console, args)
+        _print_status(console, stack.up(timeout=args.timeout))
+        run_env = stack_env(stack.config)
     # Scenarios name the admin URLs through dsn_env; they go into this process's environment only.
-    os.environ.update(stack_env(stack.config))
+    os.environ.update(run_env)
     console.print(f"running {scenario}", markup=False)
     sys.stdout.flush()
     # Through the parser, so `demo` runs exactly what `gameday run` would, with its defaults.
     run_args = build_parser().parse_args(["run", str(scenario), "--reports", args.reports])
     return int(run_args.func(run_args))
+
+
+def _kubernetes_demo_up(console: Any, args: argparse.Namespace) -> dict[str, str]:
+    """The local cluster with its real node, then the demo stack on it; the environment the run needs: the
+    stack's admin URLs, and for the runbook's commands the kubectl the build made first on PATH (Debian's 1.20
+    is too old for the cluster) and the cluster's kubeconfig, as docs/kubernetes.md tells a user to set them."""
+    from dataclasses import replace
+
+    from gameday.cluster.config import ClusterConfig
+    from gameday.cluster.manager import LocalCluster
+    from gameday.printable import markup_safe
+    from gameday.stack.state import stack_env
+
+    log = lambda message: console.print(f"[dim]{markup_safe(message)}[/]", soft_wrap=True)  # noqa: E731
+    saved = LocalCluster.saved(ClusterConfig.from_env(os.environ))  # the ports and nodes the last `up` used
+    cluster = LocalCluster(replace(saved.config, real_node=True), log=log)
+    kubectl = cluster.config.binary("kubectl")  # not built: one line saying how, before anything starts
+    cluster.up()  # starts only what is not running
+    stack = _kubernetes_stack(console, args)
+    _print_status(console, stack.up(timeout=args.timeout), platform="kubernetes")
+    path = os.environ.get("PATH", "")
+    return {**stack_env(stack.config), "PATH": f"{kubectl.parent}{os.pathsep}{path}" if path else str(kubectl.parent),
+            "KUBECONFIG": str(cluster.config.kubeconfig)}
 
 
 def _platform_option(parser: Any) -> None:
@@ -187,9 +217,11 @@ def register(sub: Any) -> None:
     q.set_defaults(func=cmd_stack_file)
 
     p = sub.add_parser("demo", help="bring the demo stack up if needed and run a demo scenario end to end")
-    p.add_argument("--scenario", default=DEFAULT_DEMO_SCENARIO,
-                   help=f"scenario name or file (default {DEFAULT_DEMO_SCENARIO})")
+    p.add_argument("--scenario", default=None,
+                   help="scenario name or file (default: " + ", ".join(f"{v} on {k}" for k, v in
+                                                                    DEFAULT_DEMO_SCENARIOS.items()) + ")")
     p.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
     p.add_argument("--timeout", type=arg_types.positive_seconds, default=120.0, help="seconds to wait for the stack's health")
     p.add_argument("--mirror", metavar="URL", help=MIRROR_HELP)
+    _platform_option(p)
     p.set_defaults(func=cmd_demo)
