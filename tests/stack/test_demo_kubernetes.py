@@ -47,6 +47,7 @@ def test_demo_on_kubernetes_brings_the_stack_up_runs_the_drill_and_writes_the_re
                       ("runbooks", "database-unreachable.md")):
         (tmp_path / sub).mkdir(exist_ok=True)
         shutil.copy(ROOT / sub / name, tmp_path / sub / name)
+    (tmp_path / "stacks").mkdir()
     written = gameday(environ, "stack", "file", "--platform", "kubernetes", "-o", "stacks/demo-kubernetes.yaml",
                       cwd=tmp_path)
     assert written.returncode == 0, written.stderr
