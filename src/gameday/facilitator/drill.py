@@ -154,6 +154,10 @@ class DrillHost:
         self._thread.start()
 
     @property
+    def timeline(self) -> Timeline:
+        return self.runner.timeline
+
+    @property
     def started(self) -> bool:
         return self._thread.is_alive() or bool(self._holder)
 
@@ -268,59 +272,172 @@ def tabletop_scripted(scenario: Scenario, scenario_file: Path, *, reports_dir: P
 # --- resume ------------------------------------------------------------------------------------
 
 
+class ResumedHost:
+    """A drill whose process died, continued: what ``facilitate --resume`` and ``room --resume`` share.
+
+    Reading it checks that it can be resumed (GamedayError says why not); ``begin`` reverts what the dead
+    process left live, records ``drill.resumed`` and restarts the injects; ``end`` evaluates and writes
+    ``run.finished`` again. ``say`` gets each line worth showing (markup, as the terminal prints it)."""
+
+    def __init__(self, run_dir: Path, *, env: Mapping[str, str], clock: Clock | None = None,
+                 registry: Any | None = None, say: Callable[[str], None] = lambda line: None,
+                 listeners: Sequence[Callable[[Event], None]] = ()) -> None:
+        from gameday.scenario.loader import load_scenario
+
+        events = read_timeline(run_dir / "timeline.jsonl")
+        started = ev.first(events, ev.RUN_STARTED)
+        if started is None:
+            raise GamedayError(f"{run_dir}: the timeline has no run.started; nothing to resume")
+        state = drill_state(events)
+        if state.finished:
+            raise GamedayError(f"drill {run_dir.name} already finished; nothing to resume")
+        pid = started.details.get("pid")
+        if isinstance(pid, int) and process_alive(pid):
+            raise GamedayError(f"drill {run_dir.name} is still running (pid {pid}); stop it first")
+        fault_start = fault_phase_offset(events)
+        if fault_start is None:
+            raise GamedayError(f"drill {run_dir.name} never reached the fault phase; start a new drill instead")
+        scenario_path = run_dir / "scenario.yaml"
+        if not scenario_path.is_file():
+            raise GamedayError(f"{run_dir}: no scenario.yaml copy in the run folder; cannot resume")
+        self.scenario = load_scenario(scenario_path)
+        self.run_dir = run_dir
+        self.run_id = run_dir.name
+        self.env = env
+        self.say = say
+        self.registry = registry
+        self.events = events
+        self.previous_pid = pid
+        self.from_phase = state.phase or "detect"
+        self.fault_start = fault_start
+        self.scenario_dir = _scenario_dir(started, run_dir)
+        self.mode: Mode = "tabletop" if started.details.get("mode") == "tabletop" else "live"
+        self.tabletop = self.mode == "tabletop"
+        self.speed = float(started.details.get("speed") or 1.0)
+        base = clock or SystemClock()
+        last = events[-1]
+        if self.tabletop:
+            # Scenario time continues from the last event: the time the process was dead is not replayed.
+            self.clock: Clock = ScaledClock(base, self.speed, start_wall=parse_iso(last.at))
+            origin = self.clock.monotonic() - last.offset
+        else:
+            self.clock = base
+            origin = base.monotonic() - (base.wall() - parse_iso(started.at)).total_seconds()
+        self.timeline = Timeline(run_dir / "timeline.jsonl", self.clock, origin=origin)
+        self.timeline.events.extend(events)
+        for listener in listeners:
+            self.timeline.subscribe(listener)
+        self.recorder: DrillRecorder | None = None
+        self.loop: DrillLoop | None = None
+        self._core: DrillCore | None = None
+        self._begun = threading.Event()
+        self._ended = threading.Event()
+        self._result: DrillResult | None = None
+        self._crash: BaseException | None = None
+        self._end_lock = threading.Lock()
+
+    def begin(self) -> None:
+        """Revert the leftovers, record drill.resumed, wait for recovery (live) and restart the injects."""
+        try:
+            from gameday.faults.base import FaultRegistry
+
+            reverted = _revert_leftovers(self.run_dir, self.timeline, self.events, self.registry or FaultRegistry(),
+                                         self.say, self.mode)
+            recorder = DrillRecorder(self.timeline, fault_start=self.fault_start, mode=self.mode)
+            recorder.record(ev.DRILL_RESUMED, from_phase=self.from_phase, previous_pid=self.previous_pid,
+                            reverted=reverted)
+            if self.mode == "live" and not any(e.kind in (ev.RECOVERY_MET, ev.RECOVERY_FAILED) for e in self.events):
+                _wait_recovery(self.scenario, self.timeline, self.clock, self.say)
+            self.loop = DrillLoop(self.scenario, recorder, self.clock, name="facilitator-injects")
+            self.loop.start()
+            self.recorder = recorder
+        except BaseException as exc:
+            self._crash = exc
+            raise
+        finally:
+            self._begun.set()
+
+    # The room's interface (DrillHost's): begin in a thread, wait, act through the core, end.
+
+    def start(self) -> None:
+        def run() -> None:
+            try:
+                self.begin()
+            except BaseException:  # noqa: BLE001 - kept in _crash, raised again by join()
+                pass
+        threading.Thread(target=run, name="gameday-resume", daemon=True).start()
+
+    def wait_begun(self, timeout: float | None = None) -> bool:
+        self._begun.wait(timeout)
+        return self.recorder is not None
+
+    def core(self) -> DrillCore | None:
+        if self.recorder is None:
+            return None
+        if self._core is None:
+            self._core = DrillCore(self.scenario, self.recorder, scenario_dir=self.scenario_dir, env=self.env)
+        return self._core
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+    def stop(self, reason: str) -> None:
+        self.end(reason)
+
+    def done(self) -> None:
+        self.end(None)
+
+    def end(self, stopped: str | None) -> DrillResult:
+        """Stop the injects, evaluate (live) and write run.finished; ``stopped``: the reason it was stopped."""
+        with self._end_lock:
+            if self._result is not None:
+                return self._result
+            if self.loop is not None:
+                self.loop.stop()
+            timeline = self.timeline
+            if stopped is not None:
+                if self.recorder is not None:
+                    self.recorder.record(ev.DRILL_STOPPED, signal=stopped, phase=drill_state(list(timeline.events)).phase)
+                outcome, exit_code = Outcome.INTERRUPTED, 130
+            else:
+                timeline.record(ev.PHASE_CHANGED, phase="evaluation")
+                verdicts = judge(self.scenario, list(timeline.events)) if self.mode == "live" else []
+                for v in verdicts:
+                    timeline.record(ev.EXPECTATION_MET if v.met else ev.EXPECTATION_FAILED, name=v.name, detail=v.detail)
+                outcome = Outcome.PASSED if all(v.met for v in verdicts) else Outcome.FAILED
+                exit_code = outcome.exit_code
+            # The last event is a run.finished again (a drill stopped by Ctrl-C and resumed has had one before).
+            timeline.record(ev.RUN_FINISHED, outcome=outcome.name.lower(), exit_code=outcome.exit_code, resumed=True)
+            timeline.close()
+            self._result = DrillResult(self.run_id, self.run_dir, exit_code, outcome.name.lower())
+            self._ended.set()
+            return self._result
+
+    def join(self, timeout: float | None = None) -> DrillResult:
+        self._ended.wait(timeout)
+        if self._crash is not None:
+            raise self._crash
+        if self._result is None:
+            raise GamedayError(f"drill {self.run_id} has not ended")
+        return self._result
+
+
 def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Clock | None = None,
            registry: Any | None = None) -> DrillResult:
     """Continue a drill whose process died: revert what it left, then ask what the timeline has not answered."""
-    from gameday.faults.base import FaultRegistry
-    from gameday.scenario.loader import load_scenario
-
-    events = read_timeline(run_dir / "timeline.jsonl")
-    started = ev.first(events, ev.RUN_STARTED)
-    if started is None:
-        raise GamedayError(f"{run_dir}: the timeline has no run.started; nothing to resume")
-    state = drill_state(events)
-    if state.finished:
-        raise GamedayError(f"drill {run_dir.name} already finished; nothing to resume")
-    pid = started.details.get("pid")
-    if isinstance(pid, int) and process_alive(pid):
-        raise GamedayError(f"drill {run_dir.name} is still running (pid {pid}); stop it first")
-    fault_start = fault_phase_offset(events)
-    if fault_start is None:
-        raise GamedayError(f"drill {run_dir.name} never reached the fault phase; start a new drill instead")
-    scenario_path = run_dir / "scenario.yaml"
-    if not scenario_path.is_file():
-        raise GamedayError(f"{run_dir}: no scenario.yaml copy in the run folder; cannot resume")
-    scenario = load_scenario(scenario_path)
-    mode: Mode = "tabletop" if started.details.get("mode") == "tabletop" else "live"
-    speed = float(started.details.get("speed") or 1.0)
-    base = clock or SystemClock()
-    last = events[-1]
-    if mode == "tabletop":
-        # Scenario time continues from the last event: the time the process was dead is not replayed.
-        run_clock: Clock = ScaledClock(base, speed, start_wall=parse_iso(last.at))
-        origin = run_clock.monotonic() - last.offset
-    else:
-        run_clock = base
-        origin = base.monotonic() - (base.wall() - parse_iso(started.at)).total_seconds()
-    timeline = Timeline(run_dir / "timeline.jsonl", run_clock, origin=origin)
-    timeline.events.extend(events)
-    timeline.subscribe(_printer(console))
-    console.rule(f"[bold]gameday drill: {scenario.name} (resumed)[/]")
+    host = ResumedHost(run_dir, env=env, clock=clock, registry=registry, listeners=[_printer(console)],
+                       say=lambda line: console.print(line))
+    console.rule(f"[bold]gameday drill: {host.scenario.name} (resumed)[/]")
     console.print(f"[bold yellow]THIS IS A DRILL[/] - resuming run {safe(run_dir.name)} from phase "
-                  f"{safe(state.phase or 'detect')}")
-
-    reverted = _revert_leftovers(run_dir, timeline, events, registry or FaultRegistry(), console, mode)
-    recorder = DrillRecorder(timeline, fault_start=fault_start, mode=mode)
-    recorder.record(ev.DRILL_RESUMED, from_phase=state.phase or "detect", previous_pid=pid, reverted=reverted)
-    if mode == "live" and not any(e.kind in (ev.RECOVERY_MET, ev.RECOVERY_FAILED) for e in events):
-        _wait_recovery(scenario, timeline, run_clock, console)
-    loop = DrillLoop(scenario, recorder, run_clock, name="facilitator-injects")
-    loop.start()
+                  f"{safe(host.from_phase)}")
+    host.begin()
+    assert host.recorder is not None
     stopped: str | None = None
     with _signals_raise():
         try:
-            session = FacilitatorSession(scenario, recorder, console=console, env=env,
-                                         scenario_dir=_scenario_dir(started, run_dir))
+            session = FacilitatorSession(host.scenario, host.recorder, console=console, env=env,
+                                         scenario_dir=host.scenario_dir)
             session.run()
         except KeyboardInterrupt:
             stopped = "SIGINT"
@@ -329,21 +446,9 @@ def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Cl
         except DrillStopped as exc:
             stopped = exc.reason
         finally:
-            loop.stop()
-    if stopped is not None:
-        recorder.record(ev.DRILL_STOPPED, signal=stopped, phase=drill_state(list(timeline.events)).phase)
-        outcome, exit_code = Outcome.INTERRUPTED, 130
-    else:
-        timeline.record(ev.PHASE_CHANGED, phase="evaluation")
-        verdicts = judge(scenario, list(timeline.events)) if mode == "live" else []
-        for v in verdicts:
-            timeline.record(ev.EXPECTATION_MET if v.met else ev.EXPECTATION_FAILED, name=v.name, detail=v.detail)
-        outcome = Outcome.PASSED if all(v.met for v in verdicts) else Outcome.FAILED
-        exit_code = outcome.exit_code
-    # The last event is a run.finished again (a drill stopped by Ctrl-C and resumed has had one before).
-    timeline.record(ev.RUN_FINISHED, outcome=outcome.name.lower(), exit_code=outcome.exit_code, resumed=True)
-    timeline.close()
-    return DrillResult(run_dir.name, run_dir, exit_code, outcome.name.lower())
+            if host.loop is not None:
+                host.loop.stop()
+    return host.end(stopped)
 
 
 def _scenario_dir(started: Event, run_dir: Path) -> Path:
@@ -353,8 +458,8 @@ def _scenario_dir(started: Event, run_dir: Path) -> Path:
     return run_dir
 
 
-def _revert_leftovers(run_dir: Path, timeline: Timeline, events: list[Event], registry: Any, console: Console,
-                      mode: Mode) -> list[str]:
+def _revert_leftovers(run_dir: Path, timeline: Timeline, events: list[Event], registry: Any,
+                      say: Callable[[str], None], mode: Mode) -> list[str]:
     """Revert the faults the dead process left live (from its journal); simulated ones are just ended."""
     reverted: list[str] = []
     labels = {str(e.details.get("fault_id")): str(e.details.get("fault")) for e in events if e.kind == ev.FAULT_INTENDED}
@@ -364,7 +469,7 @@ def _revert_leftovers(run_dir: Path, timeline: Timeline, events: list[Event], re
         journal = Journal(journal_path, run_id=pending[0].run_id, clock=timeline.clock)
         for fault in reversed(pending):
             label = labels.get(fault.fault_id, fault.fault_id)
-            console.print(f"reverting the fault left live: {safe(fault.handle.description)}")
+            say(f"reverting the fault left live: {safe(fault.handle.description)}")
             try:
                 registry.create(fault.handle.kind).revert(fault.handle)
             except GamedayError as exc:
@@ -390,11 +495,11 @@ def _revert_leftovers(run_dir: Path, timeline: Timeline, events: list[Event], re
     return reverted
 
 
-def _wait_recovery(scenario: Scenario, timeline: Timeline, clock: Clock, console: Console) -> None:
+def _wait_recovery(scenario: Scenario, timeline: Timeline, clock: Clock, say: Callable[[str], None]) -> None:
     """After reverting on resume, wait (bounded) for the steady-state probes, as the engine would have."""
     if not scenario.steady_state.probes:
         return
-    console.print("[dim]waiting for the system to recover...[/]")
+    say("[dim]waiting for the system to recover...[/]")
     start = clock.monotonic()
     limit = scenario.expect.recovers_within
     while True:
