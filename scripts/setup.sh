@@ -39,7 +39,7 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/gameday-dockerd.log" >&2; exit 1; }
 fi
 
-step "installing gameday (pip install -e .[test,dev])"
+step "installing gameday (pip install -e .[test,dev,room])"
 if ! python3 -m pip --version >/dev/null 2>&1; then
   apt_install python3-pip
 fi
@@ -48,7 +48,7 @@ PIP_FLAGS=()
 if python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
   PIP_FLAGS+=(--break-system-packages)
 fi
-python3 -m pip install -q --disable-pip-version-check "${PIP_FLAGS[@]}" -e ".[test,dev]"
+python3 -m pip install -q --disable-pip-version-check "${PIP_FLAGS[@]}" -e ".[test,dev,room]"
 
 # The demo stack's images (a debootstrap rootfs of Debian packages, imported; no registry) and the
 # toxiproxy-server binary (go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0), both cached.

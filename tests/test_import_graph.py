@@ -159,3 +159,14 @@ def test_the_kubernetes_client_is_imported_only_by_the_kubernetes_platform() -> 
     offending = {m for m in MODULES if {"lightkube", "httpx2"} & third_party_imported(m)
                  and not (m == "gameday.kubernetes" or m.startswith("gameday.kubernetes."))}
     assert offending == set()
+
+
+def test_the_drill_room_is_a_front_end_nothing_else_imports() -> None:
+    """The room (issue 18) drives the one drill core; the core, the engine and the terminal never import it,
+    and its web libraries (the optional ``room`` extra) are imported by gameday.room and the room command only."""
+    importers = {m for m in MODULES if not m.startswith("gameday.room")
+                 and any(i == "gameday.room" or i.startswith("gameday.room.") for i in imported(m, functions=True))}
+    assert importers == {"gameday.cli.room_commands"}
+    assert "starlette" in third_party_imported("gameday.room.app")
+    web = {m for m in MODULES if {"starlette", "uvicorn"} & third_party_imported(m)}
+    assert web <= {"gameday.room.app", "gameday.cli.room_commands"}

@@ -18,7 +18,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 
 HEAVY = ("httpx", "httpcore", "h11", "requests", "urllib3", "trio", "anyio", "docker", "rich", "jinja2",
-         "lightkube", "kubernetes", "psycopg", "redis", "locust", "gevent", "markdown_it", "http.server")
+         "lightkube", "kubernetes", "psycopg", "redis", "locust", "gevent", "markdown_it", "http.server",
+         "starlette", "uvicorn")
 """Network clients, SDKs and renderers: none is needed to check a scenario or to print the help."""
 
 CHILD = """

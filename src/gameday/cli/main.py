@@ -313,13 +313,14 @@ def _extend(sub: Any) -> None:
         cluster_commands,
         facilitate_commands,
         init_commands,
+        room_commands,
         runbook_commands,
         score_commands,
         stack_commands,
     )
 
     for module in (stack_commands, cluster_commands, alert_commands, score_commands, runbook_commands,
-                   facilitate_commands, ci_commands, init_commands):
+                   facilitate_commands, room_commands, ci_commands, init_commands):
         module.register(sub)
 
 

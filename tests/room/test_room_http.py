@@ -1,0 +1,200 @@
+"""The drill room over HTTP, against a real uvicorn: links, seats, refusals, CSRF, the event stream, a drill."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gameday import events as ev
+from gameday.timeline import read_timeline
+from tests.conftest import wait_for
+from tests.room.conftest import Participant, Served, read_events
+
+ServeRoom = Callable[..., Served]
+
+
+def begun(served: Served, facilitator: Participant) -> None:
+    """Start the drill and wait for its fault phase (the team can act from then on)."""
+    answer = facilitator.control("start")
+    assert answer.status_code == 200, answer.text
+    wait_for(lambda: facilitator.state()["room"]["status"] == "running", timeout=60)
+
+
+def test_each_link_opens_its_own_page_and_pages_carry_no_token(serve_room: ServeRoom) -> None:
+    served = serve_room()
+    facilitator = served.facilitator()
+    seat = served.seat(1)
+    assert facilitator.page == "/console" and seat.page == "/seat"
+    console = facilitator.http.get("/console")
+    page = seat.http.get("/seat")
+    assert console.status_code == 200 and 'data-testid="start"' in console.text
+    assert page.status_code == 200 and 'data-testid="join-form"' in page.text
+    tokens = [served.room.facilitator_token, *(s.token for s in served.room.seats)]
+    for text in (console.text, page.text, seat.http.get("/static/room.js").text,
+                 seat.http.get("/static/forms.html").text, str(seat.state())):
+        assert not any(token in text for token in tokens)
+    assert "default-src 'none'" in console.headers["content-security-policy"]
+    assert seat.http.get("/console").headers["location"] == "/seat"  # a seat never gets the console
+
+
+def test_a_wrong_token_or_no_cookie_is_refused(serve_room: ServeRoom) -> None:
+    served = serve_room()
+    outsider = served.facilitator()
+    outsider.http.cookies.clear()
+    bad = outsider.http.get("/join/" + served.room.facilitator_token[:-1] + "x")
+    assert bad.status_code == 403 and "not valid for this room" in bad.text
+    assert outsider.http.get("/api/state").status_code == 403
+    assert outsider.http.get("/console").status_code == 403
+    assert outsider.http.get("/reports/").status_code == 403
+    outsider.http.cookies.set("gameday_room", "guess")
+    assert outsider.http.get("/api/state").status_code == 403
+
+
+def test_a_request_without_the_csrf_header_or_from_another_origin_is_refused(serve_room: ServeRoom) -> None:
+    served = serve_room()
+    seat = served.seat(1)
+    body = {"name": "ana", "role": "sme"}
+    no_header = seat.http.post("/api/seat", json=body)
+    assert no_header.status_code == 403 and "X-Gameday-CSRF" in no_header.json()["error"]
+    other = served.seat(2)
+    assert seat.post("/api/seat", body, **{"X-Gameday-CSRF": other.csrf}).status_code == 403  # another seat's value
+    foreign = seat.post("/api/seat", body, Origin="http://evil.example")
+    assert foreign.status_code == 403 and "another site" in foreign.json()["error"]
+    form = seat.http.post("/api/seat", content=b"name=ana&role=sme", headers={
+        "X-Gameday-CSRF": seat.csrf, "Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 415
+    assert seat.state()["you"]["role"] == ""  # none of them took the seat
+    same_origin = seat.post("/api/seat", body, Origin=served.base)
+    assert same_origin.status_code == 200 and seat.state()["you"]["role"] == "sme"
+
+
+def test_bodies_are_bounded_and_each_seat_is_rate_limited(serve_room: ServeRoom) -> None:
+    served = serve_room()
+    seat = served.seat(1)
+    huge = seat.post("/api/seat", {"name": "x" * 20_000, "role": "sme"})
+    assert huge.status_code == 413
+    answers = [seat.post("/api/seat", {"name": "", "role": "sme"}).status_code for _ in range(40)]
+    assert answers[0] == 409 and 429 in answers  # refused (no name) until the bucket is empty
+    other = served.seat(2)
+    assert other.post("/api/seat", {"name": "bo", "role": "observer"}).status_code == 200  # its own bucket
+
+
+def test_a_seat_cannot_act_for_another_role_and_nothing_is_recorded(serve_room: ServeRoom) -> None:
+    served = serve_room()
+    facilitator = served.facilitator()
+    comms = served.seat(1, name="sam", role="communications")
+    watcher = served.seat(2, name="olu", role="observer")
+    assert comms.act("hypothesis", text="early").json()["error"] == "the drill has not begun"
+    begun(served, facilitator)
+    refused = comms.act("acknowledge", person="sam")
+    assert refused.status_code == 409
+    assert refused.json()["error"] == ("only the incident commander or sme can acknowledge the page; "
+                                       "you are the communications")
+    assert watcher.act("detect", person="olu", signal="alert").status_code == 409
+    assert comms.act("release_inject", inject="inject-1").json()["error"].startswith("only the facilitator")
+    assert comms.control("stop").json()["error"] == "only the facilitator can stop the drill"
+    kinds = [e.kind for e in served.room.events()]
+    assert ev.INCIDENT_ACKNOWLEDGED not in kinds and ev.INCIDENT_DETECTED not in kinds
+    assert watcher.state()["you"]["actions"] == []
+
+
+def test_a_reconnect_with_last_event_id_gets_exactly_the_missed_events(serve_room: ServeRoom) -> None:
+    served = serve_room()
+    facilitator = served.facilitator()
+    sme = served.seat(1, name="bob", role="sme")
+    begun(served, facilitator)
+    first = read_events(sme, until=lambda es: any(e["kind"] == ev.DRILL_PHASE for e in es)
+                        or any(e["kind"] == ev.INJECT_RELEASED for e in es))
+    last = first[-1]["id"]
+    sme.ok("detect", person="bob", signal="alert", alert="DatabaseUnreachable")  # while disconnected
+    sme.ok("acknowledge", person="bob")
+    again = read_events(sme, last_id=last, until=lambda es: any(e["kind"] == ev.INCIDENT_ACKNOWLEDGED for e in es))
+    ids = [e["id"] for e in first + again]
+    assert ids == sorted(set(ids)), "an event was repeated or came out of order"
+    whole = read_events(sme, until=lambda es: any(e["kind"] == ev.INCIDENT_ACKNOWLEDGED for e in es))
+    assert [e["id"] for e in whole] == ids  # nothing lost across the drop
+    assert {ev.INCIDENT_DETECTED, ev.INCIDENT_ACKNOWLEDGED} <= {e["kind"] for e in again}
+
+
+def test_a_seat_never_sees_the_fault_or_a_withheld_inject(serve_room: ServeRoom) -> None:
+    served = serve_room()
+    facilitator = served.facilitator()
+    sme = served.seat(1, name="bob", role="sme")
+    begun(served, facilitator)
+    assert facilitator.ok("withhold_inject", inject="inject-6") == "done"
+    seen = read_events(facilitator, until=lambda es: any(e["kind"] == ev.INJECT_WITHHELD for e in es))
+    assert ev.FAULT_INJECTED in {e["kind"] for e in seen}
+    sme.ok("detect", person="bob", signal="other")  # after the withheld inject: the seat's stream reaches it
+    mine = read_events(sme, until=lambda es: any(e["kind"] == ev.INCIDENT_DETECTED for e in es))
+    assert ev.INJECT_WITHHELD in {e["kind"] for e in read_events(
+        facilitator, until=lambda es: any(e["kind"] == ev.INCIDENT_DETECTED for e in es))}
+    assert not {ev.FAULT_INJECTED, ev.FAULT_INTENDED, ev.INJECT_WITHHELD, ev.RUN_STARTED} & {e["kind"] for e in mine}
+    drill = sme.state()["drill"]
+    assert "injects" not in drill and "fault_live" not in drill
+
+
+def test_a_tabletop_of_the_demo_drill_runs_to_its_scorecard_over_http(serve_room: ServeRoom, tmp_path: Path) -> None:
+    served = serve_room(speed=100.0)
+    facilitator = served.facilitator()
+    ic = served.seat(1, name="alex", role="incident_commander")
+    comms = served.seat(2, name="sam", role="communications")
+    sme = served.seat(3, name="oncall", role="sme")
+    scribe = served.seat(4, name="kim", role="scribe")
+    begun(served, facilitator)
+    sme.ok("detect", person="oncall", signal="customer_report")
+    sme.ok("acknowledge", person="oncall")
+    assert ic.ok("advance") == "now in triage"
+    assert ic.ok("declare_severity", severity="2") == "declared SEV2"
+    ic.ok("assign_role", role="incident_commander", person="alex")
+    ic.ok("assign_role", role="communications", person="sam")
+    assert ic.act("advance").json()["error"] == "cannot leave the triage phase: send the first status update first"
+    template = comms.state()["drill"]["templates"]["internal"]
+    assert "Severity: SEV2" in template
+    comms.ok("status_update", audience="internal", text="checkout down | SEV2 | investigating")
+    ic.ok("advance")
+    sme.ok("hypothesis", text="PostgreSQL is down")
+    ic.ok("advance")
+    steps = sme.state()["drill"]["checklist"]
+    assert steps and not sme.state()["drill"]["can_run_commands"]
+    refused = sme.act("run_step", step=steps[0]["step"], confirmed=True)
+    assert refused.json()["error"] == "a tabletop runs no commands: tick the step done, failed or skipped"
+    for step in steps:
+        sme.ok("runbook_step", step=step["step"], outcome="done")
+    ic.ok("mitigated")
+    ic.ok("advance")
+    wait_for(lambda: not served.room.host.core().state.fault_live, timeout=60)
+    assert ic.ok("request_all_clear") == "the probes are green: a second person confirms the all-clear"
+    assert "second person" in ic.act("confirm_all_clear").json()["error"]
+    sme.ok("confirm_all_clear")
+    ic.ok("advance")
+    scribe.ok("record_review", went_well=["the customer report was fast"], went_poorly=[], got_lucky=[],
+              root_cause="PostgreSQL was killed", action_items=[
+                  {"text": "restart policy", "owner": "platform", "due": "2026-12-15"}])
+    assert ic.ok("advance") == "now in done"
+    wait_for(lambda: facilitator.state()["room"]["status"] == "finished", timeout=120)
+    room = facilitator.state()["room"]
+    assert room["outcome"] == "passed" and room["scorecard"]["overall"] is not None
+    assert any(c["rating"] for c in room["scorecard"]["capabilities"])
+    run_dir = tmp_path / "reports" / room["run_id"]
+    events = read_timeline(run_dir / "timeline.jsonl")
+    resolved = ev.first(events, ev.INCIDENT_RESOLVED)
+    assert resolved is not None and resolved.actor == "alex" and resolved.details["confirmed_by"] == "oncall"
+    assert [e.actor for e in events if e.kind == ev.STATUS_UPDATE_SENT] == ["sam"]
+    assert ev.undocumented(events) == []
+    assert (run_dir / "scorecard.json").is_file()
+    runs = ic.http.get("/reports/")
+    assert runs.status_code == 200 and room["run_id"] in runs.text
+    report = ic.http.get(f"/reports/{room['run_id']}/")
+    assert report.status_code == 200 and "checkout-db-down-drill" in report.text
+    assert ic.http.get("/reports/..%2F..%2Fetc/").status_code == 404
+    assert ic.http.get("/trends").status_code == 200
+
+
+@pytest.mark.parametrize("op", ["pause", "resume"])
+def test_a_live_drill_clock_is_never_paused(serve_room: ServeRoom, op: str) -> None:
+    served = serve_room(speed=None)
+    facilitator = served.facilitator()
+    answer = facilitator.control(op)
+    assert answer.status_code == 409 and answer.json()["error"] == "only a running tabletop's clock can be paused"
