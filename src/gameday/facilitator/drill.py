@@ -300,7 +300,7 @@ class ResumedHost:
         scenario_path = run_dir / "scenario.yaml"
         if not scenario_path.is_file():
             raise GamedayError(f"{run_dir}: no scenario.yaml copy in the run folder; cannot resume")
-        self.scenario = load_scenario(scenario_path)
+        self.scenario = load_scenario(_same_scenario(started, scenario_path))
         self.run_dir = run_dir
         self.run_id = run_dir.name
         self.env = env
@@ -449,6 +449,18 @@ def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Cl
             if host.loop is not None:
                 host.loop.stop()
     return host.end(stopped)
+
+
+def _same_scenario(started: Event, copy: Path) -> Path:
+    """The original scenario file when it still reads exactly as the run's copy, else the copy: paths in a
+    scenario (a stack file, a locustfile) are relative to where it was, not to the run folder."""
+    original = Path(str(started.details.get("scenario_file") or ""))
+    try:
+        if original.name and original.is_file() and original.read_bytes() == copy.read_bytes():
+            return original
+    except OSError:
+        pass
+    return copy
 
 
 def _scenario_dir(started: Event, run_dir: Path) -> Path:
