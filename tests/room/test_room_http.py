@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -198,3 +200,56 @@ def test_a_live_drill_clock_is_never_paused(serve_room: ServeRoom, op: str) -> N
     facilitator = served.facilitator()
     answer = facilitator.control(op)
     assert answer.status_code == 409 and answer.json()["error"] == "only a running tabletop's clock can be paused"
+
+
+def _as_if_its_process_died(run_dir: Path) -> None:
+    """Point run.started at a process that has exited, as after a crash (resume refuses a live one)."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    path = run_dir / "timeline.jsonl"
+    lines = path.read_text().splitlines()
+    first = json.loads(lines[0])
+    assert first["kind"] == ev.RUN_STARTED
+    first["details"]["pid"] = dead.pid
+    path.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+
+
+def test_a_restarted_room_resumes_the_drill_where_it_stopped(serve_room: ServeRoom, tmp_path: Path) -> None:
+    served = serve_room(speed=100.0)
+    facilitator = served.facilitator()
+    sme = served.seat(1, name="oncall", role="sme")
+    begun(served, facilitator)
+    sme.ok("detect", person="oncall", signal="other")
+    sme.ok("acknowledge", person="oncall")
+    facilitator.ok("advance")
+    assert facilitator.control("stop").status_code == 200
+    wait_for(lambda: facilitator.state()["room"]["status"] == "finished", timeout=120)
+    run_id = facilitator.state()["room"]["run_id"]
+    run_dir = tmp_path / "reports" / run_id
+    _as_if_its_process_died(run_dir)
+
+    again = serve_room(resume=run_id, scenario=None, speed=None)
+    facilitator = again.facilitator()
+    ic = again.seat(1, name="alex", role="incident_commander")
+    comms = again.seat(2, name="sam", role="communications")
+    begun(again, facilitator)
+    drill = ic.state()["drill"]
+    assert drill["phase"] == "triage" and drill["acknowledged"]  # nothing asked twice
+    ic.ok("declare_severity", severity="SEV2")
+    ic.ok("assign_role", role="incident_commander", person="alex")
+    comms.ok("status_update", audience="internal", text="resumed; investigating")
+    for _ in ("investigate", "mitigate"):
+        ic.ok("advance")
+    ic.ok("mitigated")
+    ic.ok("advance")
+    ic.ok("request_all_clear")
+    comms.ok("confirm_all_clear")
+    ic.ok("advance")
+    ic.ok("record_review", went_well=["resumed cleanly"], root_cause="a drill test", action_items=[])
+    ic.ok("advance")
+    wait_for(lambda: facilitator.state()["room"]["status"] == "finished", timeout=120)
+    events = read_timeline(run_dir / "timeline.jsonl")
+    kinds = [e.kind for e in events]
+    assert kinds.count(ev.DRILL_RESUMED) == 1 and kinds.count(ev.INCIDENT_ACKNOWLEDGED) == 1
+    assert kinds[-1] == ev.RUN_FINISHED and events[-1].details["resumed"] is True
+    assert facilitator.state()["room"]["scorecard"]["overall"] is not None

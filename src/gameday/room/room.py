@@ -281,20 +281,25 @@ class Room:
         host = self.host
         if host is None or self.status.phase not in ("starting", "running"):
             raise ActionRefused("the drill is not running")
-        host.stop("stopped in the room")
+        host.stop("stopped in the room")  # the host resumes a paused clock first: the revert must not wait
+        self.status.paused = False
         self._human_done.set()
         self.changed()
 
     def pause(self, identity: Identity, *, paused: bool) -> None:
-        """Pause or resume a tabletop's scenario clock (a live fault's clock is real time: never paused)."""
+        """Pause or resume a tabletop's scenario clock, recorded on the timeline (tabletop.paused/resumed) by
+        the host's TabletopPause, as the terminal's /pause does; a live fault's clock is real: never paused."""
         self._facilitator_only(identity, "pause the drill")
         host = self.host
-        if host is None or not host.tabletop:
+        pauser = getattr(host, "pause", None) if host is not None and self.status.phase == "running" else None
+        pause = pauser() if callable(pauser) else None
+        if pause is None:
             raise ActionRefused("only a running tabletop's clock can be paused")
-        method = getattr(host.clock, "pause" if paused else "resume", None)
-        if not callable(method):
-            raise ActionRefused("this version's tabletop clock cannot be paused")
-        method()
+        if paused:
+            if not pause.pause(by=FACILITATOR):
+                raise ActionRefused("the drill is already paused")
+        elif pause.resume(by=FACILITATOR) is None:
+            raise ActionRefused("the drill is not paused")
         self.status.paused = paused
         self.changed()
 
@@ -326,6 +331,9 @@ class Room:
             raise ActionRefused(f"unknown action '{action}'")
         actor = identity.actor()
         core = self.core()
+        if self.status.paused:
+            # Nothing is recorded at a frozen time: it would be response time the score never sees.
+            raise ActionRefused("the drill is paused: the facilitator resumes it")
         a = _Args(args)
         message = "done"
         match action:
