@@ -17,6 +17,8 @@ point group, the built-ins exactly as a third party's would.
                         (ResourceRuntime: resources, update_resources); Docker and the in-memory one today
     OwnContainerFaults  a platform that runs a container fault its own way: container_fault(kind) -> driver
                         (Kubernetes: a kill through the node's runtime is a crash its kubelet restarts)
+    FileRuntime         a ContainerRuntime that reads and writes files inside a container (Docker's archive API)
+    HostProcessRuntime  a ContainerRuntime whose containers run on this machine (host_pid: their cgroups are here)
 
 This module sits below the scenario format (which validates each target with its platform's model),
 so it imports nothing of gameday but the error tree and the handle.
@@ -317,6 +319,40 @@ class ResourceRuntime(ContainerRuntime, Protocol):
     def update_resources(self, container_id: str, changes: Mapping[str, int]) -> None:
         """Change the named fields of ``ContainerResources`` in one call; a field left out is left as it is.
         FaultError if the runtime refuses (a limit below what the container uses, a value it cannot take)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FileContent:
+    """One regular file inside a container: its bytes and the mode and owner it had."""
+
+    data: bytes
+    mode: int = 0o644
+    uid: int = 0
+    gid: int = 0
+
+
+@runtime_checkable
+class FileRuntime(ContainerRuntime, Protocol):
+    """A runtime that reads and writes files inside a container without a shell there (Docker's archive API),
+    running or stopped: clock_skew writes the env file the container's entrypoint reads at start."""
+
+    def read_file(self, container_id: str, path: str) -> FileContent | None:
+        """The file at ``path`` (following no link), or None when there is none; a folder is a FaultError."""
+        ...
+
+    def write_file(self, container_id: str, path: str, content: FileContent) -> None:
+        """Create or replace the file at ``path`` (its folder must exist) with these bytes, mode and owner."""
+        ...
+
+
+@runtime_checkable
+class HostProcessRuntime(ContainerRuntime, Protocol):
+    """A runtime whose containers run on this machine: their processes are in this machine's /proc, so
+    their cgroups are this machine's (io_pressure writes the block IO throttle there)."""
+
+    def host_pid(self, container_id: str) -> int:
+        """The main process's pid as this machine sees it; 0 when the container is not running."""
         ...
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
+import tarfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -26,6 +28,7 @@ from gameday.platforms.base import (
     ContainerResources,
     ContainerState,
     ExecResult,
+    FileContent,
     Mount,
     PlatformDefaults,
     SafetyPolicy,
@@ -198,6 +201,51 @@ class DockerRuntime:
         container = self._get(container_id)
         with docker_errors(self._name(container_id)):
             container.unpause()
+
+    def read_file(self, container_id: str, path: str) -> FileContent | None:
+        """``GET /containers/{id}/archive``: works on a stopped container and needs no shell inside."""
+        import docker.errors
+
+        container = self._get(container_id)
+        name = self._name(container_id)
+        with docker_errors(name):
+            try:
+                stream, _stat = container.get_archive(path)
+            except docker.errors.NotFound:
+                return None
+            raw = b"".join(stream)
+        with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+            member = tar.next()
+            if member is None or not member.isfile():
+                raise FaultError(f"{path} in container {name} is not a regular file", target=name)
+            extracted = tar.extractfile(member)
+            data = extracted.read() if extracted is not None else b""
+        return FileContent(data=data, mode=member.mode & 0o7777, uid=member.uid, gid=member.gid)
+
+    def write_file(self, container_id: str, path: str, content: FileContent) -> None:
+        """``PUT /containers/{id}/archive`` of a one-file tar into the file's folder."""
+        folder, _, base = path.rpartition("/")
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(base)
+            info.size, info.mode, info.uid, info.gid = len(content.data), content.mode, content.uid, content.gid
+            tar.addfile(info, io.BytesIO(content.data))
+        container = self._get(container_id)
+        name = self._name(container_id)
+        import docker.errors
+
+        with docker_errors(name):
+            try:
+                written = container.put_archive(folder or "/", buf.getvalue())
+            except docker.errors.NotFound as exc:
+                raise FaultError(f"cannot write {path} in container {name}: its folder does not exist",
+                                 target=name) from exc
+            if not written:
+                raise FaultError(f"Docker did not write {path} into container {name}", target=name)
+
+    def host_pid(self, container_id: str) -> int:
+        state = self._get(container_id).attrs.get("State") or {}
+        return int(state.get("Pid") or 0) if state.get("Running") else 0
 
     def resources(self, container_id: str) -> ContainerResources:
         host = self._get(container_id).attrs.get("HostConfig") or {}
