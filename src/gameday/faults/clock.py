@@ -144,8 +144,7 @@ class ClockSkew:
                                      f"looked for {LIBRARY_GLOB})")
         runtime = self._runtime(target.platform, fault.target, fields["address"])
         folder = posixpath.dirname(args.env_file)
-        probe = runtime.exec(container.id, ["test", "-d", folder], timeout=EXEC_TIMEOUT_S)
-        if probe.exit_code != 0:
+        if not runtime.is_folder(container.id, folder):
             raise TargetError(f"clock_skew: {folder} is not a folder in container {container.name}; its entrypoint "
                               f"must source {args.env_file} at start (docs/faults.md)", target=fault.target)
         if runtime.read_file(container.id, args.env_file) is not None:

@@ -341,6 +341,10 @@ class FileRuntime(ContainerRuntime, Protocol):
         """The file at ``path`` (following no link), or None when there is none; a folder is a FaultError."""
         ...
 
+    def is_folder(self, container_id: str, path: str) -> bool:
+        """Whether ``path`` is a folder in the container (following links)."""
+        ...
+
     def write_file(self, container_id: str, path: str, content: FileContent) -> None:
         """Create or replace the file at ``path`` (its folder must exist) with these bytes, mode and owner."""
         ...

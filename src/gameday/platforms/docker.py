@@ -128,6 +128,15 @@ def container_state(container: Container) -> ContainerState:
                           started_at=str(state.get("StartedAt") or ""))
 
 
+def _go_mode(mode: int) -> int:
+    """A Go ``os.FileMode`` (the archive stat's) as a POSIX st_mode: Go keeps the type in its top bits."""
+    import stat
+
+    go_dir, go_symlink = 1 << 31, 1 << 27
+    kind = stat.S_IFDIR if mode & go_dir else stat.S_IFLNK if mode & go_symlink else stat.S_IFREG
+    return kind | (mode & 0o7777)
+
+
 RESOURCE_FIELDS = {"nano_cpus": "NanoCpus", "cpu_quota": "CpuQuota", "cpu_period": "CpuPeriod", "memory": "Memory",
                    "memory_swap": "MemorySwap", "memory_reservation": "MemoryReservation"}
 """ContainerResources' fields by their Engine API names (HostConfig and the update call share them)."""
@@ -221,6 +230,24 @@ class DockerRuntime:
             extracted = tar.extractfile(member)
             data = extracted.read() if extracted is not None else b""
         return FileContent(data=data, mode=member.mode & 0o7777, uid=member.uid, gid=member.gid)
+
+    def is_folder(self, container_id: str, path: str) -> bool:
+        """``HEAD /containers/{id}/archive``: the path's stat, from a header, without reading the folder."""
+        import base64
+        import json
+        import stat
+
+        api = docker_client(self.base_url).api
+        name = self._name(container_id)
+        with docker_errors(name):
+            response = api.head(api._url("/containers/{0}/archive", container_id), params={"path": path})
+        if response.status_code == 404:
+            return False
+        header = response.headers.get("X-Docker-Container-Path-Stat")
+        if response.status_code != 200 or not header:
+            raise FaultError(f"Docker could not stat {path} in container {name} (HTTP {response.status_code})",
+                             target=name)
+        return stat.S_ISDIR(_go_mode(int(json.loads(base64.b64decode(header))["mode"])))
 
     def write_file(self, container_id: str, path: str, content: FileContent) -> None:
         """``PUT /containers/{id}/archive`` of a one-file tar into the file's folder."""

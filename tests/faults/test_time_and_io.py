@@ -1,0 +1,275 @@
+"""clock_skew and io_pressure on real Docker containers: the clock as the container's main process reads it,
+the kernel's own blkio files and the throughput dd measures inside the container; revert from the journalled
+JSON alone puts back exactly what was there."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gameday.errors import FaultError, TargetError
+from gameday.faults.base import FaultHandle
+from gameday.faults.blkio import IoPressure
+from gameday.faults.clock import ClockSkew, parse_offset
+from gameday.scenario.model import FaultSpec, StackSpec
+from gameday.stack.images import base_tag, image_exists
+from gameday.testing import free_port
+from tests.conftest import wait_for
+
+ENTRYPOINT = ("mkdir -p /run/gameday; if [ -r /run/gameday/clock.env ]; then set -a; . /run/gameday/clock.env; "
+              "set +a; fi; exec python3 -m http.server --bind 127.0.0.1 {port}")
+
+
+def stack_for(container: str) -> StackSpec:
+    return StackSpec.model_validate({"targets": {"web": {"container": container}}})
+
+
+def fault(kind: str, **args: object) -> FaultSpec:
+    return FaultSpec.model_validate({"kind": kind, "target": "web", "duration": "1s", "args": args})
+
+
+@pytest.fixture
+def debian_container(docker_client) -> Iterator[Callable[..., Any]]:
+    """Containers of the demo stack's Debian image (glibc and Python: what libfaketime preloads into)."""
+    if not image_exists(docker_client, base_tag()):
+        pytest.fail(f"the demo stack's base image {base_tag()} is needed: gameday stack build (scripts/setup.sh)")
+    made: list[Any] = []
+
+    def make(command: list[str], **kwargs: Any) -> Any:
+        container = docker_client.containers.run(
+            base_tag(), command, name=f"gdtest-{uuid.uuid4().hex[:8]}", detach=True, network_mode="host",
+            labels={"gameday.test": "1", "gameday.allowed": "true"}, **kwargs)
+        made.append(container)
+        return container
+
+    yield make
+    for container in made:
+        try:
+            container.remove(force=True)
+        except Exception:  # noqa: BLE001 - already gone is fine
+            pass
+
+
+def served_date(port: int) -> float:
+    """The wall clock of the container's main process, as its HTTP server stamps the Date header (once it answers:
+    without a health check, the restart is done when the container runs, not when it listens)."""
+    from email.utils import parsedate_to_datetime
+
+    wait_for(lambda: _answers(port), timeout=30)
+    header = httpx.get(f"http://127.0.0.1:{port}/", timeout=5, trust_env=False).headers["date"]
+    return parsedate_to_datetime(header).timestamp()
+
+
+def http_server(debian_container) -> tuple[Any, int]:
+    port = free_port()
+    container = debian_container(["sh", "-c", ENTRYPOINT.format(port=port)])
+    wait_for(lambda: _answers(port), timeout=30)
+    return container, port
+
+
+def _answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/", timeout=1, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+# --- clock_skew ---------------------------------------------------------------------------------
+
+
+def test_an_offset_is_a_signed_duration() -> None:
+    assert parse_offset("+2h") == 7200
+    assert parse_offset("-90s") == -90
+    assert parse_offset("1h30m") == 5400
+    for bad in ("", "+", "2 hours", "-0.5s"):
+        with pytest.raises(ValueError):
+            parse_offset(bad)
+
+
+@pytest.mark.docker
+def test_clock_skew_restarts_the_container_with_its_clock_moved_and_revert_puts_it_back(debian_container) -> None:
+    container, port = http_server(debian_container)
+    container.reload()
+    started_before = container.attrs["State"]["StartedAt"]
+    driver = ClockSkew()
+    handle = driver.prepare(fault("clock_skew", offset="+2h", stop_timeout=1), stack_for(container.name))
+    assert "restart" in handle.description and "+2h" in handle.description
+    assert driver.check(handle) is False
+
+    driver.inject(handle)
+    assert abs(served_date(port) - time.time() - 7200) < 5  # the main process's own clock
+    assert driver.check(handle) is True
+    container.reload()
+    assert container.attrs["State"]["StartedAt"] != started_before  # restarted, not recreated
+    assert container.attrs["Id"] == handle.address["id"]
+
+    ClockSkew().revert(FaultHandle.from_json(handle.to_json()))
+    assert abs(served_date(port) - time.time()) < 5
+    assert driver.check(handle) is False
+    assert container.exec_run(["ls", "/run/gameday"]).output.decode().split() == []  # no file of ours left
+    ClockSkew().revert(FaultHandle.from_json(handle.to_json()))  # harmless twice
+    assert abs(served_date(port) - time.time()) < 5
+
+
+@pytest.mark.docker
+def test_a_negative_offset_moves_the_clock_back_and_a_python_timed_wait_still_returns(debian_container) -> None:
+    container, port = http_server(debian_container)
+    driver = ClockSkew()
+    handle = driver.prepare(fault("clock_skew", offset="-90s", stop_timeout=1), stack_for(container.name))
+    driver.inject(handle)
+    try:
+        assert abs(served_date(port) - time.time() + 90) < 5
+        # Monotonic time is not faked: a threaded timed wait returns on time (libfaketime would make it hang or spin).
+        result = container.exec_run(["sh", "-c", ". /run/gameday/clock.env; export LD_PRELOAD FAKETIME "
+                                     "FAKETIME_DONT_FAKE_MONOTONIC; timeout 5 python3 -c 'import threading,time; "
+                                     "t=time.monotonic(); threading.Event().wait(0.3); print(round(time.monotonic()-t, 1))'"])
+        assert result.exit_code == 0 and result.output.decode().strip() == "0.3"
+    finally:
+        driver.revert(handle)
+    assert abs(served_date(port) - time.time()) < 5
+
+
+@pytest.mark.docker
+def test_revert_after_a_crash_between_the_files_and_the_restart_removes_them_and_restarts_nothing(
+        debian_container) -> None:
+    container, port = http_server(debian_container)
+    driver = ClockSkew()
+    handle = driver.prepare(fault("clock_skew", offset="+1h", stop_timeout=1), stack_for(container.name))
+    # What inject writes before its restart, written here the way a killed harness would leave it.
+    container.exec_run(["sh", "-c", f"cp {handle.data['library_source']} {handle.data['library']} 2>/dev/null || true"])
+    runtime = driver._handle_runtime(handle)[0]
+    from gameday.platforms.base import FileContent
+    runtime.write_file(container.id, "/run/gameday/clock.env", FileContent(data=b"FAKETIME=+3600\n"))
+    container.reload()
+    started = container.attrs["State"]["StartedAt"]
+    ClockSkew().revert(FaultHandle.from_json(handle.to_json()))
+    container.reload()
+    assert container.attrs["State"]["StartedAt"] == started  # the main process never had it: no restart
+    assert container.exec_run(["ls", "/run/gameday"]).output.decode().split() == []
+
+
+@pytest.mark.docker
+def test_clock_skew_refuses_an_env_file_that_is_there_already(debian_container) -> None:
+    container, _ = http_server(debian_container)
+    container.exec_run(["sh", "-c", "echo TZ=UTC > /run/gameday/clock.env"])
+    with pytest.raises(TargetError, match=r"clock\.env already exists"):
+        ClockSkew().prepare(fault("clock_skew", offset="+2h"), stack_for(container.name))
+
+
+@pytest.mark.docker
+def test_clock_skew_on_a_static_binary_fails_before_any_restart_and_leaves_nothing(web_container) -> None:
+    """busybox is static: libfaketime cannot load, and inject says so before it restarts anything."""
+    web = web_container()
+    web.container.exec_run(["mkdir", "-p", "/run/gameday"])
+    driver = ClockSkew()
+    handle = driver.prepare(fault("clock_skew", offset="+2h"), stack_for(web.name))
+    web.container.reload()
+    started = web.container.attrs["State"]["StartedAt"]
+    with pytest.raises(FaultError, match="libfaketime does not move the clock"):
+        driver.inject(handle)
+    driver.revert(handle)
+    web.container.reload()
+    assert web.container.attrs["State"]["StartedAt"] == started
+    assert web.container.exec_run(["ls", "/run/gameday"]).output.decode().split() == []
+
+
+@pytest.mark.docker
+def test_clock_skew_says_what_the_container_needs_when_its_folder_is_missing(web_container) -> None:
+    web = web_container()
+    with pytest.raises(TargetError, match=r"/run/gameday is not a folder .* must source /run/gameday/clock\.env"):
+        ClockSkew().prepare(fault("clock_skew", offset="+2h"), stack_for(web.name))
+
+
+# --- io_pressure --------------------------------------------------------------------------------
+
+
+def cgroup_file(container: Any, name: str) -> str:
+    return (Path("/sys/fs/cgroup/blkio/docker") / container.id / f"blkio.throttle.{name}").read_text()
+
+
+def dd_rate(container: Any, flags: str, count: int = 32) -> float:
+    """Bytes per second dd reports for ``count`` 64 KiB blocks written inside the container."""
+    out = container.exec_run(["sh", "-c", f"dd if=/dev/zero of=/var/tmp/gd-dd bs=64k count={count} {flags} 2>&1 "
+                              "| tail -1; rm -f /var/tmp/gd-dd"]).output.decode()
+    match = re.search(r"copied, ([\d.]+) s", out)
+    assert match, out
+    return 64 * 1024 * count / float(match.group(1))
+
+
+@pytest.mark.docker
+def test_io_pressure_throttles_direct_and_synced_writes_in_the_container_and_revert_lifts_it(
+        debian_container) -> None:
+    container = debian_container(["sleep", "600"])
+    other = debian_container(["sleep", "600"])
+    driver = IoPressure()
+    handle = driver.prepare(fault("io_pressure", write_bps="1MiB", read_iops=200), stack_for(container.name))
+    disk = handle.data["disk"]
+    assert cgroup_file(container, "write_bps_device") == ""
+    assert driver.check(handle) is False
+
+    driver.inject(handle)
+    assert cgroup_file(container, "write_bps_device").split() == [disk, str(2**20)]
+    assert cgroup_file(container, "read_iops_device").split() == [disk, "200"]
+    assert driver.check(handle) is True
+    assert 0.8 * 2**20 < dd_rate(container, "oflag=direct") < 1.25 * 2**20
+    assert 0.8 * 2**20 < dd_rate(container, "conv=fsync") < 1.25 * 2**20
+    assert dd_rate(other, "oflag=direct") > 4 * 2**20  # only the target waits
+
+    IoPressure().revert(FaultHandle.from_json(handle.to_json()))
+    assert cgroup_file(container, "write_bps_device") == ""
+    assert cgroup_file(container, "read_iops_device") == ""
+    assert dd_rate(container, "oflag=direct") > 4 * 2**20
+    IoPressure().revert(FaultHandle.from_json(handle.to_json()))  # harmless twice
+
+
+@pytest.mark.docker
+def test_io_pressure_puts_a_limit_docker_set_at_create_back_exactly(debian_container) -> None:
+    container = debian_container(["sleep", "600"], device_write_bps=[{"Path": "/dev/vda", "Rate": 8 * 2**20}])
+    before = cgroup_file(container, "write_bps_device")
+    driver = IoPressure()
+    handle = driver.prepare(fault("io_pressure", write_bps="512KiB"), stack_for(container.name))
+    assert before.split() == [handle.data["disk"], str(8 * 2**20)]
+    driver.inject(handle)
+    assert cgroup_file(container, "write_bps_device").split() == [handle.data["disk"], str(512 * 1024)]
+    driver.revert(FaultHandle.from_json(handle.to_json()))
+    assert cgroup_file(container, "write_bps_device") == before
+    with pytest.raises(TargetError, match="would not lower it"):
+        driver.prepare(fault("io_pressure", write_bps="16MiB"), stack_for(container.name))
+
+
+@pytest.mark.docker
+def test_io_pressure_refuses_a_path_with_no_disk_under_it(debian_container) -> None:
+    container = debian_container(["sleep", "600"], tmpfs={"/scratch": "size=8m"})
+    with pytest.raises(TargetError, match="no block device"):
+        IoPressure().prepare(fault("io_pressure", write_bps="1MiB", path="/scratch"), stack_for(container.name))
+
+
+@pytest.mark.docker
+def test_revert_after_the_container_restarted_writes_nothing(debian_container) -> None:
+    container = debian_container(["sleep", "600"])
+    driver = IoPressure()
+    handle = driver.prepare(fault("io_pressure", write_bps="1MiB"), stack_for(container.name))
+    driver.inject(handle)
+    container.restart(timeout=0)
+    assert cgroup_file(container, "write_bps_device") == ""  # a new cgroup, from the container's own config
+    assert driver.check(handle) is False
+    driver.revert(handle)
+    assert cgroup_file(container, "write_bps_device") == ""
+
+
+def test_io_pressure_needs_a_limit_above_its_floor() -> None:
+    from pydantic import ValidationError
+
+    from gameday.faults.blkio import IoPressureArgs
+
+    with pytest.raises(ValidationError, match="at least one of"):
+        IoPressureArgs.model_validate({})
+    with pytest.raises(ValidationError, match="floor of 64KiB/s"):
+        IoPressureArgs.model_validate({"write_bps": "4KiB"})
