@@ -89,7 +89,7 @@ def test_an_offset_is_a_signed_duration() -> None:
     assert parse_offset("-90s") == -90
     assert parse_offset("1h30m") == 5400
     for bad in ("", "+", "2 hours", "-0.5s"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"offset|duration"):
             parse_offset(bad)
 
 
@@ -127,9 +127,9 @@ def test_a_negative_offset_moves_the_clock_back_and_a_python_timed_wait_still_re
     try:
         assert abs(served_date(port) - time.time() + 90) < 5
         # Monotonic time is not faked: a threaded timed wait returns on time (libfaketime would make it hang or spin).
-        result = container.exec_run(["sh", "-c", ". /run/gameday/clock.env; export LD_PRELOAD FAKETIME "
+        result = container.exec_run(["sh", "-c", (". /run/gameday/clock.env; export LD_PRELOAD FAKETIME "
                                      "FAKETIME_DONT_FAKE_MONOTONIC; timeout 5 python3 -c 'import threading,time; "
-                                     "t=time.monotonic(); threading.Event().wait(0.3); print(round(time.monotonic()-t, 1))'"])
+                                     "t=time.monotonic(); threading.Event().wait(0.3); print(round(time.monotonic()-t, 1))'")])
         assert result.exit_code == 0 and result.output.decode().strip() == "0.3"
     finally:
         driver.revert(handle)
@@ -139,7 +139,7 @@ def test_a_negative_offset_moves_the_clock_back_and_a_python_timed_wait_still_re
 @pytest.mark.docker
 def test_revert_after_a_crash_between_the_files_and_the_restart_removes_them_and_restarts_nothing(
         debian_container) -> None:
-    container, port = http_server(debian_container)
+    container, _port = http_server(debian_container)
     driver = ClockSkew()
     handle = driver.prepare(fault("clock_skew", offset="+1h", stop_timeout=1), stack_for(container.name))
     # What inject writes before its restart, written here the way a killed harness would leave it.
@@ -196,8 +196,8 @@ def cgroup_file(container: Any, name: str) -> str:
 
 def dd_rate(container: Any, flags: str, count: int = 32) -> float:
     """Bytes per second dd reports for ``count`` 64 KiB blocks written inside the container."""
-    out = container.exec_run(["sh", "-c", f"dd if=/dev/zero of=/var/tmp/gd-dd bs=64k count={count} {flags} 2>&1 "
-                              "| tail -1; rm -f /var/tmp/gd-dd"]).output.decode()
+    out = container.exec_run(["sh", "-c", (f"dd if=/dev/zero of=/var/tmp/gd-dd bs=64k count={count} {flags} 2>&1 "
+                              "| tail -1; rm -f /var/tmp/gd-dd")]).output.decode()
     match = re.search(r"copied, ([\d.]+) s", out)
     assert match, out
     return 64 * 1024 * count / float(match.group(1))
