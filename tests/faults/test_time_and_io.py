@@ -273,3 +273,45 @@ def test_io_pressure_needs_a_limit_above_its_floor() -> None:
         IoPressureArgs.model_validate({})
     with pytest.raises(ValidationError, match="floor of 64KiB/s"):
         IoPressureArgs.model_validate({"write_bps": "4KiB"})
+
+
+SCENARIO = """
+version: 1
+name: v
+stack:
+  targets:
+    web: {target}
+steady_state:
+  probes:
+    - name: web
+      http: {{url: "http://127.0.0.1:1/"}}
+faults:
+  - kind: {kind}
+    target: web
+    duration: 30s
+    args: {args}
+"""
+
+
+@pytest.mark.parametrize(("target", "kind", "args", "message"), [
+    ("{platform: kubernetes, namespace: shop, kind: Deployment, name: web, container: web}", "clock_skew",
+     "{offset: +2h}", ("fault kind 'clock_skew' acts on a target on platform compose or docker; 'web' is on platform "
+     "kubernetes")),
+    ("{platform: kubernetes, namespace: shop, kind: Deployment, name: web, container: web}", "io_pressure",
+     "{write_bps: 1MiB}", "fault kind 'io_pressure' acts on a target on platform compose or docker"),
+    ("{container: web}", "clock_skew", "{offset: soon}", "cannot parse duration 'soon'"),
+    ("{container: web}", "clock_skew", "{offset: +2h, env_file: clock.env}", "env_file must be an absolute"),
+    ("{container: web}", "io_pressure", "{path: /data}", "at least one of read_bps"),
+], ids=["clock-kubernetes", "io-kubernetes", "bad-offset", "relative-env-file", "no-limit"])
+def test_validate_refuses_what_clock_skew_and_io_pressure_cannot_do(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                    target: str, kind: str, args: str,
+                                                                    message: str) -> None:
+    from gameday.cli.main import main
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text(SCENARIO.format(target=target, kind=kind, args=args))
+    code = main(["validate", "-q", str(path)])
+    out = capsys.readouterr().out
+    assert code != 0
+    assert message in out
+    assert "Traceback" not in out

@@ -33,7 +33,7 @@ from pydantic import Field, model_validator
 from gameday.errors import EnvironmentProblem, RevertError, TargetError
 from gameday.faults.base import FaultArgs, os_errors, reverting
 from gameday.handle import FaultHandle
-from gameday.platforms.base import ContainerPlatform, HostProcessRuntime, container_handle_fields
+from gameday.platforms.base import HostProcessPlatform, container_handle_fields
 from gameday.platforms.registry import PlatformRegistry, installed_platforms
 from gameday.scenario.model import FaultSpec, StackSpec
 from gameday.scenario.sizes import Size, format_size
@@ -141,7 +141,8 @@ class IoPressure:
     kind: ClassVar[str] = "io_pressure"
     args_model: ClassVar[type[FaultArgs]] = IoPressureArgs
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels")
-    target_platforms: ClassVar[tuple[type, ...]] = (ContainerPlatform,)
+    target_platforms: ClassVar[tuple[type, ...]] = (HostProcessPlatform,)
+    """Platforms whose containers run on this machine (Docker, Compose); Kubernetes is refused at validate."""
 
     def __init__(self, *, platforms: PlatformRegistry | None = None) -> None:
         self._platforms = platforms
@@ -151,6 +152,9 @@ class IoPressure:
         target = stack.targets[fault.target]
         platform = (self._platforms or installed_platforms()).containers(target.platform, kind=self.kind,
                                                                           target=fault.target)
+        if not isinstance(platform, HostProcessPlatform):
+            raise TargetError(f"io_pressure writes the container's cgroup on this machine; platform "
+                              f"'{target.platform}' of target '{fault.target}' cannot", target=fault.target)
         settings = stack.platform_settings(target.platform)
         container = platform.find_container(target, fault.target, settings)
         fields = container_handle_fields(platform, container, settings)
@@ -158,10 +162,7 @@ class IoPressure:
             raise TargetError(f"container {container.name} is {'paused' if container.paused else container.status}, "
                               "not running; its cgroup exists only while it runs", target=fault.target,
                               resource=platform.resource(container))
-        runtime = platform.runtime(fields["address"])
-        if not isinstance(runtime, HostProcessRuntime):
-            raise TargetError(f"io_pressure writes the container's cgroup on this machine; platform "
-                              f"'{target.platform}' cannot say where it runs", target=fault.target)
+        runtime = platform.process_runtime(fields["address"])
         args = IoPressureArgs.model_validate(fault.args)
         pid = runtime.host_pid(container.id)
         with os_errors(fault.target, f"reading container {container.name}'s process {pid} in /proc"):

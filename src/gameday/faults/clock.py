@@ -35,12 +35,7 @@ from gameday.errors import EnvironmentProblem, FaultError, RevertError, TargetEr
 from gameday.faults.base import FaultArgs, reverting
 from gameday.faults.docker import wait_until_ready
 from gameday.handle import FaultHandle
-from gameday.platforms.base import (
-    ContainerPlatform,
-    FileContent,
-    FileRuntime,
-    container_handle_fields,
-)
+from gameday.platforms.base import FileContent, FilePlatform, FileRuntime, container_handle_fields
 from gameday.platforms.registry import PlatformRegistry, installed_platforms
 from gameday.scenario.durations import format_duration, parse_duration
 from gameday.scenario.model import FaultSpec, StackSpec
@@ -103,7 +98,8 @@ class ClockSkew:
     kind: ClassVar[str] = "clock_skew"
     args_model: ClassVar[type[FaultArgs]] = ClockSkewArgs
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels")
-    target_platforms: ClassVar[tuple[type, ...]] = (ContainerPlatform,)
+    target_platforms: ClassVar[tuple[type, ...]] = (FilePlatform,)
+    """Platforms that write files into a container (Docker, Compose); Kubernetes is refused at validate."""
 
     def __init__(self, *, platforms: PlatformRegistry | None = None, library: Path | None = None,
                  now: Callable[[], float] = time.time) -> None:
@@ -111,15 +107,15 @@ class ClockSkew:
         self._library = library
         self._now = now  # this machine's wall clock, the one the target's is compared with
 
-    def _platform(self, name: str, target: str) -> ContainerPlatform:
-        return (self._platforms or installed_platforms()).containers(name, kind=self.kind, target=target)
+    def _platform(self, name: str, target: str) -> FilePlatform:
+        platform = (self._platforms or installed_platforms()).containers(name, kind=self.kind, target=target)
+        if not isinstance(platform, FilePlatform):
+            raise TargetError(f"clock_skew writes a file into the container; platform '{name}' of target "
+                              f"'{target}' cannot", target=target)
+        return platform
 
     def _runtime(self, platform: str, target: str, address: dict[str, Any]) -> FileRuntime:
-        runtime = self._platform(platform, target).runtime(address)
-        if not isinstance(runtime, FileRuntime):
-            raise TargetError(f"clock_skew writes a file into the container; platform '{platform}' of target "
-                              f"'{target}' cannot", target=target)
-        return runtime
+        return self._platform(platform, target).file_runtime(address)
 
     def _handle_runtime(self, handle: FaultHandle) -> tuple[FileRuntime, str]:
         return self._runtime(handle.platform, handle.target, handle.address), str(handle.address["id"])

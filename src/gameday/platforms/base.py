@@ -17,8 +17,10 @@ point group, the built-ins exactly as a third party's would.
                         (ResourceRuntime: resources, update_resources); Docker and the in-memory one today
     OwnContainerFaults  a platform that runs a container fault its own way: container_fault(kind) -> driver
                         (Kubernetes: a kill through the node's runtime is a crash its kubelet restarts)
-    FileRuntime         a ContainerRuntime that reads and writes files inside a container (Docker's archive API)
-    HostProcessRuntime  a ContainerRuntime whose containers run on this machine (host_pid: their cgroups are here)
+    FilePlatform        a ContainerPlatform whose runtime reads and writes files inside a container (FileRuntime:
+                        read_file, write_file, is_folder; Docker's archive API)
+    HostProcessPlatform a ContainerPlatform whose containers run on this machine (HostProcessRuntime: host_pid,
+                        so their cgroups are here)
 
 This module sits below the scenario format (which validates each target with its platform's model),
 so it imports nothing of gameday but the error tree and the handle.
@@ -400,6 +402,24 @@ class OwnContainerFaults(Platform, Protocol):
     def container_fault(self, kind: str) -> Any | None:
         """The driver (a ``FaultDriver``) of the container fault ``kind`` on this platform's targets; None when the
         platform has none for that kind (validate and plan then refuse it in one line)."""
+        ...
+
+
+@runtime_checkable
+class FilePlatform(ContainerPlatform, Protocol):
+    """A container platform whose runtime reads and writes files in a container (clock_skew needs it)."""
+
+    def file_runtime(self, address: Mapping[str, Any]) -> FileRuntime:
+        """``runtime(address)``, as a runtime that also reads and writes files."""
+        ...
+
+
+@runtime_checkable
+class HostProcessPlatform(ContainerPlatform, Protocol):
+    """A container platform whose containers run on this machine (io_pressure needs their cgroups here)."""
+
+    def process_runtime(self, address: Mapping[str, Any]) -> HostProcessRuntime:
+        """``runtime(address)``, as a runtime that also says a container's main pid on this machine."""
         ...
 
 

@@ -352,3 +352,10 @@ class DockerPlatform(PlatformDefaults):
 
     def resource_runtime(self, address: Mapping[str, Any]) -> DockerRuntime:
         return self.runtime(address)
+
+    def file_runtime(self, address: Mapping[str, Any]) -> DockerRuntime:
+        return self.runtime(address)
+
+    def process_runtime(self, address: Mapping[str, Any]) -> DockerRuntime:
+        """The daemon's containers are this machine's only when it is local (``host_pid`` is checked in /proc)."""
+        return self.runtime(address)
