@@ -22,6 +22,7 @@ from gameday.scenario.model import FaultSpec, StackSpec
 from gameday.stack.images import base_tag, image_exists
 from gameday.testing import free_port
 from tests.conftest import wait_for
+from tests.faults.test_resource_faults import SCENARIO
 
 ENTRYPOINT = ("mkdir -p /run/gameday; if [ -r /run/gameday/clock.env ]; then set -a; . /run/gameday/clock.env; "
               "set +a; fi; exec python3 -m http.server --bind 127.0.0.1 {port}")
@@ -274,23 +275,6 @@ def test_io_pressure_needs_a_limit_above_its_floor() -> None:
     with pytest.raises(ValidationError, match="floor of 64KiB/s"):
         IoPressureArgs.model_validate({"write_bps": "4KiB"})
 
-
-SCENARIO = """
-version: 1
-name: v
-stack:
-  targets:
-    web: {target}
-steady_state:
-  probes:
-    - name: web
-      http: {{url: "http://127.0.0.1:1/"}}
-faults:
-  - kind: {kind}
-    target: web
-    duration: 30s
-    args: {args}
-"""
 
 
 @pytest.mark.parametrize(("target", "kind", "args", "message"), [
