@@ -230,8 +230,12 @@ def create_app(room: Room, *, reports_dir: Path, history: str | None, secure_coo
             return identity
         return RedirectResponse("/console" if identity.is_facilitator else "/seat", status_code=303)
 
+    async def favicon(request: Request) -> Response:
+        return Response(status_code=204, headers=_headers())  # none: a browser asks anyway, a 404 is noise
+
     app = Starlette(routes=[
         Route("/", home),
+        Route("/favicon.ico", favicon),
         Route("/join/{token}", join),
         Route("/console", console),
         Route("/seat", seat),

@@ -51,7 +51,19 @@
     list.replaceChildren(...items);
   }
 
+  // Rebuilt only when what they show changed: a rebuild would take the focus (and an open list) away
+  // from someone using the keyboard, and events arrive every few seconds.
+  const shown = new Map();
+  function changed(key, data) {
+    const text = JSON.stringify(data);
+    if (shown.get(key) === text) return false;
+    shown.set(key, text);
+    return true;
+  }
+
   function options(select, values) {
+    const now = Array.from(select.options).map((o) => [o.value, o.textContent]);
+    if (JSON.stringify(now) === JSON.stringify(values)) return;
     const keep = select.value;
     fill(select, values.map(([value, label]) => el("option", label, {value: value})));
     if (values.some(([v]) => v === keep)) select.value = keep;
@@ -121,13 +133,13 @@
       $("resume").disabled = room.status !== "running" || !room.paused;
       renderSeats();
     }
-    fill($("people"), state.seats.filter((s) => s.name).map((s) => el("option", null, {value: s.name})));
-    fill($("alerts"), state.alerts.map((a) => el("li", a, {"data-testid": "alert"})));
-    fill($("probes"), state.probes.map((p) => el("li", p.name + ": " + (p.ok ? "green" : "red"),
+    if (changed("people", state.seats)) fill($("people"), state.seats.filter((s) => s.name).map((s) => el("option", null, {value: s.name})));
+    if (changed("alerts", state.alerts)) fill($("alerts"), state.alerts.map((a) => el("li", a, {"data-testid": "alert"})));
+    if (changed("probes", state.probes)) fill($("probes"), state.probes.map((p) => el("li", p.name + ": " + (p.ok ? "green" : "red"),
       {"data-testid": "probe", class: p.ok ? "green" : "red"})));
     $("drill").hidden = drill === null || room.status === "finished";
     $("finished").hidden = room.status !== "finished" && room.status !== "failed";
-    if (room.scorecard || room.status === "failed") renderScorecard(room);
+    if ((room.scorecard || room.status === "failed") && changed("scorecard", room)) renderScorecard(room);
     if (drill === null) return;
     $("clock").textContent = tplus(drill.t_s);
     $("phase").textContent = drill.phase;
@@ -161,6 +173,7 @@
   }
 
   function renderSeats() {
+    if (!changed("seats", state.seats)) return;
     const rows = state.seats.map((s) => {
       const tr = el("tr", null, {"data-testid": "seat-row"});
       tr.append(el("td", s.number), el("td", s.name || "(not joined)"), el("td", s.role ? s.role.replace(/_/g, " ") : "-"));
@@ -180,7 +193,7 @@
   function renderConsole(drill) {
     $("fault").textContent = drill.fault_live ? "live" : "not live";
     fill($("window"), drill.fault_window.map((w) => el("li", tplus(w.t_s) + " " + w.kind)));
-    fill(document.querySelector("#injects tbody"), drill.injects.map((i) => {
+    if (changed("injects", drill.injects)) fill(document.querySelector("#injects tbody"), drill.injects.map((i) => {
       const tr = el("tr", null, {"data-testid": "inject-row", "data-inject": i.inject});
       tr.append(el("td", i.inject), el("td", i.kind), el("td", i.source), el("td", i.text), el("td", i.state));
       const td = el("td");
@@ -194,7 +207,7 @@
       tr.append(td);
       return tr;
     }));
-    fill(document.querySelector("#checklist tbody"), drill.checklist.map((c) => {
+    if (changed("checklist", drill.checklist)) fill(document.querySelector("#checklist tbody"), drill.checklist.map((c) => {
       const tr = el("tr", null, {"data-testid": "step-row"});
       tr.append(el("td", c.step), el("td", c.title), el("td", c.command || ""), el("td", c.status));
       return tr;
