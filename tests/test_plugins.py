@@ -85,7 +85,7 @@ def test_credentials_backends_are_plugins_chosen_by_the_target_platform() -> Non
 
     backends = PluginGroup(BACKENDS_GROUP, Backend, what="credentials backend").load_all()
     assert {name: cls.platform for name, cls in backends.items()} == {
-        "path": "host", "postgres_role": "postgres", "redis_user": "redis"}
+        "path": "host", "postgres_role": "postgres", "redis_user": "redis", "postgres_in_pod": "kubernetes"}
 
 
 # --- a broken plugin installed beside gameday, as a third party's would be -------------------------------

@@ -12,6 +12,8 @@ entry) plugs in without editing this module:
     path                      a credentials file (or one ``env_key`` entry of an .env file) is overwritten in
                               place with an invalid value; revert writes back the original bytes, mode,
                               owner and times from a 0600 backup in the private state directory
+    kubernetes + role         (gameday.kubernetes.credentials) a PostgreSQL role's LOGIN revoked by psql run
+                              inside the target's pod, through the platform's exec; revert as postgres_role
 
 What is journalled never holds a secret: role names, grant lists, file paths, modes and salted scrypt
 digests (a plain sha256 of a short password could be brute-forced from a journal). The admin
@@ -27,7 +29,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, cast
 
 from pydantic import Field, field_validator, model_validator
 
@@ -50,6 +52,10 @@ class RevokeCredentialsArgs(FaultArgs):
     )
     objects: list[str] | None = Field(None, description="postgres_role: the tables, e.g. [public.orders]")
     env_key: str | None = Field(None, description="path: replace only this KEY=value entry of an .env file")
+    role: str | None = Field(None, min_length=1, max_length=63,
+                             description="a PostgreSQL pod (kubernetes target): the role whose LOGIN is revoked")
+    socket_dir: str | None = Field(None, pattern=r"^/", description="a PostgreSQL pod: the server's Unix socket "
+                                   "folder in the container (default /var/run/postgresql)")
 
     @field_validator("privileges")
     @classmethod
@@ -151,12 +157,22 @@ class Backend(Protocol):
     def revert(self, data: dict[str, Any]) -> None: ...
 
 
+class StackBackend(Backend, Protocol):
+    """A backend whose prepare needs the whole stack (its platform's settings, where the stack file is), and
+    which gives the handle fields of its own (``data["handle_fields"]``: labels, address, resource), which its
+    platform's safety check reads."""
+
+    def prepare_in_stack(self, stack: StackSpec, target: TargetSpec, target_name: str,
+                         args: RevokeCredentialsArgs) -> tuple[str, dict[str, Any]]: ...
+
+
 class RevokeCredentials:
     """Revoke a PostgreSQL role's login or privileges, disable a Redis ACL user, or spoil a credentials file."""
 
     kind: ClassVar[str] = "revoke_credentials"
     args_model: ClassVar[type[FaultArgs]] = RevokeCredentialsArgs
-    target_fields: ClassVar[tuple[str, ...]] = ("postgres_role", "redis_user", "path")
+    target_fields: ClassVar[tuple[str, ...]] = ()
+    """None: a backend per platform decides (``target_problems``), and a plugin's platform may bring one."""
 
     def __init__(self, *, environ: Mapping[str, str] | None = None, state_dir: Path | None = None) -> None:
         # The process environment is read here, at the driver's boundary, and only for the variables
@@ -185,7 +201,8 @@ class RevokeCredentials:
         located, and prepare refuses the first."""
         backend_name = self._backend_for(target.platform)
         if backend_name is None:
-            return [("target", (f"revoke_credentials acts on a postgres_role, redis_user or path target; "
+            served = sorted(self._backend_class(name).platform for name in self._backends.names())
+            return [("target", (f"revoke_credentials acts on a target on platform {', '.join(served)}; "
                                 f"'{target_name}' has {target.selector}"))]
         problems: list[tuple[str, str]] = []
         misplaced = self._backend_class(backend_name).not_applying
@@ -204,11 +221,15 @@ class RevokeCredentials:
             raise FaultError(problem, target=fault.target)
         backend_name = self._backend_for(target.platform)
         assert backend_name is not None, "target_problems said so"
-        description, data = self._backend(backend_name).prepare(target, fault.target, args)
-        resource = str(data.pop("resource", ""))
+        backend = self._backend(backend_name)
+        if callable(getattr(backend, "prepare_in_stack", None)):
+            description, data = cast(StackBackend, backend).prepare_in_stack(stack, target, fault.target, args)
+        else:
+            description, data = backend.prepare(target, fault.target, args)
+        fields: dict[str, Any] = {"platform": target.platform, "resource": str(data.pop("resource", "")),
+                                  **data.pop("handle_fields", {})}
         return FaultHandle(kind=self.kind, target=fault.target, description=description,
-                           data={"backend": backend_name, "target": fault.target, **data},
-                           platform=target.platform, resource=resource)
+                           data={"backend": backend_name, "target": fault.target, **data}, **fields)
 
     def inject(self, handle: FaultHandle) -> None:
         self._backend(handle.data["backend"]).inject(handle.data)

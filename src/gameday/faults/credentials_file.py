@@ -71,7 +71,7 @@ class CredentialsFile:
     """Backend ``path`` of revoke_credentials (entry point group gameday.credentials)."""
 
     platform: ClassVar[str] = "host"
-    not_applying: ClassVar[tuple[str, ...]] = ("privileges", "objects", "terminate_sessions")
+    not_applying: ClassVar[tuple[str, ...]] = ("privileges", "objects", "terminate_sessions", "role", "socket_dir")
 
     def __init__(self, *, state_dir: Path, environ: Mapping[str, str] | None = None) -> None:
         self.backup_dir = state_dir / BACKUP_FOLDER

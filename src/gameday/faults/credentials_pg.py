@@ -121,7 +121,7 @@ class PostgresRole:
     """Backend ``postgres_role`` of revoke_credentials (entry point group gameday.credentials)."""
 
     platform: ClassVar[str] = "postgres"
-    not_applying: ClassVar[tuple[str, ...]] = ("env_key",)
+    not_applying: ClassVar[tuple[str, ...]] = ("env_key", "role", "socket_dir")
 
     def __init__(self, *, environ: Mapping[str, str], state_dir: Path | None = None) -> None:
         self.environ = environ

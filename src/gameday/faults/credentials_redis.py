@@ -107,7 +107,7 @@ class RedisUser:
     """Backend ``redis_user`` of revoke_credentials (entry point group gameday.credentials)."""
 
     platform: ClassVar[str] = "redis"
-    not_applying: ClassVar[tuple[str, ...]] = ("privileges", "objects", "env_key")
+    not_applying: ClassVar[tuple[str, ...]] = ("privileges", "objects", "env_key", "role", "socket_dir")
 
     def __init__(self, *, environ: Mapping[str, str], state_dir: Path | None = None) -> None:
         self.environ = environ

@@ -31,7 +31,13 @@ from gameday import events as ev
 from gameday.errors import FaultError, RevertError, TargetError
 from gameday.faults.base import FaultArgs, os_errors, reverting
 from gameday.handle import FaultHandle
-from gameday.platforms.base import ContainerPlatform, ContainerRuntime, Mount, container_handle_fields
+from gameday.platforms.base import (
+    CommandRunner,
+    ContainerPlatform,
+    ExecPlatform,
+    Mount,
+    container_handle_fields,
+)
 from gameday.platforms.registry import PlatformRegistry, installed_platforms
 from gameday.platforms.resources import HostPlatform, HostTarget
 from gameday.scenario.model import FaultSpec, StackSpec
@@ -220,9 +226,9 @@ def _write_zeros(fd: int, nbytes: int) -> None:
 
 class ContainerFilesystem:
     """A directory inside a running container, reached through its platform's runtime (``exec`` of
-    busybox/coreutils tools), so Docker today and Kubernetes later fill the same way."""
+    busybox/coreutils tools), so Docker's containers and Kubernetes' pods fill the same way."""
 
-    def __init__(self, runtime: ContainerRuntime, container_id: str, name: str, target: str, *,
+    def __init__(self, runtime: CommandRunner, container_id: str, name: str, target: str, *,
                  reverting: bool = False) -> None:
         self.runtime = runtime
         self.container_id = container_id
@@ -311,7 +317,7 @@ def _refuse_host_root_mount(mounts: tuple[Mount, ...], path: str, target: str) -
         return
     mount = max(covering, key=lambda m: len(m.destination))
     if mount.type not in ("bind", "volume"):
-        return  # tmpfs and the like live in memory
+        return  # tmpfs and the like live in memory; a Kubernetes claim is storage of its own
     source = mount.source
     try:
         on_root = os.stat(source).st_dev == os.stat("/").st_dev
@@ -333,7 +339,7 @@ class DiskFill:
     kind: ClassVar[str] = "disk_fill"
     args_model: ClassVar[type[FaultArgs]] = DiskFillArgs
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels", "path")
-    target_platforms: ClassVar[tuple[type, ...]] = (ContainerPlatform, HostPlatform)
+    target_platforms: ClassVar[tuple[type, ...]] = (ContainerPlatform, HostPlatform, ExecPlatform)
 
     def __init__(self, *, platforms: PlatformRegistry | None = None) -> None:
         self._platforms = platforms
@@ -343,10 +349,20 @@ class DiskFill:
     def _container_platform(self, name: str, target: str) -> ContainerPlatform:
         return (self._platforms or installed_platforms()).containers(name, kind=self.kind, target=target)
 
+    def _exec_platform(self, name: str, target: str) -> ExecPlatform:
+        platform = (self._platforms or installed_platforms()).get(name)
+        if not isinstance(platform, ExecPlatform):
+            raise FaultError(f"platform '{name}' of target '{target}' runs no commands in containers", target=target)
+        return platform
+
     def _filesystem(self, handle: FaultHandle, *, reverting: bool = False) -> Filesystem:
         data = handle.data
         if data["where"] == "host":
             return HostFilesystem(data["target"], reverting=reverting)
+        if data["where"] == "pod":
+            runner = self._exec_platform(handle.platform, handle.target).exec_runner(handle.address)
+            return ContainerFilesystem(runner, str(handle.address["id"]), data["container_name"], data["target"],
+                                       reverting=reverting)
         runtime = self._container_platform(handle.platform, handle.target).runtime(handle.address)
         return ContainerFilesystem(runtime, str(handle.address["id"]), data["container_name"], data["target"],
                                    reverting=reverting)
@@ -386,6 +402,20 @@ class DiskFill:
             fs = ContainerFilesystem(platform.runtime(fields["address"]), container.id, container.name, name)
             mounts = container.mounts
             data.update(where="container", container_name=container.name)
+        elif isinstance(platform, ExecPlatform):
+            if not args.path or not args.path.startswith("/"):
+                raise FaultError(f"disk_fill on target '{name}' needs args.path, an absolute directory inside its "
+                                 "container", target=name)
+            path = os.path.normpath(args.path)
+            found = platform.find_exec_container(target, name, stack, path=path)
+            if found.state.status != "running":
+                raise TargetError(f"container {found.state.name} is not running; cannot fill a disk in it", target=name)
+            fields = dict(found.fields)
+            fs = ContainerFilesystem(platform.exec_runner(fields["address"]), found.state.id, found.state.name, name)
+            mounts = found.state.mounts
+            # A file on a pod's own volume (or its writable layer) goes with the pod: a revert that finds the pod
+            # replaced has nothing left to delete.
+            data.update(where="pod", container_name=found.state.name, ephemeral=found.ephemeral)
         else:
             raise FaultError(f"disk_fill acts on a container or a host path; '{name}' has {target.selector}",
                              target=name)
@@ -397,13 +427,15 @@ class DiskFill:
         if not fs.writable(path):
             raise FaultError(f"no permission to write in {path} ({fs.where})", target=name)
         if not args.allow_root_filesystem and fs.device(path) == fs.device("/"):
-            where = "the host's root filesystem" if data["where"] == "host" else (
-                "the container's root filesystem (its writes land in Docker's storage on the host)")
+            where = {"host": "the host's root filesystem",
+                     "pod": "the container's root filesystem (its writes land in the node's container storage)",
+                     }.get(data["where"], "the container's root filesystem (its writes land in Docker's storage on "
+                                          "the host)")
             raise FaultError(
                 f"{path} is on {where}; refusing to fill it unless the scenario sets allow_root_filesystem: true",
                 target=name,
             )
-        if data["where"] == "container" and not args.allow_root_filesystem:
+        if data["where"] in ("container", "pod") and not args.allow_root_filesystem:
             _refuse_host_root_mount(mounts, path, name)
         usage = fs.usage(path)
         planned = plan_fill(usage, args, block=fs.block_size(path))
@@ -441,11 +473,16 @@ class DiskFill:
 
     def describe_revert(self, handle: FaultHandle) -> str:
         files = ", ".join(handle.data["files"])
-        return f"delete {files} (only the file it wrote) and check the free space is back"
+        gone = " (nothing to do if the pod was replaced meanwhile: the file went with it)" \
+            if handle.data.get("ephemeral") else ""
+        return f"delete {files} (only the file it wrote) and check the free space is back{gone}"
 
     def revert(self, handle: FaultHandle) -> None:
         """Delete exactly the files this fault made; then the free space must be back within tolerance."""
         data = handle.data
+        if data.get("ephemeral") and not self._exec_platform(handle.platform, handle.target).container_exists(
+                handle.address):
+            return  # the pod is gone (or replaced), and the file with it: its volume was the pod's own
         fs = self._filesystem(handle, reverting=True)
         path = data["path"]
         for fill_file in data["files"]:
@@ -472,6 +509,9 @@ class DiskFill:
     def observations(self, handle: FaultHandle, phase: str) -> list[tuple[str, dict[str, Any]]]:
         """One ``disk.usage`` event for the engine to record at this phase (before, during, after)."""
         data = handle.data
+        if data.get("ephemeral") and not self._exec_platform(handle.platform, handle.target).container_exists(
+                handle.address):
+            return []  # the pod was replaced: what its volume held is gone, and its replacement is another volume
         fs = self._filesystem(handle, reverting=phase == "after")
         usage = fs.usage(data["path"])
         fill = sum(fs.file_size(f) or 0 for f in data["files"])

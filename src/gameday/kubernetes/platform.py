@@ -27,7 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from gameday.handle import FaultHandle
 from gameday.kubernetes import safety
-from gameday.platforms.base import PlatformDefaults, SafetyPolicy, Target
+from gameday.platforms.base import CommandRunner, FoundContainer, PlatformDefaults, SafetyPolicy, Target
 
 Kind = Literal["Deployment", "StatefulSet", "DaemonSet", "Pod", "Node", "Secret"]
 WORKLOAD_KINDS: tuple[str, ...] = ("Deployment", "StatefulSet", "DaemonSet")
@@ -148,6 +148,24 @@ class KubernetesPlatform(PlatformDefaults):
 
             return KubernetesContainerKill()
         return None
+
+    # --- containers gameday runs commands in (ExecPlatform): disk_fill and revoke_credentials in a pod ---
+
+    def find_exec_container(self, target: Target, target_name: str, stack: Any, *, path: str | None = None
+                            ) -> FoundContainer:
+        from gameday.kubernetes.podexec import find_exec_container
+
+        return find_exec_container(stack, target, target_name, path=path)
+
+    def exec_runner(self, address: Mapping[str, Any]) -> CommandRunner:
+        from gameday.kubernetes.podexec import KubectlExec
+
+        return KubectlExec(address)
+
+    def container_exists(self, address: Mapping[str, Any]) -> bool:
+        from gameday.kubernetes.podexec import container_exists
+
+        return container_exists(address)
 
     def target_notes(self, handle: FaultHandle) -> list[str]:
         """What prepare found that a person should know (the controller that replaces pods, an autoscaler...)."""

@@ -21,6 +21,8 @@ point group, the built-ins exactly as a third party's would.
                         read_file, write_file, is_folder; Docker's archive API)
     HostProcessPlatform a ContainerPlatform whose containers run on this machine (HostProcessRuntime: host_pid,
                         so their cgroups are here)
+    ExecPlatform        containers gameday only runs commands in (CommandRunner: exec), no lifecycle calls:
+                        Kubernetes pods, through the API server's exec; disk_fill and revoke_credentials use it
 
 This module sits below the scenario format (which validates each target with its platform's model),
 so it imports nothing of gameday but the error tree and the handle.
@@ -420,6 +422,48 @@ class HostProcessPlatform(ContainerPlatform, Protocol):
 
     def process_runtime(self, address: Mapping[str, Any]) -> HostProcessRuntime:
         """``runtime(address)``, as a runtime that also says a container's main pid on this machine."""
+        ...
+
+
+class CommandRunner(Protocol):
+    """What a fault needs to run commands in a container, and nothing else (a ContainerRuntime is one)."""
+
+    def exec(self, container_id: str, argv: Sequence[str], *, timeout: float, user: str = "0") -> ExecResult:
+        """Run a command inside the container; FaultError if it does not finish within ``timeout``. A runner
+        that cannot choose the user (Kubernetes' exec runs as the container's own) ignores ``user``."""
+        ...
+
+
+@dataclass(frozen=True)
+class FoundContainer:
+    """One container an ExecPlatform found for a target, with the handle's fields that reach it again."""
+
+    state: ContainerState
+    fields: dict[str, Any]
+    """``FaultHandle(..., **fields)``: platform, resource (the lock), labels, address (with the container's
+    ``id`` for the runner, and whatever the platform's safety check reads)."""
+    ephemeral: bool = False
+    """The path asked about (``find_exec_container``'s ``path``) lives and dies with the container's pod: its
+    writable layer or a pod-scoped volume. A file left there is gone once the pod is."""
+
+
+@runtime_checkable
+class ExecPlatform(Platform, Protocol):
+    """A platform whose containers gameday reaches only to run commands in (Kubernetes: ``exec`` through the API
+    server); no lifecycle calls, so the container faults that stop or pause do not apply to it."""
+
+    def find_exec_container(self, target: Target, target_name: str, stack: Any, *, path: str | None = None
+                            ) -> FoundContainer:
+        """The one running container a target names (``stack`` is the StackSpec: the platform's settings and
+        where the stack file is); ``path``, when given, a path inside it the fault will write to. No side effect."""
+        ...
+
+    def exec_runner(self, address: Mapping[str, Any]) -> CommandRunner:
+        """The runner that reaches the container at this handle address (after a crash too)."""
+        ...
+
+    def container_exists(self, address: Mapping[str, Any]) -> bool:
+        """Whether the container the address names is still there (a pod replaced since is not)."""
         ...
 
 
