@@ -2,7 +2,8 @@
 prepared, injected and reverted by its driver through the API server's exec (kubectl), judged from outside by
 checkout's /health, ``kubectl exec`` of our own and a PostgreSQL login over TCP.
 
-One cluster with a real node and one copy of the demo stack (its own name and ports) for the module."""
+The session's cluster with a real node (tests/local_cluster.py) and one copy of the demo stack (its own name and
+ports) for the module."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,8 @@ from gameday.scenario.loader import load_scenario
 from gameday.stack.config import StackConfig
 from gameday.stack.kubernetes_stack import KubernetesStack
 from gameday.stack.node_images import ensure_node_images
-from gameday.testing import free_ports
-from tests.local_cluster import cluster_config
+from tests.local_cluster import low_free_ports
 from tests.stack.conftest import PORT_VARS
-from tests.stack.test_kubernetes_stack import low_free_ports
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow, pytest.mark.docker]
 
@@ -91,24 +90,19 @@ def until(predicate: Callable[[], Any], what: str, timeout: float = 120.0) -> An
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, docker_client: Any, demo_images: list[str]) -> Iterator[Demo]:
-    if os.geteuid() != 0 or shutil.which("containerd") is None:
-        pytest.skip("the real node needs root and containerd (setup.sh installs it)")
-    state = tmp_path_factory.mktemp("kpods")
-    config = cluster_config(state / "cluster", nodes=1)
-    kubelet, healthz, stream = free_ports(3)
-    cluster = LocalCluster(replace(config, real_node=True, kubelet_port=kubelet, kubelet_healthz_port=healthz,
-                                   containerd_stream_port=stream))
+def demo(real_node_cluster: LocalCluster, docker_client: Any, demo_images: list[str]) -> Iterator[Demo]:
+    """A copy of the demo stack of the module's own (name, ports) on the session's real node, and its stack file."""
+    cluster = real_node_cluster
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("GAMEDAY_DEMO_", "GAMEDAY_CLUSTER_"))}
-    environ |= {"GAMEDAY_DEMO_STACK": f"kpods-{secrets.token_hex(3)}", "GAMEDAY_STATE_DIR": str(state)}
+    environ |= {"GAMEDAY_DEMO_STACK": f"kpods-{secrets.token_hex(3)}",
+                "GAMEDAY_STATE_DIR": str(cluster.config.state_dir.parent)}
     for var, port in zip(PORT_VARS, low_free_ports(len(PORT_VARS)), strict=True):
         environ[f"GAMEDAY_DEMO_{var}_PORT"] = str(port)
     stack = KubernetesStack(StackConfig.from_env(environ), cluster,
                             prepare=lambda: ensure_node_images(docker_client, cluster.node, demo_images))
-    folder = state / "work"
-    (folder / "stacks").mkdir(parents=True)
+    folder = Path(tempfile.mkdtemp(prefix="kpods-", dir=cluster.config.state_dir.parent))
+    (folder / "stacks").mkdir()
     try:
-        cluster.up(timeout=300)
         stack.up(timeout=300)
         written = subprocess.run([sys.executable, "-m", "gameday", "stack", "file", "--platform", "kubernetes", "-o",
                                   "stacks/demo-kubernetes.yaml"], env=environ, cwd=folder, capture_output=True,
@@ -119,7 +113,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory, docker_client: Any, demo_imag
         close_all()  # gameday's own clients of this cluster
         with contextlib.suppress(Exception):
             stack.down()
-        cluster.down()
 
 
 def spool_files(demo: Demo) -> list[str]:
