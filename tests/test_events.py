@@ -187,7 +187,7 @@ def test_the_human_side_is_what_people_and_the_facilitator_write_not_the_runbook
 def test_every_kind_the_drill_recorder_writes_is_on_the_human_side() -> None:
     """What goes through ``DrillRecorder`` carries the drill context, which HUMAN_KINDS promises."""
     recorder_sites = [site for site in WRITE_SITES if "facilitator" in site.path.parts
-                      and site.path.name in ("core.py", "session.py", "scripted.py", "loop.py")]
+                      and site.path.name in ("core.py", "session.py", "scripted.py", "loop.py", "pause.py")]
     assert recorder_sites
     not_human = {k for site in recorder_sites for k in site.kinds} - ev.HUMAN_KINDS
     assert not_human <= {ev.OBSERVER_FAILED}, not_human  # a responder's failure is the harness's record

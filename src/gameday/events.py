@@ -350,6 +350,18 @@ DRILL_RESUMED: Final = _declare(
 DRILL_FINISHED: Final = _declare(
     "drill.finished", actor="facilitator", writer="facilitator/core.py", human=True,
     doc="The facilitator's last event.")
+TABLETOP_PAUSED: Final = _declare(
+    "tabletop.paused", actor="who paused it (the facilitator, or a seat of a drill room)",
+    writer="facilitator/pause.py", human=True,
+    doc="The tabletop's scenario clock stopped (/pause): injects, escalations and the simulated fault window "
+        "hold, and nothing is recorded until it resumes. A pause takes no scenario time: the tabletop.resumed "
+        "that ends it has the same offset, so no duration in the score includes it.",
+    details={"phase": "the drill's phase when paused"})
+TABLETOP_RESUMED: Final = _declare(
+    "tabletop.resumed", actor="who resumed it", writer="facilitator/pause.py", human=True,
+    doc="The tabletop's scenario clock runs again (/resume, or the drill ending while paused).",
+    details={"paused_real_s": "real (wall-clock) seconds the pause lasted; scenario time did not advance",
+             "reason": "why, when it was not asked for (the drill stopped or ended while paused)"})
 
 # --- fault drivers' own observations (through the engine's observations hook) -----------------------
 

@@ -6,7 +6,8 @@
     injects.py     InjectScheduler: the master scenario events list (pure: events + time -> due injects)
     state.py       DrillState: what the team has done so far, rebuilt from the timeline alone
     checklist.py   the linked runbook as a checklist; running one step's command safely
-    clock.py       ScaledClock: a compressed clock for tabletop practice
+    clock.py       ScaledClock: a compressed clock for tabletop practice, which can be paused
+    pause.py       TabletopPause: pause and resume a tabletop's clock, recorded; what every front end calls
     loop.py        DrillLoop: the background thread that releases injects and escalation prompts
     scripted.py    ScriptedResponder: a team from the scenario's ``responses:`` (CI, tests)
     observer.py    FacilitatorObserver: the engine side of a live, human drill

@@ -32,6 +32,7 @@ from gameday.facilitator.core import DrillCore
 from gameday.facilitator.events import DrillRecorder, Mode, fault_phase_offset
 from gameday.facilitator.loop import DrillLoop
 from gameday.facilitator.observer import FacilitatorObserver
+from gameday.facilitator.pause import TabletopPause, pause_interjection
 from gameday.facilitator.prompts import DrillStopped
 from gameday.facilitator.scripted import ScriptedResponder, check_probes
 from gameday.facilitator.session import FacilitatorSession, describe_event
@@ -142,6 +143,7 @@ class DrillHost:
         self._holder: dict[str, Any] = {}
         self._thread = threading.Thread(target=self._engine, name="gameday-engine", daemon=True)
         self._core: DrillCore | None = None
+        self._pause: TabletopPause | None = None
 
     def _engine(self) -> None:
         try:
@@ -184,6 +186,18 @@ class DrillHost:
                                    end_fault=self.stop_request.end_fault_phase if end_fault else None)
         return self._core
 
+    def pause(self) -> TabletopPause | None:
+        """The tabletop's pause (one per drill) once the drill has begun; None for a live drill (its fault is
+        real and keeps running) or before the fault phase. Both front ends pause and resume through it."""
+        if self._pause is None:
+            self._pause = _tabletop_pause(self.clock, self.facilitator.recorder)
+        return self._pause
+
+    def _unpause(self, reason: str) -> None:
+        # A stopped clock would hold the engine's fault window, and its revert, forever.
+        if self._pause is not None:
+            self._pause.resume(reason=reason)
+
     @property
     def ended(self) -> bool:
         """The engine's run is over (it finished, crashed or ended before the drill began)."""
@@ -191,12 +205,14 @@ class DrillHost:
 
     def stop(self, reason: str) -> None:
         """Stop the drill (Ctrl-C, SIGTERM, the room's stop): recorded; the engine reverts as usual."""
+        self._unpause("the drill stopped")
         _record_stop(self.facilitator, self.runner, reason)
         self.stop_request.interrupt(reason)
         self.done()
 
     def done(self) -> None:
         """The human side is over: the engine evaluates and writes run.finished."""
+        self._unpause("the drill ended")
         self.facilitator.session_done.set()
 
     def join(self, timeout: float | None = None) -> DrillResult:
@@ -229,7 +245,8 @@ def facilitate(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, co
                 console.print("[bold]The drill has begun.[/] Respond as you would to a real incident.")
                 session = FacilitatorSession(
                     scenario, host.facilitator.recorder, console=console, env=env,
-                    scenario_dir=scenario_file.resolve().parent, end_fault=host.stop_request.end_fault_phase)
+                    scenario_dir=scenario_file.resolve().parent, end_fault=host.stop_request.end_fault_phase,
+                    interject=pause_interjection(host.pause(), console))
                 session.run()
         except KeyboardInterrupt:
             stopped = "SIGINT"
@@ -330,6 +347,7 @@ class ResumedHost:
         self.recorder: DrillRecorder | None = None
         self.loop: DrillLoop | None = None
         self._core: DrillCore | None = None
+        self._pause: TabletopPause | None = None
         self._begun = threading.Event()
         self._ended = threading.Event()
         self._result: DrillResult | None = None
@@ -346,6 +364,10 @@ class ResumedHost:
             recorder = DrillRecorder(self.timeline, fault_start=self.fault_start, mode=self.mode)
             recorder.record(ev.DRILL_RESUMED, from_phase=self.from_phase, previous_pid=self.previous_pid,
                             reverted=reverted)
+            last_pause = ev.last(self.events, ev.TABLETOP_PAUSED, ev.TABLETOP_RESUMED)
+            if last_pause is not None and last_pause.kind == ev.TABLETOP_PAUSED:
+                # The process died while paused: this process's clock runs; the record closes the old pause.
+                recorder.record(ev.TABLETOP_RESUMED, reason="the drill was resumed after its process died")
             if self.mode == "live" and not any(e.kind in (ev.RECOVERY_MET, ev.RECOVERY_FAILED) for e in self.events):
                 _wait_recovery(self.scenario, self.timeline, self.clock, self.say)
             self.loop = DrillLoop(self.scenario, recorder, self.clock, name="facilitator-injects")
@@ -378,6 +400,12 @@ class ResumedHost:
             self._core = DrillCore(self.scenario, self.recorder, scenario_dir=self.scenario_dir, env=self.env)
         return self._core
 
+    def pause(self) -> TabletopPause | None:
+        """As DrillHost.pause: the resumed tabletop's pause once begun; None for a live drill."""
+        if self._pause is None:
+            self._pause = _tabletop_pause(self.clock, self.recorder)
+        return self._pause
+
     @property
     def ended(self) -> bool:
         return self._ended.is_set()
@@ -395,6 +423,9 @@ class ResumedHost:
                 return self._result
             if self.loop is not None:
                 self.loop.stop()
+            if self._pause is not None:
+                # Closed in the record before the stop or the evaluation, as DrillHost does.
+                self._pause.resume(reason="the drill stopped" if stopped is not None else "the drill ended")
             timeline = self.timeline
             if stopped is not None:
                 if self.recorder is not None:
@@ -437,7 +468,8 @@ def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Cl
     with _signals_raise():
         try:
             session = FacilitatorSession(host.scenario, host.recorder, console=console, env=env,
-                                         scenario_dir=host.scenario_dir)
+                                         scenario_dir=host.scenario_dir,
+                                         interject=pause_interjection(host.pause(), console))
             session.run()
         except KeyboardInterrupt:
             stopped = "SIGINT"
@@ -449,6 +481,13 @@ def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Cl
             if host.loop is not None:
                 host.loop.stop()
     return host.end(stopped)
+
+
+def _tabletop_pause(clock: Clock, recorder: DrillRecorder | None) -> TabletopPause | None:
+    """A pause for a tabletop's clock once its drill has begun; None for a live drill or before."""
+    if recorder is None or not isinstance(clock, ScaledClock):
+        return None
+    return TabletopPause(clock, recorder)
 
 
 def _same_scenario(started: Event, copy: Path) -> Path:

@@ -1,7 +1,8 @@
 """Asking a team questions at one screen: a bad answer is said and asked again, never a crash.
 
 Built on rich's prompts with the console passed in. End of input (Ctrl-D, a closed stdin) stops the
-drill the way Ctrl-C does.
+drill the way Ctrl-C does. An ``interject`` function sees every answer first and may consume it (the
+question is then asked again): that is how ``/pause`` and ``/resume`` work at any prompt (pause.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TypeVar
 
 from rich.console import Console
 from rich.markup import escape
-from rich.prompt import Confirm, Prompt
+from rich.prompt import Confirm, InvalidResponse, Prompt
 
 T = TypeVar("T")
 
@@ -27,18 +28,25 @@ class DrillStopped(Exception):
 
 
 class Asker:
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, interject: Callable[[str], bool] | None = None) -> None:
+        """``interject(answer)`` returns True when it consumed the answer (a command such as /pause)."""
         self.console = console
+        self.interject = interject
+
+    def _consumed(self, answer: str) -> bool:
+        return self.interject is not None and self.interject(answer)
 
     def _raw(self, question: str, default: str | None = None) -> str:
-        try:
-            if default is None:
-                answer = Prompt.ask(question, console=self.console)
-            else:
-                answer = Prompt.ask(question, console=self.console, default=default)
-        except EOFError:
-            raise DrillStopped("end of input") from None
-        return str(answer).strip()
+        while True:
+            try:
+                if default is None:
+                    answer = Prompt.ask(question, console=self.console)
+                else:
+                    answer = Prompt.ask(question, console=self.console, default=default)
+            except EOFError:
+                raise DrillStopped("end of input") from None
+            if not self._consumed(str(answer).strip()):
+                return str(answer).strip()
 
     def _complain(self, message: str) -> None:
         self.console.print(f"[red]{escape(message)}[/]")
@@ -75,10 +83,21 @@ class Asker:
                            default=default)
 
     def confirm(self, question: str, *, default: bool) -> bool:
-        try:
-            return bool(Confirm.ask(question, console=self.console, default=default))
-        except EOFError:
-            raise DrillStopped("end of input") from None
+        # rich's Confirm.ask loop, with each answer offered to ``interject`` before it is judged y or n.
+        prompt = Confirm(question, console=self.console)
+        while True:
+            try:
+                value = prompt.get_input(self.console, prompt.make_prompt(default), False)
+            except EOFError:
+                raise DrillStopped("end of input") from None
+            if self._consumed(value.strip()):
+                continue
+            if value == "":
+                return default
+            try:
+                return bool(prompt.process_response(value))
+            except InvalidResponse as error:
+                prompt.on_validate_error(value, error)
 
     def lines(self, question: str) -> list[str]:
         """Several answers, one per line, until an empty line."""
@@ -100,6 +119,8 @@ class Asker:
                     line = self.console.input("  > ")
                 except EOFError:
                     raise DrillStopped("end of input") from None
+                if self._consumed(line.strip()):
+                    continue
                 if not line.strip():
                     break
                 out.append(line.rstrip())

@@ -51,11 +51,13 @@ __all__ = ["FacilitatorSession", "ProbeCheck", "describe_event"]
 class FacilitatorSession:
     def __init__(self, scenario: Scenario, recorder: DrillRecorder, *, console: Console, env: Mapping[str, str],
                  scenario_dir: Path, end_fault: Callable[[], None] | None = None,
-                 probe_check: ProbeCheck | None = None, command_timeout: float = 60.0) -> None:
+                 probe_check: ProbeCheck | None = None, command_timeout: float = 60.0,
+                 interject: Callable[[str], bool] | None = None) -> None:
+        """``interject``: sees every answer first (the tabletop's /pause and /resume, pause.py)."""
         self.scenario = scenario
         self.rec = recorder
         self.console = console
-        self.ask = Asker(console)
+        self.ask = Asker(console, interject=interject)
         self.core = DrillCore(scenario, recorder, scenario_dir=scenario_dir, env=env, end_fault=end_fault,
                               probe_check=probe_check, command_timeout=command_timeout)
         self.tabletop = self.core.tabletop

@@ -226,6 +226,18 @@ MILESTONE_EVENTS = {
 }
 
 
+def _pause_note(events: list[Event]) -> str | None:
+    """The tabletop's pauses in words. Its clock stood still while paused (tabletop.paused and the
+    tabletop.resumed that ends it share one offset), so no duration here includes a pause: said, not hidden."""
+    paused = sum(1 for e in events if e.kind == ev.TABLETOP_PAUSED)
+    if not paused:
+        return None
+    real = sum(float(e.details.get("paused_real_s") or 0.0) for e in events if e.kind == ev.TABLETOP_RESUMED)
+    times = "once" if paused == 1 else f"{paused} times"
+    return (f"the tabletop clock was paused {times} ({format_seconds(real)} of real time): scenario time "
+            "stood still, so no time here includes a pause")
+
+
 def compute_metrics(events: list[Event], context: ScoringContext | None = None) -> ResponseMetrics:
     """Every response metric of one run, from its timeline."""
     ctx = context or ScoringContext()
@@ -242,6 +254,9 @@ def compute_metrics(events: list[Event], context: ScoringContext | None = None) 
     speed = _speed(started)
     if speed != 1.0:
         notes.append(f"tabletop replay at speed {speed:g}: offsets are already scenario time")
+    pause_note = _pause_note(events)
+    if pause_note:
+        notes.append(pause_note)
 
     start_event, start = _incident_start(events)
     if events and start is None:
