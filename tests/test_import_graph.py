@@ -170,3 +170,11 @@ def test_the_drill_room_is_a_front_end_nothing_else_imports() -> None:
     assert "starlette" in third_party_imported("gameday.room.app")
     web = {m for m in MODULES if {"starlette", "uvicorn"} & third_party_imported(m)}
     assert web <= {"gameday.room.app", "gameday.cli.room_commands"}
+
+
+def test_the_full_screen_toolkit_is_imported_only_by_the_facilitators_screen() -> None:
+    """prompt_toolkit (about 0.1 s and 15 MB) is for a person at a terminal: only cli/drill_screen.py imports
+    it, and only `gameday facilitate` at a terminal imports that (tests/cli/test_startup_imports.py)."""
+    assert "prompt_toolkit" in third_party_imported("gameday.cli.drill_screen")
+    offending = {m for m in MODULES if "prompt_toolkit" in third_party_imported(m) and m != "gameday.cli.drill_screen"}
+    assert offending == set()

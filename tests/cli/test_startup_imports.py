@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 HEAVY = ("httpx", "httpcore", "h11", "requests", "urllib3", "trio", "anyio", "docker", "rich", "jinja2",
          "lightkube", "kubernetes", "psycopg", "redis", "locust", "gevent", "markdown_it", "http.server",
-         "starlette", "uvicorn")
+         "starlette", "uvicorn", "prompt_toolkit")
 """Network clients, SDKs and renderers: none is needed to check a scenario or to print the help."""
 
 CHILD = """

@@ -5,6 +5,9 @@
     gameday facilitate --scripted --speed 60 x.yaml   tabletop replay of the scenario's responses:, no prompts
     gameday facilitate --resume <run-id>              continue a drill whose process died
 
+At a terminal the drill runs full screen (cli/drill_screen.py): the live feed above, the prompt on its own
+line below. ``--plain``, a pipe, a dumb terminal or ``--scripted`` keep the line-by-line output.
+
 A live scripted drill (no prompts, a real fault) is plain ``gameday run``: a scenario with responses:
 gets its scripted responder there.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,13 @@ def cmd_facilitate(args: argparse.Namespace) -> int:
     from gameday.printable import markup_safe as safe
 
     console = Console(highlight=False)
-    result = _facilitate(args, console)
+    if _full_screen(args, console):
+        from gameday.cli.drill_screen import DrillScreen
+
+        with DrillScreen(title=_title(args)) as screen:
+            result = _facilitate(args, screen.console, feed=screen.on_event)
+    else:
+        result = _facilitate(args, console)
     finished = finish(result.run_dir, history=getattr(args, "history", None), console=console)
     style = "green" if result.exit_code == 0 else "red"
     console.print(f"[{style}]{result.outcome}[/] (exit {result.exit_code})"
@@ -38,7 +48,20 @@ def cmd_facilitate(args: argparse.Namespace) -> int:
     return int(result.exit_code)
 
 
-def _facilitate(args: argparse.Namespace, console: Any) -> Any:
+def _full_screen(args: argparse.Namespace, console: Any) -> bool:
+    """Full screen for people at a terminal; a scripted replay has no prompts, so it stays line by line."""
+    if getattr(args, "plain", False) or args.scripted:
+        return False
+    from gameday.cli.drill_screen import wanted
+
+    return wanted(plain=False, stdin=sys.stdin, console=console, environ=dict(os.environ))
+
+
+def _title(args: argparse.Namespace) -> str:
+    return f"(resumed) {args.resume}" if args.resume else Path(str(args.scenario or "")).stem
+
+
+def _facilitate(args: argparse.Namespace, console: Any, *, feed: Any = None) -> Any:
     from gameday.cli.common import check_report_sections, run_dir
     from gameday.facilitator import drill
 
@@ -47,7 +70,7 @@ def _facilitate(args: argparse.Namespace, console: Any) -> Any:
     if args.resume:
         if args.scenario or args.speed or args.scripted or args.tabletop:
             raise GamedayError("--resume takes a run id only (the scenario and mode come from the run)")
-        return drill.resume(run_dir(args.reports, args.resume), console=console, env=env)
+        return drill.resume(run_dir(args.reports, args.resume), console=console, env=env, feed=feed)
     if not args.scenario:
         raise GamedayError("name a scenario file, or --resume <run-id>")
     from gameday.scenario.loader import load_scenario
@@ -63,7 +86,8 @@ def _facilitate(args: argparse.Namespace, console: Any) -> Any:
         return drill.tabletop_scripted(scenario, scenario_file, reports_dir=Path(args.reports),
                                        speed=args.speed or 1.0, console=console)
     return drill.facilitate(scenario, scenario_file, reports_dir=Path(args.reports), console=console, env=env,
-                            speed=args.speed, tabletop=args.tabletop, run_id=getattr(args, "run_id", None))
+                            speed=args.speed, tabletop=args.tabletop, run_id=getattr(args, "run_id", None),
+                            feed=feed)
 
 
 def cmd_run_facilitated(args: argparse.Namespace) -> int:
@@ -72,6 +96,7 @@ def cmd_run_facilitated(args: argparse.Namespace) -> int:
         raise GamedayError("--allow-production is not offered for facilitated drills: drill on staging")
     return cmd_facilitate(argparse.Namespace(scenario=args.scenario, reports=args.reports, speed=None,
                                              tabletop=False, scripted=False, resume=None,
+                                             plain=getattr(args, "plain", False),
                                              run_id=getattr(args, "run_id", None), history=getattr(args, "history", None)))
 
 
@@ -84,6 +109,8 @@ def register(sub: Any) -> None:
     p.add_argument("--tabletop", action="store_true", help="no real fault (implied by --speed)")
     p.add_argument("--scripted", action="store_true", help="with --speed: the scenario's responses: play the team")
     p.add_argument("--resume", metavar="RUN_ID", help="continue a drill whose process died")
+    p.add_argument("--plain", action="store_true",
+                   help="line-by-line output even at a terminal (no full-screen layout)")
     p.add_argument("--history", type=arg_types.history, help="history database: a SQLite file or postgresql:// URL "
                                      "(default: $GAMEDAY_HISTORY or reports/history.sqlite)")
     p.set_defaults(func=cmd_facilitate)

@@ -228,10 +228,12 @@ class DrillHost:
 
 def facilitate(scenario: Scenario, scenario_file: Path, *, reports_dir: Path, console: Console,
                env: Mapping[str, str], speed: float | None = None, tabletop: bool = False,
-               clock: Clock | None = None, run_id: str | None = None) -> DrillResult:
-    """A drill with people at one screen; with ``tabletop`` (or a speed) no real fault is injected."""
+               clock: Clock | None = None, run_id: str | None = None,
+               feed: Callable[[Event], None] | None = None) -> DrillResult:
+    """A drill with people at one screen; with ``tabletop`` (or a speed) no real fault is injected.
+    ``feed``: the timeline listener that shows what happens (default: a line on ``console`` per event)."""
     host = DrillHost(scenario, scenario_file, reports_dir=reports_dir, env=env, speed=speed, tabletop=tabletop,
-                     clock=clock, run_id=run_id, listeners=[_printer(console)])
+                     clock=clock, run_id=run_id, listeners=[feed or _printer(console)])
     console.rule(f"[bold]gameday drill: {scenario.name}[/]")
     console.print("[bold yellow]THIS IS A DRILL[/] - " + ("a tabletop exercise: no real fault is injected; "
                   f"scenario time runs {host.speed:g}x" if host.tabletop else "a real fault is injected into "
@@ -455,10 +457,13 @@ class ResumedHost:
 
 
 def resume(run_dir: Path, *, console: Console, env: Mapping[str, str], clock: Clock | None = None,
-           registry: Any | None = None) -> DrillResult:
+           registry: Any | None = None, feed: Callable[[Event], None] | None = None) -> DrillResult:
     """Continue a drill whose process died: revert what it left, then ask what the timeline has not answered."""
-    host = ResumedHost(run_dir, env=env, clock=clock, registry=registry, listeners=[_printer(console)],
+    host = ResumedHost(run_dir, env=env, clock=clock, registry=registry, listeners=[feed or _printer(console)],
                        say=lambda line: console.print(line))
+    if feed is not None:
+        for event in host.events:
+            feed(event)  # the screen's status line starts from what the record already says
     console.rule(f"[bold]gameday drill: {host.scenario.name} (resumed)[/]")
     console.print(f"[bold yellow]THIS IS A DRILL[/] - resuming run {safe(run_dir.name)} from phase "
                   f"{safe(host.from_phase)}")
