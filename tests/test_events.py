@@ -181,7 +181,8 @@ def test_the_human_side_is_what_people_and_the_facilitator_write_not_the_runbook
     assert ev.RUNBOOK_JUDGED not in ev.HUMAN_KINDS  # the harness judges a runbook; nobody acted
     assert ev.RUNBOOK_STEP in ev.HUMAN_KINDS and ev.INCIDENT_ACKNOWLEDGED in ev.HUMAN_KINDS
     assert ev.FAULT_INJECTED not in ev.HUMAN_KINDS and ev.ALERT_FIRING not in ev.HUMAN_KINDS
-    assert len(ev.HUMAN_KINDS) == 20
+    assert ev.TABLETOP_PAUSED in ev.HUMAN_KINDS and ev.TABLETOP_RESUMED in ev.HUMAN_KINDS  # the facilitator's
+    assert len(ev.HUMAN_KINDS) == 22
 
 
 def test_every_kind_the_drill_recorder_writes_is_on_the_human_side() -> None:

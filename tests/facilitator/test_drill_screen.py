@@ -91,7 +91,7 @@ def test_an_inject_arriving_while_someone_types_goes_to_the_feed_never_into_the_
         separator = _separator(rows)
         assert rows[-1] == "Who noticed?: ali", rows[-1]         # the input line: the question and the typing
         inject_row = next(i for i, row in enumerate(rows) if "INJECT" in row)
-        assert 0 < inject_row < separator and "Customer Success: checkouts fail" in rows[inject_row]
+        assert 0 < inject_row < separator and "[customer_report] Customer Success: checkouts fail" in rows[inject_row]
         assert "tabletop 30x" in rows[0] and "web-drill" in rows[0]    # the status line
         term.type("ce\r")
         rows = term.until("the answer in the conversation", lambda rows: "Who noticed?: alice" in rows[separator + 1:])

@@ -338,7 +338,8 @@ def describe_event(event: Event) -> str | None:
     when = f"T+{format_duration(float(t))}" if isinstance(t, (int, float)) and t >= 0 else f"+{event.offset:.0f}s"
     match event.kind:
         case ev.INJECT_RELEASED:
-            return (f"[bold magenta]INJECT {when}[/] [{escape(str(d.get('kind')))}] "
+            # The kind in brackets is text: escaped whole, or rich would take [customer_report] for a style tag.
+            return (f"[bold magenta]INJECT {when}[/] {escape('[' + str(d.get('kind')) + ']')} "
                     f"[bold]{escape(str(d.get('source')))}[/]: {escape(str(d.get('text')))}")
         case ev.ESCALATION_PROMPTED:
             return f"[bold red]ESCALATE {when}[/]: {escape(str(d.get('reason')))}"
