@@ -18,7 +18,9 @@ import pyte
 import pytest
 
 from gameday import events as ev
-from gameday.cli.drill_screen import wanted
+from gameday.cli.drill_screen import _Status, wanted
+from gameday.clock import FakeClock
+from gameday.timeline import Event
 from tests.facilitator.conftest import drill_scenario, dump, only_run, timeline_of
 
 ROWS, COLUMNS = 30, 120
@@ -144,3 +146,29 @@ def test_the_full_screen_is_only_for_a_person_at_a_terminal(plain: bool, stdin: 
     console = Console(force_terminal=stdout, file=sys.stderr) if stdout else Console(file=sys.stderr,
                                                                                      force_terminal=False)
     assert wanted(plain=plain, stdin=_Tty(stdin), console=console, environ={"TERM": term}) is expected  # type: ignore[arg-type]
+
+
+def _event(offset: float, kind: str, **details: object) -> Event:
+    return Event(at="2026-01-01T00:00:00.000Z", offset=offset, kind=kind, details=dict(details))
+
+
+def test_the_status_line_runs_scenario_time_on_between_events_stands_still_while_paused_and_says_an_update_is_due(
+        ) -> None:
+    clock = FakeClock()
+    status = _Status(clock)
+    status.follow(_event(0, ev.RUN_STARTED, scenario="web-drill", mode="tabletop", speed=30))
+    status.follow(_event(5, ev.PHASE_CHANGED, phase="fault"))
+    clock.advance(2)                                              # two real seconds: a scenario minute
+    assert status.t() == pytest.approx(60)
+    status.follow(_event(65, ev.SEVERITY_DECLARED, severity="SEV2"))
+    assert status.update_due()                                    # the first update is due on declaring
+    status.follow(_event(70, ev.STATUS_UPDATE_SENT, audience="internal", text="investigating"))
+    assert not status.update_due()
+    status.follow(_event(70, ev.TABLETOP_PAUSED, phase="investigate"))
+    clock.advance(3600)
+    assert status.t() == pytest.approx(65) and not status.update_due()
+    assert "PAUSED" in status.line("x").plain and "web-drill" in status.line("x").plain
+    status.follow(_event(70, ev.TABLETOP_RESUMED, paused_real_s=3600))
+    clock.advance(60)                                             # 30 scenario minutes: SEV2's cadence
+    assert status.update_due() and "status update due" in status.line("x").plain
+    assert "PAUSED" not in status.line("x").plain

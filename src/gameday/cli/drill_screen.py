@@ -1,7 +1,7 @@
 """The facilitator's full-screen terminal: the live feed above, the conversation below it, one input line.
 
-    ┌ status: drill, mode, T+ (scenario time), PAUSED, fault live/over, alerts firing, red probes ┐
-    │ feed: injects, alerts, escalations, probe changes, harness phases (as they happen)          │
+    ┌ status: drill, mode, T+ (scenario time), PAUSED, fault live/over, update due, alerts, red probes ┐
+    │ feed: injects, alerts, escalations, probe changes, status update due, pauses, harness phases     │
     ├─────────────────────────────────────────────────────────────────────────────────────────────┤
     │ conversation: the facilitator's headings, tables, questions and the answers given            │
     └ input: the question being asked, and what is typed (never written into by the feed)        ┘
@@ -44,8 +44,12 @@ from rich.text import Text
 from gameday import events as ev
 from gameday.clock import Clock, SystemClock
 from gameday.facilitator.session import describe_event
+from gameday.facilitator.severity import status_update_due
 from gameday.scenario.durations import format_duration
+from gameday.scoring.severity import table_for
 from gameday.timeline import Event
+
+_CADENCE_KINDS = frozenset({ev.RUN_STARTED, ev.SEVERITY_DECLARED, ev.STATUS_UPDATE_SENT, ev.INCIDENT_RESOLVED})
 
 KEEP_LINES = 2000
 """Lines each pane keeps on screen (the transcript printed at the end keeps all)."""
@@ -130,6 +134,7 @@ class DrillScreen:
         self.console: Console = _ScreenConsole(self, self._talk, force_terminal=True, highlight=False, width=100)
         self._status = _Status(self.clock)
         self._probes: dict[str, bool] = {}
+        self._due_said = False
         self._input_field = TextArea(height=1, multiline=False, prompt=self._prompt, accept_handler=self._accept,
                                      focus_on_click=True)
         self.app: Application[None] = Application(
@@ -222,6 +227,12 @@ class DrillScreen:
         return f"[{'green' if ok else 'red'}]probe {name} is {'green' if ok else 'red'}[/]{why}"
 
     def _status_line(self) -> StyleAndTextTuples:
+        due = self._status.update_due()
+        if due and not self._due_said:
+            # Due by the clock, not by an event: said in the feed when it becomes due, once per period.
+            self._feed_console.print(f"[bold yellow]STATUS UPDATE DUE[/] at T+{format_duration(self._status.t())}",
+                                     highlight=False)
+        self._due_said = due
         return to_formatted_text(ANSI(_render(self._status.line(self.title), width=self._columns())))
 
     def _columns(self) -> int:
@@ -287,11 +298,15 @@ class _Status:
         self.alerts: set[str] = set()
         self.probes_red: list[str] = []
         self.paused = False
+        self.cadence_events: list[Event] = []
+        """What says when a status update is due (the severity table, declarations, updates, the all-clear)."""
         self._last_t = 0.0
         self._last_real = clock.monotonic()
 
     def follow(self, event: Event) -> None:
         d = event.details
+        if event.kind in _CADENCE_KINDS:
+            self.cadence_events.append(event)
         match event.kind:
             case ev.RUN_STARTED:
                 self.name = str(d.get("scenario") or "")
@@ -326,6 +341,15 @@ class _Status:
             return max(0.0, self._last_t)
         return max(0.0, self._last_t + (self.clock.monotonic() - self._last_real) * self.speed)
 
+    def update_due(self) -> bool:
+        """A status update is due by the declared severity's cadence (severity.py, as the prompts use it)."""
+        if self.fault_start is None:
+            return False
+        events = list(self.cadence_events)
+        due = status_update_due(events, fault_start=self.fault_start, now=self.fault_start + self.t(),
+                                table=table_for(events))
+        return due is not None
+
     def line(self, title: str) -> Text:
         parts = Text.assemble((" gameday drill ", "bold"), (self.name or title, "bold"), "  ")
         parts.append(f"tabletop {self.speed:g}x" if self.mode == "tabletop" else "LIVE: a real fault")
@@ -340,6 +364,8 @@ class _Status:
         if self.fault_seen:
             parts.append("  fault: " + ("live" if self.faults else "over"),
                          style="bold red" if self.faults else "green")
+        if self.update_due():
+            parts.append("  status update due", style="bold yellow")
         if self.alerts:
             parts.append(f"  alerts: {', '.join(sorted(self.alerts))}", style="bold red")
         if self.probes_red:
