@@ -43,6 +43,7 @@ from rich.text import Text
 
 from gameday import events as ev
 from gameday.clock import Clock, SystemClock
+from gameday.errors import GamedayError
 from gameday.facilitator.session import describe_event
 from gameday.facilitator.severity import status_update_due
 from gameday.scenario.durations import format_duration
@@ -159,6 +160,9 @@ class DrillScreen:
         self._thread = threading.Thread(target=self._run, name="gameday-screen", daemon=True)
         self._thread.start()
         self._running.wait(10)
+        if self.error is not None:
+            raise GamedayError(f"the full-screen terminal could not start ({self.error}); "
+                               "run with --plain for line-by-line output")
         return self
 
     def _run(self) -> None:
@@ -183,7 +187,10 @@ class DrillScreen:
             text = "\n".join(self._transcript)
         if text:
             self._stdout.write(text + "\n")
-            self._stdout.flush()
+        if self.error is not None:
+            # The drill stopped as at end of input; say why, the way the CLI says any error.
+            self._stdout.write(f"the full-screen terminal failed: {self.error}\n")
+        self._stdout.flush()
 
     # --- the two panes --------------------------------------------------------------------------
 
