@@ -95,6 +95,16 @@ def delete_postgres(stack: KubernetesStack) -> tuple[float, float, float]:
     return red or 0.0, ready, green
 
 
+def real_node_cluster(state: Path) -> LocalCluster:
+    """A cluster with one kwok node and the real node, on free ports, in ``state``/cluster (not started)."""
+    base = ClusterConfig.from_env(os.environ)
+    etcd, peer, api, kcm, sched, kwok, kubelet, healthz, stream = free_ports(9)
+    return LocalCluster(replace(base, state_dir=state / "cluster", nodes=1, real_node=True, etcd_port=etcd,
+                                etcd_peer_port=peer, apiserver_port=api, controller_manager_port=kcm,
+                                scheduler_port=sched, kwok_port=kwok, kubelet_port=kubelet,
+                                kubelet_healthz_port=healthz, containerd_stream_port=stream))
+
+
 def row(name: str, values: list[float]) -> str:
     return (f"| {name} | {statistics.median(values):.2f} | {min(values):.2f}-{max(values):.2f} | {len(values)} |")
 
@@ -105,12 +115,7 @@ def main() -> None:
     parser.add_argument("--deletes", type=int, default=5, help="PostgreSQL pod deletions (default 5)")
     args = parser.parse_args()
     state = tempfile.mkdtemp(prefix="k8sbench-", dir="/tmp")
-    base = ClusterConfig.from_env(os.environ)
-    etcd, peer, api, kcm, sched, kwok, kubelet, healthz, stream = free_ports(9)
-    cluster = LocalCluster(replace(base, state_dir=Path(state) / "cluster", nodes=1,
-                                   real_node=True, etcd_port=etcd, etcd_peer_port=peer, apiserver_port=api,
-                                   controller_manager_port=kcm, scheduler_port=sched, kwok_port=kwok,
-                                   kubelet_port=kubelet, kubelet_healthz_port=healthz, containerd_stream_port=stream))
+    cluster = real_node_cluster(Path(state))
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GAMEDAY_DEMO_")}
     environ |= {"GAMEDAY_DEMO_STACK": "k8sbench", "GAMEDAY_STATE_DIR": state}
     environ |= {f"GAMEDAY_DEMO_{name.upper()}_PORT": str(p) for name, p in zip(PORTS, low_ports(len(PORTS)), strict=True)}
