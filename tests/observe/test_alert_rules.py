@@ -20,7 +20,9 @@ EXPECTED = {"CheckoutLatencyHigh", "CheckoutErrorRateHigh", "InstanceDown", "Dat
             "DiskAlmostFull", "AuthenticationFailures",
             # the data-store faults' (issue 17): one alert per way a store answers and refuses
             "DatabaseConnectionsExhausted", "DatabaseLockContention", "DatabaseReadOnly", "CacheOutOfMemory",
-            "CacheUnresponsive"}
+            "CacheUnresponsive",
+            # dns_failure's (issue 17): a name checkout cannot resolve
+            "DnsResolutionFailing"}
 
 
 def rules() -> list[dict[str, Any]]:
@@ -130,6 +132,17 @@ UNIT_TESTS += [
     }
     for store, reason, name in REFUSALS
 ]
+UNIT_TESTS.append({   # the database's name does not resolve: its own alert, not "unreachable" as well
+    "interval": "1s",
+    "input_series": [{"series": 'checkout_dependency_errors_total{dependency="postgres",reason="dns"}',
+                      "values": "0x30 1+1x30"}],
+    "alert_rule_test": [
+        {"eval_time": "25s", "alertname": "DnsResolutionFailing", "exp_alerts": []},
+        {"eval_time": "50s", "alertname": "DnsResolutionFailing",
+         "exp_alerts": [alert("DnsResolutionFailing", dependency="postgres")]},
+        {"eval_time": "50s", "alertname": "DatabaseUnreachable", "exp_alerts": []},
+    ],
+})
 
 
 def test_each_rule_fires_on_its_fault_and_not_before(tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ def test_the_shipped_runbooks_cover_every_demo_alert() -> None:
     assert set(report.alerts) >= {"CheckoutLatencyHigh", "CheckoutErrorRateHigh", "InstanceDown",
                                   "DatabaseUnreachable", "DiskAlmostFull", "AuthenticationFailures",
                                   "DatabaseConnectionsExhausted", "DatabaseLockContention", "DatabaseReadOnly",
-                                  "CacheOutOfMemory", "CacheUnresponsive"}
+                                  "CacheOutOfMemory", "CacheUnresponsive", "DnsResolutionFailing"}
     assert all(report.alerts.values())
     for scenario in ("checkout-db-down", "checkout-db-latency", "checkout-cache-flaky", "checkout-disk-full",
                      "checkout-db-credentials-revoked", "checkout-cache-credentials-revoked"):
@@ -97,7 +97,8 @@ def test_the_shipped_runbooks_cover_every_demo_alert() -> None:
                            ("checkout-cache-out-of-memory", "cache-out-of-memory"),
                            ("checkout-cache-paused", "cache-unresponsive"),
                            ("checkout-cpu-starved", "checkout-cpu-starved"),
-                           ("checkout-db-partitioned", "database-unreachable")):
+                           ("checkout-db-partitioned", "database-unreachable"),
+                           ("checkout-dns-failure", "dns-resolution-failing")):
         assert report.scenarios[scenario] == book
 
 

@@ -96,6 +96,15 @@ def test_shipped_files_are_read_only_host_paths_and_tmpfs_is_memory_of_the_same_
     assert volumes[mounts[SPOOL]["name"]]["emptyDir"] == {"medium": "Memory", "sizeLimit": "64Mi"}
 
 
+def test_checkout_asks_its_zone_server_as_on_docker_and_the_other_pods_the_nodes_resolver(config, objects) -> None:
+    checkout = pod_spec(objects, "Deployment/checkout")
+    assert checkout["dnsPolicy"] == "None"
+    assert checkout["dnsConfig"] == {"nameservers": ["127.0.0.153"],
+                                     "options": [{"name": "timeout", "value": "2"}, {"name": "attempts", "value": "1"}]}
+    assert pod_spec(objects, "Deployment/redis")["dnsPolicy"] == "Default"
+    assert "dnsConfig" not in pod_spec(objects, "Deployment/redis")
+
+
 def test_postgres_keeps_its_data_on_the_node_under_the_stacks_state_folder(config, objects) -> None:
     spec = pod_spec(objects, "StatefulSet/postgres")
     data = next(v for v in spec["volumes"] if v["name"] == "data")

@@ -163,10 +163,15 @@ def pod_template(config: StackConfig, part: Part, *, secrets_fingerprint: str) -
         # period ends; SIGINT (fast shutdown) ends them at once, as a deleted database pod should.
         container["lifecycle"] = {"preStop": {"exec": {"command": ["/bin/sh", "-c", "kill -INT 1"]}}}
     digest = hashlib.sha256(json.dumps([files, secrets_fingerprint], sort_keys=True).encode()).hexdigest()[:12]
+    resolver: dict[str, Any] = {"dnsPolicy": "Default"}
+    if part.nameservers:  # the part's own resolvers, as Docker's dns option gives them
+        resolver = {"dnsPolicy": "None", "dnsConfig": {
+            "nameservers": list(part.nameservers),
+            "options": [dict(zip(("name", "value"), option.split(":", 1), strict=False)) for option in part.dns_options]}}
     return {
         "metadata": {"labels": labels(config, part), "annotations": {SPEC_ANNOTATION: digest}},
         "spec": {
-            "hostNetwork": True, "dnsPolicy": "Default", "enableServiceLinks": False,
+            "hostNetwork": True, **resolver, "enableServiceLinks": False,
             "automountServiceAccountToken": False, "terminationGracePeriodSeconds": GRACE_S,
             "nodeSelector": {NODE_LABEL[0]: NODE_LABEL[1]},
             "tolerations": [{"key": NODE_TAINT, "operator": "Exists", "effect": "NoSchedule"}],

@@ -25,6 +25,9 @@ from gameday.stack.state import config_texts, files_dir
 SECRETS_IN_CONTAINER = "/run/gameday/stack.env"
 SPOOL = "/var/lib/checkout/spool"
 SECOND_NS = 1_000_000_000
+ZONE_DNS = "127.0.0.153"
+"""Where checkout's zone server answers (port 53, which a resolver cannot be told otherwise): an address of
+127.0.0.0/8 no common local resolver takes (systemd-resolved has 127.0.0.53 and .54, dnsmasq 127.0.0.1)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ class Part:
     """Files copied in at creation: path in the container -> text (rendered configs)."""
     needs_secrets: bool = False
     """Gets the stack's env file at ``/run/gameday/stack.env`` (0600), copied in at creation."""
+    nameservers: tuple[str, ...] = ()
+    """The resolvers its processes ask instead of the host's (Docker's ``dns``; a pod's ``dnsConfig``)."""
+    dns_options: tuple[str, ...] = ()
+    """resolv.conf options with them, e.g. ``timeout:2``."""
 
     def container_name(self, config: StackConfig) -> str:
         return config.container_name(self.name)
@@ -54,7 +61,8 @@ class Part:
     def spec_hash(self) -> str:
         """Changes when anything that shapes the container changes, so ``up`` recreates a stale one."""
         raw = json.dumps([self.image, self.command, self.port, self.health, self.volumes, self.tmpfs,
-                          self.environment, self.files_digest, self.copies, self.needs_secrets], sort_keys=True)
+                          self.environment, self.files_digest, self.copies, self.needs_secrets,
+                          list(self.nameservers), list(self.dns_options)], sort_keys=True)
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
     def labels(self, config: StackConfig) -> dict[str, str]:
@@ -64,7 +72,9 @@ class Part:
     def run_kwargs(self, config: StackConfig, *, extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
         """Keyword arguments for ``client.containers.create``."""
         interval = int(self.health_interval_s * SECOND_NS)
+        resolver = {"dns": list(self.nameservers), "dns_opt": list(self.dns_options)} if self.nameservers else {}
         return {
+            **resolver,
             "image": self.image,
             "command": self.command,
             "name": self.container_name(config),
@@ -151,12 +161,18 @@ def parts(config: StackConfig) -> list[Part]:
                 "CHECKOUT_REDIS_PORT": str(c.redis_proxy_port),
                 "CHECKOUT_SPOOL": SPOOL,
                 "CHECKOUT_SECRETS": SECRETS_IN_CONTAINER,
+                "CHECKOUT_PG_HOST": "postgres.demo.internal",
+                "CHECKOUT_DNS_ADDRESS": ZONE_DNS,
                 "PYTHONDONTWRITEBYTECODE": "1",
                 "PYTHONUNBUFFERED": "1",
             },
             url=c.url(c.checkout_port, "/health"),
             files_digest=_digest(files / "checkout"),
             needs_secrets=True,
+            # checkout answers its own zone (zone_dns.py) and asks it for its database's name: a failing DNS
+            # (dns_failure) then shows as a failing database connection, as in a real outage.
+            nameservers=(ZONE_DNS,),
+            dns_options=("timeout:2", "attempts:1"),
         ),
         Part(
             name="alertmanager",

@@ -7,6 +7,11 @@
     POST /orders        {"product_id": 1, "quantity": 2} -> row in PostgreSQL + a file in the spool
     GET  /orders/<id>   one order
 
+PostgreSQL is reached by name (CHECKOUT_PG_HOST, postgres.demo.internal in the demo stack), resolved by the
+container's resolver each time a connection is made; pooled connections are recycled after 20 s, as real
+pools do so a moved database is found, so a failing DNS shows within that. CHECKOUT_DNS_ADDRESS starts the
+demo's zone server (zone_dns.py) on that address, port 53: the stand-in for a company's DNS.
+
 Timeouts are short on purpose (connect 2 s, statement 2 s set on the role, a 3 s client-side deadline
 per query, Redis socket 2 s): a broken dependency shows as an error within seconds, never as a hung
 request. Configuration comes from environment variables; passwords from the
@@ -34,12 +39,16 @@ import redis
 HOST = "127.0.0.1"
 PORT = int(os.environ.get("CHECKOUT_PORT", "18080"))
 PG_PORT = int(os.environ.get("CHECKOUT_PG_PORT", "25432"))
+PG_HOST = os.environ.get("CHECKOUT_PG_HOST", HOST)
+DNS_ADDRESS = os.environ.get("CHECKOUT_DNS_ADDRESS", "")
+ZONE = {"postgres.demo.internal": HOST, "redis.demo.internal": HOST}
+POOL_MAX_AGE_S = 20.0
 REDIS_PORT = int(os.environ.get("CHECKOUT_REDIS_PORT", "26379"))
 SPOOL = os.environ.get("CHECKOUT_SPOOL", "/var/lib/checkout/spool")
 TIMEOUT_S = 2.0
 QUERY_DEADLINE_S = 3.0
 """Longer than the server's statement_timeout (2 s), which answers first when the server is alive."""
-REASONS = ("connect", "timeout", "auth", "saturated", "lock", "read_only", "oom", "other")
+REASONS = ("connect", "timeout", "auth", "saturated", "lock", "read_only", "oom", "dns", "other")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -162,6 +171,8 @@ def reason_of(exc: BaseException) -> str:
         return "saturated"
     if "lock timeout" in text:  # before "timeout": the server answered, a lock held the statement
         return "lock"
+    if "could not translate host name" in text or "name resolution" in text or "name or service not known" in text:
+        return "dns"
     if "read-only transaction" in text:
         return "read_only"
     if "oom command not allowed" in text:
@@ -175,15 +186,27 @@ def reason_of(exc: BaseException) -> str:
 
 class Pool:
     """A few reused PostgreSQL connections, as a real service keeps: added latency then shows per query,
-    not three times over in each connection's handshake. A connection that fails is thrown away."""
+    not three times over in each connection's handshake. A connection that fails is thrown away, and one older
+    than POOL_MAX_AGE_S is closed instead of reused, so the database's name is looked up again."""
 
     def __init__(self, size: int = 8) -> None:
-        self.idle: queue.LifoQueue[psycopg.Connection] = queue.LifoQueue(maxsize=size)
+        self.idle: queue.LifoQueue[tuple[psycopg.Connection, float]] = queue.LifoQueue(maxsize=size)
+
+    def take(self) -> tuple[psycopg.Connection, float, bool]:
+        """An idle connection young enough to reuse, or a new one: (connection, when it was made, reused)."""
+        while True:
+            try:
+                conn, born = self.idle.get_nowait()
+            except queue.Empty:
+                return self.connect(), time.monotonic(), False
+            if time.monotonic() - born < POOL_MAX_AGE_S:
+                return conn, born, True
+            conn.close()
 
     def connect(self) -> psycopg.Connection:
         try:
             return psycopg.connect(
-                host=HOST, port=PG_PORT, dbname="checkout", user="checkout",
+                host=PG_HOST, port=PG_PORT, dbname="checkout", user="checkout",
                 password=SECRETS.get("GAMEDAY_DEMO_PG_CHECKOUT_PASSWORD", ""),
                 connect_timeout=int(TIMEOUT_S), autocommit=True,
             )
@@ -194,10 +217,7 @@ class Pool:
             raise DependencyError("postgres", short(exc), reason) from exc
 
     def run(self, query: str, params: tuple[object, ...], *, rollback: bool = False) -> list[tuple[object, ...]]:
-        try:
-            conn, reused = self.idle.get_nowait(), True
-        except queue.Empty:
-            conn, reused = self.connect(), False
+        conn, born, reused = self.take()
         timed_out = threading.Event()
         deadline = threading.Timer(QUERY_DEADLINE_S, cut, args=(conn, timed_out))
         deadline.start()
@@ -217,7 +237,7 @@ class Pool:
         finally:
             deadline.cancel()
         try:
-            self.idle.put_nowait(conn)
+            self.idle.put_nowait((conn, born))
         except queue.Full:
             conn.close()
         return rows
@@ -411,6 +431,11 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     os.makedirs(SPOOL, exist_ok=True)
+    if DNS_ADDRESS:
+        import zone_dns  # type: ignore[import-not-found]  # beside this file: the script's folder is on sys.path
+
+        zone_dns.ZoneServer(DNS_ADDRESS, ZONE, "demo.internal").start()
+        sys.stderr.write(f"checkout's zone server answers on {DNS_ADDRESS}:53\n")
     server = ThreadingHTTPServer((HOST, PORT), Handler)
     server.daemon_threads = True
     # PID 1 in its container: without a handler SIGTERM would be ignored and `docker stop` would wait.
