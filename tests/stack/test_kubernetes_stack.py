@@ -9,6 +9,7 @@ takes the stack down and checks what is left.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import socket
@@ -228,8 +229,22 @@ def test_a_scenario_deletes_the_postgres_pod_through_the_stack_file_and_checkout
     until(lambda: ready_uids(kube, "postgres"), "the replacement is Ready")
 
 
+def stack_tasks(up: Up) -> list[str]:
+    """The running containers of this stack's pods on the node, which the session's other stacks share (the CRI
+    labels each container with its pod's namespace)."""
+    node = up.stack.cluster.node
+    found = []
+    for task in node.ctr("tasks", "list", "--quiet").stdout.decode().split():
+        info = node.ctr("containers", "info", task)
+        if info.returncode == 0 and json.loads(info.stdout).get("Labels", {}).get(
+                "io.kubernetes.pod.namespace") == up.stack.namespace:
+            found.append(task)
+    return found
+
+
 def test_down_removes_the_namespace_and_leaves_no_process_port_or_data(kube: Up) -> None:
     config = kube.stack.config
+    assert len(stack_tasks(kube)) >= 12, "each of the six pods has its sandbox and its container running"
     assert pgdata_dir(config).is_dir()
     started = time.monotonic()
     result = cli(kube, "stack", "down", "--platform", "kubernetes")
@@ -241,8 +256,7 @@ def test_down_removes_the_namespace_and_leaves_no_process_port_or_data(kube: Up)
     for part in parts(config):
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", part.port)) != 0, f"{part.name} still listens"
-    tasks = kube.stack.cluster.node.ctr("tasks", "list", "--quiet").stdout.split()
-    assert len(tasks) == 0, "every container of the stack has exited"
+    assert stack_tasks(kube) == [], "every container of the stack has exited"
     assert not pgdata_dir(config).exists()
     status = cli(kube, "stack", "status", "--platform", "kubernetes")
     assert status.returncode == 1 and "missing" in status.stdout
