@@ -7,6 +7,7 @@ no Docker is needed.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -30,8 +31,10 @@ class Screen:
     """``gameday facilitate`` at a pseudo-terminal, its output fed to a VT100 emulator."""
 
     def __init__(self, *args: str, cwd: Path) -> None:
+        # A terminal that can draw, whatever the environment the tests run in (CI may have no TERM at all).
+        env = {**os.environ, "TERM": "xterm-256color"}
         self.child = pexpect.spawn(sys.executable, ["-m", "gameday", "facilitate", *args], cwd=str(cwd),
-                                   encoding="utf-8", dimensions=(ROWS, COLUMNS), env=None)
+                                   encoding="utf-8", dimensions=(ROWS, COLUMNS), env=env)
         self.screen = pyte.Screen(COLUMNS, ROWS)
         self.stream = pyte.Stream(self.screen)
         self.raw: list[str] = []
