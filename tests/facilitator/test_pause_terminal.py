@@ -5,6 +5,7 @@ A tabletop touches nothing, so no Docker is needed.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from pathlib import Path
@@ -67,3 +68,64 @@ def test_a_tabletop_at_speed_30_paused_at_the_first_prompt_does_not_lose_its_fau
     assert 59 <= reverted.offset - injected.offset < 75, dump(events)   # the whole minute, none of it lost
     assert released.details["t_s"] == pytest.approx(30, abs=4)
     assert detected.details["t_s"] < 60
+
+
+def test_a_tabletop_killed_while_paused_is_resumed_running_and_a_stop_while_paused_closes_the_pause(
+        tmp_path: Path) -> None:
+    scenario = drill_scenario(tmp_path, container="never-started", url="http://127.0.0.1:9/", runbook=False,
+                              duration="50m", injects=[])
+    term = Terminal("facilitate", "--speed", "30", str(scenario), "--reports", "reports", cwd=tmp_path)
+    try:
+        term.answer("Who noticed", "alice")
+        term.answer("Through which signal", "/pause")
+        term.expect(r"PAUSED at T\+")
+        term.child.kill(signal.SIGKILL)                      # the process dies while paused
+        term.wait(10)
+    finally:
+        term.close()
+    run_dir = only_run(tmp_path / "reports")
+    term = Terminal("facilitate", "--resume", run_dir.name, "--reports", "reports", cwd=tmp_path)
+    try:
+        term.answer("Who noticed", "alice")                    # the resumed drill is running: answers are taken
+        term.answer("Through which signal", "other")
+        term.answer("Who acknowledges", "/pause")
+        term.expect(r"PAUSED at T\+")
+        term.child.sendintr()                                 # Ctrl-C while paused
+        code = term.wait(60)
+    finally:
+        term.close()
+    events = timeline_of(run_dir)
+    assert code == 130, dump(events)
+    assert "Traceback" not in term.output
+    pauses = [(e.kind, e.details.get("reason")) for e in events if e.kind in (ev.TABLETOP_PAUSED, ev.TABLETOP_RESUMED)]
+    assert pauses == [(ev.TABLETOP_PAUSED, None),
+                      (ev.TABLETOP_RESUMED, "the drill was resumed after its process died"),
+                      (ev.TABLETOP_PAUSED, None),
+                      (ev.TABLETOP_RESUMED, "the drill stopped")], dump(events)
+    kinds = [e.kind for e in events]
+    assert kinds.index(ev.DRILL_RESUMED) < kinds.index(ev.TABLETOP_RESUMED)
+    assert kinds.index(ev.INCIDENT_DETECTED) > kinds.index(ev.TABLETOP_RESUMED)   # answered after the resume
+    assert max(i for i, k in enumerate(kinds) if k == ev.TABLETOP_RESUMED) < kinds.index(ev.DRILL_STOPPED)
+
+
+def test_ctrl_c_while_paused_closes_the_pause_and_the_run_ends_interrupted_without_waiting_out_the_window(
+        tmp_path: Path) -> None:
+    # A 50 minute window at 30x is 100 real seconds: a clock left stopped would hold the revert for ever.
+    scenario = drill_scenario(tmp_path, container="never-started", url="http://127.0.0.1:9/", runbook=False,
+                              duration="50m", injects=[])
+    term = Terminal("facilitate", "--speed", "30", str(scenario), "--reports", "reports", cwd=tmp_path)
+    try:
+        term.answer("Who noticed", "/pause")
+        term.expect(r"PAUSED at T\+")
+        term.child.sendintr()
+        code = term.wait(60)
+    finally:
+        term.close()
+    events = timeline_of(only_run(tmp_path / "reports"))
+    assert code == 130, dump(events)
+    kinds = [e.kind for e in events]
+    resumed = next(e for e in events if e.kind == ev.TABLETOP_RESUMED)
+    assert resumed.details["reason"] == "the drill stopped"
+    assert kinds.index(ev.TABLETOP_PAUSED) < kinds.index(ev.TABLETOP_RESUMED) < kinds.index(ev.DRILL_STOPPED) \
+        < kinds.index(ev.FAULT_REVERTED), dump(events)
+    assert events[-1].kind == ev.RUN_FINISHED and events[-1].details["outcome"] == "interrupted"
