@@ -174,4 +174,4 @@ def test_the_status_line_runs_scenario_time_on_between_events_stands_still_while
     status.follow(_event(70, ev.TABLETOP_RESUMED, paused_real_s=3600))
     clock.advance(60)                                             # 30 scenario minutes: SEV2's cadence
     assert status.update_due() and "status update due" in status.line("x").plain
-    assert "PAUSED" not in status.line("x").plain
+    assert "PAUSED" not in status.line("x").plain and "(/pause)" in status.line("x").plain

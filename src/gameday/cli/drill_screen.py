@@ -368,6 +368,8 @@ class _Status:
                 parts.append(f"  {self.phase}")
         if self.paused:
             parts.append("  PAUSED (/resume)", style="bold yellow")
+        elif self.mode == "tabletop" and self.fault_start is not None:
+            parts.append("  (/pause)", style="dim")
         if self.fault_seen:
             parts.append("  fault: " + ("live" if self.faults else "over"),
                          style="bold red" if self.faults else "green")
