@@ -163,6 +163,8 @@ class DrillScreen:
         if self.error is not None:
             raise GamedayError(f"the full-screen terminal could not start ({self.error}); "
                                "run with --plain for line-by-line output")
+        self._fit(self.console)
+        self._fit(self._feed_console)
         return self
 
     def _run(self) -> None:
