@@ -247,3 +247,13 @@ def test_plan_says_what_the_machine_has_and_cleanup_removes_the_rules_a_killed_r
         proc.communicate(timeout=10)
         if run_id:
             sweep(run_id)
+
+
+def test_validate_refuses_a_kubernetes_target_in_one_located_line(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path / "k.yaml", version=1, name="k",
+                          stack={"targets": {"web": {"platform": "kubernetes", "kind": "Deployment", "name": "web"}}},
+                          faults=[{"kind": "dns_failure", "target": "web", "duration": "10s"}])
+    out = gameday("validate", str(path), cwd=tmp_path, env={})
+    assert out.returncode != 0
+    assert "faults[0].target: fault kind 'dns_failure' acts on a target on platform compose or docker" in out.stdout
+    assert "Traceback" not in out.stdout + out.stderr

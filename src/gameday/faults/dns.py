@@ -37,7 +37,7 @@ from pydantic import Field
 from gameday.errors import FaultError, GamedayError, TargetError
 from gameday.faults.base import FaultArgs, FaultHandle
 from gameday.faults.netfilter import IPTABLES, TIMEOUT, Netfilter, chain_name, comment, machine_facts
-from gameday.platforms.base import ContainerPlatform, ContainerState, container_handle_fields
+from gameday.platforms.base import ContainerState, HostProcessPlatform, container_handle_fields
 from gameday.platforms.registry import PlatformRegistry, installed_platforms
 from gameday.scenario.model import FaultSpec, StackSpec
 
@@ -58,14 +58,20 @@ class DnsFailure:
     kind: ClassVar[str] = "dns_failure"
     args_model: ClassVar[type[FaultArgs]] = DnsFailureArgs
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels")
-    target_platforms: ClassVar[tuple[type, ...]] = (ContainerPlatform,)
+    target_platforms: ClassVar[tuple[type, ...]] = (HostProcessPlatform,)
+    """Platforms whose containers run on this machine (Docker, Compose): their cgroups are this machine's.
+    Kubernetes is refused at validate (a pod's containers run on a node, in a network namespace of their own)."""
 
     def __init__(self, *, platforms: PlatformRegistry | None = None, proc: Path = PROC) -> None:
         self._platforms = platforms
         self._proc = proc
 
-    def _platform(self, name: str, target: str) -> ContainerPlatform:
-        return (self._platforms or installed_platforms()).containers(name, kind=self.kind, target=target)
+    def _platform(self, name: str, target: str) -> HostProcessPlatform:
+        platform = (self._platforms or installed_platforms()).containers(name, kind=self.kind, target=target)
+        if not isinstance(platform, HostProcessPlatform):
+            raise TargetError(f"dns_failure matches a container's cgroup on this machine; platform '{name}' of "
+                              f"target '{target}' cannot say where its processes are", target=target)
+        return platform
 
     def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
         """Find the container, its cgroup and its resolvers, and what this machine's iptables can do. Changes nothing."""
@@ -82,8 +88,9 @@ class DnsFailure:
             raise TargetError(f"dns_failure needs a container on the host's network (network_mode: host); "
                               f"{container.name}'s is {mode}: its packets never cross the host's OUTPUT chain",
                               target=fault.target, resource=resource)
-        cgroup = self._cgroup(container, fault.target)
-        resolvers = self._resolvers(container, fault.target)
+        pid = platform.process_runtime(platform.address(container, settings)).host_pid(container.id)
+        cgroup = self._cgroup(container, pid, fault.target)
+        resolvers = self._resolvers(container, pid, fault.target)
         args = DnsFailureArgs.model_validate(fault.args)
         facts = _facts(fault.target, needs_connmark=args.mode == "timeout")
         what = "fail at once (queries rejected)" if args.mode == "fail" else "time out (answers dropped)"
@@ -95,12 +102,12 @@ class DnsFailure:
                                  "resolvers": resolvers, "started_at": container.started_at},
                            **container_handle_fields(platform, container, settings))
 
-    def _cgroup(self, container: ContainerState, target: str) -> str:
+    def _cgroup(self, container: ContainerState, pid: int, target: str) -> str:
         """The container's cgroup v2 group, read from its main process; it must name the container."""
         try:
-            lines = (self._proc / str(container.pid) / "cgroup").read_text(encoding="utf-8").splitlines()
+            lines = (self._proc / str(pid) / "cgroup").read_text(encoding="utf-8").splitlines()
         except OSError as exc:
-            raise TargetError(f"cannot read the cgroup of {container.name}'s process {container.pid} on this "
+            raise TargetError(f"cannot read the cgroup of {container.name}'s process {pid} on this "
                               f"machine ({exc.strerror or exc}); dns_failure runs where its Docker Engine runs",
                               target=target) from exc
         unified = [line[3:] for line in lines if line.startswith("0::")]
@@ -112,9 +119,9 @@ class DnsFailure:
                               "unified hierarchy (hybrid)", target=target)
         return path
 
-    def _resolvers(self, container: ContainerState, target: str) -> list[str]:
+    def _resolvers(self, container: ContainerState, pid: int, target: str) -> list[str]:
         """The nameservers of the container's resolv.conf, as its processes see it; an IPv6 one is refused."""
-        path = self._proc / str(container.pid) / "root" / "etc" / "resolv.conf"
+        path = self._proc / str(pid) / "root" / "etc" / "resolv.conf"
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:

@@ -241,8 +241,6 @@ class ContainerState:
     mounts: tuple[Mount, ...] = ()
     oom_killed: bool = False
     """The kernel's OOM killer ended its main process (Docker's State.OOMKilled), since it last started."""
-    pid: int = 0
-    """Its main process on this machine (Docker's State.Pid); 0 when stopped or when the runtime cannot say."""
     network_mode: str = ""
     """``host`` when it shares the host's network namespace (Docker's HostConfig.NetworkMode); "" if unknown."""
     started_at: str = ""

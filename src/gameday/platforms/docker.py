@@ -123,7 +123,6 @@ def container_state(container: Container) -> ContainerState:
     return ContainerState(id=container.id, name=container.name, status=str(state.get("Status")),
                           paused=bool(state.get("Paused")), health=health.get("Status") if health else None,
                           labels=dict(container.labels), mounts=mounts, oom_killed=bool(state.get("OOMKilled")),
-                          pid=int(state.get("Pid") or 0),
                           network_mode=str((container.attrs.get("HostConfig") or {}).get("NetworkMode") or ""),
                           started_at=str(state.get("StartedAt") or ""))
 
