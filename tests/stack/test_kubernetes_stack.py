@@ -242,6 +242,89 @@ def stack_tasks(up: Up) -> list[str]:
     return found
 
 
+KILL_SCENARIO = """\
+version: 1
+name: pg-container-kill
+stack: demo-kubernetes
+steady_state:
+  probes:
+    - name: checkout-health
+      http: {endpoint: checkout, path: /health, timeout: 3s}
+      interval: 500ms
+  healthy_checks: 2
+  timeout: 60s
+faults:
+  - kind: container_kill
+    target: postgres
+    duration: 5s
+expect:
+  recovers_within: 60s
+"""
+
+
+def shipped_tree(kube: Up, folder: Path) -> Path:
+    """The demo stack file written for this stack, beside copies of the shipped Kubernetes scenario, its runbook
+    (its URLs and namespace moved to this stack's) and the load test."""
+    root = Path(__file__).resolve().parents[2]
+    for sub in ("stacks", "scenarios", "runbooks"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    shutil.copytree(root / "loadtests", folder / "loadtests", dirs_exist_ok=True)
+    written = cli(kube, "stack", "file", "--platform", "kubernetes", "-o", "stacks/demo-kubernetes.yaml", cwd=folder)
+    assert written.returncode == 0, written.stderr
+    config = kube.stack.config
+    name = "checkout-db-latency-kubernetes"
+    shutil.copy(root / "scenarios" / f"{name}.yaml", folder / "scenarios")
+    text = (root / "runbooks" / f"{name}.md").read_text()
+    for old, new in (("127.0.0.1:18080", f"127.0.0.1:{config.checkout_port}"),
+                     ("127.0.0.1:18474", f"127.0.0.1:{config.toxiproxy_port}"),
+                     ("-n gameday-demo ", f"-n {kube.stack.namespace} ")):
+        assert old in text, old
+        text = text.replace(old, new)
+    (folder / "runbooks" / f"{name}.md").write_text(text)
+    return folder
+
+
+def test_the_shipped_latency_scenario_slows_checkout_through_the_toxiproxy_pod_and_its_runbook_restores_it(
+        kube: Up, tmp_path: Path) -> None:
+    """checkout-db-latency-kubernetes end to end on the real node: the latency toxic on the Toxiproxy pod's
+    postgres proxy makes checkout slow, CheckoutLatencyHigh fires through the stack's Prometheus and Alertmanager
+    pods, the runbook (kubectl built by the project, curl) removes the toxic and the run passes."""
+    tree = shipped_tree(kube, tmp_path / "tree")
+    cluster = kube.stack.cluster
+    env = {**kube.environ, "COLUMNS": "200", "KUBECONFIG": str(cluster.config.kubeconfig),
+           "PATH": f"{cluster.config.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    run = subprocess.run([sys.executable, "-m", "gameday", "run", "scenarios/checkout-db-latency-kubernetes.yaml",
+                          "--reports", "reports"], env=env, capture_output=True, text=True, timeout=600, check=False,
+                         cwd=tree)
+    reports = sorted(p for p in (tree / "reports").iterdir() if p.is_dir())
+    report = (reports[-1] / "report.md").read_text() if reports else ""
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:] + report[-3000:]
+    assert "CheckoutLatencyHigh" in report
+    assert "| runbook restores service | met |" in report, report[-3000:]
+    config = kube.stack.config
+    toxics = httpx.get(config.url(config.toxiproxy_port, "/proxies/postgres/toxics"), timeout=5, trust_env=False)
+    assert toxics.json() == []
+
+
+def test_container_kill_of_postgres_is_a_crash_the_kubelet_restarts_and_checkout_recovers(
+        kube: Up, tmp_path: Path) -> None:
+    """container_kill through the stack file's postgres target: the same pod (uid) restarts its container
+    (restartCount + 1, lastState terminated with 137); the run passes once checkout is healthy again."""
+    until(lambda: ready_uids(kube, "postgres"), "PostgreSQL is Ready (after the last test)")
+    (before,) = pods(kube, "postgres")
+    restarts = before["status"]["containerStatuses"][0]["restartCount"]
+    tree = shipped_tree(kube, tmp_path / "tree")
+    (tree / "scenarios" / "kill.yaml").write_text(KILL_SCENARIO)
+    run = cli(kube, "run", "scenarios/kill.yaml", "--reports", "reports", cwd=tree)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    (after,) = pods(kube, "postgres")
+    status = after["status"]["containerStatuses"][0]
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert status["restartCount"] == restarts + 1 and status["ready"] is True
+    assert status["lastState"]["terminated"]["exitCode"] == 137
+    assert checkout(kube).status_code == 200
+
+
 def test_down_removes_the_namespace_and_leaves_no_process_port_or_data(kube: Up) -> None:
     config = kube.stack.config
     assert len(stack_tasks(kube)) >= 12, "each of the six pods has its sandbox and its container running"

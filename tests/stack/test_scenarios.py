@@ -105,10 +105,13 @@ def test_a_moved_demo_stack_is_one_edit_of_its_stack_file(tmp_path: Path, stack_
     written for it, point at it and at nothing of the default stack."""
     import shutil
 
-    from gameday.stack.stackfile import demo_stack_file
+    from gameday.stack.kubernetes import namespace
+    from gameday.stack.stackfile import demo_stack_file, kubernetes_stack_file
 
     (tmp_path / "stacks").mkdir()
     (tmp_path / "stacks" / "demo.yaml").write_text(demo_stack_file(stack_config))
+    (tmp_path / "stacks" / "demo-kubernetes.yaml").write_text(
+        kubernetes_stack_file(stack_config, tmp_path / "kubeconfig", {}))
     shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
     shutil.copytree(ROOT / "loadtests", tmp_path / "loadtests")
     shutil.copytree(ROOT / "runbooks", tmp_path / "runbooks")
@@ -117,13 +120,19 @@ def test_a_moved_demo_stack_is_one_edit_of_its_stack_file(tmp_path: Path, stack_
         if path.name.startswith("shop-") or "\nstack: demo-kubernetes" in path.read_text(encoding="utf-8"):
             continue  # the local cluster's workload, or the demo stack on it: other stack files
         scenario = load_scenario(path)
-        assert scenario.stack.source == str(tmp_path / "stacks" / "demo.yaml")
+        on_kubernetes = scenario.stack.name == "demo-kubernetes"  # the demo stack on the local cluster's real node
+        assert scenario.stack.source == str(tmp_path / "stacks" / ("demo-kubernetes.yaml" if on_kubernetes
+                                                                   else "demo.yaml"))
         assert scenario.stack.toxiproxy is not None
         assert scenario.stack.toxiproxy.url == f"http://127.0.0.1:{stack_config.toxiproxy_port}"
         for probe in scenario.steady_state.probes:
             assert probe.http is not None and probe.http.url.startswith(f"http://127.0.0.1:{stack_config.checkout_port}/")
-        containers = [t.selector.removeprefix("container=") for t in scenario.stack.targets.values()
-                      if t.platform == "docker"]
-        assert containers and all(c.startswith(prefix) for c in containers)
+        if on_kubernetes:
+            spaces = {t.namespace for t in scenario.stack.targets.values() if t.platform == "kubernetes"}
+            assert spaces == {namespace(stack_config)}
+        else:
+            containers = [t.selector.removeprefix("container=") for t in scenario.stack.targets.values()
+                          if t.platform == "docker"]
+            assert containers and all(c.startswith(prefix) for c in containers)
         if scenario.load is not None:
             assert scenario.load.host == f"http://127.0.0.1:{stack_config.checkout_port}"
