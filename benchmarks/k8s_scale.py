@@ -72,12 +72,15 @@ def median(values: list[float]) -> float:
 
 
 @contextlib.contextmanager
-def bench_cluster(state_dir: Path, nodes: int) -> Iterator[tuple[LocalCluster, float]]:
-    """A local cluster of its own (free ports, ``state_dir``), ``nodes`` kwok nodes; (cluster, seconds to up)."""
+def bench_cluster(state_dir: Path, nodes: int, *, real_node: bool = False) -> Iterator[tuple[LocalCluster, float]]:
+    """A local cluster of its own (free ports, ``state_dir``), ``nodes`` kwok nodes (and the real node, when asked);
+    (cluster, seconds to up)."""
     base = ClusterConfig.from_env(os.environ)
-    etcd, peer, api, kcm, sched, kwok = free_ports(6)
+    etcd, peer, api, kcm, sched, kwok, kubelet, healthz, stream = free_ports(9)
     config = replace(base, state_dir=state_dir, etcd_port=etcd, etcd_peer_port=peer, apiserver_port=api,
-                     controller_manager_port=kcm, scheduler_port=sched, kwok_port=kwok, nodes=nodes)
+                     controller_manager_port=kcm, scheduler_port=sched, kwok_port=kwok, nodes=nodes,
+                     real_node=real_node, kubelet_port=kubelet, kubelet_healthz_port=healthz,
+                     containerd_stream_port=stream)
     cluster = LocalCluster(config, log=say)
     try:
         start = time.perf_counter()
