@@ -3,16 +3,14 @@ the node's containerd, the kubelet sees a crash and restarts it (restartCount ri
 137), and revert returns once the new container is running and ready. A pod on a node gameday does not run (a
 kwok node) is refused at plan in one line, and a container fault Kubernetes has no driver for at validate.
 
-One real cluster for the module (its own state folder and ports), a busybox httpd image imported into its node.
+On the session's real-node cluster (tests/local_cluster.py), with a busybox httpd image imported into its node.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +27,9 @@ from gameday.cluster.node import NODE_NAME, NODE_TAINT, RUNTIME_ANNOTATION
 from gameday.faults.base import FaultRegistry
 from gameday.kubernetes.runtime import NodeRuntime, container_id
 from gameday.scenario.loader import load_scenario
-from gameday.testing import free_port, free_ports
 from tests.helpers import events, first_run_dir, run_harness
 from tests.kubernetes.helpers import client_of, kubernetes_stack, wait_for
-from tests.local_cluster import cluster_config
+from tests.local_cluster import low_free_ports
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow]
 
@@ -41,21 +38,13 @@ BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    if os.geteuid() != 0 or shutil.which("containerd") is None:
-        pytest.skip("the real node needs root and containerd (setup.sh installs it)")
-    config = cluster_config(tmp_path_factory.mktemp("kill"), nodes=1)
-    kubelet, healthz, stream = free_ports(3)
-    cluster = LocalCluster(replace(config, real_node=True, kubelet_port=kubelet, kubelet_healthz_port=healthz,
-                                   containerd_stream_port=stream))
-    try:
-        cluster.up(timeout=300)
-        cluster.node.import_image(oci_archive(IMAGE, {"/bin/busybox": (Path(BUSYBOX).read_bytes(), 0o755),
-                                                      "/www/index.html": (b"up\n", 0o644)},
-                                              entrypoint=["/bin/busybox"]), IMAGE)
-        yield cluster
-    finally:
-        cluster.down()
+def real(real_node_cluster: LocalCluster) -> LocalCluster:
+    """The session's real-node cluster, with a busybox httpd image of this module's own in its node."""
+    if IMAGE not in real_node_cluster.node.images():
+        real_node_cluster.node.import_image(oci_archive(IMAGE, {"/bin/busybox": (Path(BUSYBOX).read_bytes(), 0o755),
+                                                                "/www/index.html": (b"up\n", 0o644)},
+                                                        entrypoint=["/bin/busybox"]), IMAGE)
+    return real_node_cluster
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +56,7 @@ def kube(real: LocalCluster) -> Iterator[Client]:
 @pytest.fixture
 def web(kube: Client) -> Iterator[tuple[str, int]]:
     """A namespace (gameday.allowed=true) with Deployment web: busybox httpd on the real node, ready by probe."""
-    namespace, port = f"k-{uuid.uuid4().hex[:8]}", free_port()
+    namespace, port = f"k-{uuid.uuid4().hex[:8]}", low_free_ports(1)[0]
     kube.create(Namespace(metadata=ObjectMeta(name=namespace, labels={"gameday.allowed": "true"})))
     kube.create(codecs.from_dict(deployment(namespace, "web", port, real_node=True)))
     wait_for("web ready", lambda: ready(kube, namespace, "web"))
@@ -174,7 +163,8 @@ def test_check_is_true_from_the_kill_until_the_new_container_is_ready_and_revert
 def test_a_pod_on_a_node_gameday_does_not_run_is_refused_at_plan_in_one_line(
         kube: Client, real: LocalCluster, web: tuple[str, int], tmp_path: Path) -> None:
     namespace, _ = web
-    kube.create(codecs.from_dict(deployment(namespace, "sim", free_port(), real_node=False)))  # lands on kwok
+    sim = deployment(namespace, "sim", low_free_ports(1)[0], real_node=False)  # lands on a kwok node
+    kube.create(codecs.from_dict(sim))
     wait_for("sim ready", lambda: ready(kube, namespace, "sim"))
     path = scenario(tmp_path, real, namespace, {"kind": "container_kill", "duration": "1s"}, name="sim")
     out = run_harness("plan", str(path), cwd=tmp_path)
