@@ -49,7 +49,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -70,6 +69,7 @@ from lightkube.resources.core_v1 import Namespace, Node, Pod, Secret
 from lightkube.resources.networking_v1 import NetworkPolicy
 
 from benchmarks.k8s_scale import bench_cluster
+from benchmarks.k8s_stack_bench import low_ports
 from benchmarks.kill_harness import _events, ms, phase_at, wait_for_trigger, watchdogs_of
 from gameday.cluster.api import NODE_ANNOTATION
 from gameday.cluster.images import oci_archive
@@ -259,16 +259,8 @@ class NodeTarget:
 
 
 def low_port() -> int:
-    """A free port below the ephemeral range (a bind(0) port can be taken meanwhile as the local port of one of
-    the API server's or kubelet's many connections, and then the pod cannot listen on it)."""
-    for port in random.sample(range(20000, 32000), 200):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise SystemExit("no free port below 32000")
+    """A free port below the ephemeral range, for a pod on the host network (``k8s_stack_bench.low_ports``)."""
+    return low_ports(1)[0]
 
 
 def _on_real_node(containers: list[dict[str, Any]]) -> dict[str, Any]:

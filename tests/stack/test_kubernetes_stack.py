@@ -243,24 +243,8 @@ def stack_tasks(up: Up) -> list[str]:
     return found
 
 
-KILL_SCENARIO = """\
-version: 1
-name: pg-container-kill
-stack: demo-kubernetes
-steady_state:
-  probes:
-    - name: checkout-health
-      http: {endpoint: checkout, path: /health, timeout: 3s}
-      interval: 500ms
-  healthy_checks: 2
-  timeout: 60s
-faults:
-  - kind: container_kill
-    target: postgres
-    duration: 5s
-expect:
-  recovers_within: 60s
-"""
+KILL_SCENARIO = SCENARIO.replace("name: k8s-postgres-pod-delete", "name: pg-container-kill").replace(
+    "name: delete-postgres\n    kind: pod_delete", "name: kill-postgres\n    kind: container_kill")
 
 
 def shipped_tree(kube: Up, folder: Path) -> Path:
