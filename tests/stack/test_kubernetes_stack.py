@@ -186,9 +186,11 @@ def test_up_refuses_a_port_in_use_before_it_makes_anything(kube: Up, tmp_path) -
                     checkout_port=kube.stack.config.checkout_port, postgres_port=p[0], redis_port=p[1],
                     toxiproxy_port=p[2], postgres_proxy_port=p[3], redis_proxy_port=p[4], prometheus_port=p[5],
                     alertmanager_port=p[6], webhook_port=p[7])
-    stack = KubernetesStack(other, kube.stack.cluster)
+    prepared: list[bool] = []
+    stack = KubernetesStack(other, kube.stack.cluster, prepare=lambda: prepared.append(True))
     with pytest.raises(EnvironmentProblem, match=f"port 127.0.0.1:{other.checkout_port} for checkout"):
         stack.up(timeout=30)
+    assert prepared == [], "the port was checked before any image was built or copied"
     with contextlib.closing(kube.stack.cluster.api()) as api:
         assert api.get_or_none(f"/api/v1/namespaces/{namespace(other)}") is None
 

@@ -74,12 +74,12 @@ class KubernetesStack:
         """Make every part's pod run and be Ready on the real node; returns their status."""
         with contextlib.closing(self._api()) as api:
             self._check_node(api)
-            self.prepare()
-            self._settle_secrets(api)
             running = {s.part for s in self._statuses(api) if s.state == "running"}
-            for part in parts(self.config):
+            for part in parts(self.config):  # before the images' first copy, which takes a minute
                 if part.name not in running:
                     self._check_port_free(part)
+            self.prepare()
+            self._settle_secrets(api)
             if api.get_or_none(self._workload_path("postgres", "StatefulSet")) is None:
                 shutil.rmtree(pgdata_dir(self.config), ignore_errors=True)  # a new database starts empty
             env_text = self.config.env_file.read_text(encoding="utf-8")
