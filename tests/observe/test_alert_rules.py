@@ -22,7 +22,9 @@ EXPECTED = {"CheckoutLatencyHigh", "CheckoutErrorRateHigh", "InstanceDown", "Dat
             "DatabaseConnectionsExhausted", "DatabaseLockContention", "DatabaseReadOnly", "CacheOutOfMemory",
             "CacheUnresponsive",
             # dns_failure's (issue 17): a name checkout cannot resolve
-            "DnsResolutionFailing"}
+            "DnsResolutionFailing",
+            # clock_skew's (issue 17): checkout's clock against Prometheus'
+            "CheckoutClockSkew"}
 
 
 def rules() -> list[dict[str, Any]]:
@@ -112,6 +114,18 @@ UNIT_TESTS: list[dict[str, Any]] = [
         ],
     },
 ]
+
+
+# checkout's clock: the sample's value is its wall clock, the sample's timestamp Prometheus'; 2 h ahead from t=31 s.
+UNIT_TESTS.append({
+    "interval": "1s",
+    "input_series": [{"series": "checkout_clock_seconds", "values": "0+1x30 7231+1x29"}],
+    "alert_rule_test": [
+        {"eval_time": "30s", "alertname": "CheckoutClockSkew", "exp_alerts": []},
+        {"eval_time": "38s", "alertname": "CheckoutClockSkew", "exp_alerts": []},  # for: 10s
+        {"eval_time": "50s", "alertname": "CheckoutClockSkew", "exp_alerts": [alert("CheckoutClockSkew")]},
+    ],
+})
 
 
 # A store that answers and refuses (no slot, a lock, read-only, out of memory, paused) has its own alert, and is

@@ -150,7 +150,7 @@ def parts(config: StackConfig) -> list[Part]:
         Part(
             name="checkout",
             image=base,
-            command=["python3", "/opt/checkout/checkout.py"],
+            command=["/bin/sh", "/opt/checkout/entrypoint.sh"],  # sources clock_skew's env file when it is there
             port=c.checkout_port,
             health=_http_ok(c.url(c.checkout_port, "/health")),
             volumes={str(files / "checkout"): {"bind": "/opt/checkout", "mode": "ro"}},

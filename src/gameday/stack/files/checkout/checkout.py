@@ -127,6 +127,9 @@ class Metrics:
                 out.append(f'checkout_request_duration_seconds_sum{{endpoint="{endpoint}"}} {self.latency_sum[endpoint]:.6f}')
                 out.append(f'checkout_request_duration_seconds_count{{endpoint="{endpoint}"}} {total}')
         out += spool_gauges()
+        out += ["# HELP checkout_clock_seconds checkout's wall clock when scraped (Unix seconds), to compare with the scraper's.",
+                "# TYPE checkout_clock_seconds gauge",
+                f"checkout_clock_seconds {time.time():.3f}"]
         return "\n".join(out) + "\n"
 
 
