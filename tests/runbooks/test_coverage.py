@@ -85,7 +85,8 @@ def test_the_shipped_runbooks_cover_every_demo_alert() -> None:
     assert set(report.alerts) >= {"CheckoutLatencyHigh", "CheckoutErrorRateHigh", "InstanceDown",
                                   "DatabaseUnreachable", "DiskAlmostFull", "AuthenticationFailures",
                                   "DatabaseConnectionsExhausted", "DatabaseLockContention", "DatabaseReadOnly",
-                                  "CacheOutOfMemory", "CacheUnresponsive", "DnsResolutionFailing"}
+                                  "CacheOutOfMemory", "CacheUnresponsive", "DnsResolutionFailing",
+                                  "CheckoutClockSkew"}
     assert all(report.alerts.values())
     for scenario in ("checkout-db-down", "checkout-db-latency", "checkout-cache-flaky", "checkout-disk-full",
                      "checkout-db-credentials-revoked", "checkout-cache-credentials-revoked"):
@@ -98,7 +99,8 @@ def test_the_shipped_runbooks_cover_every_demo_alert() -> None:
                            ("checkout-cache-paused", "cache-unresponsive"),
                            ("checkout-cpu-starved", "checkout-cpu-starved"),
                            ("checkout-db-partitioned", "database-unreachable"),
-                           ("checkout-dns-failure", "dns-resolution-failing")):
+                           ("checkout-dns-failure", "dns-resolution-failing"),
+                           ("checkout-clock-skew", "checkout-clock-skew")):
         assert report.scenarios[scenario] == book
 
 
