@@ -10,6 +10,9 @@ Where the run really was at the kill is read from its own timeline. Trials rotat
     container_kill / container_stop / container_pause   a fresh busybox httpd container per trial
     cpu_pressure / memory_pressure                      the same, with a 128 MiB memory limit; judged by the
                                                         kernel's cgroup files (CFS quota, memory and memsw limits)
+    clock_skew / io_pressure                            a Python HTTP server in the demo stack's Debian image whose
+                                                        entrypoint sources /run/gameday/clock.env; judged by the files
+                                                        there, PID 1's maps and the blkio cgroup's throttle files
     latency / bandwidth / timeout / reset_peer / proxy_down
                                                         one proxy of one real toxiproxy server, in front
                                                         of a small loopback HTTP server
@@ -75,9 +78,10 @@ PROXY_KINDS = ["latency", "bandwidth", "timeout", "reset_peer", "proxy_down"]
 CREDENTIAL_KINDS = ["revoke_credentials/pg", "revoke_credentials/redis", "revoke_credentials/file"]
 DATASTORE_KINDS = ["db_connections_exhausted", "db_lock", "db_read_only", "redis_maxmemory", "redis_pause"]
 RESOURCE_KINDS = ["cpu_pressure", "memory_pressure"]
+CLOCK_IO_KINDS = ["clock_skew", "io_pressure"]
 NETWORK_KINDS = ["packet_loss", "partition"]
 DNS_KINDS = ["dns_failure"]
-KINDS = [*CONTAINER_KINDS, *RESOURCE_KINDS, *PROXY_KINDS, "disk_fill", *CREDENTIAL_KINDS, *DATASTORE_KINDS,
+KINDS = [*CONTAINER_KINDS, *RESOURCE_KINDS, *CLOCK_IO_KINDS, *PROXY_KINDS, "disk_fill", *CREDENTIAL_KINDS, *DATASTORE_KINDS,
          *NETWORK_KINDS, *DNS_KINDS]
 IMAGE = "gameday/busybox:test"
 RESTORE_DEADLINE = 25.0
@@ -203,6 +207,61 @@ class ResourceTarget(ContainerTarget):
 
     def describe(self) -> str:
         return f"{super().describe()}, limits {self._limits()}"
+
+
+class ClockIoTarget(ContainerTarget):
+    """A container of the demo stack's Debian image (glibc, for libfaketime) whose entrypoint sources
+    /run/gameday/clock.env, running Python's HTTP server. Judged by the real thing: running; no env file and no
+    library of ours in /run/gameday; PID 1 without libfaketime mapped; every blkio.throttle file of its cgroup
+    empty, as Docker made it."""
+
+    ARGS: ClassVar[dict[str, dict[str, Any]]] = {"clock_skew": {"offset": "+2h", "stop_timeout": 1},
+                                                 "io_pressure": {"write_bps": "1MiB", "read_iops": 100}}
+    THROTTLES = ("read_bps_device", "write_bps_device", "read_iops_device", "write_iops_device")
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        from gameday.stack.images import base_tag
+
+        self.client = client
+        self.port = free_port()
+        self.name = f"gdkill-{uuid.uuid4().hex[:6]}"
+        command = ("mkdir -p /run/gameday; if [ -r /run/gameday/clock.env ]; then set -a; . /run/gameday/clock.env; "
+                   f"set +a; fi; exec python3 -m http.server --bind 127.0.0.1 {self.port}")
+        self.container = client.containers.run(base_tag(), ["sh", "-c", command], name=self.name, detach=True,
+                                               network_mode="host",
+                                               labels={"gameday.allowed": "true", "gameday.bench": "kill"})
+        wait_until(lambda: http_ok(self.port), timeout=30)
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        return {"stack": {"name": "kill-bench", "targets": {"web": {"container": self.name}}},
+                "steady_state": {"probes": [http_probe(self.port)]},
+                "faults": [{"kind": kind, "target": "web", "args": self.ARGS[kind], **FAULT}]}
+
+    def _left(self) -> list[str]:
+        """What is not as Docker made it; a container caught in a restart counts as not restored yet."""
+        try:
+            return self._read_left()
+        except (docker.errors.APIError, FileNotFoundError) as exc:
+            return [f"restarting ({type(exc).__name__})"]
+
+    def _read_left(self) -> list[str]:
+        left = []
+        if self._state()["Status"] != "running":
+            return ["not running"]
+        files = self.container.exec_run(["ls", "/run/gameday"]).output.decode().split()
+        left += [f"/run/gameday/{f}" for f in files]
+        if "faketime" in self.container.exec_run(["cat", "/proc/1/maps"]).output.decode():
+            left.append("libfaketime in PID 1")
+        cgroup = Path("/sys/fs/cgroup/blkio/docker") / self.container.id
+        left += [f"{name}: {text.strip()}" for name in self.THROTTLES
+                 if (text := (cgroup / f"blkio.throttle.{name}").read_text()).strip()]
+        return left
+
+    def broken(self) -> bool:
+        return bool(self._left())
+
+    def describe(self) -> str:
+        return ", ".join(self._left()) or "clean"
 
 
 class DiskTarget(ContainerTarget):
@@ -586,6 +645,9 @@ class Services:
         if kind in RESOURCE_KINDS:
             assert self.client is not None
             return ResourceTarget(self.client)
+        if kind in CLOCK_IO_KINDS:
+            assert self.client is not None
+            return ClockIoTarget(self.client)
         if kind == "disk_fill":
             assert self.client is not None
             return DiskTarget(self.client)
@@ -644,7 +706,8 @@ def start_services(kinds: list[str], stack: contextlib.ExitStack, folder: Path) 
     services = Services(stack, folder)
     services.env["GAMEDAY_STATE_DIR"] = str(folder / "state")
     services.upstream_port = stack.enter_context(http_upstream())
-    if any(k in CONTAINER_KINDS or k in RESOURCE_KINDS or k in DNS_KINDS or k == "disk_fill" for k in kinds):
+    if any(k in CONTAINER_KINDS or k in RESOURCE_KINDS or k in CLOCK_IO_KINDS or k in DNS_KINDS or k == "disk_fill"
+           for k in kinds):
         services.client = docker.from_env()
         stack.callback(services.client.close)
     if any(k in PROXY_KINDS for k in kinds):
