@@ -18,8 +18,10 @@ apt_install() {
 # docker-compose: Debian's Compose v1 (1.29.2), for the compose platform and `gameday init --compose`; gameday
 # uses the v2 plugin (`docker compose`) instead where one is installed. v1 from apt took 44 s here; building v2
 # from its Go module took 7 min on two cores (docs/decisions.md).
+# libfaketime: the library clock_skew copies into a container (docs/faults.md).
 APT_PACKAGES=(docker.io docker-compose busybox-static debootstrap postgresql redis-server prometheus
-              prometheus-alertmanager chromium tmux curl jq etcd-server containerd runc containernetworking-plugins)
+              prometheus-alertmanager chromium tmux curl jq etcd-server containerd runc containernetworking-plugins
+              libfaketime)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
