@@ -299,3 +299,92 @@ def test_validate_refuses_what_clock_skew_and_io_pressure_cannot_do(tmp_path: Pa
     assert code != 0
     assert message in out
     assert "Traceback" not in out
+
+
+def plan_of(tmp_path: Path, container: str, faults: str) -> Any:
+    from gameday.engine.plan import make_plan
+    from gameday.scenario.loader import load_scenario
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text(f"""
+version: 1
+name: shared
+stack:
+  targets:
+    web: {{container: {container}}}
+steady_state:
+  probes:
+    - name: web
+      tcp: {{host: 127.0.0.1, port: 1}}
+faults:
+{faults}
+""")
+    return make_plan(load_scenario(path), state_dir=tmp_path / "state")
+
+
+@pytest.mark.docker
+def test_two_faults_on_one_container_plan_ok_when_they_change_separate_settings_and_say_so(
+        tmp_path: Path, web_container) -> None:
+    web = web_container(mem_limit="128m", memswap_limit="256m")
+    plan = plan_of(tmp_path, web.name, """
+  - {kind: cpu_pressure, target: web, duration: 30s, args: {cpus: 0.1}}
+  - {kind: memory_pressure, target: web, duration: 30s, args: {limit: 64MiB}}
+""")
+    cpu, memory = plan.faults
+    assert cpu.problem is None and memory.problem is None
+    assert any("shares docker:" in note and "its revert puts back only that" in note for note in memory.notes)
+
+
+@pytest.mark.docker
+def test_plan_refuses_two_of_a_kind_at_once_and_a_restart_over_a_throttle_but_not_one_after_the_other(
+        tmp_path: Path, debian_container) -> None:
+    container, _ = http_server(debian_container)
+    twice = plan_of(tmp_path, container.name, """
+  - {kind: io_pressure, target: web, duration: 30s, args: {write_bps: 1MiB}}
+  - {kind: io_pressure, target: web, at: 10s, duration: 30s, args: {read_bps: 1MiB}}
+""")
+    assert twice.faults[0].problem is None
+    assert "another io_pressure on the same target" in (twice.faults[1].problem or "")
+    restart = plan_of(tmp_path, container.name, """
+  - {kind: io_pressure, target: web, duration: 30s, args: {write_bps: 1MiB}}
+  - {kind: clock_skew, target: web, duration: 30s, args: {offset: +1h}}
+""")
+    assert "clock_skew restarts it, which undoes io_pressure" in (restart.faults[1].problem or "")
+    assert not restart.ok
+    apart = plan_of(tmp_path, container.name, """
+  - {kind: io_pressure, target: web, duration: 30s, args: {write_bps: 1MiB}}
+  - {kind: clock_skew, target: web, at: 30s, duration: 30s, args: {offset: +1h}}
+""")
+    assert all(f.problem is None and not f.notes for f in apart.faults)
+
+
+@pytest.mark.docker
+def test_a_run_refuses_a_restart_over_a_throttle_before_touching_anything(tmp_path: Path, debian_container,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from gameday.cli.main import main
+
+    container, port = http_server(debian_container)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(f"""
+version: 1
+name: shared-run
+stack:
+  targets:
+    web: {{container: {container.name}}}
+steady_state:
+  probes:
+    - name: web
+      http: {{url: "http://127.0.0.1:{port}/"}}
+faults:
+  - {{kind: io_pressure, target: web, duration: 5s, args: {{write_bps: 1MiB}}}}
+  - {{kind: clock_skew, target: web, duration: 5s, args: {{offset: +1h}}}}
+""")
+    container.reload()
+    started = container.attrs["State"]["StartedAt"]
+    code = main(["run", str(path), "--reports", str(tmp_path / "reports")])
+    out = capsys.readouterr()
+    assert code == 2
+    assert "clock_skew restarts it, which undoes io_pressure" in out.out + out.err
+    container.reload()
+    assert container.attrs["State"]["StartedAt"] == started
+    assert cgroup_file(container, "write_bps_device") == ""

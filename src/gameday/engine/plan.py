@@ -6,11 +6,12 @@ only read, and locks are looked at, not taken.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gameday.contracts import DescribesRevert
-from gameday.engine.safety import TargetLocks, check_allowed, holder, resource_key
+from gameday.engine.safety import TargetLocks, check_allowed, holder, resource_key, shared_target_problems
 from gameday.errors import GamedayError
 from gameday.faults.base import FaultRegistry
 from gameday.handle import FaultHandle
@@ -18,7 +19,7 @@ from gameday.observe.probes import Prober
 from gameday.platforms.base import DescribesTarget
 from gameday.platforms.registry import installed_platforms
 from gameday.scenario.durations import format_duration
-from gameday.scenario.model import Scenario
+from gameday.scenario.model import FaultSpec, Scenario
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ def make_plan(scenario: Scenario, *, registry: FaultRegistry | None = None, stat
     registry = registry or FaultRegistry()
     plan = Plan(scenario=scenario.name)
     locks = TargetLocks(run_id="plan", scenario=scenario.name, state_dir=state_dir)
+    prepared: list[tuple[FaultSpec, object, FaultHandle]] = []
+    planned_at: list[int] = []  # where each prepared fault is in plan.faults
     for spec in scenario.faults:
         when = f"T+{format_duration(spec.at)} for {format_duration(spec.duration)}"
         try:
@@ -74,8 +77,15 @@ def make_plan(scenario: Scenario, *, registry: FaultRegistry | None = None, stat
             problem = f"target in use by run {held_by}" if held_by else None
             plan.faults.append(PlannedFault(spec.label, spec.kind, spec.target, when, handle.description,
                                             describe_revert(driver, handle), problem, target_notes(handle)))
+            prepared.append((spec, driver, handle))
+            planned_at.append(len(plan.faults) - 1)
         except GamedayError as exc:
             plan.faults.append(PlannedFault(spec.label, spec.kind, spec.target, when, "-", "-", str(exc)))
+    for prepared_index, (problem, note) in shared_target_problems(prepared).items():
+        index = planned_at[prepared_index]
+        planned = plan.faults[index]
+        plan.faults[index] = dataclasses.replace(planned, problem=planned.problem or problem,
+                                                 notes=planned.notes + ((note,) if note else ()))
     prober = Prober(scenario.stack)
     try:
         for probe in scenario.steady_state.probes:

@@ -23,7 +23,7 @@ from gameday.clock import Clock, SystemClock
 from gameday.contracts import Observer, Observes, RunContext
 from gameday.engine.abort import aborted_since
 from gameday.engine.journal import JOURNAL_NAME, Journal
-from gameday.engine.safety import TargetLocks, check_allowed, holder, resource_key
+from gameday.engine.safety import TargetLocks, check_allowed, holder, resource_key, shared_target_problems
 from gameday.engine.signals import NoGuard, SignalGuard
 from gameday.engine.simulate import NullJournal, SimulatedRegistry, Simulation
 from gameday.engine.watchdog import HEARTBEAT_EVERY, start_watchdog
@@ -286,6 +286,10 @@ class Runner:
     def _phases(self) -> tuple[Outcome, list[Verdict]]:
         self._phase("preflight")
         prepared = [(spec, *self._prepare(spec)) for spec in self.scenario.faults]
+        for index, (problem, _note) in shared_target_problems(prepared).items():
+            if problem:
+                spec = prepared[index][0]
+                raise TargetError(f"fault {spec.label} {problem}", target=spec.target)
         if self.simulation is None:  # a tabletop touches nothing: no allowlist, lock or watchdog to keep
             for _spec, _driver, handle in prepared:
                 check_allowed(handle, self.scenario.stack, allow_production=self.options.allow_production)

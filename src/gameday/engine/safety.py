@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from gameday.folders import default_state_dir
 from gameday.handle import FaultHandle
 from gameday.platforms.base import LockBook, NoPlatform, SafetyPolicy
 from gameday.platforms.registry import PlatformRegistry, installed_platforms
-from gameday.scenario.model import StackSpec
+from gameday.scenario.model import FaultSpec, StackSpec
 
 
 def safety_policy(stack: StackSpec, *, allow_production: bool, target: str = "") -> SafetyPolicy:
@@ -44,6 +45,40 @@ def check_allowed(handle: FaultHandle, stack: StackSpec, *, allow_production: bo
 def holder(key: str, locks: LockBook, *, platform: str = "", platforms: PlatformRegistry | None = None) -> str | None:
     """The live run holding ``key`` on that platform, if any (looks, never takes)."""
     return ((platforms or installed_platforms()).get(platform) if platform else NoPlatform()).holder(key, locks)
+
+
+def shared_target_problems(faults: Sequence[tuple[FaultSpec, object, FaultHandle]],
+                           platforms: PlatformRegistry | None = None) -> dict[int, tuple[str | None, str | None]]:
+    """Faults of one scenario on one lock key at overlapping times: ``{index in faults: (problem, note)}``.
+
+    One run holds a key for all its faults, so the lock keeps other runs off, not these. What a user expects of
+    two faults on one container at once is both in effect until each one's own revert: cpu_pressure and
+    memory_pressure change separate settings and each reverts only its own, so that is allowed, with a note. Two
+    of a kind that restores a prior setting (driver ``one_per_target``) would read the same prior state, and the
+    first revert would end both (two toxics on one proxy would not: each removes only its own); a fault that
+    restarts its target (driver ``restarts_target``) undoes one whose effect lives in the running container
+    (``lost_on_restart``: a new cgroup). Those are problems, and plan and the run's preflight refuse them.
+    """
+    keyed = [(spec, driver, handle, resource_key(handle, platforms)) for spec, driver, handle in faults]
+    found: dict[int, tuple[str | None, str | None]] = {}
+    for i, (spec, driver, _, key) in enumerate(keyed):
+        for other, other_driver, _, other_key in keyed[:i]:
+            if key != other_key or not (spec.at < other.at + other.duration and other.at < spec.at + spec.duration):
+                continue
+            restarter = next((d for d in (driver, other_driver) if getattr(d, "restarts_target", False)), None)
+            lost = next((d for d in (driver, other_driver) if getattr(d, "lost_on_restart", False)), None)
+            if spec.kind == other.kind and getattr(driver, "one_per_target", False):
+                found[i] = ((f"overlaps {other.label}, another {spec.kind} on the same target ({key}): both "
+                                     "would read the same prior state and the first revert would end both; give "
+                                     "them separate times (at:) or one fault"), None)
+            elif restarter is not None and lost is not None and restarter is not lost:
+                found[i] = ((f"overlaps {other.label} on the same target ({key}): {getattr(restarter, 'kind', '')} restarts "
+                                     f"it, which undoes {getattr(lost, 'kind', '')} (its effect lives in the running container); "
+                                     "give them separate times (at:)"), None)
+            elif i not in found:
+                found[i] = (None, (f"shares {key} with {other.label} at the same time: one run holds it for "
+                                           "both; each changes its own setting and its revert puts back only that"))
+    return found
 
 
 @dataclass(frozen=True)

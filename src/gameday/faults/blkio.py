@@ -141,6 +141,10 @@ class IoPressure:
     kind: ClassVar[str] = "io_pressure"
     args_model: ClassVar[type[FaultArgs]] = IoPressureArgs
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels")
+    one_per_target: ClassVar[bool] = True
+    """Restores a prior setting: two at once on one target would both read it (engine.safety)."""
+    lost_on_restart: ClassVar[bool] = True
+    """The throttle is in the running container's cgroup: a restart makes a new one without it."""
     target_platforms: ClassVar[tuple[type, ...]] = (HostProcessPlatform,)
     """Platforms whose containers run on this machine (Docker, Compose); Kubernetes is refused at validate."""
 

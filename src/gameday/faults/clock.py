@@ -98,6 +98,10 @@ class ClockSkew:
     kind: ClassVar[str] = "clock_skew"
     args_model: ClassVar[type[FaultArgs]] = ClockSkewArgs
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels")
+    one_per_target: ClassVar[bool] = True
+    """Restores a prior setting: two at once on one target would both read it (engine.safety)."""
+    restarts_target: ClassVar[bool] = True
+    """A restart undoes a fault that lives in the running container (engine.safety.shared_target_problems)."""
     target_platforms: ClassVar[tuple[type, ...]] = (FilePlatform,)
     """Platforms that write files into a container (Docker, Compose); Kubernetes is refused at validate."""
 

@@ -45,6 +45,8 @@ class _ResourceFault:
     kind: ClassVar[str]
     args_model: ClassVar[type[FaultArgs]]
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels")
+    one_per_target: ClassVar[bool] = True
+    """Restores a prior setting: two at once on one target would both read it (engine.safety)."""
     target_platforms: ClassVar[tuple[type, ...]] = (ResourcePlatform,)
     """Platforms whose runtime changes limits in place (Docker, Compose); Kubernetes is refused at validate."""
 
