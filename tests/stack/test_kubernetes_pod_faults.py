@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -94,8 +94,11 @@ def demo(real_node_cluster: LocalCluster, docker_client: Any, demo_images: list[
     """A copy of the demo stack of the module's own (name, ports) on the session's real node, and its stack file."""
     cluster = real_node_cluster
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("GAMEDAY_DEMO_", "GAMEDAY_CLUSTER_"))}
-    environ |= {"GAMEDAY_DEMO_STACK": f"kpods-{secrets.token_hex(3)}",
-                "GAMEDAY_STATE_DIR": str(cluster.config.state_dir.parent)}
+    # Named demo, as the shipped runbooks' namespace (gameday-demo) says; the namespace is the session cluster's own
+    # and no other module's stack lives at the same time.
+    environ |= {"GAMEDAY_DEMO_STACK": "demo", "GAMEDAY_STATE_DIR": str(cluster.config.state_dir.parent),
+                "KUBECONFIG": str(cluster.config.kubeconfig),
+                "PATH": f"{cluster.config.binary('kubectl').parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     for var, port in zip(PORT_VARS, low_free_ports(len(PORT_VARS)), strict=True):
         environ[f"GAMEDAY_DEMO_{var}_PORT"] = str(port)
     stack = KubernetesStack(StackConfig.from_env(environ), cluster,
@@ -220,3 +223,23 @@ def test_revoke_credentials_in_a_pod_refuses_a_role_that_is_not_there_and_the_su
 """)
         with pytest.raises(error, match=words):
             driver.prepare(scenario.faults[0], scenario.stack)
+
+
+@pytest.mark.parametrize("scenario", ["checkout-disk-full-kubernetes", "checkout-db-credentials-revoked-kubernetes"])
+def test_the_shipped_scenario_passes_on_the_real_node_and_its_runbook_restores_checkout(demo: Demo, scenario: str) -> None:
+    """The scenario as shipped, with its runbook (the build's kubectl) followed against the live fault: the alert
+    pages, the runbook restores checkout, the harness's revert finds nothing broken."""
+    until(lambda: demo.health() == 200, "checkout is healthy")
+    for sub, name in (("scenarios", f"{scenario}.yaml"), ("runbooks", f"{scenario}.md")):
+        (demo.folder / sub).mkdir(exist_ok=True)
+        shutil.copy(ROOT / sub / name, demo.folder / sub / name)
+    reports = demo.folder / "reports"
+    done = subprocess.run([sys.executable, "-m", "gameday", "run", f"scenarios/{scenario}.yaml", "--reports",
+                           str(reports)], env={**demo.environ, "COLUMNS": "200"}, cwd=demo.folder,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    (run,) = [p for p in reports.iterdir() if scenario in p.name]
+    events = [json.loads(line) for line in (run / "timeline.jsonl").read_text().splitlines()]
+    judged = [e["details"] for e in events if e["kind"] == "runbook.judged"]
+    assert judged and judged[0]["restored"] is True and judged[0]["failing_steps"] == [], judged
+    assert spool_files(demo) == []

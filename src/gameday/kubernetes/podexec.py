@@ -83,6 +83,9 @@ class KubectlExec:
         except OSError as exc:
             raise EnvironmentProblem(f"cannot run {a['kubectl']}: {exc.strerror or exc}") from exc
         err = done.stderr.strip()
+        if done.returncode != 0 and "exec failed" in err:  # the runtime could not start the command: as Docker says it
+            line = " ".join(err.split())
+            return ExecResult(127 if "not found" in line else 126, line[line.find("exec failed"):][:300])
         if done.returncode != 0 and err.startswith(KUBECTL_ERRORS):
             line = " ".join(err.splitlines()[-1].split())[:300]
             if any(word in err for word in GONE):
