@@ -100,9 +100,8 @@ def build_room(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
 
 def cmd_room(args: argparse.Namespace) -> int:
     try:
-        import uvicorn
-
         from gameday.room.app import create_app
+        from gameday.room.serve import serve
     except ImportError as exc:
         raise GamedayError(f"gameday room needs the room extra ({exc.name} is missing): "
                            "pip install 'gameday[room]'") from None
@@ -134,11 +133,8 @@ def cmd_room(args: argparse.Namespace) -> int:
     for number, link in enumerate(seats, 1):
         console.print(f"Seat {number}: {safe(link)}", soft_wrap=True)
     console.print(f"[dim]Past runs: {safe(base)}/reports/ (from any link). Ctrl-C closes the room.[/]")
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=3,
-                            lifespan="off")
-    server = uvicorn.Server(config)
     try:
-        server.run(sockets=[sock])
+        serve(app, sock)
     finally:
         room.close()
         sock.close()

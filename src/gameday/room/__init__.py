@@ -9,5 +9,6 @@ same timeline event. Nothing in the core imports this package.
     stream.py     server-sent events: the timeline with event ids, resumed exactly from Last-Event-ID
     viewer.py     the report viewer: past runs' report.html, the history, quarterly trends
     app.py        the Starlette application: pages, the JSON API, static assets from the package
+    serve.py      uvicorn until a signal, then back to the room (which stops a running drill)
     static/       the hand-written HTML, CSS and JS (no build step, no CDN)
 """

@@ -163,6 +163,7 @@ class Room:
         self.version = 0
         self._lock = threading.RLock()
         self._human_done = threading.Event()
+        self._supervisor: threading.Thread | None = None
         self._listeners: list[Callable[[], None]] = []
         self._probe_turns: dict[int, bool] = {}
         self._probe_seen = 0
@@ -251,7 +252,8 @@ class Room:
             self.status.phase, self.status.error = "failed", str(exc)
             self.changed()
             raise ActionRefused(f"the drill could not start: {exc}") from exc
-        threading.Thread(target=self._supervise, args=(host,), name="room-drill", daemon=True).start()
+        self._supervisor = threading.Thread(target=self._supervise, args=(host,), name="room-drill", daemon=True)
+        self._supervisor.start()
         self.changed()
 
     def _supervise(self, host: Host) -> None:
@@ -303,16 +305,16 @@ class Room:
         self.status.paused = paused
         self.changed()
 
-    def close(self) -> None:
-        """The room is shutting down: a drill still running is stopped (its faults are reverted)."""
+    def close(self, timeout: float = 300) -> None:
+        """The room is shutting down: a drill still running is stopped (its faults are reverted) and its run is
+        finished (reports, history) before this returns."""
         host = self.host
         if host is not None and self.status.phase in ("starting", "running"):
             host.stop("room closed")
+            self.status.paused = False
             self._human_done.set()
-            try:
-                host.join(timeout=120)
-            except GamedayError:
-                pass
+        if self._supervisor is not None:
+            self._supervisor.join(timeout)
         self.changed()
 
     # --- actions -------------------------------------------------------------------------------
