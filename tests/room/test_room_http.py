@@ -253,3 +253,21 @@ def test_a_restarted_room_resumes_the_drill_where_it_stopped(serve_room: ServeRo
     assert kinds.count(ev.DRILL_RESUMED) == 1 and kinds.count(ev.INCIDENT_ACKNOWLEDGED) == 1
     assert kinds[-1] == ev.RUN_FINISHED and events[-1].details["resumed"] is True
     assert facilitator.state()["room"]["scorecard"]["overall"] is not None
+
+
+def test_the_facilitator_pauses_a_tabletop_and_nothing_is_recorded_until_it_resumes(serve_room: ServeRoom) -> None:
+    served = serve_room(speed=100.0)
+    facilitator = served.facilitator()
+    sme = served.seat(1, name="bob", role="sme")
+    begun(served, facilitator)
+    assert sme.control("pause").json()["error"] == "only the facilitator can pause the drill"
+    assert facilitator.control("pause").status_code == 200
+    assert facilitator.control("pause").json()["error"] == "the drill is already paused"
+    stopped_at = sme.state()["drill"]["t_s"]
+    refused = sme.act("detect", person="bob", signal="other")
+    assert refused.status_code == 409 and refused.json()["error"] == "the drill is paused: the facilitator resumes it"
+    assert sme.state()["room"]["paused"] and sme.state()["drill"]["t_s"] == stopped_at  # scenario time stands
+    assert facilitator.control("resume").status_code == 200
+    sme.ok("detect", person="bob", signal="other")
+    kinds = [e.kind for e in served.room.events()]
+    assert kinds.index(ev.TABLETOP_PAUSED) < kinds.index(ev.TABLETOP_RESUMED) < kinds.index(ev.INCIDENT_DETECTED)
