@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,40 +87,43 @@ def room_args(tmp_path: Path, **changes: Any) -> argparse.Namespace:
     return argparse.Namespace(**values)
 
 
-@pytest.fixture
-def serve_room(tmp_path: Path) -> Iterator[Callable[..., Served]]:
-    """Build a room as ``gameday room`` does (its arguments as keywords) and serve it; stopped at the end."""
+@contextmanager
+def running_room(tmp_path: Path, **changes: Any) -> Iterator[Served]:
+    """A room built as ``gameday room`` builds it (its arguments as keywords), served by a real uvicorn on a
+    free 127.0.0.1 port until the block ends; its participants' clients are closed and a running drill stopped."""
     import uvicorn
 
     from gameday.cli.room_commands import build_room
     from gameday.room.app import create_app
 
-    running: list[tuple[Any, threading.Thread, Any, list[Participant]]] = []
-
-    def start(**changes: Any) -> Served:
-        args = room_args(tmp_path, **changes)
-        room = build_room(args, {"PATH": "/usr/bin:/bin"})
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(16)
-        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        app = create_app(room, reports_dir=Path(args.reports), history=args.history)
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                               timeout_graceful_shutdown=1))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
+    args = room_args(tmp_path, **changes)
+    room = build_room(args, {"PATH": "/usr/bin:/bin"})
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    app = create_app(room, reports_dir=Path(args.reports), history=args.history)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                           timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    served = Served(room, base)
+    try:
         wait_for(lambda: server.started, timeout=30)
-        served = Served(room, base)
-        running.append((server, thread, room, served.clients))
-        return served
-
-    yield start
-    for server, thread, room, clients in running:
-        for client in clients:
+        yield served
+    finally:
+        for client in served.clients:
             client.close()
         room.close()
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@pytest.fixture
+def serve_room(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """Build a room as ``gameday room`` does (its arguments as keywords) and serve it; stopped at the end."""
+    with ExitStack() as rooms:
+        yield lambda **changes: rooms.enter_context(running_room(tmp_path, **changes))
 
 
 def read_events(client: Participant, *, last_id: int | None = None, until: Callable[[list[dict[str, Any]]], bool],
