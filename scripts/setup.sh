@@ -31,6 +31,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
 fi
 
+# chromium: the drill room's browser tests drive it through Playwright (the dev extra below), which never
+# downloads a browser of its own; tests/browser/pages.py find_chromium() looks for it on the PATH.
+
 # Debian's packages start their own server instances where an init system runs; gameday's tests and
 # demo stack start their own on other ports, so those are not needed (and not relied upon).
 
