@@ -139,22 +139,26 @@ def find_scenario(name: str, cwd: Path) -> Path:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Bring the stack up (idempotent: only what is missing or stale), then run the scenario as ``gameday run``.
-    On Kubernetes, the local cluster with its real node first (``cluster up --real-node``, also idempotent).
-    The cluster and the stack stay up afterwards, as on Docker."""
+    """Bring the stack up (idempotent: only what is missing or stale), wait until its alerting is quiet (no alert
+    left from its start), then run the scenario as ``gameday run``. On Kubernetes, the local cluster with its real
+    node first (``cluster up --real-node``, also idempotent). The cluster and the stack stay up afterwards, as on
+    Docker."""
     from gameday.cli.main import build_parser
+    from gameday.printable import markup_safe
     from gameday.scenario.loader import load_scenario
+    from gameday.stack.quiet import wait_until_quiet
     from gameday.stack.state import stack_env
 
     console = _console()
     scenario = find_scenario(args.scenario or DEFAULT_DEMO_SCENARIOS[args.platform], Path.cwd())
     load_scenario(scenario)  # a scenario that does not validate stops here, before the stack is touched
     if args.platform == "kubernetes":
-        run_env = _kubernetes_demo_up(console, args)
+        config, run_env = _kubernetes_demo_up(console, args)
     else:
         stack = _stack(console, args)
         _print_status(console, stack.up(timeout=args.timeout))
-        run_env = stack_env(stack.config)
+        config, run_env = stack.config, stack_env(stack.config)
+    wait_until_quiet(config, log=lambda message: console.print(f"[dim]{markup_safe(message)}[/]", soft_wrap=True))
     # Scenarios name the admin URLs through dsn_env; they go into this process's environment only.
     os.environ.update(run_env)
     console.print(f"running {scenario}", markup=False)
@@ -164,7 +168,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return int(run_args.func(run_args))
 
 
-def _kubernetes_demo_up(console: Any, args: argparse.Namespace) -> dict[str, str]:
+def _kubernetes_demo_up(console: Any, args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
     """The local cluster with its real node, then the demo stack on it; the environment the run needs: the
     stack's admin URLs, and for the runbook's commands the kubectl the build made first on PATH (Debian's 1.20
     is too old for the cluster) and the cluster's kubeconfig, as docs/kubernetes.md tells a user to set them."""
@@ -183,8 +187,8 @@ def _kubernetes_demo_up(console: Any, args: argparse.Namespace) -> dict[str, str
     stack = _kubernetes_stack(console, args)
     _print_status(console, stack.up(timeout=args.timeout), platform="kubernetes")
     path = os.environ.get("PATH", "")
-    return {**stack_env(stack.config), "PATH": f"{kubectl.parent}{os.pathsep}{path}" if path else str(kubectl.parent),
-            "KUBECONFIG": str(cluster.config.kubeconfig)}
+    return stack.config, {**stack_env(stack.config), "KUBECONFIG": str(cluster.config.kubeconfig),
+                          "PATH": f"{kubectl.parent}{os.pathsep}{path}" if path else str(kubectl.parent)}
 
 
 def _platform_option(parser: Any) -> None:
