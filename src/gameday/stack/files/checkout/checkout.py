@@ -437,7 +437,12 @@ def main() -> None:
     if DNS_ADDRESS:
         import zone_dns  # type: ignore[import-not-found]  # beside this file: the script's folder is on sys.path
 
-        zone_dns.ZoneServer(DNS_ADDRESS, ZONE, "demo.internal").start()
+        try:
+            zone_dns.ZoneServer(DNS_ADDRESS, ZONE, "demo.internal").start()
+        except OSError as exc:  # said in one line: `stack up` shows the log of a part that exits
+            sys.stderr.write(f"checkout cannot serve the demo zone on {DNS_ADDRESS}:53: {exc.strerror or exc} "
+                             "(does another DNS server hold port 53 on every address?)\n")
+            sys.exit(1)
         sys.stderr.write(f"checkout's zone server answers on {DNS_ADDRESS}:53\n")
     server = ThreadingHTTPServer((HOST, PORT), Handler)
     server.daemon_threads = True
