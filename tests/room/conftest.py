@@ -114,6 +114,7 @@ def running_room(tmp_path: Path, **changes: Any) -> Iterator[Served]:
     finally:
         for client in served.clients:
             client.close()
+        app.state.close_streams()
         room.close()
         server.should_exit = True
         thread.join(timeout=30)

@@ -17,8 +17,8 @@ from a browser, this room's own Origin (guard.py). Pages carry no token and no s
 
 from __future__ import annotations
 
-import asyncio
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from importlib import resources
@@ -63,8 +63,13 @@ def _refused(message: str, status: int) -> JSONResponse:
 
 
 def create_app(room: Room, *, reports_dir: Path, history: str | None, secure_cookies: bool = False) -> Starlette:
-    """The room's application; ``closing`` (app.state.closing) ends every event stream on shutdown."""
-    closing = asyncio.Event()
+    """The room's application; ``app.state.close_streams()`` ends every event stream (before a shutdown, so
+    the server need not cancel them)."""
+    closing = threading.Event()
+
+    def close_streams() -> None:
+        closing.set()
+        room.changed()
 
     def who(request: Request) -> Identity | None:
         return room.identify(request.cookies.get(COOKIE))
@@ -250,5 +255,5 @@ def create_app(room: Room, *, reports_dir: Path, history: str | None, secure_coo
         Route("/reports/{run_id}/report.html", report),
         Route("/trends", trends),
     ])
-    app.state.closing = closing
+    app.state.close_streams = close_streams
     return app

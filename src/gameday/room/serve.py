@@ -9,7 +9,7 @@ from __future__ import annotations
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -20,9 +20,14 @@ HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class RoomServer(uvicorn.Server):
-    """A uvicorn server that notes the signal that stopped it (``signalled``) instead of re-raising it."""
+    """A uvicorn server that notes the signal that stopped it (``signalled``) instead of re-raising it, and
+    calls ``on_exit`` first (the room ends its event streams, which would otherwise be cancelled mid-write)."""
 
     signalled: str | None = None
+
+    def __init__(self, config: uvicorn.Config, *, on_exit: Callable[[], None] = lambda: None) -> None:
+        super().__init__(config)
+        self.on_exit = on_exit
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -40,12 +45,13 @@ class RoomServer(uvicorn.Server):
         if self.should_exit and signum == signal.SIGINT:
             self.force_exit = True  # a second Ctrl-C: stop waiting for open connections
         self.signalled = signal.Signals(signum).name
+        self.on_exit()
         self.should_exit = True
 
 
 def serve(app: Any, sock: socket.socket) -> str | None:
-    """Serve ``app`` on the listening ``sock`` until a signal; the signal's name (None: stopped otherwise)."""
+    """Serve ``app`` (create_app's) on the listening ``sock`` until a signal; the signal's name."""
     server = RoomServer(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                       timeout_graceful_shutdown=3))
+                                       timeout_graceful_shutdown=3), on_exit=app.state.close_streams)
     server.run(sockets=[sock])
     return server.signalled

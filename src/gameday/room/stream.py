@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
@@ -47,8 +48,9 @@ def sse(data: dict[str, Any], *, event: str, event_id: int | None = None) -> str
     return f"{head}event: {event}\ndata: {json.dumps(data, default=str, separators=(',', ':'))}\n\n"
 
 
-async def stream(room: Room, identity: Identity, last_id: int, *, closing: asyncio.Event) -> AsyncIterator[str]:
-    """The events after ``last_id`` that this identity may see, then each new one as it comes."""
+async def stream(room: Room, identity: Identity, last_id: int, *, closing: threading.Event) -> AsyncIterator[str]:
+    """The events after ``last_id`` that this identity may see, then each new one as it comes, until ``closing``
+    (set, with ``room.changed()`` to wake every stream, when the room shuts down)."""
     loop = asyncio.get_running_loop()
     poke = asyncio.Event()
 
