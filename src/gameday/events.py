@@ -373,6 +373,18 @@ DISK_USAGE: Final = _declare(
              "size_bytes": "filesystem size", "free_bytes": "bytes free", "percent_used": "percent",
              "fill_bytes": "bytes the fault added"})
 
+KUBERNETES_CONTAINER: Final = _declare(
+    "kubernetes.container", actor="harness", writer="kubernetes/faults/containers.py",
+    doc="The container a container_kill fault kills on Kubernetes, as its pod's status says: before inject, right "
+        "after it (the pod's status may not show the kill yet: the kubelet notices within a second) and after "
+        "revert (the kubelet's new container, running and ready).",
+    details={"fault": _FAULT, "target": "the scenario's target", "phase": "before, during or after",
+             "pod": "namespace/name", "container": "its name", "state": "running, waiting (reason) or terminated",
+             "ready": "the container is ready", "restarts": "its restartCount",
+             "last_state": "how the previous container ended (reason, exit code), if one did",
+             "container_id": "the runtime's id of the container now (12 characters)",
+             "killed_id": "the id of the container the fault kills (12 characters)"})
+
 KUBERNETES_WORKLOAD: Final = _declare(
     "kubernetes.workload", actor="harness", writer="kubernetes/faults/pods.py",
     doc="The workload a pod_delete or scale fault acts on, right after inject (during) and after the fault "

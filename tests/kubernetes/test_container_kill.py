@@ -137,9 +137,16 @@ def test_a_run_kills_the_container_the_kubelet_restarts_it_and_revert_waits_unti
     assert status.ready, "revert returned only once the new container was ready"
     assert NodeRuntime(real.node.socket, target="web").status(killed) != "RUNNING"
     assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5, trust_env=False).text == "up\n"
-    kinds = [e["kind"] for e in events(first_run_dir(tmp_path / "reports"))]
+    run = events(first_run_dir(tmp_path / "reports"))
+    kinds = [e["kind"] for e in run]
     for kind in ("fault.intended", "fault.injected", "fault.effective", "fault.reverted"):
         assert kind in kinds, kinds
+    seen = {e["details"]["phase"]: e["details"] for e in run if e["kind"] == "kubernetes.container"}
+    assert set(seen) == {"before", "during", "after"}
+    assert (seen["before"]["restarts"], seen["before"]["container_id"]) == (0, killed[:12])
+    assert seen["after"]["restarts"] == 1 and seen["after"]["ready"] is True
+    assert seen["after"]["last_state"] == "terminated (Error, exit 137)"
+    assert seen["after"]["container_id"] != killed[:12] and seen["after"]["killed_id"] == killed[:12]
 
 
 def test_check_is_true_from_the_kill_until_the_new_container_is_ready_and_revert_is_harmless_to_repeat(

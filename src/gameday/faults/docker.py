@@ -106,6 +106,13 @@ class _ContainerFault:
         wait = "running and healthy" if handle.data.get("has_healthcheck") else "running"
         return f"start or unpause {handle.data['container_name']} and wait until it is {wait}"
 
+    def observations(self, handle: FaultHandle, phase: str) -> list[tuple[str, dict[str, Any]]]:
+        """What the platform's own driver reports about its container (Kubernetes: restartCount, last state);
+        nothing for Docker's containers."""
+        own = self._own(handle.platform, handle.target)
+        observe = getattr(own, "observations", None)
+        return list(observe(handle, phase)) if observe is not None else []
+
     def _runtime(self, handle: FaultHandle) -> tuple[ContainerRuntime, str]:
         platform = self._platform(handle.platform, handle.target)
         return platform.runtime(handle.address), str(handle.address["id"])

@@ -21,6 +21,8 @@ check     True from the kill until the kubelet's new container is running and re
 revert    nothing to start: waits (up to REVERT_TIMEOUT_S) until the container runs and is ready again, or the
           recorded one still runs (the kill never happened); a pod deleted or replaced meanwhile is its
           controller's business. RevertError when the kubelet has not brought it back in time.
+observations  ``kubernetes.container`` before inject, right after it and after revert: the container's state,
+          readiness, restartCount and how the previous one ended, as the pod's status says.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
+from gameday import events as ev
 from gameday.errors import FaultError, RevertError, TargetError
 from gameday.faults.base import FaultArgs, reverting
 from gameday.faults.docker import KillArgs
@@ -136,6 +139,22 @@ class KubernetesContainerKill:
                         f"running and ready again {REVERT_TIMEOUT_S:.0f} s after the kill ({self._last}); the kubelet "
                         "restarts it on its back-off", target=handle.target)
                 time.sleep(POLL_S)
+
+    def observations(self, handle: FaultHandle, phase: str) -> list[tuple[str, dict[str, Any]]]:
+        """``kubernetes.container``: the container as its pod's status says, in each phase."""
+        data = handle.data
+        namespace = str(handle.address["namespace"])
+        pod = find_object(connect(handle.address), "Pod", data["pod"], namespace, target=handle.target)
+        found: dict[str, Any] = {"target": handle.target, "phase": phase, "pod": f"{namespace}/{data['pod']}",
+                                 "container": data["container"], "killed_id": data["container_id"][:12]}
+        status = _status(pod, data["container"]) if pod is not None and str(pod.metadata.uid) == data["uid"] else None
+        if status is None:
+            return [(ev.KUBERNETES_CONTAINER, {**found, "state": "pod gone or replaced"})]
+        last = status.lastState.terminated if status.lastState else None
+        return [(ev.KUBERNETES_CONTAINER, {
+            **found, "state": _words(status), "ready": bool(status.ready), "restarts": int(status.restartCount or 0),
+            "last_state": f"terminated ({last.reason or '-'}, exit {last.exitCode})" if last else "",
+            "container_id": (container_id(status) or "")[:12]})]
 
     _last: str = "not read yet"
 
