@@ -99,7 +99,8 @@ def test_a_seat_cannot_act_for_another_role_and_nothing_is_recorded(serve_room: 
     assert comms.control("stop").json()["error"] == "only the facilitator can stop the drill"
     kinds = [e.kind for e in served.room.events()]
     assert ev.INCIDENT_ACKNOWLEDGED not in kinds and ev.INCIDENT_DETECTED not in kinds
-    assert watcher.state()["you"]["actions"] == []
+    assert watcher.state()["you"]["actions"] == {}
+    assert comms.state()["you"]["actions"]["status_update"][0] == "triage"  # the core's phases, for the page
 
 
 def test_a_reconnect_with_last_event_id_gets_exactly_the_missed_events(serve_room: ServeRoom) -> None:

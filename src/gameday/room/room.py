@@ -429,8 +429,8 @@ class Room:
                      "report": f"/reports/{status.run_id}/" if status.phase == "finished" else None},
             "you": {"facilitator": facilitator, "seat": identity.seat.number if identity.seat else None,
                     "name": identity.seat.name if identity.seat else "facilitator", "role": identity.role,
-                    "actions": sorted(a for a, (roles, _) in ACTIONS.items()
-                                      if identity.role == FACILITATOR or identity.role in roles)},
+                    "actions": {a: list(phases) for a, (roles, phases) in sorted(ACTIONS.items())
+                                if identity.role == FACILITATOR or identity.role in roles}},
             "seats": [{"number": s.number, "name": s.name, "role": s.role, "joined": s.joined} for s in self.seats],
             "roles": [{"id": r, "label": ROLE_LABELS.get(r, r)} for r in SEAT_ROLES],
             "signals": list(SIGNALS), "audiences": list(AUDIENCES),

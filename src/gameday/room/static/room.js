@@ -216,17 +216,6 @@
 
   // --- the action forms: those this role may take in this phase -------------------------------------
 
-  const PHASES_OF = {
-    detect: ["detect"], acknowledge: ["detect"],
-    declare_severity: ["triage", "investigate", "mitigate", "verify"],
-    assign_role: ["triage", "investigate", "mitigate", "verify"],
-    status_update: ["triage", "investigate", "mitigate", "verify", "review"],
-    hypothesis: ["investigate", "mitigate", "verify"], note_action: ["mitigate", "verify"],
-    runbook_step: ["mitigate", "verify"], run_step: ["mitigate", "verify"], mitigated: ["mitigate"],
-    request_all_clear: ["verify"], confirm_all_clear: ["verify"], record_review: ["review"],
-    advance: ["detect", "triage", "investigate", "mitigate", "verify", "review"],
-  };
-
   function listValues(name, drill) {
     switch (name) {
       case "signals": return state.signals.map((s) => [s, s.replace(/_/g, " ")]);
@@ -244,7 +233,8 @@
     const box = $("actions");
     for (const form of forms) {
       const action = form.dataset.action;
-      let show = you.actions.includes(action) && (PHASES_OF[action] || []).includes(drill.phase) && !drill.finished;
+      // The drill core's own table (who may act, in which phases), as /api/state gives it for this role.
+      let show = (you.actions[action] || []).includes(drill.phase) && !drill.finished;
       if (action === "detect") show = show && !drill.detected;
       if (action === "acknowledge") show = show && drill.detected && !drill.acknowledged;
       if (action === "run_step") show = show && drill.can_run_commands;
