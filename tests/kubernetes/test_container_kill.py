@@ -79,14 +79,19 @@ def deployment(namespace: str, name: str, port: int, *, real_node: bool) -> dict
                      "template": {"metadata": {"labels": {"app": name}}, "spec": spec}}}
 
 
+def live_pods(kube: Client, namespace: str, app: str) -> list[Any]:
+    pods: list[Any] = list(kube.list(Pod, namespace=namespace, labels={"app": app}))
+    return [p for p in pods if p.metadata.deletionTimestamp is None]
+
+
 def the_pod(kube: Client, namespace: str, app: str) -> Any:
-    pods = [p for p in kube.list(Pod, namespace=namespace, labels={"app": app}) if p.metadata.deletionTimestamp is None]
+    pods = live_pods(kube, namespace, app)
     assert len(pods) == 1, [p.metadata.name for p in pods]
     return pods[0]
 
 
 def ready(kube: Client, namespace: str, app: str) -> bool:
-    pods = [p for p in kube.list(Pod, namespace=namespace, labels={"app": app}) if p.metadata.deletionTimestamp is None]
+    pods = live_pods(kube, namespace, app)
     return len(pods) == 1 and bool(pods[0].status.containerStatuses) and all(
         s.ready for s in pods[0].status.containerStatuses)
 
@@ -102,7 +107,7 @@ def scenario(tmp_path: Path, cluster: LocalCluster, namespace: str, fault: dict[
 
 
 def test_cluster_up_annotates_the_real_node_with_its_containerd_socket(kube: Client, real: LocalCluster) -> None:
-    node = kube.get(Node, NODE_NAME)
+    node: Any = kube.get(Node, NODE_NAME)
     assert node.metadata.annotations[RUNTIME_ANNOTATION] == str(real.node.socket.resolve())
 
 
@@ -124,6 +129,7 @@ def test_a_run_kills_the_container_the_kubelet_restarts_it_and_revert_waits_unti
     namespace, port = web
     before = the_pod(kube, namespace, "web")
     killed = container_id(before.status.containerStatuses[0])
+    assert killed is not None, "a running container has a runtime id"
     path = scenario(tmp_path, real, namespace, {"kind": "container_kill", "duration": "1s"})
     out = run_harness("run", str(path), "--reports", str(tmp_path / "reports"), cwd=tmp_path, timeout=240)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from gameday.cli.main import main
+from gameday.kubernetes.platform import KubernetesTarget
 from gameday.scenario.loader import load_scenario
 from gameday.scenario.schema import installed_schema_text
 
@@ -128,7 +129,7 @@ def test_a_moved_demo_stack_is_one_edit_of_its_stack_file(tmp_path: Path, stack_
         for probe in scenario.steady_state.probes:
             assert probe.http is not None and probe.http.url.startswith(f"http://127.0.0.1:{stack_config.checkout_port}/")
         if on_kubernetes:
-            spaces = {t.namespace for t in scenario.stack.targets.values() if t.platform == "kubernetes"}
+            spaces = {t.namespace for t in scenario.stack.targets.values() if isinstance(t, KubernetesTarget)}
             assert spaces == {namespace(stack_config)}
         else:
             containers = [t.selector.removeprefix("container=") for t in scenario.stack.targets.values()
