@@ -58,20 +58,28 @@ def debian_container(docker_client) -> Iterator[Callable[..., Any]]:
             pass
 
 
-def served_date(port: int) -> float:
-    """The wall clock of the container's main process, as its HTTP server stamps the Date header (once it answers:
-    without a health check, the restart is done when the container runs, not when it listens)."""
+def served_offset(port: int) -> tuple[float, float]:
+    """How far the container's main process's wall clock is ahead of ours, as the range its HTTP Date header allows
+    (whole seconds, stamped while the request ran), once it answers: without a health check, the restart is done
+    when the container runs, not when it listens."""
     from email.utils import parsedate_to_datetime
 
-    wait_for(lambda: _answers(port), timeout=30)
-    header = httpx.get(f"http://127.0.0.1:{port}/", timeout=5, trust_env=False).headers["date"]
-    return parsedate_to_datetime(header).timestamp()
+    wait_for(lambda: _answers(port), timeout=120)
+    before = time.time()
+    header = httpx.get(f"http://127.0.0.1:{port}/", timeout=30, trust_env=False).headers["date"]
+    after = time.time()
+    served = parsedate_to_datetime(header).timestamp()
+    return served - after, served + 1 - before
+
+
+def near(offset: tuple[float, float], expected: float) -> bool:
+    return offset[0] - 2 <= expected <= offset[1] + 2
 
 
 def http_server(debian_container) -> tuple[Any, int]:
     port = free_port()
     container = debian_container(["sh", "-c", ENTRYPOINT.format(port=port)])
-    wait_for(lambda: _answers(port), timeout=30)
+    wait_for(lambda: _answers(port), timeout=120)  # a Python start on a machine shared by several test runs
     return container, port
 
 
@@ -105,18 +113,18 @@ def test_clock_skew_restarts_the_container_with_its_clock_moved_and_revert_puts_
     assert driver.check(handle) is False
 
     driver.inject(handle)
-    assert abs(served_date(port) - time.time() - 7200) < 5  # the main process's own clock
+    assert near(served_offset(port), 7200)  # the main process's own clock
     assert driver.check(handle) is True
     container.reload()
     assert container.attrs["State"]["StartedAt"] != started_before  # restarted, not recreated
     assert container.attrs["Id"] == handle.address["id"]
 
     ClockSkew().revert(FaultHandle.from_json(handle.to_json()))
-    assert abs(served_date(port) - time.time()) < 5
+    assert near(served_offset(port), 0)
     assert driver.check(handle) is False
     assert container.exec_run(["ls", "/run/gameday"]).output.decode().split() == []  # no file of ours left
     ClockSkew().revert(FaultHandle.from_json(handle.to_json()))  # harmless twice
-    assert abs(served_date(port) - time.time()) < 5
+    assert near(served_offset(port), 0)
 
 
 @pytest.mark.docker
@@ -126,15 +134,16 @@ def test_a_negative_offset_moves_the_clock_back_and_a_python_timed_wait_still_re
     handle = driver.prepare(fault("clock_skew", offset="-90s", stop_timeout=1), stack_for(container.name))
     driver.inject(handle)
     try:
-        assert abs(served_date(port) - time.time() + 90) < 5
+        assert near(served_offset(port), -90)
         # Monotonic time is not faked: a threaded timed wait returns on time (libfaketime would make it hang or spin).
         result = container.exec_run(["sh", "-c", (". /run/gameday/clock.env; export LD_PRELOAD FAKETIME "
                                      "FAKETIME_DONT_FAKE_MONOTONIC; timeout 5 python3 -c 'import threading,time; "
-                                     "t=time.monotonic(); threading.Event().wait(0.3); print(round(time.monotonic()-t, 1))'")])
-        assert result.exit_code == 0 and result.output.decode().strip() == "0.3"
+                                     "t=time.monotonic(); threading.Event().wait(0.3); print(time.monotonic()-t)'")])
+        # Neither at once (a deadline in the past: the wait would spin) nor hours (timeout kills it at 5 s).
+        assert result.exit_code == 0 and 0.3 <= float(result.output.decode().strip()) < 4.5
     finally:
         driver.revert(handle)
-    assert abs(served_date(port) - time.time()) < 5
+    assert near(served_offset(port), 0)
 
 
 @pytest.mark.docker
@@ -219,8 +228,8 @@ def test_io_pressure_throttles_direct_and_synced_writes_in_the_container_and_rev
     assert cgroup_file(container, "write_bps_device").split() == [disk, str(2**20)]
     assert cgroup_file(container, "read_iops_device").split() == [disk, "200"]
     assert driver.check(handle) is True
-    assert 0.8 * 2**20 < dd_rate(container, "oflag=direct") < 1.25 * 2**20
-    assert 0.8 * 2**20 < dd_rate(container, "conv=fsync") < 1.25 * 2**20
+    assert 0.5 * 2**20 < dd_rate(container, "oflag=direct") < 1.25 * 2**20  # the disk is shared: slower is its load
+    assert 0.5 * 2**20 < dd_rate(container, "conv=fsync") < 1.25 * 2**20
     assert dd_rate(other, "oflag=direct") > 4 * 2**20  # only the target waits
 
     IoPressure().revert(FaultHandle.from_json(handle.to_json()))
