@@ -228,14 +228,15 @@ def test_io_pressure_throttles_direct_and_synced_writes_in_the_container_and_rev
     assert cgroup_file(container, "write_bps_device").split() == [disk, str(2**20)]
     assert cgroup_file(container, "read_iops_device").split() == [disk, "200"]
     assert driver.check(handle) is True
-    assert 0.5 * 2**20 < dd_rate(container, "oflag=direct") < 1.25 * 2**20  # the disk is shared: slower is its load
-    assert 0.5 * 2**20 < dd_rate(container, "conv=fsync") < 1.25 * 2**20
-    assert dd_rate(other, "oflag=direct") > 4 * 2**20  # only the target waits
+    # Never above the limit; below it only as far as a disk shared with other test runs is slow by itself.
+    assert 0.3 * 2**20 < dd_rate(container, "oflag=direct") < 1.25 * 2**20
+    assert 0.3 * 2**20 < dd_rate(container, "conv=fsync") < 1.25 * 2**20
+    assert dd_rate(other, "oflag=direct") > 2 * 2**20  # only the target waits (unthrottled: 20-400 MiB/s here)
 
     IoPressure().revert(FaultHandle.from_json(handle.to_json()))
     assert cgroup_file(container, "write_bps_device") == ""
     assert cgroup_file(container, "read_iops_device") == ""
-    assert dd_rate(container, "oflag=direct") > 4 * 2**20
+    assert dd_rate(container, "oflag=direct") > 2 * 2**20
     IoPressure().revert(FaultHandle.from_json(handle.to_json()))  # harmless twice
 
 
