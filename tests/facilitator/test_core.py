@@ -116,6 +116,8 @@ def test_a_drill_driven_by_seats_writes_the_events_the_terminal_writes(tmp_path:
         (ev.SEVERITY_DECLARED, "carol"), (ev.RUNBOOK_STEP, "bob"), (ev.RUNBOOK_STEP, "bob"),
         (ev.INCIDENT_MITIGATED, "carol"), (ev.INCIDENT_RESOLVED, "carol"), (ev.REVIEW_RECORDED, "sam"),
         (ev.DRILL_FINISHED, "facilitator")]
+    moved = [(e.details["phase"], e.actor) for e in core.events() if e.kind == ev.DRILL_PHASE]
+    assert moved[:2] == [("detect", "facilitator"), ("triage", "carol")], moved  # who moved the drill on
     upgrade = [e for e in core.events() if e.kind == ev.SEVERITY_DECLARED][-1]
     assert upgrade.details["severity"] == "SEV1" and upgrade.details["previous"] == "SEV2"
     review = ev.last(core.events(), ev.REVIEW_RECORDED)

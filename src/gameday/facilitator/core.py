@@ -253,11 +253,11 @@ class DrillCore:
 
     # --- phases -------------------------------------------------------------------------------
 
-    def enter(self, phase: str) -> None:
-        """Record the drill entering ``phase`` (nothing when it is already there)."""
+    def enter(self, phase: str, *, by: str = "facilitator") -> None:
+        """Record the drill entering ``phase`` (nothing when it is already there), moved on by ``by``."""
         with self._lock:
             if self.state.phase != phase:
-                self.rec.record(ev.DRILL_PHASE, phase=phase)
+                self.rec.record(ev.DRILL_PHASE, actor=by, phase=phase)
 
     def finish(self) -> None:
         """The facilitator's last event."""
@@ -278,7 +278,7 @@ class DrillCore:
             if nxt == "done":
                 self.finish()
             else:
-                self.enter(nxt)
+                self.enter(nxt, by=self._actor(actor, "facilitator"))
             return nxt
 
     # --- the team's actions -------------------------------------------------------------------
