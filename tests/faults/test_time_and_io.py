@@ -361,6 +361,11 @@ def test_plan_refuses_two_of_a_kind_at_once_and_a_restart_over_a_throttle_but_no
 """)
     assert "clock_skew restarts it, which undoes io_pressure" in (restart.faults[1].problem or "")
     assert not restart.ok
+    lookups = plan_of(tmp_path, container.name, """
+  - {kind: dns_failure, target: web, duration: 30s}
+  - {kind: clock_skew, target: web, duration: 30s, args: {offset: +1h}}
+""")
+    assert "clock_skew restarts it, which undoes dns_failure" in (lookups.faults[1].problem or ""), lookups
     apart = plan_of(tmp_path, container.name, """
   - {kind: io_pressure, target: web, duration: 30s, args: {write_bps: 1MiB}}
   - {kind: clock_skew, target: web, at: 30s, duration: 30s, args: {offset: +1h}}

@@ -58,6 +58,8 @@ class DnsFailure:
     kind: ClassVar[str] = "dns_failure"
     args_model: ClassVar[type[FaultArgs]] = DnsFailureArgs
     target_fields: ClassVar[tuple[str, ...]] = ("container", "labels")
+    lost_on_restart: ClassVar[bool] = True
+    """The rules match the running container's cgroup: a restart makes a new one they never match."""
     target_platforms: ClassVar[tuple[type, ...]] = (HostProcessPlatform,)
     """Platforms whose containers run on this machine (Docker, Compose): their cgroups are this machine's.
     Kubernetes is refused at validate (a pod's containers run on a node, in a network namespace of their own)."""
