@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:  # imported where used, so a machine without Playwright gets the fixture's clear message
-    from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, ViewportSize
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, ViewportSize, expect
+else:
+    def expect(actual: Any, message: str | None = None) -> Any:
+        """Playwright's ``expect``, imported when first called: collecting the tests (``-m 'not browser'``)
+        must not need Playwright."""
+        from playwright.sync_api import expect as playwright_expect
+
+        return playwright_expect(actual, message)
 
 DEADLINE_MS: Final = 60_000
 """How long a page may take to show what a test waits for: two cores shared by a dozen test sessions."""

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.sync_api import Page, expect
 
 from gameday import events as ev
 from gameday.timeline import read_timeline
@@ -21,6 +20,7 @@ from tests.browser.pages import (
     PHONE,
     Participants,
     act,
+    expect,
     feed_ids,
     horizontal_overflow,
     join_seat,
@@ -31,6 +31,9 @@ from tests.browser.pages import (
     tab_to,
 )
 from tests.room.conftest import Served, running_room
+
+if TYPE_CHECKING:  # not at run time: -m 'not browser' collects these tests without Playwright installed
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
