@@ -15,6 +15,9 @@ labelled ``gameday.allowed=true``:
                        the node's containerd (the kubelet restarts it)
     latency            real node: a toxiproxy-server Deployment on the host network with one proxy (a Toxiproxy
                        pod, as the demo stack runs it on Kubernetes), 800 ms downstream
+    disk_fill          real node, the demo stack on it (one copy for the whole run): checkout's spool (an emptyDir
+                       of 64 MB in memory) filled to 0 free, through the API server's exec
+    revoke_credentials the same stack: role checkout NOLOGIN by psql inside postgres-0 (terminate_sessions)
 
 It starts ``python -m gameday run`` on a 2 s fault (stack file, heartbeat_timeout 3 s) and SIGKILLs it, aimed
 in turn at the inject call (after ``fault.intended`` appears in the run's timeline) and at the revert call (after
@@ -36,6 +39,7 @@ watchdog is still running then. Where the run was at the kill is read from its t
     python -m benchmarks.kill_k8s_faults --trials 24 --kinds pod_delete,scale
     python -m benchmarks.kill_k8s_faults --trials 36 --kinds node_cordon,node_drain,network_isolate
     python -m benchmarks.kill_k8s_faults --trials 24 --kinds container_kill,latency          # root: the real node
+    python -m benchmarks.kill_k8s_faults --trials 24 --kinds disk_fill,revoke_credentials    # and the demo images
     python -m benchmarks.kill_k8s_faults --trials 12 --kinds secret_revoke --aims inject --window 0.4
 """
 
@@ -54,7 +58,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -81,6 +85,7 @@ from gameday.kubernetes.faults.rollout import rollout_state
 from gameday.kubernetes.runtime import NodeRuntime, container_id
 from gameday.stack.config import StackConfig
 from gameday.stack.images import toxiproxy_binary
+from gameday.stack.kubernetes_stack import KubernetesStack
 
 REPLICAS = 3
 """pod_delete's and scale's Deployment: scale takes it to 1, pod_delete deletes 2 of its pods."""
@@ -363,6 +368,96 @@ class ToxiproxyTarget:
             self.kube.delete(Namespace, self.namespace)
 
 
+SPOOL = "/var/lib/checkout/spool"
+DEMO_STACKS: dict[str, KubernetesStack] = {}
+"""The demo stack of each cluster (by state folder) for the kinds that act inside its pods: brought up once by
+``main`` (a minute), shared by their trials; a ``make`` row finds it from the cluster it is given."""
+
+
+class PodExecTarget:
+    """disk_fill and revoke_credentials inside the demo stack's pods; judged by kubectl exec of our own: no fill file
+    in checkout's spool and its free space back, role checkout able to log in."""
+
+    def __init__(self, kube: Client, cluster: LocalCluster, kind: str) -> None:
+        self.kube, self.kind = kube, kind
+        self.demo = DEMO_STACKS[str(cluster.config.state_dir)]
+        self.namespace = self.demo.namespace
+        self._kubectl = [str(cluster.config.binary("kubectl")), f"--kubeconfig={cluster.config.kubeconfig}",
+                         "-n", self.namespace]
+        if not wait(lambda: not self.broken() and self._healthy(), 120):
+            raise SystemExit(f"the demo stack in {self.namespace} is not healthy and unbroken: {self.broken()}")
+        self.free = self._spool_free() if kind == "disk_fill" else 0
+
+    def _exec(self, pod: str, container: str, *argv: str) -> str:
+        done = subprocess.run([*self._kubectl, "exec", pod, "-c", container, "--", *argv], capture_output=True,
+                              text=True, timeout=60, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"kubectl exec {argv[0]}: {done.stderr.strip()[-200:]}")
+        return done.stdout
+
+    def _healthy(self) -> bool:
+        config = self.demo.config
+        try:
+            return httpx.get(config.url(config.checkout_port, "/health"), timeout=3, trust_env=False).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _checkout(self) -> str:
+        pods = [p for p in self.kube.list(Pod, namespace=self.namespace, labels={"gameday.part": "checkout"})
+                if not p.metadata.deletionTimestamp and p.status and p.status.phase == "Running"]
+        if len(pods) != 1:
+            raise RuntimeError(f"{len(pods)} running checkout pods")
+        return str(pods[0].metadata.name)
+
+    def _spool_free(self) -> int:
+        blocks, size = self._exec(self._checkout(), "checkout", "stat", "-f", "-c", "%a %S", SPOOL).split()
+        return int(blocks) * int(size)
+
+    def fault(self) -> dict[str, Any]:
+        if self.kind == "disk_fill":
+            return {"kind": "disk_fill", "target": "it", "duration": "2s",
+                    "args": {"path": SPOOL, "free_left": "0B", "floor_bytes": "0B", "floor_percent": 0}}
+        return {"kind": "revoke_credentials", "target": "it", "duration": "2s",
+                "args": {"role": "checkout", "terminate_sessions": True, "socket_dir": "/tmp/pgsock"}}
+
+    def stack(self) -> dict[str, Any]:
+        name, container = ("checkout", "checkout") if self.kind == "disk_fill" else ("postgres", "postgres")
+        kind = "Deployment" if name == "checkout" else "StatefulSet"
+        return {"targets": {"it": {"platform": "kubernetes", "namespace": self.namespace, "kind": kind, "name": name,
+                                   "container": container}},
+                "allow": {"kubernetes": [f"{self.namespace}/{name}"]}}
+
+    def _psql(self, sql: str) -> str:
+        port = self.demo.config.postgres_port
+        return self._exec("postgres-0", "postgres", "setpriv", "--reuid=postgres", "--regid=postgres",
+                          "--init-groups", "psql", "-X", "-At", "-h", "/tmp/pgsock", "-p", str(port), "-U", "postgres",
+                          "-d", "postgres", "-c", sql).strip()
+
+    def broken(self) -> str:
+        try:
+            if self.kind == "disk_fill":
+                listed = self._exec(self._checkout(), "checkout", "ls", "-a", SPOOL).split()
+                fills = [f for f in listed if f.startswith(".gameday-fill-")]
+                free = self._spool_free()
+                low = getattr(self, "free", 0) and free < self.free - 1024 * 1024
+                return ", ".join(w for w in [f"fill files left: {', '.join(fills)}" if fills else "",
+                                             f"spool {free} bytes free, {self.free} before" if low else ""] if w)
+            can = self._psql("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'checkout'")
+            return "" if can == "t" else f"role checkout rolcanlogin = {can!r}"
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            return f"cannot tell: {exc}"
+
+    def close(self) -> None:
+        """Put right what a failed trial left (after it was judged), so the next trial starts from a sound stack."""
+        if not self.broken():
+            return
+        with contextlib.suppress(Exception):
+            if self.kind == "disk_fill":
+                self._exec(self._checkout(), "checkout", "sh", "-c", f"rm -f {SPOOL}/.gameday-fill-*")
+            else:
+                self._psql("ALTER ROLE checkout LOGIN")
+
+
 @dataclass(frozen=True)
 class Kind:
     """A row of the kind table: how a trial's target is made, and whether it needs the real node."""
@@ -370,6 +465,8 @@ class Kind:
     make: Callable[[Client, LocalCluster, str], Target]
     real_node: bool = False
     restore_deadline: float = RESTORE_DEADLINE
+    demo_stack: bool = False
+    """The demo stack on the real node (DEMO_STACKS), brought up once before the trials."""
     variants: tuple[str, ...] = ("",)
     """Alternated per trial (rollout_break's ``how``), passed to ``make``."""
 
@@ -386,7 +483,38 @@ KINDS: dict[str, Kind] = {
     "container_kill": Kind(lambda kube, cluster, _: ContainerTarget(kube, cluster), real_node=True,
                            restore_deadline=90.0),
     "latency": Kind(lambda kube, _, __: ToxiproxyTarget(kube), real_node=True),
+    "disk_fill": Kind(lambda kube, cluster, _: PodExecTarget(kube, cluster, "disk_fill"), real_node=True,
+                      demo_stack=True),
+    "revoke_credentials": Kind(lambda kube, cluster, _: PodExecTarget(kube, cluster, "revoke_credentials"),
+                               real_node=True, demo_stack=True),
 }
+
+
+@contextlib.contextmanager
+def demo_stack(cluster: LocalCluster, state: Path) -> Iterator[None]:
+    """The demo stack (its own name and ports below the ephemeral range) on the cluster's real node, its images
+    copied from Docker (``gameday stack build`` first); down at the end."""
+    from gameday.platforms.docker import docker_client
+    from gameday.stack.images import base_tag, toxiproxy_tag
+    from gameday.stack.node_images import ensure_node_images
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GAMEDAY_DEMO_", "GAMEDAY_CLUSTER_"))}
+    environ |= {"GAMEDAY_DEMO_STACK": "killpods", "GAMEDAY_STATE_DIR": str(state)}
+    names = ("CHECKOUT", "POSTGRES", "REDIS", "TOXIPROXY", "POSTGRES_PROXY", "REDIS_PROXY", "PROMETHEUS",
+             "ALERTMANAGER", "WEBHOOK")
+    environ |= {f"GAMEDAY_DEMO_{n}_PORT": str(port) for n, port in zip(names, low_ports(len(names)), strict=True)}
+    stack = KubernetesStack(StackConfig.from_env(environ), cluster)
+    ensure_node_images(docker_client(None), cluster.node, [base_tag(), toxiproxy_tag(stack.config)], log=print)
+    started = time.monotonic()
+    stack.up(timeout=300)
+    print(f"demo stack up in {stack.namespace} in {time.monotonic() - started:.1f} s", flush=True)
+    DEMO_STACKS[str(cluster.config.state_dir)] = stack
+    try:
+        yield
+    finally:
+        DEMO_STACKS.pop(str(cluster.config.state_dir), None)
+        with contextlib.suppress(Exception):
+            stack.down()
 
 
 def import_images(cluster: LocalCluster) -> None:
@@ -475,12 +603,16 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown kind {', '.join(unknown)} (known: {', '.join(KINDS)})")
     real_node = any(KINDS[k].real_node for k in kinds)
+    demo = any(KINDS[k].demo_stack for k in kinds)
     rng = random.Random(args.seed)
     trials: list[Trial] = []
     with tempfile.TemporaryDirectory(prefix="gdkill-k8s-") as tmp, \
-            bench_cluster(Path(tmp) / "cluster", 2, real_node=real_node) as (cluster, _):
+            bench_cluster(Path(tmp) / "cluster", 2, real_node=real_node) as (cluster, _), \
+            contextlib.ExitStack() as extra:
         if real_node:
             import_images(cluster)
+        if demo:
+            extra.enter_context(demo_stack(cluster, Path(tmp) / "demo-state"))
         kube = Client(KubeConfig.from_file(cluster.config.kubeconfig).get(), trust_env=False)
         work = Path(tmp)
         for i in range(args.trials):
