@@ -49,13 +49,21 @@ def local_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalClu
         cluster.down()
 
 
+def require_real_node() -> None:
+    """Skip where a real node cannot run (not root); fail where it should (root, but setup.sh was not run),
+    so a machine without containerd never passes the real-node tests by skipping them."""
+    if os.geteuid() != 0:
+        pytest.skip("the real node needs root (a kubelet and a containerd of its own)")
+    if shutil.which("containerd") is None:
+        pytest.fail("the real node needs containerd: run scripts/setup.sh (it installs Debian's containerd)")
+
+
 @pytest.fixture(scope="session")
 def real_node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """A cluster with the real node ``gameday-node-0``, in ``<tmp>/cluster``: the CLI finds it with
     ``GAMEDAY_STATE_DIR=<tmp>`` (``cluster.config.state_dir.parent``). Several tests' stacks may run on it at once,
     each under its own name and ports; stopped at the end whatever happened."""
-    if os.geteuid() != 0 or shutil.which("containerd") is None:
-        pytest.skip("the real node needs root and containerd (setup.sh installs it)")
+    require_real_node()
     config = cluster_config(tmp_path_factory.mktemp("realnode") / "cluster", nodes=1)
     kubelet, healthz, stream = free_ports(3)
     cluster = LocalCluster(replace(config, real_node=True, kubelet_port=kubelet, kubelet_healthz_port=healthz,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -22,7 +21,7 @@ from gameday.cluster.manager import LocalCluster
 from gameday.cluster.node import NODE_NAME, NODE_TAINT, PAUSE_IMAGE
 from gameday.errors import EnvironmentProblem
 from gameday.testing import free_port, free_ports
-from tests.local_cluster import cluster_config
+from tests.local_cluster import cluster_config, require_real_node
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow]
 
@@ -32,8 +31,7 @@ BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 
 @pytest.fixture(scope="module")
 def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    if os.geteuid() != 0 or shutil.which("containerd") is None:
-        pytest.skip("the real node needs root and containerd (setup.sh installs it)")
+    require_real_node()
     config = cluster_config(tmp_path_factory.mktemp("real"), nodes=1)
     kubelet, healthz, stream = free_ports(3)
     cluster = LocalCluster(replace(config, real_node=True, kubelet_port=kubelet, kubelet_healthz_port=healthz,
