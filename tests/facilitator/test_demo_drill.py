@@ -19,7 +19,8 @@ import yaml
 from gameday.engine.journal import pending_faults
 from tests.facilitator.conftest import Terminal, dump, kinds, only_run, timeline_of
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+# The demo stack at its default ports is one per machine: its tests take turns (tests/parallel.py).
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("demo-stack")]
 
 REPO = Path(__file__).resolve().parents[2]
 

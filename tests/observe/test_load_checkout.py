@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytestmark = pytest.mark.docker
+# The demo stack at its default ports is one per machine: its tests take turns (tests/parallel.py).
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("demo-stack")]
 
 CHECKOUT = "http://127.0.0.1:18080"
 LOCUSTFILE = Path(__file__).parents[2] / "loadtests" / "checkout.py"

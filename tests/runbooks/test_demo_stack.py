@@ -19,7 +19,8 @@ from gameday.runbooks.execute import execute_runbook
 from gameday.scenario.model import Scenario
 from gameday.timeline import Timeline, read_timeline
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+# The demo stack at its default ports is one per machine: its tests take turns (tests/parallel.py).
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("demo-stack")]
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,8 @@ from gameday.stack.config import StackConfig
 from gameday.stack.manager import DemoStack
 from gameday.timeline import read_timeline
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+# The demo stack at its default ports is one per machine: its tests take turns (tests/parallel.py).
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("demo-stack")]
 
 
 def _wait_until_quiet(config: StackConfig, timeout: float = 120.0) -> None:
