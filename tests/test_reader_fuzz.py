@@ -65,7 +65,7 @@ def read_score_render(folder: Path) -> None:
     score(read_timeline(timeline))
     refused = refusal(lambda: render_run(folder))
     assert refused is None or one_line(refused), refused
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # refused, not hung: generous for a busy machine
 
 
 @FUZZ

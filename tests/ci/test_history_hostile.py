@@ -124,7 +124,7 @@ def test_a_runs_view_over_an_endless_query_is_stopped(command: list[str], tmp_pa
     conn.close()
     started = time.monotonic()
     assert main([*command, "--history", str(db)]) == 2
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # refused, not hung: generous for a busy machine
     assert capsys.readouterr().err == (f"gameday: error: cannot use the history database {db}: a query ran past "
                                        "0.5 s and was stopped (is runs or action_items a view over an endless query?)\n")
 
@@ -223,7 +223,7 @@ def test_a_postgresql_runs_view_over_an_endless_query_is_stopped(capsys: pytest.
                          + ", ".join(f"''::text AS {c}" for c in store.COLUMNS[1:]) + " FROM n WHERE i < 0")
         started = time.monotonic()
         assert main(["history", "--history", pg.admin_url]) == 2
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 20  # refused, not hung: generous for a busy machine
     err = capsys.readouterr().err
     assert err.startswith("gameday: error: cannot use the history database postgresql://") and err.count("\n") == 1
     assert err.endswith(": a query ran past 0.5 s and was stopped (is runs or action_items a view over an endless "

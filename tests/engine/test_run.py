@@ -143,7 +143,7 @@ def test_sigkill_of_the_harness_then_cleanup_restores_the_container(tmp_path: Pa
     def put_back() -> set[str]:
         return {e["actor"] for e in events(run_dir) if e["kind"] == "fault.reverted"}
 
-    wait_for(put_back, timeout=10)
+    wait_for(put_back, timeout=60)
     assert put_back() <= {"cleanup", "watchdog"}
     if done.stdout.startswith("reverted"):  # cleanup's own revert line
         assert "cleanup" in put_back()
@@ -164,7 +164,7 @@ def test_cleanup_finds_journals_from_another_working_directory(tmp_path: Path, w
     elsewhere.mkdir()
     done = run_harness("cleanup", cwd=elsewhere)
     assert done.returncode == 0, done.stderr
-    wait_for(lambda: http_ok(web.url), timeout=10)
+    wait_for(lambda: http_ok(web.url), timeout=60)
 
 
 def test_a_container_removed_mid_run_gives_a_clear_error_and_no_traceback(tmp_path: Path, web_container) -> None:

@@ -43,7 +43,7 @@ def test_watchdog_reverts_after_the_harness_is_sigkilled(tmp_path: Path, web_con
     proc.kill()
     proc.communicate(timeout=10)
     # No `gameday cleanup`: the watchdog, in its own session, sees the harness gone and reverts.
-    wait_for(lambda: not container_state(web)["Paused"], timeout=10)
+    wait_for(lambda: not container_state(web)["Paused"], timeout=60)  # about a second; generous when busy
     took = time.monotonic() - killed_at
     assert http_ok(web.url)
     journal = next((tmp_path / "reports").glob("*/journal.jsonl")).read_text()
@@ -52,7 +52,7 @@ def test_watchdog_reverts_after_the_harness_is_sigkilled(tmp_path: Path, web_con
     # The run's own record says who put it back, and so does its report once rendered from it.
     run_dir = only_run_dir(tmp_path / "reports")
     wait_for(lambda: any(e["kind"] == "fault.reverted" and e["actor"] == "watchdog" for e in events(run_dir)),
-             timeout=10)
+             timeout=60)
     put_back = next(e for e in events(run_dir) if e["kind"] == "fault.reverted")
     assert put_back["details"]["by"] == "watchdog" and put_back["details"]["reason"] == "the harness is gone"
     assert run_harness("report", run_dir.name, "--reports", "reports", cwd=tmp_path).returncode == 0
@@ -67,7 +67,7 @@ def test_watchdog_reverts_when_the_heartbeat_stops(tmp_path: Path, web_container
     try:
         wait_for_event(tmp_path / "reports", "fault.injected")
         os.kill(proc.pid, signal.SIGSTOP)  # the harness hangs: alive, but its heartbeat stops
-        wait_for(lambda: not container_state(web)["Paused"], timeout=15)
+        wait_for(lambda: not container_state(web)["Paused"], timeout=60)  # 3 s and a poll; generous when busy
     finally:
         os.kill(proc.pid, signal.SIGKILL)  # also when the run never got going: no process left to the next test
         proc.communicate(timeout=10)
@@ -79,13 +79,14 @@ def test_a_tripped_guard_aborts_reverts_and_exits_4(tmp_path: Path, web_containe
     bystander = {"name": "bystander", "http": {"url": web.url, "timeout": "500ms"}, "interval": "200ms"}
     path = edit(web_scenario(tmp_path, container=web.name, url=web.url, duration="60s"),
                 guards=[{"name": "outside-blast-radius", "probe": bystander, "sustained": "500ms"}])
-    started = time.monotonic()
     done = run_harness("run", str(path), "--reports", "reports", cwd=tmp_path)
     assert done.returncode == 4, done.stdout + done.stderr
-    assert time.monotonic() - started < 40, "the guard stopped the 60 s fault early"
     assert container_state(web)["Status"] == "running"
     evs = events(only_run_dir(tmp_path / "reports"))
     kinds = [e["kind"] for e in evs]
+    # The harness's own record, not this test's clock (a busy machine stretches process start-up, not this).
+    reverted = next(e for e in evs if e["kind"] == "fault.reverted")
+    assert reverted["details"]["duration_s"] < 60, "the guard stopped the 60 s fault early"
     assert kinds.index("guard.tripped") < kinds.index("fault.reverted")
     assert "outside-blast-radius" in next(e for e in evs if e["kind"] == "guard.tripped")["details"]["reason"]
 
@@ -113,7 +114,9 @@ def test_a_production_stack_refuses_faults_unless_overridden(tmp_path: Path, web
 
 def test_a_second_run_on_the_same_target_is_refused(tmp_path: Path, web_container) -> None:
     web = web_container()
-    first = harness_process("run", str(web_scenario(tmp_path, container=web.name, url=web.url, duration="30s")),
+    # A long window, ended by SIGTERM below: the second run must meet the first one's fault still live however
+    # slowly a busy machine starts it (30 s was not always enough).
+    first = harness_process("run", str(web_scenario(tmp_path, container=web.name, url=web.url, duration="600s")),
                             "--reports", "r1", cwd=tmp_path)
     try:
         wait_for_event(tmp_path / "r1", "fault.injected")
@@ -170,14 +173,16 @@ def test_abort_stops_a_run_that_has_not_injected_yet_and_spares_later_runs(tmp_p
     proc = harness_process("run", str(path), "--reports", "reports", cwd=tmp_path, env=state)
     wait_for(lambda: any('"phase": "fault"' in line for t in (tmp_path / "reports").glob("*/timeline.jsonl")
                          for line in t.read_text().splitlines()), timeout=30)
-    started = time.monotonic()
     done = run_harness("abort", "--reports", "reports", cwd=tmp_path, env=state)
     assert done.returncode == 0, done.stdout + done.stderr
-    proc.communicate(timeout=30)
+    proc.communicate(timeout=60)
     assert proc.returncode == 130
-    assert time.monotonic() - started < 10, "the run stopped within seconds, not at its fault's T+60s"
-    kinds = [e["kind"] for e in events(only_run_dir(tmp_path / "reports"))]
+    evs = events(only_run_dir(tmp_path / "reports"))
+    kinds = [e["kind"] for e in evs]
     assert "abort.requested" in kinds and "fault.injected" not in kinds
+    # The harness's own offsets: the run stopped within seconds of the abort, not at its fault's T+60s.
+    offset = {e["kind"]: e["offset"] for e in evs}
+    assert offset["run.finished"] - offset["abort.requested"] < 30, "the run stopped within seconds"
     assert container_state(web)["Status"] == "running"
     # A run that starts after the abort is not stopped by it.
     later = run_harness("run", str(web_scenario(tmp_path, container=web.name, url=web.url, duration="1s",

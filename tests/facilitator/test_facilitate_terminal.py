@@ -135,7 +135,7 @@ def test_sigterm_at_a_prompt_stops_the_drill_and_reverts_the_fault(tmp_path: Pat
     term = Terminal("run", "--facilitate", str(scenario), "--reports", "reports", cwd=tmp_path)  # = facilitate
     try:
         term.expect("Who noticed")
-        wait_for(lambda: _state(web.container)["Status"] != "running", timeout=10)  # the fault is live
+        wait_for(lambda: _state(web.container)["Status"] != "running", timeout=60)  # the fault is live
         term.child.kill(signal.SIGTERM)
         code = term.wait(30)
     finally:
@@ -170,7 +170,7 @@ def test_a_drill_resumes_after_its_process_is_killed(tmp_path: Path, web_contain
         term.answer("Hypothesis", "the container died")
         term.expect("Hypothesis")
         wait_for(lambda: "inject.released" in (only_run(tmp_path / "reports") / "timeline.jsonl").read_text())
-        wait_for(lambda: _state(web.container)["Status"] != "running", timeout=10)
+        wait_for(lambda: _state(web.container)["Status"] != "running", timeout=60)
         term.child.kill(signal.SIGKILL)
         term.wait(10)
     finally:

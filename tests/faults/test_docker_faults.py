@@ -49,7 +49,7 @@ def test_fault_breaks_the_container_and_revert_brings_it_back(web_container, dri
     driver.revert(handle)
     assert state(web.container)["Status"] == "running"
     assert driver.check(handle) is False
-    wait_for(lambda: http_ok(web.url), timeout=10)
+    wait_for(lambda: http_ok(web.url), timeout=60)
 
 
 def test_paused_container_answers_nothing_until_unpaused(web_container) -> None:

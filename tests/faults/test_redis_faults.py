@@ -135,7 +135,8 @@ def test_pause_all_cannot_be_ended_early_and_revert_waits_for_its_timeout(
     started = time.monotonic()
     assert driver.check(handle)
     driver.revert(handle)
-    assert time.monotonic() - started < 2.0 + 3.0  # bounded by the pause's own timeout
+    # Bounded by the pause's own timeout (2 s), not by some longer wait; generous for a busy machine.
+    assert time.monotonic() - started < 2.0 + 15.0
     assert not driver.check(handle)
     with rs.client("app") as app:
         assert app.set("after-all", "1")

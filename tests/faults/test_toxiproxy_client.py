@@ -112,10 +112,11 @@ def test_refused_requests_are_fault_errors_in_one_line(
 def test_server_down_is_toxiproxy_unavailable_in_one_line() -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens here
     start = time.monotonic()
-    with pytest.raises(ToxiproxyUnavailable) as err, ToxiproxyClient(url) as client:
+    with pytest.raises(ToxiproxyUnavailable) as err, ToxiproxyClient(url, timeout=60) as client:
         client.proxy("postgres")
     assert str(err.value) == f"cannot reach Toxiproxy at {url}: connection refused (is toxiproxy-server running?)"
-    assert time.monotonic() - start < 2.0
+    # A refusal is final at once: no retrying until the (here 60 s) timeout. Generous for a busy machine.
+    assert time.monotonic() - start < 20
 
 
 def test_a_server_that_never_answers_times_out() -> None:
@@ -128,7 +129,7 @@ def test_a_server_that_never_answers_times_out() -> None:
         with pytest.raises(ToxiproxyUnavailable, match=r"did not answer GET /version within 0.5s"), \
                 ToxiproxyClient(url, timeout=0.5) as client:
             client.version()
-        assert time.monotonic() - start < 2.0
+        assert time.monotonic() - start < 20  # gave up (after 0.5 s, the message says), generous for a busy machine
 
 
 def test_one_process_drives_two_servers(toxiproxy: ToxiproxyClient, tmp_path: Path, echo_upstream: Upstream) -> None:

@@ -79,7 +79,8 @@ def shipped_tree(folder: Path, kubeconfig: Path) -> Path:
 
 
 def harness_alone(shipped: Path) -> Path:
-    """A copy of a shipped scenario with no runbook and a 5 s fault window: the harness alone reverts."""
+    """A copy of a shipped scenario with no runbook and a 5 s fault window: the harness alone reverts. (The drain
+    keeps its 30 s: its drain timeout, 20 s, must be shorter than the window.)"""
     alone = shipped.with_name(f"{shipped.stem}-alone.yaml")
     alone.write_text("".join(line for line in shipped.read_text().splitlines(keepends=True)
                              if not line.startswith("runbook:"))

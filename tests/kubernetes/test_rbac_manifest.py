@@ -1,7 +1,8 @@
 """The RBAC manifest (manifests/gameday-rbac.yaml) is enough and says what is missing: on the session's local
 cluster (RBAC on), a kubeconfig for gameday's ServiceAccount made by scripts/serviceaccount-kubeconfig.sh (a
 TokenRequest token) runs every Kubernetes fault kind's prepare, inject, check and revert, the kubernetes probe
-and the cluster events recorder, with nothing refused; a Role without ``patch`` on Deployments makes scale and
+and the cluster events recorder, with nothing refused (each shipped shop scenario with the harness alone reverting:
+the only such run of them, test_shipped_scenarios runs them with their runbooks); a Role without ``patch`` on Deployments makes scale and
 rollout_break fail with one line naming the missing permission."""
 
 from __future__ import annotations

@@ -139,6 +139,7 @@ def test_stats_arrive_every_second_and_errors_rise_when_the_server_dies(make_ctx
     observer = LoadObserver()
     observer.start(ctx)  # holds for the 1 s warmup
     time.sleep(1.0)
+    fault_at = ctx.timeline.now()
     observer.on_phase("fault")
     server.kill()
     served_before_kill = server.count
@@ -162,7 +163,10 @@ def test_stats_arrive_every_second_and_errors_rise_when_the_server_dies(make_ctx
 
     by_phase = {p: [e for e in stats if e.details["phase"] == p] for p in ("steady_state", "fault", "recovery")}
     assert all(by_phase.values()), {p: len(v) for p, v in by_phase.items()}
-    assert all(e.details["error_rate"] == 0.0 for e in by_phase["steady_state"])
+    # Every second recorded before the kill was clean (the second the kill falls in is counted where most of it
+    # was, so the last steady_state second may hold the kill's first errors).
+    before = [e for e in stats if e.offset <= fault_at]
+    assert before and all(e.details["error_rate"] == 0.0 for e in before), before
     assert max(e.details["error_rate"] for e in by_phase["fault"]) > 0.5
     assert by_phase["recovery"][-1].details["error_rate"] < 0.5
     assert by_phase["steady_state"][0].details["p50_ms"] is not None
@@ -245,7 +249,7 @@ def test_the_child_dies_with_a_killed_harness(tmp_path: Path, server: CountingSe
     harness = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60)
     assert harness.returncode == -signal.SIGKILL, harness.stderr
     child = int(harness.stdout.split()[0])
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # about a second; generous for a busy machine
     while not process_gone(child) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert process_gone(child)
@@ -260,7 +264,7 @@ def test_the_child_stops_itself_at_its_max_run_time(server: CountingServer) -> N
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:
-        assert child.wait(timeout=30) == 0
+        assert child.wait(timeout=120) == 0  # Locust's import alone took 25 s on a busy machine
         lived = time.monotonic() - began
         assert child.stdout is not None
         output = child.stdout.read()
@@ -275,7 +279,8 @@ def test_the_child_stops_itself_at_its_max_run_time(server: CountingServer) -> N
     assert lines[0]["type"] == "started" and lines[-1]["type"] == "finished"
     assert lines[-1]["reason"] == "max run time reached"
     # The bound counts from the child's own start (Locust's import included), not from its first user.
-    assert 0 < lines[-1]["duration_s"] <= 1.5 <= lived < 10
+    # The child's own record says when it stopped; the wall clock only shows it was not cut short.
+    assert 0 < lines[-1]["duration_s"] <= 1.5 <= lived
     assert lines[-1]["requests"] == sum(x["requests"] for x in lines if x["type"] == "stats") > 0
 
 

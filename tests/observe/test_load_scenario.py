@@ -54,7 +54,11 @@ def test_load_runs_through_a_container_kill_and_lands_in_the_report(tmp_path: Pa
     stats = [e["details"] for e in timeline if e["kind"] == "load.stats"]
     by_phase = {p: [s for s in stats if s["phase"] == p] for p in ("steady_state", "fault", "recovery")}
     assert all(by_phase.values()), {p: len(v) for p, v in by_phase.items()}
-    assert all(s["error_rate"] == 0.0 for s in by_phase["steady_state"])
+    # Every second recorded before the kill was clean. (The second the kill falls in is counted where most of it
+    # was, so the last steady_state second may hold the kill's first errors: judged by the harness's offsets.)
+    killed_at = next(e["offset"] for e in timeline if e["kind"] == "fault.intended")
+    before = [e["details"] for e in timeline if e["kind"] == "load.stats" and e["offset"] <= killed_at]
+    assert before and all(s["error_rate"] == 0.0 for s in before), before
     assert max(s["error_rate"] for s in by_phase["fault"]) > 0.5
     assert by_phase["recovery"][-1]["error_rate"] == 0.0
     finished = next(e["details"] for e in timeline if e["kind"] == "load.finished")
@@ -89,7 +93,7 @@ def test_an_interrupted_harness_stops_locust(tmp_path: Path, web_container, sig:
     assert kinds.count("load.finished") == 1
     finished = next(e["details"] for e in events(run_dir) if e["kind"] == "load.finished")
     assert finished["complete"] is True and finished["reason"] == "stopped by the harness"
-    wait_for(lambda: http_ok(web.url), timeout=10)  # the fault was reverted
+    wait_for(lambda: http_ok(web.url), timeout=60)  # the fault was reverted
 
 
 def test_ctrl_c_during_the_warmup_stops_the_run_before_any_fault(tmp_path: Path, web_container) -> None:

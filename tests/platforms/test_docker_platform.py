@@ -57,5 +57,5 @@ def test_cleanup_reverts_a_fault_journalled_before_handles_named_their_platform(
     assert result.reverted, result.error
     web.container.reload()
     assert web.container.attrs["State"]["Paused"] is False
-    wait_for(lambda: http_ok(web.url), timeout=10)
+    wait_for(lambda: http_ok(web.url), timeout=60)
     assert '"by": "cleanup"' in (run_dir / "journal.jsonl").read_text()

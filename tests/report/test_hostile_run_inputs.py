@@ -114,7 +114,7 @@ def test_a_bad_timeline_is_one_located_line(command: str, build: Callable[[Path]
     line = build(run_dir)
     started = time.monotonic()
     assert main([command, str(run_dir)]) == 2
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # refused, not hung: generous for a busy machine
     err = capsys.readouterr().err
     assert err == f"gameday: error: {run_dir / 'timeline.jsonl'}:{line}: {message}\n"
     assert sorted(p.name for p in run_dir.iterdir()) == ["timeline.jsonl"]
@@ -160,7 +160,7 @@ def test_a_scenario_copy_is_read_with_the_loaders_limits(command: str, text: str
     scenario_copy(text)(run_dir)
     started = time.monotonic()
     assert main([command, str(run_dir)]) == 2
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # refused, not hung: generous for a busy machine
     err = capsys.readouterr().err
     assert err.startswith(f"gameday: error: {run_dir / 'scenario.yaml'}") and err.count("\n") == 1
     assert message in err
