@@ -5,8 +5,9 @@ Each test module runs whole on one worker: its module-scoped fixtures (a compose
 cluster with a real node) are made once, and its tests that build on each other keep their order. Tests that
 share one thing of the machine or of the session run together on one worker, in one unit:
 
-- ``local-cluster``: every module with a test of the session's local Kubernetes (``tests/local_cluster.py``),
-  found by the fixture it uses; one worker starts one cluster instead of one a worker.
+- ``local-cluster`` and ``real-node-cluster``: every module with a test of the session's local Kubernetes or of its
+  cluster with a real node (``tests/local_cluster.py``), found by the fixture it uses; one worker starts each
+  cluster once instead of once a worker (and the real node's modules, which name their stacks alike, take turns).
 - a module may name its own group with ``pytest.mark.xdist_group(name)``; ``demo-stack`` is the demo stack at
   its default ports and names (shipped scenarios and runbooks name them), which one test at a time may fault.
 
@@ -23,7 +24,9 @@ import os
 
 import pytest
 
-LOCAL_CLUSTER = "local-cluster"
+SESSION_GROUPS = {"local_cluster": "local-cluster", "real_node_cluster": "real-node-cluster"}
+"""Session fixtures that are one thing shared by their tests, and the group their modules run in (the first
+listed wins for a module that uses both)."""
 REAL_SERVICES = ("docker", "kubernetes", "slow")
 
 
@@ -31,24 +34,28 @@ def module_of(item: pytest.Item) -> str:
     return item.nodeid.split("::", 1)[0]
 
 
-def unit_of(item: pytest.Item, cluster_modules: set[str]) -> str:
-    """The xdist group an item runs in: the one it names, the session cluster's (when any test of its module
-    uses that cluster), or its module's."""
+def unit_of(item: pytest.Item, shared: dict[str, str]) -> str:
+    """The xdist group an item runs in: the one it names, that of a session fixture a test of its module uses,
+    or its module's."""
     named = item.get_closest_marker("xdist_group")
     if named is not None:
         return str(named.args[0] if named.args else named.kwargs.get("name", "default"))
     module = module_of(item)
-    return LOCAL_CLUSTER if module in cluster_modules else module
+    return shared.get(module, module)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if "PYTEST_XDIST_WORKER" not in os.environ:
         return
-    cluster_modules = {module_of(item) for item in items if "local_cluster" in getattr(item, "fixturenames", ())}
+    shared: dict[str, str] = {}
+    for fixture, group in SESSION_GROUPS.items():
+        for item in items:
+            if fixture in getattr(item, "fixturenames", ()):
+                shared.setdefault(module_of(item), group)
     units: dict[str, list[pytest.Item]] = {}
     for item in items:
-        unit = unit_of(item, cluster_modules)
+        unit = unit_of(item, shared)
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(unit))
         units.setdefault(unit, []).append(item)
