@@ -15,6 +15,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -74,7 +75,9 @@ def stack(port: int) -> StackSpec:
 
 def stamped(driver: PacketLoss | Partition, port: int, **args: Any) -> FaultHandle:
     spec = FaultSpec.model_validate({"kind": driver.kind, "target": "svc", "args": args, "duration": "5s"})
-    return replace(driver.prepare(spec, stack(port)), run_id="netfault-test-run", fault_id="test")
+    # A run id of its own: the chain is named from it, and two test runs on one machine (xdist workers, other
+    # suites) must not share a chain.
+    return replace(driver.prepare(spec, stack(port)), run_id=f"netfault-{uuid.uuid4().hex[:8]}", fault_id="test")
 
 
 def roundtrip(handle: FaultHandle) -> FaultHandle:
@@ -126,7 +129,7 @@ def test_rules_carry_the_comment_live_in_their_own_chain_and_only_name_the_targe
     handle = stamped(driver, port, protocol="all")
     driver.inject(handle)
     live = rules_on(port)
-    assert all('--comment "gameday netfault-test-run test"' in line for line in live if line.startswith("-A"))
+    assert all(f'--comment "gameday {handle.run_id} test"' in line for line in live if line.startswith("-A"))
     jumps = [line for line in live if line.startswith(("-A INPUT", "-A OUTPUT"))]
     assert len(jumps) == 4 and all(line.split()[-1].startswith("GAMEDAY-") and line.endswith("-test")
                                    for line in jumps)

@@ -281,7 +281,8 @@ def test_the_child_stops_itself_at_its_max_run_time(server: CountingServer) -> N
     # The bound counts from the child's own start (Locust's import included), not from its first user.
     # The child's own record says when it stopped; the wall clock only shows it was not cut short.
     assert 0 < lines[-1]["duration_s"] <= 1.5 <= lived
-    assert lines[-1]["requests"] == sum(x["requests"] for x in lines if x["type"] == "stats") > 0
+    # Its totals add up (none at all when a busy machine spent the 1.5 s importing Locust: seen at load 60).
+    assert lines[-1]["requests"] == sum(x["requests"] for x in lines if x["type"] == "stats")
 
 
 def test_a_missing_locustfile_is_a_scenario_error(make_ctx: Callable[[Scenario], RunContext]) -> None:
