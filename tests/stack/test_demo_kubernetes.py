@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,7 +45,7 @@ def test_demo_on_kubernetes_brings_the_stack_up_runs_the_drill_and_writes_the_re
     environ |= {f"GAMEDAY_DEMO_{var}_PORT": str(port)
                 for var, port in zip(PORT_VARS, low_free_ports(len(PORT_VARS)), strict=True)}
     for sub, name in (("scenarios", f"{SCENARIO}.yaml"), ("runbooks", "checkout-db-down-kubernetes.md"),
-                      ("runbooks", "database-unreachable.md")):
+                      ("runbooks", "database-unreachable.md"), ("loadtests", "checkout.py")):
         (tmp_path / sub).mkdir(exist_ok=True)
         shutil.copy(ROOT / sub / name, tmp_path / sub / name)
     (tmp_path / "stacks").mkdir()
@@ -78,6 +79,9 @@ def test_demo_on_kubernetes_brings_the_stack_up_runs_the_drill_and_writes_the_re
         assert judged["restored"] is True and judged["restored_by"] == "runbook", judged
         assert kinds.index("incident.resolved") < kinds.index("fault.reverted")
         assert "review.recorded" in kinds
+        assert [e for e in events if e.kind == "load.stats" and e.details.get("phase") == "fault"
+                and e.details.get("failures", 0) > 0], "the load saw no failed request while PostgreSQL was down"
+        assert re.search(r"Under load, \d+ of \d+ requests failed while the fault was live", report), report
         assert "oncall declared SEV2" in result.stdout and "runbook checkout-db-down-kubernetes restored service" \
             in result.stdout
         assert f"Scorecard: {SCENARIO}" in result.stdout and "Overall:" in result.stdout
