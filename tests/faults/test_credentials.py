@@ -610,3 +610,16 @@ def test_after_a_sigkill_the_watchdog_alone_restores_role_user_and_file(
     assert journal.read_text().count('"by": "watchdog"') == 3
     assert (role_state(pg_server, pg_role), acl_line(redis_acl_server, redis_user), file_state(token)) == before
     assert_no_secret_in(reports, SECRET, redis_acl_server.admin_password, pg_server.admin_password)
+
+
+def test_a_kubernetes_target_without_a_role_is_refused_at_validate_naming_the_argument() -> None:
+    from gameday.faults.credentials import RevokeCredentials, RevokeCredentialsArgs
+    from gameday.kubernetes.platform import KubernetesTarget
+
+    target = KubernetesTarget(namespace="shop", kind="StatefulSet", name="db", container="postgres")
+    driver = RevokeCredentials(environ={})
+    assert driver.target_problems(target, "db", RevokeCredentialsArgs()) == [
+        ("args", "revoke_credentials on a kubernetes target ('db') needs args.role")]
+    assert driver.target_problems(target, "db", RevokeCredentialsArgs(role="checkout")) == []
+    assert driver.target_problems(target, "db", RevokeCredentialsArgs(role="checkout", env_key="X")) == [
+        ("args", "env_key do(es) not apply to a postgres_in_pod target ('db')")]

@@ -209,6 +209,10 @@ class RevokeCredentials:
         given = [k for k in misplaced if getattr(args, k, None) not in (None, False)]
         if given:
             problems.append(("args", f"{', '.join(given)} do(es) not apply to a {backend_name} target ('{target_name}')"))
+        wanted = [k for k in getattr(self._backend_class(backend_name), "needs", ()) if not getattr(args, k, None)]
+        if wanted:
+            needed = ", ".join(f"args.{k}" for k in wanted)
+            problems.append(("args", f"revoke_credentials on a {target.platform} target ('{target_name}') needs {needed}"))
         if "dsn_env" in type(target).model_fields and not getattr(target, "dsn_env", None):
             problems.append(("target", (f"target '{target_name}' needs dsn_env: the environment variable holding "
                                         "the admin connection URL")))

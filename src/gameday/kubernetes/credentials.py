@@ -58,6 +58,8 @@ class PostgresInPod:
 
     platform: ClassVar[str] = "kubernetes"
     not_applying: ClassVar[tuple[str, ...]] = ("privileges", "objects", "env_key")
+    needs: ClassVar[tuple[str, ...]] = ("role",)
+    """Arguments this backend cannot do without: validate says so at the fault's args."""
 
     def __init__(self, *, environ: Mapping[str, str], state_dir: Path | None = None) -> None:
         self.environ = environ
