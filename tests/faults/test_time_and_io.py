@@ -128,6 +128,22 @@ def test_clock_skew_restarts_the_container_with_its_clock_moved_and_revert_puts_
 
 
 @pytest.mark.docker
+def test_clock_skew_waits_for_an_entrypoint_that_is_slow_to_exec_its_main_process(debian_container) -> None:
+    # "running" comes while PID 1 is still the shell sourcing the env file; inject must wait for its exec.
+    port = free_port()
+    container = debian_container(["sh", "-c", ENTRYPOINT.replace("fi; exec", "fi; sleep 3; exec").format(port=port)])
+    wait_for(lambda: _answers(port), timeout=120)
+    driver = ClockSkew()
+    handle = driver.prepare(fault("clock_skew", offset="+1h", stop_timeout=1), stack_for(container.name))
+    try:
+        driver.inject(handle)
+        assert near(served_offset(port), 3600)
+    finally:
+        ClockSkew().revert(FaultHandle.from_json(handle.to_json()))
+    assert near(served_offset(port), 0)
+
+
+@pytest.mark.docker
 def test_a_negative_offset_moves_the_clock_back_and_a_python_timed_wait_still_returns(debian_container) -> None:
     container, port = http_server(debian_container)
     driver = ClockSkew()

@@ -33,8 +33,9 @@ def alerting() -> Iterator[tuple[Alerting, StackConfig]]:
     state = Alerting()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             names = state.names()
+            body: object
             if self.path.startswith("/api/v1/alerts"):
                 body = {"status": "success", "data": {"alerts": [{"labels": {"alertname": n}, "state": "pending"}
                                                                  for n in names]}}
@@ -70,8 +71,8 @@ def test_it_waits_until_no_alert_has_been_active_for_ten_seconds_in_a_row(
     waited = wait_until_quiet(config, log=said.append, clock=FakeClock())
     assert waited == 15.0  # quiet from the sixth look (5 s) on, for 10 s
     assert said == ["waiting for alerts left from the stack's start to clear: DatabaseUnreachable",
-                    "waiting for alerts left from the stack's start to clear: CheckoutErrorRateHigh, "
-                    "DatabaseUnreachable",
+                    ("waiting for alerts left from the stack's start to clear: CheckoutErrorRateHigh, "
+                     "DatabaseUnreachable"),
                     "waiting for alerts left from the stack's start to clear: DatabaseUnreachable"]
 
 

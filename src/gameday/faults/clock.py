@@ -48,6 +48,8 @@ TOLERANCE_S = 5.0
 EXEC_TIMEOUT_S = 30.0
 """docker exec on a machine under load (load average 400 was seen here while several test runs shared it) is slow."""
 READY_TIMEOUT_S = 120.0
+PRELOAD_WAIT_S = 30.0
+"""How long after the restart PID 1 may take to become the preloaded main process (an entrypoint's exec)."""
 _OFFSET = re.compile(r"^\s*([+-]?)\s*(.+)$")
 
 
@@ -189,9 +191,18 @@ class ClockSkew:
                 + "".join(f"{k}={v}\n" for k, v in variables.items()))
         runtime.write_file(container_id, env_file, FileContent(data=text.encode(), mode=0o644))
         self._restart(runtime, container_id, handle)
-        if not self.check(handle):
+        if not self._preloaded_within(handle, PRELOAD_WAIT_S):
             raise FaultError(f"container {name} restarted, but its main process does not run with libfaketime: its "
                              f"entrypoint must source {env_file} at start (docs/faults.md)", target=handle.target)
+
+    def _preloaded_within(self, handle: FaultHandle, seconds: float) -> bool:
+        """check() until it holds: "running" can come while PID 1 is still the entrypoint's shell, before its exec."""
+        deadline = time.monotonic() + seconds
+        while not self.check(handle):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.25)
+        return True
 
     def _restart(self, runtime: FileRuntime, container_id: str, handle: FaultHandle) -> None:
         name = handle.data["container_name"]
