@@ -61,6 +61,11 @@ DRILL_CONTEXT: Final[Mapping[str, str]] = MappingProxyType({
     "mode": "live (a real fault), tabletop (no fault) or scripted (responses: in place of people)",
 })
 """Details every human-side event carries besides its own (facilitator/events.py ``DrillRecorder``)."""
+SEAT_CONTEXT: Final[Mapping[str, str]] = MappingProxyType({
+    "seat": "the drill room's seat (its number) whose action caused this event",
+    "seat_role": "that seat's role when it acted (the actor is the seat's name)",
+})
+"""Details a human-side event carries besides its own when a drill room's seat caused it (facilitator/core.py)."""
 
 _FAULT = "the fault's label (its name, else kind@target)"
 _PERSON_ACTOR = "a role, a person or a scripted responder's name"
@@ -453,14 +458,14 @@ def last(events: Reversible[Event], *kinds: str) -> Event | None:
 
 def undocumented(events: Iterable[Event]) -> list[str]:
     """What in ``events`` the catalogue does not declare: an unknown kind, or a detail key not documented
-    with its kind (nor drill context). For tests of code that writes timelines; empty when all is declared."""
+    with its kind (nor drill or seat context). For tests of code that writes timelines; empty when all is declared."""
     out = []
     for e in events:
         kind = _CATALOGUE.get(e.kind)
         if kind is None:
             out.append(f"{e.kind}: not in the catalogue")
             continue
-        extra = sorted(set(e.details) - set(kind.details) - set(DRILL_CONTEXT))
+        extra = sorted(set(e.details) - set(kind.details) - set(DRILL_CONTEXT) - set(SEAT_CONTEXT))
         if extra:
             out.append(f"{e.kind}: details {', '.join(extra)} not documented")
     return sorted(set(out))

@@ -103,6 +103,50 @@ def test_a_seat_cannot_act_for_another_role_and_nothing_is_recorded(serve_room: 
     assert comms.state()["you"]["actions"]["status_update"][0] == "triage"  # the core's phases, for the page
 
 
+def test_a_seat_acts_only_under_its_own_name_and_its_events_say_which_seat(serve_room: ServeRoom) -> None:
+    served = serve_room()
+    facilitator = served.facilitator()
+    sme = served.seat(2, name="oncall", role="sme")
+    ic = served.seat(3, name="alex", role="incident_commander")
+    begun(served, facilitator)
+    sme.ok("detect", person="alex", signal="customer_report")  # the name typed is not the seat's: ignored
+    ic.ok("acknowledge", person="oncall")
+    ic.ok("advance")
+    events = served.room.events()
+    detected, acked = ev.first(events, ev.INCIDENT_DETECTED), ev.first(events, ev.INCIDENT_ACKNOWLEDGED)
+    assert detected is not None and acked is not None
+    assert (detected.actor, detected.details["person"]) == ("oncall", "oncall")
+    assert (detected.details["seat"], detected.details["seat_role"]) == (2, "sme")
+    assert (acked.actor, acked.details["person"], acked.details["seat"]) == ("alex", "alex", 3)
+    phase = ev.last(events, ev.DRILL_PHASE)
+    assert phase is not None and phase.details["phase"] == "triage" and phase.details["seat"] == 3
+    assert phase.details["seat_role"] == "incident_commander"
+    facilitator.ok("release_inject", inject="inject-1")
+    released = ev.last(served.room.events(), ev.INJECT_RELEASED)
+    assert released is not None and "seat" not in released.details  # the facilitator is no seat
+    assert ev.undocumented(served.room.events()) == []
+
+
+def test_seat_names_are_unique_and_the_facilitator_moves_only_joined_seats_keeping_one_commander(
+        serve_room: ServeRoom) -> None:
+    served = serve_room()
+    facilitator = served.facilitator()
+    served.seat(1, name="alex", role="incident_commander")
+    second = served.seat(2)
+    refused = second.post("/api/seat", {"name": " Alex ", "role": "sme"})
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "the name 'Alex' is taken by seat 1: choose another"
+    assert second.post("/api/seat", {"name": "sam", "role": "sme"}).status_code == 200
+    moved = facilitator.control("set_role", seat=2, role="incident_commander")
+    assert moved.json()["error"] == "another seat is the incident commander"
+    unjoined = facilitator.control("set_role", seat=3, role="scribe")
+    assert unjoined.json()["error"] == "seat 3 has not joined yet: its person chooses a role on joining"
+    assert facilitator.control("set_role", seat=2, role="scribe").status_code == 200
+    seats = {s["number"]: s for s in facilitator.state()["seats"]}
+    assert (seats[2]["role"], seats[3]["role"]) == ("scribe", None)
+    assert served.seat(3, name="kim", role="communications").state()["you"]["role"] == "communications"
+
+
 def test_a_reconnect_with_last_event_id_gets_exactly_the_missed_events(serve_room: ServeRoom) -> None:
     served = serve_room()
     facilitator = served.facilitator()
@@ -184,6 +228,9 @@ def test_a_tabletop_of_the_demo_drill_runs_to_its_scorecard_over_http(serve_room
     events = read_timeline(run_dir / "timeline.jsonl")
     resolved = ev.first(events, ev.INCIDENT_RESOLVED)
     assert resolved is not None and resolved.actor == "alex" and resolved.details["confirmed_by"] == "oncall"
+    assert (resolved.details["seat"], resolved.details["seat_role"]) == (3, "sme")  # the seat that confirmed
+    assert all("seat" in e.details for e in events if e.kind in ev.HUMAN_KINDS and e.actor in ("alex", "sam",
+                                                                                                 "oncall", "kim"))
     assert [e.actor for e in events if e.kind == ev.STATUS_UPDATE_SENT] == ["sam"]
     assert ev.undocumented(events) == []
     assert (run_dir / "scorecard.json").is_file()

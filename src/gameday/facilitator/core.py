@@ -95,6 +95,8 @@ class Actor:
 
     role: str
     name: str | None = None
+    seat: int | None = None
+    """A drill room's seat number: every event this actor causes then says which seat acted (SEAT_CONTEXT)."""
 
 
 AT_THE_SCREEN: Final = Actor(FACILITATOR)
@@ -243,6 +245,13 @@ class DrillCore:
         return actor.name or default
 
     @staticmethod
+    def _seat(actor: Actor | None) -> dict[str, int | str]:
+        """The seat context of an event a drill room's seat caused (events.SEAT_CONTEXT); none otherwise."""
+        if actor is None or actor.seat is None:
+            return {}
+        return {"seat": actor.seat, "seat_role": actor.role}
+
+    @staticmethod
     def _text(value: str, what: str, *, allow_empty: bool = False, verbatim: bool = False) -> str:
         """The answer (stripped unless ``verbatim``); refused when empty or longer than TEXT_LIMIT."""
         if not value.strip() and not allow_empty:
@@ -253,18 +262,18 @@ class DrillCore:
 
     # --- phases -------------------------------------------------------------------------------
 
-    def enter(self, phase: str, *, by: str = "facilitator") -> None:
+    def enter(self, phase: str, *, by: str = "facilitator", actor: Actor | None = None) -> None:
         """Record the drill entering ``phase`` (nothing when it is already there), moved on by ``by``."""
         with self._lock:
             if self.state.phase != phase:
-                self.rec.record(ev.DRILL_PHASE, actor=by, phase=phase)
+                self.rec.record(ev.DRILL_PHASE, actor=by, phase=phase, **self._seat(actor))
 
-    def finish(self) -> None:
-        """The facilitator's last event."""
+    def finish(self, actor: Actor | None = None) -> None:
+        """The facilitator's last event (``actor``: the seat whose advance ended the drill)."""
         with self._lock:
             if not self.state.finished:
-                self.enter("done")
-                self.rec.record(ev.DRILL_FINISHED)
+                self.enter("done", actor=actor)
+                self.rec.record(ev.DRILL_FINISHED, actor=FACILITATOR, **self._seat(actor))
 
     def advance(self, actor: Actor) -> str:
         """Move to the next phase once this one's work is done; returns the phase entered."""
@@ -276,9 +285,9 @@ class DrillCore:
                 raise ActionRefused(f"cannot leave the {phase} phase: {why}")
             nxt = PHASES[PHASES.index(phase) + 1]
             if nxt == "done":
-                self.finish()
+                self.finish(actor)
             else:
-                self.enter(nxt, by=self._actor(actor, "facilitator"))
+                self.enter(nxt, by=self._actor(actor, "facilitator"), actor=actor)
             return nxt
 
     # --- the team's actions -------------------------------------------------------------------
@@ -293,7 +302,7 @@ class DrillCore:
             person = self._text(person, "who noticed")
             named = self._text(alert, "alert", allow_empty=True) if alert is not None and signal == "alert" else ""
             return self.rec.record(ev.INCIDENT_DETECTED, actor=person, signal=signal,
-                                   alert=named or None, person=person)
+                                   alert=named or None, person=person, **self._seat(actor))
 
     def acknowledge(self, actor: Actor, *, person: str) -> Event:
         with self._lock:
@@ -304,7 +313,7 @@ class DrillCore:
             if state.acknowledged:
                 raise ActionRefused("the page is already acknowledged")
             person = self._text(person, "who acknowledges")
-            return self.rec.record(ev.INCIDENT_ACKNOWLEDGED, actor=person, person=person)
+            return self.rec.record(ev.INCIDENT_ACKNOWLEDGED, actor=person, person=person, **self._seat(actor))
 
     def declare_severity(self, actor: Actor, severity: str) -> Event:
         """A first declaration, or an upgrade or downgrade (``previous`` then names the one before)."""
@@ -317,8 +326,9 @@ class DrillCore:
             by = self._actor(actor, self.person("incident_commander", self.responder()))
             previous = self.state.severity
             if previous is None:
-                return self.rec.record(ev.SEVERITY_DECLARED, actor=by, severity=parsed)
-            return self.rec.record(ev.SEVERITY_DECLARED, actor=by, severity=parsed, previous=previous)
+                return self.rec.record(ev.SEVERITY_DECLARED, actor=by, severity=parsed, **self._seat(actor))
+            return self.rec.record(ev.SEVERITY_DECLARED, actor=by, severity=parsed, previous=previous,
+                                   **self._seat(actor))
 
     def assign_role(self, actor: Actor, *, role: str, person: str) -> Event:
         with self._lock:
@@ -326,7 +336,8 @@ class DrillCore:
             if role not in ROLES:
                 raise ActionRefused(f"unknown role '{role}': choose one of {', '.join(ROLES)}")
             person = self._text(person, f"who is the {role}")
-            return self.rec.record(ev.ROLE_ASSIGNED, actor=self._actor(actor, FACILITATOR), role=role, person=person)
+            return self.rec.record(ev.ROLE_ASSIGNED, actor=self._actor(actor, FACILITATOR), role=role, person=person,
+                                   **self._seat(actor))
 
     def status_update(self, actor: Actor, *, audience: str, text: str) -> Event:
         with self._lock:
@@ -337,19 +348,20 @@ class DrillCore:
                 raise ActionRefused("declare a severity before the first status update")
             text = self._text(text, "the update", verbatim=True)
             return self.rec.record(ev.STATUS_UPDATE_SENT, actor=self._actor(
-                actor, self.person("communications", "communications")), audience=audience, text=text)
+                actor, self.person("communications", "communications")), audience=audience, text=text,
+                **self._seat(actor))
 
     def hypothesis(self, actor: Actor, text: str) -> Event:
         with self._lock:
             self.check("hypothesis", actor)
             return self.rec.record(ev.HYPOTHESIS_NOTED, actor=self._actor(actor, self.person("incident_commander", "team")),
-                                   text=self._text(text, "hypothesis"))
+                                   text=self._text(text, "hypothesis"), **self._seat(actor))
 
     def note_action(self, actor: Actor, text: str) -> Event:
         with self._lock:
             self.check("note_action", actor)
             return self.rec.record(ev.ACTION_NOTED, actor=self._actor(actor, self.person("sme", "team")),
-                                   text=self._text(text, "action"))
+                                   text=self._text(text, "action"), **self._seat(actor))
 
     def _item(self, step: int) -> tuple[Checklist, ChecklistItem]:
         checklist = self.checklist()
@@ -372,7 +384,7 @@ class DrillCore:
                 raise ActionRefused(f"unknown outcome '{outcome}': choose one of {', '.join(STEP_OUTCOMES)}")
             return self.rec.record(ev.RUNBOOK_STEP, actor=self._step_actor(actor), step=item.step, title=item.title,
                                    outcome=outcome, command=item.command, exit_code=None, duration_s=None, output="",
-                                   runbook=str(checklist.path))
+                                   runbook=str(checklist.path), **self._seat(actor))
 
     def can_run_commands(self) -> bool:
         """A tabletop touches no real system: its runbook commands are ticked, never run."""
@@ -394,7 +406,7 @@ class DrillCore:
             event = self.rec.record(ev.RUNBOOK_STEP, actor=self._step_actor(actor), step=item.step, title=item.title,
                                     outcome="done" if result.ok else "failed", command=item.command,
                                     exit_code=result.exit_code, duration_s=result.duration_s, output=result.output,
-                                    runbook=str(checklist.path), ran=True)
+                                    runbook=str(checklist.path), ran=True, **self._seat(actor))
         return event, result
 
     def mitigated(self, actor: Actor) -> Event:
@@ -402,7 +414,8 @@ class DrillCore:
             self.check("mitigated", actor)
             if self.state.mitigated:
                 raise ActionRefused("the impact is already declared halted")
-            event = self.rec.record(ev.INCIDENT_MITIGATED, actor=self._actor(actor, self.person("incident_commander", "team")))
+            event = self.rec.record(ev.INCIDENT_MITIGATED, actor=self._actor(actor, self.person("incident_commander", "team")),
+                                    **self._seat(actor))
             if self.tabletop and self.end_fault is not None:
                 self.end_fault()  # in a tabletop, mitigating is what ends the simulated fault
             return event
@@ -432,10 +445,10 @@ class DrillCore:
         failing = [f"{name}: {why}" for name, ok, why in results if not ok]
         return (not failing), "; ".join(failing)
 
-    def refuse_all_clear(self, reason: str) -> Event:
-        """The probes are not green: the all-clear is refused, for the record."""
+    def refuse_all_clear(self, reason: str, actor: Actor | None = None) -> Event:
+        """The probes are not green: the all-clear is refused, for the record (``actor``: who asked for it)."""
         with self._lock:
-            return self.rec.record(ev.ALL_CLEAR_REFUSED, actor=FACILITATOR, reason=reason)
+            return self.rec.record(ev.ALL_CLEAR_REFUSED, actor=FACILITATOR, reason=reason, **self._seat(actor))
 
     def request_all_clear(self, actor: Actor, *, by: str | None = None,
                           say: Callable[[str, bool, str], None] | None = None) -> AllClearRequest | None:
@@ -454,7 +467,7 @@ class DrillCore:
         with self._lock:
             if not green:
                 self.pending_all_clear = None
-                self.refuse_all_clear(reason)
+                self.refuse_all_clear(reason, actor)
                 return None
             declared_by = self._text(by or actor.name or self.person("incident_commander", ""), "who declares",
                                      allow_empty=True)
@@ -475,7 +488,7 @@ class DrillCore:
             if second.lower() == declared_by.lower():
                 raise ActionRefused("the all-clear needs a second person to confirm it")
             self.pending_all_clear = None
-            event = self.rec.record(ev.INCIDENT_RESOLVED, actor=declared_by, confirmed_by=second)
+            event = self.rec.record(ev.INCIDENT_RESOLVED, actor=declared_by, confirmed_by=second, **self._seat(actor))
         if self.end_fault is not None:
             self.end_fault()
         return event
@@ -504,7 +517,8 @@ class DrillCore:
                                    went_well=lines(went_well, "went well"),
                                    went_poorly=lines(went_poorly, "went poorly"),
                                    got_lucky=lines(got_lucky, "got lucky"),
-                                   root_cause=self._text(root_cause, "root cause"), action_items=items)
+                                   root_cause=self._text(root_cause, "root cause"), action_items=items,
+                                   **self._seat(actor))
 
     # --- the facilitator's injects --------------------------------------------------------------
 

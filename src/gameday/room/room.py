@@ -128,7 +128,7 @@ class Identity:
             return Actor(FACILITATOR)
         if not self.seat.role or not self.seat.name:
             raise ActionRefused("take a seat first: your name and your role")
-        return Actor(self.seat.role, self.seat.name)
+        return Actor(self.seat.role, self.seat.name, self.seat.number)
 
 
 @dataclass
@@ -218,8 +218,11 @@ class Room:
         with self._lock:
             if seat.role is not None and seat.role != role:
                 raise ActionRefused("your role is set; ask the facilitator to change it")
-            if role == "incident_commander" and any(s.role == role and s is not seat for s in self.seats):
-                raise ActionRefused("another seat is the incident commander")
+            self._one_commander(seat, role)
+            # A seat's name is who the timeline says acted: two seats with one name would be one person.
+            taken = next((s for s in self.seats if s is not seat and s.name.casefold() == name.casefold()), None)
+            if taken is not None:
+                raise ActionRefused(f"the name '{name}' is taken by seat {taken.number}: choose another")
             seat.name, seat.role, seat.joined = name, role, True
         self.changed()
 
@@ -233,8 +236,17 @@ class Room:
         if seat is None:
             raise ActionRefused(f"no seat {seat_number}")
         with self._lock:
+            if not seat.joined:
+                # A role set before anyone joins would refuse the joiner every other role.
+                raise ActionRefused(f"seat {seat_number} has not joined yet: its person chooses a role on joining")
+            self._one_commander(seat, role)
             seat.role = role
         self.changed()
+
+    def _one_commander(self, seat: Seat, role: str) -> None:
+        """One incident commander per room: refuse ``seat`` taking that role while another seat has it."""
+        if role == "incident_commander" and any(s.role == role and s is not seat for s in self.seats):
+            raise ActionRefused("another seat is the incident commander")
 
     def start(self, identity: Identity) -> None:
         """The facilitator starts the drill: the engine runs to the fault phase, then the team acts."""
@@ -340,10 +352,10 @@ class Room:
         message = "done"
         match action:
             case "detect":
-                core.detect(actor, person=a.text("person", actor.name), signal=a.text("signal"),
+                core.detect(actor, person=self._person(identity, a), signal=a.text("signal"),
                             alert=a.optional("alert"))
             case "acknowledge":
-                core.acknowledge(actor, person=a.text("person", actor.name))
+                core.acknowledge(actor, person=self._person(identity, a))
             case "declare_severity":
                 event = core.declare_severity(actor, a.text("severity"))
                 message = f"declared {event.details['severity']}"
@@ -382,6 +394,14 @@ class Room:
             self._human_done.set()
         self.changed()
         return message
+
+    @staticmethod
+    def _person(identity: Identity, a: _Args) -> str:
+        """Who noticed or acknowledged: a seat is always its own person (its name); only the facilitator,
+        typing for the team, names someone else."""
+        if identity.seat is not None:
+            return identity.seat.name
+        return a.text("person")
 
     # --- what each participant sees ------------------------------------------------------------
 
