@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:  # imported where used, so a machine without Playwright gets the fixture's clear message
-    from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, ViewportSize, expect
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, ViewportSize
+    from playwright.sync_api import expect as expect  # re-exported for the tests
 else:
     def expect(actual: Any, message: str | None = None) -> Any:
         """Playwright's ``expect``, imported when first called: collecting the tests (``-m 'not browser'``)
