@@ -359,6 +359,9 @@ def test_two_faults_on_one_container_plan_ok_when_they_change_separate_settings_
     cpu, memory = plan.faults
     assert cpu.problem is None and memory.problem is None
     assert any("shares docker:" in note and "its revert puts back only that" in note for note in memory.notes)
+    # Each says what its own revert puts back, and only that.
+    assert "CPU limit (none) back" in cpu.undo and "memory" not in cpu.undo, cpu.undo
+    assert "memory limit (128.0 MiB) back" in memory.undo and "CPU" not in memory.undo, memory.undo
 
 
 @pytest.mark.docker

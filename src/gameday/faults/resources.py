@@ -101,6 +101,11 @@ class _ResourceFault:
     def _same(live: ContainerResources, wanted: ContainerResources) -> bool:
         raise NotImplementedError
 
+    @staticmethod
+    def _own(r: ContainerResources) -> str:
+        """The settings this kind changes, in words (another fault on the target may change the others)."""
+        raise NotImplementedError
+
     # --- lifecycle ----------------------------------------------------------------------------
 
     def inject(self, handle: FaultHandle) -> None:
@@ -124,8 +129,8 @@ class _ResourceFault:
                     runtime.update_resources(container_id, step)
             live = runtime.resources(container_id)
             if not self._same(live, prior):
-                raise RevertError(f"{self.kind} on {name}: the limits read back are {_shown(live)}, not the prior "
-                                  f"{_shown(prior)}", target=handle.target)
+                raise RevertError(f"{self.kind} on {name}: the limits read back are {self._own(live)}, not the prior "
+                                  f"{self._own(prior)}", target=handle.target)
             state = runtime.inspect(container_id)
             if state.status not in ("running", "restarting") and state.oom_killed:
                 runtime.start(container_id)
@@ -133,18 +138,20 @@ class _ResourceFault:
 
     def describe_revert(self, handle: FaultHandle) -> str:
         prior = ContainerResources(**handle.data["prior"])
-        return (f"set {handle.data['container_name']}'s limits back to {_shown(prior)} through the runtime and read "
-                "them again; start it if the OOM killer ended it")
+        return (f"set {handle.data['container_name']}'s {self._own(prior)} back through the runtime and read "
+                "it again; start it if the OOM killer ended it")
 
 
 def _as_dict(resources: ContainerResources) -> dict[str, int]:
     return {name: getattr(resources, name) for name in ContainerResources.__dataclass_fields__}
 
 
-def _shown(r: ContainerResources) -> str:
-    cpus = f"{r.cpus:g} CPUs" if r.cpus is not None else "no CPU limit"
-    memory = f"memory {format_size(r.memory)}" if r.memory > 0 else "no memory limit"
-    return f"{cpus}, {memory}"
+def _shown_cpus(r: ContainerResources) -> str:
+    return f"CPU limit ({r.cpus:g} CPUs)" if r.cpus is not None else "CPU limit (none)"
+
+
+def _shown_memory(r: ContainerResources) -> str:
+    return f"memory limit ({format_size(r.memory)})" if r.memory > 0 else "memory limit (none)"
 
 
 # --- cpu_pressure -------------------------------------------------------------------------------
@@ -183,6 +190,10 @@ class CpuPressure(_ResourceFault):
     @staticmethod
     def _same(live: ContainerResources, wanted: ContainerResources) -> bool:
         return live.cpus == wanted.cpus
+
+    @staticmethod
+    def _own(r: ContainerResources) -> str:
+        return _shown_cpus(r)
 
 
 # --- memory_pressure ----------------------------------------------------------------------------
@@ -239,3 +250,7 @@ class MemoryPressure(_ResourceFault):
         swap = wanted.memory_swap or 2 * wanted.memory
         return (live.memory, live.memory_swap or 2 * live.memory, live.memory_reservation) == (
             wanted.memory, swap, wanted.memory_reservation)
+
+    @staticmethod
+    def _own(r: ContainerResources) -> str:
+        return _shown_memory(r)
