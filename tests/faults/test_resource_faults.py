@@ -32,6 +32,11 @@ def cgroup(container, controller: str, name: str) -> int:
     return int((CGROUP / controller / "docker" / container.id / name).read_text())
 
 
+def throttled_periods(container) -> int:
+    stat = (CGROUP / "cpu" / "docker" / container.id / "cpu.stat").read_text().split()
+    return int(stat[stat.index("nr_throttled") + 1])
+
+
 def shmem(container) -> int:
     stat = (CGROUP / "memory" / "docker" / container.id / "memory.stat").read_text().split()
     return int(stat[stat.index("total_shmem") + 1])
@@ -99,6 +104,9 @@ def test_a_starved_container_leaves_the_others_answering(web_container) -> None:
         web.container.exec_run(["sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"], detach=True)
         for _ in range(20):
             assert httpx.get(other.url, timeout=2, trust_env=False).status_code == 200
+        # ... while the target itself was held to its quota (the kernel's own count of throttled periods).
+        wait_for(lambda: throttled_periods(web.container) > 0, timeout=60)
+        assert throttled_periods(other.container) == 0
     finally:
         driver.revert(handle)
     assert cgroup(web.container, "cpu", "cpu.cfs_quota_us") == -1
