@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,12 +14,13 @@ import httpx
 import pytest
 
 from gameday import events as ev
+from gameday.cli.room_commands import link_host
 from gameday.room.guard import Bucket, find_token, origin_ok
 from gameday.timeline import read_timeline
 from tests.conftest import wait_for
 from tests.room.conftest import DEMO_DRILL, ROOT
 
-LINK = re.compile(r"(Facilitator \(keep this one to yourself\)|Seat (\d+)): (http://127\.0\.0\.1:\d+/join/\S+)")
+LINK = re.compile(r"(Facilitator \(keep this one to yourself\)|Seat (\d+)): (http://[^/\s]+:\d+/join/\S+)")
 
 
 def gameday(*args: str, cwd: Path) -> subprocess.Popen[str]:
@@ -58,6 +60,26 @@ def test_the_room_prints_one_link_per_seat_serves_them_and_closes_on_sigterm(tmp
         rest = room.communicate(timeout=60)[0]
     assert room.returncode == 0, rest  # closed before a drill started: nothing happened
     assert "Traceback" not in rest
+
+
+def test_a_room_on_every_interface_prints_links_with_this_machines_name(tmp_path: Path) -> None:
+    room = gameday("room", "--host", "0.0.0.0", "--port", "0", "--speed", "50", "--seats", "1",
+                   "--reports", str(tmp_path / "reports"), "--history", str(tmp_path / "h.sqlite"), str(DEMO_DRILL),
+                   cwd=tmp_path)
+    lines: list[str] = []
+    try:
+        links = read_links(room, lines, seats=1)
+        assert sorted(links) == ["1", "facilitator"], "".join(lines)
+        assert all(link.startswith(f"http://{socket.gethostname()}:") for link in links.values()), links
+        assert "0.0.0.0" not in "".join(lines).replace("--host 0.0.0.0", "")  # only in the warning's quote
+        port_and_path = links["1"].split(":", 2)[2]
+        with httpx.Client(follow_redirects=True) as client:  # serving (and so handling SIGTERM) on loopback too
+            joined = client.get(f"http://127.0.0.1:{port_and_path}")
+            assert joined.status_code == 200 and 'data-testid="join-form"' in joined.text
+    finally:
+        room.send_signal(signal.SIGTERM)
+        rest = room.communicate(timeout=60)[0]
+    assert room.returncode == 0, rest
 
 
 def test_sigterm_during_a_drill_stops_it_and_the_room_exits_as_interrupted(tmp_path: Path) -> None:
@@ -109,6 +131,13 @@ def test_only_the_rooms_own_origin_passes() -> None:
     assert origin_ok("http://127.0.0.1:8000", "127.0.0.1:8000")
     assert not origin_ok("http://127.0.0.1:8001", "127.0.0.1:8000")
     assert not origin_ok("null", "127.0.0.1:8000")
+
+
+def test_links_for_every_interface_name_this_machine_never_0_0_0_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("socket.gethostname", lambda: "drillhost")
+    assert link_host("0.0.0.0") == "drillhost" and link_host("::") == "drillhost"
+    assert link_host("127.0.0.1") == "127.0.0.1" and link_host("::1") == "[::1]"
+    assert link_host("192.0.2.7") == "192.0.2.7" and link_host("localhost") == "localhost"
 
 
 def test_a_bucket_refuses_past_its_burst_and_refills_with_time() -> None:

@@ -33,6 +33,18 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def link_host(host: str) -> str:
+    """The host part of the printed links for ``--host``: 0.0.0.0 or :: (every interface) is no address another
+    machine can open, so the links name this machine (socket.gethostname()); an IPv6 address is bracketed."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.is_unspecified:
+        return socket.gethostname()
+    return f"[{host}]" if address.version == 6 else host
+
+
 def _listen(host: str, port: int) -> socket.socket:
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -115,7 +127,7 @@ def cmd_room(args: argparse.Namespace) -> int:
     room = build_room(args, dict(os.environ))
     sock = _listen(args.host, args.port)
     port = sock.getsockname()[1]
-    shown = f"[{args.host}]" if ":" in args.host else args.host
+    shown = link_host(args.host)
     base = f"http://{shown}:{port}"
     app = create_app(room, reports_dir=Path(args.reports), history=getattr(args, "history", None))
     console.rule(f"[bold]gameday drill room: {safe(room.scenario.name)}[/]")
@@ -127,6 +139,9 @@ def cmd_room(args: argparse.Namespace) -> int:
     if not _loopback(args.host):
         console.print(f"[bold red]warning:[/] --host {safe(args.host)} shares the room with every machine that "
                       "can reach it; the links travel in clear over HTTP: share them only on a network you trust")
+    if shown != args.host and not shown.startswith("["):  # every interface: named after this machine
+        console.print(f"[dim]The links name this machine ({safe(shown)}): where that name does not resolve for the "
+                      "others, give them this machine's address in its place.[/]")
     facilitator, seats = room.links(base)
     # Never wrapped: a link cut in two does not open.
     console.print(f"Facilitator (keep this one to yourself): {safe(facilitator)}", soft_wrap=True)
