@@ -221,6 +221,8 @@ def test_a_seat_joins_and_acts_with_the_keyboard_alone(browser: Any, tmp_path: P
         tab_to(seat, detect.get_by_role("button", name="Noticed"))
         keys.press("Enter")
         expect(feed_item(seat, ev.INCIDENT_DETECTED)).to_have_count(1)
+        expect(feed_item(seat, ev.INCIDENT_DETECTED)).to_contain_text("(oncall, seat 1)")  # which seat acted
+        expect(detect.locator("input[name=person]")).to_be_hidden()  # a seat is its own person: nothing to type
         tab_to(seat, seat.get_by_test_id("form-acknowledge").get_by_role("button", name="Acknowledge"))
         keys.press("Enter")
         expect(feed_item(seat, ev.INCIDENT_ACKNOWLEDGED)).to_have_count(1)

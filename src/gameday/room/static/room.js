@@ -81,7 +81,8 @@
     const what = d.text || d.severity || (d.role ? d.role + ": " + d.person : "") || d.phase ||
       (d.step ? "step " + d.step + " " + d.outcome : "") || d.reason || d.signal || d.alertname ||
       (d.probe ? d.probe + (d.ok ? " green" : " red") : "") || d.outcome || "";
-    return e.kind + " (" + e.actor + ")" + (what ? ": " + what : "");
+    const who = e.actor + (d.seat ? ", seat " + d.seat : "");
+    return e.kind + " (" + who + ")" + (what ? ": " + what : "");
   }
 
   // --- the live feed (server-sent events, resumed by the browser with Last-Event-ID) ---------------
@@ -245,7 +246,8 @@
       form.hidden = !show;
       if (!show) continue;
       for (const sel of form.querySelectorAll("select[data-list]")) options(sel, listValues(sel.dataset.list, drill));
-      for (const input of form.querySelectorAll("input[data-me]")) if (!input.value && you.role !== "facilitator") input.value = you.name;
+      // A seat is always its own person (the server records the seat's name); only the facilitator names one.
+      for (const input of form.querySelectorAll("input[data-me]")) input.closest("label").hidden = you.role !== "facilitator";
       const pending = form.querySelector("[data-pending]");
       if (pending) pending.textContent = "Declared by " + drill.pending_all_clear + ": a second person confirms.";
       const second = form.querySelector("[data-second]");
