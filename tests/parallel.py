@@ -1,5 +1,9 @@
-"""How the suite is split across pytest-xdist workers (the README's and .ci/run's ``-n 4 --dist loadgroup
---no-loadscope-reorder``).
+"""How the suite would be split across pytest-xdist workers (``-n 4 --dist loadgroup --no-loadscope-reorder``).
+
+NOT USED by the README or .ci/run yet: pytest-xdist 3.8's loadgroup appends the group to ``item._nodeid``, which
+pytest 9.2 no longer reads (``Node.nodeid`` is built from ``_id``), so every test becomes its own unit and modules,
+the demo stack's tests and the session clusters are spread over all workers (seen: a cluster per worker, one
+module's stack copy on two workers at once). Until xdist follows, the suite runs in one process.
 
 Each test module runs whole on one worker: its module-scoped fixtures (a compose project, a stack copy, a
 cluster with a real node) are made once, and its tests that build on each other keep their order. Tests that
