@@ -70,14 +70,18 @@ def test_a_teams_severity_names_in_markup_are_shown_as_written() -> None:
 
     from rich.console import Console
 
+    from gameday.facilitator.core import DrillCore
     from gameday.facilitator.events import DrillRecorder
     from gameday.facilitator.session import FacilitatorSession
+    from gameday.scoring.severity import table_for
     from gameday.timeline import Event
 
     started = Event(at="2026-11-25T10:00:00.000Z", offset=0.0, kind="run.started",
                     details={"severities": {"SEV1": {"name": "[/]", "meaning": "fix [/bold] it"}}})
     session = FacilitatorSession.__new__(FacilitatorSession)
     session.rec = cast("DrillRecorder", SimpleNamespace(events=lambda: [started]))  # only events() is read
+    # The table comes from the drill core, which reads it from run.started as DrillCore.severities does.
+    session.core = cast("DrillCore", SimpleNamespace(severities=lambda: table_for([started])))
     out = io.StringIO()
     console = Console(file=out, width=300, color_system=None)
     console.print(session._severity_table())
