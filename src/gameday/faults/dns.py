@@ -36,7 +36,7 @@ from pydantic import Field
 
 from gameday.errors import FaultError, GamedayError, TargetError
 from gameday.faults.base import FaultArgs, FaultHandle
-from gameday.faults.netfilter import IPTABLES, TIMEOUT, Netfilter, chain_name, comment, machine_facts
+from gameday.faults.netfilter import IPTABLES, TIMEOUT, Netfilter, machine_facts
 from gameday.platforms.base import ContainerState, HostProcessPlatform, container_handle_fields
 from gameday.platforms.registry import PlatformRegistry, installed_platforms
 from gameday.scenario.model import FaultSpec, StackSpec
@@ -139,22 +139,15 @@ class DnsFailure:
                               "rules would not cut", target=target)
         return found
 
-    def _rules(self, handle: FaultHandle, *, reverting: bool = False) -> Netfilter:
-        if not handle.run_id or not handle.fault_id:
-            raise FaultError(f"{self.kind} needs the run id and fault id the engine stamps on its handle "
-                             "(they name its rules)", target=handle.target)
-        return Netfilter(chain=chain_name(handle.run_id, handle.fault_id),
-                         comment=comment(handle.run_id, handle.fault_id), target=handle.target, reverting=reverting)
-
     def inject(self, handle: FaultHandle) -> None:
-        self._rules(handle).apply(*_shape(handle.data))
+        Netfilter.of(handle).apply(*_shape(handle.data))
 
     def check(self, handle: FaultHandle) -> bool:
         """The live rules are all there and the container is the one they match (not restarted since prepare)."""
         if not handle.run_id:
             return False
         action, jumps = _shape(handle.data)
-        live_jumps, live_rules = self._rules(handle).live()
+        live_jumps, live_rules = Netfilter.of(handle).live()
         if live_jumps != len(jumps) or live_rules < len(action):
             return False
         try:
@@ -171,7 +164,7 @@ class DnsFailure:
     def revert(self, handle: FaultHandle) -> None:
         if not handle.run_id or not handle.fault_id:
             return  # never stamped, so never injected: no rule can carry its name
-        self._rules(handle, reverting=True).remove()
+        Netfilter.of(handle, reverting=True).remove()
 
 
 def _shape(data: dict[str, Any]) -> tuple[list[list[str]], list[tuple[str, list[str]]]]:

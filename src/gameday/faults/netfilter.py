@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gameday.errors import FaultError, RevertError
+from gameday.handle import FaultHandle
 
 IPTABLES = "iptables"
 TIMEOUT = 20.0
@@ -51,6 +52,15 @@ class Netfilter:
     comment: str
     target: str
     reverting: bool = False
+
+    @classmethod
+    def of(cls, handle: FaultHandle, *, reverting: bool = False) -> Netfilter:
+        """The rules of the fault behind ``handle``, named from the run and fault ids the engine stamps on it."""
+        if not handle.run_id or not handle.fault_id:
+            raise FaultError(f"{handle.kind} needs the run id and fault id the engine stamps on its handle "
+                             "(they name its rules)", target=handle.target)
+        return cls(chain=chain_name(handle.run_id, handle.fault_id), comment=comment(handle.run_id, handle.fault_id),
+                   target=handle.target, reverting=reverting)
 
     def _run(self, argv: Sequence[str], *, ok_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
         error = RevertError if self.reverting else FaultError

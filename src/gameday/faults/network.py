@@ -24,7 +24,7 @@ from pydantic import Field, field_validator
 
 from gameday.errors import FaultError, TargetError
 from gameday.faults.base import FaultArgs, FaultHandle
-from gameday.faults.netfilter import Netfilter, chain_name, comment, machine_facts
+from gameday.faults.netfilter import Netfilter, machine_facts
 from gameday.platforms.ports import PortPlatform, PortTarget
 from gameday.scenario.model import FaultSpec, StackSpec
 
@@ -93,13 +93,6 @@ class _PortRules:
                            platform=PortPlatform.name, resource=PortPlatform.resource(target.port),
                            address={"port": target.port, "netfilter": facts})
 
-    def _rules(self, handle: FaultHandle, *, reverting: bool = False) -> Netfilter:
-        if not handle.run_id or not handle.fault_id:
-            raise FaultError(f"{self.kind} needs the run id and fault id the engine stamps on its handle "
-                             "(they name its rules)", target=handle.target)
-        return Netfilter(chain=chain_name(handle.run_id, handle.fault_id),
-                         comment=comment(handle.run_id, handle.fault_id), target=handle.target, reverting=reverting)
-
     def inject(self, handle: FaultHandle) -> None:
         data = handle.data
         port = str(data["port"])
@@ -110,13 +103,13 @@ class _PortRules:
                 jumps.append(("INPUT", ["-p", protocol, "--dport", port, *(["-s", peer] if peer else [])]))
             if "egress" in data["directions"]:
                 jumps.append(("OUTPUT", ["-p", protocol, "--sport", port, *(["-d", peer] if peer else [])]))
-        self._rules(handle).apply([_action(data)], jumps)
+        Netfilter.of(handle).apply([_action(data)], jumps)
 
     def check(self, handle: FaultHandle) -> bool:
         """Read the live rule set: every jump in place and the chain holding its rule."""
         if not handle.run_id:
             return False
-        jumps, rules = self._rules(handle).live()
+        jumps, rules = Netfilter.of(handle).live()
         data = handle.data
         return jumps == len(data["protocols"]) * len(data["directions"]) and rules >= 1
 
@@ -127,7 +120,7 @@ class _PortRules:
     def revert(self, handle: FaultHandle) -> None:
         if not handle.run_id or not handle.fault_id:
             return  # never stamped, so never injected: no rule can carry its name
-        self._rules(handle, reverting=True).remove()
+        Netfilter.of(handle, reverting=True).remove()
 
 
 def _facts(target: str) -> tuple[str, bool]:
