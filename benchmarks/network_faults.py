@@ -101,14 +101,14 @@ def main() -> None:
               f"({min(shares):.2f}-{max(shares):.2f}) | {worst:.2f} | {len(shares)} |")
     for direction in ("both", "ingress", "egress"):
         port = free_port()
-        driver = Partition()
-        handle = stamped(driver, port, "bench-p", protocol="all", direction=direction)
-        driver.inject(handle)
+        partition = Partition()
+        handle = stamped(partition, port, "bench-p", protocol="all", direction=direction)
+        partition.inject(handle)
         try:
             received = udp_received(port, handle, opts.packets) if direction != "egress" else None
             connects = tcp_connects(port, 50)
         finally:
-            driver.revert(handle)
+            partition.revert(handle)
         assert not left_behind(port)
         udp = f"{100 * (1 - received / opts.packets):.2f}% of {opts.packets} UDP" if received is not None else "-"
         print(f"| partition ({direction}) | 100% | {udp} | TCP connects: {50 - connects}/50 failed | - | 1 |")

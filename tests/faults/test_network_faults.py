@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import select
 import shlex
 import socket
 import subprocess
@@ -23,9 +22,9 @@ from typing import Any
 
 import pytest
 
+from benchmarks.network_faults import dropped, udp_received
 from gameday.errors import GamedayError
 from gameday.faults.base import FaultHandle
-from gameday.faults.netfilter import chain_name
 from gameday.faults.network import PacketLoss, Partition
 from gameday.scenario.model import FaultSpec, StackSpec
 from gameday.testing.network import free_port
@@ -85,40 +84,12 @@ def roundtrip(handle: FaultHandle) -> FaultHandle:
     return FaultHandle.from_json(json.loads(json.dumps(handle.to_json())))
 
 
-def dropped(handle: FaultHandle) -> int:
-    """Packets the fault's chain has dropped so far (its rule's counter); 0 once the chain is gone."""
-    found = subprocess.run(["iptables", "-w", "10", "-L", chain_name(handle.run_id, handle.fault_id), "-n", "-v", "-x"],
-                           check=False, capture_output=True, text=True)
-    return sum(int(line.split()[0]) for line in found.stdout.splitlines()[2:] if line.strip())
-
-
-def udp_counts(port: int, handle: FaultHandle, sent: int) -> int:
-    """Send ``sent`` datagrams to ``port`` and return how many arrived. The datagrams the rule dropped are
-    read from its counter, so the wait ends when every datagram is either received or counted as dropped."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
-        rx.bind(("127.0.0.1", port))
-        rx.setblocking(False)
-        received, base = 0, dropped(handle)
-        for batch in range(0, sent, 200):
-            for i in range(batch, min(sent, batch + 200)):
-                tx.sendto(i.to_bytes(4, "big"), ("127.0.0.1", port))
-            deadline = time.monotonic() + 10
-            while received + dropped(handle) - base < min(sent, batch + 200) and time.monotonic() < deadline:
-                if select.select([rx], [], [], 0.05)[0]:
-                    with contextlib.suppress(BlockingIOError):
-                        while True:
-                            rx.recv(64)
-                            received += 1
-        assert received + dropped(handle) - base == sent
-        return received
-
-
 def test_packet_loss_drops_the_asked_share_of_10000_datagrams_within_3_points(port: int) -> None:
     driver = PacketLoss()
     handle = stamped(driver, port, percent=30, protocol="udp")
     driver.inject(handle)
     assert driver.check(handle)
-    received = udp_counts(port, handle, 10_000)
+    received = udp_received(port, handle, 10_000)
     assert abs((10_000 - received) / 10_000 - 0.30) <= 0.03
     driver.revert(roundtrip(handle))
     assert rules_on(port) == [] and not driver.check(handle)
