@@ -17,13 +17,27 @@ from tests.faults.conftest import ToxiproxyServer, Upstream, start_toxiproxy
 from tests.helpers import stack_file
 
 
-def restart_on_same_port(server: ToxiproxyServer, log: Path) -> ToxiproxyServer:
+def wait_for_event(reports: Path, kind: str, within: float = 60.0) -> None:
+    """Block until the run's timeline records ``kind`` (the harness's own progress, not a guessed sleep)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        runs = list(reports.glob("*/timeline.jsonl"))
+        if runs and f'"{kind}"' in runs[0].read_text():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"the run never recorded {kind} within {within:g}s")
+
+
+def restart_on_same_port(server: ToxiproxyServer, log: Path, reports: Path) -> ToxiproxyServer:
     import subprocess
 
     from tests.faults.conftest import toxiproxy_binary
 
+    # Stopped only once the harness has seen its toxic live: a stop before that is a different story (the
+    # check right after inject meeting a dead server), not the restart mid-fault this test is about.
+    wait_for_event(reports, "fault.effective")
     server.stop()
-    time.sleep(3.5)  # down across the moment the revert is due (the fault lasts 2 s)
+    wait_for_event(reports, "revert.retrying")  # down until the revert has met it down, however late that is
     with log.open("ab") as out:
         process = subprocess.Popen([str(toxiproxy_binary()), "-host", "127.0.0.1", "-port", str(server.port)],
                                    stdout=out, stderr=subprocess.STDOUT)
@@ -48,15 +62,10 @@ def test_a_toxiproxy_restart_mid_fault_is_survived(tmp_path: Path, http_upstream
     restarted: list[ToxiproxyServer] = []
 
     def chaos_for_the_chaos_tool() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            runs = list((tmp_path / "reports").glob("*/timeline.jsonl"))
-            if runs and '"fault.injected"' in runs[0].read_text():
-                break
-            time.sleep(0.02)
-        new = restart_on_same_port(server, tmp_path / "toxiproxy.log")
+        new = restart_on_same_port(server, tmp_path / "toxiproxy.log", tmp_path / "reports")
         restarted.append(new)
-        for _ in range(100):  # the operator's config management puts the proxy back, without any toxic
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the operator's config management puts the proxy back, without any toxic
             try:
                 with ToxiproxyClient(new.url) as client:
                     client.create_proxy("web", listen=f"127.0.0.1:{listen}", upstream=http_upstream.address)
