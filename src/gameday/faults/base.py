@@ -7,7 +7,8 @@
 
 Optional: ``target_problems(target, target_name, args) -> [(where, message)]``, a method (of a driver made
 with no options) that finds mistakes without touching anything (``where`` is ``"target"`` or ``"args"``); ``gameday validate`` reports
-them located in the file, so what ``plan`` would refuse is caught before it.
+them located in the file, so what ``plan`` would refuse is caught before it. Likewise
+``window_problems(args, duration_s) -> [(argument, message)]`` for arguments that cannot fit the fault's window.
 
 A ``FaultHandle`` (``gameday.handle``) holds everything revert needs and is plain JSON, so it is written to
 the journal before the fault is injected and a later process (``gameday cleanup``) can revert from it alone.

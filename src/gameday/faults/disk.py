@@ -36,7 +36,9 @@ from gameday.platforms.base import (
     ContainerPlatform,
     ExecPlatform,
     Mount,
+    Target,
     container_handle_fields,
+    exec_target_problem,
 )
 from gameday.platforms.registry import PlatformRegistry, installed_platforms
 from gameday.platforms.resources import HostPlatform, HostTarget
@@ -349,6 +351,14 @@ class DiskFill:
     def _container_platform(self, name: str, target: str) -> ContainerPlatform:
         return (self._platforms or installed_platforms()).containers(name, kind=self.kind, target=target)
 
+    def target_problems(self, target: Target, target_name: str, args: FaultArgs) -> list[tuple[str, str]]:
+        """What validate can tell without the target: a platform's target that has no container to exec in."""
+        registry = self._platforms or installed_platforms()
+        if target.platform not in registry:
+            return []
+        problem = exec_target_problem(registry.get(target.platform), target, target_name)
+        return [("target", problem)] if problem else []
+
     def _exec_platform(self, name: str, target: str) -> ExecPlatform:
         platform = (self._platforms or installed_platforms()).get(name)
         if not isinstance(platform, ExecPlatform):
@@ -403,6 +413,8 @@ class DiskFill:
             mounts = container.mounts
             data.update(where="container", container_name=container.name)
         elif isinstance(platform, ExecPlatform):
+            for _, problem in self.target_problems(target, name, args)[:1]:
+                raise TargetError(problem, target=name)
             if not args.path or not args.path.startswith("/"):
                 raise FaultError(f"disk_fill on target '{name}' needs args.path, an absolute directory inside its "
                                  "container", target=name)

@@ -51,6 +51,9 @@ def _dns_subdomain(value: str) -> str:
     return value
 
 
+_ALLOW_PART = re.compile(r"[a-z0-9.*?!\[\]-]+")
+"""One part of an allow.kubernetes entry: what a name has, plus fnmatch's glob characters."""
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
 LabelText = Annotated[str, Field(max_length=317)]
@@ -60,7 +63,7 @@ class KubernetesTarget(Target):
     """One object of a cluster (a workload, a Node, a Secret), or the pods that labels select."""
 
     platform: Literal["kubernetes"] = "kubernetes"
-    namespace: DnsLabel = Field("default", description="the namespace (ignored for a Node)")
+    namespace: DnsLabel = Field("default", description="the namespace (a Node has none)")
     kind: Kind = Field(description="Deployment, StatefulSet, DaemonSet, Pod, Node or Secret")
     name: DnsSubdomain | None = Field(None, description="the object's name (or match_labels)")
     match_labels: dict[LabelText, LabelText] | None = Field(
@@ -73,6 +76,10 @@ class KubernetesTarget(Target):
             raise ValueError("a kubernetes target has exactly one of name or match_labels")
         if self.container is not None and self.kind in ("Node", "Secret"):
             raise ValueError(f"container: a {self.kind} has no containers")
+        if self.kind == "Node" and "namespace" in self.model_fields_set:
+            # Nodes are cluster-scoped: a namespace written here would be silently ignored, and a reader would
+            # think it narrows the nodes.
+            raise ValueError("namespace: a Node is in no namespace; select nodes by name or match_labels")
         return self
 
     @property
@@ -136,6 +143,17 @@ class KubernetesPlatform(PlatformDefaults):
             return None
         return f"{target.scope}{target.name}"
 
+    def allow_entry_problem(self, entry: str) -> str | None:
+        """An ``allow.kubernetes`` entry is ``<namespace>/<name>`` or a Node's ``<name>``, each part a name or a glob."""
+        parts = entry.split("/")
+        if len(parts) > 2 or any(not part for part in parts):
+            return (f"allow.kubernetes entry {entry[:100]!r} is not <namespace>/<name> (a Node: <name>); "
+                    "names or globs such as shop/*")
+        if any(not _ALLOW_PART.fullmatch(part) for part in parts):
+            return (f"allow.kubernetes entry {entry[:100]!r} has characters no Kubernetes name or glob has "
+                    "(lowercase letters, digits, '-', '.', and the glob's *, ?, [ ])")
+        return None
+
     def check_allowed(self, handle: FaultHandle, policy: SafetyPolicy) -> None:
         safety.check_allowed(handle, policy, declared=self.allow_name(policy.declared) if policy.declared else None)
 
@@ -156,6 +174,12 @@ class KubernetesPlatform(PlatformDefaults):
         from gameday.kubernetes.podexec import find_exec_container
 
         return find_exec_container(stack, target, target_name, path=path)
+
+    def exec_target_problem(self, target: Target, target_name: str) -> str | None:
+        if isinstance(target, KubernetesTarget) and target.kind in ("Node", "Secret"):
+            return (f"target '{target_name}' is a {target.kind}, which has no container to run a command in: name a "
+                    "Deployment, StatefulSet, DaemonSet or Pod")
+        return None
 
     def exec_runner(self, address: Mapping[str, Any]) -> CommandRunner:
         from gameday.kubernetes.podexec import KubectlExec

@@ -112,6 +112,14 @@ class DescribesTarget(Protocol):
     def target_notes(self, handle: FaultHandle) -> list[str]: ...
 
 
+@runtime_checkable
+class ChecksAllowEntries(Protocol):
+    """Optional for a platform: what is wrong with one of a stack file's ``allow.<platform>`` entries as written
+    (None when nothing is), so ``validate`` names a malformed entry instead of plan refusing every target."""
+
+    def allow_entry_problem(self, entry: str) -> str | None: ...
+
+
 def refuse_production(handle: FaultHandle, policy: SafetyPolicy) -> None:
     """Every platform's first rule: a production stack is refused unless the run says otherwise."""
     if policy.environment == "production" and not policy.allow_production:
@@ -463,6 +471,19 @@ class ExecPlatform(Platform, Protocol):
     def container_exists(self, address: Mapping[str, Any]) -> bool:
         """Whether the container the address names is still there (a pod replaced since is not)."""
         ...
+
+
+@runtime_checkable
+class ChecksExecTarget(Protocol):
+    """Optional for an ExecPlatform: why a target can have no container to run a command in (a Kubernetes Node or
+    Secret), None when it can; drivers that exec (disk_fill, revoke_credentials) report it at validate."""
+
+    def exec_target_problem(self, target: Target, target_name: str) -> str | None: ...
+
+
+def exec_target_problem(platform: object, target: Target, target_name: str) -> str | None:
+    """The platform's ``exec_target_problem`` for this target, if it has that hook."""
+    return platform.exec_target_problem(target, target_name) if isinstance(platform, ChecksExecTarget) else None
 
 
 def check_container_allowed(platform: PlatformDefaults, handle: FaultHandle, policy: SafetyPolicy, *,

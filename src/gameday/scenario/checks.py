@@ -184,6 +184,31 @@ def fault_target_problems(doc: SourceDocument, registry: Any) -> list[ScenarioEr
     return problems
 
 
+def fault_window_problems(doc: SourceDocument, registry: Any) -> list[ScenarioError]:
+    """Each fault driver's own ``window_problems(args, duration_s)``: arguments that cannot fit the fault's
+    window (node_drain retrying evictions past the revert, say), reported at the argument they name."""
+    from gameday.scenario.durations import parse_duration
+
+    problems = []
+    for i, item in enumerate(_list(doc.data.get("faults"))):
+        fault = _mapping(item)
+        kind = fault.get("kind")
+        if not isinstance(kind, str) or kind not in registry:
+            continue
+        try:
+            driver_class = registry.driver_class(kind)
+            if not callable(getattr(driver_class, "window_problems", None)):
+                continue
+            duration = parse_duration(fault["duration"])
+            args = driver_class.args_model.model_validate(fault.get("args", {}))
+            hook = registry.create(kind).window_problems
+        except (KeyError, ValidationError, ValueError, GamedayError):
+            continue  # a missing or bad duration or argument is reported by the schema already
+        for field, message in hook(args, duration):
+            problems.append(doc.error(("faults", i, "args", field), message))
+    return problems
+
+
 def all_problems(doc: SourceDocument, registry: Any) -> list[ScenarioError]:
     return [*duplicate_names(doc), *conflicting_expectations(doc), *late_injects(doc), *response_problems(doc),
-            *runbook_problems(doc), *fault_target_problems(doc, registry)]
+            *runbook_problems(doc), *fault_target_problems(doc, registry), *fault_window_problems(doc, registry)]

@@ -141,13 +141,34 @@ def _allow_problems(doc: SourceDocument, raw: dict[str, Any], registry: Any) -> 
     problems = []
     allow = raw.get("allow")
     if isinstance(allow, dict):
-        for key in allow:
+        for key, entries in allow.items():
             if isinstance(key, str) and key not in registry:
                 problems.append(doc.error(("allow", key), f"unknown platform '{key}' (known: "
                                                           f"{', '.join(registry.names())})"))
+            elif isinstance(key, str) and isinstance(entries, list):
+                problems.extend(_allow_entry_problems(doc, registry, key, entries))
     platform = raw.get("platform")
     if isinstance(platform, str) and platform not in registry:
         problems.append(doc.error(("platform",), f"unknown platform '{platform}' (known: {', '.join(registry.names())})"))
+    return problems
+
+
+def _allow_entry_problems(doc: SourceDocument, registry: Any, key: str, entries: list[Any]) -> list[ScenarioError]:
+    """A platform that knows the shape of its allowlist entries (``ChecksAllowEntries``) checks each one."""
+    from gameday.errors import GamedayError
+    from gameday.platforms.base import ChecksAllowEntries
+
+    try:
+        platform = registry.get(key)
+    except GamedayError:
+        return []  # a platform that does not load is reported where its settings or targets are read
+    if not isinstance(platform, ChecksAllowEntries):
+        return []
+    problems = []
+    for i, entry in enumerate(entries):
+        problem = platform.allow_entry_problem(entry) if isinstance(entry, str) else None
+        if problem is not None:
+            problems.append(doc.error(("allow", key, i), problem))
     return problems
 
 

@@ -326,11 +326,17 @@ class NodeDrain(NodeCordon):
     kind: ClassVar[str] = "node_drain"
     args_model: ClassVar[type[FaultArgs]] = DrainArgs
 
+    def window_problems(self, args: FaultArgs, duration: float) -> list[tuple[str, str]]:
+        """What validate can tell from the fault alone: evictions are retried only while the fault lasts."""
+        timeout = cast(DrainArgs, args).timeout
+        if timeout >= duration:
+            return [("timeout", (f"node_drain's timeout ({timeout:g}s) must be shorter than the fault's duration "
+                                 f"({duration:g}s): evictions still retried after it would outlive the fault"))]
+        return []
+
     def _prepare_more(self, fault: FaultSpec, client: Client, data: dict[str, Any], args: Any) -> None:
-        if args.timeout >= fault.duration:
-            raise TargetError(f"node_drain's timeout ({args.timeout:g}s) must be shorter than the fault's duration "
-                              f"({fault.duration:g}s): evictions still retried after it would outlive the fault",
-                              target=fault.target)
+        for _, message in self.window_problems(args, fault.duration):
+            raise TargetError(message, target=fault.target)
         pods = pods_on(client, [str(n["name"]) for n in data["nodes"]], fault.target)
         unmanaged = [p.ref for p in pods if p.unmanaged and not p.skip]
         if unmanaged and not args.force:
