@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from gameday import events as ev
+from gameday.clock import FakeClock
+from gameday.room.guard import MAX_STREAMS, READ_BURST, READ_PER_S
 from gameday.timeline import read_timeline
 from tests.conftest import wait_for
 from tests.room.conftest import Participant, Served, read_events
@@ -81,6 +84,71 @@ def test_bodies_are_bounded_and_each_seat_is_rate_limited(serve_room: ServeRoom)
     assert answers[0] == 409 and 429 in answers  # refused (no name) until the bucket is empty
     other = served.seat(2)
     assert other.post("/api/seat", {"name": "bo", "role": "observer"}).status_code == 200  # its own bucket
+
+
+def test_reads_are_budgeted_per_link_and_refused_with_a_retry_after(serve_room: ServeRoom) -> None:
+    clock = FakeClock()  # the room's own clock: no read is regained until the test moves it
+    served = serve_room(clock=clock)
+    seat = served.seat(1)
+    other = served.seat(2)
+    answers = [seat.http.get("/api/state").status_code for _ in range(READ_BURST + 1)]
+    assert answers == [200] * READ_BURST + [429]
+    refused = seat.http.get("/api/state")
+    assert refused.json()["error"] == "too many reads at once: wait a moment"
+    assert refused.headers["retry-after"] == "1"
+    with seat.http.stream("GET", "/api/events") as stream:  # a stream opened is a read too
+        assert stream.status_code == 429
+    page = seat.http.get("/seat")
+    assert page.status_code == 429 and "Too many pages" in page.text
+    assert other.http.get("/api/state").status_code == 200  # each link its own budget
+    assert seat.post("/api/seat", {"name": "ana", "role": "sme"}).status_code == 200  # actions: a budget apart
+    clock.advance(1.0)
+    regained = [seat.http.get("/api/state").status_code for _ in range(int(READ_PER_S) + 1)]
+    assert regained == [200] * int(READ_PER_S) + [429]
+
+
+def test_a_link_holds_a_few_streams_at_once_and_a_dropped_one_resumes_in_its_slot(serve_room: ServeRoom) -> None:
+    served = serve_room(speed=100.0)
+    facilitator = served.facilitator()
+    sme = served.seat(1, name="bob", role="sme")
+    slots = served.room.seats[0].limits.streams
+    begun(served, facilitator)
+    with ExitStack() as tabs:
+        for _ in range(MAX_STREAMS - 1):  # the person's other tabs, open throughout
+            assert tabs.enter_context(sme.http.stream("GET", "/api/events")).status_code == 200
+        first = read_events(sme, until=lambda es: len(es) >= 1)  # the last slot: read, then the connection drops
+        wait_for(lambda: slots.held == MAX_STREAMS - 1, timeout=60)  # the room saw the close and freed its slot
+        sme.ok("detect", person="bob", signal="other")  # while disconnected
+        again = read_events(sme, last_id=first[-1]["id"],
+                            until=lambda es: any(e["kind"] == ev.INCIDENT_DETECTED for e in es))
+        ids = [e["id"] for e in first + again]
+        assert ids == sorted(set(ids)), "the resumed stream repeated or reordered an event"
+        wait_for(lambda: slots.held == MAX_STREAMS - 1, timeout=60)
+        with sme.http.stream("GET", "/api/events") as fourth:
+            assert fourth.status_code == 200
+            with sme.http.stream("GET", "/api/events") as fifth:
+                assert fifth.status_code == 429 and fifth.headers["retry-after"] == "1"
+                assert json.loads(fifth.read())["error"] == "too many event streams open from your link: close a tab"
+            with facilitator.http.stream("GET", "/api/events") as theirs:
+                assert theirs.status_code == 200  # another link's slots are its own
+    wait_for(lambda: slots.held == 0, timeout=60)
+    whole = read_events(sme, until=lambda es: any(e["kind"] == ev.INCIDENT_DETECTED for e in es))
+    assert [e["id"] for e in whole][:len(ids)] == ids  # nothing lost across the drop
+
+
+def test_a_seat_cannot_take_the_facilitators_a_roles_or_the_rooms_own_name(serve_room: ServeRoom) -> None:
+    served = serve_room()
+    seat = served.seat(1)
+    for name in ("facilitator", " Facilitator ", "the facilitator", "Incident Commander", "incident_commander",
+                 "IC", "communications lead", "Comms", "SME", "scribe", "observer", "harness", "alertmanager",
+                 "seat 2", "Seat-3"):
+        refused = seat.post("/api/seat", {"name": name, "role": "sme"})
+        assert refused.status_code == 409, name
+        assert refused.json()["error"] == (f"the name '{name.strip()}' is reserved (the timeline would read as the "
+                                           "facilitator, a role or the room acting): give your own name")
+    assert seat.state()["you"]["role"] == ""  # none of them took the seat
+    for number, name in enumerate(("Sam Scribe", "oncall", "seat two"), start=2):  # a person's own names
+        assert served.seat(number).post("/api/seat", {"name": name, "role": "observer"}).status_code == 200, name
 
 
 def test_a_seat_cannot_act_for_another_role_and_nothing_is_recorded(serve_room: ServeRoom) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.cli import arg_types
+from gameday.clock import Clock
 from gameday.errors import GamedayError
 
 LOOPBACK = "127.0.0.1"
@@ -70,8 +71,9 @@ def scorecard_view(run_dir: Path, history: str | None) -> Mapping[str, Any]:
             "problems": finished.problems}
 
 
-def build_room(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
-    """The Room for these arguments: a new drill (its engine starts when the facilitator says) or a resumed one."""
+def build_room(args: argparse.Namespace, env: Mapping[str, str], *, clock: Clock | None = None) -> Any:
+    """The Room for these arguments: a new drill (its engine starts when the facilitator says) or a resumed one;
+    ``clock`` is the room's own (its request budgets), never the drill's."""
     from gameday.facilitator.drill import DrillHost, ResumedHost
     from gameday.room.room import Room
     from gameday.timeline import Event
@@ -93,7 +95,7 @@ def build_room(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
             return resumed
 
         return Room(resumed.scenario, make_host=resume_host, finish=finish, seats=args.seats,
-                    mode=resumed.mode, speed=resumed.speed if resumed.tabletop else None)
+                    mode=resumed.mode, speed=resumed.speed if resumed.tabletop else None, clock=clock)
     if not args.scenario:
         raise GamedayError("name a scenario file, or --resume <run-id>")
     from gameday.scenario.loader import load_scenario
@@ -107,7 +109,7 @@ def build_room(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
                          tabletop=tabletop, listeners=[listener], run_id=getattr(args, "run_id", None))
 
     return Room(scenario, make_host=new_host, finish=finish, seats=args.seats,
-                mode="tabletop" if tabletop else "live", speed=args.speed)
+                mode="tabletop" if tabletop else "live", speed=args.speed, clock=clock)
 
 
 def cmd_room(args: argparse.Namespace) -> int:

@@ -12,14 +12,16 @@
 
 Every page and API call needs the cookie a join link set (HttpOnly, SameSite=Strict); every POST also
 needs the identity's CSRF value in the ``X-Gameday-CSRF`` header, a JSON body of at most 16 KiB and,
-from a browser, this room's own Origin (guard.py). Pages carry no token and no secret.
+from a browser, this room's own Origin (guard.py). Pages carry no token and no secret. Each identity has
+its own budgets (guard.Limits): POSTs, reads (pages, the state, a stream opened) and open event streams;
+past one the answer is 429 with a Retry-After.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -31,11 +33,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from gameday.errors import GamedayError
 from gameday.facilitator.core import ActionRefused
 from gameday.room import viewer
-from gameday.room.guard import COOKIE, CSRF_COOKIE, CSRF_HEADER, MAX_BODY, origin_ok, same
+from gameday.room.guard import (
+    COOKIE,
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    MAX_BODY,
+    RETRY_AFTER_S,
+    Slots,
+    origin_ok,
+    same,
+)
 from gameday.room.room import Identity, Room
 from gameday.room.stream import parse_last_id, stream
 
@@ -59,7 +71,23 @@ def _headers(csp: str = APP_CSP) -> dict[str, str]:
 
 
 def _refused(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": message}, status_code=status, headers=_headers())
+    extra = {"Retry-After": str(RETRY_AFTER_S)} if status == 429 else {}
+    return JSONResponse({"ok": False, "error": message}, status_code=status, headers={**_headers(), **extra})
+
+
+class HeldStream(StreamingResponse):
+    """An event stream holding one of its identity's stream slots until the response ends, however it ends
+    (the client went away, the room closed, an error)."""
+
+    def __init__(self, content: AsyncIterator[str], *, slots: Slots, headers: dict[str, str]) -> None:
+        super().__init__(content, media_type="text/event-stream", headers=headers)
+        self._slots = slots
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._slots.give_back()
 
 
 def create_app(room: Room, *, reports_dir: Path, history: str | None, secure_cookies: bool = False) -> Starlette:
@@ -80,6 +108,19 @@ def create_app(room: Room, *, reports_dir: Path, history: str | None, secure_coo
             return HTMLResponse(viewer.page("Not in this room", "<p data-testid='not-joined'>Open the link "
                                             "<code>gameday room</code> printed for you to join.</p>"),
                                 status_code=403, headers=_headers())
+        if not identity.limits.reads.take():
+            return HTMLResponse(viewer.page("Too many requests", "<p>Too many pages at once from your link: "
+                                            "wait a moment and reload.</p>"), status_code=429,
+                                headers={**_headers(), "Retry-After": str(RETRY_AFTER_S)})
+        return identity
+
+    def reader(request: Request) -> Identity | Response:
+        """The identity of an API read (the state, the stream), within its read budget."""
+        identity = who(request)
+        if identity is None:
+            return _refused("not in this room: open your join link", 403)
+        if not identity.limits.reads.take():
+            return _refused("too many reads at once: wait a moment", 429)
         return identity
 
     async def join(request: Request) -> Response:
@@ -117,19 +158,21 @@ def create_app(room: Room, *, reports_dir: Path, history: str | None, secure_coo
         return Response(_static(name), media_type=STATIC[name], headers={**_headers(), "Cache-Control": "no-cache"})
 
     async def state(request: Request) -> Response:
-        identity = who(request)
-        if identity is None:
-            return _refused("not in this room: open your join link", 403)
+        identity = reader(request)
+        if not isinstance(identity, Identity):
+            return identity
         data = await run_in_threadpool(room.state_for, identity)
         return JSONResponse(data, headers=_headers())
 
     async def events(request: Request) -> Response:
-        identity = who(request)
-        if identity is None:
-            return _refused("not in this room: open your join link", 403)
+        identity = reader(request)
+        if not isinstance(identity, Identity):
+            return identity
+        if not identity.limits.streams.take():
+            return _refused("too many event streams open from your link: close a tab", 429)
         last = parse_last_id(request.headers.get("last-event-id") or request.query_params.get("last_event_id"))
-        return StreamingResponse(stream(room, identity, last, closing=closing), media_type="text/event-stream",
-                                 headers={**_headers(), "X-Accel-Buffering": "no"})
+        return HeldStream(stream(room, identity, last, closing=closing), slots=identity.limits.streams,
+                          headers={**_headers(), "X-Accel-Buffering": "no"})
 
     async def guarded(request: Request, handle: Callable[[Identity, dict[str, Any]], Any]) -> Response:
         """A state-changing request: identity, CSRF header, Origin, JSON body within bounds, rate."""
@@ -150,7 +193,7 @@ def create_app(room: Room, *, reports_dir: Path, history: str | None, secure_coo
             body += chunk
             if len(body) > MAX_BODY:
                 return _refused(f"the request is larger than {MAX_BODY} bytes", 413)
-        if not identity.bucket.take():
+        if not identity.limits.actions.take():
             return _refused("too many actions at once: wait a moment", 429)
         try:
             data = json.loads(body or b"{}")

@@ -5,7 +5,9 @@
 - CSRF: a state-changing request must carry the identity's own CSRF value in a header (a page of another
   site cannot set one without a CORS preflight, which the room never answers), a JSON body, and an
   ``Origin``, when the browser sends one, of the room itself. The cookies are also ``SameSite=Strict``.
-- Bounds: a body of at most ``MAX_BODY`` bytes; each identity has a token bucket of actions.
+- Bounds: a body of at most ``MAX_BODY`` bytes; each identity has its own ``Limits``: a token bucket of
+  actions (POSTs), another of reads (the state, the event stream, the pages), and at most ``MAX_STREAMS``
+  event streams open at once. Past any of them the room answers 429 with a Retry-After.
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ MAX_BODY: Final = 16 * 1024
 RATE_BURST: Final = 20
 RATE_PER_S: Final = 2.0
 """Actions an identity may take at once, and the pace it regains them: a person never needs more."""
+READ_BURST: Final = 60
+READ_PER_S: Final = 20.0
+"""Reads (the state, a stream opened, a page) an identity may make at once, and the pace it regains them: a page
+reads the state at most 5 times a second (room.js), so a person's few tabs fit, a loop reading it does not."""
+MAX_STREAMS: Final = 4
+"""Event streams one identity may hold open at once: a few tabs, and a reconnect that arrives before the room
+has seen the dropped connection close (a clean close frees its slot at once)."""
+RETRY_AFTER_S: Final = 1
+"""Seconds a refused client is told to wait (Retry-After): a read or a stream slot is back within it."""
 CSRF_HEADER: Final = "x-gameday-csrf"
 COOKIE: Final = "gameday_room"
 CSRF_COOKIE: Final = "gameday_csrf"
@@ -76,3 +87,37 @@ class Bucket:
                 return False
             self.tokens -= 1
             return True
+
+
+@dataclass
+class Slots:
+    """At most ``limit`` held at once: ``take()`` is False when all are held, until one is given back."""
+
+    limit: int
+    held: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.held >= self.limit:
+                return False
+            self.held += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.held = max(0, self.held - 1)
+
+
+@dataclass
+class Limits:
+    """One identity's budgets (the facilitator's and each seat's own): actions, reads and open event streams."""
+
+    actions: Bucket
+    reads: Bucket
+    streams: Slots
+
+    @classmethod
+    def new(cls, clock: Callable[[], float]) -> Limits:
+        return cls(actions=Bucket(clock=clock), reads=Bucket(clock=clock, burst=READ_BURST, per_s=READ_PER_S),
+                   streams=Slots(limit=MAX_STREAMS))

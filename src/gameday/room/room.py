@@ -12,6 +12,7 @@ the team's own actions, never the fault itself nor an inject the facilitator wit
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,12 +32,40 @@ from gameday.facilitator.core import (
 )
 from gameday.facilitator.state import PHASES
 from gameday.incident import AUDIENCES, ROLE_LABELS, SIGNALS
-from gameday.room.guard import Bucket, find_token, new_token
+from gameday.room.guard import Limits, find_token, new_token
 from gameday.scenario.model import Scenario
 from gameday.timeline import Event, Timeline
 
 NAME_LIMIT: Final = 60
 """Characters of a seat's name."""
+SYSTEM_ACTORS: Final = frozenset({"harness", "alertmanager", "load", "kubernetes", "abort", "cleanup", "responder",
+                                  "runbook", "engine", "gameday", "system"})
+"""Who the timeline says acted when no person did."""
+RESERVED_NAMES: Final = frozenset(
+    {FACILITATOR, "the facilitator", "ic", "commander", "comms", "subject matter expert", "expert"}
+    | {role.replace("_", " ") for role in SEAT_ROLES} | {label.casefold() for label in ROLE_LABELS.values()}
+    | SYSTEM_ACTORS)
+"""Names a seat may not take: a timeline whose actor is "facilitator", "incident commander" or "harness" would
+read as the facilitator, a role or the room itself having acted (compared by ``name_key``)."""
+SEAT_NAME: Final = re.compile(r"seat \d+")
+"""The feed says "(name, seat N)": a seat named "seat 3" would read as another seat."""
+
+
+def name_key(name: str) -> str:
+    """A name as compared: case, underscores, hyphens and runs of spaces ignored ("Incident_Commander" is
+    "incident commander")."""
+    return " ".join(name.casefold().replace("_", " ").replace("-", " ").split())
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` (stripped) cannot be a seat's name, or None."""
+    if not name or len(name) > NAME_LIMIT:
+        return f"name: 1 to {NAME_LIMIT} characters"
+    key = name_key(name)
+    if key in RESERVED_NAMES or SEAT_NAME.fullmatch(key):
+        return (f"the name '{name}' is reserved (the timeline would read as the facilitator, a role or the room "
+                "acting): give your own name")
+    return None
 
 SEAT_KINDS: Final = (ev.HUMAN_KINDS - {ev.INJECT_WITHHELD}) | {ev.ALERT_FIRING, ev.ALERT_RESOLVED, ev.PROBE_CHECKED,
                                                                 ev.RUN_FINISHED, ev.STEADY_STATE_FAILED}
@@ -101,7 +130,7 @@ class Seat:
     number: int
     token: str
     csrf: str
-    bucket: Bucket
+    limits: Limits
     name: str = ""
     role: str | None = None
     joined: bool = False
@@ -109,10 +138,10 @@ class Seat:
 
 @dataclass
 class Identity:
-    """Who a request is: the facilitator (``seat`` None) or one seat; each with its own CSRF value and bucket."""
+    """Who a request is: the facilitator (``seat`` None) or one seat; each with its own CSRF value and limits."""
 
     csrf: str
-    bucket: Bucket
+    limits: Limits
     seat: Seat | None = None
 
     @property
@@ -155,9 +184,9 @@ class Room:
         self._make_host = make_host
         self._finish = finish
         self._clock = clock or SystemClock()
-        self.facilitator = Identity(csrf=new_token(), bucket=self._bucket())
+        self.facilitator = Identity(csrf=new_token(), limits=self._limits())
         self.facilitator_token = new_token()
-        self.seats = [Seat(n, new_token(), new_token(), self._bucket()) for n in range(1, seats + 1)]
+        self.seats = [Seat(n, new_token(), new_token(), self._limits()) for n in range(1, seats + 1)]
         self.status = RoomStatus()
         self.host: Host | None = None
         self.version = 0
@@ -169,15 +198,15 @@ class Room:
         self._probe_seen = 0
         self._probe_last: dict[str, bool] = {}
 
-    def _bucket(self) -> Bucket:
-        return Bucket(clock=self._clock.monotonic)
+    def _limits(self) -> Limits:
+        return Limits.new(self._clock.monotonic)
 
     # --- who is asking -------------------------------------------------------------------------
 
     def identify(self, token: str | None) -> Identity | None:
         """The identity a link's token names, compared in constant time with every token of the room."""
         candidates: list[tuple[str, Identity | None]] = [(self.facilitator_token, self.facilitator)]
-        candidates += [(seat.token, Identity(csrf=seat.csrf, bucket=seat.bucket, seat=seat)) for seat in self.seats]
+        candidates += [(seat.token, Identity(csrf=seat.csrf, limits=seat.limits, seat=seat)) for seat in self.seats]
         return find_token(token, candidates)
 
     def links(self, base: str) -> tuple[str, list[str]]:
@@ -211,8 +240,9 @@ class Room:
         if seat is None:
             raise ActionRefused("the facilitator does not take a seat")
         name = name.strip()
-        if not name or len(name) > NAME_LIMIT:
-            raise ActionRefused(f"name: 1 to {NAME_LIMIT} characters")
+        problem = name_problem(name)
+        if problem is not None:
+            raise ActionRefused(problem)
         if role not in SEAT_ROLES:
             raise ActionRefused(f"unknown role '{role}': choose one of {', '.join(SEAT_ROLES)}")
         with self._lock:
@@ -220,7 +250,7 @@ class Room:
                 raise ActionRefused("your role is set; ask the facilitator to change it")
             self._one_commander(seat, role)
             # A seat's name is who the timeline says acted: two seats with one name would be one person.
-            taken = next((s for s in self.seats if s is not seat and s.name.casefold() == name.casefold()), None)
+            taken = next((s for s in self.seats if s is not seat and name_key(s.name) == name_key(name)), None)
             if taken is not None:
                 raise ActionRefused(f"the name '{name}' is taken by seat {taken.number}: choose another")
             seat.name, seat.role, seat.joined = name, role, True

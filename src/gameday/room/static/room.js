@@ -10,6 +10,13 @@
   let forms = null;
   let refreshing = false;
   let again = false;
+  let lastRead = 0;
+  let waiting = null;
+  let lastId = 0;
+  // The room allows each link a budget of reads (HTTP 429 past it): a page reads the state at most every
+  // READ_GAP_MS however fast events come, and after a 429 waits the Retry-After it was given.
+  const READ_GAP_MS = 200;
+  const RECONNECT_MS = 2000;
 
   function csrf() {
     const m = document.cookie.match(/(?:^|; )gameday_csrf=([^;]*)/);
@@ -88,9 +95,10 @@
   // --- the live feed (server-sent events, resumed by the browser with Last-Event-ID) ---------------
 
   function connect() {
-    const source = new EventSource("/api/events");
+    const source = new EventSource("/api/events" + (lastId ? "?last_event_id=" + lastId : ""));
     source.addEventListener("timeline", (m) => {
       const e = JSON.parse(m.data);
+      lastId = Math.max(lastId, e.id);
       if (document.querySelector('#feed li[data-id="' + e.id + '"]')) return;
       const li = el("li", null, {"data-testid": "feed-item", "data-kind": e.kind, "data-id": String(e.id)});
       li.append(el("span", tplus(e.t_s), {class: "t"}), " ", el("span", describe(e), {class: "what"}));
@@ -98,21 +106,37 @@
       refresh();
     });
     source.addEventListener("room", () => refresh());
-    source.onerror = () => notice("reconnecting to the room...", true);
+    source.onerror = () => {
+      notice("reconnecting to the room...", true);
+      // The browser reconnects by itself after a dropped stream (sending Last-Event-ID), but gives up on an
+      // HTTP error (a 429: too many streams open from this link): then a new stream from the last event seen.
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, RECONNECT_MS);
+    };
     source.onopen = () => { if ($("notice").textContent === "reconnecting to the room...") notice("connected"); };
   }
 
   // --- the state of the drill ---------------------------------------------------------------------
 
+  function later(ms) {
+    waiting = setTimeout(() => { waiting = null; refresh(); }, ms);
+  }
+
   async function refresh() {
+    if (waiting !== null) return;  // a read is already due
     if (refreshing) { again = true; return; }
+    const gap = lastRead + READ_GAP_MS - Date.now();
+    if (gap > 0) { later(gap); return; }
     refreshing = true;
+    lastRead = Date.now();
+    let retry = 0;
     try {
       const res = await fetch("/api/state", {credentials: "same-origin"});
       if (res.ok) { state = await res.json(); render(); }
+      else if (res.status === 429) retry = 1000 * (Number(res.headers.get("Retry-After")) || 1);
     } finally {
       refreshing = false;
-      if (again) { again = false; refresh(); }
+      if (retry) { again = false; later(retry); }
+      else if (again) { again = false; refresh(); }
     }
   }
 
