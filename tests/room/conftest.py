@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -160,3 +163,27 @@ def read_events(client: Participant, *, last_id: int | None = None, until: Calla
                         return events
                 kind, data, event_id = "", "", None
     raise AssertionError(f"not seen within {timeout}s; got {[e['kind'] for e in events]}")
+
+
+LINK = re.compile(r"(Facilitator \(keep this one to yourself\)|Seat (\d+)): (http://[^/\s]+:\d+/join/\S+)")
+
+
+def gameday(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """``gameday ARGS`` as a user runs it, its output (stdout and stderr) readable line by line."""
+    return subprocess.Popen([sys.executable, "-m", "gameday", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def read_links(room: subprocess.Popen[str], lines: list[str], *, seats: int) -> dict[str, str]:
+    """The links the room printed: "facilitator" and each seat's number."""
+    assert room.stdout is not None
+    links: dict[str, str] = {}
+    deadline = time.monotonic() + 60
+    while len(links) < seats + 1 and time.monotonic() < deadline:
+        line = room.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if (found := LINK.search(line)) is not None:
+            links[found[2] or "facilitator"] = found[3]
+    return links

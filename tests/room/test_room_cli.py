@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,29 +16,7 @@ from gameday.cli.room_commands import link_host
 from gameday.room.guard import Bucket, find_token, origin_ok
 from gameday.timeline import read_timeline
 from tests.conftest import wait_for
-from tests.room.conftest import DEMO_DRILL, ROOT
-
-LINK = re.compile(r"(Facilitator \(keep this one to yourself\)|Seat (\d+)): (http://[^/\s]+:\d+/join/\S+)")
-
-
-def gameday(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "gameday", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
-def read_links(room: subprocess.Popen[str], lines: list[str], *, seats: int) -> dict[str, str]:
-    """The links the room printed: "facilitator" and each seat's number."""
-    assert room.stdout is not None
-    links: dict[str, str] = {}
-    deadline = time.monotonic() + 60
-    while len(links) < seats + 1 and time.monotonic() < deadline:
-        line = room.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if (found := LINK.search(line)) is not None:
-            links[found[2] or "facilitator"] = found[3]
-    return links
+from tests.room.conftest import DEMO_DRILL, ROOT, gameday, read_links
 
 
 def test_the_room_prints_one_link_per_seat_serves_them_and_closes_on_sigterm(tmp_path: Path) -> None:
