@@ -8,6 +8,8 @@ labelled ``gameday.allowed=true``:
     rollout_break      a Deployment of 2 replicas, rolled out (``how`` alternating image and readiness)
     secret_revoke      a Secret with a random key value
     pod_delete, scale  a Deployment of 3 replicas, ready (``pod_delete`` of 2 pods, ``scale`` to 1)
+    pod_delete@real-node  the same on the real node: busybox pods the kubelet runs (host network, nothing
+                       listening), so the deleted pods' containers really stop and their replacements really start
     node_cordon        two kwok nodes of its own (the first is the target)
     node_drain         the same, and a Deployment of 2 replicas on the pair (pods to evict, somewhere to go)
     network_isolate    a Deployment of 1 replica
@@ -39,6 +41,7 @@ watchdog is still running then. Where the run was at the kill is read from its t
     python -m benchmarks.kill_k8s_faults --trials 24 --kinds pod_delete,scale
     python -m benchmarks.kill_k8s_faults --trials 36 --kinds node_cordon,node_drain,network_isolate
     python -m benchmarks.kill_k8s_faults --trials 24 --kinds container_kill,latency          # root: the real node
+    python -m benchmarks.kill_k8s_faults --trials 12 --kinds pod_delete@real-node
     python -m benchmarks.kill_k8s_faults --trials 24 --kinds disk_fill,revoke_credentials    # and the demo images
     python -m benchmarks.kill_k8s_faults --trials 12 --kinds secret_revoke --aims inject --window 0.4
 """
@@ -155,10 +158,15 @@ def _kubernetes_stack(namespace: str, target: dict[str, Any], allow: list[str]) 
 class WorkloadTarget:
     """rollout_break, secret_revoke, pod_delete, scale: a Deployment or a Secret in a namespace of its own."""
 
-    def __init__(self, kube: Client, kind: str, how: str) -> None:
+    def __init__(self, kube: Client, kind: str, how: str, *, real_node: bool = False) -> None:
         self.kube, self.kind, self.how = kube, kind, how
         self.namespace = _namespace(kube)
         nginx = {"containers": [{"name": "app", "image": "nginx:1.25"}]}
+        if real_node:  # real containers the kubelet runs and kills (nothing listens: three share the host network)
+            nginx = _on_real_node([{"name": "app", "image": BUSYBOX_IMAGE, "imagePullPolicy": "Never",
+                                    "command": ["/bin/busybox", "sleep", "3600"],
+                                    "readinessProbe": {"exec": {"command": ["/bin/busybox", "true"]},
+                                                       "periodSeconds": 1}}])
         if kind == "rollout_break":
             kube.create(_deployment(self.namespace, 2, nginx))
             if not wait(lambda: rollout_state("Deployment", self._deployment())[0], 120):
@@ -476,6 +484,8 @@ KINDS: dict[str, Kind] = {
                           variants=("image", "readiness")),
     "secret_revoke": Kind(lambda kube, _, __: WorkloadTarget(kube, "secret_revoke", "")),
     "pod_delete": Kind(lambda kube, _, __: WorkloadTarget(kube, "pod_delete", "")),
+    "pod_delete@real-node": Kind(lambda kube, _, __: WorkloadTarget(kube, "pod_delete", "", real_node=True),
+                                 real_node=True),
     "scale": Kind(lambda kube, _, __: WorkloadTarget(kube, "scale", "")),
     "node_cordon": Kind(lambda kube, _, __: NodeTarget(kube, "node_cordon")),
     "node_drain": Kind(lambda kube, _, __: NodeTarget(kube, "node_drain")),
