@@ -1,4 +1,4 @@
-"""A small typed client for the Toxiproxy HTTP API (v2), over httpx.
+"""A small typed client for the Toxiproxy HTTP API (v2), over the standard library (gameday.httpcall).
 
 Why our own and not ``toxiproxy-python``: see docs/decisions.md. In short: every call here has a
 timeout, the base URL belongs to the instance (one process can drive two servers), a toxic can be
@@ -16,18 +16,15 @@ POST /reset, GET /version.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import Any, Literal, Self
 from urllib.parse import quote
 
 from gameday.errors import FaultError, TargetError, ToxiproxyUnavailable
-
-if TYPE_CHECKING:
-    import httpx
+from gameday.httpcall import HttpFailure, Response, request
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds for any one API call; the server answers in milliseconds when it is alive."""
@@ -89,26 +86,14 @@ class ToxiproxyClient:
     """Talks to one Toxiproxy server. Not shared across threads; cheap to create."""
 
     def __init__(self, base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        import httpx  # here, not at the top: `gameday validate` loads the drivers' args models, never a client
-
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        # No keep-alive: a server that died between two calls is seen at once, and no socket is
-        # left open for the garbage collector to warn about. trust_env=False: never via an HTTP proxy.
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
-            limits=httpx.Limits(max_keepalive_connections=0),
-            trust_env=False,
-            # Plain http never does TLS: skip loading the CA bundle (30-140 ms per client here).
-            verify=self.base_url.startswith("https://"),
-            headers={"User-Agent": "gameday-toxiproxy-client"},
-        )
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        self._http.close()
+        """Nothing to release: every call has its own connection (no keep-alive: a server that died
+        between two calls is seen at once). Kept so the client can be used as a context manager."""
 
     def __enter__(self) -> Self:
         return self
@@ -223,37 +208,31 @@ class ToxiproxyClient:
 
     def _call(
         self, method: str, path: str, *, json: Any = None, proxy: str = "", toxic: str = ""
-    ) -> httpx.Response:
-        with self._translate(method, path, proxy):
-            response = self._http.request(method, path, json=json)
+    ) -> Response:
+        try:
+            response = request(method, self.base_url + path, timeout=self.timeout,
+                               connect_timeout=min(self.timeout, 2.0), json_body=json, headers=_HEADERS)
+        except HttpFailure as exc:
+            if exc.reason == "timeout":
+                raise ToxiproxyUnavailable(
+                    f"Toxiproxy at {self.base_url} did not answer {method} {path} within {self.timeout:g}s"
+                ) from exc
+            raise ToxiproxyUnavailable(f"cannot reach Toxiproxy at {self.base_url}: {_reason(exc)}") from exc
         if response.is_success:
             return response
         message = _server_message(response)
         target = proxy or self.base_url
-        if response.status_code == 404 and "proxy not found" in message:
+        if response.status == 404 and "proxy not found" in message:
             raise TargetError(f"Toxiproxy at {self.base_url} has no proxy '{proxy}'", target=target)
-        if response.status_code == 404 and "toxic not found" in message:
+        if response.status == 404 and "toxic not found" in message:
             raise TargetError(f"Toxiproxy proxy '{proxy}' has no toxic '{toxic}'", target=target)
-        if response.status_code == 404:
+        if response.status == 404:
             raise ToxiproxyUnavailable(
                 f"{self.base_url} does not look like a Toxiproxy API ({method} {path}: 404 {message})"
             )
         raise FaultError(
-            f"Toxiproxy at {self.base_url} refused {method} {path}: {message} ({response.status_code})", target=target
+            f"Toxiproxy at {self.base_url} refused {method} {path}: {message} ({response.status})", target=target
         )
-
-    @contextlib.contextmanager
-    def _translate(self, method: str, path: str, proxy: str) -> Iterator[None]:
-        import httpx
-
-        try:
-            yield
-        except httpx.TimeoutException as exc:
-            raise ToxiproxyUnavailable(
-                f"Toxiproxy at {self.base_url} did not answer {method} {path} within {self.timeout:g}s"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ToxiproxyUnavailable(f"cannot reach Toxiproxy at {self.base_url}: {_reason(exc)}") from exc
 
 
 def _proxy_path(name: str) -> str:
@@ -264,7 +243,10 @@ def _toxic_path(proxy: str, toxic: str) -> str:
     return f"{_proxy_path(proxy)}/toxics/{quote(toxic, safe='')}"
 
 
-def _server_message(response: httpx.Response) -> str:
+_HEADERS = {"User-Agent": "gameday-toxiproxy-client"}
+
+
+def _server_message(response: Response) -> str:
     """The ``error`` field of Toxiproxy's JSON error body, else the first line of the body."""
     text = response.text.strip()
     try:
@@ -276,8 +258,7 @@ def _server_message(response: httpx.Response) -> str:
     return " ".join(text.split())[:200] or response.reason_phrase
 
 
-def _reason(exc: httpx.HTTPError) -> str:
-    text = " ".join(str(exc).split())
-    if "refused" in text.lower():
+def _reason(exc: HttpFailure) -> str:
+    if exc.reason == "refused":
         return "connection refused (is toxiproxy-server running?)"
-    return text[:160] or type(exc).__name__
+    return " ".join(str(exc).split())[:160] or exc.reason

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gameday.errors import GamedayError
+from gameday.httpcall import HttpFailure, request
 from gameday.plugins import installed_probe_kinds
 from gameday.scenario.model import ProbeSpec, StackSpec
 
 if TYPE_CHECKING:
-    import httpx
-
     from gameday.contracts import ProbeKind
 
 
@@ -36,27 +35,15 @@ class ProbeResult:
 
 
 class Prober:
-    """Runs probes; one HTTP client is reused so connection set-up is not counted as latency each time.
+    """Runs probes. An HTTP probe is one request on a new connection (gameday.httpcall: no keep-alive, so a
+    dead server is seen at once; no HTTP proxy; redirects not followed).
 
     ``stack`` is the scenario's: a probe kind from a plugin resolves the names it refers to (a target) there.
     """
 
     def __init__(self, stack: StackSpec | None = None) -> None:
         self.stack = stack if stack is not None else StackSpec()
-        self._http: dict[bool, httpx.Client] = {}
         self._kinds: dict[str, ProbeKind] = {}
-
-    def _client(self, url: str) -> httpx.Client:
-        """One client for plain http and one for https, each made on first use: loading the CA bundle takes
-        ~0.1 s, which plain http never needs (redirects are not followed, so it never turns into TLS)."""
-        tls = url.lower().startswith("https:")
-        if tls not in self._http:
-            import httpx
-
-            # No keep-alive: a probe must see a dead server at once, not reuse a socket that says nothing.
-            self._http[tls] = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0), trust_env=False,
-                                           verify=tls)
-        return self._http[tls]
 
     def check(self, probe: ProbeSpec) -> ProbeResult:
         if probe.http is not None:
@@ -85,28 +72,21 @@ class Prober:
         return self._kinds[name]
 
     def _check_http(self, probe: ProbeSpec) -> ProbeResult:
-        import httpx
-
         spec = probe.http
         assert spec is not None
-        client = self._client(spec.url)  # made before the clock starts: its set-up is not the probe's latency
         start = time.perf_counter()
         try:
-            response = client.request(spec.method, spec.url, timeout=spec.timeout)
-        except httpx.TimeoutException:
-            return ProbeResult(probe.name, False, (time.perf_counter() - start) * 1000, error=f"timed out after {spec.timeout:g}s")
-        except httpx.HTTPError as exc:
-            return ProbeResult(probe.name, False, (time.perf_counter() - start) * 1000, error=_reason(exc))
-        except (httpx.InvalidURL, ValueError) as exc:  # a URL validate would refuse, from an API caller
-            return ProbeResult(probe.name, False, (time.perf_counter() - start) * 1000, error=f"bad URL: {exc}"[:160])
+            response = request(spec.method, spec.url, timeout=spec.timeout, headers=_HEADERS)
+        except HttpFailure as exc:
+            return ProbeResult(probe.name, False, (time.perf_counter() - start) * 1000, error=_reason(exc, spec.timeout))
         latency_ms = (time.perf_counter() - start) * 1000
-        if not spec.status_ok(response.status_code):
-            return ProbeResult(probe.name, False, latency_ms, response.status_code, f"status {response.status_code}")
+        if not spec.status_ok(response.status):
+            return ProbeResult(probe.name, False, latency_ms, response.status, f"status {response.status}")
         if latency_ms > spec.max_latency * 1000:
             return ProbeResult(
-                probe.name, False, latency_ms, response.status_code, f"slow: {latency_ms:.0f} ms > {spec.max_latency * 1000:.0f} ms"
+                probe.name, False, latency_ms, response.status, f"slow: {latency_ms:.0f} ms > {spec.max_latency * 1000:.0f} ms"
             )
-        return ProbeResult(probe.name, True, latency_ms, response.status_code)
+        return ProbeResult(probe.name, True, latency_ms, response.status)
 
     def _check_tcp(self, probe: ProbeSpec) -> ProbeResult:
         spec = probe.tcp
@@ -120,21 +100,26 @@ class Prober:
         return ProbeResult(probe.name, True, (time.perf_counter() - start) * 1000)
 
     def close(self) -> None:
-        for client in self._http.values():
-            client.close()
-        self._http.clear()
+        """Nothing to release: every HTTP probe closes its own connection. Kept for callers that close."""
 
 
-def _reason(exc: Exception) -> str:
+_HEADERS = {"User-Agent": "gameday-probe"}
+
+
+def _reason(exc: HttpFailure, timeout: float) -> str:
     """A short, stable reason: a killed server shows as refused, reset or disconnected depending on timing."""
-    text = str(exc) or type(exc).__name__
-    lowered = text.lower()
-    if "refused" in lowered:
-        return "connection refused"
-    if "reset by peer" in lowered:
-        return "connection reset"
-    if "disconnected" in lowered:
-        return "server disconnected"
-    if "ConnectError" in type(exc).__name__:
-        return f"cannot connect: {text[:120]}"
+    text = str(exc) or exc.reason
+    match exc.reason:
+        case "timeout":
+            return f"timed out after {timeout:g}s"
+        case "refused":
+            return "connection refused"
+        case "reset":
+            return "connection reset"
+        case "disconnected":
+            return "server disconnected"
+        case "connect":
+            return f"cannot connect: {text[:120]}"
+        case "url":  # a URL validate would refuse, from an API caller
+            return f"bad URL: {text}"[:160]
     return text[:160]
