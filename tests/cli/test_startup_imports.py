@@ -126,3 +126,55 @@ def test_validate_does_not_ask_prometheus_about_alerts_the_shipped_rules_define(
     assert code == 0
     assert not connected, "validate connected to the scenario's Prometheus"
     assert heavy(modules) == []
+
+
+WATCHDOG_CHILD = """
+import json, os, sys
+from pathlib import Path
+before = set(sys.modules)
+from gameday.engine.watchdog import watch
+journal, heartbeat = Path(sys.argv[2]), Path(sys.argv[3])
+code = watch(journal, heartbeat, os.getpid(), 60.0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"code": code, "before": sorted(before), "after": sorted(sys.modules)}, out)
+"""
+
+
+def test_the_watchdog_of_a_run_that_reverted_its_own_fault_loads_no_driver_and_no_pydantic(tmp_path: Path) -> None:
+    """Its fault registry (pydantic and the drivers, ~0.15 s of CPU at every run) is loaded only to revert."""
+    from gameday.clock import SystemClock
+    from gameday.engine.journal import Journal
+    from gameday.handle import FaultHandle
+
+    run_dir = tmp_path / "20261203T120000Z-quiet-a1b2"
+    run_dir.mkdir()
+    journal = Journal(run_dir / "journal.jsonl", run_id=run_dir.name, clock=SystemClock(), state_dir=tmp_path / "state")
+    journal.intend("f0", FaultHandle(kind="latency", target="api", description="500 ms on api"))
+    journal.injected("f0")
+    journal.reverted("f0")
+    journal.close()
+    (run_dir / "heartbeat").touch()
+    report = tmp_path / "modules.json"
+    done = subprocess.run([sys.executable, "-c", WATCHDOG_CHILD, str(report), str(run_dir / "journal.jsonl"),
+                           str(run_dir / "heartbeat")], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert report.exists(), done.stderr
+    data = json.loads(report.read_text())
+    modules = set(data["after"]) - set(data["before"])
+    assert data["code"] == 0
+    assert "gameday.engine.watchdog" in modules
+    assert sorted(m for m in modules if m.split(".")[0] == "pydantic" or m.startswith("gameday.faults")) == []
+    assert heavy(modules) == []
+
+
+def test_the_http_probe_and_the_toxiproxy_driver_import_no_http_client_library() -> None:
+    """They speak HTTP/1.1 through the standard library (gameday.httpcall): httpx brought httpcore, h2 and its
+    CLI's rich into every run (~9 MiB of its peak memory)."""
+    code = ("import json, sys; before = set(sys.modules); "
+            "import gameday.engine.run, gameday.observe.probes, gameday.faults.toxiproxy, gameday.faults.toxiproxy_client; "
+            "print(json.dumps(sorted(set(sys.modules) - before)))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          check=True)
+    modules = set(json.loads(done.stdout))
+    assert "gameday.httpcall" in modules
+    assert [m for m in modules if m.split(".")[0] in ("httpx", "httpcore", "h11", "h2", "requests", "urllib3")] == []

@@ -14,14 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gameday import events as ev
 from gameday.clock import Clock, SystemClock
 from gameday.engine.journal import Journal, PendingFault, find_journals, scan_journal
 from gameday.errors import GamedayError, JournalError
-from gameday.faults.base import FaultRegistry
 from gameday.timeline import append_event, read_timeline
+
+if TYPE_CHECKING:  # the registry (pydantic, the drivers) is loaded when a fault is reverted: see engine.watchdog
+    from gameday.faults.base import FaultRegistry
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,10 @@ def cleanup(
     with every other fault and journal: one bad file must not leave the others' faults live. ``actor``
     (``cleanup``, or ``abort`` for `gameday abort`) is who the journal and the run's timeline say reverted it.
     """
-    registry = registry or FaultRegistry()
+    if registry is None:
+        from gameday.faults.base import FaultRegistry
+
+        registry = FaultRegistry()
     clock = clock or SystemClock()
     results: list[CleanupResult] = []
     for path in find_journals(reports_dir, state_dir):
