@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from gameday.finish import finish_run
@@ -59,3 +60,55 @@ def test_a_history_that_cannot_be_written_is_a_warning_and_the_report_is_still_w
     finished = finish_run(run_dir, history=str(blocker / "history.sqlite"))
     assert (run_dir / "report.md").is_file() and finished.report is not None
     assert len(finished.problems) == 1 and finished.problems[0].startswith("warning: run not recorded in the history")
+
+
+FRESH_FINISH = """
+import json, sys
+from pathlib import Path
+from gameday.cli.common import check_report_sections
+from gameday.finish import finish_run, prepare
+check_report_sections()  # as `gameday run` does before the run
+prepare()
+before = set(sys.modules)
+finished = finish_run(Path(sys.argv[1]), history=sys.argv[2])
+print(json.dumps({"problems": finished.problems, "new": sorted(set(sys.modules) - before)}))
+"""
+
+
+def test_prepare_leaves_finish_run_nothing_of_gameday_or_jinja2_to_import(tmp_path: Path) -> None:
+    """`gameday run` imports the finish step's modules while its faults hold (finish.prepare), so the end of
+    the run, which the person waits for, does not: FINISH_MODULES must name what finish_run uses."""
+    import subprocess
+    import sys
+
+    run_dir = run_folder(tmp_path)
+    done = subprocess.run([sys.executable, "-c", FRESH_FINISH, str(run_dir), str(tmp_path / "h.sqlite")],
+                          capture_output=True, text=True, timeout=120, check=True)
+    out = json.loads(done.stdout)
+    assert out["problems"] == []
+    left = [m for m in out["new"] if m.split(".")[0] in ("gameday", "jinja2", "markupsafe", "sqlite3")]
+    assert left == []
+
+
+def test_the_background_listener_starts_prepare_once_when_the_fault_phase_begins(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import gameday.finish as finish
+
+    calls: list[str] = []
+    ran = threading.Event()
+
+    def fake_prepare() -> None:
+        calls.append(threading.current_thread().name)
+        ran.set()
+
+    monkeypatch.setattr(finish, "prepare", fake_prepare)
+    listener = finish.prepare_in_background()
+    listener(ev(0, "phase.changed", phase="steady_state"))
+    assert calls == []
+    listener(ev(1, "phase.changed", phase="fault"))
+    assert ran.wait(60)
+    listener(ev(2, "phase.changed", phase="fault"))
+    listener(ev(3, "phase.changed", phase="recovery"))
+    assert calls == ["finish-prepare"]

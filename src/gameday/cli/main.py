@@ -91,6 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gameday.cli.common import check_report_sections, finish
     from gameday.cli.live_view import LiveView
     from gameday.engine.run import RunOptions, run_scenario
+    from gameday.finish import prepare_in_background
     from gameday.printable import markup_safe
     from gameday.stack.state import demo_env
 
@@ -98,7 +99,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_report_sections()
     console = Console(stderr=False, highlight=False, quiet=args.quiet)
     view = LiveView(console, scenario.name)
-    options = RunOptions(reports_dir=Path(args.reports), scenario_file=Path(args.scenario), listeners=[view],
+    # The finish step's imports are done while the faults hold, not after the run (gameday.finish.prepare).
+    options = RunOptions(reports_dir=Path(args.reports), scenario_file=Path(args.scenario),
+                         listeners=[view, prepare_in_background()],
                          allow_production=args.allow_production, run_id=args.run_id)
     if args.allow_production:
         _err("--allow-production: faults on a production stack are allowed for this run (recorded in its timeline)")
