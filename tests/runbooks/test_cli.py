@@ -61,6 +61,19 @@ def test_lint_and_coverage_of_the_shipped_runbooks_pass(monkeypatch: pytest.Monk
     assert "error[" not in capsys.readouterr().out
 
 
+def test_coverage_of_the_shipped_scenarios_is_strict_clean_and_says_which_runbooks_are_for_people(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """--strict fails on any warning, so a shipped scenario without a runbook fails this."""
+    monkeypatch.chdir(REPO)
+    assert main(["runbook", "coverage", "--strict"]) == 0
+    captured = capsys.readouterr()
+    assert "0 errors, 0 warnings" in captured.err
+    assert "-> NONE" not in captured.out
+    assert ("scenario  checkout-db-down                     -> checkout-db-down (for people: gameday run does not "
+            "follow it)") in captured.out
+    assert "scenario  checkout-db-partitioned              -> database-unreachable\n" in captured.out
+
+
 def test_coverage_fails_on_an_alert_without_a_runbook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "runbooks").mkdir()

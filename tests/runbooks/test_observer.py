@@ -45,6 +45,8 @@ def test_build_observers_follows_a_runbook_only_without_scripted_runbook_steps()
     scripted = plain.model_copy(update={"responses": [step]})
     assert not any(isinstance(o, RunbookObserver) for o in build_observers(scripted))
     assert not any(isinstance(o, RunbookObserver) for o in build_observers(web_scenario("c", "http://127.0.0.1:1/")))
+    people_only = plain.model_copy(update={"follow_runbook": False})
+    assert not any(isinstance(o, RunbookObserver) for o in build_observers(people_only))
 
 
 @pytest.mark.docker

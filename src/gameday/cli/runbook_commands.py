@@ -79,7 +79,8 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         for alert, book in sorted(report.alerts.items()):
             print(printable(f"alert     {alert:<36} -> {book or 'NONE'}"))
         for scenario, book in sorted(report.scenarios.items()):
-            print(printable(f"scenario  {scenario:<36} -> {book or 'NONE'}"))
+            note = " (for people: gameday run does not follow it)" if scenario in report.people_only else ""
+            print(printable(f"scenario  {scenario:<36} -> {book or 'NONE'}{note}"))
     errors, warnings = count(report.findings)
     print(_summary(errors, warnings, len(rules) + len(scenarios), "rule/scenario file"), file=sys.stderr)
     return 1 if errors or (args.strict and warnings) else 0

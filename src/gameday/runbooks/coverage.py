@@ -4,7 +4,8 @@ Checks, each a ``Finding`` (rule id in brackets):
     [alert-no-runbook-url]  error    an alert rule has no ``runbook_url`` annotation
     [alert-runbook-missing] error    an alert's runbook_url names a runbook that is not in runbooks/
     [alert-not-served]      warning  the runbook an alert points at does not list it under Serves
-    [scenario-no-runbook]   warning  a scenario has no ``runbook:`` field
+    [scenario-no-runbook]   warning  a scenario has no ``runbook:`` field (one named with ``follow_runbook:
+                                     false`` counts: the people of a drill follow it, a scripted run does not)
     [scenario-runbook-missing] error a scenario's ``runbook:`` names a file that does not exist
     [runbook-serves-nothing] error   a runbook serves no known alert and no scenario
     [serves-unknown-alert]  warning  a runbook lists an alert no rule file defines
@@ -52,6 +53,8 @@ class ScenarioRef:
     runbook: str | None
     path: Path
     line: int
+    followed: bool = True
+    """False for ``follow_runbook: false``: the runbook is for people, a scripted run does not follow it."""
 
 
 @dataclass
@@ -63,6 +66,8 @@ class CoverageReport:
     """scenario name -> runbook name (None: none)."""
     runbooks: dict[str, list[str]] = field(default_factory=dict)
     """runbook name -> what it serves (``alert:X`` / ``scenario:y``)."""
+    people_only: set[str] = field(default_factory=set)
+    """Covered scenarios whose runbook a scripted run does not follow (``follow_runbook: false``)."""
 
 
 MAX_RULES_BYTES = 1_000_000
@@ -201,7 +206,7 @@ def read_scenarios(paths: Iterable[Path]) -> tuple[list[ScenarioRef], list[Findi
         where = doc.locate(("runbook",)) if "runbook" in doc.data else None
         scenarios.append(ScenarioRef(name if isinstance(name, str) and name else path.stem,
                                      runbook if isinstance(runbook, str) and runbook else None, path,
-                                     where[0] if where else 1))
+                                     where[0] if where else 1, followed=doc.data.get("follow_runbook") is not False))
     return scenarios, findings
 
 
@@ -269,6 +274,8 @@ def check_coverage(
                                            f"runbook: {scenario.runbook} does not exist"))
             continue
         report.scenarios[scenario.name] = target.stem
+        if not scenario.followed:
+            report.people_only.add(scenario.name)
         if target.stem in served and target.parent.resolve() == runbooks_dir.resolve():
             served[target.stem].append(f"scenario:{scenario.name}")
 

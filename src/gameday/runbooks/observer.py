@@ -1,8 +1,9 @@
 """In a scripted (CI) run, follow the scenario's runbook once the fault is in effect.
 
 Wanted (``RunbookObserver.wanted``, asked by gameday.plugins.build_observers) when a scenario names a
-``runbook:`` and has no scripted ``runbook_step`` responses (with those, the facilitator's responder drives
-``RunbookSession``).
+``runbook:``, does not say ``follow_runbook: false`` (a runbook named for the people of a drill, while the
+scripted run measures the harness alone) and has no scripted ``runbook_step`` responses (with those, the
+facilitator's responder drives ``RunbookSession``).
 
 Timing (a responder acts on the page): when the fault phase begins, a thread waits for the fault to
 take effect (``fault.effective``). If the scenario expects alerts, it then waits for the first of
@@ -49,8 +50,10 @@ class RunbookObserver:
 
     @staticmethod
     def wanted(scenario: Scenario) -> bool:
-        """A scripted run follows the runbook itself, unless scripted runbook_step responses drive it."""
-        return bool(scenario.runbook) and not any(r.action == "runbook_step" for r in scenario.responses)
+        """A scripted run follows the runbook itself, unless scripted runbook_step responses drive it or the
+        scenario names it for people only (``follow_runbook: false``)."""
+        return (bool(scenario.runbook) and scenario.follow_runbook
+                and not any(r.action == "runbook_step" for r in scenario.responses))
 
     def __init__(
         self,

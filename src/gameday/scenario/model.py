@@ -14,7 +14,8 @@ A scenario says WHAT happens in a game day:
     load:         a Locust load that runs while the fault is live
     injects:      timed or conditional messages the facilitator releases
     responses:    a scripted team, for CI and tests
-    runbook:      the runbook that mitigates it
+    runbook:      the runbook that mitigates it (``follow_runbook: false``: named for people, not followed
+                  by a scripted run)
     severity:     the severity the team is expected to declare
 
 The models are the single definition of the format: the JSON Schema (``gameday schema``) is
@@ -649,6 +650,10 @@ class Scenario(Model):
     injects: list[InjectSpec] = Field(default_factory=list)
     responses: list[ResponseStep] = Field(default_factory=list)
     runbook: str | None = None
+    follow_runbook: bool = Field(
+        True, description="a scripted run (gameday run, gameday ci) follows the runbook once the page comes; "
+        "false: the runbook is named for the people of a drill (facilitate, room, coverage) and the harness's "
+        "revert alone restores service, as it measures")
     severity: Severity | None = None
     severities: dict[Severity, SeverityOverride] = Field(
         default_factory=dict, description="the team's severity names and targets, where they differ from the default table"
