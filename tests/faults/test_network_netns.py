@@ -216,3 +216,15 @@ def test_plan_says_which_namespace_and_what_the_machine_has_and_cleanup_removes_
     assert out.returncode == 0, out.stdout + out.stderr
     assert [shlex.split(line) for line in rules_in(boxed) if run_id in line or "GAMEDAY-" in line] == []
     assert connects_inside(boxed, port) == "ok"
+
+
+@pytest.mark.parametrize("kind", ["packet_loss", "partition"])
+def test_validate_refuses_a_kubernetes_target_in_one_located_line(tmp_path: Path, kind: str) -> None:
+    path = write_scenario(tmp_path / "k.yaml", version=1, name="k",
+                          stack={"targets": {"web": {"platform": "kubernetes", "kind": "Deployment", "name": "web"}}},
+                          faults=[{"kind": kind, "target": "web", "args": {"port": 80, "percent": 10},
+                                   "duration": "10s"}])
+    out = gameday("validate", str(path), cwd=tmp_path, env={})
+    assert out.returncode != 0
+    assert f"faults[0].target: fault kind '{kind}' acts on a target on platform compose or docker or port; 'web' is on platform kubernetes" in out.stdout
+    assert "Traceback" not in out.stdout + out.stderr
