@@ -21,17 +21,9 @@ from typing import Any
 from gameday.cli import arg_types
 from gameday.clock import Clock
 from gameday.errors import GamedayError
+from gameday.loopback import is_loopback
 
 LOOPBACK = "127.0.0.1"
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def link_host(host: str) -> str:
@@ -138,7 +130,7 @@ def cmd_room(args: argparse.Namespace) -> int:
         if room.mode == "tabletop" else
         f"a real fault is injected into the {safe(room.scenario.stack.environment)} stack when the facilitator "
         "starts the drill, and reverted at the end"))
-    if not _loopback(args.host):
+    if not is_loopback(args.host):
         console.print(f"[bold red]warning:[/] --host {safe(args.host)} shares the room with every machine that "
                       "can reach it; the links travel in clear over HTTP: share them only on a network you trust")
     if shown != args.host and not shown.startswith("["):  # every interface: named after this machine
