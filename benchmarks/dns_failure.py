@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import random
 import statistics
 import subprocess
 import tempfile
@@ -31,6 +30,7 @@ from gameday.handle import FaultHandle
 from gameday.scenario.model import FaultSpec, StackSpec
 from gameday.stack.images import base_tag
 from gameday.stack.state import files_dir
+from gameday.testing import on_free_loopback_address
 
 NAME = "svc.dnsbench.internal"
 LOOKUPS = """
@@ -94,15 +94,11 @@ def main() -> None:
     parser.add_argument("--timeout-lookups", type=int, default=20, help="each takes the resolver's 1 s timeout")
     opts = parser.parse_args()
     zone = zone_dns()
-    server, address = None, ""
-    for _ in range(20):
-        address = f"127.0.{random.randrange(1, 250)}.{random.randrange(2, 250)}"
-        try:
-            server = zone.ZoneServer(address, {NAME: "127.0.0.1"}, "dnsbench.internal").start()
-            break
-        except OSError:
-            continue
-    assert server is not None, "no free 127.0.0.x address"
+    try:
+        server, address = on_free_loopback_address(
+            lambda address: zone.ZoneServer(address, {NAME: "127.0.0.1"}, "dnsbench.internal").start())
+    except OSError:
+        raise AssertionError("no free 127.0.0.x address") from None
     client = docker.from_env()
     with tempfile.TemporaryDirectory(prefix="gddns-") as tmp:
         conf = Path(tmp) / "resolv.conf"

@@ -26,6 +26,7 @@ from gameday.faults.dns import DnsFailure
 from gameday.scenario.model import FaultSpec, StackSpec
 from gameday.stack.images import base_tag
 from gameday.stack.state import files_dir
+from gameday.testing import on_free_loopback_address
 from tests.faults.test_credentials import gameday, kill_harness_and_watchdog, wait_for_events
 from tests.helpers import first_run_dir, harness_process, stack_file, write_scenario
 
@@ -68,14 +69,10 @@ def sweep(run_id: str = RUN_ID) -> None:
 @pytest.fixture
 def resolver() -> Iterator[Any]:
     """A zone server on an address of 127.0.0.0/8 no other test uses."""
-    for _ in range(20):
-        address = f"127.0.{random.randrange(1, 250)}.{random.randrange(2, 250)}"
-        try:
-            server = ZONE.ZoneServer(address, {NAME: "127.0.0.1"}, "dnstest.internal").start()
-            break
-        except OSError:
-            continue
-    else:
+    try:
+        server, address = on_free_loopback_address(
+            lambda address: ZONE.ZoneServer(address, {NAME: "127.0.0.1"}, "dnstest.internal").start())
+    except OSError:
         pytest.fail("no free 127.0.0.x address for the test's DNS server")
     server.address = address
     try:
