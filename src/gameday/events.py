@@ -195,7 +195,8 @@ RUN_FINISHED: Final = _declare(
 ALERTS_WATCHING: Final = _declare(
     "alerts.watching", actor="harness", writer="observe/alerts.py",
     doc="The alert observer started; what it expects is kept here so a timeline scores offline.",
-    details={"receiver": "webhook URL", "alertmanager": "API URL (redacted)", "poll_interval_s": "polling",
+    details={"receiver": "webhook URL", "accepts_from": "the one Alertmanager (external URL) whose webhooks count",
+             "alertmanager": "API URL (redacted)", "poll_interval_s": "polling",
              "expected": "[{name, labels, matchers, within_s}]", "not_firing": "alerts that must stay quiet"})
 _ALERT = {"alertname": "alert name", "labels": "its labels", "starts_at": "Alertmanager's startsAt",
           "ends_at": "Alertmanager's endsAt", "fingerprint": "Alertmanager's fingerprint",
@@ -213,6 +214,12 @@ ALERTS_RECEIVER_FAILED: Final = _declare(
 ALERTS_PAYLOAD_REJECTED: Final = _declare(
     "alerts.payload_rejected", actor="harness", writer="observe/alerts.py",
     doc="A malformed webhook POST (answered 400).", details={"error": "why"})
+ALERTS_FOREIGN_REFUSED: Final = _declare(
+    "alerts.foreign_refused", actor="harness", writer="observe/alerts.py",
+    doc="A webhook from an Alertmanager other than the stack's (its externalURL is not the stack file's "
+        "alertmanager.external_url), answered 403 and not recorded; once per sender.",
+    details={"sender": "the payload's externalURL (None: it had none)", "accepts_from": "the stack's",
+             "alertnames": "the alerts of its first payload"})
 ALERTS_UNREACHABLE: Final = _declare(
     "alerts.unreachable", actor="harness", writer="observe/alerts.py",
     doc="Polling Alertmanager failed (once per outage).", details={"alertmanager": "URL", "error": "why"})
@@ -226,7 +233,8 @@ ALERTS_WAITING: Final = _declare(
 ALERTS_STOPPED: Final = _declare(
     "alerts.stopped", actor="harness", writer="observe/alerts.py", doc="The alert observer stopped listening.",
     details={"waited_s": "how long it waited after recovery", "still_firing": "alerts not resolved",
-             "received": "{webhook: n, poll: n} alerts heard, repeats included"})
+             "received": "{webhook: n, poll: n} alerts heard, repeats included",
+             "refused": "alerts other Alertmanagers sent (alerts.foreign_refused)"})
 
 # --- load (observe/load.py) -------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -179,6 +180,17 @@ class AlertStack:
     receiver_url: str | None
     workdir: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    external_url: str | None = None
+    """Alertmanager's --web.external-url (its webhooks' externalURL); None: its default, http://<host name>:<port>."""
+
+    def stack(self) -> dict[str, Any]:
+        """This pair as a stack file or inline stack names it (``alertmanager`` with its webhook and external URL)."""
+        alertmanager: dict[str, Any] = {"url": self.alertmanager_url}
+        if self.receiver_url:
+            alertmanager["webhook_url"] = self.receiver_url
+        if self.external_url:
+            alertmanager["external_url"] = self.external_url
+        return {"alertmanager": alertmanager}
 
     def stop_alertmanager(self) -> None:
         _stop(self.procs[0])
@@ -213,8 +225,10 @@ class AlertStacks:
 
     def __call__(self, target: str, *, webhook: bool = True, rules: str = TEST_RULES, group_wait: str = "0s",
                  group_interval: str = "1s", scrape: str = "1s", evaluation: str = "1s",
-                 receiver_port: int | None = None) -> AlertStack:
-        """``webhook=False`` leaves the harness's route out (the poll-only case); ``rules`` replaces the test rules."""
+                 receiver_port: int | None = None, external_url: bool = False, prometheus: bool = True) -> AlertStack:
+        """``webhook=False`` leaves the harness's route out (the poll-only case); ``rules`` replaces the test rules;
+        ``external_url`` starts Alertmanager with ``--web.external-url`` its own URL; ``prometheus=False`` starts
+        Alertmanager alone (alerts are then posted to it)."""
         if not (Path(PROMETHEUS).exists() and Path(ALERTMANAGER).exists()):
             pytest.fail("these tests need the Debian packages prometheus and prometheus-alertmanager")
         work = self.root / f"stack{len(self.started)}"
@@ -228,11 +242,15 @@ class AlertStacks:
         (work / "prometheus.yml").write_text(prometheus_config(
             target, f"127.0.0.1:{am_port}", work / "rules.yml", scrape=scrape, evaluation=evaluation))
         stack = AlertStack(f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}", port, receiver_url, work)
+        stack.external_url = stack.alertmanager_url if external_url else None
         self.started.append(stack)
         stack.procs.append(_start([
             ALERTMANAGER, f"--config.file={work / 'alertmanager.yml'}", f"--storage.path={work / 'am-data'}",
             f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address=", "--log.level=warn",
+            *([f"--web.external-url={stack.external_url}"] if stack.external_url else []),
         ], f"{stack.alertmanager_url}/-/ready", work / "alertmanager.log"))
+        if not prometheus:
+            return stack
         stack.procs.append(_start([
             PROMETHEUS, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'prom-data'}",
             f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn",

@@ -125,3 +125,48 @@ def test_validate_line_and_column_point_at_the_name(tmp_path: Path, capsys: pyte
     _, lineno, col = line.split(":")[:3]
     text = path.read_text().splitlines()[int(lineno) - 1]
     assert text[int(col) - 1:].startswith("NoSuchAlert")
+
+
+def _stack_scenario(path: Path, stack: dict[str, Any]) -> Path:
+    raw = {"version": 1, "name": "route", "stack": {"targets": {"web": {"container": "web"}}, **stack},
+           "faults": [{"kind": "container_kill", "target": "web", "duration": "2s"}]}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_doctor_checks_the_route_to_the_stacks_own_receiver_and_its_alertmanagers_name(
+    tmp_path: Path, alert_stack: StackFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = alert_stack("unused", prometheus=False, external_url=True)
+    path = _stack_scenario(tmp_path / "s.yaml", stack.stack())
+    assert main(["doctor", str(path), "--timeout", "15"]) == 0
+    out = capsys.readouterr().out
+    assert (f"ok    the route works: a test alert reached {stack.receiver_url} in" in out
+            and f"sent by the Alertmanager at {stack.alertmanager_url}" in out)
+    assert "warn" not in out
+
+
+def test_doctor_fails_when_the_stack_file_names_another_alertmanager_than_the_one_that_sends(
+    tmp_path: Path, alert_stack: StackFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = alert_stack("unused", prometheus=False, external_url=True)
+    named = {**stack.stack()["alertmanager"], "external_url": "http://127.0.0.1:1"}
+    path = _stack_scenario(tmp_path / "s.yaml", {"alertmanager": named})
+    assert main(["doctor", str(path), "--timeout", "15"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert (f"alertmanager.external_url is http://127.0.0.1:1, but this Alertmanager sends {stack.alertmanager_url}: "
+            "a run would refuse its alerts") in err
+
+
+def test_doctor_tells_a_stack_without_its_alertmanagers_name_what_to_write(
+    tmp_path: Path, alert_stack: StackFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Alertmanager's default external URL is http://<host name>:<port>; doctor shows the one it sends."""
+    stack = alert_stack("unused", prometheus=False)
+    path = _stack_scenario(tmp_path / "s.yaml", stack.stack())
+    assert main(["doctor", str(path), "--timeout", "15"]) == 0
+    out = capsys.readouterr().out
+    port = stack.alertmanager_url.rsplit(":", 1)[1]
+    assert "warn  the stack does not name its Alertmanager: set alertmanager.external_url: http://" in out
+    assert f":{port} in its stack file" in out

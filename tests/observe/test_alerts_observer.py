@@ -165,6 +165,60 @@ def test_a_malformed_payload_gets_400_and_the_receiver_keeps_working(
     assert fired.details["starts_at"] == "2026-03-01T12:00:00.123Z"
 
 
+def test_a_receiver_told_its_alertmanager_takes_only_its_webhooks_however_its_url_is_written(
+    tmp_path: Path, timeline: Timeline
+) -> None:
+    observer = start(AlertObserver(port=0, poll_interval=0, accept_from="http://127.0.0.1:9093"), timeline,
+                     scenario(), tmp_path)
+    assert observer.receiver is not None
+    url = observer.receiver.url
+
+    def post(external: str | None, name: str) -> httpx.Response:
+        body = webhook_body(name=name)
+        if external is None:
+            del body["externalURL"]
+        else:
+            body["externalURL"] = external
+        return httpx.post(url, json=body, trust_env=False)
+
+    try:
+        assert post("HTTP://127.0.0.1:9093/", "Own").status_code == 200  # Alertmanager's default form: a slash
+        other = post("http://127.0.0.1:9094/", "Other")
+        assert other.status_code == 403
+        assert "the Alertmanager at http://127.0.0.1:9093 only, not http://127.0.0.1:9094/" in other.json()["error"]
+        assert post("http://127.0.0.1:9094/", "OtherAgain").status_code == 403
+        assert post(None, "Unnamed").status_code == 403
+    finally:
+        observer.stop()
+    assert [e.details["alertname"] for e in of_kind(timeline, "alert.firing")] == ["Own"]
+    assert [(e.details["sender"], e.details["alertnames"]) for e in of_kind(timeline, "alerts.foreign_refused")] == [
+        ("http://127.0.0.1:9094/", ["Other"]), (None, ["Unnamed"])]
+    assert of_kind(timeline, "alerts.watching")[0].details["accepts_from"] == "http://127.0.0.1:9093"
+    assert of_kind(timeline, "alerts.stopped")[0].details["refused"] == 3
+
+
+def test_a_receiver_not_told_its_alertmanager_takes_any_webhook(tmp_path: Path, timeline: Timeline) -> None:
+    """A stack file without alertmanager.external_url: as before, so a user's own Alertmanager keeps working."""
+    observer = start(AlertObserver(port=0, poll_interval=0), timeline, scenario(), tmp_path)
+    assert observer.receiver is not None
+    try:
+        assert httpx.post(observer.receiver.url, json=webhook_body(), trust_env=False).status_code == 200
+    finally:
+        observer.stop()
+    assert of_kind(timeline, "alert.firing") and not of_kind(timeline, "alerts.foreign_refused")
+    assert "accepts_from" not in of_kind(timeline, "alerts.watching")[0].details
+
+
+def test_the_receiver_listens_where_the_stacks_webhook_url_says(tmp_path: Path, timeline: Timeline) -> None:
+    port = free_port()
+    sc = Scenario.model_validate({
+        "version": 1, "name": "alerts-test", "faults": [{"kind": "container_kill", "target": "t", "duration": "1s"}],
+        "stack": {"alertmanager": {"url": "http://127.0.0.1:9", "webhook_url": f"http://127.0.0.1:{port}/hook"}}})
+    observer = start(AlertObserver(poll_interval=0), timeline, sc, tmp_path)
+    observer.stop()
+    assert of_kind(timeline, "alerts.watching")[0].details["receiver"] == f"http://127.0.0.1:{port}/hook"
+
+
 def test_an_unreachable_alertmanager_is_recorded_once_and_nothing_crashes(tmp_path: Path, timeline: Timeline) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     observer = start(AlertObserver(port=0, poll_interval=0.1, http_timeout=0.5), timeline, scenario(closed), tmp_path)

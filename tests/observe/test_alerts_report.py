@@ -71,3 +71,19 @@ def test_an_alert_that_resolved_before_the_revert_is_said_so_never_a_negative_re
     assert "| InstanceDown within 30 s | met | 7.5 s | yes, 5.0 s before the revert |" in section
     row = next(line for line in section.splitlines() if line.startswith("| InstanceDown |"))
     assert "| 5.0 s before the revert | expected |" in row
+
+
+def test_another_alertmanagers_refused_alerts_are_a_problem_named_in_the_report_and_never_an_alert() -> None:
+    evs = timeline(
+        ev(0.5, "alerts.watching", receiver="http://127.0.0.1:29099/alerts", accepts_from="http://127.0.0.1:29093",
+           **EXPECT.to_details()),
+        fault("kill", 10, 11, 40),
+        ev(12, "alerts.foreign_refused", sender="http://127.0.0.1:19093", accepts_from="http://127.0.0.1:29093",
+           alertnames=["CheckoutLatencyHigh", "DatabaseUnreachable"]),
+    )
+    data = build(evs)
+    assert data is not None and data.alerts == []
+    text = render_markdown(summarize(evs), evs)
+    section = text[text.index("## Alerts"):text.index("## Timeline")]
+    assert ("alerts.foreign_refused: refused what another Alertmanager (http://127.0.0.1:19093) sent "
+            "(CheckoutLatencyHigh, DatabaseUnreachable): this stack's is http://127.0.0.1:29093") in section

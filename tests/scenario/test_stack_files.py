@@ -165,6 +165,21 @@ def test_the_stack_files_own_problems_are_located_in_it(tmp_path: Path, capsys: 
         load_stack_file(stack_file)
 
 
+def test_the_alertmanagers_webhook_url_must_be_plain_http_on_loopback_where_a_run_listens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = STACK.replace('toxiproxy: {url: "http://127.0.0.1:8474"}\n', 'toxiproxy: {url: "http://127.0.0.1:8474"}\n'
+                          'alertmanager:\n  url: "http://10.1.2.3:9093"\n  webhook_url: "http://10.1.2.3:19099/alerts"\n'
+                          '  external_url: "https://alerts.example.com"\n')
+    found = problems(write(tmp_path, stack=stack), capsys)
+    assert found == [(f"{tmp_path}/stacks/shop.yaml:6:16: alertmanager.webhook_url: the harness's receiver listens on "
+                     "loopback only (127.0.0.1, ::1, localhost), not 'http://10.1.2.3:19099/alerts'")]
+    found = problems(write(tmp_path, stack=stack.replace("http://10.1.2.3:19099", "https://127.0.0.1:19099")), capsys)
+    assert found == [(f"{tmp_path}/stacks/shop.yaml:6:16: alertmanager.webhook_url: the harness's receiver speaks plain "
+                     "http (on loopback), not 'https://127.0.0.1:19099/alerts'")]
+    load_scenario(write(tmp_path, stack=stack.replace("http://10.1.2.3:19099", "http://[::1]:19099")))
+
+
 def test_an_endpoint_the_stack_does_not_have_is_located_at_the_probe(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,8 +5,10 @@ Checks, each printed as one line (``ok``/``warn``; a failure is one ``gameday: e
     Prometheus answers         GET /api/v1/rules?type=alert, and lists the alerting rules it has
     expected alerts exist      with a scenario: every expect.alerts name is a rule Prometheus knows
     the route works            POST a uniquely labelled test alert to Alertmanager's /api/v2/alerts and
-                               see it arrive at the harness's webhook receiver within --timeout; the
-                               test alert is resolved again afterwards
+                               see it arrive at the harness's webhook receiver within --timeout (where the
+                               scenario's stack file says, alertmanager.webhook_url); the test alert is
+                               resolved again afterwards. The line names the externalURL it came with: the
+                               stack file's alertmanager.external_url must be that (a warning when unset)
 Exit 0 when every check passed, 2 when one failed.
 """
 
@@ -52,8 +54,10 @@ def check_alertmanager(url: str, *, timeout: float) -> str:
     return f"Alertmanager at {client.safe_url} answers (version {version})"
 
 
-def check_route(url: str, *, host: str, port: int, path: str, labels: dict[str, str], timeout: float) -> float:
-    """Seconds a test alert posted to Alertmanager took to reach our receiver; GamedayError if it did not."""
+def check_route(url: str, *, host: str, port: int, path: str, labels: dict[str, str],
+                timeout: float) -> tuple[float, str | None]:
+    """Seconds a test alert posted to Alertmanager took to reach our receiver, and the externalURL it came with;
+    GamedayError if it did not come."""
     from gameday.clock import SystemClock, iso
     from gameday.observe.alert_receiver import AlertReceiver
     from gameday.observe.alertmanager import AlertmanagerClient, ReceivedAlert
@@ -61,10 +65,13 @@ def check_route(url: str, *, host: str, port: int, path: str, labels: dict[str, 
     clock = SystemClock()
     token = secrets.token_hex(6)
     arrived = threading.Event()
+    sender: list[str | None] = []
 
     def on_alerts(alerts: list[ReceivedAlert]) -> None:
-        if any(a.labels.get("gameday_check") == token for a in alerts):
-            arrived.set()
+        for alert in alerts:
+            if alert.labels.get("gameday_check") == token and not arrived.is_set():
+                sender.append(alert.external_url)
+                arrived.set()
 
     alert_labels = {"severity": "info", **labels, "alertname": ROUTE_CHECK_ALERT, "gameday_check": token}
     receiver = AlertReceiver(on_alerts, host=host, port=port, path=path)
@@ -90,7 +97,7 @@ def check_route(url: str, *, host: str, port: int, path: str, labels: dict[str, 
             f"within {timeout:.0f}s: add the gameday receiver and route (see docs/alerting.md), or raise --timeout "
             f"above the route's group_wait"
         )
-    return took
+    return took, sender[0] if sender else None
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -153,15 +160,34 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             _ok("every alert the scenario expects is defined: " + ", ".join(a.name for a in scenario.expect.alerts))
 
     if am_url and am_ok and not args.no_route_check:
-        try:
-            took = check_route(am_url, host=args.receiver_host, port=args.receiver_port, path=args.receiver_path,
-                               labels=labels, timeout=args.timeout)
-            _ok(f"the route works: a test alert reached http://{args.receiver_host}:{args.receiver_port}"
-                f"{args.receiver_path} in {took:.1f}s")
-        except GamedayError as exc:
-            _fail(str(exc))
-            failures += 1
+        failures += _route_check(args, scenario, am_url, labels)
     return 2 if failures else 0
+
+
+def _route_check(args: argparse.Namespace, scenario: Any, am_url: str, labels: dict[str, str]) -> int:
+    """The route check's lines; 1 if it failed. The receiver is where the scenario's stack says, unless told."""
+    from gameday.observe.alertmanager import same_url
+    from gameday.observe.receiver_defaults import listen_address
+
+    alertmanager = scenario.stack.alertmanager if scenario is not None else None
+    host, port, path = listen_address(alertmanager.webhook_url if alertmanager is not None else None,
+                                      host=args.receiver_host, port=args.receiver_port, path=args.receiver_path)
+    expected = alertmanager.external_url if alertmanager is not None else None
+    try:
+        took, sender = check_route(am_url, host=host, port=port, path=path, labels=labels, timeout=args.timeout)
+    except GamedayError as exc:
+        _fail(str(exc))
+        return 1
+    _ok(f"the route works: a test alert reached http://{host}:{port}{path} in {took:.1f}s, "
+        f"sent by the Alertmanager at {sender or '(no externalURL)'}")
+    if expected is not None and (sender is None or not same_url(sender, expected)):
+        _fail(f"the stack file's alertmanager.external_url is {expected}, but this Alertmanager sends "
+              f"{sender or 'no externalURL'}: a run would refuse its alerts; set it to what it sends")
+        return 1
+    if expected is None and sender and scenario is not None:
+        _warn(f"the stack does not name its Alertmanager: set alertmanager.external_url: {sender} in its stack file "
+              "so that a run takes this Alertmanager's alerts only (not another stack's on this machine)")
+    return 0
 
 
 def register(sub: Any) -> None:
@@ -171,9 +197,10 @@ def register(sub: Any) -> None:
     p.add_argument("scenario", nargs="?", help="a scenario: its stack's URLs and expected alerts are checked")
     p.add_argument("--alertmanager", metavar="URL", help="Alertmanager base URL (default: the scenario's)")
     p.add_argument("--prometheus", metavar="URL", help="Prometheus base URL (default: the scenario's)")
-    p.add_argument("--receiver-host", default=DEFAULT_HOST, help=f"where the harness listens (default {DEFAULT_HOST})")
-    p.add_argument("--receiver-port", type=arg_types.port, default=DEFAULT_PORT, help=f"(default {DEFAULT_PORT})")
-    p.add_argument("--receiver-path", default=DEFAULT_PATH, help=f"(default {DEFAULT_PATH})")
+    where = "the scenario's stack's alertmanager.webhook_url, else"
+    p.add_argument("--receiver-host", help=f"where the harness listens (default: {where} {DEFAULT_HOST})")
+    p.add_argument("--receiver-port", type=arg_types.port, help=f"(default: {where} {DEFAULT_PORT})")
+    p.add_argument("--receiver-path", help=f"(default: {where} {DEFAULT_PATH})")
     p.add_argument("--label", action="append", metavar="NAME=VALUE",
                    help="extra label on the test alert, so your route matches it (repeatable)")
     p.add_argument("--timeout", type=arg_types.positive_seconds, default=40.0,

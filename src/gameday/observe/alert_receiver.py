@@ -1,14 +1,16 @@
 """The harness's Alertmanager webhook receiver: a small HTTP server on loopback.
 
 POST <path> with Alertmanager's webhook JSON -> 200 and the alerts are handed on;
-a malformed payload -> 400 with the reason, and the server keeps running.
+a malformed payload -> 400 with the reason, and the server keeps running. A receiver told its
+Alertmanager (``accept_from``, the stack file's ``alertmanager.external_url``) answers a payload whose
+``externalURL`` names another one 403 and hands on nothing: two stacks on one machine whose
+Alertmanagers post to the same port do not record each other's alerts.
 GET <path> -> 200 (so `gameday doctor` and humans can see it listening). Anything else -> 404.
 It never prints: the standard library's request log is switched off.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import threading
 from collections.abc import Callable
@@ -16,7 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from gameday.errors import GamedayError, ServiceUnavailable
-from gameday.observe.alertmanager import PayloadError, ReceivedAlert, parse_webhook
+from gameday.loopback import is_loopback
+from gameday.observe.alertmanager import PayloadError, ReceivedAlert, parse_webhook, same_url
 from gameday.observe.receiver_defaults import DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PATH", "DEFAULT_PORT", "MAX_BODY", "AlertReceiver"]
@@ -25,16 +28,21 @@ MAX_BODY = 5_000_000
 
 OnAlerts = Callable[[list[ReceivedAlert]], None]
 OnRejected = Callable[[str], None]
+OnForeign = Callable[[str | None, list[ReceivedAlert]], None]
+"""A refused payload's externalURL (None: it had none) and its alerts."""
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], path: str, on_alerts: OnAlerts, on_rejected: OnRejected) -> None:
+    def __init__(self, address: tuple[str, int], path: str, on_alerts: OnAlerts, on_rejected: OnRejected,
+                 accept_from: str | None, on_foreign: OnForeign) -> None:
         self.path = path
         self.on_alerts = on_alerts
         self.on_rejected = on_rejected
+        self.accept_from = accept_from
+        self.on_foreign = on_foreign
         super().__init__(address, _Handler)
 
 
@@ -79,25 +87,26 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length)
         try:
-            alerts = parse_webhook(body)
+            webhook = parse_webhook(body)
         except PayloadError as exc:
             self._reject(400, str(exc))
             return
-        self.server.on_alerts(alerts)
-        self._answer(200, {"status": "ok", "alerts": len(alerts)})
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        accept = self.server.accept_from
+        if accept is not None and (webhook.external_url is None or not same_url(webhook.external_url, accept)):
+            # 4xx: Alertmanager does not retry it, and logs this reason where its owner looks.
+            self.server.on_foreign(webhook.external_url, webhook.alerts)
+            self._answer(403, {"status": "error", "error": f"this receiver takes the alerts of the Alertmanager at "
+                                                           f"{accept} only, not {webhook.external_url or 'an unnamed one'}"})
+            return
+        self.server.on_alerts(webhook.alerts)
+        self._answer(200, {"status": "ok", "alerts": len(webhook.alerts)})
 
 
 class AlertReceiver:
-    """Listen on ``http://host:port/path`` in a background thread until ``close()``."""
+    """Listen on ``http://host:port/path`` in a background thread until ``close()``.
+
+    ``accept_from``: the external URL of the one Alertmanager whose webhooks are taken (any, when None);
+    ``on_foreign`` hears what another one sent."""
 
     def __init__(
         self,
@@ -107,12 +116,16 @@ class AlertReceiver:
         port: int = DEFAULT_PORT,
         path: str = DEFAULT_PATH,
         on_rejected: OnRejected | None = None,
+        accept_from: str | None = None,
+        on_foreign: OnForeign | None = None,
     ) -> None:
         self.path = path if path.startswith("/") else "/" + path
-        if not _is_loopback(host):
+        if not is_loopback(host):
             raise GamedayError(f"the alert receiver listens on loopback only, not {host}")
+        self.accept_from = accept_from
         try:
-            self._server = _Server((host, port), self.path, on_alerts, on_rejected or (lambda reason: None))
+            self._server = _Server((host, port), self.path, on_alerts, on_rejected or (lambda reason: None),
+                                   accept_from, on_foreign or (lambda external_url, alerts: None))
         except OSError as exc:
             raise ServiceUnavailable(f"cannot listen for alerts on {host}:{port}: {exc.strerror or exc}") from exc
         self.host, self.port = str(self._server.server_address[0]), int(self._server.server_address[1])

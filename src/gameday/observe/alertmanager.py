@@ -16,7 +16,7 @@ Webhook payload (what Alertmanager POSTs to a ``webhook_config`` url)::
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -45,6 +45,8 @@ class ReceivedAlert:
     annotations: dict[str, str] = field(default_factory=dict)
     state: str | None = None
     """Alertmanager's state from the API (active, suppressed, unprocessed); None from a webhook."""
+    external_url: str | None = None
+    """The webhook's ``externalURL``: which Alertmanager sent it; None from the API."""
 
     def details(self, via: str) -> dict[str, Any]:
         """The details of an ``alert.firing`` / ``alert.resolved`` timeline event."""
@@ -147,8 +149,32 @@ def parse_alert(raw: Any, where: str, *, from_api: bool = False) -> ReceivedAler
     )
 
 
-def parse_webhook(body: bytes) -> list[ReceivedAlert]:
-    """The alerts of one webhook POST; PayloadError says what is wrong with a malformed one."""
+@dataclass(frozen=True)
+class Webhook:
+    """One webhook POST: its alerts and the Alertmanager that sent it."""
+
+    alerts: list[ReceivedAlert]
+    external_url: str | None
+    """The payload's ``externalURL``: the sending Alertmanager's ``--web.external-url`` (by default
+    ``http://<its host name>:<its port>``); None when the payload has none."""
+
+
+def same_url(a: str, b: str) -> bool:
+    """Whether two URLs name the same place: scheme and host in any case, the scheme's default port written or
+    not, a trailing slash or not (a URL given to --web.external-url is sent as written)."""
+    def key(url: str) -> tuple[str, str, int | None, str]:
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+        except ValueError:
+            return ("", url, None, "")
+        return (parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.path.rstrip("/"))
+
+    return key(a) == key(b)
+
+
+def parse_webhook(body: bytes) -> Webhook:
+    """One webhook POST; PayloadError says what is wrong with a malformed one."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -165,7 +191,11 @@ def parse_webhook(body: bytes) -> list[ReceivedAlert]:
         raise PayloadError("payload has no 'alerts' list")
     if len(alerts) > MAX_ALERTS_PER_PAYLOAD:
         raise PayloadError(f"too many alerts in one payload ({len(alerts)})")
-    return [parse_alert(a, f"alerts[{i}]") for i, a in enumerate(alerts)]
+    external = data.get("externalURL")
+    if external is not None and not isinstance(external, str):
+        raise PayloadError("externalURL: must be a string")
+    alerts = [replace(parse_alert(a, f"alerts[{i}]"), external_url=external or None) for i, a in enumerate(alerts)]
+    return Webhook(alerts, external or None)
 
 
 class AlertmanagerClient:

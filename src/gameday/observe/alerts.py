@@ -13,18 +13,25 @@ waits until every expected alert has fired or passed its deadline (``within`` af
 effect), then (bounded: ``resolve_wait``, default the scenario's ``expect.recovers_within`` from the
 last revert) for alerts raised during the fault to resolve, so reset time can be measured.
 Interrupted or aborted runs stop listening at once.
+
+The receiver listens where the stack's Alertmanager posts (``alertmanager.webhook_url`` in the stack file,
+else http://127.0.0.1:19099/alerts), and when the stack names its Alertmanager's ``external_url`` it takes
+webhooks from that Alertmanager only: another stack's alerts are refused (``alerts.foreign_refused``, once
+per sender), never recorded as this run's.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from gameday import events as ev
 from gameday.contracts import Role, RunContext
 from gameday.errors import GamedayError
-from gameday.observe.alert_receiver import DEFAULT_HOST, DEFAULT_PATH, DEFAULT_PORT, AlertReceiver
+from gameday.observe.alert_receiver import AlertReceiver
 from gameday.observe.alertmanager import AlertmanagerClient, ReceivedAlert, redact_url
+from gameday.observe.receiver_defaults import listen_address
 from gameday.scenario.model import AlertExpectation, Scenario
 from gameday.scoring.alerting import AlertExpectations, verdicts_for
 from gameday.scoring.expectations import Verdict
@@ -57,19 +64,22 @@ class AlertObserver:
     def __init__(
         self,
         *,
-        host: str = DEFAULT_HOST,
-        port: int = DEFAULT_PORT,
-        path: str = DEFAULT_PATH,
+        host: str | None = None,
+        port: int | None = None,
+        path: str | None = None,
         webhook: bool = True,
+        accept_from: str | None = None,
         alertmanager_url: str | None = None,
         poll_interval: float = 1.0,
         resolve_wait: float | None = None,
         http_timeout: float = 2.0,
     ) -> None:
-        """``alertmanager_url`` overrides the scenario's ``stack.alertmanager.url``; ``poll_interval=0``
-        turns polling off; ``webhook=False`` does not start the receiver."""
+        """``host``, ``port`` and ``path`` (each) override the stack's ``alertmanager.webhook_url``, and
+        ``accept_from`` its ``external_url``; ``alertmanager_url`` overrides ``stack.alertmanager.url``;
+        ``poll_interval=0`` turns polling off; ``webhook=False`` does not start the receiver."""
         self.host, self.port, self.path = host, port, path
         self.webhook = webhook
+        self.accept_from = accept_from
         self.alertmanager_url = alertmanager_url
         self.poll_interval = poll_interval
         self.resolve_wait = resolve_wait
@@ -85,22 +95,31 @@ class AlertObserver:
         self._phase = ""
         self._received = {"webhook": 0, "poll": 0}
         """Alerts heard per path, repeats included: shows both paths work even when one always wins."""
+        self._foreign: dict[str | None, int] = {}
+        """Alerts refused per sending Alertmanager (its externalURL)."""
+        self._accepts_from: str | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
     def start(self, ctx: RunContext) -> None:
         self._ctx = ctx
         scenario = ctx.scenario
-        url = self.alertmanager_url or (scenario.stack.alertmanager.url if scenario.stack.alertmanager else None)
+        alertmanager = scenario.stack.alertmanager
+        url = self.alertmanager_url or (alertmanager.url if alertmanager else None)
+        accept_from = self._accepts_from = self.accept_from or (alertmanager.external_url if alertmanager else None)
         if self.webhook:
+            host, port, path = listen_address(alertmanager.webhook_url if alertmanager else None,
+                                              host=self.host, port=self.port, path=self.path)
             try:
-                self.receiver = AlertReceiver(self._on_webhook, host=self.host, port=self.port, path=self.path,
-                                              on_rejected=self._on_rejected)
+                self.receiver = AlertReceiver(self._on_webhook, host=host, port=port, path=path,
+                                              on_rejected=self._on_rejected, accept_from=accept_from,
+                                              on_foreign=self._on_foreign)
             except GamedayError as exc:
                 ctx.timeline.record(ev.ALERTS_RECEIVER_FAILED, error=str(exc))
         ctx.timeline.record(
             ev.ALERTS_WATCHING,
             receiver=self.receiver.url if self.receiver else None,
+            **({"accepts_from": accept_from} if self.receiver and accept_from else {}),
             alertmanager=redact_url(url) if url else None,
             poll_interval_s=self.poll_interval if url and self.poll_interval > 0 else None,
             **AlertExpectations.from_scenario(scenario).to_details(),
@@ -129,8 +148,9 @@ class AlertObserver:
                 self.receiver.close()
             with self._lock:
                 still = sorted({o.alert.alertname for o in self._open.values()})
+                refused: dict[str, Any] = {"refused": sum(self._foreign.values())} if self._foreign else {}
             self._ctx.timeline.record(ev.ALERTS_STOPPED, waited_s=round(self._ctx.timeline.now() - start, 3),
-                                      still_firing=still, received=dict(self._received))
+                                      still_firing=still, received=dict(self._received), **refused)
 
     def verdicts(self, scenario: Scenario, events: list[Event]) -> list[Verdict]:
         return verdicts_for(scenario, events)
@@ -192,6 +212,17 @@ class AlertObserver:
     def _on_rejected(self, reason: str) -> None:
         if self._ctx is not None:
             self._ctx.timeline.record(ev.ALERTS_PAYLOAD_REJECTED, error=reason)
+
+    def _on_foreign(self, external_url: str | None, alerts: list[ReceivedAlert]) -> None:
+        """Another Alertmanager's webhook (answered 403): said once per sender, with what it sent first."""
+        if self._ctx is None:
+            return
+        with self._lock:
+            first = external_url not in self._foreign
+            self._foreign[external_url] = self._foreign.get(external_url, 0) + len(alerts)
+        if first:
+            self._ctx.timeline.record(ev.ALERTS_FOREIGN_REFUSED, sender=redact_url(external_url) if external_url else None,
+                                      accepts_from=self._accepts_from, alertnames=sorted({a.alertname for a in alerts}))
 
     def _arrived(self, alert: ReceivedAlert, via: str) -> None:
         """Record a transition the first time any source reports it."""

@@ -46,6 +46,7 @@ from pydantic import (
 
 from gameday.errors import PluginError
 from gameday.incident import Audience, Role
+from gameday.loopback import is_loopback
 from gameday.platforms.base import Target
 from gameday.platforms.registry import installed_platforms
 from gameday.plugins import installed_probe_kinds
@@ -158,6 +159,27 @@ class Endpoint(Model):
     url: HttpUrl
 
 
+def _loopback_url(text: str) -> str:
+    if urlsplit(text).scheme != "http":
+        raise ValueError(f"the harness's receiver speaks plain http (on loopback), not {text[:100]!r}")
+    if not is_loopback(urlsplit(text).hostname or ""):
+        raise ValueError(f"the harness's receiver listens on loopback only (127.0.0.1, ::1, localhost), not {text[:100]!r}")
+    return text
+
+
+class AlertmanagerEndpoint(Endpoint):
+    """The stack's Alertmanager: its API (``url``), where it posts gameday's webhook, and the name it posts under."""
+
+    webhook_url: Annotated[HttpUrl, AfterValidator(_loopback_url)] | None = Field(
+        None, description="the url of gameday's receiver in this Alertmanager's config (its webhook_configs url): a run "
+                          "listens there; on loopback. Default http://127.0.0.1:19099/alerts. Two stacks on one "
+                          "machine need one each")
+    external_url: HttpUrl | None = Field(
+        None, description="this Alertmanager's external URL (--web.external-url; by default http://<host name>:<port>), "
+                          "which it sends as externalURL in every webhook: given, a run refuses webhooks from any other "
+                          "Alertmanager. `gameday doctor` shows the value")
+
+
 class NamedEndpoint(Model):
     """A URL of the stack that scenarios name (``{endpoint: checkout, path: /health}``) instead of writing it."""
 
@@ -191,7 +213,7 @@ class StackSpec(Model):
     docker: DockerEndpoint = DockerEndpoint()
     toxiproxy: Endpoint | None = None
     prometheus: Endpoint | None = None
-    alertmanager: Endpoint | None = None
+    alertmanager: AlertmanagerEndpoint | None = None
     endpoints: dict[Name, NamedEndpoint] = Field(
         default_factory=dict, description="named URLs that probes and load name ({endpoint: checkout, path: /health})")
     targets: dict[Name, PlatformTarget] = Field(default_factory=dict)

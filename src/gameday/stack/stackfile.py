@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from gameday.observe.receiver_defaults import DEFAULT_PATH
 from gameday.stack.config import StackConfig
 from gameday.stack.state import PG_ADMIN_DSN, REDIS_ADMIN_URL
 
@@ -24,7 +25,7 @@ platform: docker
 environment: staging
 toxiproxy: {{url: "{toxiproxy}"}}
 prometheus: {{url: "{prometheus}"}}
-alertmanager: {{url: "{alertmanager}"}}
+alertmanager: {{url: "{alertmanager}", webhook_url: "{webhook}", external_url: "{alertmanager}"}}
 endpoints:
   checkout: {{url: "{checkout}", description: "the checkout web service"}}
 targets:
@@ -54,6 +55,7 @@ def demo_stack_file(config: StackConfig) -> str:
         name="demo",
         toxiproxy=config.url(config.toxiproxy_port), prometheus=config.url(config.prometheus_port),
         alertmanager=config.url(config.alertmanager_port), checkout=config.url(config.checkout_port),
+        webhook=config.url(config.webhook_port, DEFAULT_PATH),
         c_checkout=config.container_name("checkout"), c_postgres=config.container_name("postgres"),
         c_redis=config.container_name("redis"), pg_env=PG_ADMIN_DSN, redis_env=REDIS_ADMIN_URL,
         pg_proxy_port=config.postgres_proxy_port,
@@ -73,7 +75,7 @@ platforms:
   kubernetes: {{kubeconfig: "{kubeconfig}"}}
 toxiproxy: {{url: "{toxiproxy}"}}
 prometheus: {{url: "{prometheus}"}}
-alertmanager: {{url: "{alertmanager}"}}
+alertmanager: {{url: "{alertmanager}", webhook_url: "{webhook}", external_url: "{alertmanager}"}}
 endpoints:
   checkout: {{url: "{checkout}", description: "the checkout web service"}}
 targets:
@@ -108,5 +110,6 @@ def kubernetes_stack_file(config: StackConfig, kubeconfig: Path, environ: Mappin
         kubeconfig=shown, ns=namespace(config),
         toxiproxy=config.url(config.toxiproxy_port), prometheus=config.url(config.prometheus_port),
         alertmanager=config.url(config.alertmanager_port), checkout=config.url(config.checkout_port),
+        webhook=config.url(config.webhook_port, DEFAULT_PATH),
         pg_env=PG_ADMIN_DSN, redis_env=REDIS_ADMIN_URL,
     )

@@ -13,7 +13,16 @@ from gameday import events as ev
 from gameday.scoring.alerting import AlertExpectations, AlertScore, score_alerts
 from gameday.timeline import Event
 
-_PROBLEMS = (ev.ALERTS_RECEIVER_FAILED, ev.ALERTS_UNREACHABLE, ev.ALERTS_PAYLOAD_REJECTED)
+_PROBLEMS = (ev.ALERTS_RECEIVER_FAILED, ev.ALERTS_UNREACHABLE, ev.ALERTS_PAYLOAD_REJECTED, ev.ALERTS_FOREIGN_REFUSED)
+
+
+def _problem(e: Event) -> str | None:
+    if e.kind == ev.ALERTS_FOREIGN_REFUSED:
+        names = ", ".join(e.details.get("alertnames") or []) or "no alerts"
+        return (f"refused what another Alertmanager ({e.details.get('sender') or 'unnamed'}) sent ({names}): "
+                f"this stack's is {e.details.get('accepts_from')}")
+    error = e.details.get("error")
+    return str(error) if error is not None else None
 
 
 @dataclass(frozen=True)
@@ -95,7 +104,7 @@ def build(events: list[Event]) -> AlertsSection | None:
         not_firing=[{"alert": n.name, "fired": n.fired, "times": len(n.episodes)} for n in score.not_firing],
         faults=[{"fault": d.window.fault, "detected": d.detected, "detection_s": d.detection_s,
                  "first_alert": d.first_alert} for d in score.faults],
-        problems=[{"at": e.at, "kind": e.kind, "error": e.details.get("error")} for e in events if e.kind in _PROBLEMS],
+        problems=[{"at": e.at, "kind": e.kind, "error": _problem(e)} for e in events if e.kind in _PROBLEMS],
         still_firing=list(stopped.details.get("still_firing") or []) if stopped else [],
     )
 
