@@ -20,6 +20,7 @@ from gameday.stack.state import (
     secrets_fingerprint,
     stack_env,
 )
+from gameday.testing import on_free_loopback_address
 
 
 def test_defaults_are_the_shared_conventions(tmp_path: Path) -> None:
@@ -54,6 +55,9 @@ def test_ports_state_dir_and_stack_name_come_from_the_environment(tmp_path: Path
         ({"GAMEDAY_DEMO_REDIS_PORT": "80"}, "GAMEDAY_DEMO_REDIS_PORT=80 is outside 1024-65535"),
         ({"GAMEDAY_DEMO_REDIS_PORT": "15432"}, "redis_port and postgres_port are both set to port 15432"),
         ({"GAMEDAY_DEMO_STACK": "Not OK"}, "GAMEDAY_DEMO_STACK='Not OK': use 1-31 lower-case letters"),
+        ({"GAMEDAY_DEMO_DNS_ADDRESS": "nope"}, "GAMEDAY_DEMO_DNS_ADDRESS='nope' is not an IPv4 address"),
+        ({"GAMEDAY_DEMO_DNS_ADDRESS": "10.0.0.1"}, ("GAMEDAY_DEMO_DNS_ADDRESS=10.0.0.1: the zone server answers on "
+                                                   "loopback only")),
     ],
 )
 def test_a_bad_setting_is_one_clear_error(environ: dict[str, str], message: str) -> None:
@@ -130,6 +134,54 @@ def test_monitoring_configs_are_rendered_with_the_ports(tmp_path: Path) -> None:
     assert "send_resolved: true" in alertmanager and "group_wait: 1s" in alertmanager
     copied = {path for part in parts(config) for path in part.copies}
     assert copied == {"/etc/gameday/prometheus/prometheus.yml", "/etc/gameday/alertmanager.yml"}
+
+
+def test_a_moved_stacks_file_names_where_its_alertmanager_posts_and_the_url_it_posts_under(tmp_path: Path) -> None:
+    """Two demo stacks on one machine: each run listens where its own Alertmanager posts and takes only its
+    webhooks (the audit saw a test stack's run record the default stack's alerts)."""
+    from gameday.scenario.stackfile import load_stack_file
+    from gameday.stack.stackfile import demo_stack_file
+
+    config = StackConfig.from_env({"HOME": "/nowhere", "GAMEDAY_STATE_DIR": str(tmp_path), "GAMEDAY_DEMO_STACK": "two",
+                                   "GAMEDAY_DEMO_WEBHOOK_PORT": "29099", "GAMEDAY_DEMO_ALERTMANAGER_PORT": "29093"})
+    path = tmp_path / "demo.yaml"
+    path.write_text(demo_stack_file(config))
+    alertmanager = load_stack_file(path).alertmanager
+    assert alertmanager is not None
+    assert alertmanager.webhook_url == "http://127.0.0.1:29099/alerts"
+    assert f"url: {alertmanager.webhook_url}" in config_texts(config)["alertmanager"]
+    part, = (p for p in parts(config) if p.name == "alertmanager")
+    assert alertmanager.external_url == "http://127.0.0.1:29093"
+    assert f"--web.external-url={alertmanager.external_url}" in part.command
+
+
+@pytest.mark.parametrize(("checkout_port", "address"), [
+    (18080, "127.0.0.153"), (18081, "127.0.0.154"), (28080, "127.0.39.169"), (1024, "127.0.189.249"),
+    (65535, "127.0.185.248")])
+def test_each_stacks_zone_server_has_an_address_of_its_own_that_moves_with_checkouts_port(
+    checkout_port: int, address: str
+) -> None:
+    """Two stacks never share checkout's port, so never a zone server (one address, shared by SO_REUSEPORT, had
+    the kernel spread one stack's lookups over both stacks' servers: a paused copy left half unanswered)."""
+    config = StackConfig.from_env({"HOME": "/nowhere", "GAMEDAY_DEMO_CHECKOUT_PORT": str(checkout_port)})
+    assert config.dns_address == address
+    checkout, = (p for p in parts(config) if p.name == "checkout")
+    assert checkout.environment["CHECKOUT_DNS_ADDRESS"] == address and checkout.nameservers == (address,)
+    named = StackConfig.from_env({"HOME": "/nowhere", "GAMEDAY_DEMO_CHECKOUT_PORT": str(checkout_port),
+                                  "GAMEDAY_DEMO_DNS_ADDRESS": "127.0.9.9"})
+    assert named.dns_address == "127.0.9.9"
+
+
+def test_a_second_zone_server_on_one_address_fails_to_start_instead_of_sharing_its_lookups() -> None:
+    from tests.faults.test_dns_failure import ZONE  # the demo's own zone_dns module, loaded from its file
+
+    server, address = on_free_loopback_address(lambda a: ZONE.ZoneServer(a, {"x.t.internal": "127.0.0.1"}, "t.internal").start())
+    try:
+        with pytest.raises(OSError, match="in use"):
+            ZONE.ZoneServer(address, {"x.t.internal": "127.0.0.2"}, "t.internal")
+        assert ZONE.query(address, "x.t.internal") == "127.0.0.1"
+    finally:
+        server.close()
 
 
 def test_nothing_is_mounted_from_the_state_folder(tmp_path: Path) -> None:

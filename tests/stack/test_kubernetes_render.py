@@ -99,7 +99,8 @@ def test_shipped_files_are_read_only_host_paths_and_tmpfs_is_memory_of_the_same_
 def test_checkout_asks_its_zone_server_as_on_docker_and_the_other_pods_the_nodes_resolver(config, objects) -> None:
     checkout = pod_spec(objects, "Deployment/checkout")
     assert checkout["dnsPolicy"] == "None"
-    assert checkout["dnsConfig"] == {"nameservers": ["127.0.0.153"],
+    assert config.dns_address == "127.0.39.170"  # checkout's port moved to 28081: the stack's own zone server
+    assert checkout["dnsConfig"] == {"nameservers": [config.dns_address],
                                      "options": [{"name": "timeout", "value": "2"}, {"name": "attempts", "value": "1"}]}
     assert pod_spec(objects, "Deployment/redis")["dnsPolicy"] == "Default"
     assert "dnsConfig" not in pod_spec(objects, "Deployment/redis")

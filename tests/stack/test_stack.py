@@ -121,15 +121,16 @@ def test_checkout_is_healthy_and_reaches_its_dependencies_through_toxiproxy(up: 
 def test_checkout_finds_postgres_by_name_through_its_zone_server_which_the_host_can_ask(
     up: list[PartStatus], docker_client: Any, stack_config: StackConfig
 ) -> None:
-    from gameday.stack.parts import ZONE_DNS
     from tests.faults.test_dns_failure import ZONE  # the demo's own zone_dns module, loaded from its file
 
+    address = stack_config.dns_address  # the test's copy's own: never the default stack's 127.0.0.153
+    assert address != "127.0.0.153" or stack_config.checkout_port == 18080
     checkout = docker_client.containers.get(stack_config.container_name("checkout"))
-    assert f"nameserver {ZONE_DNS}" in checkout.exec_run(["cat", "/etc/resolv.conf"]).output.decode()
+    assert f"nameserver {address}" in checkout.exec_run(["cat", "/etc/resolv.conf"]).output.decode()
     found = checkout.exec_run(["python3", "-c", "import socket; print(socket.gethostbyname('postgres.demo.internal'))"])
     assert found.output.decode().strip() == "127.0.0.1"
-    assert ZONE.query(ZONE_DNS, "postgres.demo.internal") == "127.0.0.1"
-    assert ZONE.query(ZONE_DNS, "nothing.demo.internal") is None
+    assert ZONE.query(address, "postgres.demo.internal") == "127.0.0.1"
+    assert ZONE.query(address, "nothing.demo.internal") is None
 
 
 def test_orders_are_stored_in_postgres_and_spooled(up: list[PartStatus], stack_config: StackConfig,

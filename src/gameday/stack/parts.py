@@ -25,9 +25,6 @@ from gameday.stack.state import config_texts, files_dir
 SECRETS_IN_CONTAINER = "/run/gameday/stack.env"
 SPOOL = "/var/lib/checkout/spool"
 SECOND_NS = 1_000_000_000
-ZONE_DNS = "127.0.0.153"
-"""Where checkout's zone server answers (port 53, which a resolver cannot be told otherwise): an address of
-127.0.0.0/8 no common local resolver takes (systemd-resolved has 127.0.0.53 and .54, dnsmasq 127.0.0.1)."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +159,7 @@ def parts(config: StackConfig) -> list[Part]:
                 "CHECKOUT_SPOOL": SPOOL,
                 "CHECKOUT_SECRETS": SECRETS_IN_CONTAINER,
                 "CHECKOUT_PG_HOST": "postgres.demo.internal",
-                "CHECKOUT_DNS_ADDRESS": ZONE_DNS,
+                "CHECKOUT_DNS_ADDRESS": c.dns_address,
                 "PYTHONDONTWRITEBYTECODE": "1",
                 "PYTHONUNBUFFERED": "1",
             },
@@ -171,7 +168,7 @@ def parts(config: StackConfig) -> list[Part]:
             needs_secrets=True,
             # checkout answers its own zone (zone_dns.py) and asks it for its database's name: a failing DNS
             # (dns_failure) then shows as a failing database connection, as in a real outage.
-            nameservers=(ZONE_DNS,),
+            nameservers=(c.dns_address,),
             dns_options=("timeout:2", "attempts:1"),
         ),
         Part(
@@ -180,6 +177,9 @@ def parts(config: StackConfig) -> list[Part]:
             command=["prometheus-alertmanager", "--config.file=/etc/gameday/alertmanager.yml",
                      "--storage.path=/var/lib/gameday/alertmanager",
                      f"--web.listen-address={HOST}:{c.alertmanager_port}",
+                     # Sent as externalURL in every webhook: the stack file names it, and a run's receiver takes
+                     # this stack's alerts only (the default, http://<host name>:<port>, says little).
+                     f"--web.external-url={c.url(c.alertmanager_port)}",
                      "--cluster.listen-address="],  # no gossip port on 0.0.0.0
             port=c.alertmanager_port,
             health=_http_ok(c.url(c.alertmanager_port, "/-/ready")),

@@ -441,7 +441,8 @@ def main() -> None:
             zone_dns.ZoneServer(DNS_ADDRESS, ZONE, "demo.internal").start()
         except OSError as exc:  # said in one line: `stack up` shows the log of a part that exits
             sys.stderr.write(f"checkout cannot serve the demo zone on {DNS_ADDRESS}:53: {exc.strerror or exc} "
-                             "(does another DNS server hold port 53 on every address?)\n")
+                             "(does another DNS server hold port 53 on every address, or another demo stack this "
+                             "address: GAMEDAY_DEMO_DNS_ADDRESS?)\n")
             sys.exit(1)
         sys.stderr.write(f"checkout's zone server answers on {DNS_ADDRESS}:53\n")
     server = ThreadingHTTPServer((HOST, PORT), Handler)

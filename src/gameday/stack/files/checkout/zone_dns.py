@@ -1,10 +1,12 @@
 """A DNS server for one small zone, standard library only: the demo stack's stand-in for a company's DNS.
 
-checkout runs it in a thread on 127.0.0.153:53 (its resolv.conf asks it) and reaches PostgreSQL by the name
-``postgres.demo.internal``. A names in the zone are answered (TTL 0, so nothing caches them), other types
-get an empty answer, other names in the zone NXDOMAIN, and names outside it REFUSED: it never asks anyone
-else, so no query leaves 127.0.0.0/8. UDP and TCP; SO_REUSEPORT, so two demo stacks on one machine (the
-tests start their own) share the address and answer alike. Also used by gameday's own tests.
+checkout runs it in a thread on port 53 of its stack's address (127.0.0.153 for the default stack; its
+resolv.conf asks it) and reaches PostgreSQL by the name ``postgres.demo.internal``. A names in the zone are
+answered (TTL 0, so nothing caches them), other types get an empty answer, other names in the zone NXDOMAIN,
+and names outside it REFUSED: it never asks anyone else, so no query leaves 127.0.0.0/8. UDP and TCP. No
+SO_REUSEPORT: each demo stack has an address of its own, and a second server on one (a shared address, where
+the kernel would spread one stack's lookups over both servers) fails to start instead. Also used by gameday's
+own tests.
 """
 
 from __future__ import annotations
@@ -51,14 +53,11 @@ def answer(query: bytes, zone: dict[str, str], suffix: str) -> bytes | None:
 
 class _Udp(socketserver.ThreadingUDPServer):
     daemon_threads = True
-    allow_reuse_address = True
-    allow_reuse_port = True
 
 
 class _Tcp(socketserver.ThreadingTCPServer):
     daemon_threads = True
-    allow_reuse_address = True
-    allow_reuse_port = True
+    allow_reuse_address = True  # a restarted server rebinds while its old connections wait out TIME_WAIT
 
 
 class ZoneServer:
