@@ -34,6 +34,21 @@ fi
 # chromium: the drill room's browser tests drive it through Playwright (the dev extra below), which never
 # downloads a browser of its own; tests/browser/pages.py find_chromium() looks for it on the PATH.
 
+# Each real node's kubelet (its cAdvisor) and containerd take inotify instances, and the limit is per user: at the
+# default 128, concurrent real nodes (the suite's session cluster beside a test's own, or two engineers' on one
+# machine) ran out and cAdvisor failed to start. Raised as root (as kind's known issues advise), never lowered.
+INOTIFY_INSTANCES=1024
+current=$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 0)
+if [ "$current" -ge "$INOTIFY_INSTANCES" ]; then
+  echo "fs.inotify.max_user_instances is $current (at least $INOTIFY_INSTANCES): left as it is"
+elif [ "$(id -u)" = 0 ]; then
+  step "sysctl: raising fs.inotify.max_user_instances from $current to $INOTIFY_INSTANCES (concurrent real nodes' cAdvisor)"
+  sysctl -q -w fs.inotify.max_user_instances="$INOTIFY_INSTANCES" \
+    || echo "warning: could not raise fs.inotify.max_user_instances (a container without the right?); real nodes may fail to start" >&2
+else
+  echo "note: fs.inotify.max_user_instances is $current; as root, setup raises it to $INOTIFY_INSTANCES (concurrent real nodes need it)" >&2
+fi
+
 # Debian's packages start their own server instances where an init system runs; gameday's tests and
 # demo stack start their own on other ports, so those are not needed (and not relied upon).
 
