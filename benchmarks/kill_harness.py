@@ -531,15 +531,14 @@ class DataStoreTarget(Target):
             admin.config_set("maxmemory-policy", self.config[1])
 
 
-class NetworkTarget(Target):
-    """A fresh loopback port per trial (nothing listens: the rules are what is judged). ``broken()`` reads the
-    live rule set: a rule naming the port, or a GAMEDAY-* chain that was not there when the trial began."""
+class RulesLeft(Target):
+    """A target judged by the rules a network fault leaves in the live rule set: a rule naming the target
+    (``names``), or a GAMEDAY-* chain that was not there when the trial began. ``mend()`` deletes both."""
 
-    def __init__(self, folder: Path, upstream_port: int) -> None:
-        self.port = free_port()
-        self.folder = folder
-        self.upstream_port = upstream_port
-        self.chains_before = self._chains()
+    chains_before: set[str]
+
+    def names(self, rule: str) -> bool:
+        raise NotImplementedError
 
     @staticmethod
     def _rules() -> list[str]:
@@ -549,20 +548,9 @@ class NetworkTarget(Target):
     def _chains(self) -> set[str]:
         return {line.split()[1] for line in self._rules() if line.startswith("-N GAMEDAY-")}
 
-    def scenario(self, kind: str, name: str) -> dict[str, Any]:
-        stack = f"kill-net-{self.port}"
-        (self.folder / "stacks").mkdir(exist_ok=True)
-        (self.folder / "stacks" / f"{stack}.yaml").write_text(yaml.safe_dump({
-            "version": 1, "name": stack, "targets": {"svc": {"platform": "port", "port": self.port}},
-            "allow": {"port": [str(self.port)]}}))
-        args = {"percent": 30, "protocol": "all", "direction": "both"} if kind == "packet_loss" else {"protocol": "all"}
-        return {"stack": stack, "steady_state": {"probes": [tcp_probe(self.upstream_port)]},
-                "faults": [{"kind": kind, "target": "svc", "args": args, **FAULT}]}
-
     def _left(self) -> list[str]:
         new = self._chains() - self.chains_before
-        return [line for line in self._rules() if f"port {self.port} " in line
-                or any(c in line.split()[:2] for c in new)]
+        return [line for line in self._rules() if self.names(line) or any(c in line.split()[:2] for c in new)]
 
     def broken(self) -> bool:
         return bool(self._left())
@@ -579,47 +567,51 @@ class NetworkTarget(Target):
             subprocess.run(["iptables", "-w", "10", "-X", chain], check=False)
 
 
-class DnsTarget(ContainerTarget):
-    """A fresh host-networked busybox httpd; ``broken()`` reads the live rule set: a rule naming the container's
-    cgroup, or a GAMEDAY-* chain that was not there when the trial began. Trials take fail and timeout in turn."""
+class NetworkTarget(RulesLeft):
+    """A fresh loopback port per trial (nothing listens: the rules are what is judged); a rule naming the port
+    is left by the fault."""
+
+    def __init__(self, folder: Path, upstream_port: int) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.upstream_port = upstream_port
+        self.chains_before = self._chains()
+
+    def names(self, rule: str) -> bool:
+        return f"port {self.port} " in rule
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        stack = f"kill-net-{self.port}"
+        (self.folder / "stacks").mkdir(exist_ok=True)
+        (self.folder / "stacks" / f"{stack}.yaml").write_text(yaml.safe_dump({
+            "version": 1, "name": stack, "targets": {"svc": {"platform": "port", "port": self.port}},
+            "allow": {"port": [str(self.port)]}}))
+        args = {"percent": 30, "protocol": "all", "direction": "both"} if kind == "packet_loss" else {"protocol": "all"}
+        return {"stack": stack, "steady_state": {"probes": [tcp_probe(self.upstream_port)]},
+                "faults": [{"kind": kind, "target": "svc", "args": args, **FAULT}]}
+
+
+class DnsTarget(RulesLeft, ContainerTarget):
+    """A fresh host-networked busybox httpd; a rule naming the container's cgroup is left by the fault (and the
+    container's own state is not judged: RulesLeft's broken/describe/mend come first). Trials take fail and
+    timeout in turn."""
 
     modes: ClassVar[list[str]] = ["fail", "timeout"]
     made: ClassVar[int] = 0
 
     def __init__(self, client: docker.DockerClient) -> None:
-        super().__init__(client)
+        ContainerTarget.__init__(self, client)
         self.chains_before = self._chains()
         self.mode = self.modes[DnsTarget.made % 2]
         DnsTarget.made += 1
+
+    def names(self, rule: str) -> bool:
+        return self.container.id in rule
 
     def scenario(self, kind: str, name: str) -> dict[str, Any]:
         return {"stack": {"name": "kill-bench", "targets": {"web": {"container": self.name}}},
                 "steady_state": {"probes": [http_probe(self.port)]},
                 "faults": [{"kind": kind, "target": "web", "args": {"mode": self.mode}, **FAULT}]}
-
-    @staticmethod
-    def _chains() -> set[str]:
-        return {line.split()[1] for line in NetworkTarget._rules() if line.startswith("-N GAMEDAY-")}
-
-    def _left(self) -> list[str]:
-        new = self._chains() - self.chains_before
-        return [line for line in NetworkTarget._rules() if self.container.id in line
-                or any(c in line.split()[:2] for c in new)]
-
-    def broken(self) -> bool:
-        return bool(self._left())
-
-    def describe(self) -> str:
-        return "; ".join(self._left()) or "no rule left"
-
-    def mend(self) -> None:
-        for line in self._left():
-            if line.startswith(("-A INPUT ", "-A OUTPUT ")):
-                subprocess.run(["iptables", "-w", "10", "-D", *shlex.split(line)[1:]], check=False)
-        for line in self._left():
-            if line.startswith("-N "):
-                subprocess.run(["iptables", "-w", "10", "-F", line.split()[1]], check=False)
-                subprocess.run(["iptables", "-w", "10", "-X", line.split()[1]], check=False)
 
 
 # --- the shared services ------------------------------------------------------------------------------
