@@ -93,7 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         accept = self.server.accept_from
         if accept is not None and (webhook.external_url is None or not same_url(webhook.external_url, accept)):
-            # 4xx: Alertmanager does not retry it, and logs this reason where its owner looks.
+            # 4xx: Alertmanager gives up on this notification (until the group's next group_interval) and logs
+            # this reason, where the other stack's owner looks.
             self.server.on_foreign(webhook.external_url, webhook.alerts)
             self._answer(403, {"status": "error", "error": f"this receiver takes the alerts of the Alertmanager at "
                                                            f"{accept} only, not {webhook.external_url or 'an unnamed one'}"})
