@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import os
 import signal
 import subprocess
@@ -72,9 +73,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for layout in ("one address, SO_REUSEPORT (old)", "an address per stack (new)"):
         old = layout.endswith("(old)")
-        a, address = on_free_loopback_address(lambda at: server(at, "127.0.0.1", "reuseport" if old else "plain"))
+        a, address = on_free_loopback_address(functools.partial(server, answer="127.0.0.1",
+                                                                mode="reuseport" if old else "plain"))
         b = server(address, "127.0.0.2", "reuseport") if old else on_free_loopback_address(
-            lambda at: server(at, "127.0.0.2", "plain"))[0]
+            functools.partial(server, answer="127.0.0.2", mode="plain"))[0]
         try:
             for state in ("running", "stopped (SIGSTOP)", "continued"):
                 if state.startswith("stopped"):
