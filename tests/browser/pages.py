@@ -169,13 +169,54 @@ def stream_record(page: Page) -> dict[str, Any]:
     return record
 
 
-def tab_to(page: Page, target: Locator, *, limit: int = 60) -> int:
-    """Press Tab until ``target`` (a locator) has the keyboard focus; returns how many presses it took."""
+def tab_to(page: Page, target: Locator, *, limit: int = 60, back: bool = False) -> int:
+    """Press Tab (``back``: Shift+Tab) until ``target`` (a locator) has the keyboard focus; returns how many
+    presses it took."""
+    key = "Shift+Tab" if back else "Tab"
     for presses in range(1, limit + 1):
-        page.keyboard.press("Tab")
-        if target.evaluate("e => e === document.activeElement"):
+        page.keyboard.press(key)
+        if has_focus(target):
             return presses
-    raise AssertionError(f"{target} never took the focus in {limit} presses of Tab")
+    raise AssertionError(f"{target} never took the focus in {limit} presses of {key}")
+
+
+def has_focus(target: Locator) -> bool:
+    focused: bool = target.evaluate("e => e === document.activeElement")
+    return focused
+
+
+def focus_ring(page: Page) -> str:
+    """The focused element's outline as drawn ("solid 3px"), or "none": a keyboard user must see where they are."""
+    ring: str = page.evaluate("""() => {
+      const s = getComputedStyle(document.activeElement);
+      return s.outlineStyle === "none" || parseFloat(s.outlineWidth) === 0 ? "none"
+        : s.outlineStyle + " " + s.outlineWidth;
+    }""")
+    return ring
+
+
+def clipped(page: Page, selector: str) -> list[str]:
+    """The shown elements matching ``selector`` that are not wholly on screen sideways: past the viewport's
+    width, or cut by an ancestor that scrolls or hides its overflow (a table scrolled sideways hides them)."""
+    cut: list[str] = page.evaluate("""(selector) => {
+      const width = document.documentElement.clientWidth;
+      const out = [];
+      for (const e of document.querySelectorAll(selector)) {
+        if (e.offsetParent === null) continue;
+        const r = e.getBoundingClientRect();
+        let bad = r.left < -0.5 || r.right > width + 0.5;
+        for (let a = e.parentElement; a && a !== document.body && !bad; a = a.parentElement) {
+          const style = getComputedStyle(a);
+          if (style.overflowX === "visible" && style.overflowY === "visible") continue;
+          const box = a.getBoundingClientRect();
+          bad = r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5
+            || r.bottom > box.bottom + 0.5;
+        }
+        if (bad) out.push(e.outerHTML.slice(0, 100));
+      }
+      return out;
+    }""", selector)
+    return cut
 
 
 def horizontal_overflow(page: Page) -> int:

@@ -20,8 +20,11 @@ from tests.browser.pages import (
     PHONE,
     Participants,
     act,
+    clipped,
     expect,
     feed_ids,
+    focus_ring,
+    has_focus,
     horizontal_overflow,
     join_seat,
     outside_viewport,
@@ -252,3 +255,64 @@ def test_the_seat_view_fits_a_phone_without_horizontal_scrolling(browser: Any, t
         expect(ack).to_be_in_viewport()
         ack.click()
         expect(feed_item(seat, ev.INCIDENT_ACKNOWLEDGED)).to_have_count(1, timeout=DEADLINE_MS)
+
+
+def test_the_facilitator_starts_releases_pauses_and_stops_with_the_keyboard_alone(
+        browser: Any, tmp_path: Path) -> None:
+    # At 2x the demo drill's log inject (T+90s) is 45 s away: still pending when the keyboard reaches it.
+    with running_room(tmp_path, speed=2.0, seats=1) as served, participants(browser) as people:
+        console = console_for(people, served)
+        keys = console.keyboard
+        status = console.get_by_test_id("room-status")
+        start_button = console.get_by_test_id("start")
+        tab_to(console, start_button)
+        assert focus_ring(console) != "none"
+        keys.press("Enter")
+        expect(status).to_have_text("running")
+        # Start is disabled by what it did: the focus waits above the controls, never on Stop.
+        expect(console.locator("#controls-title")).to_be_focused()
+        assert tab_to(console, console.get_by_test_id("pause")) == 1  # Start is skipped: disabled
+
+        release = console.get_by_test_id("release_inject-inject-3")
+        tab_to(console, release)
+        assert focus_ring(console) != "none"
+        keys.press("Enter")
+        row = console.locator('[data-testid=inject-row][data-inject="inject-3"]')
+        expect(row.locator("td").nth(3)).to_have_text("released")
+        expect(release).to_have_count(0)
+        expect(row).to_be_focused()  # its buttons went: the focus stays on its row, visibly
+        assert focus_ring(console) != "none"
+        expect(feed_item(console, ev.INJECT_RELEASED).filter(has_text="psycopg")).to_have_count(1)
+
+        pause = console.get_by_test_id("pause")
+        tab_to(console, pause, back=True)
+        keys.press("Space")
+        expect(status).to_have_text("running (clock paused)")
+        expect(console.locator("#controls-title")).to_be_focused()
+        resume = console.get_by_test_id("resume")
+        assert tab_to(console, resume) == 1  # the control that is enabled now is the next stop
+        stop = console.get_by_test_id("stop")
+        assert tab_to(console, stop) == 1
+        assert focus_ring(console) != "none"
+        keys.press("Enter")
+        expect(status).to_have_text("finished", timeout=FINISHING_MS)
+        kinds = [e.kind for e in read_timeline(tmp_path / "reports" / served.room.status.run_id / "timeline.jsonl")]
+        assert kinds.index(ev.INJECT_RELEASED) < kinds.index(ev.TABLETOP_PAUSED) < kinds.index(ev.DRILL_STOPPED)
+        released = [e for e in served.room.events() if e.kind == ev.INJECT_RELEASED]
+        assert [e.details["inject"] for e in released if e.details.get("by") == "facilitator"] == ["inject-3"]
+        assert not has_focus(start_button)
+
+
+def test_the_consoles_inject_buttons_are_on_screen_at_1280_wide(browser: Any, tmp_path: Path) -> None:
+    with running_room(tmp_path, speed=2.0, seats=1) as served, participants(browser) as people:
+        console = people.page(viewport={"width": 1280, "height": 800})
+        console.goto(served.facilitator_link)
+        start(console)
+        rows = console.get_by_test_id("inject-row")
+        expect(rows).not_to_have_count(0)
+        buttons = console.locator("[data-testid^=release_inject-], [data-testid^=withhold_inject-]")
+        expect(buttons.first).to_be_visible()
+        assert clipped(console, "#injects button") == [], "an inject's button is cut off or needs scrolling"
+        assert clipped(console, "#seats select, #seats button, #controls button") == []
+        assert horizontal_overflow(console) == 0
+        expect(buttons.first).to_be_in_viewport(ratio=1)  # the first pending inject's, on the first screen

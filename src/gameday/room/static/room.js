@@ -13,6 +13,7 @@
   let lastRead = 0;
   let waiting = null;
   let lastId = 0;
+  let pressed = null;  // the console's control pressed last, until what it did has been shown
   // The room allows each link a budget of reads (HTTP 429 past it): a page reads the state at most every
   // READ_GAP_MS however fast events come, and after a 429 waits the Retry-After it was given.
   const READ_GAP_MS = 200;
@@ -152,10 +153,18 @@
     } else {
       $("room-status").textContent = room.status + (room.paused ? " (clock paused)" : "");
       $("room-error").textContent = room.error || "";
+      const focused = document.activeElement;
       $("start").disabled = room.status !== "waiting";
       $("stop").disabled = !["starting", "running"].includes(room.status);
       $("pause").disabled = room.status !== "running" || room.mode !== "tabletop" || room.paused;
       $("resume").disabled = room.status !== "running" || !room.paused;
+      // A control just pressed is often disabled by what it did (Start, Pause): its focus goes to the
+      // drill's status above the controls, never to the next button (after Start that would be Stop, and a
+      // second Enter would end the drill), so Tab reaches the control that is now enabled.
+      if (pressed && pressed.disabled && (focused === pressed || focused === document.body || focused === null)) {
+        $("controls-title").focus();
+      }
+      if (pressed && pressed.disabled) pressed = null;
       renderSeats();
     }
     if (changed("people", state.seats)) fill($("people"), state.seats.filter((s) => s.name).map((s) => el("option", null, {value: s.name})));
@@ -197,44 +206,73 @@
     fill(box, parts);
   }
 
+  // Rows are kept and updated in place, never rebuilt: someone on the keyboard keeps their place while
+  // seats join and injects are released around them.
+  function row(tbody, key, index, make) {
+    let tr = tbody.querySelector('tr[data-key="' + CSS.escape(key) + '"]');
+    if (!tr) { tr = make(); tr.dataset.key = key; tr.tabIndex = -1; }
+    // Moved only when out of place: a node taken out of the page loses the focus, even put straight back.
+    if (tbody.rows[index] !== tr) tbody.insertBefore(tr, tbody.rows[index] || null);
+    return tr;
+  }
+
+  function cells(tr, texts) {
+    while (tr.cells.length < texts.length) tr.append(el("td"));
+    texts.forEach((text, i) => { if (tr.cells[i].textContent !== String(text)) tr.cells[i].textContent = String(text); });
+  }
+
   function renderSeats() {
     if (!changed("seats", state.seats)) return;
-    const rows = state.seats.map((s) => {
-      const tr = el("tr", null, {"data-testid": "seat-row"});
-      tr.append(el("td", s.number), el("td", s.name || "(not joined)"), el("td", s.role ? s.role.replace(/_/g, " ") : "-"));
-      const td = el("td");
-      const sel = el("select", null, {"aria-label": "role of seat " + s.number});
+    const tbody = document.querySelector("#seats tbody");
+    state.seats.forEach((s, index) => {
+      const tr = row(tbody, "seat-" + s.number, index, () => {
+        const tr = el("tr", null, {"data-testid": "seat-row"});
+        tr.append(el("td"), el("td"), el("td"));
+        const td = el("td", null, {class: "act"});
+        const sel = el("select", null, {"aria-label": "role of seat " + s.number});
+        const b = el("button", "Set", {type: "button", class: "inline", "aria-label": "set the role of seat " + s.number});
+        b.addEventListener("click", () => post("/api/control", {op: "set_role", seat: s.number, role: sel.value}));
+        td.append(sel, b);
+        tr.append(td);
+        return tr;
+      });
+      cells(tr, [s.number, s.name || "(not joined)", s.role ? s.role.replace(/_/g, " ") : "-"]);
+      const sel = tr.querySelector("select");
       options(sel, state.roles.map((r) => [r.id, r.label]));
-      if (s.role) sel.value = s.role;
-      const b = el("button", "Set", {type: "button"});
-      b.addEventListener("click", () => post("/api/control", {op: "set_role", seat: s.number, role: sel.value}));
-      td.append(sel, b);
-      tr.append(td);
-      return tr;
+      if (s.role && document.activeElement !== sel) sel.value = s.role;
     });
-    fill(document.querySelector("#seats tbody"), rows);
   }
 
   function renderConsole(drill) {
     $("fault").textContent = drill.fault_live ? "live" : "not live";
     fill($("window"), drill.fault_window.map((w) => el("li", tplus(w.t_s) + " " + w.kind)));
-    if (changed("injects", drill.injects)) fill(document.querySelector("#injects tbody"), drill.injects.map((i) => {
-      const tr = el("tr", null, {"data-testid": "inject-row", "data-inject": i.inject});
-      tr.append(el("td", i.inject), el("td", i.kind), el("td", i.source), el("td", i.text), el("td", i.state));
-      const td = el("td");
-      if (i.state === "pending") {
-        for (const [action, label] of [["release_inject", "Release"], ["withhold_inject", "Withhold"]]) {
-          const b = el("button", label, {type: "button", "data-testid": action + "-" + i.inject});
-          b.addEventListener("click", () => post("/api/action", {action: action, inject: i.inject}));
-          td.append(b);
+    if (changed("injects", drill.injects)) {
+      const tbody = document.querySelector("#injects tbody");
+      drill.injects.forEach((i, index) => {
+        const tr = row(tbody, i.inject, index, () => {
+          const tr = el("tr", null, {"data-testid": "inject-row", "data-inject": i.inject});
+          tr.append(el("td", null, {class: "key"}), el("td"), el("td", null, {class: "long"}),
+            el("td", null, {class: "key"}), el("td", null, {class: "act"}));
+          for (const [action, label] of [["release_inject", "Release"], ["withhold_inject", "Withhold"]]) {
+            const b = el("button", label, {type: "button", "data-testid": action + "-" + i.inject,
+              "aria-label": label + " " + i.inject});
+            b.addEventListener("click", () => post("/api/action", {action: action, inject: i.inject}));
+            tr.cells[4].append(b);
+          }
+          return tr;
+        });
+        cells(tr, [i.inject, i.kind + (i.source ? ", " + i.source : ""), i.text, i.state]);
+        if (i.state !== "pending" && tr.cells[4].childElementCount) {
+          // Its buttons go; focus on one of them stays on the row, so Tab goes on to the next inject.
+          const had = tr.cells[4].contains(document.activeElement);
+          tr.cells[4].replaceChildren();
+          if (had) tr.focus();
         }
-      }
-      tr.append(td);
-      return tr;
-    }));
+      });
+    }
     if (changed("checklist", drill.checklist)) fill(document.querySelector("#checklist tbody"), drill.checklist.map((c) => {
       const tr = el("tr", null, {"data-testid": "step-row"});
-      tr.append(el("td", c.step), el("td", c.title), el("td", c.command || ""), el("td", c.status));
+      tr.append(el("td", c.step), el("td", c.title), el("td", c.command || "", {class: "long"}), el("td", c.status));
       return tr;
     }));
   }
@@ -330,7 +368,7 @@
       });
     } else {
       for (const b of document.querySelectorAll("[data-control]")) {
-        b.addEventListener("click", () => post("/api/control", {op: b.dataset.control}));
+        b.addEventListener("click", () => { pressed = b; post("/api/control", {op: b.dataset.control}); });
       }
     }
     await loadForms();
