@@ -142,3 +142,60 @@ def test_the_drill_loop_records_injects_with_drill_context(tmp_path: Path) -> No
     assert released[0].details["drill"] is True and released[0].details["t_s"] == 2.0
     assert released[0].details["mode"] == "live" and released[0].actor == "facilitator"
     timeline.close()
+
+
+class _Declare:
+    """A script of one step: severity declared at T+0.4s."""
+
+    def __init__(self, recorder: DrillRecorder) -> None:
+        self.recorder = recorder
+        self.done = False
+
+    def next_due(self) -> float | None:
+        return None if self.done else 0.4
+
+    def perform_next(self) -> None:
+        self.done = True
+        self.recorder.record("severity.declared", actor="oncall", severity="SEV2")
+
+
+def test_a_scripted_step_the_loop_performs_late_still_counts_at_its_scripted_time(tmp_path: Path) -> None:
+    """A busy machine starves the loop's thread until T+1.5s: the declare scripted at T+0.4s is written then,
+    and it still withholds the inject "unless no severity by T+1s", as on a quiet machine."""
+    clock = FakeClock()
+    timeline = Timeline(tmp_path / "t.jsonl", clock)
+    timeline.record("phase.changed", phase="fault")
+    scenario = Scenario.model_validate({
+        "version": 1, "name": "x", "faults": [{"kind": "container_kill", "target": "web", "duration": "5s"}],
+        "injects": [{"unless": {"no_severity_by": "1s"}, "kind": "executive", "text": "status?"},
+                    {"unless": {"no_acknowledge_by": "1s"}, "text": "the pager is ringing"}]})
+    recorder = DrillRecorder(timeline, fault_start=0.0, mode="scripted")
+    loop = DrillLoop(scenario, recorder, clock, name="t", script=_Declare(recorder), escalations=False)
+    clock.advance(1.5)
+    loop.tick()
+    decided = [(e.kind, e.details["inject"]) for e in timeline.events if e.kind.startswith("inject.")]
+    assert decided == [("inject.withheld", "inject-1"), ("inject.released", "inject-2")]
+    withheld = next(e for e in timeline.events if e.kind == "inject.withheld")
+    assert withheld.details["reason"] == "severity.declared at T+0.4s"
+    declared = next(e for e in timeline.events if e.kind == "severity.declared")
+    assert declared.details["t_s"] == 1.5  # the record still says when it was written
+    timeline.close()
+
+
+def test_a_person_acting_after_the_deadline_does_not_withhold_the_inject_a_late_loop_decides(tmp_path: Path) -> None:
+    """Only the script's own steps count at their scripted time: a person's declare written after the deadline
+    (the loop deciding late) is after it."""
+    clock = FakeClock()
+    timeline = Timeline(tmp_path / "t.jsonl", clock)
+    timeline.record("phase.changed", phase="fault")
+    scenario = Scenario.model_validate({
+        "version": 1, "name": "x", "faults": [{"kind": "container_kill", "target": "web", "duration": "5s"}],
+        "injects": [{"unless": {"no_severity_by": "1s"}, "kind": "executive", "text": "status?"}]})
+    recorder = DrillRecorder(timeline, fault_start=0.0, mode="live")
+    loop = DrillLoop(scenario, recorder, clock, name="t", escalations=False)
+    clock.advance(1.2)
+    recorder.record("severity.declared", actor="alice", severity="SEV2")
+    clock.advance(0.3)
+    loop.tick()
+    assert [e.kind for e in timeline.events if e.kind.startswith("inject.")] == ["inject.released"]
+    timeline.close()

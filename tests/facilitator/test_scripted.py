@@ -14,6 +14,9 @@ from gameday.scenario.loader import load_scenario
 from tests.conftest import http_ok
 from tests.facilitator.conftest import drill_scenario, dump, human, only_run, timeline_of
 
+# The steps that need the fault live (the judge's Verify at "mitigated" fails, the first all-clear is refused)
+# come 2.5 s into a 5 s window: a busy machine's slow container kill, or a loop thread starved for a second,
+# still leaves them inside it. The order of the steps and injects is the loop's, whatever the load.
 RESPONSES: list[dict[str, Any]] = [
     {"at": "200ms", "actor": "oncall", "action": "acknowledge"},
     {"at": "400ms", "actor": "oncall", "action": "declare", "severity": "SEV2"},
@@ -21,10 +24,10 @@ RESPONSES: list[dict[str, Any]] = [
     {"at": "600ms", "actor": "carol", "action": "hypothesis", "text": "the web container died"},
     {"at": "700ms", "actor": "sme", "action": "runbook_step", "step": 3, "outcome": "done"},
     {"at": "800ms", "actor": "comms", "action": "status_update", "audience": "customer", "text": "We are aware."},
-    {"at": "900ms", "actor": "carol", "action": "mitigated"},
-    {"at": "1s", "actor": "carol", "action": "all_clear"},       # the fault is still live: refused
-    {"at": "5s", "actor": "carol", "action": "all_clear", "text": "bob"},  # after the revert at T+3s
-    {"at": "5100ms", "actor": "team", "action": "review", "text": "no restart policy on the web container",
+    {"at": "2500ms", "actor": "carol", "action": "mitigated"},
+    {"at": "2600ms", "actor": "carol", "action": "all_clear"},    # the fault is still live: refused
+    {"at": "7s", "actor": "carol", "action": "all_clear", "text": "bob"},  # after the revert at T+5s
+    {"at": "7100ms", "actor": "team", "action": "review", "text": "no restart policy on the web container",
      "went_well": ["paged fast"], "went_poorly": ["the all-clear came too early"], "got_lucky": ["quiet hour"],
      "action_items": [{"text": "add a restart policy", "owner": "bob", "due": "2026-12-01"}]},
 ]
@@ -33,7 +36,7 @@ RESPONSES: list[dict[str, Any]] = [
 @pytest.mark.docker
 def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path, web_container) -> None:
     web = web_container()
-    path = drill_scenario(tmp_path, container=web.name, url=web.url, duration="3s", responses=RESPONSES,
+    path = drill_scenario(tmp_path, container=web.name, url=web.url, duration="5s", responses=RESPONSES,
                           injects=[{"at": "100ms", "kind": "noise", "text": "lunch?"},
                                    {"unless": {"no_acknowledge_by": "150ms"}, "text": "the pager is ringing"},
                                    {"unless": {"no_severity_by": "1s"}, "kind": "executive", "text": "status?"}])
@@ -48,12 +51,14 @@ def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path,
         "inject.released",        # noise at T+100ms
         "inject.released",        # nobody acknowledged by T+150ms
         "incident.detected", "incident.acknowledged", "severity.declared", "role.assigned", "hypothesis.noted",
-        "runbook.step", "status_update.sent", "incident.mitigated", "inject.withheld",  # SEV declared by T+1s
-        "all_clear.refused", "incident.resolved", "review.recorded",
+        "runbook.step", "status_update.sent", "inject.withheld",  # SEV declared by T+1s
+        "incident.mitigated", "all_clear.refused", "incident.resolved", "review.recorded",
     ], dump(events)
     by_kind = {e.kind: e for e in events}
     assert by_kind["incident.detected"].details["signal"] in ("probe", "other")
     assert by_kind["incident.acknowledged"].actor == "oncall"
+    # Judged at the declare's scripted time, however late the loop got to it.
+    assert by_kind["inject.withheld"].details["reason"] == "severity.declared at T+0.4s"
     assert by_kind["role.assigned"].details == {**by_kind["role.assigned"].details, "role": "incident_commander",
                                                 "person": "carol"}
     # The runbook executor performs runbook steps (step 3 has no command: skipped as a step for a person).
@@ -80,7 +85,7 @@ def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path,
     assert all(e.details["drill"] is True and e.details["mode"] == "scripted" for e in events
                if e.kind in ("incident.resolved", "inject.released"))
     # T+ times are scenario time from the fault phase start: the steps happened no earlier than scripted.
-    assert by_kind["incident.resolved"].details["t_s"] >= 5.0
+    assert by_kind["incident.resolved"].details["t_s"] >= 7.0
     assert http_ok(web.url)
 
 
@@ -101,11 +106,16 @@ def test_tabletop_replay_touches_nothing_and_runs_on_scenario_time(tmp_path: Pat
     assert human(events) == ["incident.detected", "incident.acknowledged", "severity.declared", "inject.released",
                              "all_clear.refused", "incident.mitigated", "incident.resolved", "review.recorded"]
     assert events[0].details["mode"] == "tabletop" and events[0].details["time"] == "scenario"
-    reverted = next(e for e in events if e.kind == "fault.reverted")
-    assert reverted.details["simulated"] is True and reverted.details["duration_s"] == pytest.approx(360, abs=60)
-    resolved = next(e for e in events if e.kind == "incident.resolved")
-    # 7 scenario minutes, 3.5 real seconds; the tolerance is half a real second of a loaded machine
-    assert resolved.details["t_s"] == pytest.approx(420, abs=60)
+    injected, mitigated, reverted, resolved = (next(e for e in events if e.kind == kind) for kind in (
+        "fault.injected", "incident.mitigated", "fault.reverted", "incident.resolved"))
+    # The mitigation at 6m ended the simulated 30 min fault, before the all-clear at 7m found it over; its
+    # duration is scenario time, as the offsets are (a real-clock duration would read about 3 s).
+    assert reverted.details["simulated"] is True and mitigated.offset <= reverted.offset < resolved.offset
+    assert reverted.details["duration_s"] == pytest.approx(reverted.offset - injected.offset, abs=1)
+    assert reverted.details["duration_s"] >= mitigated.offset - injected.offset
+    # 7 scenario minutes, 3.5 real seconds: no earlier than scripted, and within 10 real seconds of it on a
+    # busy machine (a responder on the real clock would write t_s 50,400).
+    assert 420 <= resolved.details["t_s"] < 420 + 10 * 120
     assert not (result.run_dir / "journal.jsonl").exists()
     web.container.reload()
     assert web.container.attrs["State"]["StartedAt"] == started_at and http_ok(web.url)

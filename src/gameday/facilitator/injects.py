@@ -11,6 +11,7 @@ so a resumed drill never releases an inject twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gameday import events as ev
@@ -77,10 +78,12 @@ class InjectScheduler:
     def decided(self, events: list[Event]) -> set[str]:
         return {str(e.details.get("inject")) for e in events if e.kind in (ev.INJECT_RELEASED, ev.INJECT_WITHHELD)}
 
-    def due(self, events: list[Event], t: float) -> list[Decision]:
+    def due(self, events: list[Event], t: float, *, on_time: Mapping[int, float] | None = None) -> list[Decision]:
         """Injects whose time has come at ``t`` (seconds since the fault phase start) and not yet decided.
 
         Ordered by release time, then by their order in the scenario, so a replay is deterministic.
+        ``on_time`` maps an event's position in ``events`` to the scenario seconds it counts at when that is not
+        its offset: a scripted step the loop performed late (a busy machine) happened at its scripted time.
         """
         done = self.decided(events)
         out: list[Decision] = []
@@ -89,9 +92,9 @@ class InjectScheduler:
             if inject_id(index) in done or t < when:
                 continue
             happened = [
-                f"{CONDITION_EVENTS[name][0]} at T+{hit.offset - self.fault_start:.1f}s"
+                f"{CONDITION_EVENTS[name][0]} at T+{hit:.1f}s"
                 for name, deadline in conditions(spec.unless)
-                if (hit := self._first(events, CONDITION_EVENTS[name][0], self.fault_start + deadline)) is not None
+                if (hit := self._first(events, CONDITION_EVENTS[name][0], deadline, on_time or {})) is not None
             ]
             if happened:
                 out.append(Decision(index, spec, False, when, condition_text(spec), reason="; ".join(happened)))
@@ -105,7 +108,12 @@ class InjectScheduler:
         times = [release_time(s) for i, s in enumerate(self.injects) if inject_id(i) not in done]
         return min(times) if times else None
 
-    @staticmethod
-    def _first(events: list[Event], kind: str, by_offset: float) -> Event | None:
+    def _first(self, events: list[Event], kind: str, deadline: float, on_time: Mapping[int, float]) -> float | None:
+        """Scenario seconds of the first ``kind`` event that happened by ``deadline``, or None."""
         # The events are in time order, but a condition counts only if it happened by its deadline.
-        return next((e for e in events if e.kind == kind and e.offset <= by_offset), None)
+        for position, event in enumerate(events):
+            if event.kind == kind:
+                t = on_time.get(position, event.offset - self.fault_start)
+                if t <= deadline:
+                    return t
+        return None

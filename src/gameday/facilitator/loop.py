@@ -50,6 +50,8 @@ class DrillLoop:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: str | None = None
+        # Timeline position -> scripted time of the human events the script wrote (see tick).
+        self._scripted_at: dict[int, float] = {}
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
@@ -72,11 +74,18 @@ class DrillLoop:
             # Whatever is due, earliest first (an inject before a step due at the same time): a step that
             # takes long (a runbook command) never reorders what was due while it ran.
             events = self.recorder.events()
-            decisions = self.scheduler.due(events, t)
+            decisions = self.scheduler.due(events, t, on_time=self._scripted_at)
             step_due = self.script.next_due() if self.script is not None else None
             if step_due is not None and step_due <= t and (not decisions or step_due < decisions[0].due_t_s):
                 assert self.script is not None
                 self.script.perform_next()
+                # A step performed late (this thread starved on a busy machine) still happened at its scripted
+                # time for the injects' conditions: "declare at 400ms" withholds "unless no_severity_by: 1s"
+                # even when the loop got to it at T+1.2s, so a replay writes the same events whatever the load.
+                written = self.recorder.events()
+                for position in range(len(events), len(written)):
+                    if written[position].details.get("drill"):
+                        self._scripted_at[position] = step_due
                 continue
             if not decisions:
                 break
