@@ -40,9 +40,12 @@ services:
     image: {base}
     network_mode: host
     command: ["sh", "-c", "mkdir -p /var/lib/pg/data && chown -R postgres /var/lib/pg && B=$$(ls -d /usr/lib/postgresql/*/bin) && (test -s /var/lib/pg/data/PG_VERSION || setpriv --reuid=postgres --regid=postgres --init-groups $$B/initdb -D /var/lib/pg/data -U postgres --auth=trust >/dev/null) && exec setpriv --reuid=postgres --regid=postgres --init-groups $$B/postgres -D /var/lib/pg/data -c listen_addresses=127.0.0.1 -p {pg} -k /tmp"]
-    healthcheck:
+    healthcheck:   # initdb takes seconds on a busy machine: 3 failed checks must not mark it unhealthy
       test: ["CMD-SHELL", "/usr/lib/postgresql/*/bin/pg_isready -q -h 127.0.0.1 -p {pg}"]
       interval: 1s
+      timeout: 10s
+      retries: 60
+      start_period: 120s
     volumes: ["pgdata:/var/lib/pg"]
   redis:
     image: {base}
