@@ -72,9 +72,9 @@ def test_a_command_runs_without_the_secrets_and_reports_its_exit(tmp_path: Path)
 
 
 def test_a_command_that_hangs_is_stopped_at_its_timeout(tmp_path: Path) -> None:
-    result = run_command("echo started; sleep 5", env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path, timeout=0.5)
+    result = run_command("echo started; sleep 60", env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path, timeout=0.5)
     assert result.exit_code is None and "timed out after 0.5s" in result.output
-    assert result.duration_s < 4
+    assert result.duration_s < 20  # stopped, not waited for: generous for a busy machine
 
 
 def test_long_output_keeps_its_tail(tmp_path: Path) -> None:

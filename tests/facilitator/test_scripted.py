@@ -15,8 +15,8 @@ from tests.conftest import http_ok
 from tests.facilitator.conftest import drill_scenario, dump, human, only_run, timeline_of
 
 # The steps that need the fault live (the judge's Verify at "mitigated" fails, the first all-clear is refused)
-# come 2.5 s into a 5 s window: a busy machine's slow container kill, or a loop thread starved for a second,
-# still leaves them inside it. The order of the steps and injects is the loop's, whatever the load.
+# come 2.5 s into a 5 s window, and the accepted all-clear 15 s after it: on a busy machine (load 160) the kill
+# took 1 s and the revert's restart 7 s. The order of the steps and injects is the loop's, whatever the load.
 RESPONSES: list[dict[str, Any]] = [
     {"at": "200ms", "actor": "oncall", "action": "acknowledge"},
     {"at": "400ms", "actor": "oncall", "action": "declare", "severity": "SEV2"},
@@ -26,8 +26,8 @@ RESPONSES: list[dict[str, Any]] = [
     {"at": "800ms", "actor": "comms", "action": "status_update", "audience": "customer", "text": "We are aware."},
     {"at": "2500ms", "actor": "carol", "action": "mitigated"},
     {"at": "2600ms", "actor": "carol", "action": "all_clear"},    # the fault is still live: refused
-    {"at": "7s", "actor": "carol", "action": "all_clear", "text": "bob"},  # after the revert at T+5s
-    {"at": "7100ms", "actor": "team", "action": "review", "text": "no restart policy on the web container",
+    {"at": "20s", "actor": "carol", "action": "all_clear", "text": "bob"},  # after the revert from T+5s
+    {"at": "20100ms", "actor": "team", "action": "review", "text": "no restart policy on the web container",
      "went_well": ["paged fast"], "went_poorly": ["the all-clear came too early"], "got_lucky": ["quiet hour"],
      "action_items": [{"text": "add a restart policy", "owner": "bob", "due": "2026-12-01"}]},
 ]
@@ -85,7 +85,7 @@ def test_scripted_responses_produce_the_expected_events_in_order(tmp_path: Path,
     assert all(e.details["drill"] is True and e.details["mode"] == "scripted" for e in events
                if e.kind in ("incident.resolved", "inject.released"))
     # T+ times are scenario time from the fault phase start: the steps happened no earlier than scripted.
-    assert by_kind["incident.resolved"].details["t_s"] >= 7.0
+    assert by_kind["incident.resolved"].details["t_s"] >= 20.0
     assert http_ok(web.url)
 
 
@@ -106,13 +106,13 @@ def test_tabletop_replay_touches_nothing_and_runs_on_scenario_time(tmp_path: Pat
     assert human(events) == ["incident.detected", "incident.acknowledged", "severity.declared", "inject.released",
                              "all_clear.refused", "incident.mitigated", "incident.resolved", "review.recorded"]
     assert events[0].details["mode"] == "tabletop" and events[0].details["time"] == "scenario"
-    injected, mitigated, reverted, resolved = (next(e for e in events if e.kind == kind) for kind in (
-        "fault.injected", "incident.mitigated", "fault.reverted", "incident.resolved"))
+    fault_start = next(e.offset for e in events if e.kind == "phase.changed" and e.details["phase"] == "fault")
+    intended, mitigated, reverted, resolved = (next(e for e in events if e.kind == kind) for kind in (
+        "fault.intended", "incident.mitigated", "fault.reverted", "incident.resolved"))
     # The mitigation at 6m ended the simulated 30 min fault, before the all-clear at 7m found it over; its
     # duration is scenario time, as the offsets are (a real-clock duration would read about 3 s).
     assert reverted.details["simulated"] is True and mitigated.offset <= reverted.offset < resolved.offset
-    assert reverted.details["duration_s"] == pytest.approx(reverted.offset - injected.offset, abs=1)
-    assert reverted.details["duration_s"] >= mitigated.offset - injected.offset
+    assert mitigated.offset - intended.offset <= reverted.details["duration_s"] <= reverted.offset - fault_start
     # 7 scenario minutes, 3.5 real seconds: no earlier than scripted, and within 10 real seconds of it on a
     # busy machine (a responder on the real clock would write t_s 50,400).
     assert 420 <= resolved.details["t_s"] < 420 + 10 * 120
