@@ -37,8 +37,9 @@ def get(config: StackConfig, path: str, timeout: float = 5) -> httpx.Response:
     return httpx.get(config.url(config.checkout_port, path), timeout=timeout, trust_env=False)
 
 
-def eventually(check: Any, timeout: float = 10.0, interval: float = 0.2) -> Any:
-    """The first truthy result of check() within timeout, else the last result (for the assert)."""
+def eventually(check: Any, timeout: float = 60.0, interval: float = 0.2) -> Any:
+    """The first truthy result of check() within timeout, else the last result (for the assert). The deadline
+    costs time only when the check never holds, so it is generous: a busy machine stretches seconds."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -110,12 +111,12 @@ def test_checkout_is_healthy_and_reaches_its_dependencies_through_toxiproxy(up: 
         for proxy in ("postgres", "redis"):
             toxiproxy.disable(proxy)
             try:
-                failing = eventually(lambda: get(c, "/health").status_code == 503, timeout=6)
+                failing = eventually(lambda: get(c, "/health").status_code == 503)
                 assert failing, f"/health stayed green with the {proxy} proxy disabled"
                 assert get(c, "/health").json()["checks"][proxy] != "ok"
             finally:
                 toxiproxy.enable(proxy)
-            assert eventually(lambda: get(c, "/health").status_code == 200, timeout=6)
+            assert eventually(lambda: get(c, "/health").status_code == 200)
 
 
 def test_checkout_finds_postgres_by_name_through_its_zone_server_which_the_host_can_ask(
@@ -177,7 +178,7 @@ def test_the_write_check_writes_to_both_stores_and_keeps_no_order(up: list[PartS
         with psycopg.connect(admin, connect_timeout=5, autocommit=True) as conn:
             conn.execute("ALTER ROLE checkout RESET default_transaction_read_only")
             conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'checkout'")
-    assert eventually(lambda: get(c, "/health/writes").status_code == 200, timeout=10)
+    assert eventually(lambda: get(c, "/health/writes").status_code == 200)
 
 
 def test_a_frozen_database_is_an_error_within_seconds_not_a_hang(up: list[PartStatus], stack_config: StackConfig,
@@ -200,7 +201,7 @@ def test_a_frozen_database_is_an_error_within_seconds_not_a_hang(up: list[PartSt
     # machine stretches the 2-3 s, so the upper bound is generous).
     assert 1.5 < elapsed < 30, f"/health took {elapsed:.1f}s with the database frozen"
     assert 'checkout_dependency_errors_total{dependency="postgres",reason="timeout"} 0' not in get(c, "/metrics").text
-    assert eventually(lambda: get(c, "/health").status_code == 200, timeout=10)
+    assert eventually(lambda: get(c, "/health").status_code == 200)
 
 
 def test_metrics_are_in_the_prometheus_text_format(up: list[PartStatus], stack_config: StackConfig) -> None:
@@ -225,7 +226,7 @@ def test_prometheus_scrapes_the_stack_and_alertmanager_calls_the_harness(up: lis
         health = {t["labels"]["job"]: t["health"] for t in body["data"]["activeTargets"]}
         return health if all(v == "up" for v in health.values()) else {}
 
-    assert eventually(targets_up, timeout=20, interval=1) == {"checkout": "up", "toxiproxy": "up", "prometheus": "up",
+    assert eventually(targets_up, interval=1) == {"checkout": "up", "toxiproxy": "up", "prometheus": "up",
                                                                 "alertmanager": "up"}
     alertmanagers = httpx.get(c.url(c.prometheus_port, "/api/v1/alertmanagers"), timeout=5, trust_env=False).json()
     assert [a["url"] for a in alertmanagers["data"]["activeAlertmanagers"]] == [
@@ -305,7 +306,7 @@ def test_containers_made_with_other_passwords_are_recreated(up: list[PartStatus]
     assert new_dsn != old_dsn
     with psycopg.connect(new_dsn, connect_timeout=5) as conn:
         assert conn.execute("SELECT count(*) FROM products").fetchone() == (4,)
-    assert eventually(lambda: get(c, "/health").status_code == 200, timeout=10)
+    assert eventually(lambda: get(c, "/health").status_code == 200)
 
 
 def test_status_command_lists_every_part_and_its_health(up: list[PartStatus], stack_config: StackConfig,
