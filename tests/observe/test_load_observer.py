@@ -283,8 +283,10 @@ def test_the_child_stops_itself_at_its_max_run_time(server: CountingServer) -> N
     assert lines[0]["type"] == "started" and lines[-1]["type"] == "finished"
     assert lines[-1]["reason"] == "max run time reached"
     # The bound counts from the child's own start (Locust's import included), not from its first user.
-    # The child's own record says when it stopped; the wall clock only shows it was not cut short.
-    assert 0 < lines[-1]["duration_s"] <= 1.5 <= lived
+    # The child's own record says when it stopped: at the bound, plus the timer's lateness and the users'
+    # stop on a busy machine (2.1 s seen at load 110), never an EOF or the 120 s wait; the wall clock only
+    # shows it was not cut short.
+    assert lived >= 1.5 and 0 < lines[-1]["duration_s"] < 1.5 + 10
     # Its totals add up (none at all when a busy machine spent the 1.5 s importing Locust: seen at load 60).
     assert lines[-1]["requests"] == sum(x["requests"] for x in lines if x["type"] == "stats")
 
