@@ -149,6 +149,8 @@ class Generator:
         for name, url in (("prometheus", self.options.prometheus), ("alertmanager", self.options.alertmanager)):
             lines.append(f"{name}: {{url: {_q(url)}}}" if url else
                          f"# {name}: {{url: \"http://127.0.0.1:{9090 if name == 'prometheus' else 9093}\"}}")
+        lines.append("#   alertmanager also takes webhook_url (where it posts gameday's webhook) and external_url (the "
+                     "externalURL it sends; `gameday doctor` shows it): docs/alerting.md")
         endpoints = [s for s in found.services if _endpoint(s)]
         if endpoints:
             lines.append("endpoints:")
