@@ -71,7 +71,7 @@ def test_an_optional_driver_hook_must_match_its_signature_when_it_is_there() -> 
 
 
 def test_the_built_in_observers_and_sections_are_registered_and_meet_their_contracts() -> None:
-    assert [cls.name for cls in observer_classes()] == ["guards", "kubernetes-events", "load", "alerts",
+    assert [cls.name for cls in observer_classes()] == ["guards", "kubernetes-events", "load", "oom", "alerts",
                                                         "scripted-responder", "runbook"]
     assert [s.name for s in report_sections()] == ["alerts", "load", "response", "runbook", "disk", "kubernetes_events"]
     for section in report_sections():

@@ -447,6 +447,30 @@ KUBERNETES_EVENTS_SUMMARY: Final = _declare(
              "written one by one", "repeated": "{reason: n} further occurrences of Events already written",
              "errors": "the first watch errors, if any (the recorder retries)"})
 
+# --- OOM kills of the scenario's containers (observe/oom.py: expect.oom_kills, memory_pressure targets) --------
+
+OOM_WATCHING: Final = _declare(
+    "oom.watching", actor="harness", writer="observe/oom.py",
+    doc="The OOM watcher started: from here until after recovery it reads each container's OOM kills, through its "
+        "runtime (State.OOMKilled with its exit) and the kernel (oom_kill in its memory cgroup).",
+    details={"targets": "[{target, container, kernel}] the containers watched; kernel: the memory cgroup's oom_kill "
+                        "count is readable on this machine",
+             "interval_s": "seconds between two reads"})
+CONTAINER_OOM_KILLED: Final = _declare(
+    "container.oom_killed", actor="harness", writer="observe/oom.py",
+    doc="The kernel's OOM killer ended a process of a watched container, seen once per kill.",
+    details={"target": "the scenario's target", "container": "the container's name",
+             "source": "runtime: its main process exited OOM-killed (State.OOMKilled); kernel: the oom_kill count "
+                       "of its memory cgroup went up (also a kill of another process, the container running on)",
+             "kills": "kernel: by how much the count went up", "exit_code": "runtime: the exit code (137)",
+             "finished_at": "runtime: when it exited, as the runtime says (UTC)",
+             "status": "the container's status when seen"})
+OOM_WATCH_FAILED: Final = _declare(
+    "oom.watch_failed", actor="harness", writer="observe/oom.py",
+    doc="A container could not be read (its runtime refused or was away); the watcher goes on trying, and records "
+        "each distinct error once.",
+    details={"target": "the scenario's target", "error": "what went wrong"})
+
 CATALOGUE: Final[Mapping[str, Kind]] = MappingProxyType(_CATALOGUE)
 """Every kind gameday writes, by its on-disk name."""
 

@@ -132,6 +132,41 @@ def test_memory_pressure_lowers_the_limit_and_puts_limit_swap_and_reservation_ba
 
 
 @pytest.mark.docker
+def test_a_hold_the_container_s_dev_shm_has_no_room_for_is_refused_before_anything_changes(web_container) -> None:
+    web = web_container(mem_limit="128m", memswap_limit="128m", shm_size="8m")
+    before = {k: host_config(web.container)[k] for k in LIMIT_KEYS}
+    with pytest.raises(TargetError, match=r"hold 32.0 MiB: /dev/shm in container .* has 8.0 MiB free .*--shm-size"):
+        MemoryPressure().prepare(fault("memory_pressure", limit="32MiB", hold="32MiB"), stack_for(web.name))
+    assert {k: host_config(web.container)[k] for k in LIMIT_KEYS} == before
+
+
+@pytest.mark.docker
+def test_a_hold_the_writer_is_killed_for_is_deleted_by_revert_and_the_container_runs_on(web_container) -> None:
+    """busybox httpd is smaller than the writer, so the OOM killer takes the writer: inject does not fail (a kill
+    in the container is the outcome asked for), the kernel counts it, and revert deletes what was written (the
+    container, full to its limit meanwhile, gets its limit back first: until then any exec in it is killed too)."""
+    web = web_container(mem_limit="64m", memswap_limit="64m")
+    driver = MemoryPressure()
+    handle = driver.prepare(fault("memory_pressure", limit="16MiB", hold="32MiB", oom_kill="expected"),
+                            stack_for(web.name))
+    hold = handle.data["hold_file"]
+    assert hold.startswith("/dev/shm/.gameday-hold-")
+    driver.inject(handle)
+    assert cgroup(web.container, "memory", "memory.limit_in_bytes") == 16 * 2**20
+    oom = (CGROUP / "memory" / "docker" / web.container.id / "memory.oom_control").read_text()
+    assert "oom_kill 1" in oom.splitlines()
+    assert shmem(web.container) > 8 * 2**20
+    web.container.reload()
+    assert web.container.attrs["State"]["Status"] == "running"
+
+    MemoryPressure().revert(FaultHandle.from_json(handle.to_json()))
+    assert web.container.exec_run(["sh", "-c", f"test -e {hold}"]).exit_code == 1
+    assert shmem(web.container) == 0
+    assert cgroup(web.container, "memory", "memory.limit_in_bytes") == 64 * 2**20
+    assert http_ok(web.url)
+
+
+@pytest.mark.docker
 def test_memory_pressure_refuses_unlimited_swap_it_could_not_put_back(web_container) -> None:
     web = web_container(mem_limit="128m", memswap_limit=-1)
     with pytest.raises(TargetError, match="unlimited swap"):
@@ -204,7 +239,8 @@ faults:
     ("{container: web}", "cpu_pressure", "{cpus: 0}", "greater than 0"),
     ("{container: web}", "memory_pressure", "{limit: lots}", "args.limit"),
     ("{container: web}", "memory_pressure", "{limit: 32MiB, oom_kill: sure}", "'possible' or 'expected'"),
-], ids=["kubernetes", "zero-cpus", "bad-size", "bad-oom"])
+    ("{container: web}", "memory_pressure", "{limit: 32MiB, hold: much}", "args.hold"),
+], ids=["kubernetes", "zero-cpus", "bad-size", "bad-oom", "bad-hold"])
 def test_validate_refuses_what_the_resource_faults_cannot_do(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                               target: str, kind: str, args: str, message: str) -> None:
     from gameday.cli.main import main
@@ -216,6 +252,22 @@ def test_validate_refuses_what_the_resource_faults_cannot_do(tmp_path: Path, cap
     assert code != 0
     assert message in out
     assert "Traceback" not in out
+
+
+def test_validate_refuses_an_oom_kill_expectation_on_a_target_whose_runtime_cannot_say(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gameday.cli.main import main
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text(SCENARIO.format(target="{platform: kubernetes, namespace: shop, kind: Deployment, name: web, "
+                                           "container: web}", kind="container_kill", args="{}")
+                    + "expect:\n  oom_kills:\n    - {target: web}\n")
+    code = main(["validate", "-q", str(path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert ":17:" in out
+    assert ("expect.oom_kills[0].target: expect.oom_kills acts on a target on platform compose or docker; 'web' is "
+            "on platform kubernetes") in out
 
 
 @pytest.mark.docker

@@ -24,7 +24,9 @@ EXPECTED = {"CheckoutLatencyHigh", "CheckoutErrorRateHigh", "InstanceDown", "Dat
             # dns_failure's (issue 17): a name checkout cannot resolve
             "DnsResolutionFailing",
             # clock_skew's (issue 17): checkout's clock against Prometheus'
-            "CheckoutClockSkew"}
+            "CheckoutClockSkew",
+            # packet_loss's (issue 17): segments checkout sends again; memory_pressure's OOM kill of the cache
+            "DatabasePacketLoss", "CacheUnreachable"}
 
 
 def rules() -> list[dict[str, Any]]:
@@ -154,6 +156,35 @@ UNIT_TESTS.append({   # the database's name does not resolve: its own alert, not
         {"eval_time": "25s", "alertname": "DnsResolutionFailing", "exp_alerts": []},
         {"eval_time": "50s", "alertname": "DnsResolutionFailing",
          "exp_alerts": [alert("DnsResolutionFailing", dependency="postgres")]},
+        {"eval_time": "50s", "alertname": "DatabaseUnreachable", "exp_alerts": []},
+    ],
+})
+
+
+UNIT_TESTS.append({   # packets lost on the way to PostgreSQL: segments sent again, calls slower, nothing refused
+    "interval": "1s",
+    "input_series": [{"series": 'checkout_dependency_tcp_retransmits_total{dependency="postgres"}',
+                      "values": "0x30 0+2x30"}],
+    "alert_rule_test": [
+        {"eval_time": "25s", "alertname": "DatabasePacketLoss", "exp_alerts": []},
+        {"eval_time": "50s", "alertname": "DatabasePacketLoss", "exp_alerts": [alert("DatabasePacketLoss")]},
+        {"eval_time": "50s", "alertname": "DatabaseUnreachable", "exp_alerts": []},
+    ],
+})
+UNIT_TESTS.append({   # one segment sent again a minute is not packet loss worth a page
+    "interval": "1s",
+    "input_series": [{"series": 'checkout_dependency_tcp_retransmits_total{dependency="postgres"}',
+                      "values": "0x30 1x60"}],
+    "alert_rule_test": [{"eval_time": "60s", "alertname": "DatabasePacketLoss", "exp_alerts": []}],
+})
+UNIT_TESTS.append({   # Redis gone (OOM-killed, stopped): connections refused; not out of memory in Redis's own sense
+    "interval": "1s",
+    "input_series": [{"series": 'checkout_dependency_errors_total{dependency="redis",reason="connect"}',
+                      "values": "0x30 1+1x30"}],
+    "alert_rule_test": [
+        {"eval_time": "25s", "alertname": "CacheUnreachable", "exp_alerts": []},
+        {"eval_time": "50s", "alertname": "CacheUnreachable", "exp_alerts": [alert("CacheUnreachable")]},
+        {"eval_time": "50s", "alertname": "CacheOutOfMemory", "exp_alerts": []},
         {"eval_time": "50s", "alertname": "DatabaseUnreachable", "exp_alerts": []},
     ],
 })

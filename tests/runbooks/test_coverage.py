@@ -89,7 +89,7 @@ def test_the_shipped_runbooks_cover_every_demo_alert() -> None:
                                   "DatabaseUnreachable", "DiskAlmostFull", "AuthenticationFailures",
                                   "DatabaseConnectionsExhausted", "DatabaseLockContention", "DatabaseReadOnly",
                                   "CacheOutOfMemory", "CacheUnresponsive", "DnsResolutionFailing",
-                                  "CheckoutClockSkew"}
+                                  "CheckoutClockSkew", "DatabasePacketLoss", "CacheUnreachable"}
     assert all(report.alerts.values())
     # Every shipped scenario names its runbook. The six older ones measure the harness alone (its revert
     # restores service), so they name theirs for the people of a drill and a scripted run does not follow it.
@@ -114,7 +114,9 @@ def test_the_shipped_runbooks_cover_every_demo_alert() -> None:
                            ("checkout-cpu-starved", "checkout-cpu-starved"),
                            ("checkout-db-partitioned", "database-unreachable"),
                            ("checkout-dns-failure", "dns-resolution-failing"),
-                           ("checkout-clock-skew", "checkout-clock-skew")):
+                           ("checkout-clock-skew", "checkout-clock-skew"),
+                           ("checkout-db-packet-loss", "database-packet-loss"),
+                           ("checkout-cache-oom-killed", "cache-unreachable")):
         assert report.scenarios[scenario] == book
 
 

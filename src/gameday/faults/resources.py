@@ -4,7 +4,11 @@
                       nothing else on the machine is (the quota is a ceiling, not a burner)
     memory_pressure   the memory limit (and memory+swap) lowered to ``limit``; the kernel reclaims, and
                       if the container needs more, its OOM killer ends a process there. A scenario that
-                      wants that says ``oom_kill: expected``; revert then starts the container again
+                      wants that says ``oom_kill: expected``; revert then starts the container again.
+                      ``hold`` makes it need more: a file of that size in its /dev/shm (a tmpfs, charged
+                      to the container's memory cgroup and never reclaimed without swap), written after
+                      the limit is lowered and deleted at revert; an OOM kill of the main process takes
+                      it too (Docker unmounts the container's /dev/shm when it exits)
 
 The prior limits are read in ``prepare`` and kept in the handle, so the journal has them before the
 inject and revert (the run's finally, the watchdog, ``gameday cleanup``) puts them back from the handle
@@ -18,17 +22,23 @@ HostConfig then says -1 and period 100000 where it said 0 and 0, which the kerne
 
 from __future__ import annotations
 
+import secrets
+import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from gameday.errors import RevertError, TargetError
+from gameday.errors import FaultError, GamedayError, RevertError, TargetError
 from gameday.faults.base import FaultArgs, reverting
 from gameday.faults.docker import wait_until_ready
 from gameday.handle import FaultHandle
 from gameday.platforms.base import (
     DEFAULT_CPU_PERIOD,
     ContainerResources,
+    ContainerState,
+    HostProcessRuntime,
     ResourcePlatform,
     ResourceRuntime,
     container_handle_fields,
@@ -39,6 +49,11 @@ from gameday.scenario.sizes import Size, format_size
 
 MIN_MEMORY = 6 * 2**20
 """Docker refuses a memory limit below 6 MiB."""
+SHM = "/dev/shm"
+"""Where memory_pressure's hold is written: a container's own tmpfs, charged to its memory cgroup."""
+HOLD_TIMEOUT = 60.0
+SETTLE_TIMEOUT = 10.0
+"""How long revert waits for the runtime to notice that a container's main process has died."""
 
 
 class _ResourceFault:
@@ -131,15 +146,42 @@ class _ResourceFault:
             if not self._same(live, prior):
                 raise RevertError(f"{self.kind} on {name}: the limits read back are {self._own(live)}, not the prior "
                                   f"{self._own(prior)}", target=handle.target)
-            state = runtime.inspect(container_id)
-            if state.status not in ("running", "restarting") and state.oom_killed:
-                runtime.start(container_id)
-                wait_until_ready(runtime, container_id, name, healthcheck=handle.data.get("has_healthcheck", False))
+            self._start_if_oom_killed(runtime, container_id, handle)
+
+    @staticmethod
+    def _start_if_oom_killed(runtime: ResourceRuntime, container_id: str, handle: FaultHandle) -> None:
+        state = _settled(runtime, container_id)
+        if state.status not in ("running", "restarting") and state.oom_killed:
+            runtime.start(container_id)
+            wait_until_ready(runtime, container_id, handle.data["container_name"],
+                             healthcheck=handle.data.get("has_healthcheck", False))
 
     def describe_revert(self, handle: FaultHandle) -> str:
         prior = ContainerResources(**handle.data["prior"])
         return (f"set {handle.data['container_name']}'s {self._own(prior)} back through the runtime and read "
                 "it again; start it if the OOM killer ended it")
+
+
+def _settled(runtime: ResourceRuntime, container_id: str, timeout: float = SETTLE_TIMEOUT) -> ContainerState:
+    """The container's state once its runtime has caught up with its main process: an OOM kill ends it in the kernel
+    at once and in Docker's inspect a moment later, so "running" is believed only while that process lives."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = runtime.inspect(container_id)
+        if state.status != "running" or not isinstance(runtime, HostProcessRuntime) or time.monotonic() > deadline:
+            return state
+        if _alive(runtime.host_pid(container_id)):
+            return state
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    """A process of this machine that has not exited (a zombie has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return pid <= 0  # no pid to check (not on this machine's /proc): believe the runtime
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _as_dict(resources: ContainerResources) -> dict[str, int]:
@@ -203,7 +245,12 @@ class MemoryPressureArgs(FaultArgs):
     limit: Size = Field(description="the memory limit meanwhile, e.g. 32MiB (at least 6MiB)")
     oom_kill: Literal["possible", "expected"] = Field(
         "possible", description="expected: the scenario means the limit to be below what the container uses, "
-        "so the kernel's OOM killer ends it (plan says so); revert starts it again either way")
+        "so the kernel's OOM killer ends it (plan says so; expect.oom_kills judges it); revert starts it again "
+        "either way")
+    hold: Size | None = Field(
+        None, description="memory held in the container meanwhile: a file of this size in its /dev/shm (tmpfs, "
+        "charged to its memory), written once the limit is lowered and deleted at revert; over the limit, the "
+        "kernel's OOM killer ends the container's biggest process")
 
 
 class MemoryPressure(_ResourceFault):
@@ -214,7 +261,92 @@ class MemoryPressure(_ResourceFault):
 
     def describe(self, name: str, args: Any, prior: ContainerResources) -> str:
         oom = "; an OOM kill is expected" if args.oom_kill == "expected" else ""
-        return f"lower {name}'s memory limit to {format_size(args.limit)} (now {format_size(prior.memory)}){oom}"
+        hold = f", then hold {format_size(args.hold)} in its {SHM}" if args.hold else ""
+        return (f"lower {name}'s memory limit to {format_size(args.limit)} (now {format_size(prior.memory)})"
+                f"{hold}{oom}")
+
+    def prepare(self, fault: FaultSpec, stack: StackSpec) -> FaultHandle:
+        """As every resource fault; with ``hold``, also check that /dev/shm is a tmpfs with room for it."""
+        handle = super().prepare(fault, stack)
+        hold = MemoryPressureArgs.model_validate(fault.args).hold
+        if hold is None:
+            return handle
+        runtime, container_id = self._runtime(handle)
+        name = handle.data["container_name"]
+        mounts = runtime.exec(container_id, ["cat", "/proc/mounts"], timeout=HOLD_TIMEOUT)
+        kind = next((f[2] for f in (line.split() for line in mounts.output.splitlines()) if len(f) > 2 and f[1] == SHM),
+                    None)
+        if mounts.exit_code != 0 or kind != "tmpfs":
+            raise TargetError(f"memory_pressure hold: {SHM} in container {name} is "
+                              f"{'not mounted' if kind is None else kind}, not a tmpfs (what it writes there must be "
+                              "charged to the container's memory)", target=fault.target)
+        df = runtime.exec(container_id, ["df", "-k", SHM], timeout=HOLD_TIMEOUT)
+        fields = df.output.splitlines()[-1].split() if df.exit_code == 0 and df.output else []
+        free = int(fields[3]) * 1024 if len(fields) > 3 and fields[3].isdigit() else None
+        if free is None or free < hold:
+            raise TargetError(f"memory_pressure hold {format_size(hold)}: {SHM} in container {name} has "
+                              f"{'an unknown amount' if free is None else format_size(free)} free (Docker's "
+                              "--shm-size, compose shm_size, sets its size)", target=fault.target)
+        return replace(handle, data={**handle.data, "hold_file": f"{SHM}/.gameday-hold-{secrets.token_hex(4)}",
+                                     "hold": int(hold)})
+
+    def inject(self, handle: FaultHandle) -> None:
+        """Lower the limits, then write the hold; an OOM kill it causes is the outcome asked for, not a failure."""
+        super().inject(handle)
+        hold_file = handle.data.get("hold_file")
+        if not hold_file:
+            return
+        runtime, container_id = self._runtime(handle)
+        try:
+            result = runtime.exec(container_id, ["sh", "-c", 'head -c "$1" /dev/zero > "$2"', "sh",
+                                                 str(handle.data["hold"]), hold_file], timeout=HOLD_TIMEOUT)
+        except GamedayError:
+            result = None  # the container went away under the exec: inspect says whether the OOM killer did it
+        state = runtime.inspect(container_id)
+        if not state.serving:
+            if state.oom_killed:
+                return
+            raise FaultError(f"memory_pressure hold: container {handle.data['container_name']} is {state.status} "
+                             "after the hold was written, not OOM-killed", target=handle.target)
+        # 137: the OOM killer chose the writer itself (the container's own processes were smaller): a kill in the
+        # container all the same, which the kernel's count shows; revert deletes what it wrote.
+        if result is None or result.exit_code not in (0, 137):
+            said = result.output[:200] if result is not None else "the exec failed"
+            raise FaultError(f"memory_pressure hold: writing {hold_file} in {handle.data['container_name']} failed: "
+                             f"{said or f'exit code {result.exit_code if result else None}'}", target=handle.target)
+
+    def revert(self, handle: FaultHandle) -> None:
+        """As every resource fault, then delete the hold where the container still runs and check it is gone. The
+        limit first: a container full to its limit has no memory for the exec that deletes it."""
+        super().revert(handle)
+        hold_file = handle.data.get("hold_file")
+        if hold_file:
+            self._remove_hold(handle, hold_file)
+            runtime, container_id = self._runtime(handle)
+            with reverting():  # an OOM kill from before the limit went back may have ended it meanwhile
+                self._start_if_oom_killed(runtime, container_id, handle)
+
+    def _remove_hold(self, handle: FaultHandle, hold_file: str) -> None:
+        runtime, container_id = self._runtime(handle)
+        name = handle.data["container_name"]
+        with reverting():
+            if not runtime.inspect(container_id).serving:
+                return  # stopped: Docker unmounted its /dev/shm, and the hold went with it
+            try:
+                result = runtime.exec(container_id, ["sh", "-c", 'rm -f -- "$1"; test ! -e "$1"', "sh", hold_file],
+                                      timeout=HOLD_TIMEOUT)
+            except GamedayError:
+                if not runtime.inspect(container_id).serving:
+                    return  # the OOM killer ended it under the exec: the hold went with its /dev/shm
+                raise
+            if result.exit_code != 0:
+                raise RevertError(f"memory_pressure on {name}: the hold {hold_file} is still there "
+                                  f"({result.output[:200] or 'rm failed'})", target=handle.target)
+
+    def describe_revert(self, handle: FaultHandle) -> str:
+        text = super().describe_revert(handle)
+        hold_file = handle.data.get("hold_file")
+        return f"{text}; then delete {hold_file} in it (gone with its /dev/shm if it stopped)" if hold_file else text
 
     def _changes(self, prior: ContainerResources, args: Any, target: str, name: str) -> dict[str, int]:
         if prior.memory <= 0:

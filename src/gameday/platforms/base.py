@@ -253,6 +253,10 @@ class ContainerState:
     """``host`` when it shares the host's network namespace (Docker's HostConfig.NetworkMode); "" if unknown."""
     started_at: str = ""
     """When it last started, as the runtime says (a restart changes it)."""
+    finished_at: str = ""
+    """When it last exited, as the runtime says ("" or the zero time when it never has)."""
+    exit_code: int | None = None
+    """Its main process' exit code when it last exited (137: SIGKILL, the OOM killer's too); None if unknown."""
 
     @property
     def serving(self) -> bool:

@@ -124,7 +124,9 @@ def container_state(container: Container) -> ContainerState:
                           paused=bool(state.get("Paused")), health=health.get("Status") if health else None,
                           labels=dict(container.labels), mounts=mounts, oom_killed=bool(state.get("OOMKilled")),
                           network_mode=str((container.attrs.get("HostConfig") or {}).get("NetworkMode") or ""),
-                          started_at=str(state.get("StartedAt") or ""))
+                          started_at=str(state.get("StartedAt") or ""),
+                          finished_at=str(state.get("FinishedAt") or ""),
+                          exit_code=state["ExitCode"] if isinstance(state.get("ExitCode"), int) else None)
 
 
 def _go_mode(mode: int) -> int:

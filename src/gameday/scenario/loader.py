@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gameday.errors import GamedayError, ScenarioError, ScenarioErrors, UnknownPlatform
+from gameday.platforms.base import ResourcePlatform
 from gameday.platforms.registry import SHORT_FORMS, installed_platforms
 from gameday.scenario.model import Scenario, StackSpec
 from gameday.scenario.yaml_source import FieldPath, SourceDocument, load_yaml_file
@@ -148,6 +149,7 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
         if isinstance(name, str) and name not in probe_names:
             listed = ", ".join(str(n) for n in probe_names if n) or "none"
             problems.append(doc.error(("expect", "probes", i, "probe"), f"unknown probe '{name}' (known: {listed})"))
+    problems.extend(_oom_kill_targets(doc, targets, _list(expect.get("oom_kills"))))
     problems.extend(_severity_name_clashes(doc, _mapping(data.get("severities"))))
     for i, guard in enumerate(_list(data.get("guards"))):
         if isinstance(guard, dict) and guard.get("load_error_rate_above") is not None and not data.get("load"):
@@ -162,6 +164,38 @@ def semantic_problems(doc: SourceDocument, *, registry: Any | None = None) -> li
 
     problems.extend(checks.all_problems(doc, registry))
     return problems
+
+
+def _oom_kill_targets(doc: SourceDocument, targets: dict[str, Any], expected: list[Any]) -> list[ScenarioError]:
+    """expect.oom_kills names a container target of the stack, once, on a platform whose runtime says OOMKilled."""
+    problems = []
+    seen: dict[str, int] = {}
+    for i, exp in enumerate(expected):
+        name = exp.get("target") if isinstance(exp, dict) else None
+        if not isinstance(name, str):
+            continue
+        at: FieldPath = ("expect", "oom_kills", i, "target")
+        if name in seen:
+            problems.append(doc.error(at, f"target '{name}' is already expected at expect.oom_kills[{seen[name]}]; "
+                                          "one expectation per target"))
+            continue
+        seen[name] = i
+        target = targets.get(name)
+        if target is None:
+            listed = ", ".join(sorted(str(t) for t in targets)) or "none defined under stack.targets"
+            problems.append(doc.error(at, f"unknown target '{name}' (known: {listed})"))
+        elif isinstance(target, dict):
+            problem = wrong_platform_problem(_OomReader, "expect.oom_kills", name, target)
+            if problem is not None:
+                problems.append(doc.error(at, problem.replace("fault kind 'expect.oom_kills'", "expect.oom_kills")))
+    return problems
+
+
+class _OomReader:
+    """What expect.oom_kills needs of a target's platform: a container runtime that reports OOM kills (Docker's
+    State.OOMKilled; Compose's containers are Docker's). Kubernetes' lastState reason is not read yet."""
+
+    target_platforms: tuple[type, ...] = (ResourcePlatform,)
 
 
 def wrong_platform_problem(driver: Any, kind: str, target_name: str, target: dict[str, Any]) -> str | None:

@@ -513,12 +513,22 @@ def _parses(text: str) -> bool:
     return True
 
 
+class OomKillExpectation(Model):
+    target: Name = Field(description="a container target of the stack (docker, compose)")
+    during_fault: Literal["killed", "none"] = Field(
+        "killed", description="killed: the kernel's OOM killer ends a process of the container after the fault is "
+        "injected (its runtime's OOMKilled, or the oom_kill count of its memory cgroup); none: it must not")
+
+
 class Expectations(Model):
     recovers_within: Duration = Field(60.0, description="after revert, all probes green again within")
     probes: list[ProbeExpectation] = Field(default_factory=list)
     alerts: list[AlertExpectation] = Field(default_factory=list)
     alerts_not_firing: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list,
                                                                          description="alertnames that must not fire")
+    oom_kills: list[OomKillExpectation] = Field(
+        default_factory=list, description="containers the kernel's OOM killer must (or must not) hit, e.g. under "
+        "memory_pressure with oom_kill: expected")
 
 
 # --- load, people ------------------------------------------------------------------------------

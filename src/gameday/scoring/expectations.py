@@ -83,6 +83,8 @@ def judge(scenario: Scenario, events: list[Event]) -> list[Verdict]:
             verdicts.append(Verdict(name, ratio <= allowed, f"{len(failures)} of {len(checks)} checks failed "
                                     f"({ratio:.0%}, allowed {allowed:.0%})"))
 
+    verdicts.extend(oom_kill_verdicts(scenario, events))
+
     recovered = ev.first(events, ev.RECOVERY_MET, ev.RECOVERY_FAILED)
     limit = format_duration(scenario.expect.recovers_within)
     if recovered is None:
@@ -94,3 +96,40 @@ def judge(scenario: Scenario, events: list[Event]) -> list[Verdict]:
         verdicts.append(Verdict(f"recovers within {limit}", False,
                                 f"probes still failing {recovered.details.get('waited_s', 0):.1f}s after revert"))
     return verdicts
+
+
+def oom_kill_verdicts(scenario: Scenario, events: list[Event]) -> list[Verdict]:
+    """expect.oom_kills, from the OOM watcher's record (observe/oom.py): kills seen once the first inject began
+    (fault.intended: memory_pressure's hold gets its kill inside the inject call)."""
+    if not scenario.expect.oom_kills:
+        return []
+    began = ev.first(events, ev.FAULT_INTENDED, ev.FAULT_INJECTED)
+    since = began.offset if began is not None else 0.0
+    watching = ev.first(events, ev.OOM_WATCHING)
+    watched = {str(t.get("target")) for t in (watching.details.get("targets") or [])} if watching else set()
+    verdicts = []
+    for exp in scenario.expect.oom_kills:
+        name = (f"{exp.target} OOM-killed during fault" if exp.during_fault == "killed"
+                else f"{exp.target} not OOM-killed")
+        if exp.target not in watched:
+            failed = [str(e.details.get("error")) for e in events
+                      if e.kind == ev.OOM_WATCH_FAILED and e.details.get("target") == exp.target]
+            verdicts.append(Verdict(name, False, "its OOM kills were not watched"
+                                    + (f": {failed[0]}" if failed else "")))
+            continue
+        kills = [e for e in events if e.kind == ev.CONTAINER_OOM_KILLED and e.details.get("target") == exp.target
+                 and e.offset >= since]
+        seen = "; ".join(_kill_text(e) for e in kills[:3])
+        if exp.during_fault == "killed":
+            verdicts.append(Verdict(name, bool(kills), f"{len(kills)} seen: {seen}" if kills
+                                    else "no OOM kill seen (the runtime's OOMKilled, the cgroup's oom_kill count)"))
+        else:
+            verdicts.append(Verdict(name, not kills, f"{len(kills)} seen: {seen}" if kills else "no OOM kill seen"))
+    return verdicts
+
+
+def _kill_text(event: Event) -> str:
+    d = event.details
+    if d.get("source") == "runtime":
+        return f"{d.get('container')} exited {d.get('exit_code')} at {d.get('finished_at')}, OOMKilled"
+    return f"{d.get('container')}: the kernel's oom_kill count +{d.get('kills')} (it was {d.get('status')})"

@@ -25,6 +25,8 @@ from gameday.stack.state import config_texts, files_dir
 SECRETS_IN_CONTAINER = "/run/gameday/stack.env"
 SPOOL = "/var/lib/checkout/spool"
 SECOND_NS = 1_000_000_000
+REDIS_MEMORY = 256 * 2**20
+"""The cache's container memory limit (it uses a few MiB): checkout-cache-oom-killed lowers it."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class Part:
     """The resolvers its processes ask instead of the host's (Docker's ``dns``; a pod's ``dnsConfig``)."""
     dns_options: tuple[str, ...] = ()
     """resolv.conf options with them, e.g. ``timeout:2``."""
+    memory: int = 0
+    """Its memory limit in bytes, swap included (no swap); 0 for none. A part with one can be put under
+    memory_pressure, which needs a limit to put back (Docker cannot take one away)."""
 
     def container_name(self, config: StackConfig) -> str:
         return config.container_name(self.name)
@@ -59,7 +64,8 @@ class Part:
         """Changes when anything that shapes the container changes, so ``up`` recreates a stale one."""
         raw = json.dumps([self.image, self.command, self.port, self.health, self.volumes, self.tmpfs,
                           self.environment, self.files_digest, self.copies, self.needs_secrets,
-                          list(self.nameservers), list(self.dns_options)], sort_keys=True)
+                          list(self.nameservers), list(self.dns_options)]
+                         + ([self.memory] if self.memory else []), sort_keys=True)  # others keep their hash
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
     def labels(self, config: StackConfig) -> dict[str, str]:
@@ -70,8 +76,10 @@ class Part:
         """Keyword arguments for ``client.containers.create``."""
         interval = int(self.health_interval_s * SECOND_NS)
         resolver = {"dns": list(self.nameservers), "dns_opt": list(self.dns_options)} if self.nameservers else {}
+        memory = {"mem_limit": self.memory, "memswap_limit": self.memory} if self.memory else {}
         return {
             **resolver,
+            **memory,
             "image": self.image,
             "command": self.command,
             "name": self.container_name(config),
@@ -134,6 +142,7 @@ def parts(config: StackConfig) -> list[Part]:
             volumes={str(files / "redis"): {"bind": "/opt/gameday/redis", "mode": "ro"}},
             files_digest=_digest(files / "redis"),
             needs_secrets=True,
+            memory=REDIS_MEMORY,
         ),
         Part(
             name="toxiproxy",

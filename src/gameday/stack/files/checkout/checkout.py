@@ -50,6 +50,8 @@ QUERY_DEADLINE_S = 3.0
 """Longer than the server's statement_timeout (2 s), which answers first when the server is alive."""
 REASONS = ("connect", "timeout", "auth", "saturated", "lock", "read_only", "oom", "dns", "other")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+TCP_INFO_TOTAL_RETRANS = 100
+"""Offset of ``tcpi_total_retrans`` (u32) in Linux's struct tcp_info: 8 one-byte fields, then 23 u32 before it."""
 
 
 def read_secrets(path: str) -> dict[str, str]:
@@ -79,6 +81,10 @@ class Metrics:
         self.latency: dict[str, list[int]] = {}
         self.latency_sum: dict[str, float] = {}
         self.latency_count: dict[str, int] = {}
+        self.calls: dict[str, list[int]] = {}
+        self.calls_sum: dict[str, float] = {}
+        self.calls_count: dict[str, int] = {}
+        self.retransmits: dict[str, int] = {}
 
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         with self.lock:
@@ -97,6 +103,17 @@ class Metrics:
         with self.lock:
             key = (dependency, reason)
             self.dependency_errors[key] = self.dependency_errors.get(key, 0) + 1
+
+    def dependency_call(self, dependency: str, seconds: float, retransmits: int = 0) -> None:
+        """One call to a dependency, answered or not: its time, and the TCP segments its socket sent again."""
+        with self.lock:
+            counts = self.calls.setdefault(dependency, [0] * len(BUCKETS))
+            for i, bound in enumerate(BUCKETS):
+                if seconds <= bound:
+                    counts[i] += 1
+            self.calls_sum[dependency] = self.calls_sum.get(dependency, 0.0) + seconds
+            self.calls_count[dependency] = self.calls_count.get(dependency, 0) + 1
+            self.retransmits[dependency] = self.retransmits.get(dependency, 0) + max(0, retransmits)
 
     def render(self) -> str:
         out = [
@@ -126,6 +143,22 @@ class Metrics:
                 out.append(f'checkout_request_duration_seconds_bucket{{endpoint="{endpoint}",le="+Inf"}} {total}')
                 out.append(f'checkout_request_duration_seconds_sum{{endpoint="{endpoint}"}} {self.latency_sum[endpoint]:.6f}')
                 out.append(f'checkout_request_duration_seconds_count{{endpoint="{endpoint}"}} {total}')
+            out += ["# HELP checkout_dependency_duration_seconds Time of each call to a dependency, answered or not.",
+                    "# TYPE checkout_dependency_duration_seconds histogram"]
+            for dep in ("postgres",):  # from zero, so the first slow call is an increase
+                counts = self.calls.get(dep, [0] * len(BUCKETS))
+                for bound, n in zip(BUCKETS, counts, strict=True):
+                    out.append(f'checkout_dependency_duration_seconds_bucket{{dependency="{dep}",le="{bound}"}} {n}')
+                total = self.calls_count.get(dep, 0)
+                out.append(f'checkout_dependency_duration_seconds_bucket{{dependency="{dep}",le="+Inf"}} {total}')
+                out.append(f'checkout_dependency_duration_seconds_sum{{dependency="{dep}"}} {self.calls_sum.get(dep, 0.0):.6f}')
+                out.append(f'checkout_dependency_duration_seconds_count{{dependency="{dep}"}} {total}')
+            retransmits_help = ("Segments sent again on sockets to a dependency (the kernel's tcpi_total_retrans): "
+                                "packets lost on the way.")
+            out += [f"# HELP checkout_dependency_tcp_retransmits_total {retransmits_help}",
+                    "# TYPE checkout_dependency_tcp_retransmits_total counter"]
+            for dep in ("postgres",):
+                out.append(f'checkout_dependency_tcp_retransmits_total{{dependency="{dep}"}} {self.retransmits.get(dep, 0)}')
         out += spool_gauges()
         out += ["# HELP checkout_clock_seconds checkout's wall clock when scraped (Unix seconds), to compare with the scraper's.",
                 "# TYPE checkout_clock_seconds gauge",
@@ -220,7 +253,13 @@ class Pool:
             raise DependencyError("postgres", short(exc), reason) from exc
 
     def run(self, query: str, params: tuple[object, ...], *, rollback: bool = False) -> list[tuple[object, ...]]:
-        conn, born, reused = self.take()
+        started = time.perf_counter()
+        try:
+            conn, born, reused = self.take()
+        except DependencyError:
+            METRICS.dependency_call("postgres", time.perf_counter() - started)
+            raise
+        sent_again = retransmits(conn) if reused else 0  # a new one's SYNs sent again count too
         timed_out = threading.Event()
         deadline = threading.Timer(QUERY_DEADLINE_S, cut, args=(conn, timed_out))
         deadline.start()
@@ -231,6 +270,7 @@ class Pool:
                 cur.execute(query, params)
                 rows = cur.fetchall() if cur.description else []
         except psycopg.Error as exc:
+            METRICS.dependency_call("postgres", time.perf_counter() - started, retransmits(conn) - sent_again)
             conn.close()
             if timed_out.is_set():
                 raise DependencyError("postgres", f"no answer within {QUERY_DEADLINE_S:g}s", "timeout") from exc
@@ -239,11 +279,25 @@ class Pool:
             raise DependencyError("postgres", short(exc), reason_of(exc)) from exc
         finally:
             deadline.cancel()
+        METRICS.dependency_call("postgres", time.perf_counter() - started, retransmits(conn) - sent_again)
         try:
             self.idle.put_nowait((conn, born))
         except queue.Full:
             conn.close()
         return rows
+
+
+def retransmits(conn: psycopg.Connection) -> int:
+    """The segments the connection's socket has sent again so far (0 when it cannot be read): lost packets show
+    here before they show as errors."""
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO_TOTAL_RETRANS + 4)
+    except (OSError, psycopg.Error):
+        return 0
+    if len(info) < TCP_INFO_TOTAL_RETRANS + 4:
+        return 0
+    return int.from_bytes(info[TCP_INFO_TOTAL_RETRANS:TCP_INFO_TOTAL_RETRANS + 4], sys.byteorder)
 
 
 def cut(conn: psycopg.Connection, timed_out: threading.Event) -> None:
