@@ -70,20 +70,45 @@ SECRETS = read_secrets(os.environ.get("CHECKOUT_SECRETS", "/run/gameday/stack.en
 # --- metrics -------------------------------------------------------------------------------------
 
 
+class Histogram:
+    """Bucket counts, sum and count of durations per label value, in the text format; the caller holds the lock."""
+
+    def __init__(self, name: str, label: str) -> None:
+        self.name, self.label = name, label
+        self.counts: dict[str, list[int]] = {}
+        self.sums: dict[str, float] = {}
+        self.totals: dict[str, int] = {}
+
+    def observe(self, key: str, seconds: float) -> None:
+        counts = self.counts.setdefault(key, [0] * len(BUCKETS))
+        for i, bound in enumerate(BUCKETS):
+            if seconds <= bound:
+                counts[i] += 1
+        self.sums[key] = self.sums.get(key, 0.0) + seconds
+        self.totals[key] = self.totals.get(key, 0) + 1
+
+    def lines(self, keys: tuple[str, ...]) -> list[str]:
+        out = []
+        for key in keys:
+            counts, total, tag = self.counts.get(key, [0] * len(BUCKETS)), self.totals.get(key, 0), f'{self.label}="{key}"'
+            for bound, n in zip(BUCKETS, counts, strict=True):
+                out.append(f'{self.name}_bucket{{{tag},le="{bound}"}} {n}')
+            out.append(f'{self.name}_bucket{{{tag},le="+Inf"}} {total}')
+            out.append(f'{self.name}_sum{{{tag}}} {self.sums.get(key, 0.0):.6f}')
+            out.append(f'{self.name}_count{{{tag}}} {total}')
+        return out
+
+
 class Metrics:
-    """Counters and one latency histogram, by endpoint; thread-safe, rendered in the text format."""
+    """Counters and latency histograms (requests by endpoint, dependency calls); thread-safe, in the text format."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.requests: dict[tuple[str, str, int], int] = {}
         self.errors: dict[str, int] = {}
         self.dependency_errors: dict[tuple[str, str], int] = {}
-        self.latency: dict[str, list[int]] = {}
-        self.latency_sum: dict[str, float] = {}
-        self.latency_count: dict[str, int] = {}
-        self.calls: dict[str, list[int]] = {}
-        self.calls_sum: dict[str, float] = {}
-        self.calls_count: dict[str, int] = {}
+        self.latency = Histogram("checkout_request_duration_seconds", "endpoint")
+        self.calls = Histogram("checkout_dependency_duration_seconds", "dependency")
         self.retransmits: dict[str, int] = {}
 
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
@@ -92,12 +117,7 @@ class Metrics:
             self.requests[key] = self.requests.get(key, 0) + 1
             if status >= 500:
                 self.errors[endpoint] = self.errors.get(endpoint, 0) + 1
-            counts = self.latency.setdefault(endpoint, [0] * len(BUCKETS))
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    counts[i] += 1
-            self.latency_sum[endpoint] = self.latency_sum.get(endpoint, 0.0) + seconds
-            self.latency_count[endpoint] = self.latency_count.get(endpoint, 0) + 1
+            self.latency.observe(endpoint, seconds)
 
     def dependency_error(self, dependency: str, reason: str) -> None:
         with self.lock:
@@ -107,12 +127,7 @@ class Metrics:
     def dependency_call(self, dependency: str, seconds: float, retransmits: int = 0) -> None:
         """One call to a dependency, answered or not: its time, and the TCP segments its socket sent again."""
         with self.lock:
-            counts = self.calls.setdefault(dependency, [0] * len(BUCKETS))
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    counts[i] += 1
-            self.calls_sum[dependency] = self.calls_sum.get(dependency, 0.0) + seconds
-            self.calls_count[dependency] = self.calls_count.get(dependency, 0) + 1
+            self.calls.observe(dependency, seconds)
             self.retransmits[dependency] = self.retransmits.get(dependency, 0) + max(0, retransmits)
 
     def render(self) -> str:
@@ -136,23 +151,10 @@ class Metrics:
                     out.append(f'checkout_dependency_errors_total{{dependency="{dep}",reason="{reason}"}} {n}')
             out += ["# HELP checkout_request_duration_seconds Request latency by endpoint.",
                     "# TYPE checkout_request_duration_seconds histogram"]
-            for endpoint, counts in sorted(self.latency.items()):
-                for bound, n in zip(BUCKETS, counts, strict=True):
-                    out.append(f'checkout_request_duration_seconds_bucket{{endpoint="{endpoint}",le="{bound}"}} {n}')
-                total = self.latency_count[endpoint]
-                out.append(f'checkout_request_duration_seconds_bucket{{endpoint="{endpoint}",le="+Inf"}} {total}')
-                out.append(f'checkout_request_duration_seconds_sum{{endpoint="{endpoint}"}} {self.latency_sum[endpoint]:.6f}')
-                out.append(f'checkout_request_duration_seconds_count{{endpoint="{endpoint}"}} {total}')
+            out += self.latency.lines(tuple(sorted(self.latency.counts)))
             out += ["# HELP checkout_dependency_duration_seconds Time of each call to a dependency, answered or not.",
                     "# TYPE checkout_dependency_duration_seconds histogram"]
-            for dep in ("postgres",):  # from zero, so the first slow call is an increase
-                counts = self.calls.get(dep, [0] * len(BUCKETS))
-                for bound, n in zip(BUCKETS, counts, strict=True):
-                    out.append(f'checkout_dependency_duration_seconds_bucket{{dependency="{dep}",le="{bound}"}} {n}')
-                total = self.calls_count.get(dep, 0)
-                out.append(f'checkout_dependency_duration_seconds_bucket{{dependency="{dep}",le="+Inf"}} {total}')
-                out.append(f'checkout_dependency_duration_seconds_sum{{dependency="{dep}"}} {self.calls_sum.get(dep, 0.0):.6f}')
-                out.append(f'checkout_dependency_duration_seconds_count{{dependency="{dep}"}} {total}')
+            out += self.calls.lines(("postgres",))  # from zero, so the first slow call is an increase
             retransmits_help = ("Segments sent again on sockets to a dependency (the kernel's tcpi_total_retrans): "
                                 "packets lost on the way.")
             out += [f"# HELP checkout_dependency_tcp_retransmits_total {retransmits_help}",
