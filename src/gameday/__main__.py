@@ -1,3 +1,3 @@
-from gameday.cli.main import main
+from gameday.cli.main import entry
 
-raise SystemExit(main())
+entry()

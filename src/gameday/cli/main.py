@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from gameday import __version__
 from gameday.cli import arg_types
@@ -348,5 +348,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def entry() -> NoReturn:
+    """The ``gameday`` command as a process (its console script, ``python -m gameday``): ``main``, then out
+    without the interpreter's teardown when nothing else is left to do (gameday.processexit)."""
+    from gameday.processexit import leave
+
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse's --help and usage errors
+        if not isinstance(exc.code, int | None):
+            raise
+        code = exc.code or 0
+    leave(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

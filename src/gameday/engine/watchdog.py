@@ -169,10 +169,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    # Its work is done and its log written: it leaves without the interpreter's teardown (pydantic and the
-    # drivers loaded), which the harness, waiting for it at the end of every run, saw take 50 ms to over a
-    # second on a loaded machine; os._exit takes a few ms. An exception still ends it the ordinary way.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    from gameday.processexit import leave
+
+    # Its work is done and its log written: it leaves without the interpreter's teardown, which the harness,
+    # waiting for it at the end of every run, saw take 50 ms to over a second on a loaded machine; os._exit
+    # takes a few ms. An exception still ends it the ordinary way.
+    leave(main())
