@@ -167,14 +167,18 @@ def test_the_watchdog_of_a_run_that_reverted_its_own_fault_loads_no_driver_and_n
     assert heavy(modules) == []
 
 
-def test_the_http_probe_and_the_toxiproxy_driver_import_no_http_client_library() -> None:
-    """They speak HTTP/1.1 through the standard library (gameday.httpcall): httpx brought httpcore, h2 and its
-    CLI's rich into every run (~9 MiB of its peak memory)."""
+def test_the_run_path_imports_no_http_client_library_and_no_heavy_module_for_observers_it_does_not_use() -> None:
+    """The probe and the Toxiproxy driver speak HTTP/1.1 through the standard library (gameday.httpcall): httpx
+    brought httpcore, h2 and its CLI's rich into every run (~9 MiB of its peak memory). Every run loads every
+    observer class to ask it wanted(): what only a started observer needs (the alert webhook's http.server,
+    the Kubernetes client) is imported when it starts."""
     code = ("import json, sys; before = set(sys.modules); "
             "import gameday.engine.run, gameday.observe.probes, gameday.faults.toxiproxy, gameday.faults.toxiproxy_client; "
+            "from gameday.plugins import observer_classes; observer_classes(); "
             "print(json.dumps(sorted(set(sys.modules) - before)))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           check=True)
     modules = set(json.loads(done.stdout))
     assert "gameday.httpcall" in modules
     assert [m for m in modules if m.split(".")[0] in ("httpx", "httpcore", "h11", "h2", "requests", "urllib3")] == []
+    assert heavy(modules) == []

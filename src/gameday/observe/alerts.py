@@ -24,18 +24,20 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gameday import events as ev
 from gameday.contracts import Role, RunContext
 from gameday.errors import GamedayError
-from gameday.observe.alert_receiver import AlertReceiver
 from gameday.observe.alertmanager import AlertmanagerClient, ReceivedAlert, redact_url
 from gameday.observe.receiver_defaults import listen_address
 from gameday.scenario.model import AlertExpectation, Scenario
 from gameday.scoring.alerting import AlertExpectations, verdicts_for
 from gameday.scoring.expectations import Verdict
 from gameday.timeline import Event
+
+if TYPE_CHECKING:
+    from gameday.observe.alert_receiver import AlertReceiver
 
 ACTOR = "alertmanager"
 
@@ -108,6 +110,9 @@ class AlertObserver:
         url = self.alertmanager_url or (alertmanager.url if alertmanager else None)
         accept_from = self._accepts_from = self.accept_from or (alertmanager.external_url if alertmanager else None)
         if self.webhook:
+            # Here, not at the top: every run loads this observer to ask wanted(), and http.server is ~10 ms.
+            from gameday.observe.alert_receiver import AlertReceiver
+
             host, port, path = listen_address(alertmanager.webhook_url if alertmanager else None,
                                               host=self.host, port=self.port, path=self.path)
             try:
