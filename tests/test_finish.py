@@ -90,8 +90,9 @@ def test_prepare_leaves_finish_run_nothing_of_gameday_or_jinja2_to_import(tmp_pa
     assert left == []
 
 
-def test_the_background_listener_starts_prepare_once_when_the_fault_phase_begins(
+def test_the_background_listener_starts_prepare_once_when_a_fault_has_taken_effect(
         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not at inject: the fault's first moments are measured (fault.effective) and must not share the process."""
     import threading
 
     import gameday.finish as finish
@@ -105,10 +106,26 @@ def test_the_background_listener_starts_prepare_once_when_the_fault_phase_begins
 
     monkeypatch.setattr(finish, "prepare", fake_prepare)
     listener = finish.prepare_in_background()
-    listener(ev(0, "phase.changed", phase="steady_state"))
+    listener(ev(0, "phase.changed", phase="fault"))
+    listener(ev(1, "fault.injected", fault="f"))
     assert calls == []
-    listener(ev(1, "phase.changed", phase="fault"))
+    listener(ev(2, "fault.effective", fault="f", after_ms=3.0))
     assert ran.wait(60)
-    listener(ev(2, "phase.changed", phase="fault"))
-    listener(ev(3, "phase.changed", phase="recovery"))
+    listener(ev(3, "fault.effective", fault="g", after_ms=3.0))
+    listener(ev(4, "phase.changed", phase="recovery"))
     assert calls == ["finish-prepare"]
+
+
+def test_without_a_fault_seen_taking_effect_prepare_starts_when_recovery_begins(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import gameday.finish as finish
+
+    ran = threading.Event()
+    monkeypatch.setattr(finish, "prepare", ran.set)
+    listener = finish.prepare_in_background()
+    listener(ev(0, "phase.changed", phase="fault"))
+    assert not ran.is_set()
+    listener(ev(5, "phase.changed", phase="recovery"))
+    assert ran.wait(60)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gameday.errors import GamedayError
-from gameday.events import PHASE_CHANGED
+from gameday.events import FAULT_EFFECTIVE, PHASE_CHANGED
 
 if TYPE_CHECKING:
     from gameday.scoring.scorecard import Scorecard
@@ -44,7 +44,7 @@ FINISH_MODULES = ("jinja2", "markupsafe", "gameday.report.render", "gameday.repo
 def prepare() -> None:
     """Import what ``finish_run`` needs (the report's modules and Jinja2, scoring, the history store).
 
-    A run calls this in a thread of its own while its faults hold, when the process is otherwise asleep: it is
+    A run calls this in a thread of its own while its faults hold, when the process is otherwise waiting: it is
     ~75 ms of CPU that the end of the run, which the person is waiting for, then does not pay. Safe to call
     twice or not at all; a module that fails to import fails again in ``finish_run``, where it is reported.
     """
@@ -56,11 +56,15 @@ def prepare() -> None:
 
 
 def prepare_in_background() -> Callable[[Event], None]:
-    """A timeline listener that starts ``prepare`` in a daemon thread once the fault phase begins."""
+    """A timeline listener that starts ``prepare`` in a daemon thread once a fault has taken effect (or, for a
+    fault whose effect was not seen, once recovery begins): after the fault's first moments, whose timing the
+    record measures (``fault.effective``), and while the process otherwise waits for the fault to end."""
     started = threading.Event()
 
     def listener(event: Event) -> None:
-        if event.kind == PHASE_CHANGED and event.details.get("phase") == "fault" and not started.is_set():
+        begins = event.kind == FAULT_EFFECTIVE or (
+            event.kind == PHASE_CHANGED and event.details.get("phase") == "recovery")
+        if begins and not started.is_set():
             started.set()
             threading.Thread(target=prepare, name="finish-prepare", daemon=True).start()
 
