@@ -17,7 +17,8 @@ Every pair (gameday, Chaos Toolkit) runs alternately, the order swapped every ro
 unmeasured warm-up runs of each command (so Python's bytecode caches exist, as after any install). The children run
 without PYTHONDONTWRITEBYTECODE, as a user's shell would. Floors: a bare interpreter of each virtualenv, the gameday
 one importing PyYAML and pydantic's BaseModel, and the same building and using one small model (PYDANTIC_FLOOR:
-what any pydantic-based validate must pay).
+what any pydantic-based validate must pay), the same on pydantic-core alone (CORE_FLOOR) and reading the
+installed entry points (ENTRY_POINTS_FLOOR).
 """
 
 from __future__ import annotations
@@ -82,6 +83,19 @@ class M(BaseModel):
 M.model_validate(yaml.safe_load("name: x"))
 """
 """The least a pydantic-based validate pays: a model class built (pydantic's plugin scan included) and used once."""
+
+CORE_FLOOR = """\
+import yaml
+from pydantic_core import SchemaValidator, core_schema as cs
+v = SchemaValidator(cs.typed_dict_schema({"name": cs.typed_dict_field(cs.str_schema(min_length=1))},
+                                         extra_behavior="forbid", strict=True))
+v.validate_python(yaml.safe_load("name: x"))
+"""
+"""The least a validate on pydantic-core alone pays (no pydantic: a core schema built by hand, as a generated
+validator checked in sync with the models would ship it): the interpreter, PyYAML, pydantic-core, one schema."""
+
+ENTRY_POINTS_FLOOR = "from importlib.metadata import entry_points; entry_points(group='gameday.faults')"
+"""What finding the installed fault kinds costs (any validate of a plugin's fault kind needs it)."""
 
 
 @dataclass
@@ -168,6 +182,8 @@ def main() -> int:
             "import yaml + pydantic.BaseModel": (
                 [gd_python, "-c", "import yaml; from pydantic import BaseModel"], None),
             "one pydantic model built and validated": ([gd_python, "-c", PYDANTIC_FLOOR], None),
+            "pydantic-core alone: one core schema built and validated": ([gd_python, "-c", CORE_FLOOR], None),
+            "importlib.metadata: the installed fault kinds read": ([gd_python, "-c", ENTRY_POINTS_FLOOR], None),
         }
         if args.baseline:  # the same commands from the earlier build: each its own pair with Chaos Toolkit
             for label in ("validate", "validate scenarios/checkout-db-down.yaml", "--help"):
