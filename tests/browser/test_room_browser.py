@@ -8,12 +8,16 @@ on what the pages show, with generous deadlines.
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+import httpx
+
 from gameday import events as ev
+from gameday.room.guard import MAX_STREAMS
 from gameday.timeline import read_timeline
 from tests.browser.pages import (
     DEADLINE_MS,
@@ -316,3 +320,36 @@ def test_the_consoles_inject_buttons_are_on_screen_at_1280_wide(browser: Any, tm
         assert clipped(console, "#seats select, #seats button, #controls button") == []
         assert horizontal_overflow(console) == 0
         expect(buttons.first).to_be_in_viewport(ratio=1)  # the first pending inject's, on the first screen
+
+
+def test_a_page_refused_an_event_stream_connects_when_a_slot_is_free_and_misses_nothing(
+        browser: Any, tmp_path: Path) -> None:
+    with running_room(tmp_path, speed=100.0, seats=1) as served, participants(browser) as people, \
+            ExitStack() as others:
+        console = console_for(people, served)
+        seat = people.page(record=True)
+        join_seat(seat, served.seat_links[0], name="kim", role="scribe")
+        start(console, seat)
+        cookies = {c["name"]: c["value"] for c in seat.context.cookies()}
+        slots = served.room.seats[0].limits.streams
+        tabs = []  # the same person's other tabs, as plain HTTP clients, until every slot is held
+        for _ in range(MAX_STREAMS - 1):
+            client = others.enter_context(httpx.Client(base_url=served.base, cookies=cookies, timeout=60))
+            tab = others.enter_context(client.stream("GET", "/api/events"))
+            assert tab.status_code == 200
+            tabs.append(tab)
+        assert slots.held == MAX_STREAMS
+
+        late = seat.context.new_page()  # one tab too many: its stream is refused (429), and the browser gives up
+        late.goto(served.base + "/seat")
+        expect(late.get_by_test_id("notice")).to_have_text("reconnecting to the room...")
+        expect(late.get_by_test_id("phase")).to_have_text("detect")  # the state is read all the same
+        assert stream_record(late)["opens"] == 0 and stream_record(late)["errors"] >= 1
+        tabs[0].close()  # a tab closed: its slot is free, and the page's own retry takes it
+        expect(late.get_by_test_id("notice")).to_have_text("connected")
+        console.get_by_test_id("stop").click()
+        expect(console.get_by_test_id("room-status")).to_have_text("finished", timeout=FINISHING_MS)
+        events = read_timeline(tmp_path / "reports" / served.room.status.run_id / "timeline.jsonl")
+        seen = [i + 1 for i in range(len(events)) if served.room.visible(events, i, facilitator=False)]
+        expect(late.get_by_test_id("feed-item")).to_have_count(len(seen))
+        assert feed_ids(late) == seen and stream_record(late)["ids"] == seen  # from the first event, once each
