@@ -12,9 +12,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 import httpx
+import pytest
 
 from gameday import events as ev
 from gameday.room.guard import MAX_STREAMS
