@@ -228,3 +228,27 @@ def test_validate_refuses_a_kubernetes_target_in_one_located_line(tmp_path: Path
     assert out.returncode != 0
     assert f"faults[0].target: fault kind '{kind}' acts on a target on platform compose or docker or port; 'web' is on platform kubernetes" in out.stdout
     assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_a_host_networked_container_gets_its_rules_in_the_hosts_namespace_scoped_by_the_port(
+    docker_client: Any,
+) -> None:
+    host = docker_client.containers.run(base_tag(), ["sleep", "600"], detach=True, network_mode="host",
+                                        labels={"gameday.allowed": "true"},
+                                        name=f"gameday-netnstest-{random.randrange(16**6):06x}")
+    port = free_port()
+    driver = Partition()
+    try:
+        handle = stamped(driver, host, port=port, protocol="udp", direction="ingress")
+        assert handle.data["netns"] is None
+        assert "the host's network namespace, scoped by the port" in handle.description
+        driver.inject(handle)
+        try:
+            live = host_rules(handle.run_id)
+            assert len(live) == 2 and any(f"--dport {port} " in line for line in live), live
+            assert driver.check(handle)
+        finally:
+            driver.revert(roundtrip(handle))
+        assert host_rules(handle.run_id) == [] and not driver.check(handle)
+    finally:
+        host.remove(force=True)
