@@ -23,6 +23,9 @@ Where the run really was at the kill is read from its own timeline. Trials rotat
     db_connections_exhausted / db_lock / db_read_only   a role and a table of a real PostgreSQL (its own cluster)
     redis_maxmemory / redis_pause                       a real redis-server with maxmemory 100mb, allkeys-lru
     packet_loss / partition                             iptables rules on a fresh loopback port per trial
+    packet_loss/netns / partition/netns                 a fresh busybox container with network_mode: none per trial,
+                                                        the rules in its own namespace; judged by that namespace's
+                                                        live rule set (nsenter -n iptables -S)
     dns_failure                                         a fresh host-networked busybox httpd per trial, mode fail
                                                         and timeout in turn; judged by the live rule set
 
@@ -80,9 +83,10 @@ DATASTORE_KINDS = ["db_connections_exhausted", "db_lock", "db_read_only", "redis
 RESOURCE_KINDS = ["cpu_pressure", "memory_pressure"]
 CLOCK_IO_KINDS = ["clock_skew", "io_pressure"]
 NETWORK_KINDS = ["packet_loss", "partition"]
+NETNS_KINDS = ["packet_loss/netns", "partition/netns"]
 DNS_KINDS = ["dns_failure"]
 KINDS = [*CONTAINER_KINDS, *RESOURCE_KINDS, *CLOCK_IO_KINDS, *PROXY_KINDS, "disk_fill", *CREDENTIAL_KINDS, *DATASTORE_KINDS,
-         *NETWORK_KINDS, *DNS_KINDS]
+         *NETWORK_KINDS, *NETNS_KINDS, *DNS_KINDS]
 IMAGE = "gameday/busybox:test"
 RESTORE_DEADLINE = 25.0
 WATCHDOG_EXIT_DEADLINE = 40.0
@@ -614,6 +618,46 @@ class DnsTarget(RulesLeft, ContainerTarget):
                 "faults": [{"kind": kind, "target": "web", "args": {"mode": self.mode}, **FAULT}]}
 
 
+class NetnsTarget(Target):
+    """A fresh busybox container with a network namespace of its own (``network_mode: none``) per trial. Nothing
+    from outside can reach it, so the probe is the upstream port's; ``broken()`` reads the live rule set inside
+    its namespace: any rule carrying a gameday comment, or a GAMEDAY-* chain (it starts with none)."""
+
+    def __init__(self, client: docker.DockerClient, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.name = f"gdkill-ns-{uuid.uuid4().hex[:6]}"
+        self.container = client.containers.run(IMAGE, ["sleep", "3600"], name=self.name, detach=True,
+                                               network_mode="none",
+                                               labels={"gameday.allowed": "true", "gameday.bench": "kill_harness"})
+        self.container.reload()
+        self.pid = str(self.container.attrs["State"]["Pid"])
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        args: dict[str, Any] = {"port": 8080, "protocol": "all"}
+        if kind == "packet_loss":
+            args |= {"percent": 30, "direction": "both"}
+        return {"stack": {"name": "kill-bench", "targets": {"box": {"container": self.name}}},
+                "steady_state": {"probes": [tcp_probe(self.upstream_port)]},
+                "faults": [{"kind": kind, "target": "box", "args": args, **FAULT}]}
+
+    def _left(self) -> list[str]:
+        rules = subprocess.run(["nsenter", "-t", self.pid, "-n", "--", "iptables", "-w", "10", "-S"], check=True,
+                               capture_output=True, text=True).stdout.splitlines()
+        return [line for line in rules if "GAMEDAY-" in line or "gameday " in line]
+
+    def broken(self) -> bool:
+        return bool(self._left())
+
+    def describe(self) -> str:
+        return "; ".join(self._left()) or "no rule left"
+
+    def mend(self) -> None:
+        pass  # close() removes the container, and its namespace with every rule in it
+
+    def close(self) -> None:
+        self.container.remove(force=True)
+
+
 # --- the shared services ------------------------------------------------------------------------------
 
 
@@ -654,6 +698,9 @@ class Services:
         if kind in DNS_KINDS:
             assert self.client is not None
             return DnsTarget(self.client)
+        if kind in NETNS_KINDS:
+            assert self.client is not None
+            return NetnsTarget(self.client, self.upstream_port)
         if kind.endswith("/pg"):
             return PgTarget(self.pg, self.pg_password)
         if kind.endswith("/redis"):
@@ -698,8 +745,8 @@ def start_services(kinds: list[str], stack: contextlib.ExitStack, folder: Path) 
     services = Services(stack, folder)
     services.env["GAMEDAY_STATE_DIR"] = str(folder / "state")
     services.upstream_port = stack.enter_context(http_upstream())
-    if any(k in CONTAINER_KINDS or k in RESOURCE_KINDS or k in CLOCK_IO_KINDS or k in DNS_KINDS or k == "disk_fill"
-           for k in kinds):
+    if any(k in CONTAINER_KINDS or k in RESOURCE_KINDS or k in CLOCK_IO_KINDS or k in DNS_KINDS or k in NETNS_KINDS
+           or k == "disk_fill" for k in kinds):
         services.client = docker.from_env()
         stack.callback(services.client.close)
     if any(k in PROXY_KINDS for k in kinds):
