@@ -61,7 +61,7 @@ def _run(tmp_path: Path, stacks: AlertStacks, name: str, port: int) -> RunResult
         "expect": {
             "recovers_within": "15s",
             "alerts": [{"name": "GamedayTestTargetDown", "labels": {"severity": "critical"}, "within": "15s"},
-                       {"name": "GamedayTestNever", "within": "7s"}],
+                       {"name": "GamedayTestNever", "within": "15s"}],
             "alerts_not_firing": ["GamedayTestNoise"],
         },
     }
@@ -94,12 +94,13 @@ def test_an_alert_that_never_fires_is_reported_missed_once_its_deadline_passed(f
     verdict = next(v for v in finished_run.verdicts if v.name.startswith("alert GamedayTestNever"))
     assert not verdict.met and verdict.detail.startswith("missed")
     assert finished_run.outcome is Outcome.FAILED
-    # The fault lasted 4 s and recovery was quick, but the run listened until the 7 s deadline had passed.
+    # The fault lasted 4 s and recovery came well before the alert's 15 s deadline (8.4 s after the fault at load
+    # 150, about 5 s quiet), but the run listened until that deadline had passed.
     events = timeline_of(finished_run)
     effective = next(e for e in events if e.kind == "fault.effective")
     recovered = next(e for e in events if e.kind == "recovery.met")
     stopped = next(e for e in events if e.kind == "alerts.stopped")
-    assert recovered.offset < effective.offset + 7 <= stopped.offset
+    assert recovered.offset < effective.offset + 15 <= stopped.offset
 
 
 def test_an_alert_nobody_expected_is_reported_as_noise(finished_run: RunResult) -> None:
