@@ -55,7 +55,9 @@ def test_a_run_follows_the_good_runbook_and_passes(
 ) -> None:
     web = web_container()
     render_fixture("good-web.md", tmp_path / "runbooks", web=web.name, port=web.port)
-    path = scenario_file(tmp_path, web, "runbooks/good-web.md")
+    # 15 s of fault: the runbook must restore the web server while the fault is live, and at load 150 its docker
+    # start, probe rounds and settle outlasted a 6 s window (CI), so the harness's revert took the credit.
+    path = scenario_file(tmp_path, web, "runbooks/good-web.md", duration="15s")
     observer = RunbookObserver({k: os.environ[k] for k in ENV_KEYS if k in os.environ}, delay_s=0.3, settle_s=0.5)
     result = run_scenario(load_scenario(path), RunOptions(reports_dir=tmp_path / "reports", scenario_file=path,
                                                           state_dir=state_dir, handle_signals=False,
