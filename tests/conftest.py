@@ -21,7 +21,8 @@ import pytest
 
 from gameday.testing import free_port
 from tests.local_cluster import local_cluster, real_node_cluster  # noqa: F401 - the session's local Kubernetes, for every test folder
-from tests.parallel import pytest_collection_modifyitems  # noqa: F401 - how xdist workers split the suite
+
+pytest_plugins = ["tests.parallel"]  # how xdist workers split the suite (its hooks, for the controller too)
 
 TEST_IMAGE = "gameday/busybox:test"
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
