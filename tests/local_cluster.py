@@ -10,9 +10,7 @@ copy of the demo images into its containerd takes a minute."""
 from __future__ import annotations
 
 import os
-import random
 import shutil
-import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -73,25 +71,3 @@ def real_node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loca
         yield cluster
     finally:
         cluster.down()
-
-
-def low_free_ports(n: int) -> list[int]:
-    """``n`` free ports below the kernel's ephemeral range (32768-60999), for pods on the real node's host network:
-    a port picked by bind(0) can be taken meanwhile as the local port of an outgoing connection (the API server's
-    and kubelet's are many), and then Toxiproxy cannot listen on it."""
-    socks: list[socket.socket] = []
-    try:
-        for port in random.sample(range(20000, 32000), 200):
-            s = socket.socket()
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                s.close()
-                continue
-            socks.append(s)
-            if len(socks) == n:
-                return [s.getsockname()[1] for s in socks]
-        raise AssertionError("no free ports below 32000")
-    finally:
-        for s in socks:
-            s.close()

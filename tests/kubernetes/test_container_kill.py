@@ -27,9 +27,9 @@ from gameday.cluster.node import NODE_NAME, NODE_TAINT, RUNTIME_ANNOTATION
 from gameday.faults.base import FaultRegistry
 from gameday.kubernetes.runtime import NodeRuntime, container_id
 from gameday.scenario.loader import load_scenario
+from gameday.testing import free_port
 from tests.helpers import events, first_run_dir, run_harness
 from tests.kubernetes.helpers import client_of, kubernetes_stack, wait_for
-from tests.local_cluster import low_free_ports
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow]
 
@@ -56,7 +56,7 @@ def kube(real: LocalCluster) -> Iterator[Client]:
 @pytest.fixture
 def web(kube: Client) -> Iterator[tuple[str, int]]:
     """A namespace (gameday.allowed=true) with Deployment web: busybox httpd on the real node, ready by probe."""
-    namespace, port = f"k-{uuid.uuid4().hex[:8]}", low_free_ports(1)[0]
+    namespace, port = f"k-{uuid.uuid4().hex[:8]}", free_port()
     kube.create(Namespace(metadata=ObjectMeta(name=namespace, labels={"gameday.allowed": "true"})))
     kube.create(codecs.from_dict(deployment(namespace, "web", port, real_node=True)))
     wait_for("web ready", lambda: ready(kube, namespace, "web"))
@@ -176,7 +176,7 @@ def test_check_is_true_from_the_kill_until_the_new_container_is_ready_and_revert
 def test_a_pod_on_a_node_gameday_does_not_run_is_refused_at_plan_in_one_line(
         kube: Client, real: LocalCluster, web: tuple[str, int], tmp_path: Path) -> None:
     namespace, _ = web
-    sim = deployment(namespace, "sim", low_free_ports(1)[0], real_node=False)  # lands on a kwok node
+    sim = deployment(namespace, "sim", free_port(), real_node=False)  # lands on a kwok node
     kube.create(codecs.from_dict(sim))
     wait_for("sim ready", lambda: ready(kube, namespace, "sim"))
     path = scenario(tmp_path, real, namespace, {"kind": "container_kill", "duration": "1s"}, name="sim")

@@ -25,6 +25,7 @@ from gameday.contracts import RunContext
 from gameday.errors import GamedayError, ScenarioError
 from gameday.observe.load import LoadError, LoadObserver
 from gameday.scenario.model import Scenario
+from gameday.testing import free_port
 from gameday.timeline import Event, Timeline
 from tests.conftest import wait_for
 
@@ -40,7 +41,7 @@ class CountingServer:
         self.count = 0
         self.status = 200
         self._lock = threading.Lock()
-        self.port = _free_port()
+        self.port = free_port()
         self._server: ThreadingHTTPServer | None = None
         self.start()
 
@@ -80,12 +81,6 @@ class CountingServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_scenario(host: str, locustfile: str = "steady.py", warmup: str = "1s") -> Scenario:

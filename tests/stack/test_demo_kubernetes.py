@@ -23,8 +23,8 @@ import pytest
 from gameday.cluster.manager import LocalCluster
 from gameday.stack.config import StackConfig
 from gameday.stack.kubernetes_stack import KubernetesStack
+from gameday.testing import free_ports
 from gameday.timeline import read_timeline
-from tests.local_cluster import low_free_ports
 from tests.stack.conftest import PORT_VARS
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.docker, pytest.mark.slow]
@@ -43,7 +43,7 @@ def test_demo_on_kubernetes_brings_the_stack_up_runs_the_drill_and_writes_the_re
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("GAMEDAY_DEMO_", "GAMEDAY_CLUSTER_"))}
     environ["GAMEDAY_STATE_DIR"] = str(real_node_cluster.config.state_dir.parent)
     environ |= {f"GAMEDAY_DEMO_{var}_PORT": str(port)
-                for var, port in zip(PORT_VARS, low_free_ports(len(PORT_VARS)), strict=True)}
+                for var, port in zip(PORT_VARS, free_ports(len(PORT_VARS)), strict=True)}
     for sub, name in (("scenarios", f"{SCENARIO}.yaml"), ("runbooks", "checkout-db-down-kubernetes.md"),
                       ("runbooks", "database-unreachable.md"), ("loadtests", "checkout.py")):
         (tmp_path / sub).mkdir(exist_ok=True)

@@ -32,7 +32,7 @@ from gameday.scenario.loader import load_scenario
 from gameday.stack.config import StackConfig
 from gameday.stack.kubernetes_stack import KubernetesStack
 from gameday.stack.node_images import ensure_node_images
-from tests.local_cluster import low_free_ports
+from gameday.testing import free_ports
 from tests.stack.conftest import PORT_VARS
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow, pytest.mark.docker]
@@ -99,7 +99,7 @@ def demo(real_node_cluster: LocalCluster, docker_client: Any, demo_images: list[
     environ |= {"GAMEDAY_DEMO_STACK": "demo", "GAMEDAY_STATE_DIR": str(cluster.config.state_dir.parent),
                 "KUBECONFIG": str(cluster.config.kubeconfig),
                 "PATH": f"{cluster.config.binary('kubectl').parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    for var, port in zip(PORT_VARS, low_free_ports(len(PORT_VARS)), strict=True):
+    for var, port in zip(PORT_VARS, free_ports(len(PORT_VARS)), strict=True):
         environ[f"GAMEDAY_DEMO_{var}_PORT"] = str(port)
     stack = KubernetesStack(StackConfig.from_env(environ), cluster,
                             prepare=lambda: ensure_node_images(docker_client, cluster.node, demo_images))

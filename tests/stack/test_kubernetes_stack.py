@@ -33,7 +33,7 @@ from gameday.stack.kubernetes import namespace, pgdata_dir
 from gameday.stack.kubernetes_stack import KubernetesStack
 from gameday.stack.node_images import ensure_node_images, node_name
 from gameday.stack.parts import part_names, parts
-from tests.local_cluster import low_free_ports
+from gameday.testing import free_ports
 from tests.stack.conftest import PORT_VARS
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow, pytest.mark.docker]
@@ -53,7 +53,7 @@ def kube(real_node_cluster: LocalCluster, docker_client: Any, demo_images: list[
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("GAMEDAY_DEMO_", "GAMEDAY_CLUSTER_"))}
     environ |= {"GAMEDAY_DEMO_STACK": f"k8stest-{secrets.token_hex(3)}",
                 "GAMEDAY_STATE_DIR": str(cluster.config.state_dir.parent)}
-    for var, port in zip(PORT_VARS, low_free_ports(len(PORT_VARS)), strict=True):
+    for var, port in zip(PORT_VARS, free_ports(len(PORT_VARS)), strict=True):
         environ[f"GAMEDAY_DEMO_{var}_PORT"] = str(port)
     stack_config = StackConfig.from_env(environ)
     stack = KubernetesStack(stack_config, cluster,
@@ -181,7 +181,7 @@ def test_up_again_changes_nothing_and_status_says_every_part_is_healthy(kube: Up
 
 def test_up_refuses_a_port_in_use_before_it_makes_anything(kube: Up, tmp_path) -> None:
     """Another copy of the stack whose checkout port the running one holds (as the same stack on Docker would)."""
-    p = low_free_ports(8)
+    p = free_ports(8)
     other = replace(kube.stack.config, stack=f"{kube.stack.config.stack}-b", state_dir=tmp_path / "b",
                     checkout_port=kube.stack.config.checkout_port, postgres_port=p[0], redis_port=p[1],
                     toxiproxy_port=p[2], postgres_proxy_port=p[3], redis_proxy_port=p[4], prometheus_port=p[5],
