@@ -27,6 +27,10 @@ SPOOL = "/var/lib/checkout/spool"
 SECOND_NS = 1_000_000_000
 REDIS_MEMORY = 256 * 2**20
 """The cache's container memory limit (it uses a few MiB): checkout-cache-oom-killed lowers it."""
+HEALTH_TIMEOUT_S = 20
+"""How long one health check may take. It costs nothing while checks answer; on a busy machine (load 90 on two
+cores, other test runs beside ours) Docker's exec alone took 8 s, and a 3 s limit kept every part of a healthy
+stack unhealthy until ``up`` gave up."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ class Part:
             "healthcheck": {
                 "test": ["CMD-SHELL", self.health],
                 "interval": interval,
-                "timeout": 3 * SECOND_NS,
+                "timeout": HEALTH_TIMEOUT_S * SECOND_NS,
                 "retries": 2,
                 "start_period": 60 * SECOND_NS,
             },
