@@ -50,14 +50,31 @@ def pid_running(pid: int) -> bool:
 
 
 def process_alive(pid: int | None) -> bool:
-    """True if pid is a live gameday process (not a zombie, not a reused pid of something else)."""
+    """True if pid is a live gameday process (not a zombie, not a reused pid of something else).
+
+    A run in a pytest-xdist worker (the gameday plugin under ``pytest -n``) counts too: a worker's command line
+    is execnet's bootstrap, naming neither, and its parent is the pytest it works for."""
     if not pid or pid == os.getpid() or not pid_running(pid):
         return False
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        if _names_gameday(pid):
+            return True
     except OSError:
         return True
+    try:
+        parent = _parent(pid)
+        return parent > 1 and _names_gameday(parent)
+    except OSError:  # the parent is gone: not a worker of a live pytest
+        return False
+
+
+def _names_gameday(pid: int) -> bool:
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     return b"gameday" in cmdline or b"pytest" in cmdline
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def record_in_timeline(fault: PendingFault, actor: str, *, error: str | None = None, **details: Any) -> None:
