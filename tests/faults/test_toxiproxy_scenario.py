@@ -115,11 +115,13 @@ def _run_until_the_toxic_is_on(file: Path, reports: Path, toxiproxy: ToxiproxyCl
                                proxy: Proxy) -> subprocess.Popen[bytes]:
     child = subprocess.Popen([sys.executable, "-m", "gameday", "run", str(file), "--reports", str(reports)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 120  # a busy machine: a harness's start, preflight and steady state took over 20 s
     while not toxiproxy.toxics(proxy.name):
         if time.monotonic() > deadline or child.poll() is not None:
+            exited = child.poll()
             child.kill()
-            raise AssertionError(f"the run never injected its toxic (exit {child.poll()})")
+            child.wait()  # reaped here, not warned about in whatever test happens to collect it
+            raise AssertionError(f"the run never injected its toxic (exit {exited})")
         time.sleep(0.05)
     return child
 

@@ -172,7 +172,7 @@ def test_a_seat_cannot_act_for_another_role_and_nothing_is_recorded(serve_room: 
 
 
 def test_a_seat_acts_only_under_its_own_name_and_its_events_say_which_seat(serve_room: ServeRoom) -> None:
-    served = serve_room()
+    served = serve_room(speed=2.0)  # inject-1 (at 30 s) is due after 15 s, long after the facilitator releases it
     facilitator = served.facilitator()
     sme = served.seat(2, name="oncall", role="sme")
     ic = served.seat(3, name="alex", role="incident_commander")
