@@ -10,6 +10,9 @@ Where the run really was at the kill is read from its own timeline. Trials rotat
     container_kill / container_stop / container_pause   a fresh busybox httpd container per trial
     cpu_pressure / memory_pressure                      the same, with a 128 MiB memory limit; judged by the
                                                         kernel's cgroup files (CFS quota, memory and memsw limits)
+    memory_pressure/oom                                 the same, PID 1 an awk holding 12 MB that runs httpd; 16 MiB
+                                                        and a 32 MiB hold in /dev/shm: the kernel OOM-kills a process
+                                                        there; judged as above, plus running again and no shmem left
     clock_skew / io_pressure                            a Python HTTP server in the demo stack's Debian image whose
                                                         entrypoint sources /run/gameday/clock.env; judged by the files
                                                         there, PID 1's maps and the blkio cgroup's throttle files
@@ -80,7 +83,7 @@ CONTAINER_KINDS = ["container_kill", "container_stop", "container_pause"]
 PROXY_KINDS = ["latency", "bandwidth", "timeout", "reset_peer", "proxy_down"]
 CREDENTIAL_KINDS = ["revoke_credentials/pg", "revoke_credentials/redis", "revoke_credentials/file"]
 DATASTORE_KINDS = ["db_connections_exhausted", "db_lock", "db_read_only", "redis_maxmemory", "redis_pause"]
-RESOURCE_KINDS = ["cpu_pressure", "memory_pressure"]
+RESOURCE_KINDS = ["cpu_pressure", "memory_pressure", "memory_pressure/oom"]
 CLOCK_IO_KINDS = ["clock_skew", "io_pressure"]
 NETWORK_KINDS = ["packet_loss", "partition"]
 NETNS_KINDS = ["packet_loss/netns", "partition/netns"]
@@ -211,6 +214,44 @@ class ResourceTarget(ContainerTarget):
 
     def describe(self) -> str:
         return f"{super().describe()}, limits {self._limits()}"
+
+
+class OomTarget(ResourceTarget):
+    """memory_pressure with an expected OOM kill: the limit lowered to 16 MiB and 32 MiB held in /dev/shm. PID 1 is an
+    awk holding 12 MB (the biggest process, so usually the one killed, and the container exits) that runs httpd;
+    revert must put the limits back, start the container if it exited, and leave no hold in its /dev/shm."""
+
+    ARGS: ClassVar[dict[str, dict[str, Any]]] = {"memory_pressure": {"limit": "16MiB", "hold": "32MiB",
+                                                                     "oom_kill": "expected"}}
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+        self.port = free_port()
+        self.name = f"gdkill-{uuid.uuid4().hex[:6]}"
+        script = ("exec awk 'BEGIN { s = sprintf(\"%12000000s\", \"\"); "
+                  f"system(\"httpd -f -p 127.0.0.1:{self.port} -h /www\") }}'")
+        self.container = client.containers.run(IMAGE, ["sh", "-c", script], name=self.name, detach=True,
+                                               network_mode="host", mem_limit="128m", memswap_limit="256m",
+                                               labels={"gameday.allowed": "true", "gameday.bench": "kill_harness"})
+        wait_until(lambda: http_ok(self.port))
+
+    def scenario(self, kind: str, name: str) -> dict[str, Any]:
+        return {"stack": {"name": "kill-bench", "targets": {"web": {"container": self.name}}},
+                "steady_state": {"probes": [http_probe(self.port)]},
+                "faults": [{"kind": "memory_pressure", "target": "web", "args": self.ARGS[kind], **FAULT}]}
+
+    def _shmem(self) -> int:
+        self.container.reload()
+        if self.container.attrs["State"]["Status"] != "running":
+            return 0
+        stat = (Path("/sys/fs/cgroup/memory/docker") / self.container.id / "memory.stat").read_text().split()
+        return int(stat[stat.index("total_shmem") + 1])
+
+    def broken(self) -> bool:
+        return super().broken() or self._shmem() > 0
+
+    def describe(self) -> str:
+        return f"{super().describe()}, shmem {self._shmem()}, OOMKilled {self._state().get('OOMKilled')}"
 
 
 class ClockIoTarget(ContainerTarget):
@@ -678,6 +719,9 @@ class Services:
         if kind in CONTAINER_KINDS:
             assert self.client is not None
             return ContainerTarget(self.client)
+        if kind == "memory_pressure/oom":
+            assert self.client is not None
+            return OomTarget(self.client)
         if kind in RESOURCE_KINDS:
             assert self.client is not None
             return ResourceTarget(self.client)
