@@ -88,6 +88,15 @@ def test_a_changed_port_changes_the_container_spec(tmp_path: Path) -> None:
     assert first["toxiproxy"] == moved["toxiproxy"]
 
 
+def test_only_the_cache_has_a_memory_limit_one_memory_pressure_can_put_back(tmp_path: Path) -> None:
+    """Swap included (memory-swap = memory): memory_pressure refuses a container without a limit or with unlimited
+    swap, as it could not put either back; the others' specs (and so their containers) are left as they were."""
+    config = StackConfig(state_dir=tmp_path)
+    kwargs = {part.name: part.run_kwargs(config) for part in parts(config)}
+    assert (kwargs["redis"]["mem_limit"], kwargs["redis"]["memswap_limit"]) == (256 * 2**20, 256 * 2**20)
+    assert [name for name, k in kwargs.items() if "mem_limit" in k] == ["redis"]
+
+
 def test_the_env_file_is_private_keeps_its_passwords_and_follows_the_ports(tmp_path: Path) -> None:
     config = StackConfig.from_env({"HOME": "/nowhere", "GAMEDAY_STATE_DIR": str(tmp_path)})
     assert ensure_env_file(config) is True
