@@ -217,6 +217,84 @@ def test_metrics_are_in_the_prometheus_text_format(up: list[PartStatus], stack_c
     assert inf.split()[-1] == count.split()[-1] != "0"
 
 
+def metric(config: StackConfig, series: str) -> float:
+    """One series' value from checkout's /metrics (the whole line up to the value, labels included)."""
+    line = next(ln for ln in get(config, "/metrics").text.splitlines() if ln.startswith(series + " "))
+    return float(line.split()[-1])
+
+
+def test_packets_lost_to_postgres_show_as_segments_sent_again_until_revert(up: list[PartStatus],
+                                                                           stack_config: StackConfig) -> None:
+    """packet_loss (30% both ways) on the port checkout reaches PostgreSQL on: each /health runs SELECT 1, and
+    checkout's sockets count the segments they send again (what DatabasePacketLoss pages on); after revert none."""
+    import uuid
+    from dataclasses import replace
+
+    from gameday.faults.network import PacketLoss
+    from gameday.scenario.model import FaultSpec, StackSpec
+
+    c = stack_config
+    retransmits = 'checkout_dependency_tcp_retransmits_total{dependency="postgres"}'
+    calls = 'checkout_dependency_duration_seconds_count{dependency="postgres"}'
+    assert get(c, "/health").status_code == 200
+    before, calls_before = metric(c, retransmits), metric(c, calls)
+    driver = PacketLoss()
+    spec = FaultSpec.model_validate({"kind": "packet_loss", "target": "db", "duration": "1m",
+                                     "args": {"percent": 30, "direction": "both"}})
+    stack = StackSpec.model_validate({"targets": {"db": {"platform": "port", "port": c.postgres_proxy_port}}})
+    handle = replace(driver.prepare(spec, stack), run_id=f"stacktest-{uuid.uuid4().hex[:8]}", fault_id="f0")
+    driver.inject(handle)
+    try:
+        for _ in range(40):
+            get(c, "/health", timeout=30)
+        during = metric(c, retransmits)
+    finally:
+        driver.revert(handle)
+    assert during > before, "no segment was sent again with 30% of them dropped"
+    assert metric(c, calls) >= calls_before + 40
+    assert eventually(lambda: get(c, "/health").status_code == 200)
+    after = metric(c, retransmits)
+    for _ in range(20):
+        get(c, "/health", timeout=30)
+    assert metric(c, retransmits) == after
+
+
+def test_the_cache_oom_killed_under_memory_pressure_is_back_with_its_limit(up: list[PartStatus],
+                                                                          stack_config: StackConfig,
+                                                                          docker_client: Any) -> None:
+    """checkout-cache-oom-killed's fault on the test stack: Redis's 256 MiB limit lowered to 16 MiB with 32 MiB held
+    in its /dev/shm; the kernel ends Redis (exit 137, OOMKilled), checkout's /health names redis and counts
+    connect errors (what CacheUnreachable pages on); revert puts the limit back and starts Redis."""
+    from gameday.faults.resources import MemoryPressure
+    from gameday.handle import FaultHandle
+    from gameday.scenario.model import FaultSpec, StackSpec
+
+    c = stack_config
+    name = c.container_name("redis")
+    connect = 'checkout_dependency_errors_total{dependency="redis",reason="connect"}'
+    assert get(c, "/health").status_code == 200
+    errors_before = metric(c, connect)
+    driver = MemoryPressure()
+    spec = FaultSpec.model_validate({"kind": "memory_pressure", "target": "cache", "duration": "1m",
+                                     "args": {"limit": "16MiB", "hold": "32MiB", "oom_kill": "expected"}})
+    handle = driver.prepare(spec, StackSpec.model_validate({"targets": {"cache": {"container": name}}}))
+    driver.inject(handle)
+    try:
+        # The kernel ends Redis within the inject call; Docker may say so a moment later.
+        state = eventually(lambda: (s := docker_client.containers.get(name).attrs["State"])["Status"] == "exited" and s)
+        assert state, "Redis was never seen exited"
+        assert (state["OOMKilled"], state["ExitCode"]) == (True, 137)
+        health = get(c, "/health", timeout=30)
+        assert health.status_code == 503 and health.json()["checks"]["redis"] != "ok"
+        assert metric(c, connect) > errors_before
+    finally:
+        driver.revert(FaultHandle.from_json(handle.to_json()))
+    container = docker_client.containers.get(name)
+    assert container.attrs["State"]["Status"] == "running"
+    assert (container.attrs["HostConfig"]["Memory"], container.attrs["HostConfig"]["MemorySwap"]) == (256 * 2**20,) * 2
+    assert eventually(lambda: get(c, "/health").status_code == 200)
+
+
 def test_prometheus_scrapes_the_stack_and_alertmanager_calls_the_harness(up: list[PartStatus],
                                                                          stack_config: StackConfig) -> None:
     c = stack_config
