@@ -26,10 +26,13 @@ Without xdist (``pytest`` with no ``-n``) nothing here changes the order.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,10 @@ SESSION_GROUPS = {"local_cluster": "local-cluster", "real_node_cluster": "real-n
 """Session fixtures that are one thing shared by their tests, and the group their modules run in (the first
 listed wins for a module that uses both)."""
 REAL_SERVICES = ("docker", "kubernetes", "slow")
+MACHINE_WIDE = {"demo-stack": "gameday-demo-stack.lock"}
+"""Groups whose one thing is one per machine, not per session, and the lock file (in the temporary folder) a module
+of the group holds while it runs, so two sessions (two people's runs, CI beside a developer) take turns."""
+MACHINE_WAIT_S = 1800.0
 UNITS_FILE = "gameday_units_file"
 """The ``workerinput`` key naming the file a worker writes its table of ``node id -> unit`` to."""
 _units_dir = pytest.StashKey[Path]()
@@ -59,6 +66,37 @@ def unit_of(item: pytest.Item, shared: dict[str, str]) -> str:
         return str(named.args[0] if named.args else named.kwargs.get("name", "default"))
     module = module_of(item)
     return shared.get(module, module)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_session_at_a_time(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A module of a machine-wide group (``demo-stack``: the demo stack at its default names and ports) waits for the
+    machine's lock before its own fixtures bring the thing up, and holds it until its last test is done."""
+    mark = request.node.get_closest_marker("xdist_group")
+    lock_name = MACHINE_WIDE.get(str(mark.args[0])) if mark is not None and mark.args else None
+    if lock_name is None:
+        yield
+        return
+    path = Path(tempfile.gettempdir()) / lock_name
+    with path.open("a+") as lock:
+        deadline = time.monotonic() + MACHINE_WAIT_S
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    lock.seek(0)
+                    pytest.fail(f"{path} is still held after {MACHINE_WAIT_S:.0f} s (by {lock.read().strip()})")
+                time.sleep(0.5)
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}, {request.node.nodeid}\n")
+        lock.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -106,3 +106,31 @@ def test_with_workers_every_unit_runs_whole_on_one_worker_and_the_long_ones_are_
     assert {entry["unit"]: (entry["workers"], entry["tests"]) for entry in ran}["demo-stack"] == \
         ([next(iter(workers["demo-stack"]))], 4)
     assert "units per worker (tests/parallel.py)" in result.stdout.str()
+
+
+DEMO_MODULE = "import pytest\n\npytestmark = pytest.mark.xdist_group('demo-stack')\n\ndef test_on_the_stack():\n    pass\n"
+
+
+def test_a_demo_stack_module_waits_for_the_machine_wide_lock_another_session_holds(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import fcntl
+    import tempfile
+
+    import tests.parallel
+
+    pytester.makepyfile(conftest="pytest_plugins = ['tests.parallel']\n", test_demo=DEMO_MODULE)
+    pytester.makeini("[pytest]\nmarkers =\n    xdist_group(name): g\n")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(tests.parallel, "MACHINE_WAIT_S", 1.0)
+    lock = tmp_path / "gameday-demo-stack.lock"
+    with lock.open("w") as held:
+        held.write("pid 1, the other session\n")
+        held.flush()
+        fcntl.flock(held, fcntl.LOCK_EX)
+        refused = pytester.inline_run("-p", "no:cacheprovider")
+    assert refused.countoutcomes() == [0, 0, 1]
+    (report,) = refused.getfailures()
+    assert f"{lock} is still held after 1 s (by pid 1, the other session)" in str(report.longrepr)
+    ran = pytester.inline_run("-p", "no:cacheprovider")  # released: the module runs, and says who holds the lock
+    assert ran.countoutcomes() == [1, 0, 0]
+    assert "test_demo.py" in lock.read_text()
