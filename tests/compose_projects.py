@@ -27,8 +27,15 @@ class ComposeProject:
     def compose(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         argv = [*self.command.argv, "-p", self.name, "-f", str(self.file), *args]
         done = subprocess.run(argv, cwd=self.folder, capture_output=True, text=True, timeout=timeout, check=False)
-        assert done.returncode == 0, f"{' '.join(argv)} failed: {done.stderr[-2000:]}"
+        assert done.returncode == 0, f"{' '.join(argv)} failed: {done.stderr[-2000:]}{self._why()}"
         return done
+
+    def _why(self) -> str:
+        """The project's containers and their last log lines: what a failed ``up`` ("is unhealthy") does not say."""
+        base = [*self.command.argv, "-p", self.name, "-f", str(self.file)]
+        parts = [subprocess.run([*base, *args], cwd=self.folder, capture_output=True, text=True, timeout=60,
+                                check=False).stdout for args in (["ps", "-a"], ["logs", "--no-color", "--tail", "15"])]
+        return "\n" + "\n".join(parts)[-3000:]
 
     def container(self, docker_client: Any, service: str) -> Any:
         [found] = docker_client.containers.list(all=True, filters={"label": [
