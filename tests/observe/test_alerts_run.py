@@ -80,8 +80,10 @@ def test_the_expected_alert_arrives_through_the_webhook(finished_run: RunResult)
     events = timeline_of(finished_run)
     fired = [e for e in events if e.kind == "alert.firing" and e.details["alertname"] == "GamedayTestTargetDown"]
     assert len(fired) == 1 and fired[0].details["via"] == "webhook"
-    effective = next(e for e in events if e.kind == "fault.effective")
-    assert fired[0].offset > effective.offset
+    # After the kill, which happens between fault.intended and fault.injected: fault.effective is recorded only
+    # once the harness's own check has seen the container gone, and at load 100+ the alert can beat that check.
+    intended = next(e for e in events if e.kind == "fault.intended")
+    assert fired[0].offset > intended.offset
     verdict = next(v for v in finished_run.verdicts if v.name.startswith("alert GamedayTestTargetDown"))
     assert verdict.met, verdict.detail
 
