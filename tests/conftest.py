@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from gameday.testing import free_port
+from tests.demo_stack import default_demo_stack  # noqa: F401 - the demo stack at its default ports, once a session
 from tests.local_cluster import local_cluster, real_node_cluster  # noqa: F401 - the session's local Kubernetes, for every test folder
 
 pytest_plugins = ["tests.parallel"]  # how xdist workers split the suite (its hooks, for the controller too)

@@ -1,15 +1,13 @@
 """A facilitated drill on the demo stack: checkout-db-down-drill, the team following the shipped runbook.
 
-Uses the demo stack at its default ports (the shipped scenario and runbook name its containers); if it is
-not up it is brought up, and taken down again afterwards. The expected alerts are left out of this copy of
+Uses the demo stack at its default ports (the shipped scenario and runbook name its containers), brought up
+once a session for every test that needs it (tests/demo_stack.py). The expected alerts are left out of this copy of
 the scenario: waiting for them would make the test minutes long (tests/observe covers alerting).
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import pytest
 import yaml
 
 from gameday.engine.journal import pending_faults
+from tests.demo_stack import SessionDemoStack
 from tests.facilitator.conftest import Terminal, dump, kinds, only_run, timeline_of
 
 # The demo stack at its default ports is one per machine: its tests take turns (tests/parallel.py).
@@ -26,15 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def demo_stack(docker_client: Any) -> Iterator[None]:
-    from gameday.stack.config import StackConfig
-    from gameday.stack.manager import DemoStack
-
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("GAMEDAY_DEMO_")}
-    stack = DemoStack(StackConfig.from_env(environ), environ=environ, client=docker_client)
-    was_up = any(s.healthy for s in stack.status())
-    if not was_up:
-        stack.up(timeout=180)
+def demo_stack(default_demo_stack: SessionDemoStack) -> None:
+    stack = default_demo_stack.up()
     # Another run may have a fault live on the stack right now: wait until every part is healthy again.
     deadline = time.monotonic() + 120
     while not all(s.healthy for s in stack.status()):
@@ -42,9 +34,6 @@ def demo_stack(docker_client: Any) -> Iterator[None]:
             pytest.fail("the demo stack did not become healthy within 120 s: " +
                         ", ".join(s.part for s in stack.status() if not s.healthy))
         time.sleep(1)
-    yield
-    if not was_up:
-        stack.down()
 
 
 def test_a_team_drill_on_the_demo_stack_with_the_shipped_runbook(tmp_path: Path, demo_stack: None,

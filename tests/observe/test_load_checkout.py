@@ -1,4 +1,4 @@
-"""loadtests/checkout.py against the demo stack's real checkout service (skipped when the stack is not up)."""
+"""loadtests/checkout.py against the demo stack's real checkout service (the session's, tests/demo_stack.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.demo_stack import SessionDemoStack
 
 # The demo stack at its default ports is one per machine: its tests take turns (tests/parallel.py).
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("demo-stack")]
@@ -25,28 +26,8 @@ def request_counts() -> dict[tuple[str, str, str], int]:
     return {(e, m, s): int(n) for e, m, s, n in COUNTER.findall(text)}
 
 
-@pytest.fixture
-def checkout() -> Iterator[None]:
-    """The default demo stack: brought up if it is not, and taken down again after, as it was."""
-    import os
-
-    from gameday.stack.manager import stack_from_env
-
-    stack = stack_from_env(os.environ)
-    try:
-        httpx.get(f"{CHECKOUT}/metrics", timeout=2, trust_env=False).raise_for_status()
-        started = False
-    except httpx.HTTPError:
-        stack.up()
-        started = True
-        httpx.get(f"{CHECKOUT}/metrics", timeout=5, trust_env=False).raise_for_status()
-    yield
-    if started:
-        stack.down()
-
-
-@pytest.mark.usefixtures("checkout")
-def test_the_checkout_locustfile_browses_orders_and_checks_health() -> None:
+def test_the_checkout_locustfile_browses_orders_and_checks_health(default_demo_stack: SessionDemoStack) -> None:
+    default_demo_stack.up()
     before = request_counts()
     child = subprocess.Popen(
         [sys.executable, "-m", "gameday.observe.locust_child", "--locustfile", str(LOCUSTFILE), "--host", CHECKOUT,

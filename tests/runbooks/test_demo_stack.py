@@ -7,7 +7,6 @@ containers and ports. If it is not up, it is brought up (and taken down again af
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from gameday.faults.base import FaultHandle
 from gameday.runbooks.execute import execute_runbook
 from gameday.scenario.model import Scenario
 from gameday.timeline import Timeline, read_timeline
+from tests.demo_stack import SessionDemoStack
 
 # The demo stack at its default ports is one per machine: its tests take turns (tests/parallel.py).
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("demo-stack")]
@@ -26,21 +26,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def demo_env(docker_client: Any) -> Iterator[dict[str, str]]:
+def demo_env(default_demo_stack: SessionDemoStack, docker_client: Any) -> dict[str, str]:
     """The environment a responder has: the process's, plus the stack's env file (admin URLs)."""
-    from gameday.stack.config import StackConfig
-    from gameday.stack.manager import DemoStack
     from gameday.stack.state import read_env_file
 
+    # `up` also rewrites this state folder's env file from the running stack when another test (with another
+    # state folder) brought the stack up.
+    stack = default_demo_stack.up()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GAMEDAY_DEMO_")}
-    stack = DemoStack(StackConfig.from_env(environ), environ=environ, client=docker_client)
-    was_up = all(s.healthy for s in stack.status())
-    # Always `up` (idempotent): it also rewrites this state folder's env file from the running stack when
-    # another test (with another state folder) brought the stack up.
-    stack.up(timeout=180)
-    yield {**environ, **read_env_file(_mounted_env_file(docker_client) or stack.config.env_file)}
-    if not was_up:
-        stack.down()
+    return {**environ, **read_env_file(_mounted_env_file(docker_client) or stack.config.env_file)}
 
 
 def _mounted_env_file(docker_client: Any) -> Path | None:
