@@ -358,10 +358,14 @@ class ProxyTarget(Target):
     def __init__(self, services: ProxyServices) -> None:
         self.s = services
         self.http = httpx.Client(base_url=services.url, timeout=2, trust_env=False)
+        # A proxy is approved only by a stack file's allow.toxiproxy (an inline stack approves no proxy).
+        self.stack_path = Path(tempfile.mkdtemp(prefix="gdkill-proxy-")) / "kill-bench.yaml"
+        self.stack_path.write_text(yaml.safe_dump({
+            "version": 1, "name": "kill-bench", "toxiproxy": {"url": services.url},
+            "targets": {"path": {"proxy": services.proxy}}, "allow": {"toxiproxy": [services.proxy]}}))
 
     def scenario(self, kind: str, name: str) -> dict[str, Any]:
-        return {"stack": {"name": "kill-bench", "toxiproxy": {"url": self.s.url},
-                          "targets": {"path": {"proxy": self.s.proxy}}},
+        return {"stack": {"file": str(self.stack_path)},
                 "steady_state": {"probes": [http_probe(self.s.listen_port)]},
                 "faults": [{"kind": kind, "target": "path", "args": self.ARGS[kind], **FAULT}]}
 
