@@ -75,9 +75,10 @@ def drill_scenario(tmp_path: Path, *, container: str, url: str, duration: str = 
 class Terminal:
     """``gameday`` in a real pseudo-terminal, answered like a person would."""
 
-    def __init__(self, *args: str, cwd: Path, timeout: float = 20, plain: bool = True) -> None:
+    def __init__(self, *args: str, cwd: Path, timeout: float = 60, plain: bool = True) -> None:
         """``plain``: the line-by-line facilitator (``--plain``), which these tests read line by line; the
-        full-screen one is read through a terminal emulator (test_drill_screen.py)."""
+        full-screen one is read through a terminal emulator (test_drill_screen.py). ``timeout`` bounds each
+        expect; it costs time only when the prompt never comes (a busy machine took 25 s to import Locust)."""
         if plain and args[:1] == ("facilitate",):
             args = ("facilitate", "--plain", *args[1:])
         self.child = pexpect.spawn(sys.executable, ["-m", "gameday", *args], cwd=str(cwd), encoding="utf-8",

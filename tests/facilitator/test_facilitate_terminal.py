@@ -221,7 +221,7 @@ def test_tabletop_at_speed_injects_no_fault(tmp_path: Path, web_container) -> No
     try:
         term.expect("tabletop exercise")
         term.expect("Who noticed")
-        term.expect("INJECT T\\+2m", timeout=10)  # 2 scenario minutes = 2 real seconds at 60x
+        term.expect("INJECT T\\+2m")  # 2 scenario minutes = 2 real seconds at 60x
         term.child.sendintr()
         code = term.wait(20)
     finally:
@@ -259,7 +259,7 @@ def test_a_tabletop_drill_prompts_updates_and_escalations_on_its_cadence(tmp_pat
         term.answer("> ", "first update")
         term.answer("> ", "")
         term.expect("Hypothesis")
-        term.expect("ESCALATE", timeout=10)              # SEV1 not mitigated 30 scenario minutes after declared
+        term.expect("ESCALATE")                          # SEV1 not mitigated 30 scenario minutes after declared
         term.child.sendline("a bad deploy")
         term.expect("A status update is due")            # the 15 min cadence has passed meanwhile
         term.answer("Audience", "exec")
