@@ -17,6 +17,7 @@ import yaml
 
 from gameday.errors import ServiceUnavailable
 from gameday.observe.alertmanager import redact_url
+from gameday.printable import LINE_LIMIT
 from gameday.scenario.model import Scenario
 
 RULES_PACKAGE_DIR = ("stack", "files", "prometheus", "rules")
@@ -117,7 +118,9 @@ def unknown_alert_warnings(path: Path, scenario: Scenario, *, known: KnownRules 
     from gameday.scenario.yaml_source import format_field_path, load_yaml_file
 
     doc = load_yaml_file(path)
-    listing = _listing(sorted(rules.names))
+    # The list on a line of its own: after a long path it was cut mid-list past 400 characters (printable).
+    prefix = f"  {len(rules.names)} alerts known from {' and '.join(rules.sources)}: "
+    listing = prefix + _listing(sorted(rules.names), room=LINE_LIMIT - len(prefix))
     lines = []
     for field_path, name in wanted:
         if name in rules.names:
@@ -127,20 +130,19 @@ def unknown_alert_warnings(path: Path, scenario: Scenario, *, known: KnownRules 
         close = difflib.get_close_matches(name, rules.names, n=2, cutoff=0.75)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         lines.append(f"{at}: {format_field_path(field_path)}: warning: unknown alert '{name}'{hint}")
-        # The list on a line of its own: after a long path it was cut mid-list past 400 characters (printable).
-        lines.append(f"  {len(rules.names)} alerts known from {' and '.join(rules.sources)}: {listing}")
+        lines.append(listing)
     return lines
 
 
-LISTING_LIMIT = 300
-"""Characters of alert names a warning lists, so its line stays whole however many rules there are."""
-
-
-def _listing(names: list[str]) -> str:
-    """The names, or as many as fit and how many more: the line stays whole however many rules there are."""
+def _listing(names: list[str], *, room: int) -> str:
+    """The names, or as many as fit in ``room`` characters with how many more: the line stays whole (printable cuts
+    past its 400) however many rules there are, and shows as many as it can (15 shipped rules fit whole)."""
+    whole = ", ".join(names)
+    if len(whole) <= room:
+        return whole
     shown: list[str] = []
     for i, name in enumerate(names):
-        if len(", ".join([*shown, name])) > LISTING_LIMIT:
+        if len(", ".join([*shown, name])) + len(f" and {len(names) - i} more") > room:
             return ", ".join(shown) + f" and {len(names) - i} more"
         shown.append(name)
-    return ", ".join(shown)
+    return whole
