@@ -108,7 +108,7 @@ def test_a_readiness_probe_that_always_fails_leaves_the_new_pods_running_but_nev
         p for p in new_pods(kube, namespace, handle.data["token"]) if p.status.phase == "Running"])
     ready = {c.type: c.status for c in running[0].status.conditions}
     assert ready["Ready"] == "False" and ready["ContainersReady"] == "False"
-    assert driver.check(handle)
+    wait_for("the bad rollout to be under way", lambda: driver.check(handle))  # its status lags the pods
     assert not rollout_state("Deployment", get(kube, Deployment, "api", namespace))[0]
 
     driver.revert(handle)
@@ -182,7 +182,7 @@ def test_a_statefulset_or_daemonset_is_rolled_back_to_its_recorded_controller_re
     wait_for("a pod of the bad template to fail its image pull", lambda: [
         p for p in new_pods(kube, namespace, handle.data["token"])
         if p.status.containerStatuses and p.status.containerStatuses[0].state.waiting is not None])
-    assert driver.check(handle)
+    wait_for("the bad rollout to be under way", lambda: driver.check(handle))  # its status lags the pods
 
     driver.revert(handle)
     # A StatefulSet keeps a pod stuck on a bad template until it is deleted; revert deletes exactly those.

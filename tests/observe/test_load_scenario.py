@@ -39,7 +39,9 @@ def load_scenario_file(tmp_path: Path, web: Any, duration: str, warmup: str = "1
 
 def test_load_runs_through_a_container_kill_and_lands_in_the_report(tmp_path: Path, web_container) -> None:
     web = web_container(labels={"gameday.allowed": "true"})
-    path = load_scenario_file(tmp_path, web, "2s")
+    # 5 s of load before steady state: at least one whole second ends before the kill even when the child's
+    # once-a-second report reaches the harness seconds late (a parallel run under load: none had, with 1 s).
+    path = load_scenario_file(tmp_path, web, "2s", warmup="5s")
 
     result = run_scenario(load_scenario(path),
                           RunOptions(reports_dir=tmp_path / "reports", scenario_file=path, handle_signals=False))
