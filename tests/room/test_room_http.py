@@ -152,6 +152,18 @@ def test_a_seat_cannot_take_the_facilitators_a_roles_or_the_rooms_own_name(serve
         assert served.seat(number).post("/api/seat", {"name": name, "role": "observer"}).status_code == 200, name
 
 
+def test_invisible_characters_feed_punctuation_and_look_alikes_do_not_get_past_the_reserved_names(
+        serve_room: ServeRoom) -> None:
+    seat = serve_room().seat(1)
+    for name in ("facilitator\u200b", "alex, seat 2", "Facilitator (seat 2)"):  # invisible or feed punctuation
+        refused = seat.post("/api/seat", {"name": name, "role": "sme"})
+        assert refused.status_code == 409 and "the feed could misread" in refused.json()["error"], name
+    for name in ("\uff26acilitator", "fac\u0131litator", "seat3", "\u0441omms"):  # look-alikes of reserved names
+        refused = seat.post("/api/seat", {"name": name, "role": "sme"})
+        assert refused.status_code == 409 and "is reserved" in refused.json()["error"], name
+    assert seat.post("/api/seat", {"name": "Zo\u00eb O'Brien", "role": "observer"}).status_code == 200
+
+
 def test_a_seat_cannot_act_for_another_role_and_nothing_is_recorded(serve_room: ServeRoom) -> None:
     served = serve_room()
     facilitator = served.facilitator()

@@ -73,8 +73,13 @@ def test_a_live_drill_in_the_room_injects_a_real_fault_and_ends_as_the_terminals
         assert alex.state()["drill"]["can_run_commands"]  # a live drill runs the runbook's commands
         unconfirmed = alex.act("run_step", step=2, confirmed=False)
         assert unconfirmed.status_code == 409 and _status(web.container) != "running"  # nothing ran
-        assert alex.ok("run_step", step=1, confirmed=True).startswith("exit 0")
-        assert alex.ok("run_step", step=2, confirmed=True).startswith("exit 0")  # docker start, by the room
+        # The seat is shown each command before it runs it, and its output after, as the terminal prints them.
+        commands = {c["step"]: c["command"] for c in alex.state()["drill"]["checklist"] if c["command"]}
+        assert commands[2] == f"docker start {web.name}"
+        checked = alex.ok("run_step", step=1, confirmed=True)
+        assert checked.startswith("exit 0") and checked.endswith(": exited"), checked  # docker inspect's answer
+        started = alex.ok("run_step", step=2, confirmed=True)  # docker start, by the room
+        assert started.startswith("exit 0") and started.endswith(f": {web.name}"), started
         wait_for(lambda: _status(web.container) == "running", timeout=60)
         alex.ok("mitigated")
         assert alex.ok("advance") == "now in verify"

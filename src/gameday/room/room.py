@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ from gameday.scenario.model import Scenario
 from gameday.timeline import Event, Timeline
 
 NAME_LIMIT: Final = 60
+OUTPUT_SHOWN: Final = 500
+"""Characters of a step command's output a seat is shown after running it (its tail; the record keeps it all)."""
 """Characters of a seat's name."""
 SYSTEM_ACTORS: Final = frozenset({"harness", "alertmanager", "load", "kubernetes", "abort", "cleanup", "responder",
                                   "runbook", "engine", "gameday", "system"})
@@ -47,20 +50,37 @@ RESERVED_NAMES: Final = frozenset(
     | SYSTEM_ACTORS)
 """Names a seat may not take: a timeline whose actor is "facilitator", "incident commander" or "harness" would
 read as the facilitator, a role or the room itself having acted (compared by ``name_key``)."""
-SEAT_NAME: Final = re.compile(r"seat \d+")
+SEAT_NAME: Final = re.compile(r"seat ?\d+")
 """The feed says "(name, seat N)": a seat named "seat 3" would read as another seat."""
 
 
+_LOOKALIKES: Final = str.maketrans({"\u0131": "i", "\u017f": "s", "\u0430": "a", "\u0441": "c", "\u0435": "e",
+    "\u0456": "i", "\u043e": "o", "\u0440": "p", "\u0445": "x", "\u0443": "y", "\u0458": "j", "\u0455": "s",
+    "\u0501": "d"})
+"""Letters that look like a Latin one and that NFKC leaves as they are (dotless i, Cyrillic look-alikes)."""
+NAME_PUNCTUATION: Final = frozenset(",()[]<>:;\"`")
+"""Not in a seat's name: the feed reads "(name, seat N)", so "alex, seat 2" or "facilitator (seat 2)" would pass
+for another seat's line."""
+
+
 def name_key(name: str) -> str:
-    """A name as compared: case, underscores, hyphens and runs of spaces ignored ("Incident_Commander" is
-    "incident commander")."""
-    return " ".join(name.casefold().replace("_", " ").replace("-", " ").split())
+    """A name as compared: compatibility forms folded (full-width letters), invisible format characters (a
+    zero-width space) dropped, look-alike letters mapped, case, underscores, hyphens and runs of spaces ignored
+    ("Incident_Commander" is "incident commander"; a full-width "facilitator" with a zero-width space is
+    "facilitator")."""
+    folded = unicodedata.normalize("NFKC", name)
+    visible = "".join(c for c in folded if unicodedata.category(c) not in ("Cf", "Cc", "Mn"))
+    plain = visible.casefold().translate(_LOOKALIKES)
+    return " ".join(plain.replace("_", " ").replace("-", " ").split())
 
 
 def name_problem(name: str) -> str | None:
     """Why ``name`` (stripped) cannot be a seat's name, or None."""
     if not name or len(name) > NAME_LIMIT:
         return f"name: 1 to {NAME_LIMIT} characters"
+    if any(c in NAME_PUNCTUATION or unicodedata.category(c) in ("Cf", "Cc") for c in name):
+        return (f"name: {name!r} has punctuation or invisible characters the feed could misread (no , ( ) [ ] < > "
+                ": ; double quotes, backticks or zero-width characters)")
     key = name_key(name)
     if key in RESERVED_NAMES or SEAT_NAME.fullmatch(key):
         return (f"the name '{name}' is reserved (the timeline would read as the facilitator, a role or the room "
@@ -401,7 +421,10 @@ class Room:
                 core.runbook_step(actor, step=a.number("step"), outcome=a.text("outcome"))
             case "run_step":
                 _, result = core.run_step(actor, step=a.number("step"), confirmed=a.flag("confirmed"))
-                message = f"exit {result.exit_code} in {result.duration_s:.1f}s"
+                # What the terminal prints after a step's command: its exit and its output (the tail, bounded).
+                output = result.output.strip()
+                message = f"exit {result.exit_code} in {result.duration_s:.1f}s" + (
+                    f": {output[-OUTPUT_SHOWN:]}" if output else "")
             case "mitigated":
                 core.mitigated(actor)
             case "request_all_clear":

@@ -86,9 +86,14 @@
   function describe(e) {
     if (e.text) return e.text;
     const d = e.details || {};
-    const what = d.text || d.severity || (d.role ? d.role + ": " + d.person : "") || d.phase ||
-      (d.step ? "step " + d.step + " " + d.outcome : "") || d.reason || d.signal || d.alertname ||
-      (d.probe ? d.probe + (d.ok ? " green" : " red") : "") || d.outcome || "";
+    // A probe's colour before the phase it was checked in (probe.checked carries both); a step's command and
+    // exit with it, as the terminal prints them.
+    const ran = d.command ? " ($ " + d.command + (d.exit_code !== null && d.exit_code !== undefined ?
+      " -> exit " + d.exit_code : "") + ")" : "";
+    const what = d.text || (d.probe ? d.probe + (d.ok ? " green" : " red") : "") || d.severity ||
+      (d.role ? d.role + ": " + d.person : "") || d.phase ||
+      (d.step ? "step " + d.step + " " + d.outcome + ran : "") || d.reason || d.signal || d.alertname ||
+      d.outcome || "";
     const who = e.actor + (d.seat ? ", seat " + d.seat : "");
     return e.kind + " (" + who + ")" + (what ? ": " + what : "");
   }
@@ -286,7 +291,7 @@
       case "severities": return drill.severities.map((s) => [s.id, s.name + " " + s.title]);
       case "incident_roles": return state.roles.filter((r) => r.id !== "observer").map((r) => [r.id, r.label]);
       case "steps": return drill.checklist.map((c) => [String(c.step), c.step + ". " + c.title + " (" + c.status + ")"]);
-      case "command_steps": return drill.checklist.filter((c) => c.command).map((c) => [String(c.step), c.step + ". " + c.title]);
+      case "command_steps": return drill.checklist.filter((c) => c.command).map((c) => [String(c.step), c.step + ". " + c.title + ": $ " + c.command]);
     }
     return [];
   }
