@@ -122,7 +122,7 @@ class _PortRules:
                 raise TargetError(f"target '{fault.target}' is port {target.port}; args.port {args.port} would name "
                                   "another: leave args.port out", target=fault.target)
             data["port"] = target.port
-            description = (f"{self._what(args)} {'/'.join(protocols)} packets {_direction_words(directions)} port "
+            description = (f"{self._what(args)} {'/'.join(protocols)} packets {_direction_words(directions)} listening port "
                            f"{target.port}{peer} (iptables rules in the host's network namespace)")
             return FaultHandle(kind=self.kind, target=fault.target, description=description, data=data,
                                platform=PortPlatform.name, resource=PortPlatform.resource(target.port),
@@ -143,7 +143,7 @@ class _PortRules:
                  if data["netns"] is None else
                  f"{container.name}'s own network namespace {data['netns']['inode']}, entered with nsenter -t "
                  f"{data['netns']['pid']} -n; gone with it if the container restarts")
-        description = (f"{self._what(args)} {'/'.join(protocols)} packets {_direction_words(directions)} port "
+        description = (f"{self._what(args)} {'/'.join(protocols)} packets {_direction_words(directions)} listening port "
                        f"{args.port} of {container.name}{peer} (iptables rules in {where}; {facts})")
         return FaultHandle(kind=self.kind, target=fault.target, description=description, data=data,
                            **container_handle_fields(platform, container, settings))
