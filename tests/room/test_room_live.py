@@ -78,8 +78,8 @@ def test_a_live_drill_in_the_room_injects_a_real_fault_and_ends_as_the_terminals
         assert commands[2] == f"docker start {web.name}"
         checked = alex.ok("run_step", step=1, confirmed=True)
         assert checked.startswith("exit 0") and checked.endswith(": exited"), checked  # docker inspect's answer
-        started = alex.ok("run_step", step=2, confirmed=True)  # docker start, by the room
-        assert started.startswith("exit 0") and started.endswith(f": {web.name}"), started
+        start_output = alex.ok("run_step", step=2, confirmed=True)  # docker start, by the room
+        assert start_output.startswith("exit 0") and start_output.endswith(f": {web.name}"), start_output
         wait_for(lambda: _status(web.container) == "running", timeout=60)
         alex.ok("mitigated")
         assert alex.ok("advance") == "now in verify"
