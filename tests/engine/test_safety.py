@@ -46,8 +46,9 @@ def test_watchdog_reverts_after_the_harness_is_sigkilled(tmp_path: Path, web_con
     wait_for(lambda: not container_state(web)["Paused"], timeout=60)  # about a second; generous when busy
     took = time.monotonic() - killed_at
     assert http_ok(web.url)
-    journal = next((tmp_path / "reports").glob("*/journal.jsonl")).read_text()
-    assert '"by": "watchdog"' in journal
+    journal_path = next((tmp_path / "reports").glob("*/journal.jsonl"))
+    # The watchdog journals the revert after doing it: wait for the line rather than race it.
+    wait_for(lambda: '"by": "watchdog"' in journal_path.read_text(), timeout=60)
     print(f"kill -> revert by the watchdog: {took:.2f}s")
     # The run's own record says who put it back, and so does its report once rendered from it.
     run_dir = only_run_dir(tmp_path / "reports")

@@ -101,7 +101,9 @@ def test_watchdog_uncordons_after_the_harness_is_sigkilled(tmp_path: Path, local
         proc.kill()  # the harness only: its watchdog, in its own session, sees it gone and reverts
         proc.communicate(timeout=10)
     wait_until("the watchdog's uncordon", lambda: not unschedulable(kube, node))
-    assert '"by": "watchdog"' in (only_run_dir(tmp_path / "reports") / "journal.jsonl").read_text()
+    # The watchdog writes its journal line after the uncordon it records: wait for it rather than race it.
+    wait_until("the journal's reverted-by-watchdog line",
+               lambda: '"by": "watchdog"' in (only_run_dir(tmp_path / "reports") / "journal.jsonl").read_text())
 
 
 def test_cleanup_deletes_the_policy_when_harness_and_watchdog_are_both_killed(tmp_path: Path, local_cluster,
