@@ -36,7 +36,6 @@ from pydantic import Field, field_validator, model_validator
 from gameday.errors import FaultError, RevertError
 from gameday.faults.base import FaultArgs, FaultHandle
 from gameday.folders import default_state_dir
-from gameday.platforms.base import exec_target_problem
 from gameday.platforms.registry import installed_platforms
 from gameday.plugins import PluginGroup
 from gameday.scenario.model import FaultSpec, StackSpec, TargetSpec
@@ -207,10 +206,9 @@ class RevokeCredentials:
             return [("target", (f"revoke_credentials acts on a target on platform {', '.join(served)}; "
                                 f"'{target_name}' has {target.selector}"))]
         problems: list[tuple[str, str]] = []
-        if target.platform in installed_platforms():
-            problem = exec_target_problem(installed_platforms().get(target.platform), target, target_name)
-            if problem is not None:
-                problems.append(("target", problem))
+        problem = installed_platforms().exec_target_problem(target, target_name)
+        if problem is not None:
+            problems.append(("target", problem))
         misplaced = self._backend_class(backend_name).not_applying
         given = [k for k in misplaced if getattr(args, k, None) not in (None, False)]
         if given:

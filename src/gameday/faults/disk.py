@@ -38,7 +38,6 @@ from gameday.platforms.base import (
     Mount,
     Target,
     container_handle_fields,
-    exec_target_problem,
 )
 from gameday.platforms.registry import PlatformRegistry, installed_platforms
 from gameday.platforms.resources import HostPlatform, HostTarget
@@ -353,10 +352,7 @@ class DiskFill:
 
     def target_problems(self, target: Target, target_name: str, args: FaultArgs) -> list[tuple[str, str]]:
         """What validate can tell without the target: a platform's target that has no container to exec in."""
-        registry = self._platforms or installed_platforms()
-        if target.platform not in registry:
-            return []
-        problem = exec_target_problem(registry.get(target.platform), target, target_name)
+        problem = (self._platforms or installed_platforms()).exec_target_problem(target, target_name)
         return [("target", problem)] if problem else []
 
     def _exec_platform(self, name: str, target: str) -> ExecPlatform:

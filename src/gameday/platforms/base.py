@@ -485,11 +485,6 @@ class ChecksExecTarget(Protocol):
     def exec_target_problem(self, target: Target, target_name: str) -> str | None: ...
 
 
-def exec_target_problem(platform: object, target: Target, target_name: str) -> str | None:
-    """The platform's ``exec_target_problem`` for this target, if it has that hook."""
-    return platform.exec_target_problem(target, target_name) if isinstance(platform, ChecksExecTarget) else None
-
-
 def check_container_allowed(platform: PlatformDefaults, handle: FaultHandle, policy: SafetyPolicy, *,
                             hint: str = "") -> None:
     """Docker's rules, for every container platform: production refused; with a stack file, the container (as

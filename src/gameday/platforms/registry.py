@@ -19,7 +19,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from gameday.errors import TargetError, UnknownPlatform
 from gameday.handle import FaultHandle
-from gameday.platforms.base import ContainerPlatform, NoPlatform, Platform, Target
+from gameday.platforms.base import ChecksExecTarget, ContainerPlatform, NoPlatform, Platform, Target
 from gameday.plugins import contract_problems, group_entry_points
 
 ENTRY_POINT_GROUP = "gameday.platforms"
@@ -68,6 +68,14 @@ class PlatformRegistry:
             raise TargetError(f"{kind} acts on a container; target '{target}' is on platform '{name}', which has none",
                               target=target)
         return platform
+
+    def exec_target_problem(self, target: Target, target_name: str) -> str | None:
+        """Why the target's platform can run no command in it (``ChecksExecTarget``), else None; a platform that
+        is not installed, or has no such hook, says nothing (validate reports an unknown platform elsewhere)."""
+        if target.platform not in self:
+            return None
+        platform = self.get(target.platform)
+        return platform.exec_target_problem(target, target_name) if isinstance(platform, ChecksExecTarget) else None
 
     def target_models(self) -> dict[str, type[Target]]:
         """Every installed platform's target model (loads them all: for the JSON Schema)."""
