@@ -161,19 +161,19 @@ class WorkloadTarget:
     def __init__(self, kube: Client, kind: str, how: str, *, real_node: bool = False) -> None:
         self.kube, self.kind, self.how = kube, kind, how
         self.namespace = _namespace(kube)
-        nginx = {"containers": [{"name": "app", "image": "nginx:1.25"}]}
+        pod_spec = {"containers": [{"name": "app", "image": "nginx:1.25"}]}
         if real_node:  # real containers the kubelet runs and kills (nothing listens: three share the host network)
-            nginx = _on_real_node([{"name": "app", "image": BUSYBOX_IMAGE, "imagePullPolicy": "Never",
+            pod_spec = _on_real_node([{"name": "app", "image": BUSYBOX_IMAGE, "imagePullPolicy": "Never",
                                     "command": ["/bin/busybox", "sleep", "3600"],
                                     "readinessProbe": {"exec": {"command": ["/bin/busybox", "true"]},
                                                        "periodSeconds": 1}}])
         if kind == "rollout_break":
-            kube.create(_deployment(self.namespace, 2, nginx))
+            kube.create(_deployment(self.namespace, 2, pod_spec))
             if not wait(lambda: rollout_state("Deployment", self._deployment())[0], 120):
                 raise SystemExit(f"Deployment {self.namespace}/web did not roll out in 120 s")
             self.template = self._deployment().spec.template.to_dict()
         elif kind in ("pod_delete", "scale"):
-            kube.create(_deployment(self.namespace, REPLICAS, nginx))
+            kube.create(_deployment(self.namespace, REPLICAS, pod_spec))
             if not wait(lambda: not self.broken(), 120):
                 raise SystemExit(f"Deployment {self.namespace}/web not ready in 120 s: {self.broken()}")
         else:
